@@ -1,0 +1,3 @@
+"""Voltflow: an open platform to run electric-vehicle charging."""
+
+__version__ = "0.1.0"

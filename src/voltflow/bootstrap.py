@@ -1,0 +1,101 @@
+"""The one place that wires adapters into services. Entry points (server, CLI, tests) call
+:func:`build` and get a :class:`Platform`; nothing else constructs repositories or services."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from voltflow.config import Settings
+from voltflow.ocpp.server import OcppServer, OcppServerSettings
+from voltflow.services.accounts import AccountService
+from voltflow.services.commands import CommandService
+from voltflow.services.ports import Clock, StationLink, SystemClock
+from voltflow.services.sessions import SessionService
+from voltflow.services.station_events import StationEvents
+from voltflow.services.stations import StationService
+from voltflow.services.tokens import TokenService
+from voltflow.store.database import Database, create_database
+from voltflow.store.repositories import (
+    MessageLog,
+    SessionRepository,
+    StationRepository,
+    TokenRepository,
+    UserRepository,
+)
+from voltflow.store.writer import DurableWriter
+
+
+@dataclass
+class Platform:
+    settings: Settings
+    clock: Clock
+    db: Database
+    writer: DurableWriter
+    events: StationEvents
+    stations: StationService
+    sessions: SessionService
+    tokens: TokenService
+    accounts: AccountService
+    commands: CommandService
+    ocpp: OcppServer
+
+    async def start(self, *, ocpp: bool = True) -> None:
+        await self.writer.start()
+        if ocpp:
+            # Sockets do not survive a restart: whatever was online is offline until it reconnects.
+            await self.stations.repo.mark_all_offline()
+            await self.ocpp.start()
+
+    async def stop(self) -> None:
+        await self.ocpp.stop()
+        await self.writer.stop()
+        await self.db.dispose()
+
+
+def build(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    link: StationLink | None = None,
+    database: Database | None = None,
+) -> Platform:
+    clock = clock or SystemClock()
+    db = database or create_database(settings.database_url, synchronous=settings.sqlite_synchronous)
+    writer = DurableWriter(db.engine)
+    station_repo = StationRepository(db, writer)
+    messages = MessageLog(db, writer, station_repo.sql)
+    session_repo = SessionRepository(db, writer, station_repo.sql)
+    token_repo = TokenRepository(db)
+    events = StationEvents(
+        station_repo,
+        session_repo,
+        token_repo,
+        writer,
+        clock,
+        heartbeat_interval=settings.heartbeat_interval,
+    )
+    ocpp = OcppServer(
+        events,
+        station_repo,
+        messages,
+        clock,
+        OcppServerSettings(
+            host=settings.ocpp_host,
+            port=settings.ocpp_port,
+            auto_register=settings.auto_register,
+            command_timeout=settings.command_timeout,
+        ),
+    )
+    return Platform(
+        settings=settings,
+        clock=clock,
+        db=db,
+        writer=writer,
+        events=events,
+        stations=StationService(station_repo, messages, clock),
+        sessions=SessionService(session_repo),
+        tokens=TokenService(token_repo, clock),
+        accounts=AccountService(UserRepository(db), clock),
+        commands=CommandService(link or ocpp, settings.command_timeout),
+        ocpp=ocpp,
+    )

@@ -1,0 +1,46 @@
+"""Settings, from the environment (``VOLTFLOW_*``) and overridden by command-line options."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+
+
+def _bool(value: str | None, default: bool) -> bool:
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass
+class Settings:
+    database_url: str = "sqlite:///./voltflow.db"
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    ocpp_host: str = "0.0.0.0"
+    ocpp_port: int = 9000
+    auto_register: bool = False
+    heartbeat_interval: int = 300
+    command_timeout: float = 30.0
+    sqlite_synchronous: str = "FULL"
+    secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    secure_cookies: bool = False
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        e = dict(os.environ if env is None else env)
+        s = cls()
+        s.database_url = e.get("VOLTFLOW_DATABASE_URL", s.database_url)
+        s.http_host = e.get("VOLTFLOW_HTTP_HOST", s.http_host)
+        s.http_port = int(e.get("VOLTFLOW_HTTP_PORT", s.http_port))
+        s.ocpp_host = e.get("VOLTFLOW_OCPP_HOST", s.ocpp_host)
+        s.ocpp_port = int(e.get("VOLTFLOW_OCPP_PORT", s.ocpp_port))
+        s.auto_register = _bool(e.get("VOLTFLOW_AUTO_REGISTER"), s.auto_register)
+        s.heartbeat_interval = int(e.get("VOLTFLOW_HEARTBEAT_INTERVAL", s.heartbeat_interval))
+        s.command_timeout = float(e.get("VOLTFLOW_COMMAND_TIMEOUT", s.command_timeout))
+        s.sqlite_synchronous = e.get("VOLTFLOW_SQLITE_SYNCHRONOUS", s.sqlite_synchronous).upper()
+        if "VOLTFLOW_SECRET_KEY" in e:
+            s.secret_key = e["VOLTFLOW_SECRET_KEY"]
+        s.secure_cookies = _bool(e.get("VOLTFLOW_SECURE_COOKIES"), s.secure_cookies)
+        return s

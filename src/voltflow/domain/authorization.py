@@ -1,0 +1,42 @@
+"""Whether a token may charge. The card lifecycle refines this; the answer's vocabulary is OCPP's."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+
+
+class AuthorizationStatus(enum.StrEnum):
+    ACCEPTED = "Accepted"
+    BLOCKED = "Blocked"
+    EXPIRED = "Expired"
+    INVALID = "Invalid"
+    CONCURRENT_TX = "ConcurrentTx"
+
+
+class TokenState(enum.StrEnum):
+    ACTIVE = "active"
+    BLOCKED = "blocked"
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    uid: str
+    state: TokenState
+    expires_at: datetime | None = None
+
+
+def authorize(token: Token | None, now: datetime) -> AuthorizationStatus:
+    if token is None:
+        return AuthorizationStatus.INVALID
+    if token.state is TokenState.BLOCKED:
+        return AuthorizationStatus.BLOCKED
+    if token.expires_at is not None and token.expires_at <= now:
+        return AuthorizationStatus.EXPIRED
+    return AuthorizationStatus.ACCEPTED
+
+
+def normalize_uid(uid: str) -> str:
+    """RFID readers disagree on case and separators; the platform stores one form."""
+    return uid.strip().replace(":", "").replace("-", "").upper()

@@ -1,0 +1,42 @@
+"""The remote actions an operator may send to a station (OCPP 1.6, CSMS → station)."""
+
+from __future__ import annotations
+
+import enum
+
+
+class RemoteAction(enum.StrEnum):
+    RESET = "Reset"
+    REMOTE_START_TRANSACTION = "RemoteStartTransaction"
+    REMOTE_STOP_TRANSACTION = "RemoteStopTransaction"
+    UNLOCK_CONNECTOR = "UnlockConnector"
+    CHANGE_AVAILABILITY = "ChangeAvailability"
+    GET_CONFIGURATION = "GetConfiguration"
+    CHANGE_CONFIGURATION = "ChangeConfiguration"
+    TRIGGER_MESSAGE = "TriggerMessage"
+    UPDATE_FIRMWARE = "UpdateFirmware"
+    GET_DIAGNOSTICS = "GetDiagnostics"
+    CLEAR_CACHE = "ClearCache"
+    GET_LOCAL_LIST_VERSION = "GetLocalListVersion"
+    SEND_LOCAL_LIST = "SendLocalList"
+    DATA_TRANSFER = "DataTransfer"
+
+    @classmethod
+    def parse(cls, name: str) -> RemoteAction:
+        for action in cls:
+            if action.value.lower() == name.lower():
+                return action
+        known = ", ".join(a.value for a in cls)
+        raise ValueError(f"unknown remote action {name!r}; known: {known}")
+
+
+# Payloads the console's buttons send when the operator gives none.
+DEFAULT_PAYLOADS: dict[RemoteAction, dict[str, object]] = {
+    RemoteAction.RESET: {"type": "Soft"},
+    RemoteAction.GET_CONFIGURATION: {},
+    RemoteAction.CLEAR_CACHE: {},
+    RemoteAction.GET_LOCAL_LIST_VERSION: {},
+    RemoteAction.TRIGGER_MESSAGE: {"requestedMessage": "StatusNotification"},
+    RemoteAction.UNLOCK_CONNECTOR: {"connectorId": 1},
+    RemoteAction.CHANGE_AVAILABILITY: {"connectorId": 0, "type": "Operative"},
+}

@@ -1,0 +1,113 @@
+"""Charging sessions and the meter readings that belong to them."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+
+ENERGY_REGISTER = "Energy.Active.Import.Register"
+
+
+class StopReason(enum.StrEnum):
+    EMERGENCY_STOP = "EmergencyStop"
+    EV_DISCONNECTED = "EVDisconnected"
+    HARD_RESET = "HardReset"
+    LOCAL = "Local"
+    OTHER = "Other"
+    POWER_LOSS = "PowerLoss"
+    REBOOT = "Reboot"
+    REMOTE = "Remote"
+    SOFT_RESET = "SoftReset"
+    UNLOCK_COMMAND = "UnlockCommand"
+    DE_AUTHORIZED = "DeAuthorized"
+
+
+@dataclass(frozen=True, slots=True)
+class MeterSample:
+    """One sampled value, normalised: energy in Wh, power in W, the rest as reported."""
+
+    timestamp: datetime
+    measurand: str
+    value: Decimal
+    unit: str
+    phase: str | None
+    location: str | None
+    context: str | None
+
+
+_SCALE = {
+    "kWh": ("Wh", Decimal(1000)),
+    "kW": ("W", Decimal(1000)),
+    "kvarh": ("varh", Decimal(1000)),
+}
+
+
+class MeterValueError(ValueError):
+    pass
+
+
+def normalize_sample(
+    timestamp: datetime,
+    raw_value: str,
+    *,
+    measurand: str | None,
+    unit: str | None,
+    phase: str | None = None,
+    location: str | None = None,
+    context: str | None = None,
+) -> MeterSample:
+    """Parse a sampled value as a station sends it, scaling kilo units to their base unit."""
+    try:
+        value = Decimal(raw_value)
+    except InvalidOperation as exc:
+        raise MeterValueError(f"sampled value {raw_value!r} is not a number") from exc
+    if not value.is_finite():
+        raise MeterValueError(f"sampled value {raw_value!r} is not a finite number")
+    measurand = measurand or ENERGY_REGISTER
+    unit = unit or ("Wh" if measurand.startswith("Energy") else "")
+    if unit in _SCALE:
+        unit, factor = _SCALE[unit]
+        value *= factor
+    return MeterSample(timestamp, measurand, value, unit, phase, location, context)
+
+
+def energy_wh(meter_start: int, meter_stop: int | None) -> int | None:
+    if meter_stop is None:
+        return None
+    return meter_stop - meter_start
+
+
+@dataclass(frozen=True, slots=True)
+class SessionSummary:
+    started_at: datetime
+    stopped_at: datetime | None
+    meter_start_wh: int
+    meter_stop_wh: int | None
+
+    @property
+    def energy_wh(self) -> int | None:
+        return energy_wh(self.meter_start_wh, self.meter_stop_wh)
+
+    @property
+    def duration(self) -> timedelta | None:
+        if self.stopped_at is None:
+            return None
+        return self.stopped_at - self.started_at
+
+
+def format_duration(duration: timedelta | None) -> str:
+    """`h:mm:ss`, as the activity screens show it."""
+    if duration is None:
+        return "–"
+    total = int(duration.total_seconds())
+    sign = "-" if total < 0 else ""
+    total = abs(total)
+    return f"{sign}{total // 3600}:{total % 3600 // 60:02d}:{total % 60:02d}"
+
+
+def format_kwh(wh: int | None) -> str:
+    if wh is None:
+        return "–"
+    return f"{Decimal(wh) / 1000:.3f} kWh"

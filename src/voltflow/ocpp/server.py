@@ -1,0 +1,405 @@
+"""The OCPP-J WebSocket endpoint ``/ocpp/{station_id}``: handshake, message loop, remote calls.
+
+One coroutine per station reads frames in order. A CALL from the station is validated, handed to
+:class:`StationEvents` (which returns only once its effects are durable), and answered; a
+CALLRESULT or CALLERROR answers one of our own calls. The server is also the in-process
+:class:`StationLink`: it carries remote commands to the stations whose sockets it holds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import contextlib
+import logging
+import secrets
+from collections import OrderedDict
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import unquote
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from voltflow.domain.stations import Registration
+from voltflow.ocpp import frames
+from voltflow.ocpp.errors import InternalError, OcppError
+from voltflow.ocpp.v16 import StationContext, handler_for
+from voltflow.ocpp.validation import SchemaSet, schemas
+from voltflow.services.ports import (
+    Clock,
+    CommandRejected,
+    CommandResult,
+    CommandTimeout,
+    InvalidCommand,
+    StationOffline,
+)
+from voltflow.services.station_events import StationEvents
+from voltflow.store.repositories import MessageLog, StationRepository, verify_station_password
+
+log = logging.getLogger(__name__)
+
+SUBPROTOCOL = "ocpp1.6"
+PATH_PREFIX = "/ocpp/"
+# Answers to recent message ids, per station: a repeated id gets the same answer, untouched.
+RECENT_ANSWERS = 4
+
+
+@dataclass
+class OcppServerSettings:
+    host: str = "0.0.0.0"
+    port: int = 9000
+    auto_register: bool = False
+    ping_interval: float | None = 60
+    command_timeout: float = 30
+
+
+class StationConnection:
+    __slots__ = ("_lock", "context", "pending", "ws")
+
+    def __init__(self, ws: ServerConnection, context: StationContext) -> None:
+        self.ws = ws
+        self.context = context
+        self.pending: dict[str, asyncio.Future[frames.CallResult | frames.CallError]] = {}
+        self._lock: asyncio.Lock | None = None
+
+    @property
+    def lock(self) -> asyncio.Lock:
+        # Created on first remote command: most stations never get one, and they are many.
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        return self._lock
+
+
+class OcppServer:
+    def __init__(
+        self,
+        events: StationEvents,
+        stations: StationRepository,
+        messages: MessageLog,
+        clock: Clock,
+        settings: OcppServerSettings | None = None,
+    ) -> None:
+        self.events = events
+        self.stations = stations
+        self.messages = messages
+        self.clock = clock
+        self.settings = settings or OcppServerSettings()
+        self.schemas: SchemaSet = schemas("1.6")
+        self.connections: dict[str, StationConnection] = {}
+        self._answers: dict[str, OrderedDict[str, tuple[str, str]]] = {}
+        self._server: Server | None = None
+        self._accepted: dict[int, StationContext] = {}
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    async def start(self) -> None:
+        self._server = await serve(
+            self._serve_station,
+            self.settings.host,
+            self.settings.port,
+            subprotocols=[SUBPROTOCOL],  # type: ignore[list-item]
+            process_request=self._handshake,
+            compression=None,  # deflate would cost ~100 KiB per idle station
+            ping_interval=self.settings.ping_interval,
+            ping_timeout=self.settings.ping_interval,
+            max_queue=4,
+            write_limit=4096,
+            server_header="Voltflow",
+            backlog=4096,
+        )
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None
+        for sock in self._server.sockets:
+            return int(sock.getsockname()[1])
+        raise RuntimeError("server has no socket")
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+
+    # -- handshake -----------------------------------------------------------------------------
+    async def _handshake(self, ws: ServerConnection, request: Request) -> Response | None:
+        path = request.path.split("?", 1)[0]
+        if not path.startswith(PATH_PREFIX) or len(path) <= len(PATH_PREFIX):
+            return _refuse(ws, HTTPStatus.NOT_FOUND, "OCPP endpoint is /ocpp/{station_id}\n")
+        station_id = unquote(path[len(PATH_PREFIX) :])
+        if "/" in station_id or len(station_id) > 64:
+            return _refuse(ws, HTTPStatus.NOT_FOUND, "invalid station id\n")
+        offered = ",".join(request.headers.get_all("Sec-WebSocket-Protocol"))
+        if SUBPROTOCOL not in [p.strip() for p in offered.split(",")]:
+            return _refuse(ws, HTTPStatus.BAD_REQUEST, f"subprotocol {SUBPROTOCOL} required\n")
+        password = _basic_password(request.headers, station_id)
+        record = await self.stations.get(station_id)
+        if record is None:
+            if not self.settings.auto_register:
+                log.info("refused unknown station %s", station_id)
+                return _refuse(ws, HTTPStatus.NOT_FOUND, "unknown station\n")
+            # Auto-registration: the station waits, Pending, until an operator claims it; the key it
+            # presented now becomes its key.
+            with contextlib.suppress(Exception):  # two connects racing: the other one created it
+                await self.stations.add(
+                    station_id, password, now=self.clock.now(), registration=Registration.PENDING
+                )
+            record = await self.stations.get(station_id)
+            if record is None:
+                return _refuse(ws, HTTPStatus.SERVICE_UNAVAILABLE, "try again\n")
+        if record.registration is Registration.REJECTED:
+            return _refuse(ws, HTTPStatus.FORBIDDEN, "station rejected\n")
+        if record.password_hash is not None and (
+            password is None or not verify_station_password(password, record.password_hash)
+        ):
+            log.info("refused station %s: bad credentials", station_id)
+            response = _refuse(ws, HTTPStatus.UNAUTHORIZED, "invalid credentials\n")
+            response.headers["WWW-Authenticate"] = 'Basic realm="ocpp", charset="UTF-8"'
+            return response
+        self._accepted[id(ws)] = StationContext(station_id, record.registration, record.lenient)
+        return None
+
+    # -- the per-station loop --------------------------------------------------------------------
+    async def _serve_station(self, ws: ServerConnection) -> None:
+        context = self._accepted.pop(id(ws))
+        station_id = context.station_id
+        previous = self.connections.get(station_id)
+        conn = StationConnection(ws, context)
+        self.connections[station_id] = conn
+        if previous is not None:  # the station reconnected before we noticed it left
+            await previous.ws.close(code=1000, reason="replaced by a new connection")
+        await self.stations.set_online(station_id, True, self.clock.now())
+        try:
+            async for raw in ws:
+                await self._on_frame(conn, raw)
+        except ConnectionClosed:
+            pass
+        finally:
+            for fut in conn.pending.values():
+                if not fut.done():
+                    fut.set_exception(StationOffline(f"{station_id} disconnected before answering"))
+            if self.connections.get(station_id) is conn:
+                del self.connections[station_id]
+                with contextlib.suppress(Exception):
+                    await self.stations.set_online(station_id, False)
+
+    async def _on_frame(self, conn: StationConnection, raw: str | bytes) -> None:
+        ctx = conn.context
+        now = self.clock.now()
+        text = raw if isinstance(raw, str) else raw.decode("utf-8", "replace")
+        try:
+            frame = frames.parse(raw)
+        except frames.FrameError as err:
+            uid = err.unique_id or "-1"
+            await self.events.record(
+                [
+                    self.messages.w_frame(
+                        ctx.station_id, now, "in", text, None, err.unique_id, None, err.error.code
+                    )
+                ]
+            )
+            await self._send(conn, frames.call_error(uid, err.error), frames.CALLERROR, uid, None)
+            return
+        if isinstance(frame, frames.Call):
+            await self._on_call(conn, frame, text, now)
+        else:
+            fut = conn.pending.get(frame.unique_id)
+            kind = frames.CALLRESULT if isinstance(frame, frames.CallResult) else frames.CALLERROR
+            note = None if fut is not None else "answer to no outstanding call"
+            self.messages.writer.enqueue(
+                [
+                    self.messages.w_frame(
+                        ctx.station_id, now, "in", text, kind, frame.unique_id, None, note
+                    )
+                ]
+            )
+            if fut is not None and not fut.done():
+                fut.set_result(frame)
+
+    async def _on_call(
+        self, conn: StationConnection, call: frames.Call, text: str, now: Any
+    ) -> None:
+        ctx = conn.context
+        answers = self._answers.get(ctx.station_id)
+        if answers is not None and call.unique_id in answers:
+            action, answer = answers[call.unique_id]
+            if action == call.action:
+                self.messages.writer.enqueue(
+                    [
+                        self.messages.w_frame(
+                            ctx.station_id,
+                            now,
+                            "in",
+                            text,
+                            frames.CALL,
+                            call.unique_id,
+                            call.action,
+                            "repeated message id: answered as before",
+                        )
+                    ]
+                )
+                await self._send(conn, answer, frames.CALLRESULT, call.unique_id, call.action)
+                return
+        note = None
+        try:
+            if call.action == "BootNotification":
+                # An operator may have claimed the station since it connected.
+                record = await self.stations.get(ctx.station_id)
+                if record is not None:
+                    ctx.registration, ctx.lenient = record.registration, record.lenient
+            deviations = self.schemas.validate(call.action, call.payload, lenient=ctx.lenient)
+            if deviations:
+                note = "lenient: " + "; ".join(d.message for d in deviations)
+                log.info("%s %s accepted leniently: %s", ctx.station_id, call.action, note)
+            handler = handler_for(call.action, ctx)
+            journal = [
+                self.messages.w_frame(
+                    ctx.station_id, now, "in", text, frames.CALL, call.unique_id, call.action, note
+                )
+            ]
+            result = await handler(self.events, ctx, call.payload, journal)
+        except OcppError as err:
+            await self._reject(conn, call, text, now, err)
+            return
+        except Exception:
+            log.exception("%s: %s failed", ctx.station_id, call.action)
+            await self._reject(
+                conn, call, text, now, InternalError(f"{call.action} could not be processed")
+            )
+            return
+        answer = frames.call_result(call.unique_id, result)
+        if answers is None:
+            answers = self._answers[ctx.station_id] = OrderedDict()
+        answers[call.unique_id] = (call.action, answer)
+        if len(answers) > RECENT_ANSWERS:
+            answers.popitem(last=False)
+        await self._send(conn, answer, frames.CALLRESULT, call.unique_id, call.action)
+
+    async def _reject(
+        self, conn: StationConnection, call: frames.Call, text: str, now: Any, err: OcppError
+    ) -> None:
+        ctx = conn.context
+        note = f"{err.code}: {err.description}"
+        with contextlib.suppress(Exception):
+            await self.events.record(
+                [
+                    self.messages.w_frame(
+                        ctx.station_id,
+                        now,
+                        "in",
+                        text,
+                        frames.CALL,
+                        call.unique_id,
+                        call.action,
+                        note,
+                    )
+                ]
+            )
+        await self._send(
+            conn,
+            frames.call_error(call.unique_id, err),
+            frames.CALLERROR,
+            call.unique_id,
+            call.action,
+        )
+
+    async def _send(
+        self,
+        conn: StationConnection,
+        raw: str,
+        kind: int,
+        unique_id: str | None,
+        action: str | None,
+    ) -> None:
+        self.messages.writer.enqueue(
+            [
+                self.messages.w_frame(
+                    conn.context.station_id, self.clock.now(), "out", raw, kind, unique_id, action
+                )
+            ]
+        )
+        with contextlib.suppress(ConnectionClosed):
+            await conn.ws.send(raw)
+
+    # -- StationLink: remote commands ----------------------------------------------------------------
+    def is_connected(self, station_id: str) -> bool:
+        return station_id in self.connections
+
+    async def call(
+        self, station_id: str, action: str, payload: dict[str, Any], timeout: float | None = None
+    ) -> CommandResult:
+        timeout = timeout or self.settings.command_timeout
+        try:
+            self.schemas.validate(action, payload)
+        except OcppError as err:
+            raise InvalidCommand(
+                f"{action} payload: {err.description}", code=err.code, details=err.details
+            ) from err
+        conn = self.connections.get(station_id)
+        if conn is None:
+            raise StationOffline(f"station {station_id} is not connected")
+        async with conn.lock:  # OCPP allows one outstanding CALL per direction: the rest queue here
+            if self.connections.get(station_id) is not conn:
+                raise StationOffline(f"station {station_id} disconnected")
+            unique_id = secrets.token_hex(8)
+            future: asyncio.Future[frames.CallResult | frames.CallError] = (
+                asyncio.get_running_loop().create_future()
+            )
+            conn.pending[unique_id] = future
+            try:
+                raw = frames.call(unique_id, action, payload)
+                self.messages.writer.enqueue(
+                    [
+                        self.messages.w_frame(
+                            station_id, self.clock.now(), "out", raw, frames.CALL, unique_id, action
+                        )
+                    ]
+                )
+                try:
+                    await conn.ws.send(raw)
+                except ConnectionClosed as exc:
+                    raise StationOffline(f"station {station_id} disconnected") from exc
+                try:
+                    answer = await asyncio.wait_for(future, timeout)
+                except TimeoutError as exc:
+                    raise CommandTimeout(
+                        f"{station_id} did not answer {action} within {timeout:g} s"
+                    ) from exc
+            finally:
+                conn.pending.pop(unique_id, None)
+        if isinstance(answer, frames.CallError):
+            raise CommandRejected(
+                f"{station_id} answered {action} with {answer.code}: {answer.description}",
+                code=answer.code,
+                details=answer.details,
+            )
+        try:
+            self.schemas.validate(action + "Response", answer.payload, lenient=conn.context.lenient)
+        except OcppError as err:
+            raise CommandRejected(
+                f"{station_id} answered {action} with an invalid payload: {err.description}",
+                code=err.code,
+            ) from err
+        return CommandResult(station_id, action, answer.payload)
+
+
+def _refuse(ws: ServerConnection, status: HTTPStatus, body: str) -> Response:
+    return ws.respond(status, body)
+
+
+def _basic_password(headers: Headers, station_id: str) -> str | None:
+    value = headers.get("Authorization")
+    if not value or not value.lower().startswith("basic "):
+        return None
+    try:
+        decoded = base64.b64decode(value[6:].strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    user, sep, password = decoded.partition(":")
+    if not sep or user != station_id:
+        return None
+    return password

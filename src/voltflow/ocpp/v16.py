@@ -1,0 +1,231 @@
+"""OCPP 1.6J: station-initiated CALLs, translated into :class:`StationEvents` calls and answers."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from voltflow.domain.sessions import MeterSample, MeterValueError, normalize_sample
+from voltflow.domain.stations import ConnectorRef, Registration
+from voltflow.ocpp.errors import NotSupported, PropertyConstraintViolation, SecurityError
+from voltflow.services.station_events import BootInfo, StationEvents, StopRequest
+from voltflow.store.writer import Write
+
+Payload = dict[str, Any]
+Handler = Callable[[StationEvents, "StationContext", Payload, Sequence[Write]], Awaitable[Payload]]
+
+# What the station may send us. Everything else in OCPP 1.6 flows the other way.
+STATION_ACTIONS = frozenset(
+    {
+        "BootNotification",
+        "Heartbeat",
+        "StatusNotification",
+        "Authorize",
+        "StartTransaction",
+        "StopTransaction",
+        "MeterValues",
+        "DataTransfer",
+        "DiagnosticsStatusNotification",
+        "FirmwareStatusNotification",
+    }
+)
+
+# Allowed before an operator has claimed an auto-registered station.
+PENDING_ACTIONS = frozenset({"BootNotification", "Heartbeat"})
+
+
+class StationContext:
+    """What one connection knows about its station; kept small, there are thousands."""
+
+    __slots__ = ("lenient", "registration", "station_id")
+
+    def __init__(self, station_id: str, registration: Registration, lenient: bool) -> None:
+        self.station_id = station_id
+        self.registration = registration
+        self.lenient = lenient
+
+
+def parse_time(value: str, field: str) -> datetime:
+    try:
+        ts = datetime.fromisoformat(value)
+    except (TypeError, ValueError) as exc:
+        raise PropertyConstraintViolation(
+            f"{field}: {value!r} is not an ISO 8601 date-time", {"field": field}
+        ) from exc
+    # A station that omits the offset means UTC: OCPP requires UTC timestamps.
+    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+
+
+def _iso(ts: datetime) -> str:
+    return ts.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def parse_samples(meter_value: list[Payload], field: str = "meterValue") -> list[MeterSample]:
+    samples: list[MeterSample] = []
+    for i, mv in enumerate(meter_value):
+        ts = parse_time(mv["timestamp"], f"{field}.{i}.timestamp")
+        for j, sv in enumerate(mv["sampledValue"]):
+            try:
+                samples.append(
+                    normalize_sample(
+                        ts,
+                        sv["value"],
+                        measurand=sv.get("measurand"),
+                        unit=sv.get("unit"),
+                        phase=sv.get("phase"),
+                        location=sv.get("location"),
+                        context=sv.get("context"),
+                    )
+                )
+            except MeterValueError as exc:
+                where = f"{field}.{i}.sampledValue.{j}.value"
+                raise PropertyConstraintViolation(f"{where}: {exc}", {"field": where}) from exc
+    return samples
+
+
+async def boot_notification(
+    ev: StationEvents, ctx: StationContext, p: Payload, journal: Sequence[Write]
+) -> Payload:
+    info = BootInfo(
+        vendor=p["chargePointVendor"],
+        model=p["chargePointModel"],
+        serial_number=p.get("chargePointSerialNumber") or p.get("chargeBoxSerialNumber"),
+        firmware_version=p.get("firmwareVersion"),
+        iccid=p.get("iccid"),
+        imsi=p.get("imsi"),
+        meter_type=p.get("meterType"),
+        meter_serial_number=p.get("meterSerialNumber"),
+    )
+    answer = await ev.boot(ctx.station_id, info, ctx.registration, journal)
+    return {
+        "status": answer.registration.value,
+        "currentTime": _iso(answer.current_time),
+        "interval": answer.interval,
+    }
+
+
+async def heartbeat(
+    ev: StationEvents, ctx: StationContext, p: Payload, journal: Sequence[Write]
+) -> Payload:
+    now = await ev.heartbeat(ctx.station_id, journal)
+    return {"currentTime": _iso(now)}
+
+
+async def status_notification(
+    ev: StationEvents, ctx: StationContext, p: Payload, journal: Sequence[Write]
+) -> Payload:
+    ts = p.get("timestamp")
+    await ev.status(
+        ctx.station_id,
+        ConnectorRef.from_ocpp16(p["connectorId"]),
+        p["status"],
+        p["errorCode"],
+        info=p.get("info"),
+        vendor_error_code=p.get("vendorErrorCode"),
+        timestamp=parse_time(ts, "timestamp") if ts else None,
+        journal=journal,
+    )
+    return {}
+
+
+async def authorize(
+    ev: StationEvents, ctx: StationContext, p: Payload, journal: Sequence[Write]
+) -> Payload:
+    status = await ev.authorize(ctx.station_id, p["idTag"], journal)
+    return {"idTagInfo": {"status": status.value}}
+
+
+async def start_transaction(
+    ev: StationEvents, ctx: StationContext, p: Payload, journal: Sequence[Write]
+) -> Payload:
+    answer = await ev.start_transaction(
+        ctx.station_id,
+        ConnectorRef.from_ocpp16(p["connectorId"]),
+        p["idTag"],
+        p["meterStart"],
+        parse_time(p["timestamp"], "timestamp"),
+        p.get("reservationId"),
+        journal,
+    )
+    return {"transactionId": answer.transaction_id, "idTagInfo": {"status": answer.status.value}}
+
+
+async def stop_transaction(
+    ev: StationEvents, ctx: StationContext, p: Payload, journal: Sequence[Write]
+) -> Payload:
+    stop = StopRequest(
+        transaction_id=p["transactionId"],
+        stopped_at=parse_time(p["timestamp"], "timestamp"),
+        meter_stop_wh=p["meterStop"],
+        reason=p.get("reason"),
+        id_tag=p.get("idTag"),
+        samples=parse_samples(p.get("transactionData") or [], "transactionData"),
+    )
+    status = await ev.stop_transaction(ctx.station_id, stop, journal)
+    return {"idTagInfo": {"status": status.value}} if status is not None else {}
+
+
+async def meter_values(
+    ev: StationEvents, ctx: StationContext, p: Payload, journal: Sequence[Write]
+) -> Payload:
+    samples = parse_samples(p["meterValue"])
+    await ev.meter_values(
+        ctx.station_id,
+        ConnectorRef.from_ocpp16(p["connectorId"]),
+        p.get("transactionId"),
+        samples,
+        journal,
+    )
+    return {}
+
+
+async def data_transfer(
+    ev: StationEvents, ctx: StationContext, p: Payload, journal: Sequence[Write]
+) -> Payload:
+    status = await ev.data_transfer(
+        ctx.station_id, p["vendorId"], p.get("messageId"), p.get("data"), journal
+    )
+    return {"status": status}
+
+
+async def diagnostics_status(
+    ev: StationEvents, ctx: StationContext, p: Payload, journal: Sequence[Write]
+) -> Payload:
+    await ev.diagnostics_status(ctx.station_id, p["status"], journal)
+    return {}
+
+
+async def firmware_status(
+    ev: StationEvents, ctx: StationContext, p: Payload, journal: Sequence[Write]
+) -> Payload:
+    await ev.firmware_status(ctx.station_id, p["status"], journal)
+    return {}
+
+
+HANDLERS: dict[str, Handler] = {
+    "BootNotification": boot_notification,
+    "Heartbeat": heartbeat,
+    "StatusNotification": status_notification,
+    "Authorize": authorize,
+    "StartTransaction": start_transaction,
+    "StopTransaction": stop_transaction,
+    "MeterValues": meter_values,
+    "DataTransfer": data_transfer,
+    "DiagnosticsStatusNotification": diagnostics_status,
+    "FirmwareStatusNotification": firmware_status,
+}
+assert set(HANDLERS) == STATION_ACTIONS
+
+
+def handler_for(action: str, ctx: StationContext) -> Handler:
+    """The handler, or the error OCPP names. Unknown actions are caught by the schema set."""
+    handler = HANDLERS.get(action)
+    if handler is None:
+        raise NotSupported(f"{action} is sent by the central system, not by a charge point")
+    if ctx.registration is not Registration.ACCEPTED and action not in PENDING_ACTIONS:
+        raise SecurityError(
+            f"station registration is {ctx.registration.value}: only BootNotification and "
+            "Heartbeat are accepted until an operator claims it"
+        )
+    return handler

@@ -1,0 +1,71 @@
+"""The small interfaces services depend on, so tests and deployments can swap what sits behind."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class CommandResult:
+    """What the station answered to a remote command."""
+
+    station_id: str
+    action: str
+    payload: dict[str, Any]
+
+
+class CommandError(Exception):
+    """A remote command got no answer we can pass on as a result."""
+
+    kind = "error"
+
+    def __init__(self, message: str, *, code: str | None = None, details: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.details = details
+
+
+class StationOffline(CommandError):
+    kind = "offline"
+
+
+class CommandTimeout(CommandError):
+    kind = "timeout"
+
+
+class CommandRejected(CommandError):
+    """The station answered with a CALLERROR."""
+
+    kind = "callerror"
+
+
+class InvalidCommand(CommandError):
+    """The payload does not match the action's schema: never sent."""
+
+    kind = "invalid"
+
+
+class StationLink(Protocol):
+    """Carries a CALL to a station and brings back its answer, wherever its socket is held.
+
+    In one process this is the OCPP server itself; with several gateway processes it is a
+    message bus that reaches the process holding the station's socket.
+    """
+
+    async def call(
+        self, station_id: str, action: str, payload: dict[str, Any], timeout: float
+    ) -> CommandResult: ...
+
+    def is_connected(self, station_id: str) -> bool: ...

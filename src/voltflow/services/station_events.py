@@ -1,0 +1,289 @@
+"""What stations tell the platform: boot, heartbeat, status, authorization, transactions, meter
+values. Each method stores what the message says (durably, before it returns) and gives the answer.
+
+Protocol adapters translate frames into these calls; ``journal`` carries the adapter's own writes
+(the logged inbound frame) so they commit in the same transaction as the message's effects.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from voltflow.domain.authorization import AuthorizationStatus, authorize, normalize_uid
+from voltflow.domain.session_types import SessionFacts, ValidityBounds, classify
+from voltflow.domain.sessions import ENERGY_REGISTER, MeterSample
+from voltflow.domain.stations import ConnectorRef, Registration
+from voltflow.services.ports import Clock
+from voltflow.store.repositories import SessionRepository, StationRepository, TokenRepository
+from voltflow.store.writer import DurableWriter, Write
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class BootInfo:
+    vendor: str
+    model: str
+    serial_number: str | None = None
+    firmware_version: str | None = None
+    iccid: str | None = None
+    imsi: str | None = None
+    meter_type: str | None = None
+    meter_serial_number: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BootAnswer:
+    registration: Registration
+    current_time: datetime
+    interval: int
+
+
+@dataclass(frozen=True, slots=True)
+class StartAnswer:
+    transaction_id: int
+    status: AuthorizationStatus
+
+
+@dataclass(frozen=True, slots=True)
+class StopRequest:
+    transaction_id: int
+    stopped_at: datetime
+    meter_stop_wh: int
+    reason: str | None
+    id_tag: str | None
+    samples: Sequence[MeterSample]
+
+
+class StationEvents:
+    def __init__(
+        self,
+        stations: StationRepository,
+        sessions: SessionRepository,
+        tokens: TokenRepository,
+        writer: DurableWriter,
+        clock: Clock,
+        *,
+        heartbeat_interval: int = 300,
+        pending_retry_interval: int = 60,
+        bounds: ValidityBounds | None = None,
+    ) -> None:
+        self.stations = stations
+        self.sessions = sessions
+        self.tokens = tokens
+        self.writer = writer
+        self.clock = clock
+        self.heartbeat_interval = heartbeat_interval
+        self.pending_retry_interval = pending_retry_interval
+        self.bounds = bounds or ValidityBounds()
+
+    async def boot(
+        self, station_id: str, info: BootInfo, registration: Registration, journal: Sequence[Write]
+    ) -> BootAnswer:
+        now = self.clock.now()
+        work = self.stations.boot_work(station_id, _boot_fields(info), now)
+        await self.writer.commit(journal, work)
+        interval = (
+            self.heartbeat_interval
+            if registration is Registration.ACCEPTED
+            else self.pending_retry_interval
+        )
+        return BootAnswer(registration, now, interval)
+
+    async def heartbeat(self, station_id: str, journal: Sequence[Write]) -> datetime:
+        now = self.clock.now()
+        await self.writer.commit([*journal, self.stations.w_touch(station_id, now)])
+        return now
+
+    async def status(
+        self,
+        station_id: str,
+        ref: ConnectorRef,
+        status: str,
+        error_code: str | None,
+        *,
+        info: str | None,
+        vendor_error_code: str | None,
+        timestamp: datetime | None,
+        journal: Sequence[Write],
+    ) -> None:
+        now = self.clock.now()
+        writes = self.stations.w_status(
+            station_id, ref, status, error_code, info, vendor_error_code, timestamp or now, now
+        )
+        await self.writer.commit([*journal, *writes])
+
+    async def authorize(
+        self, station_id: str, id_tag: str, journal: Sequence[Write]
+    ) -> AuthorizationStatus:
+        token = await self.tokens.find(normalize_uid(id_tag))
+        status = authorize(token, self.clock.now())
+        await self.writer.commit(journal)
+        return status
+
+    async def start_transaction(
+        self,
+        station_id: str,
+        ref: ConnectorRef,
+        id_tag: str,
+        meter_start_wh: int,
+        started_at: datetime,
+        reservation_id: int | None,
+        journal: Sequence[Write],
+    ) -> StartAnswer:
+        now = self.clock.now()
+        uid = normalize_uid(id_tag)
+
+        async def work(conn: AsyncConnection) -> StartAnswer:
+            token = await TokenRepository.find_in(conn, uid)
+            status = authorize(token, now)
+            existing = await SessionRepository.find_started(
+                conn, station_id, ref.evse_id, started_at, meter_start_wh
+            )
+            if existing is not None:  # a retried StartTransaction: same answer, nothing new
+                return StartAnswer(existing, status)
+            session_id = await SessionRepository.insert_started(
+                conn,
+                {
+                    "station_id": station_id,
+                    "evse_id": ref.evse_id,
+                    "connector_id": ref.connector_id,
+                    "id_tag": uid,
+                    "auth_status": status.value,
+                    "reservation_id": reservation_id,
+                    "started_at": started_at,
+                    "meter_start_wh": meter_start_wh,
+                    "created_at": now,
+                },
+            )
+            return StartAnswer(session_id, status)
+
+        answer = await self.writer.commit(journal, work)
+        assert answer is not None
+        return answer
+
+    async def stop_transaction(
+        self, station_id: str, stop: StopRequest, journal: Sequence[Write]
+    ) -> AuthorizationStatus | None:
+        now = self.clock.now()
+        tag_status: AuthorizationStatus | None = None
+        if stop.id_tag:
+            tag_status = authorize(await self.tokens.find(normalize_uid(stop.id_tag)), now)
+        bounds = self.bounds
+
+        async def work(conn: AsyncConnection) -> None:
+            session = await SessionRepository.get_for_update(conn, stop.transaction_id, station_id)
+            if session is None:
+                log.warning(
+                    "%s: StopTransaction for unknown transaction %s",
+                    station_id,
+                    stop.transaction_id,
+                )
+                return
+            evse_id = int(session["evse_id"])
+            if stop.samples:
+                # Readings may arrive again with a retried stop; the store ignores duplicates.
+                for w in self.sessions.w_samples(
+                    station_id, evse_id, stop.transaction_id, stop.samples
+                ):
+                    await conn.execute(w.statement, w.params)
+            if session["stopped_at"] is not None:  # already closed: a retry changes nothing
+                return
+            energy = stop.meter_stop_wh - int(session["meter_start_wh"])
+            verdict = classify(
+                SessionFacts(
+                    token_accepted=session["auth_status"] == AuthorizationStatus.ACCEPTED.value,
+                    energy_wh=energy,
+                    duration=stop.stopped_at - session["started_at"],
+                ),
+                bounds,
+            )
+            await SessionRepository.close(
+                conn,
+                stop.transaction_id,
+                {
+                    "stopped_at": stop.stopped_at,
+                    "meter_stop_wh": stop.meter_stop_wh,
+                    "energy_wh": energy,
+                    "stop_reason": stop.reason or "Local",
+                    "stop_id_tag": normalize_uid(stop.id_tag) if stop.id_tag else None,
+                    "session_type": verdict.type.value,
+                    "type_reason": verdict.reason,
+                },
+            )
+
+        await self.writer.commit(journal, work)
+        return tag_status
+
+    async def meter_values(
+        self,
+        station_id: str,
+        ref: ConnectorRef,
+        transaction_id: int | None,
+        samples: Sequence[MeterSample],
+        journal: Sequence[Write],
+    ) -> None:
+        writes = [
+            *journal,
+            *self.sessions.w_samples(station_id, ref.evse_id, transaction_id, samples),
+        ]
+        await self.writer.commit(writes)
+
+    async def firmware_status(self, station_id: str, status: str, journal: Sequence[Write]) -> None:
+        await self.writer.commit(
+            [*journal, self.stations.w_field(station_id, "firmware_status", status)]
+        )
+
+    async def diagnostics_status(
+        self, station_id: str, status: str, journal: Sequence[Write]
+    ) -> None:
+        await self.writer.commit(
+            [*journal, self.stations.w_field(station_id, "diagnostics_status", status)]
+        )
+
+    async def data_transfer(
+        self,
+        station_id: str,
+        vendor_id: str,
+        message_id: str | None,
+        data: Any,
+        journal: Sequence[Write],
+    ) -> str:
+        """No vendor extensions are known yet: the message is kept in the log and answered as the
+        protocol says for an unknown vendor."""
+        await self.writer.commit(journal)
+        return "UnknownVendorId"
+
+    async def record(self, journal: Sequence[Write]) -> None:
+        """Store frames that carry no effect of their own (answers to our calls, errors)."""
+        await self.writer.commit(journal)
+
+
+def _boot_fields(info: BootInfo) -> dict[str, Any]:
+    return {
+        "vendor": info.vendor,
+        "model": info.model,
+        "serial_number": info.serial_number,
+        "firmware_version": info.firmware_version,
+        "iccid": info.iccid,
+        "imsi": info.imsi,
+        "meter_type": info.meter_type,
+        "meter_serial_number": info.meter_serial_number,
+        "ocpp_version": "1.6",
+    }
+
+
+__all__ = [
+    "ENERGY_REGISTER",
+    "BootAnswer",
+    "BootInfo",
+    "StartAnswer",
+    "StationEvents",
+    "StopRequest",
+]

@@ -1,0 +1,103 @@
+"""Operator use cases around stations: register, claim, look up, read the message log."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from voltflow.domain.stations import Registration
+from voltflow.services.ports import Clock
+from voltflow.store.repositories import MessageLog, Page, StationRecord, StationRepository
+
+STATION_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,64}$")
+
+
+class StationError(ValueError):
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class StationNotFound(LookupError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class NewStation:
+    record: StationRecord
+    password: str | None
+
+
+class StationService:
+    def __init__(self, stations: StationRepository, messages: MessageLog, clock: Clock) -> None:
+        self.repo = stations
+        self.messages = messages
+        self.clock = clock
+
+    async def add(
+        self,
+        station_id: str,
+        password: str | None = None,
+        *,
+        generate_password: bool = False,
+        lenient: bool = False,
+    ) -> NewStation:
+        if not STATION_ID.match(station_id):
+            raise StationError(
+                "station id: 1–64 characters of letters, digits and . _ : -", field="id"
+            )
+        if generate_password and password is None:
+            password = secrets.token_urlsafe(24)
+        if password is not None and not 8 <= len(password) <= 40:
+            # OCPP 1.6 security profile 1/2: AuthorizationKey is 16–40 characters; we allow 8+
+            # for bench stations whose key cannot be changed.
+            raise StationError("password: 8–40 characters", field="password")
+        try:
+            record = await self.repo.add(
+                station_id, password, now=self.clock.now(), lenient=lenient
+            )
+        except IntegrityError as exc:
+            raise StationError(f"station {station_id} already exists", field="id") from exc
+        return NewStation(record, password)
+
+    async def get(self, station_id: str) -> StationRecord:
+        record = await self.repo.get(station_id)
+        if record is None:
+            raise StationNotFound(station_id)
+        return record
+
+    async def claim(self, station_id: str) -> StationRecord:
+        """Accept a station that registered itself and has been waiting."""
+        await self.get(station_id)
+        await self.repo.update(station_id, registration=Registration.ACCEPTED)
+        return await self.get(station_id)
+
+    async def update(self, station_id: str, **values: Any) -> StationRecord:
+        await self.get(station_id)
+        allowed = {"lenient", "registration", "password"}
+        unknown = set(values) - allowed
+        if unknown:
+            raise StationError(
+                f"cannot change {', '.join(sorted(unknown))}", field=sorted(unknown)[0]
+            )
+        await self.repo.update(station_id, **values)
+        return await self.get(station_id)
+
+    async def search(
+        self, q: str | None = None, offset: int = 0, limit: int = 50, online: bool | None = None
+    ) -> Page:
+        return await self.repo.page(q=q, offset=offset, limit=limit, online=online)
+
+    async def connectors(self, station_id: str) -> list[dict[str, Any]]:
+        return await self.repo.connectors(station_id)
+
+    async def status_history(self, station_id: str, limit: int = 50) -> list[dict[str, Any]]:
+        return await self.repo.status_history(station_id, limit)
+
+    async def message_log(self, station_id: str, **filters: Any) -> list[dict[str, Any]]:
+        await self.get(station_id)
+        return await self.messages.search(station_id, **filters)

@@ -1,0 +1,655 @@
+"""Queries and writes, one repository per aggregate. The services hold these; nothing else does."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import and_, bindparam, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.base import Executable
+
+from voltflow.domain.authorization import Token, TokenState
+from voltflow.domain.sessions import MeterSample
+from voltflow.domain.stations import ConnectorRef, Registration
+from voltflow.store.database import Database
+from voltflow.store.tables import (
+    api_keys,
+    charging_sessions,
+    connector_status_history,
+    connectors,
+    meter_values,
+    ocpp_messages,
+    stations,
+    tokens,
+    users,
+)
+from voltflow.store.writer import DurableWriter, Work, Write
+
+
+def hash_station_password(password: str, salt: str | None = None) -> str:
+    """Station keys are long random strings (OCPP security profile 1/2), so a salted SHA-256 is
+    enough, and it keeps a connect storm of thousands of stations cheap."""
+    salt = salt or secrets.token_hex(8)
+    digest = hashlib.sha256((salt + password).encode()).hexdigest()
+    return f"sha256${salt}${digest}"
+
+
+def verify_station_password(password: str, stored: str | None) -> bool:
+    if not stored:
+        return False
+    try:
+        _, salt, _digest = stored.split("$", 2)
+    except ValueError:
+        return False
+    return hmac.compare_digest(hash_station_password(password, salt), stored)
+
+
+@dataclass(frozen=True, slots=True)
+class StationRecord:
+    id: str
+    password_hash: str | None
+    registration: Registration
+    lenient: bool
+    vendor: str | None
+    model: str | None
+    serial_number: str | None
+    firmware_version: str | None
+    firmware_status: str | None
+    diagnostics_status: str | None
+    online: bool
+    last_seen_at: datetime | None
+    last_boot_at: datetime | None
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Any) -> StationRecord:
+        m = row._mapping
+        return cls(
+            id=m["id"],
+            password_hash=m["password_hash"],
+            registration=Registration(m["registration"]),
+            lenient=bool(m["lenient"]),
+            vendor=m["vendor"],
+            model=m["model"],
+            serial_number=m["serial_number"],
+            firmware_version=m["firmware_version"],
+            firmware_status=m["firmware_status"],
+            diagnostics_status=m["diagnostics_status"],
+            online=bool(m["online"]),
+            last_seen_at=m["last_seen_at"],
+            last_boot_at=m["last_boot_at"],
+            created_at=m["created_at"],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    items: list[dict[str, Any]]
+    total: int
+    offset: int
+    limit: int
+
+
+def _dialect_insert(dialect: str, table: Any) -> Any:
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+class Statements:
+    """The hot path's statements, built once per dialect so the writer can batch them."""
+
+    def __init__(self, dialect: str) -> None:
+        self.log_message: Executable = insert(ocpp_messages)
+        self.touch_station: Executable = (
+            update(stations)
+            .where(stations.c.id == bindparam("b_id"))
+            .values(last_seen_at=bindparam("b_seen"), online=True)
+        )
+        self.status_history: Executable = insert(connector_status_history)
+        upsert = _dialect_insert(dialect, connectors)
+        excluded = upsert.excluded
+        # A backlog replays old statuses: the current one is the latest by the station's clock.
+        self.connector_status: Executable = upsert.on_conflict_do_update(
+            index_elements=["station_id", "evse_id", "connector_id"],
+            set_={
+                "status": excluded.status,
+                "error_code": excluded.error_code,
+                "info": excluded.info,
+                "vendor_error_code": excluded.vendor_error_code,
+                "status_at": excluded.status_at,
+            },
+            where=excluded.status_at >= connectors.c.status_at,
+        )
+        self.meter_value: Executable = _dialect_insert(
+            dialect, meter_values
+        ).on_conflict_do_nothing()
+        self.station_field: dict[str, Executable] = {}
+        for name in ("firmware_status", "diagnostics_status"):
+            self.station_field[name] = (
+                update(stations)
+                .where(stations.c.id == bindparam("b_id"))
+                .values({name: bindparam("b_value")})
+            )
+
+
+class StationRepository:
+    def __init__(self, db: Database, writer: DurableWriter) -> None:
+        self.db = db
+        self.writer = writer
+        self.sql = Statements(db.dialect)
+
+    async def get(self, station_id: str) -> StationRecord | None:
+        async with self.db.engine.connect() as conn:
+            row = (await conn.execute(select(stations).where(stations.c.id == station_id))).first()
+        return StationRecord.from_row(row) if row else None
+
+    async def add(
+        self,
+        station_id: str,
+        password: str | None,
+        *,
+        now: datetime,
+        registration: Registration = Registration.ACCEPTED,
+        lenient: bool = False,
+    ) -> StationRecord:
+        async with self.db.engine.begin() as conn:
+            await conn.execute(
+                insert(stations).values(
+                    id=station_id,
+                    password_hash=hash_station_password(password) if password else None,
+                    registration=registration.value,
+                    lenient=lenient,
+                    created_at=now,
+                )
+            )
+        record = await self.get(station_id)
+        assert record is not None
+        return record
+
+    async def update(self, station_id: str, **values: Any) -> bool:
+        if "password" in values:
+            pw = values.pop("password")
+            values["password_hash"] = hash_station_password(pw) if pw else None
+        if "registration" in values and isinstance(values["registration"], Registration):
+            values["registration"] = values["registration"].value
+        async with self.db.engine.begin() as conn:
+            result = await conn.execute(
+                update(stations).where(stations.c.id == station_id).values(**values)
+            )
+        return bool(result.rowcount)
+
+    async def page(
+        self, *, q: str | None = None, offset: int = 0, limit: int = 50, online: bool | None = None
+    ) -> Page:
+        cond = []
+        if q:
+            like = f"%{q}%"
+            cond.append(
+                or_(
+                    stations.c.id.ilike(like),
+                    stations.c.vendor.ilike(like),
+                    stations.c.model.ilike(like),
+                )
+            )
+        if online is not None:
+            cond.append(stations.c.online == online)
+        where = and_(True, *cond)
+        async with self.db.engine.connect() as conn:
+            total = (
+                await conn.execute(select(func.count()).select_from(stations).where(where))
+            ).scalar_one()
+            rows = (
+                await conn.execute(
+                    select(stations)
+                    .where(where)
+                    .order_by(stations.c.id)
+                    .offset(offset)
+                    .limit(limit)
+                )
+            ).all()
+            ids = [r.id for r in rows]
+            conns = (
+                await conn.execute(
+                    select(connectors)
+                    .where(connectors.c.station_id.in_(ids))
+                    .order_by(
+                        connectors.c.station_id, connectors.c.evse_id, connectors.c.connector_id
+                    )
+                )
+            ).all()
+        by_station: dict[str, list[dict[str, Any]]] = {}
+        for c in conns:
+            by_station.setdefault(c.station_id, []).append(dict(c._mapping))
+        items = []
+        for r in rows:
+            item = {k: v for k, v in r._mapping.items() if k != "password_hash"}
+            item["connectors"] = by_station.get(r.id, [])
+            items.append(item)
+        return Page(items, total, offset, limit)
+
+    async def connectors(self, station_id: str) -> list[dict[str, Any]]:
+        async with self.db.engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    select(connectors)
+                    .where(connectors.c.station_id == station_id)
+                    .order_by(connectors.c.evse_id, connectors.c.connector_id)
+                )
+            ).all()
+        return [dict(r._mapping) for r in rows]
+
+    async def status_history(self, station_id: str, limit: int = 50) -> list[dict[str, Any]]:
+        async with self.db.engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    select(connector_status_history)
+                    .where(connector_status_history.c.station_id == station_id)
+                    .order_by(connector_status_history.c.id.desc())
+                    .limit(limit)
+                )
+            ).all()
+        return [dict(r._mapping) for r in rows]
+
+    async def set_online(self, station_id: str, online: bool, now: datetime | None = None) -> None:
+        values: dict[str, Any] = {"online": online}
+        if now is not None:
+            values["last_seen_at"] = now
+        async with self.db.engine.begin() as conn:
+            await conn.execute(update(stations).where(stations.c.id == station_id).values(**values))
+
+    async def mark_all_offline(self) -> None:
+        async with self.db.engine.begin() as conn:
+            await conn.execute(
+                update(stations).where(stations.c.online.is_(True)).values(online=False)
+            )
+
+    # -- writes that ride the group commit -------------------------------------------------
+    def w_touch(self, station_id: str, now: datetime) -> Write:
+        return Write(self.sql.touch_station, {"b_id": station_id, "b_seen": now})
+
+    def w_status(
+        self,
+        station_id: str,
+        ref: ConnectorRef,
+        status: str,
+        error_code: str | None,
+        info: str | None,
+        vendor_error_code: str | None,
+        status_at: datetime,
+        received_at: datetime,
+    ) -> list[Write]:
+        row = {
+            "station_id": station_id,
+            "evse_id": ref.evse_id,
+            "connector_id": ref.connector_id,
+            "status": status,
+            "error_code": error_code,
+            "info": info,
+            "vendor_error_code": vendor_error_code,
+            "status_at": status_at,
+        }
+        return [
+            Write(self.sql.connector_status, row),
+            Write(self.sql.status_history, {**row, "received_at": received_at}),
+        ]
+
+    def w_field(self, station_id: str, field: str, value: str) -> Write:
+        return Write(self.sql.station_field[field], {"b_id": station_id, "b_value": value})
+
+    @staticmethod
+    def boot_work(station_id: str, fields: dict[str, Any], now: datetime) -> Work[None]:
+        async def work(conn: AsyncConnection) -> None:
+            await conn.execute(
+                update(stations)
+                .where(stations.c.id == station_id)
+                .values(**fields, last_boot_at=now, last_seen_at=now, online=True)
+            )
+
+        return work
+
+
+class MessageLog:
+    """Every OCPP frame in and out, per station, searchable."""
+
+    def __init__(self, db: Database, writer: DurableWriter, statements: Statements) -> None:
+        self.db = db
+        self.writer = writer
+        self.sql = statements
+
+    def w_frame(
+        self,
+        station_id: str,
+        at: datetime,
+        direction: str,
+        raw: str,
+        message_type: int | None,
+        message_id: str | None,
+        action: str | None,
+        note: str | None = None,
+    ) -> Write:
+        return Write(
+            self.sql.log_message,
+            {
+                "station_id": station_id,
+                "at": at,
+                "direction": direction,
+                "message_type": message_type,
+                "message_id": message_id,
+                "action": action,
+                "payload": raw,
+                "note": note[:512] if note else None,
+            },
+        )
+
+    async def search(
+        self,
+        station_id: str,
+        *,
+        action: str | None = None,
+        direction: str | None = None,
+        message_id: str | None = None,
+        text: str | None = None,
+        before_id: int | None = None,
+        limit: int = 50,
+    ) -> list[dict[str, Any]]:
+        t = ocpp_messages
+        cond = [t.c.station_id == station_id]
+        if action:
+            cond.append(t.c.action == action)
+        if direction:
+            cond.append(t.c.direction == direction)
+        if message_id:
+            cond.append(t.c.message_id == message_id)
+        if text:
+            cond.append(
+                or_(
+                    t.c.payload.contains(text, autoescape=True),
+                    t.c.note.contains(text, autoescape=True),
+                )
+            )
+        if before_id:
+            cond.append(t.c.id < before_id)
+        async with self.db.engine.connect() as conn:
+            rows = (
+                await conn.execute(select(t).where(*cond).order_by(t.c.id.desc()).limit(limit))
+            ).all()
+        return [dict(r._mapping) for r in rows]
+
+
+class SessionRepository:
+    def __init__(self, db: Database, writer: DurableWriter, statements: Statements) -> None:
+        self.db = db
+        self.writer = writer
+        self.sql = statements
+
+    def w_samples(
+        self, station_id: str, evse_id: int, session_id: int | None, samples: Sequence[MeterSample]
+    ) -> list[Write]:
+        return [
+            Write(
+                self.sql.meter_value,
+                {
+                    "station_id": station_id,
+                    "evse_id": evse_id,
+                    "session_id": session_id,
+                    "sampled_at": s.timestamp,
+                    "measurand": s.measurand,
+                    "phase": s.phase or "",
+                    "location": s.location or "",
+                    "context": s.context or "",
+                    "unit": s.unit,
+                    "value": s.value,
+                },
+            )
+            for s in samples
+        ]
+
+    @staticmethod
+    async def find_started(
+        conn: AsyncConnection, station_id: str, evse_id: int, started_at: datetime, meter_start: int
+    ) -> int | None:
+        t = charging_sessions
+        row = (
+            await conn.execute(
+                select(t.c.id).where(
+                    t.c.station_id == station_id,
+                    t.c.evse_id == evse_id,
+                    t.c.started_at == started_at,
+                    t.c.meter_start_wh == meter_start,
+                )
+            )
+        ).first()
+        return int(row.id) if row else None
+
+    @staticmethod
+    async def insert_started(conn: AsyncConnection, values: dict[str, Any]) -> int:
+        result = await conn.execute(
+            insert(charging_sessions).values(**values).returning(charging_sessions.c.id)
+        )
+        return int(result.scalar_one())
+
+    @staticmethod
+    async def get_for_update(
+        conn: AsyncConnection, session_id: int, station_id: str
+    ) -> dict[str, Any] | None:
+        t = charging_sessions
+        stmt = select(t).where(t.c.id == session_id, t.c.station_id == station_id)
+        if conn.dialect.name == "postgresql":
+            stmt = stmt.with_for_update()
+        row = (await conn.execute(stmt)).first()
+        return dict(row._mapping) if row else None
+
+    @staticmethod
+    async def close(conn: AsyncConnection, session_id: int, values: dict[str, Any]) -> None:
+        t = charging_sessions
+        await conn.execute(
+            update(t).where(t.c.id == session_id, t.c.stopped_at.is_(None)).values(**values)
+        )
+
+    async def get(self, session_id: int) -> dict[str, Any] | None:
+        async with self.db.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(charging_sessions).where(charging_sessions.c.id == session_id)
+                )
+            ).first()
+        return dict(row._mapping) if row else None
+
+    async def open_session(self, station_id: str, evse_id: int) -> dict[str, Any] | None:
+        t = charging_sessions
+        async with self.db.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(t)
+                    .where(
+                        t.c.station_id == station_id,
+                        t.c.evse_id == evse_id,
+                        t.c.stopped_at.is_(None),
+                    )
+                    .order_by(t.c.started_at.desc())
+                    .limit(1)
+                )
+            ).first()
+        return dict(row._mapping) if row else None
+
+    async def page(
+        self,
+        *,
+        station_id: str | None = None,
+        id_tag: str | None = None,
+        active: bool | None = None,
+        started_from: datetime | None = None,
+        started_to: datetime | None = None,
+        offset: int = 0,
+        limit: int = 50,
+    ) -> Page:
+        t = charging_sessions
+        cond: list[Any] = []
+        if station_id:
+            cond.append(t.c.station_id == station_id)
+        if id_tag:
+            cond.append(t.c.id_tag == id_tag)
+        if active is True:
+            cond.append(t.c.stopped_at.is_(None))
+        elif active is False:
+            cond.append(t.c.stopped_at.is_not(None))
+        if started_from:
+            cond.append(t.c.started_at >= started_from)
+        if started_to:
+            cond.append(t.c.started_at < started_to)
+        async with self.db.engine.connect() as conn:
+            total = (
+                await conn.execute(select(func.count()).select_from(t).where(*cond))
+            ).scalar_one()
+            rows = (
+                await conn.execute(
+                    select(t)
+                    .where(*cond)
+                    .order_by(t.c.started_at.desc(), t.c.id.desc())
+                    .offset(offset)
+                    .limit(limit)
+                )
+            ).all()
+        return Page([dict(r._mapping) for r in rows], int(total), offset, limit)
+
+    async def meter_values(self, session_id: int, limit: int = 1000) -> list[dict[str, Any]]:
+        t = meter_values
+        async with self.db.engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    select(t)
+                    .where(t.c.session_id == session_id)
+                    .order_by(t.c.sampled_at, t.c.id)
+                    .limit(limit)
+                )
+            ).all()
+        return [dict(r._mapping) for r in rows]
+
+    async def latest_energy(self, session_ids: Sequence[int]) -> dict[int, Decimal]:
+        """The last energy register per open session, for the live kWh the console shows."""
+        if not session_ids:
+            return {}
+        t = meter_values
+        async with self.db.engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    select(t.c.session_id, func.max(t.c.sampled_at).label("at"))
+                    .where(
+                        t.c.session_id.in_(session_ids),
+                        t.c.measurand == "Energy.Active.Import.Register",
+                    )
+                    .group_by(t.c.session_id)
+                )
+            ).all()
+            out: dict[int, Decimal] = {}
+            for r in rows:
+                v = (
+                    await conn.execute(
+                        select(t.c.value)
+                        .where(
+                            t.c.session_id == r.session_id,
+                            t.c.sampled_at == r.at,
+                            t.c.measurand == "Energy.Active.Import.Register",
+                        )
+                        .limit(1)
+                    )
+                ).scalar_one_or_none()
+                if v is not None:
+                    out[int(r.session_id)] = v
+        return out
+
+
+class TokenRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    @staticmethod
+    async def find_in(conn: AsyncConnection, uid: str) -> Token | None:
+        row = (await conn.execute(select(tokens).where(tokens.c.uid == uid))).first()
+        if row is None:
+            return None
+        return Token(uid=row.uid, state=TokenState(row.state), expires_at=row.expires_at)
+
+    async def find(self, uid: str) -> Token | None:
+        async with self.db.engine.connect() as conn:
+            return await self.find_in(conn, uid)
+
+    async def add(self, uid: str, now: datetime, expires_at: datetime | None = None) -> Token:
+        async with self.db.engine.begin() as conn:
+            await conn.execute(
+                insert(tokens).values(
+                    uid=uid, state=TokenState.ACTIVE.value, expires_at=expires_at, created_at=now
+                )
+            )
+        return Token(uid, TokenState.ACTIVE, expires_at)
+
+    async def set_state(self, uid: str, state: TokenState) -> bool:
+        async with self.db.engine.begin() as conn:
+            result = await conn.execute(
+                update(tokens).where(tokens.c.uid == uid).values(state=state.value)
+            )
+        return bool(result.rowcount)
+
+    async def page(self, offset: int = 0, limit: int = 100) -> Page:
+        async with self.db.engine.connect() as conn:
+            total = (await conn.execute(select(func.count()).select_from(tokens))).scalar_one()
+            rows = (
+                await conn.execute(
+                    select(tokens).order_by(tokens.c.uid).offset(offset).limit(limit)
+                )
+            ).all()
+        return Page([dict(r._mapping) for r in rows], int(total), offset, limit)
+
+
+class UserRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def by_username(self, username: str) -> dict[str, Any] | None:
+        async with self.db.engine.connect() as conn:
+            row = (await conn.execute(select(users).where(users.c.username == username))).first()
+        return dict(row._mapping) if row else None
+
+    async def by_id(self, user_id: int) -> dict[str, Any] | None:
+        async with self.db.engine.connect() as conn:
+            row = (await conn.execute(select(users).where(users.c.id == user_id))).first()
+        return dict(row._mapping) if row else None
+
+    async def add(self, username: str, password_hash: str, role: str, now: datetime) -> int:
+        async with self.db.engine.begin() as conn:
+            result = await conn.execute(
+                insert(users)
+                .values(username=username, password_hash=password_hash, role=role, created_at=now)
+                .returning(users.c.id)
+            )
+            return int(result.scalar_one())
+
+    async def update(self, user_id: int, **values: Any) -> None:
+        async with self.db.engine.begin() as conn:
+            await conn.execute(update(users).where(users.c.id == user_id).values(**values))
+
+    async def add_api_key(self, user_id: int, key_hash: str, label: str, now: datetime) -> None:
+        async with self.db.engine.begin() as conn:
+            await conn.execute(
+                insert(api_keys).values(
+                    user_id=user_id, key_hash=key_hash, label=label, created_at=now
+                )
+            )
+
+    async def by_api_key(self, key_hash: str) -> dict[str, Any] | None:
+        async with self.db.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(users)
+                    .join(api_keys, api_keys.c.user_id == users.c.id)
+                    .where(api_keys.c.key_hash == key_hash)
+                )
+            ).first()
+        return dict(row._mapping) if row else None
