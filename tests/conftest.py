@@ -1,0 +1,131 @@
+"""Fixtures shared by the whole suite.
+
+Integration and end-to-end tests run once per database: SQLite always, PostgreSQL when the server
+at ``VOLTFLOW_TEST_POSTGRES_URL`` answers. In CI (``CI`` set) a missing PostgreSQL fails the run
+instead of skipping it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from voltflow.bootstrap import Platform, build
+from voltflow.config import Settings
+from voltflow.store.database import create_database, upgrade
+from voltflow.store.tables import metadata
+
+POSTGRES_URL = os.environ.get(
+    "VOLTFLOW_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+IN_CI = bool(os.environ.get("CI"))
+
+
+def _postgres_problem() -> str | None:
+    async def probe() -> None:
+        db = create_database(POSTGRES_URL)
+        try:
+            async with db.engine.connect() as conn:
+                await conn.execute(text("select 1"))
+        finally:
+            await db.dispose()
+
+    try:
+        asyncio.run(asyncio.wait_for(probe(), 5))
+    except Exception as exc:
+        return f"PostgreSQL at {POSTGRES_URL} unreachable ({type(exc).__name__}: {exc})"
+    return None
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file, copied for each test: migrating once keeps tests fast."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+
+    async def make() -> None:
+        db = create_database(f"sqlite:///{path}")
+        await upgrade(db)
+        await db.dispose()
+
+    asyncio.run(make())
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_ready() -> str:
+    problem = _postgres_problem()
+    if problem:
+        if IN_CI:
+            pytest.fail(f"{problem}: PostgreSQL tests are mandatory in CI")
+        pytest.skip(f"{problem}; set VOLTFLOW_TEST_POSTGRES_URL to run the PostgreSQL tests")
+
+    async def reset() -> None:
+        db = create_database(POSTGRES_URL)
+        async with db.engine.begin() as conn:
+            for table in reversed(metadata.sorted_tables):
+                await conn.execute(text(f'DROP TABLE IF EXISTS "{table.name}" CASCADE'))
+            await conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        await upgrade(db)
+        await db.dispose()
+
+    asyncio.run(reset())
+    return POSTGRES_URL
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "voltflow.db"
+        shutil.copy(template, path)
+        yield f"sqlite:///{path}"
+        return
+    url: str = request.getfixturevalue("postgres_ready")
+
+    async def truncate() -> None:
+        db = create_database(url)
+        names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+        async with db.engine.begin() as conn:
+            await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        await db.dispose()
+
+    asyncio.run(truncate())
+    yield url
+
+
+def make_settings(database_url: str, **overrides: Any) -> Settings:
+    settings = Settings(
+        database_url=database_url,
+        ocpp_host="127.0.0.1",
+        ocpp_port=0,
+        http_port=0,
+        # Tests outlive no power cut; NORMAL keeps WAL commits cheap while staying crash-safe.
+        sqlite_synchronous="NORMAL",
+        command_timeout=5,
+        secret_key="test-secret",
+    )
+    for key, value in overrides.items():
+        setattr(settings, key, value)
+    return settings
+
+
+@pytest.fixture
+async def platform(database_url: str) -> AsyncIterator[Platform]:
+    p = build(make_settings(database_url))
+    await p.start()
+    try:
+        yield p
+    finally:
+        await p.stop()
+
+
+@pytest.fixture
+def ocpp_url(platform: Platform) -> str:
+    return f"ws://127.0.0.1:{platform.ocpp.port}/ocpp"
