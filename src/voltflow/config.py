@@ -26,6 +26,8 @@ class Settings:
     sqlite_synchronous: str = "FULL"
     secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     secure_cookies: bool = False
+    # Days and hours are those of the site; storage is UTC.
+    timezone: str = "Europe/Brussels"
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -43,4 +45,5 @@ class Settings:
         if "VOLTFLOW_SECRET_KEY" in e:
             s.secret_key = e["VOLTFLOW_SECRET_KEY"]
         s.secure_cookies = _bool(e.get("VOLTFLOW_SECURE_COOKIES"), s.secure_cookies)
+        s.timezone = e.get("VOLTFLOW_TIMEZONE", s.timezone)
         return s

@@ -1,4 +1,4 @@
-"""Whether a token may charge. The card lifecycle refines this; the answer's vocabulary is OCPP's."""
+"""Whether a token may charge. The card lifecycle refines this; the answers are OCPP's words."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Where a session gets its type (DESIGN §3): decided when it ends, in a fixed order, with a reason."""
+"""Where a session gets its type (DESIGN §3): decided when it ends, in a fixed order, with a
+reason."""
 
 from __future__ import annotations
 

@@ -1,0 +1,3 @@
+from voltflow.cli.main import main
+
+main(prog_name="voltflow")

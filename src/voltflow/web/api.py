@@ -1,0 +1,212 @@
+"""The REST API. Every route calls an application service; none touches storage itself."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+
+from voltflow.domain.stations import Registration
+from voltflow.web.auth import ApiUser, PlatformDep
+from voltflow.web.problems import Problem
+from voltflow.web.schemas import (
+    CommandIn,
+    CommandOut,
+    ConnectorOut,
+    MessageOut,
+    PageOut,
+    SessionDetailOut,
+    SessionOut,
+    StationCreated,
+    StationIn,
+    StationOut,
+    StationPatch,
+    StatusHistoryOut,
+    TokenIn,
+    TokenOut,
+)
+
+router = APIRouter(prefix="/api/v1")
+
+Offset = Annotated[int, Query(ge=0)]
+Limit = Annotated[int, Query(ge=1, le=500)]
+
+
+def ocpp_url(request: Request, station_id: str) -> str:
+    platform = request.app.state.platform
+    host = request.url.hostname or "localhost"
+    return f"ws://{host}:{platform.settings.ocpp_port}/ocpp/{station_id}"
+
+
+@router.get("/health", tags=["platform"])
+async def health(platform: PlatformDep) -> dict[str, Any]:
+    return {"status": "ok", "stations_connected": len(platform.ocpp.connections)}
+
+
+@router.get("/stations", tags=["stations"])
+async def list_stations(
+    platform: PlatformDep,
+    _: ApiUser,
+    q: str | None = None,
+    online: bool | None = None,
+    offset: Offset = 0,
+    limit: Limit = 50,
+) -> PageOut[StationOut]:
+    page = await platform.stations.search(q=q, online=online, offset=offset, limit=limit)
+    for item in page.items:
+        item["connected"] = platform.commands.is_connected(item["id"])
+    return PageOut[StationOut].model_validate(asdict(page))
+
+
+@router.post("/stations", status_code=201, tags=["stations"])
+async def add_station(
+    body: StationIn, request: Request, platform: PlatformDep, _: ApiUser
+) -> StationCreated:
+    new = await platform.stations.add(
+        body.id, body.password, generate_password=body.generate_password, lenient=body.lenient
+    )
+    return StationCreated(
+        station=StationOut.model_validate(asdict(new.record)),
+        password=new.password,
+        ocpp_url=ocpp_url(request, body.id),
+    )
+
+
+async def _station_out(platform: Any, station_id: str) -> StationOut:
+    record = await platform.stations.get(station_id)
+    out = StationOut.model_validate(asdict(record))
+    out.connected = platform.commands.is_connected(station_id)
+    out.connectors = [
+        ConnectorOut.model_validate(c) for c in await platform.stations.connectors(station_id)
+    ]
+    return out
+
+
+@router.get("/stations/{station_id}", tags=["stations"])
+async def get_station(station_id: str, platform: PlatformDep, _: ApiUser) -> StationOut:
+    return await _station_out(platform, station_id)
+
+
+@router.patch("/stations/{station_id}", tags=["stations"])
+async def update_station(
+    station_id: str, body: StationPatch, platform: PlatformDep, _: ApiUser
+) -> StationOut:
+    values: dict[str, Any] = body.model_dump(exclude_none=True)
+    if "registration" in values:
+        values["registration"] = Registration(values["registration"])
+    await platform.stations.update(station_id, **values)
+    return await _station_out(platform, station_id)
+
+
+@router.post("/stations/{station_id}/claim", tags=["stations"])
+async def claim_station(station_id: str, platform: PlatformDep, _: ApiUser) -> StationOut:
+    await platform.stations.claim(station_id)
+    return await _station_out(platform, station_id)
+
+
+@router.get("/stations/{station_id}/status-history", tags=["stations"])
+async def status_history(
+    station_id: str, platform: PlatformDep, _: ApiUser, limit: Limit = 50
+) -> list[StatusHistoryOut]:
+    await platform.stations.get(station_id)
+    rows = await platform.stations.status_history(station_id, limit)
+    return [StatusHistoryOut.model_validate(r) for r in rows]
+
+
+@router.get("/stations/{station_id}/messages", tags=["stations"])
+async def station_messages(
+    station_id: str,
+    platform: PlatformDep,
+    _: ApiUser,
+    action: str | None = None,
+    direction: Annotated[str | None, Query(pattern="^(in|out)$")] = None,
+    message_id: str | None = None,
+    q: Annotated[str | None, Query(description="text within the payload or note")] = None,
+    before_id: Annotated[int | None, Query(ge=1, description="page backwards from this id")] = None,
+    limit: Limit = 50,
+) -> list[MessageOut]:
+    rows = await platform.stations.message_log(
+        station_id,
+        action=action,
+        direction=direction,
+        message_id=message_id,
+        text=q,
+        before_id=before_id,
+        limit=limit,
+    )
+    return [MessageOut.model_validate(r) for r in rows]
+
+
+@router.post("/stations/{station_id}/commands/{action}", tags=["commands"])
+async def send_command(
+    station_id: str, action: str, platform: PlatformDep, _: ApiUser, body: CommandIn | None = None
+) -> CommandOut:
+    await platform.stations.get(station_id)
+    body = body or CommandIn()
+    result = await platform.commands.send(station_id, action, body.payload, body.timeout)
+    return CommandOut(station_id=result.station_id, action=result.action, payload=result.payload)
+
+
+@router.get("/sessions", tags=["sessions"])
+async def list_sessions(
+    platform: PlatformDep,
+    _: ApiUser,
+    station_id: str | None = None,
+    id_tag: str | None = None,
+    active: bool | None = None,
+    started_from: Annotated[datetime | None, Query(alias="from")] = None,
+    started_to: Annotated[datetime | None, Query(alias="to")] = None,
+    offset: Offset = 0,
+    limit: Limit = 50,
+) -> PageOut[SessionOut]:
+    for name, value in (("from", started_from), ("to", started_to)):
+        if value is not None and value.tzinfo is None:
+            raise Problem(422, "Invalid request", f"{name}: give a time zone offset", field=name)
+    page = await platform.sessions.search(
+        station_id=station_id,
+        id_tag=id_tag,
+        active=active,
+        started_from=started_from,
+        started_to=started_to,
+        offset=offset,
+        limit=limit,
+    )
+    return PageOut[SessionOut].model_validate(asdict(page))
+
+
+@router.get("/sessions/{session_id}", tags=["sessions"])
+async def get_session(session_id: int, platform: PlatformDep, _: ApiUser) -> SessionDetailOut:
+    session = await platform.sessions.get(session_id)
+    for mv in session["meter_values"]:
+        mv["value"] = str(mv["value"])
+    return SessionDetailOut.model_validate(session)
+
+
+@router.get("/tokens", tags=["tokens"])
+async def list_tokens(
+    platform: PlatformDep, _: ApiUser, offset: Offset = 0, limit: Limit = 100
+) -> PageOut[TokenOut]:
+    page = await platform.tokens.search(offset, limit)
+    return PageOut[TokenOut].model_validate(asdict(page))
+
+
+@router.post("/tokens", status_code=201, tags=["tokens"])
+async def add_token(body: TokenIn, platform: PlatformDep, _: ApiUser) -> TokenOut:
+    token = await platform.tokens.add(body.uid)
+    return TokenOut(uid=token.uid, state=token.state.value, expires_at=token.expires_at)
+
+
+@router.post("/tokens/{uid}/block", tags=["tokens"])
+async def block_token(uid: str, platform: PlatformDep, _: ApiUser) -> dict[str, str]:
+    if not await platform.tokens.block(uid):
+        raise Problem(404, "Token not found", f"no token {uid}")
+    return {"uid": uid, "state": "blocked"}
+
+
+@router.post("/tokens/{uid}/unblock", tags=["tokens"])
+async def unblock_token(uid: str, platform: PlatformDep, _: ApiUser) -> dict[str, str]:
+    if not await platform.tokens.unblock(uid):
+        raise Problem(404, "Token not found", f"no token {uid}")
+    return {"uid": uid, "state": "active"}

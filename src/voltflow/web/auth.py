@@ -1,0 +1,77 @@
+"""Who is calling: an API key (``Authorization: Bearer``) for the API, a signed session cookie
+for the console. CSRF tokens protect the console's forms."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from typing import Annotated
+
+from fastapi import Depends, Header, HTTPException, Request
+
+from voltflow.bootstrap import Platform
+from voltflow.services.accounts import User
+
+CSRF_FIELD = "csrf_token"
+
+
+def platform_of(request: Request) -> Platform:
+    platform: Platform = request.app.state.platform
+    return platform
+
+
+PlatformDep = Annotated[Platform, Depends(platform_of)]
+
+
+async def api_user(
+    platform: PlatformDep, authorization: Annotated[str | None, Header()] = None
+) -> User:
+    if authorization and authorization.lower().startswith("bearer "):
+        user = await platform.accounts.by_api_key(authorization[7:].strip())
+        if user is not None:
+            return user
+    raise HTTPException(
+        401, "a valid API key is required (Authorization: Bearer …)", {"WWW-Authenticate": "Bearer"}
+    )
+
+
+ApiUser = Annotated[User, Depends(api_user)]
+
+
+class LoginRequired(Exception):
+    """Raised by console pages; answered with a redirect to the login page."""
+
+
+async def console_user(request: Request, platform: PlatformDep) -> User:
+    user_id = request.session.get("user_id")
+    if isinstance(user_id, int):
+        user = await platform.accounts.get(user_id)
+        if user is not None:
+            return user
+    raise LoginRequired()
+
+
+ConsoleUser = Annotated[User, Depends(console_user)]
+
+
+def csrf_token(request: Request) -> str:
+    token = request.session.get(CSRF_FIELD)
+    if not isinstance(token, str):
+        token = secrets.token_urlsafe(32)
+        request.session[CSRF_FIELD] = token
+    return token
+
+
+async def check_csrf(request: Request) -> None:
+    """Forms post the token as a field; htmx sends it as the ``X-CSRF-Token`` header."""
+    expected = request.session.get(CSRF_FIELD)
+    sent = request.headers.get("X-CSRF-Token")
+    if sent is None:
+        form = await request.form()
+        value = form.get(CSRF_FIELD)
+        sent = value if isinstance(value, str) else None
+    if not isinstance(expected, str) or not sent or not hmac.compare_digest(expected, sent):
+        raise HTTPException(403, "CSRF token missing or invalid: reload the page and try again")
+
+
+CsrfChecked = Depends(check_csrf)

@@ -1,0 +1,288 @@
+"""The operator console: server-rendered pages, htmx for live parts and remote actions."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from voltflow.domain.commands import DEFAULT_PAYLOADS, RemoteAction
+from voltflow.domain.session_types import SessionType
+from voltflow.domain.sessions import format_duration, format_kwh
+from voltflow.services.ports import CommandError
+from voltflow.services.stations import StationError, StationNotFound
+from voltflow.web.auth import CSRF_FIELD, ConsoleUser, CsrfChecked, PlatformDep, csrf_token
+
+templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+router = APIRouter(include_in_schema=False)
+PAGE = 50
+
+
+def _local(value: datetime | None, request: Request, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
+    if value is None:
+        return "–"
+    tz = ZoneInfo(request.app.state.platform.settings.timezone)
+    return value.astimezone(tz).strftime(fmt)
+
+
+def _ago(value: datetime | None) -> str:
+    if value is None:
+        return "never"
+    seconds = int((datetime.now(UTC) - value).total_seconds())
+    if seconds < 60:
+        return f"{max(seconds, 0)} s ago"
+    if seconds < 3600:
+        return f"{seconds // 60} min ago"
+    if seconds < 86400:
+        return f"{seconds // 3600} h ago"
+    return f"{seconds // 86400} d ago"
+
+
+def _session_type(value: str | None) -> str:
+    return SessionType(value).label if value else "–"
+
+
+def render(
+    request: Request, name: str, context: dict[str, Any], status_code: int = 200
+) -> HTMLResponse:
+    context = {
+        "csrf": csrf_token(request),
+        "csrf_field": CSRF_FIELD,
+        "local": lambda v, fmt="%Y-%m-%d %H:%M:%S": _local(v, request, fmt),
+        "ago": _ago,
+        "kwh": format_kwh,
+        "duration": format_duration,
+        "session_type": _session_type,
+        "timezone": request.app.state.platform.settings.timezone,
+        **context,
+    }
+    return templates.TemplateResponse(request, name, context, status_code=status_code)
+
+
+@router.get("/login")
+async def login_page(request: Request) -> HTMLResponse:
+    return render(request, "login.html", {"error": None})
+
+
+@router.post("/login", dependencies=[CsrfChecked])
+async def login(
+    request: Request,
+    platform: PlatformDep,
+    username: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+) -> Response:
+    user = await platform.accounts.authenticate(username, password)
+    if user is None:
+        return render(
+            request,
+            "login.html",
+            {"error": "Wrong username or password (5 failures lock the account for 15 minutes)."},
+            status_code=401,
+        )
+    request.session.clear()
+    request.session["user_id"] = user.id
+    return RedirectResponse("/stations", status_code=303)
+
+
+@router.post("/logout", dependencies=[CsrfChecked])
+async def logout(request: Request) -> Response:
+    request.session.clear()
+    return RedirectResponse("/login", status_code=303)
+
+
+@router.get("/")
+async def home(_: ConsoleUser) -> Response:
+    return RedirectResponse("/stations", status_code=303)
+
+
+async def _stations_context(
+    platform: Any, q: str | None, status: str | None, offset: int
+) -> dict[str, Any]:
+    online = {"online": True, "offline": False}.get(status or "")
+    page = await platform.stations.search(q=q or None, online=online, offset=offset, limit=PAGE)
+    for item in page.items:
+        item["connected"] = platform.commands.is_connected(item["id"])
+    return {"page": page, "q": q or "", "status": status or "", "offset": offset, "limit": PAGE}
+
+
+@router.get("/stations")
+async def stations_page(
+    request: Request,
+    platform: PlatformDep,
+    user: ConsoleUser,
+    q: str | None = None,
+    status: str | None = None,
+    offset: int = 0,
+) -> HTMLResponse:
+    ctx = await _stations_context(platform, q, status, max(offset, 0))
+    template = (
+        "partials/stations_table.html" if request.headers.get("HX-Request") else "stations.html"
+    )
+    return render(request, template, {"user": user, "new_station": None, "form_error": None, **ctx})
+
+
+@router.post("/stations", dependencies=[CsrfChecked])
+async def add_station(
+    request: Request,
+    platform: PlatformDep,
+    user: ConsoleUser,
+    station_id: Annotated[str, Form()],
+    password: Annotated[str, Form()] = "",
+) -> HTMLResponse:
+    ctx: dict[str, Any] = {"user": user, "new_station": None, "form_error": None}
+    try:
+        new = await platform.stations.add(
+            station_id.strip(), password or None, generate_password=not password
+        )
+        ctx["new_station"] = new
+    except StationError as exc:
+        ctx["form_error"] = str(exc)
+    ctx.update(await _stations_context(platform, None, None, 0))
+    return render(request, "stations.html", ctx, status_code=422 if ctx["form_error"] else 200)
+
+
+async def _station_context(platform: Any, station_id: str) -> dict[str, Any]:
+    station = await platform.stations.get(station_id)
+    sessions = await platform.sessions.search(station_id=station_id, limit=10)
+    return {
+        "station": station,
+        "connected": platform.commands.is_connected(station_id),
+        "connectors": await platform.stations.connectors(station_id),
+        "sessions": sessions.items,
+    }
+
+
+@router.get("/stations/{station_id}")
+async def station_page(
+    request: Request, station_id: str, platform: PlatformDep, user: ConsoleUser
+) -> HTMLResponse:
+    try:
+        ctx = await _station_context(platform, station_id)
+    except StationNotFound:
+        return render(
+            request, "not_found.html", {"user": user, "what": f"station {station_id}"}, 404
+        )
+    messages = await platform.stations.message_log(station_id, limit=PAGE)
+    actions = [
+        {"name": a.value, "payload": json.dumps(DEFAULT_PAYLOADS.get(a, {}))} for a in RemoteAction
+    ]
+    return render(
+        request,
+        "station.html",
+        {
+            "user": user,
+            **ctx,
+            "messages": messages,
+            "actions": actions,
+            "filters": {"action": "", "direction": "", "q": ""},
+        },
+    )
+
+
+@router.get("/stations/{station_id}/live")
+async def station_live(
+    request: Request, station_id: str, platform: PlatformDep, user: ConsoleUser
+) -> HTMLResponse:
+    ctx = await _station_context(platform, station_id)
+    return render(request, "partials/station_live.html", {"user": user, **ctx})
+
+
+@router.get("/stations/{station_id}/messages")
+async def station_messages(
+    request: Request,
+    station_id: str,
+    platform: PlatformDep,
+    user: ConsoleUser,
+    action: str | None = None,
+    direction: str | None = None,
+    q: str | None = None,
+    before_id: int | None = None,
+) -> HTMLResponse:
+    messages = await platform.stations.message_log(
+        station_id,
+        action=action or None,
+        direction=direction if direction in ("in", "out") else None,
+        text=q or None,
+        before_id=before_id,
+        limit=PAGE,
+    )
+    return render(
+        request,
+        "partials/messages.html",
+        {
+            "user": user,
+            "station": {"id": station_id},
+            "messages": messages,
+            "filters": {"action": action or "", "direction": direction or "", "q": q or ""},
+        },
+    )
+
+
+@router.post("/stations/{station_id}/claim", dependencies=[CsrfChecked])
+async def claim(station_id: str, platform: PlatformDep, _: ConsoleUser) -> Response:
+    await platform.stations.claim(station_id)
+    return RedirectResponse(f"/stations/{station_id}", status_code=303)
+
+
+@router.post("/stations/{station_id}/commands", dependencies=[CsrfChecked])
+async def command(
+    request: Request,
+    station_id: str,
+    platform: PlatformDep,
+    user: ConsoleUser,
+    action: Annotated[str, Form()],
+    payload: Annotated[str, Form()] = "",
+) -> HTMLResponse:
+    ctx: dict[str, Any] = {"action": action, "result": None, "error": None}
+    try:
+        body = json.loads(payload) if payload.strip() else None
+        if body is not None and not isinstance(body, dict):
+            raise ValueError("the payload must be a JSON object")
+        result = await platform.commands.send(station_id, action, body)
+        ctx["result"] = json.dumps(result.payload, indent=2)
+    except ValueError as exc:
+        ctx["error"] = f"Payload is not valid JSON: {exc}"
+    except CommandError as exc:
+        ctx["error"] = f"{exc.kind}: {exc.message}"
+    return render(request, "partials/command_result.html", ctx)
+
+
+@router.get("/sessions")
+async def sessions_page(
+    request: Request,
+    platform: PlatformDep,
+    user: ConsoleUser,
+    station_id: str | None = None,
+    id_tag: str | None = None,
+    state: str | None = None,
+    offset: int = 0,
+) -> HTMLResponse:
+    active = {"active": True, "finished": False}.get(state or "")
+    page = await platform.sessions.search(
+        station_id=station_id or None,
+        id_tag=id_tag or None,
+        active=active,
+        offset=max(offset, 0),
+        limit=PAGE,
+    )
+    return render(
+        request,
+        "sessions.html",
+        {
+            "user": user,
+            "page": page,
+            "filters": {
+                "station_id": station_id or "",
+                "id_tag": id_tag or "",
+                "state": state or "",
+            },
+            "offset": max(offset, 0),
+            "limit": PAGE,
+        },
+    )

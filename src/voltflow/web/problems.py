@@ -1,0 +1,91 @@
+"""Errors as RFC 9457 problem details, naming the field at fault where there is one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from voltflow.services.accounts import AccountError
+from voltflow.services.ports import CommandError
+from voltflow.services.sessions import SessionNotFound
+from voltflow.services.stations import StationError, StationNotFound
+from voltflow.services.tokens import TokenError
+
+COMMAND_STATUS = {"offline": 409, "timeout": 504, "callerror": 502, "invalid": 422, "error": 502}
+
+
+class Problem(Exception):
+    def __init__(self, status: int, title: str, detail: str | None = None, **extra: Any) -> None:
+        super().__init__(detail or title)
+        self.status = status
+        self.title = title
+        self.detail = detail
+        self.extra = extra
+
+
+def problem_response(
+    status: int, title: str, detail: str | None = None, **extra: Any
+) -> JSONResponse:
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    body.update({k: v for k, v in extra.items() if v is not None})
+    return JSONResponse(body, status_code=status, media_type="application/problem+json")
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(Problem)
+    async def _problem(_: Request, exc: Problem) -> JSONResponse:
+        return problem_response(exc.status, exc.title, exc.detail, **exc.extra)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = []
+        for err in exc.errors():
+            loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")]
+            errors.append({"field": ".".join(loc) or None, "message": err.get("msg", "invalid")})
+        first = errors[0] if errors else {"field": None, "message": "invalid request"}
+        detail = f"{first['field']}: {first['message']}" if first["field"] else first["message"]
+        return problem_response(422, "Invalid request", detail, field=first["field"], errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        response = problem_response(exc.status_code, str(exc.detail))
+        for key, value in (exc.headers or {}).items():
+            response.headers[key] = value
+        return response
+
+    @app.exception_handler(StationError)
+    async def _station(_: Request, exc: StationError) -> JSONResponse:
+        return problem_response(422, "Invalid station", str(exc), field=exc.field)
+
+    @app.exception_handler(AccountError)
+    async def _account(_: Request, exc: AccountError) -> JSONResponse:
+        return problem_response(422, "Invalid account", str(exc), field=exc.field)
+
+    @app.exception_handler(TokenError)
+    async def _token(_: Request, exc: TokenError) -> JSONResponse:
+        return problem_response(422, "Invalid token", str(exc), field="uid")
+
+    @app.exception_handler(StationNotFound)
+    async def _no_station(_: Request, exc: StationNotFound) -> JSONResponse:
+        return problem_response(404, "Station not found", f"no station {exc.args[0]}")
+
+    @app.exception_handler(SessionNotFound)
+    async def _no_session(_: Request, exc: SessionNotFound) -> JSONResponse:
+        return problem_response(404, "Session not found", f"no session {exc.args[0]}")
+
+    @app.exception_handler(CommandError)
+    async def _command(_: Request, exc: CommandError) -> JSONResponse:
+        return problem_response(
+            COMMAND_STATUS.get(exc.kind, 502),
+            f"Command {exc.kind}",
+            exc.message,
+            kind=exc.kind,
+            code=exc.code,
+            details=exc.details,
+        )
