@@ -16,10 +16,11 @@ from typing import Any
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from voltflow.bootstrap import Platform, build
 from voltflow.config import Settings
-from voltflow.store.database import create_database, upgrade
+from voltflow.store.database import create_database, normalize_url, upgrade
 from voltflow.store.tables import metadata
 
 POSTGRES_URL = os.environ.get(
@@ -59,24 +60,61 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def postgres_ready() -> str:
+def postgres_ready() -> Iterator[str]:
+    """A database of this test run's own (``vf_test_<pid>``), so that runs never share tables."""
     problem = _postgres_problem()
     if problem:
         if IN_CI:
             pytest.fail(f"{problem}: PostgreSQL tests are mandatory in CI")
         pytest.skip(f"{problem}; set VOLTFLOW_TEST_POSTGRES_URL to run the PostgreSQL tests")
+    name = f"vf_test_{os.getpid()}"
+    url = (
+        make_url(normalize_url(POSTGRES_URL))
+        .set(database=name)
+        .render_as_string(hide_password=False)
+    )
 
-    async def reset() -> None:
+    async def admin(statements: list[str]) -> None:
         db = create_database(POSTGRES_URL)
-        async with db.engine.begin() as conn:
-            for table in reversed(metadata.sorted_tables):
-                await conn.execute(text(f'DROP TABLE IF EXISTS "{table.name}" CASCADE'))
-            await conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        async with db.engine.connect() as conn:
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            for statement in statements:
+                await conn.execute(text(statement))
+        await db.dispose()
+
+    async def leftovers() -> list[str]:
+        db = create_database(POSTGRES_URL)
+        async with db.engine.connect() as conn:
+            names = (
+                await conn.execute(
+                    text("SELECT datname FROM pg_database WHERE datname LIKE 'vf_test_%'")
+                )
+            ).scalars()
+            found = [n for n in names if not _pid_alive(int(n.rsplit("_", 1)[1]))]
+        await db.dispose()
+        return found
+
+    async def create() -> None:
+        stale = await leftovers()
+        await admin([f'DROP DATABASE IF EXISTS "{n}" WITH (FORCE)' for n in [*stale, name]])
+        await admin([f'CREATE DATABASE "{name}"'])
+        db = create_database(url)
         await upgrade(db)
         await db.dispose()
 
-    asyncio.run(reset())
-    return POSTGRES_URL
+    asyncio.run(create())
+    yield url
+    asyncio.run(admin([f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)']))
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
