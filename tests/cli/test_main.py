@@ -1,0 +1,179 @@
+"""The ``voltflow`` command: one-shot commands in-process, ``serve`` and ``command`` as real
+processes talking over real sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import websockets
+from click.testing import CliRunner
+
+from voltflow.cli.main import main
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'cli.db'}"
+
+
+def invoke(db: str, *args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, ["--database", db, *args], catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+def test_station_token_and_sessions(db: str) -> None:
+    code, out = invoke(db, "station", "add", "CP-1", "--password", "station-pass-1")
+    assert code == 0, out
+    assert "ws://" in out and "station-pass-1" in out
+    code, out = invoke(db, "token", "add", "04:aa:bb")
+    assert (code, out.strip()) == (0, "token 04AABB added, active")
+    code, out = invoke(db, "sessions", "list", "--json")
+    assert code == 0 and json.loads(out) == []
+    code, out = invoke(db, "station", "list", "--json")
+    assert [s["id"] for s in json.loads(out)] == ["CP-1"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["station", "add", "bad id"], "station id"),
+        (["station", "add", "CP-1", "--password", "short"], "password: 8–40 characters"),
+        (["token", "add", "!!!"], "up to 20 letters or digits"),
+        (["station", "claim", "NOPE"], "no station NOPE"),
+        (["command", "CP-1", "Explode"], "unknown remote action"),
+        (["command", "CP-1", "Reset", "--payload", "{nope"], "not valid JSON"),
+        (["command", "CP-1", "Reset"], "an API key is needed"),
+        (["apikey", "create", "nobody"], "no user nobody"),
+    ],
+)
+def test_errors_are_messages_not_tracebacks(db: str, args: list[str], message: str) -> None:
+    code, out = invoke(db, *args)
+    assert code != 0
+    assert message in out
+    assert "Traceback" not in out
+
+
+def test_duplicate_station_keeps_the_first(db: str) -> None:
+    assert invoke(db, "station", "add", "CP-1", "--password", "first-pass-1")[0] == 0
+    code, out = invoke(db, "station", "add", "CP-1", "--password", "other-pass-1")
+    assert code == 1 and "already exists" in out
+
+
+def test_unreachable_database_is_a_message(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("not a directory")
+    code, out = invoke(f"sqlite:///{tmp_path}/a-file/x.db", "station", "list")
+    assert "a-file" in out
+    assert code != 0
+    assert "Traceback" not in out
+
+
+def test_command_to_unreachable_server(db: str) -> None:
+    code, out = invoke(
+        db, "command", "CP-1", "Reset", "--api-key", "k", "--api-url", "http://127.0.0.1:9"
+    )
+    assert code == 1 and "cannot reach the server" in out
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def server(db: str, tmp_path: Path) -> Iterator[tuple[int, int, str]]:
+    assert invoke(db, "user", "add", "op", "--password", "op-password")[0] == 0
+    code, key = invoke(db, "apikey", "create", "op")
+    assert code == 0
+    assert invoke(db, "station", "add", "CP-1", "--password", "station-pass-1")[0] == 0
+    http_port, ocpp_port = _free_port(), _free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "voltflow",
+            "--database",
+            db,
+            "serve",
+            "--port",
+            str(http_port),
+            "--ocpp-port",
+            str(ocpp_port),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
+    deadline = time.monotonic() + 20
+    assert proc.stdout is not None
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if "Operator console" in line:
+            break
+    else:
+        proc.kill()
+        pytest.fail("server did not start")
+    time.sleep(0.3)
+    yield http_port, ocpp_port, key.strip()
+    proc.terminate()
+    proc.wait(10)
+
+
+def test_serve_and_command_end_to_end(server: tuple[int, int, str], db: str) -> None:
+    http_port, ocpp_port, key = server
+    auth = base64.b64encode(b"CP-1:station-pass-1").decode()
+    result: dict[str, object] = {}
+
+    async def station() -> None:
+        async with websockets.connect(
+            f"ws://127.0.0.1:{ocpp_port}/ocpp/CP-1",
+            subprotocols=["ocpp1.6"],
+            additional_headers={"Authorization": f"Basic {auth}"},
+        ) as ws:
+            await ws.send(
+                json.dumps(
+                    [
+                        2,
+                        "b1",
+                        "BootNotification",
+                        {"chargePointVendor": "V", "chargePointModel": "M"},
+                    ]
+                )
+            )
+            assert json.loads(await ws.recv())[2]["status"] == "Accepted"
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "voltflow",
+                "command",
+                "CP-1",
+                "reset",
+                "--payload",
+                '{"type": "Hard"}',
+                "--api-url",
+                f"http://127.0.0.1:{http_port}",
+                "--api-key",
+                key,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+            )
+            call = json.loads(await ws.recv())
+            assert call[2:] == ["Reset", {"type": "Hard"}]
+            await ws.send(json.dumps([3, call[1], {"status": "Accepted"}]))
+            out, _ = await proc.communicate()
+            result["code"], result["out"] = proc.returncode, out.decode()
+
+    asyncio.run(station())
+    assert result["code"] == 0, result["out"]
+    assert json.loads(str(result["out"])) == {"status": "Accepted"}
