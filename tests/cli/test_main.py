@@ -125,9 +125,12 @@ def server(db: str, tmp_path: Path) -> Iterator[tuple[int, int, str]]:
         proc.kill()
         pytest.fail("server did not start")
     time.sleep(0.3)
-    yield http_port, ocpp_port, key.strip()
-    proc.terminate()
-    proc.wait(10)
+    try:
+        yield http_port, ocpp_port, key.strip()
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        proc.stdout.close()
 
 
 def test_serve_and_command_end_to_end(server: tuple[int, int, str], db: str) -> None:
