@@ -167,3 +167,25 @@ async def platform(database_url: str) -> AsyncIterator[Platform]:
 @pytest.fixture
 def ocpp_url(platform: Platform) -> str:
     return f"ws://127.0.0.1:{platform.ocpp.port}/ocpp"
+
+
+NATS_URL = os.environ.get("VOLTFLOW_TEST_NATS_URL", "nats://127.0.0.1:4222")
+
+
+@pytest.fixture(scope="session")
+def nats_ready() -> str:
+    """NATS is mandatory in CI; elsewhere its tests skip with the reason."""
+    import nats
+
+    async def probe() -> None:
+        nc = await nats.connect(NATS_URL, connect_timeout=2, max_reconnect_attempts=0)
+        await nc.close()
+
+    try:
+        asyncio.run(asyncio.wait_for(probe(), 5))
+    except Exception as exc:
+        problem = f"NATS at {NATS_URL} unreachable ({type(exc).__name__}: {exc})"
+        if IN_CI:
+            pytest.fail(f"{problem}: NATS tests are mandatory in CI")
+        pytest.skip(f"{problem}; set VOLTFLOW_TEST_NATS_URL to run the NATS tests")
+    return NATS_URL
