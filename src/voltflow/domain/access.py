@@ -1,0 +1,139 @@
+"""Who may do what, where: roles held in organisations, permissions, API key scopes.
+
+Every use case asks :func:`allowed` with the organisation that owns the thing it touches. An
+operator (a person holding the operator role in the operator organisation) may act everywhere;
+everyone else only inside the organisations where they hold a role that grants the permission.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+
+class OrganisationKind(enum.StrEnum):
+    OPERATOR = "operator"
+    COMPANY = "company"  # B2B customer
+    HOUSEHOLD = "household"  # B2C customer
+    INSTALLER = "installer"
+
+
+class Role(enum.StrEnum):
+    OPERATOR = "operator"
+    FLEET_MANAGER = "fleet_manager"
+    DRIVER = "driver"
+    HOST = "host"
+    INSTALLER = "installer"
+
+
+class Permission(enum.StrEnum):
+    STATIONS_READ = "stations:read"
+    STATIONS_WRITE = "stations:write"
+    STATIONS_COMMAND = "stations:command"
+    SESSIONS_READ = "sessions:read"
+    CARDS_READ = "cards:read"
+    CARDS_WRITE = "cards:write"
+    CARD_STOCK = "cards:stock"
+    LISTS_WRITE = "lists:write"
+    PEOPLE_READ = "people:read"
+    PEOPLE_WRITE = "people:write"
+    CUSTOMERS_READ = "customers:read"
+    CUSTOMERS_WRITE = "customers:write"
+    CONTRACTS_READ = "contracts:read"
+    CONTRACTS_WRITE = "contracts:write"
+    AUDIT_READ = "audit:read"
+
+
+P = Permission
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.OPERATOR: frozenset(Permission),
+    Role.FLEET_MANAGER: frozenset(
+        {
+            P.STATIONS_READ,
+            P.STATIONS_COMMAND,
+            P.SESSIONS_READ,
+            P.CARDS_READ,
+            P.CARDS_WRITE,
+            P.LISTS_WRITE,
+            P.PEOPLE_READ,
+            P.PEOPLE_WRITE,
+            P.CUSTOMERS_READ,
+            P.CONTRACTS_READ,
+            P.AUDIT_READ,
+        }
+    ),
+    Role.DRIVER: frozenset({P.SESSIONS_READ, P.CARDS_READ}),
+    Role.HOST: frozenset({P.STATIONS_READ, P.SESSIONS_READ}),
+    Role.INSTALLER: frozenset(
+        {P.STATIONS_READ, P.STATIONS_WRITE, P.STATIONS_COMMAND, P.CARDS_READ, P.CARDS_WRITE}
+    ),
+}
+
+# Roles an organisation of each kind can hand out.
+KIND_ROLES: dict[OrganisationKind, frozenset[Role]] = {
+    OrganisationKind.OPERATOR: frozenset({Role.OPERATOR}),
+    OrganisationKind.COMPANY: frozenset({Role.FLEET_MANAGER, Role.DRIVER, Role.HOST}),
+    OrganisationKind.HOUSEHOLD: frozenset({Role.DRIVER, Role.HOST}),
+    OrganisationKind.INSTALLER: frozenset({Role.INSTALLER}),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Membership:
+    organisation_id: int
+    kind: OrganisationKind
+    role: Role
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """A person acting, through the console or an API key (whose scopes narrow what it may do)."""
+
+    user_id: int
+    username: str
+    memberships: tuple[Membership, ...]
+    scopes: frozenset[Permission] | None = field(default=None)
+
+    @property
+    def is_operator(self) -> bool:
+        return any(
+            m.role is Role.OPERATOR and m.kind is OrganisationKind.OPERATOR
+            for m in self.memberships
+        )
+
+    def organisations(self, permission: Permission) -> frozenset[int]:
+        """Organisations where this actor holds ``permission`` (operators: see ``allowed``)."""
+        if self.scopes is not None and permission not in self.scopes:
+            return frozenset()
+        return frozenset(
+            m.organisation_id for m in self.memberships if permission in ROLE_PERMISSIONS[m.role]
+        )
+
+    def roles_in(self, organisation_id: int) -> frozenset[Role]:
+        return frozenset(m.role for m in self.memberships if m.organisation_id == organisation_id)
+
+
+def allowed(actor: Actor, permission: Permission, organisation_id: int | None) -> bool:
+    """May ``actor`` use ``permission`` on something owned by ``organisation_id``?
+
+    ``None`` stands for things no customer owns (card stock, unowned stations): operators only.
+    """
+    if actor.scopes is not None and permission not in actor.scopes:
+        return False
+    if actor.is_operator:
+        return True
+    if organisation_id is None:
+        return False
+    return organisation_id in actor.organisations(permission)
+
+
+def parse_scopes(values: Iterable[str]) -> frozenset[Permission]:
+    out = set()
+    for value in values:
+        try:
+            out.add(Permission(value.strip()))
+        except ValueError as exc:
+            known = ", ".join(p.value for p in Permission)
+            raise ValueError(f"unknown scope {value!r}; known: {known}") from exc
+    return frozenset(out)
