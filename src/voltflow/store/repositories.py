@@ -22,13 +22,13 @@ from voltflow.domain.stations import ConnectorRef, Registration
 from voltflow.store.database import Database
 from voltflow.store.tables import (
     api_keys,
+    cards,
     charging_sessions,
     connector_status_history,
     connectors,
     meter_values,
     ocpp_messages,
     stations,
-    tokens,
     users,
 )
 from voltflow.store.writer import DurableWriter, Work, Write
@@ -341,8 +341,9 @@ class MessageLog:
                 "at": at,
                 "direction": direction,
                 "message_type": message_type,
-                "message_id": message_id,
-                "action": action,
+                # A station may send anything: keep what fits, the raw frame keeps the rest.
+                "message_id": message_id[:64] if message_id else None,
+                "action": action[:48] if action else None,
                 "payload": raw,
                 "note": note[:512] if note else None,
             },
@@ -572,10 +573,11 @@ class TokenRepository:
 
     @staticmethod
     async def find_in(conn: AsyncConnection, uid: str) -> Token | None:
-        row = (await conn.execute(select(tokens).where(tokens.c.uid == uid))).first()
+        row = (await conn.execute(select(cards).where(cards.c.uid == uid))).first()
         if row is None:
             return None
-        return Token(uid=row.uid, state=TokenState(row.state), expires_at=row.expires_at)
+        state = TokenState.ACTIVE if row.state == TokenState.ACTIVE.value else TokenState.BLOCKED
+        return Token(uid=row.uid, state=state, expires_at=row.expires_at)
 
     async def find(self, uid: str) -> Token | None:
         async with self.db.engine.connect() as conn:
@@ -584,8 +586,12 @@ class TokenRepository:
     async def add(self, uid: str, now: datetime, expires_at: datetime | None = None) -> Token:
         async with self.db.engine.begin() as conn:
             await conn.execute(
-                insert(tokens).values(
-                    uid=uid, state=TokenState.ACTIVE.value, expires_at=expires_at, created_at=now
+                insert(cards).values(
+                    uid=uid,
+                    state=TokenState.ACTIVE.value,
+                    expires_at=expires_at,
+                    created_at=now,
+                    updated_at=now,
                 )
             )
         return Token(uid, TokenState.ACTIVE, expires_at)
@@ -593,16 +599,19 @@ class TokenRepository:
     async def set_state(self, uid: str, state: TokenState) -> bool:
         async with self.db.engine.begin() as conn:
             result = await conn.execute(
-                update(tokens).where(tokens.c.uid == uid).values(state=state.value)
+                update(cards).where(cards.c.uid == uid).values(state=state.value)
             )
         return bool(result.rowcount)
 
     async def page(self, offset: int = 0, limit: int = 100) -> Page:
         async with self.db.engine.connect() as conn:
-            total = (await conn.execute(select(func.count()).select_from(tokens))).scalar_one()
+            total = (await conn.execute(select(func.count()).select_from(cards))).scalar_one()
             rows = (
                 await conn.execute(
-                    select(tokens).order_by(tokens.c.uid).offset(offset).limit(limit)
+                    select(cards.c.uid, cards.c.state, cards.c.expires_at)
+                    .order_by(cards.c.uid)
+                    .offset(offset)
+                    .limit(limit)
                 )
             ).all()
         return Page([dict(r._mapping) for r in rows], int(total), offset, limit)

@@ -6,6 +6,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -39,6 +40,7 @@ stations = Table(
     Column("password_hash", String(128), nullable=True),
     Column("registration", String(16), nullable=False, server_default="Accepted"),
     Column("lenient", Boolean, nullable=False, server_default="0"),
+    Column("organisation_id", BigInteger, ForeignKey("organisations.id"), nullable=True),
     Column("ocpp_version", String(8), nullable=True),
     Column("vendor", String(64), nullable=True),
     Column("model", String(64), nullable=True),
@@ -85,13 +87,148 @@ connector_status_history = Table(
     Index("ix_status_history_station", "station_id", "status_at"),
 )
 
-tokens = Table(
-    "tokens",
+organisations = Table(
+    "organisations",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("vat_number", String(32), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_organisations_name", "name"),
+)
+
+memberships = Table(
+    "memberships",
+    metadata,
+    Column("user_id", BigInteger, ForeignKey("users.id"), primary_key=True),
+    Column("organisation_id", BigInteger, ForeignKey("organisations.id"), primary_key=True),
+    Column("role", String(16), primary_key=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+contracts = Table(
+    "contracts",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("organisation_id", BigInteger, ForeignKey("organisations.id"), nullable=False),
+    Column("kind", String(8), nullable=False),  # "cpo" | "emsp"
+    Column("starts_on", Date, nullable=False),
+    Column("ends_on", Date, nullable=True),
+    Column("currency", String(3), nullable=False),
+    Column("fee_per_card", ExactDecimal, nullable=False),
+    Column("fee_per_station", ExactDecimal, nullable=False),
+    Column("fee_per_licence", ExactDecimal, nullable=False),
+    Column("mandate_reference", String(35), nullable=True, unique=True),
+    Column("mandate_iban", String(34), nullable=True),
+    Column("mandate_bic", String(11), nullable=True),
+    Column("mandate_signed_on", Date, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_contracts_organisation", "organisation_id"),
+)
+
+# A charging card (an OCPP idTag). Cards made by `token add` have no owner and are active.
+cards = Table(
+    "cards",
     metadata,
     Column("uid", String(36), primary_key=True),
+    Column("printed_number", String(32), nullable=True, unique=True),
+    Column("contract_id", String(20), nullable=True, unique=True),  # eMAID, compact form
     Column("state", String(16), nullable=False),
+    Column("organisation_id", BigInteger, ForeignKey("organisations.id"), nullable=True),
+    Column("driver_id", BigInteger, ForeignKey("users.id"), nullable=True),
     Column("expires_at", UTCDateTime, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_cards_organisation", "organisation_id", "state"),
+    Index("ix_cards_driver", "driver_id"),
+)
+
+card_events = Table(
+    "card_events",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("card_uid", String(36), ForeignKey("cards.uid"), nullable=False),
+    Column("action", String(24), nullable=False),
+    Column("from_state", String(16), nullable=True),
+    Column("to_state", String(16), nullable=False),
+    Column("actor_id", BigInteger, nullable=True),
+    Column("actor_name", String(128), nullable=False),
+    Column("detail", String(256), nullable=True),
+    Column("at", UTCDateTime, nullable=False),
+    Index("ix_card_events_card", "card_uid", "id"),
+)
+
+station_groups = Table(
+    "station_groups",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("organisation_id", BigInteger, ForeignKey("organisations.id"), nullable=False),
+    Column("name", String(120), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("organisation_id", "name", name="uq_station_group_name"),
+)
+
+station_group_members = Table(
+    "station_group_members",
+    metadata,
+    Column("group_id", BigInteger, ForeignKey("station_groups.id"), primary_key=True),
+    Column("station_id", String(64), ForeignKey("stations.id"), primary_key=True),
+)
+
+# Whitelists (free charging) and discount lists (a set price), for a station or a group.
+authorization_lists = Table(
+    "authorization_lists",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("organisation_id", BigInteger, ForeignKey("organisations.id"), nullable=False),
+    Column("kind", String(12), nullable=False),  # "whitelist" | "discount"
+    Column("name", String(120), nullable=False),
+    Column("station_id", String(64), ForeignKey("stations.id"), nullable=True),
+    Column("group_id", BigInteger, ForeignKey("station_groups.id"), nullable=True),
+    Column("tariff_ref", String(64), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+authorization_list_cards = Table(
+    "authorization_list_cards",
+    metadata,
+    Column("list_id", BigInteger, ForeignKey("authorization_lists.id"), primary_key=True),
+    Column("card_uid", String(36), ForeignKey("cards.uid"), primary_key=True),
+    Column("added_at", UTCDateTime, nullable=False),
+)
+
+# What each station holds in its OCPP local authorization list, as last confirmed by it.
+station_local_lists = Table(
+    "station_local_lists",
+    metadata,
+    Column("station_id", String(64), ForeignKey("stations.id"), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("synced_at", UTCDateTime, nullable=True),
+    Column("last_error", String(256), nullable=True),
+)
+
+station_local_list_entries = Table(
+    "station_local_list_entries",
+    metadata,
+    Column("station_id", String(64), ForeignKey("stations.id"), primary_key=True),
+    Column("card_uid", String(36), primary_key=True),
+    Column("status", String(16), nullable=False),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor_id", BigInteger, nullable=True),
+    Column("actor_name", String(128), nullable=False),
+    Column("organisation_id", BigInteger, nullable=True),
+    Column("action", String(48), nullable=False),
+    Column("entity", String(32), nullable=False),
+    Column("entity_id", String(64), nullable=True),
+    Column("detail", Text, nullable=True),
+    Index("ix_audit_log_organisation", "organisation_id", "id"),
 )
 
 charging_sessions = Table(
@@ -173,7 +310,9 @@ users = Table(
     Column("id", BigId, primary_key=True, autoincrement=True),
     Column("username", String(128), nullable=False, unique=True),
     Column("password_hash", String(256), nullable=False),
-    Column("role", String(16), nullable=False),
+    Column("role", String(16), nullable=False),  # superseded by memberships; kept for migration
+    Column("full_name", String(200), nullable=True),
+    Column("email", String(254), nullable=True),
     Column("failed_logins", Integer, nullable=False, server_default="0"),
     Column("locked_until", UTCDateTime, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
@@ -186,5 +325,7 @@ api_keys = Table(
     Column("user_id", BigInteger, ForeignKey("users.id"), nullable=False),
     Column("key_hash", String(64), nullable=False, unique=True),
     Column("label", String(128), nullable=False),
+    # Space-separated permissions; NULL: everything the user may do.
+    Column("scopes", Text, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
 )
