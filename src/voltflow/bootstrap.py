@@ -8,13 +8,21 @@ from dataclasses import dataclass
 from voltflow.config import Settings
 from voltflow.ocpp.server import OcppServer, OcppServerSettings
 from voltflow.services.accounts import AccountService
+from voltflow.services.audit import AuditTrail
 from voltflow.services.commands import CommandService
+from voltflow.services.organisations import ContractService, OrganisationService
 from voltflow.services.ports import Clock, StationLink, SystemClock
 from voltflow.services.sessions import SessionService
 from voltflow.services.station_events import StationEvents
 from voltflow.services.stations import StationService
 from voltflow.services.tokens import TokenService
 from voltflow.store.database import Database, create_database
+from voltflow.store.organisations import (
+    AuditRepository,
+    ContractRepository,
+    MembershipRepository,
+    OrganisationRepository,
+)
 from voltflow.store.repositories import (
     MessageLog,
     SessionRepository,
@@ -36,6 +44,9 @@ class Platform:
     sessions: SessionService
     tokens: TokenService
     accounts: AccountService
+    organisations: OrganisationService
+    contracts: ContractService
+    audit: AuditTrail
     commands: CommandService
     ocpp: OcppServer
 
@@ -86,6 +97,10 @@ def build(
             command_timeout=settings.command_timeout,
         ),
     )
+    audit = AuditTrail(AuditRepository(db), clock)
+    organisation_repo = OrganisationRepository(db)
+    memberships = MembershipRepository(db)
+    accounts = AccountService(UserRepository(db), memberships, clock)
     return Platform(
         settings=settings,
         clock=clock,
@@ -95,7 +110,12 @@ def build(
         stations=StationService(station_repo, messages, clock),
         sessions=SessionService(session_repo),
         tokens=TokenService(token_repo, clock),
-        accounts=AccountService(UserRepository(db), clock),
+        accounts=accounts,
+        organisations=OrganisationService(organisation_repo, memberships, accounts, audit, clock),
+        contracts=ContractService(
+            ContractRepository(db), organisation_repo, audit, clock, settings.timezone
+        ),
+        audit=audit,
         commands=CommandService(link or ocpp, settings.command_timeout),
         ocpp=ocpp,
     )

@@ -17,7 +17,7 @@ from voltflow.web import create_app
 
 @pytest.fixture
 async def api(platform: Platform) -> AsyncIterator[httpx.AsyncClient]:
-    await platform.accounts.add_user("op", "op-password")
+    await platform.organisations.add_operator("op", "op-password")
     key = await platform.accounts.create_api_key("op")
     transport = httpx.ASGITransport(app=create_app(platform))
     async with httpx.AsyncClient(

@@ -249,7 +249,7 @@ async def _seed_demo(platform: Platform, ids: list[str], password: str) -> str:
     from voltflow.services.tokens import TokenError
 
     with contextlib.suppress(AccountError):
-        await platform.accounts.add_user(DEMO_USER, DEMO_PASSWORD)
+        await platform.organisations.add_operator(DEMO_USER, DEMO_PASSWORD)
     for station_id in ids:
         with contextlib.suppress(StationError):
             await platform.stations.add(station_id, password)
@@ -467,10 +467,10 @@ async def user_add(ctx: click.Context, username: str, password: str | None, role
 
     async def work(p: Platform) -> None:
         try:
-            u = await p.accounts.add_user(username, password, role)
+            u = await p.organisations.add_operator(username, password)
         except AccountError as exc:
             raise _fail(str(exc)) from exc
-        click.echo(f"user {u.username} ({u.role}) created")
+        click.echo(f"user {u.username} ({role}) created")
 
     await _with_platform(_settings(ctx), work)
 

@@ -1,8 +1,11 @@
-"""People who log in: operators for now. Passwords hashed with argon2; API keys stored hashed."""
+"""People who log in. Passwords hashed with argon2, lockout after repeated failures; API keys
+stored hashed, each with the scopes it may use. What a person may do comes from their roles in
+organisations (see :mod:`voltflow.domain.access`)."""
 
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -11,12 +14,14 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.exc import IntegrityError
 
+from voltflow.domain.access import Actor, Permission
 from voltflow.services.ports import Clock
+from voltflow.store.organisations import MembershipRepository
 from voltflow.store.repositories import UserRepository
 
 MAX_FAILED_LOGINS = 5
 LOCKOUT = timedelta(minutes=15)
-ROLES = ("operator",)
+USERNAME = re.compile(r"^[A-Za-z0-9._@+\-]{1,128}$")
 
 
 class AccountError(ValueError):
@@ -29,7 +34,8 @@ class AccountError(ValueError):
 class User:
     id: int
     username: str
-    role: str
+    full_name: str | None = None
+    email: str | None = None
 
 
 def _key_hash(key: str) -> str:
@@ -37,25 +43,48 @@ def _key_hash(key: str) -> str:
 
 
 class AccountService:
-    def __init__(self, users: UserRepository, clock: Clock) -> None:
+    def __init__(
+        self, users: UserRepository, memberships: MembershipRepository, clock: Clock
+    ) -> None:
         self.repo = users
+        self.memberships = memberships
         self.clock = clock
         self.hasher = PasswordHasher()
 
-    async def add_user(self, username: str, password: str, role: str = "operator") -> User:
-        if not username or len(username) > 128:
-            raise AccountError("username: 1–128 characters", "username")
+    async def add_user(
+        self,
+        username: str,
+        password: str,
+        *,
+        full_name: str | None = None,
+        email: str | None = None,
+    ) -> User:
+        if not USERNAME.match(username):
+            raise AccountError("username: 1–128 letters, digits or . _ @ + -", "username")
         if len(password) < 8:
             raise AccountError("password: at least 8 characters", "password")
-        if role not in ROLES:
-            raise AccountError(f"role: one of {', '.join(ROLES)}", "role")
+        if email is not None and "@" not in email:
+            raise AccountError("email: not an e-mail address", "email")
         try:
             user_id = await self.repo.add(
-                username, self.hasher.hash(password), role, self.clock.now()
+                username,
+                self.hasher.hash(password),
+                "member",
+                self.clock.now(),
+                full_name=full_name,
+                email=email,
             )
         except IntegrityError as exc:
             raise AccountError(f"user {username} already exists", "username") from exc
-        return User(user_id, username, role)
+        return User(user_id, username, full_name, email)
+
+    async def find(self, username: str) -> User | None:
+        row = await self.repo.by_username(username)
+        return _user(row) if row else None
+
+    async def get(self, user_id: int) -> User | None:
+        row = await self.repo.by_id(user_id)
+        return _user(row) if row else None
 
     async def authenticate(self, username: str, password: str) -> User | None:
         row = await self.repo.by_username(username)
@@ -76,20 +105,37 @@ class AccountService:
             return None
         if row["failed_logins"] or row["locked_until"]:
             await self.repo.update(row["id"], failed_logins=0, locked_until=None)
-        return User(int(row["id"]), row["username"], row["role"])
+        return _user(row)
 
-    async def get(self, user_id: int) -> User | None:
+    async def actor(
+        self, user_id: int, scopes: frozenset[Permission] | None = None
+    ) -> Actor | None:
         row = await self.repo.by_id(user_id)
-        return User(int(row["id"]), row["username"], row["role"]) if row else None
+        if row is None:
+            return None
+        return Actor(
+            int(row["id"]), row["username"], await self.memberships.of_user(int(row["id"])), scopes
+        )
 
-    async def create_api_key(self, username: str, label: str = "cli") -> str:
+    async def create_api_key(
+        self, username: str, label: str = "cli", scopes: frozenset[Permission] | None = None
+    ) -> str:
         row = await self.repo.by_username(username)
         if row is None:
             raise AccountError(f"no user {username}", "username")
         key = "vf_" + secrets.token_urlsafe(32)
-        await self.repo.add_api_key(int(row["id"]), _key_hash(key), label, self.clock.now())
+        text = " ".join(sorted(s.value for s in scopes)) if scopes is not None else None
+        await self.repo.add_api_key(int(row["id"]), _key_hash(key), label, self.clock.now(), text)
         return key
 
-    async def by_api_key(self, key: str) -> User | None:
-        row = await self.repo.by_api_key(_key_hash(key))
-        return User(int(row["id"]), row["username"], row["role"]) if row else None
+    async def actor_for_api_key(self, key: str) -> Actor | None:
+        found = await self.repo.by_api_key(_key_hash(key))
+        if found is None:
+            return None
+        user, scopes = found
+        parsed = frozenset(Permission(s) for s in scopes.split()) if scopes is not None else None
+        return await self.actor(int(user["id"]), parsed)
+
+
+def _user(row: dict[str, object]) -> User:
+    return User(int(str(row["id"])), str(row["username"]), row.get("full_name"), row.get("email"))  # type: ignore[arg-type]

@@ -13,7 +13,8 @@ from voltflow.domain.stations import Registration
 from voltflow.services.ports import Clock
 from voltflow.store.repositories import MessageLog, Page, StationRecord, StationRepository
 
-STATION_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,64}$")
+# No ":" (OCPP 1.6 security profiles): HTTP Basic cannot carry it in the user name.
+STATION_ID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
 
 
 class StationError(ValueError):
@@ -48,7 +49,7 @@ class StationService:
     ) -> NewStation:
         if not STATION_ID.match(station_id):
             raise StationError(
-                "station id: 1–64 characters of letters, digits and . _ : -", field="id"
+                "station id: 1–64 characters of letters, digits and . _ -", field="id"
             )
         if generate_password and password is None:
             password = secrets.token_urlsafe(24)

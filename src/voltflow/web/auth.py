@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import Depends, Header, HTTPException, Request
 
 from voltflow.bootstrap import Platform
-from voltflow.services.accounts import User
+from voltflow.domain.access import Actor
 
 CSRF_FIELD = "csrf_token"
 
@@ -25,33 +25,33 @@ PlatformDep = Annotated[Platform, Depends(platform_of)]
 
 async def api_user(
     platform: PlatformDep, authorization: Annotated[str | None, Header()] = None
-) -> User:
+) -> Actor:
     if authorization and authorization.lower().startswith("bearer "):
-        user = await platform.accounts.by_api_key(authorization[7:].strip())
-        if user is not None:
-            return user
+        actor = await platform.accounts.actor_for_api_key(authorization[7:].strip())
+        if actor is not None:
+            return actor
     raise HTTPException(
         401, "a valid API key is required (Authorization: Bearer …)", {"WWW-Authenticate": "Bearer"}
     )
 
 
-ApiUser = Annotated[User, Depends(api_user)]
+ApiUser = Annotated[Actor, Depends(api_user)]
 
 
 class LoginRequired(Exception):
     """Raised by console pages; answered with a redirect to the login page."""
 
 
-async def console_user(request: Request, platform: PlatformDep) -> User:
+async def console_user(request: Request, platform: PlatformDep) -> Actor:
     user_id = request.session.get("user_id")
     if isinstance(user_id, int):
-        user = await platform.accounts.get(user_id)
-        if user is not None:
-            return user
+        actor = await platform.accounts.actor(user_id)
+        if actor is not None:
+            return actor
     raise LoginRequired()
 
 
-ConsoleUser = Annotated[User, Depends(console_user)]
+ConsoleUser = Annotated[Actor, Depends(console_user)]
 
 
 def csrf_token(request: Request) -> str:

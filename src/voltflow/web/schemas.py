@@ -48,7 +48,7 @@ class StationOut(BaseModel):
 
 
 class StationIn(BaseModel):
-    id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")
+    id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._\-]+$")
     password: str | None = Field(default=None, min_length=8, max_length=40)
     generate_password: bool = False
     lenient: bool = False

@@ -241,6 +241,16 @@ def upgrade() -> None:
     with op.batch_alter_table("users") as batch:
         batch.add_column(sa.Column("full_name", sa.String(200), nullable=True))
         batch.add_column(sa.Column("email", sa.String(254), nullable=True))
+    # Operators created before organisations existed join the operator organisation.
+    op.execute(
+        "INSERT INTO organisations (name, kind, created_at) "
+        "SELECT 'Operator', 'operator', CURRENT_TIMESTAMP WHERE EXISTS (SELECT 1 FROM users)"
+    )
+    op.execute(
+        "INSERT INTO memberships (user_id, organisation_id, role, created_at) "
+        "SELECT u.id, o.id, 'operator', CURRENT_TIMESTAMP FROM users u, organisations o "
+        "WHERE o.kind = 'operator' AND u.role = 'operator'"
+    )
 
 
 def downgrade() -> None:

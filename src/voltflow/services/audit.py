@@ -1,0 +1,44 @@
+"""The audit log: who changed what, when, in which organisation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from voltflow.domain.access import Actor, Permission
+from voltflow.services.access import scope_of
+from voltflow.services.ports import Clock
+from voltflow.store.organisations import AuditRepository
+from voltflow.store.repositories import Page
+
+
+class AuditTrail:
+    def __init__(self, repo: AuditRepository, clock: Clock) -> None:
+        self.repo = repo
+        self.clock = clock
+
+    async def record(
+        self,
+        actor: Actor | None,
+        action: str,
+        entity: str,
+        entity_id: str | int | None,
+        organisation_id: int | None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        await self.repo.record(
+            at=self.clock.now(),
+            actor_id=actor.user_id if actor else None,
+            actor_name=actor.username if actor else "system",
+            organisation_id=organisation_id,
+            action=action,
+            entity=entity,
+            entity_id=str(entity_id) if entity_id is not None else None,
+            detail=detail,
+        )
+
+    async def search(
+        self, actor: Actor, *, entity: str | None = None, offset: int = 0, limit: int = 50
+    ) -> Page:
+        return await self.repo.page(
+            within=scope_of(actor, Permission.AUDIT_READ), entity=entity, offset=offset, limit=limit
+        )

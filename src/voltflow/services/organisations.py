@@ -1,0 +1,292 @@
+"""Customers and the people in them; contracts with their mandate and plan."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.exc import IntegrityError
+
+from voltflow.domain.access import KIND_ROLES, Actor, OrganisationKind, Permission, Role
+from voltflow.domain.contracts import (
+    ContractError,
+    ContractKind,
+    check_period,
+    subscription_plan,
+    validate_mandate,
+)
+from voltflow.services.access import require, scope_of
+from voltflow.services.accounts import AccountError, AccountService
+from voltflow.services.audit import AuditTrail
+from voltflow.services.ports import Clock
+from voltflow.store.organisations import (
+    ContractRepository,
+    MembershipRepository,
+    OrganisationRepository,
+)
+from voltflow.store.repositories import Page
+
+P = Permission
+
+
+class OrganisationError(ValueError):
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class OrganisationNotFound(LookupError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class NewPerson:
+    user_id: int
+    username: str
+    role: Role
+    password: str | None  # set when one was generated: shown once
+
+
+class OrganisationService:
+    def __init__(
+        self,
+        organisations: OrganisationRepository,
+        memberships: MembershipRepository,
+        accounts: AccountService,
+        audit: AuditTrail,
+        clock: Clock,
+    ) -> None:
+        self.repo = organisations
+        self.memberships = memberships
+        self.accounts = accounts
+        self.audit = audit
+        self.clock = clock
+
+    async def create(
+        self, actor: Actor, name: str, kind: OrganisationKind, vat_number: str | None = None
+    ) -> dict[str, Any]:
+        require(actor, P.CUSTOMERS_WRITE, None)
+        name = name.strip()
+        if not 1 <= len(name) <= 200:
+            raise OrganisationError("name: 1–200 characters", "name")
+        org_id = await self.repo.add(
+            name, kind, (vat_number or "").strip() or None, self.clock.now()
+        )
+        await self.audit.record(
+            actor,
+            "organisation.create",
+            "organisation",
+            org_id,
+            org_id,
+            {"name": name, "kind": kind},
+        )
+        return await self.get(actor, org_id)
+
+    async def get(self, actor: Actor, organisation_id: int) -> dict[str, Any]:
+        org = await self.repo.get(organisation_id)
+        if org is None:
+            raise OrganisationNotFound(organisation_id)
+        require(actor, P.CUSTOMERS_READ, organisation_id)
+        return org
+
+    async def search(
+        self,
+        actor: Actor,
+        *,
+        q: str | None = None,
+        kind: str | None = None,
+        offset: int = 0,
+        limit: int = 50,
+    ) -> Page:
+        return await self.repo.page(
+            within=scope_of(actor, P.CUSTOMERS_READ), q=q, kind=kind, offset=offset, limit=limit
+        )
+
+    async def add_person(
+        self,
+        actor: Actor,
+        organisation_id: int,
+        username: str,
+        role: Role,
+        *,
+        password: str | None = None,
+        full_name: str | None = None,
+        email: str | None = None,
+    ) -> NewPerson:
+        org = await self.get(actor, organisation_id)
+        require(actor, P.PEOPLE_WRITE, organisation_id)
+        kind = OrganisationKind(org["kind"])
+        if role not in KIND_ROLES[kind]:
+            allowed = ", ".join(sorted(r.value for r in KIND_ROLES[kind]))
+            raise OrganisationError(
+                f"role: a {kind.value} organisation has roles {allowed}", "role"
+            )
+        generated = None
+        user = await self.accounts.find(username)
+        if user is None:
+            if password is None:
+                password = generated = secrets.token_urlsafe(12)
+            user = await self.accounts.add_user(
+                username, password, full_name=full_name, email=email
+            )
+        await self.memberships.grant(user.id, organisation_id, role, self.clock.now())
+        await self.audit.record(
+            actor,
+            "person.add",
+            "user",
+            user.id,
+            organisation_id,
+            {"username": username, "role": role},
+        )
+        return NewPerson(user.id, user.username, role, generated)
+
+    async def remove_role(
+        self, actor: Actor, organisation_id: int, user_id: int, role: Role
+    ) -> bool:
+        await self.get(actor, organisation_id)
+        require(actor, P.PEOPLE_WRITE, organisation_id)
+        removed = await self.memberships.revoke(user_id, organisation_id, role)
+        if removed:
+            await self.audit.record(
+                actor, "person.remove_role", "user", user_id, organisation_id, {"role": role}
+            )
+        return removed
+
+    async def people(
+        self,
+        actor: Actor,
+        organisation_id: int,
+        *,
+        role: Role | None = None,
+        q: str | None = None,
+        offset: int = 0,
+        limit: int = 50,
+    ) -> Page:
+        await self.get(actor, organisation_id)
+        require(actor, P.PEOPLE_READ, organisation_id)
+        return await self.memberships.people(
+            organisation_id, role=role, q=q, offset=offset, limit=limit
+        )
+
+    async def operator_organisation(self) -> int:
+        """The organisation operators belong to, made on first need."""
+        existing = await self.repo.by_kind(OrganisationKind.OPERATOR)
+        if existing:
+            return int(existing[0]["id"])
+        return await self.repo.add("Operator", OrganisationKind.OPERATOR, None, self.clock.now())
+
+    async def add_operator(self, username: str, password: str) -> NewPerson:
+        """Bootstrap path (CLI): an operator needs no other operator to exist."""
+        org_id = await self.operator_organisation()
+        try:
+            user = await self.accounts.add_user(username, password)
+        except AccountError:
+            found = await self.accounts.find(username)
+            if found is None:
+                raise
+            user = found
+        await self.memberships.grant(user.id, org_id, Role.OPERATOR, self.clock.now())
+        await self.audit.record(
+            None, "person.add", "user", user.id, org_id, {"username": username, "role": "operator"}
+        )
+        return NewPerson(user.id, user.username, Role.OPERATOR, None)
+
+
+class ContractService:
+    def __init__(
+        self,
+        contracts: ContractRepository,
+        organisations: OrganisationRepository,
+        audit: AuditTrail,
+        clock: Clock,
+        timezone: str = "Europe/Brussels",
+    ) -> None:
+        self.repo = contracts
+        self.organisations = organisations
+        self.audit = audit
+        self.clock = clock
+        self.zone = ZoneInfo(timezone)
+
+    def today(self) -> date:
+        return self.clock.now().astimezone(self.zone).date()
+
+    async def create(
+        self,
+        actor: Actor,
+        organisation_id: int,
+        kind: ContractKind,
+        *,
+        starts_on: date,
+        ends_on: date | None = None,
+        currency: str = "EUR",
+        fee_per_card: Decimal = Decimal(0),
+        fee_per_station: Decimal = Decimal(0),
+        fee_per_licence: Decimal = Decimal(0),
+        mandate_reference: str | None = None,
+        mandate_iban: str | None = None,
+        mandate_bic: str | None = None,
+        mandate_signed_on: date | None = None,
+    ) -> dict[str, Any]:
+        if await self.organisations.get(organisation_id) is None:
+            raise OrganisationNotFound(organisation_id)
+        require(actor, P.CONTRACTS_WRITE, organisation_id)
+        check_period(starts_on, ends_on)
+        plan = subscription_plan(currency, fee_per_card, fee_per_station, fee_per_licence)
+        mandate = None
+        if mandate_reference or mandate_iban:
+            if not (mandate_reference and mandate_iban and mandate_signed_on):
+                missing = next(
+                    f
+                    for f, v in (
+                        ("mandate_reference", mandate_reference),
+                        ("mandate_iban", mandate_iban),
+                        ("mandate_signed_on", mandate_signed_on),
+                    )
+                    if not v
+                )
+                raise ContractError(f"{missing}: needed for a mandate", missing)
+            mandate = validate_mandate(
+                mandate_reference, mandate_iban, mandate_bic, mandate_signed_on, self.today()
+            )
+        values: dict[str, Any] = {
+            "organisation_id": organisation_id,
+            "kind": kind.value,
+            "starts_on": starts_on,
+            "ends_on": ends_on,
+            "currency": currency,
+            "fee_per_card": plan.fee_per_card.amount,
+            "fee_per_station": plan.fee_per_station.amount,
+            "fee_per_licence": plan.fee_per_licence.amount,
+            "mandate_reference": mandate.reference if mandate else None,
+            "mandate_iban": mandate.iban if mandate else None,
+            "mandate_bic": mandate.bic if mandate else None,
+            "mandate_signed_on": mandate.signed_on if mandate else None,
+            "created_at": self.clock.now(),
+        }
+        try:
+            contract_id = await self.repo.add(values)
+        except IntegrityError as exc:
+            raise ContractError(
+                "mandate reference: already used by another contract", "mandate_reference"
+            ) from exc
+        await self.audit.record(
+            actor,
+            "contract.create",
+            "contract",
+            contract_id,
+            organisation_id,
+            {"kind": kind, "starts_on": starts_on},
+        )
+        contract = await self.repo.get(contract_id)
+        assert contract is not None
+        return contract
+
+    async def of_organisation(self, actor: Actor, organisation_id: int) -> list[dict[str, Any]]:
+        if await self.organisations.get(organisation_id) is None:
+            raise OrganisationNotFound(organisation_id)
+        require(actor, P.CONTRACTS_READ, organisation_id)
+        return await self.repo.of_organisation(organisation_id)

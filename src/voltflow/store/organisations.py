@@ -1,0 +1,300 @@
+"""Organisations, the people in them with their roles, contracts, and the audit log."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import and_, delete, func, insert, or_, select, update
+
+from voltflow.domain.access import Membership, OrganisationKind, Role
+from voltflow.store.database import Database
+from voltflow.store.repositories import Page
+from voltflow.store.tables import audit_log, contracts, memberships, organisations, users
+
+
+class OrganisationRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def add(
+        self, name: str, kind: OrganisationKind, vat_number: str | None, now: datetime
+    ) -> int:
+        async with self.db.engine.begin() as conn:
+            result = await conn.execute(
+                insert(organisations)
+                .values(name=name, kind=kind.value, vat_number=vat_number, created_at=now)
+                .returning(organisations.c.id)
+            )
+            return int(result.scalar_one())
+
+    async def get(self, organisation_id: int) -> dict[str, Any] | None:
+        async with self.db.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(organisations).where(organisations.c.id == organisation_id)
+                )
+            ).first()
+        return dict(row._mapping) if row else None
+
+    async def by_kind(self, kind: OrganisationKind) -> list[dict[str, Any]]:
+        async with self.db.engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    select(organisations)
+                    .where(organisations.c.kind == kind.value)
+                    .order_by(organisations.c.id)
+                )
+            ).all()
+        return [dict(r._mapping) for r in rows]
+
+    async def page(
+        self,
+        *,
+        within: Iterable[int] | None,
+        q: str | None = None,
+        kind: str | None = None,
+        offset: int = 0,
+        limit: int = 50,
+    ) -> Page:
+        t = organisations
+        cond: list[Any] = []
+        if within is not None:
+            cond.append(t.c.id.in_(list(within)))
+        if q:
+            cond.append(or_(t.c.name.ilike(f"%{q}%"), t.c.vat_number.ilike(f"%{q}%")))
+        if kind:
+            cond.append(t.c.kind == kind)
+        where = and_(True, *cond)
+        async with self.db.engine.connect() as conn:
+            total = (
+                await conn.execute(select(func.count()).select_from(t).where(where))
+            ).scalar_one()
+            rows = (
+                await conn.execute(
+                    select(t).where(where).order_by(t.c.name, t.c.id).offset(offset).limit(limit)
+                )
+            ).all()
+        return Page([dict(r._mapping) for r in rows], int(total), offset, limit)
+
+    async def update(self, organisation_id: int, **values: Any) -> None:
+        async with self.db.engine.begin() as conn:
+            await conn.execute(
+                update(organisations).where(organisations.c.id == organisation_id).values(**values)
+            )
+
+
+class MembershipRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def of_user(self, user_id: int) -> tuple[Membership, ...]:
+        async with self.db.engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    select(memberships.c.organisation_id, memberships.c.role, organisations.c.kind)
+                    .join(organisations, organisations.c.id == memberships.c.organisation_id)
+                    .where(memberships.c.user_id == user_id)
+                    .order_by(memberships.c.organisation_id, memberships.c.role)
+                )
+            ).all()
+        return tuple(
+            Membership(int(r.organisation_id), OrganisationKind(r.kind), Role(r.role)) for r in rows
+        )
+
+    async def grant(self, user_id: int, organisation_id: int, role: Role, now: datetime) -> bool:
+        async with self.db.engine.begin() as conn:
+            exists = (
+                await conn.execute(
+                    select(memberships.c.user_id).where(
+                        memberships.c.user_id == user_id,
+                        memberships.c.organisation_id == organisation_id,
+                        memberships.c.role == role.value,
+                    )
+                )
+            ).first()
+            if exists:
+                return False
+            await conn.execute(
+                insert(memberships).values(
+                    user_id=user_id,
+                    organisation_id=organisation_id,
+                    role=role.value,
+                    created_at=now,
+                )
+            )
+        return True
+
+    async def revoke(self, user_id: int, organisation_id: int, role: Role) -> bool:
+        async with self.db.engine.begin() as conn:
+            result = await conn.execute(
+                delete(memberships).where(
+                    memberships.c.user_id == user_id,
+                    memberships.c.organisation_id == organisation_id,
+                    memberships.c.role == role.value,
+                )
+            )
+        return bool(result.rowcount)
+
+    async def people(
+        self,
+        organisation_id: int,
+        *,
+        role: Role | None = None,
+        q: str | None = None,
+        offset: int = 0,
+        limit: int = 50,
+    ) -> Page:
+        cond: list[Any] = [memberships.c.organisation_id == organisation_id]
+        if role:
+            cond.append(memberships.c.role == role.value)
+        if q:
+            like = f"%{q}%"
+            cond.append(
+                or_(
+                    users.c.username.ilike(like),
+                    users.c.full_name.ilike(like),
+                    users.c.email.ilike(like),
+                )
+            )
+        base = (
+            select(users.c.id, users.c.username, users.c.full_name, users.c.email)
+            .join(memberships, memberships.c.user_id == users.c.id)
+            .where(*cond)
+            .distinct()
+        )
+        async with self.db.engine.connect() as conn:
+            total = (
+                await conn.execute(select(func.count()).select_from(base.subquery()))
+            ).scalar_one()
+            rows = (
+                await conn.execute(base.order_by(users.c.username).offset(offset).limit(limit))
+            ).all()
+            ids = [r.id for r in rows]
+            roles = (
+                await conn.execute(
+                    select(memberships.c.user_id, memberships.c.role).where(
+                        memberships.c.organisation_id == organisation_id,
+                        memberships.c.user_id.in_(ids),
+                    )
+                )
+            ).all()
+        by_user: dict[int, list[str]] = {}
+        for r in roles:
+            by_user.setdefault(int(r.user_id), []).append(r.role)
+        items = [{**dict(r._mapping), "roles": sorted(by_user.get(int(r.id), []))} for r in rows]
+        return Page(items, int(total), offset, limit)
+
+
+class ContractRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def add(self, values: dict[str, Any]) -> int:
+        async with self.db.engine.begin() as conn:
+            result = await conn.execute(
+                insert(contracts).values(**values).returning(contracts.c.id)
+            )
+            return int(result.scalar_one())
+
+    async def get(self, contract_id: int) -> dict[str, Any] | None:
+        async with self.db.engine.connect() as conn:
+            row = (
+                await conn.execute(select(contracts).where(contracts.c.id == contract_id))
+            ).first()
+        return dict(row._mapping) if row else None
+
+    async def of_organisation(self, organisation_id: int) -> list[dict[str, Any]]:
+        async with self.db.engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    select(contracts)
+                    .where(contracts.c.organisation_id == organisation_id)
+                    .order_by(contracts.c.starts_on.desc(), contracts.c.id.desc())
+                )
+            ).all()
+        return [dict(r._mapping) for r in rows]
+
+    async def current_emsp(self, organisation_id: int, today: date) -> dict[str, Any] | None:
+        """The eMSP contract in force today, else the latest one (to tell ended from none)."""
+        rows = [c for c in await self.of_organisation(organisation_id) if c["kind"] == "emsp"]
+        for c in rows:
+            if c["starts_on"] <= today and (c["ends_on"] is None or c["ends_on"] >= today):
+                return c
+        return rows[0] if rows else None
+
+    async def update(self, contract_id: int, **values: Any) -> None:
+        async with self.db.engine.begin() as conn:
+            await conn.execute(
+                update(contracts).where(contracts.c.id == contract_id).values(**values)
+            )
+
+
+class AuditRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def record(
+        self,
+        *,
+        at: datetime,
+        actor_id: int | None,
+        actor_name: str,
+        organisation_id: int | None,
+        action: str,
+        entity: str,
+        entity_id: str | None,
+        detail: dict[str, Any] | None,
+    ) -> None:
+        async with self.db.engine.begin() as conn:
+            await conn.execute(
+                insert(audit_log).values(
+                    at=at,
+                    actor_id=actor_id,
+                    actor_name=actor_name,
+                    organisation_id=organisation_id,
+                    action=action,
+                    entity=entity,
+                    entity_id=entity_id,
+                    detail=json.dumps(detail, default=_jsonable, sort_keys=True)
+                    if detail
+                    else None,
+                )
+            )
+
+    async def page(
+        self,
+        *,
+        within: Iterable[int] | None,
+        entity: str | None = None,
+        offset: int = 0,
+        limit: int = 50,
+    ) -> Page:
+        t = audit_log
+        cond: list[Any] = []
+        if within is not None:
+            cond.append(t.c.organisation_id.in_(list(within)))
+        if entity:
+            cond.append(t.c.entity == entity)
+        where = and_(True, *cond)
+        async with self.db.engine.connect() as conn:
+            total = (
+                await conn.execute(select(func.count()).select_from(t).where(where))
+            ).scalar_one()
+            rows = (
+                await conn.execute(
+                    select(t).where(where).order_by(t.c.id.desc()).offset(offset).limit(limit)
+                )
+            ).all()
+        return Page([dict(r._mapping) for r in rows], int(total), offset, limit)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return str(value)
