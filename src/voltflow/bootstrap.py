@@ -9,6 +9,7 @@ from voltflow.config import Settings
 from voltflow.ocpp.server import OcppServer, OcppServerSettings
 from voltflow.services.accounts import AccountService
 from voltflow.services.audit import AuditTrail
+from voltflow.services.cards import CardService
 from voltflow.services.commands import CommandService
 from voltflow.services.organisations import ContractService, OrganisationService
 from voltflow.services.ports import Clock, StationLink, SystemClock
@@ -16,6 +17,7 @@ from voltflow.services.sessions import SessionService
 from voltflow.services.station_events import StationEvents
 from voltflow.services.stations import StationService
 from voltflow.services.tokens import TokenService
+from voltflow.store.cards import CardRepository
 from voltflow.store.database import Database, create_database
 from voltflow.store.organisations import (
     AuditRepository,
@@ -47,6 +49,7 @@ class Platform:
     organisations: OrganisationService
     contracts: ContractService
     audit: AuditTrail
+    cards: CardService
     commands: CommandService
     ocpp: OcppServer
 
@@ -116,6 +119,15 @@ def build(
             ContractRepository(db), organisation_repo, audit, clock, settings.timezone
         ),
         audit=audit,
+        cards=CardService(
+            CardRepository(db),
+            organisation_repo,
+            memberships,
+            audit,
+            clock,
+            emaid_prefix=settings.emaid_prefix,
+            timezone=settings.timezone,
+        ),
         commands=CommandService(link or ocpp, settings.command_timeout),
         ocpp=ocpp,
     )

@@ -28,6 +28,8 @@ class Settings:
     secure_cookies: bool = False
     # Days and hours are those of the site; storage is UTC.
     timezone: str = "Europe/Brussels"
+    # Country and provider of the contract ids (eMAID) the platform issues.
+    emaid_prefix: str = "BE-VFL"
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -46,4 +48,5 @@ class Settings:
             s.secret_key = e["VOLTFLOW_SECRET_KEY"]
         s.secure_cookies = _bool(e.get("VOLTFLOW_SECURE_COOKIES"), s.secure_cookies)
         s.timezone = e.get("VOLTFLOW_TIMEZONE", s.timezone)
+        s.emaid_prefix = e.get("VOLTFLOW_EMAID_PREFIX", s.emaid_prefix)
         return s

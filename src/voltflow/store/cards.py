@@ -1,0 +1,183 @@
+"""Cards, their history, and what authorization needs to read about them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from voltflow.domain.cards import CardStanding, CardState, ContractTerms
+from voltflow.store.database import Database
+from voltflow.store.repositories import Page
+from voltflow.store.tables import card_events, cards, contracts, users
+
+
+class CardRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def get(self, uid: str) -> dict[str, Any] | None:
+        async with self.db.engine.connect() as conn:
+            return await self.get_in(conn, uid)
+
+    @staticmethod
+    async def get_in(conn: AsyncConnection, uid: str) -> dict[str, Any] | None:
+        row = (await conn.execute(select(cards).where(cards.c.uid == uid))).first()
+        return dict(row._mapping) if row else None
+
+    async def many(self, uids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        async with self.db.engine.connect() as conn:
+            rows = (await conn.execute(select(cards).where(cards.c.uid.in_(list(uids))))).all()
+        return {r.uid: dict(r._mapping) for r in rows}
+
+    async def existing(self, column: str, values: Iterable[str]) -> set[str]:
+        col = cards.c[column]
+        values = [v for v in values if v]
+        if not values:
+            return set()
+        async with self.db.engine.connect() as conn:
+            rows = (await conn.execute(select(col).where(col.in_(values)))).scalars().all()
+        return set(rows)
+
+    async def contract_ids_with_prefix(self, prefix: str) -> list[str]:
+        async with self.db.engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    select(cards.c.contract_id).where(cards.c.contract_id.like(f"{prefix}%"))
+                )
+            ).scalars()
+            return [r for r in rows if r]
+
+    async def insert_many(self, rows: list[dict[str, Any]], events: list[dict[str, Any]]) -> None:
+        """All or nothing: an import either lands whole or not at all."""
+        async with self.db.engine.begin() as conn:
+            if rows:
+                await conn.execute(insert(cards), rows)
+            if events:
+                await conn.execute(insert(card_events), events)
+
+    async def apply(
+        self, changes: list[tuple[str, dict[str, Any]]], events: list[dict[str, Any]]
+    ) -> None:
+        async with self.db.engine.begin() as conn:
+            for uid, values in changes:
+                await conn.execute(update(cards).where(cards.c.uid == uid).values(**values))
+            if events:
+                await conn.execute(insert(card_events), events)
+
+    async def page(
+        self,
+        *,
+        within: Iterable[int] | None,
+        driver_id: int | None = None,
+        q: str | None = None,
+        state: str | None = None,
+        organisation_id: int | None = None,
+        offset: int = 0,
+        limit: int = 50,
+    ) -> Page:
+        t = cards
+        cond: list[Any] = []
+        if within is not None:
+            ids = list(within)
+            cond.append(
+                or_(t.c.organisation_id.in_(ids), t.c.driver_id == driver_id)
+                if driver_id
+                else t.c.organisation_id.in_(ids)
+            )
+        if q:
+            like = f"%{q.upper()}%"
+            cond.append(
+                or_(
+                    t.c.uid.like(like),
+                    t.c.printed_number.ilike(f"%{q}%"),
+                    t.c.contract_id.like(like.replace("-", "")),
+                )
+            )
+        if state:
+            cond.append(t.c.state == state)
+        if organisation_id is not None:
+            cond.append(t.c.organisation_id == organisation_id)
+        where = and_(True, *cond)
+        query = select(
+            t, users.c.username.label("driver_username"), users.c.full_name.label("driver_name")
+        ).outerjoin(users, users.c.id == t.c.driver_id)
+        async with self.db.engine.connect() as conn:
+            total = (
+                await conn.execute(select(func.count()).select_from(t).where(where))
+            ).scalar_one()
+            rows = (
+                await conn.execute(
+                    query.where(where)
+                    .order_by(t.c.printed_number, t.c.uid)
+                    .offset(offset)
+                    .limit(limit)
+                )
+            ).all()
+        return Page([dict(r._mapping) for r in rows], int(total), offset, limit)
+
+    async def history(self, uid: str) -> list[dict[str, Any]]:
+        async with self.db.engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    select(card_events)
+                    .where(card_events.c.card_uid == uid)
+                    .order_by(card_events.c.id)
+                )
+            ).all()
+        return [dict(r._mapping) for r in rows]
+
+    @staticmethod
+    async def standing_in(
+        conn: AsyncConnection, uid: str, today: date
+    ) -> tuple[CardStanding | None, ContractTerms | None]:
+        """The card's state and its holder's eMSP contract (the one in force today, else the
+        latest), for authorization."""
+        row = (await conn.execute(select(cards).where(cards.c.uid == uid))).first()
+        if row is None:
+            return None, None
+        standing = CardStanding(
+            CardState(row.state), row.expires_at, owned=row.organisation_id is not None
+        )
+        if row.organisation_id is None:
+            return standing, None
+        rows = (
+            await conn.execute(
+                select(contracts.c.starts_on, contracts.c.ends_on)
+                .where(
+                    contracts.c.organisation_id == row.organisation_id, contracts.c.kind == "emsp"
+                )
+                .order_by(contracts.c.starts_on.desc())
+            )
+        ).all()
+        for c in rows:
+            if c.starts_on <= today and (c.ends_on is None or c.ends_on >= today):
+                return standing, ContractTerms(c.starts_on, c.ends_on)
+        if rows:
+            return standing, ContractTerms(rows[0].starts_on, rows[0].ends_on)
+        return standing, None
+
+
+def event_row(
+    uid: str,
+    action: str,
+    from_state: str | None,
+    to_state: str,
+    actor_id: int | None,
+    actor_name: str,
+    at: datetime,
+    detail: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "card_uid": uid,
+        "action": action,
+        "from_state": from_state,
+        "to_state": to_state,
+        "actor_id": actor_id,
+        "actor_name": actor_name,
+        "detail": detail[:256] if detail else None,
+        "at": at,
+    }
