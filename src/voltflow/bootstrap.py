@@ -11,6 +11,7 @@ from voltflow.services.accounts import AccountService
 from voltflow.services.audit import AuditTrail
 from voltflow.services.cards import CardService
 from voltflow.services.commands import CommandService
+from voltflow.services.lists import ListService
 from voltflow.services.organisations import ContractService, OrganisationService
 from voltflow.services.ports import Clock, StationLink, SystemClock
 from voltflow.services.sessions import SessionService
@@ -19,6 +20,7 @@ from voltflow.services.stations import StationService
 from voltflow.services.tokens import TokenService
 from voltflow.store.cards import CardRepository
 from voltflow.store.database import Database, create_database
+from voltflow.store.lists import ListRepository
 from voltflow.store.organisations import (
     AuditRepository,
     ContractRepository,
@@ -50,6 +52,7 @@ class Platform:
     contracts: ContractService
     audit: AuditTrail
     cards: CardService
+    lists: ListService
     commands: CommandService
     ocpp: OcppServer
 
@@ -61,6 +64,7 @@ class Platform:
             await self.ocpp.start()
 
     async def stop(self) -> None:
+        await self.lists.close()
         await self.ocpp.stop()
         await self.writer.stop()
         await self.db.dispose()
@@ -104,6 +108,18 @@ def build(
     organisation_repo = OrganisationRepository(db)
     memberships = MembershipRepository(db)
     accounts = AccountService(UserRepository(db), memberships, clock)
+    commands = CommandService(link or ocpp, settings.command_timeout)
+    cards = CardService(
+        CardRepository(db),
+        organisation_repo,
+        memberships,
+        audit,
+        clock,
+        emaid_prefix=settings.emaid_prefix,
+        timezone=settings.timezone,
+    )
+    lists = ListService(ListRepository(db), station_repo, commands, audit, clock)
+    cards.listeners.append(lists)
     return Platform(
         settings=settings,
         clock=clock,
@@ -119,15 +135,8 @@ def build(
             ContractRepository(db), organisation_repo, audit, clock, settings.timezone
         ),
         audit=audit,
-        cards=CardService(
-            CardRepository(db),
-            organisation_repo,
-            memberships,
-            audit,
-            clock,
-            emaid_prefix=settings.emaid_prefix,
-            timezone=settings.timezone,
-        ),
-        commands=CommandService(link or ocpp, settings.command_timeout),
+        cards=cards,
+        lists=lists,
+        commands=commands,
         ocpp=ocpp,
     )

@@ -58,6 +58,7 @@ class StationRecord:
     password_hash: str | None
     registration: Registration
     lenient: bool
+    organisation_id: int | None
     vendor: str | None
     model: str | None
     serial_number: str | None
@@ -77,6 +78,7 @@ class StationRecord:
             password_hash=m["password_hash"],
             registration=Registration(m["registration"]),
             lenient=bool(m["lenient"]),
+            organisation_id=m["organisation_id"],
             vendor=m["vendor"],
             model=m["model"],
             serial_number=m["serial_number"],

@@ -1,0 +1,345 @@
+"""Whitelists (free charging) and discount lists (a set price) per station or station group, and
+their synchronisation to the stations' OCPP local authorization lists, so that they hold while a
+station is cut off from the platform.
+
+A station's local list holds every card on the lists that cover it as Accepted, and the cards it
+held before that have since been blocked, lost or expired with that status, so an offline station
+refuses them too. Changes go out as differential updates; a full update replaces the list whenever
+the station's version is not the one we last confirmed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from voltflow.domain.access import Actor, Permission
+from voltflow.domain.authorization import normalize_uid
+from voltflow.domain.cards import CardState
+from voltflow.services.access import require, scope_of
+from voltflow.services.audit import AuditTrail
+from voltflow.services.commands import CommandService
+from voltflow.services.ports import Clock, CommandError
+from voltflow.store.lists import ListRepository
+from voltflow.store.repositories import Page, StationRepository
+
+log = logging.getLogger(__name__)
+P = Permission
+
+_LOCAL_STATUS = {
+    CardState.ACTIVE: "Accepted",
+    CardState.BLOCKED: "Blocked",
+    CardState.LOST: "Blocked",
+    CardState.EXPIRED: "Expired",
+}
+
+
+class ListKind(enum.StrEnum):
+    WHITELIST = "whitelist"
+    DISCOUNT = "discount"
+
+
+class ListError(ValueError):
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class ListNotFound(LookupError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class SyncResult:
+    station_id: str
+    outcome: str  # "full", "differential", "unchanged", "offline", "failed"
+    version: int | None = None
+    detail: str | None = None
+
+
+def desired_entries(
+    listed: dict[str, str], held: dict[str, str], states: dict[str, str]
+) -> dict[str, str]:
+    """What the station's local list should hold, from the cards listed for it (uid → state),
+    what it holds now (uid → status) and the current state of the cards it holds."""
+    out: dict[str, str] = {}
+    for uid, state in listed.items():
+        if _LOCAL_STATUS.get(CardState(state)) == "Accepted":
+            out[uid] = "Accepted"
+    for uid in held:
+        current = states.get(uid)
+        status = _LOCAL_STATUS.get(CardState(current)) if current else None
+        if uid not in out and status in ("Blocked", "Expired"):
+            out[uid] = status  # keep refusing it offline
+    return out
+
+
+def differential(held: dict[str, str], wanted: dict[str, str]) -> list[dict[str, Any]]:
+    changes: list[dict[str, Any]] = [
+        {"idTag": uid, "idTagInfo": {"status": status}}
+        for uid, status in sorted(wanted.items())
+        if held.get(uid) != status
+    ]
+    # An entry without idTagInfo removes the card from the station's list (OCPP 1.6 §5.15).
+    changes += [{"idTag": uid} for uid in sorted(held) if uid not in wanted]
+    return changes
+
+
+class ListService:
+    def __init__(
+        self,
+        lists: ListRepository,
+        stations: StationRepository,
+        commands: CommandService,
+        audit: AuditTrail,
+        clock: Clock,
+    ) -> None:
+        self.repo = lists
+        self.stations = stations
+        self.commands = commands
+        self.audit = audit
+        self.clock = clock
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._tasks: set[asyncio.Task[SyncResult]] = set()
+
+    # -- groups ----------------------------------------------------------------------------------
+    async def create_group(
+        self, actor: Actor, organisation_id: int, name: str, station_ids: Sequence[str] = ()
+    ) -> dict[str, Any]:
+        require(actor, P.LISTS_WRITE, organisation_id)
+        name = name.strip()
+        if not 1 <= len(name) <= 120:
+            raise ListError("name: 1–120 characters", "name")
+        await self._check_stations(organisation_id, station_ids)
+        try:
+            group_id = await self.repo.add_group(organisation_id, name, self.clock.now())
+        except IntegrityError as exc:
+            raise ListError(f"a group named {name!r} exists already", "name") from exc
+        await self.repo.set_group_members(group_id, list(station_ids))
+        await self.audit.record(
+            actor, "group.create", "station_group", group_id, organisation_id, {"name": name}
+        )
+        group = await self.repo.get_group(group_id)
+        assert group is not None
+        return group
+
+    async def set_group_stations(
+        self, actor: Actor, group_id: int, station_ids: Sequence[str]
+    ) -> dict[str, Any]:
+        group = await self.repo.get_group(group_id)
+        if group is None:
+            raise ListNotFound(f"group {group_id}")
+        require(actor, P.LISTS_WRITE, group["organisation_id"])
+        await self._check_stations(group["organisation_id"], station_ids)
+        await self.repo.set_group_members(group_id, list(station_ids))
+        self.schedule(set(group["stations"]) | set(station_ids))
+        updated = await self.repo.get_group(group_id)
+        assert updated is not None
+        return updated
+
+    async def groups(self, actor: Actor) -> list[dict[str, Any]]:
+        return await self.repo.groups(scope_of(actor, P.STATIONS_READ))
+
+    async def _check_stations(self, organisation_id: int, station_ids: Iterable[str]) -> None:
+        for station_id in station_ids:
+            record = await self.stations.get(station_id)
+            if record is None or record.organisation_id != organisation_id:
+                raise ListError(
+                    f"station {station_id} does not belong to this organisation", "station_ids"
+                )
+
+    # -- lists ------------------------------------------------------------------------------------
+    async def create_list(
+        self,
+        actor: Actor,
+        organisation_id: int,
+        kind: ListKind,
+        name: str,
+        *,
+        station_id: str | None = None,
+        group_id: int | None = None,
+        tariff_ref: str | None = None,
+    ) -> dict[str, Any]:
+        require(actor, P.LISTS_WRITE, organisation_id)
+        name = name.strip()
+        if not 1 <= len(name) <= 120:
+            raise ListError("name: 1–120 characters", "name")
+        if (station_id is None) == (group_id is None):
+            raise ListError("give either a station or a station group", "station_id")
+        if station_id is not None:
+            await self._check_stations(organisation_id, [station_id])
+        if group_id is not None:
+            group = await self.repo.get_group(group_id)
+            if group is None or group["organisation_id"] != organisation_id:
+                raise ListError(
+                    f"group {group_id} does not belong to this organisation", "group_id"
+                )
+        if kind is ListKind.DISCOUNT and not tariff_ref:
+            raise ListError("a discount list needs the tariff it charges", "tariff_ref")
+        if kind is ListKind.WHITELIST and tariff_ref:
+            raise ListError("a whitelist charges nothing: no tariff", "tariff_ref")
+        list_id = await self.repo.add_list(
+            {
+                "organisation_id": organisation_id,
+                "kind": kind.value,
+                "name": name,
+                "station_id": station_id,
+                "group_id": group_id,
+                "tariff_ref": tariff_ref,
+                "created_at": self.clock.now(),
+            }
+        )
+        await self.audit.record(
+            actor, "list.create", "list", list_id, organisation_id, {"name": name, "kind": kind}
+        )
+        return await self.get(actor, list_id)
+
+    async def get(self, actor: Actor, list_id: int) -> dict[str, Any]:
+        found = await self.repo.get_list(list_id)
+        if found is None:
+            raise ListNotFound(f"list {list_id}")
+        require(actor, P.STATIONS_READ, found["organisation_id"])
+        return found
+
+    async def search(
+        self, actor: Actor, *, station_id: str | None = None, offset: int = 0, limit: int = 50
+    ) -> Page:
+        return await self.repo.page(
+            within=scope_of(actor, P.STATIONS_READ),
+            station_id=station_id,
+            offset=offset,
+            limit=limit,
+        )
+
+    async def add_cards(self, actor: Actor, list_id: int, uids: Sequence[str]) -> list[str]:
+        found = await self._writable(actor, list_id)
+        wanted = [normalize_uid(u) for u in uids]
+        states = await self.repo.card_states(wanted)
+        unknown = [u for u in wanted if u not in states]
+        if unknown:
+            raise ListError(f"unknown cards: {', '.join(unknown)}", "uids")
+        unusable = [
+            u for u in wanted if states[u] in (CardState.BLOCKED, CardState.LOST, CardState.EXPIRED)
+        ]
+        if unusable:
+            raise ListError(f"cards that cannot charge: {', '.join(unusable)}", "uids")
+        added = await self.repo.add_cards(list_id, wanted, self.clock.now())
+        await self.audit.record(
+            actor, "list.add_cards", "list", list_id, found["organisation_id"], {"uids": added}
+        )
+        self.schedule(await self.repo.stations_of_lists([list_id]))
+        return added
+
+    async def remove_cards(self, actor: Actor, list_id: int, uids: Sequence[str]) -> int:
+        found = await self._writable(actor, list_id)
+        wanted = [normalize_uid(u) for u in uids]
+        removed = await self.repo.remove_cards(list_id, wanted)
+        await self.audit.record(
+            actor, "list.remove_cards", "list", list_id, found["organisation_id"], {"uids": wanted}
+        )
+        self.schedule(await self.repo.stations_of_lists([list_id]))
+        return removed
+
+    async def _writable(self, actor: Actor, list_id: int) -> dict[str, Any]:
+        found = await self.repo.get_list(list_id)
+        if found is None:
+            raise ListNotFound(f"list {list_id}")
+        require(actor, P.LISTS_WRITE, found["organisation_id"])
+        return found
+
+    async def whitelisted(self, station_id: str, uid: str) -> bool:
+        """Whether the card is on a whitelist that covers the station (free charging)."""
+        return uid in await self.repo.listed_cards(station_id, ListKind.WHITELIST.value)
+
+    # -- cards changing state (CardListener) ------------------------------------------------------
+    async def cards_changed(self, uids: Sequence[str], unusable: Sequence[str]) -> None:
+        lists = await self.repo.lists_with_cards(uids)
+        affected = await self.repo.stations_of_lists(lists)
+        if unusable:
+            affected |= await self.repo.stations_with_entries(unusable)
+            await self.repo.remove_everywhere(unusable)
+        self.schedule(affected)
+
+    # -- synchronisation -----------------------------------------------------------------------
+    def schedule(self, station_ids: Iterable[str]) -> None:
+        for station_id in station_ids:
+            task = asyncio.create_task(
+                self.sync_station(station_id), name=f"local-list-{station_id}"
+            )
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def wait_idle(self) -> None:
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        with contextlib.suppress(Exception):
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def sync_station(self, station_id: str) -> SyncResult:
+        lock = self._locks.setdefault(station_id, asyncio.Lock())
+        async with lock:
+            try:
+                return await self._sync(station_id)
+            except CommandError as exc:
+                if exc.kind == "offline":
+                    return SyncResult(station_id, "offline")
+                await self.repo.note_sync_error(station_id, exc.message)
+                return SyncResult(station_id, "failed", detail=exc.message)
+
+    async def _sync(self, station_id: str) -> SyncResult:
+        if not self.commands.is_connected(station_id):
+            return SyncResult(station_id, "offline")
+        stored, held = await self.repo.local_list(station_id)
+        listed = await self.repo.listed_cards(station_id)
+        states = await self.repo.card_states(held)
+        wanted = desired_entries(listed, held, states)
+        answer = await self.commands.send(station_id, "GetLocalListVersion", {})
+        station_version = int(answer.payload.get("listVersion", -1))
+        if station_version < 0:
+            await self.repo.note_sync_error(station_id, "station has no local authorization list")
+            return SyncResult(station_id, "failed", detail="local list not supported")
+        known = stored["version"] if stored and stored.get("synced_at") else None
+        if known is not None and station_version == known:
+            changes = differential(held, wanted)
+            if not changes:
+                return SyncResult(station_id, "unchanged", known)
+            result = await self._send(station_id, known + 1, "Differential", changes)
+            if result.outcome == "differential":
+                await self.repo.store_local_list(station_id, known + 1, wanted, self.clock.now())
+                return result
+            if not (result.detail or "").endswith("VersionMismatch"):
+                return result
+        version = max(station_version, known or 0) + 1
+        entries = [
+            {"idTag": uid, "idTagInfo": {"status": status}}
+            for uid, status in sorted(wanted.items())
+        ]
+        result = await self._send(station_id, version, "Full", entries)
+        if result.outcome == "full":
+            await self.repo.store_local_list(station_id, version, wanted, self.clock.now())
+        return result
+
+    async def _send(
+        self, station_id: str, version: int, kind: str, entries: list[dict[str, Any]]
+    ) -> SyncResult:
+        payload: dict[str, Any] = {"listVersion": version, "updateType": kind}
+        if entries:
+            payload["localAuthorizationList"] = entries
+        answer = await self.commands.send(station_id, "SendLocalList", payload)
+        status = answer.payload.get("status")
+        if status == "Accepted":
+            return SyncResult(station_id, kind.lower(), version)
+        detail = f"SendLocalList {kind} v{version}: {status}"
+        await self.repo.note_sync_error(station_id, detail)
+        return SyncResult(station_id, "failed", version, detail)

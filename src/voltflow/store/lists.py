@@ -1,0 +1,277 @@
+"""Whitelists and discount lists, station groups, and what each station's local list holds."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, delete, func, insert, or_, select, union, update
+
+from voltflow.store.database import Database
+from voltflow.store.repositories import Page
+from voltflow.store.tables import (
+    authorization_list_cards,
+    authorization_lists,
+    cards,
+    station_group_members,
+    station_groups,
+    station_local_list_entries,
+    station_local_lists,
+)
+
+L, LC = authorization_lists, authorization_list_cards
+
+
+class ListRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- station groups ---------------------------------------------------------------------------
+    async def add_group(self, organisation_id: int, name: str, now: datetime) -> int:
+        async with self.db.engine.begin() as conn:
+            result = await conn.execute(
+                insert(station_groups)
+                .values(organisation_id=organisation_id, name=name, created_at=now)
+                .returning(station_groups.c.id)
+            )
+            return int(result.scalar_one())
+
+    async def get_group(self, group_id: int) -> dict[str, Any] | None:
+        async with self.db.engine.connect() as conn:
+            row = (
+                await conn.execute(select(station_groups).where(station_groups.c.id == group_id))
+            ).first()
+            if row is None:
+                return None
+            members = (
+                await conn.execute(
+                    select(station_group_members.c.station_id)
+                    .where(station_group_members.c.group_id == group_id)
+                    .order_by(station_group_members.c.station_id)
+                )
+            ).scalars()
+            return {**dict(row._mapping), "stations": list(members)}
+
+    async def groups(self, within: Iterable[int] | None) -> list[dict[str, Any]]:
+        query = select(station_groups).order_by(station_groups.c.name)
+        if within is not None:
+            query = query.where(station_groups.c.organisation_id.in_(list(within)))
+        async with self.db.engine.connect() as conn:
+            return [dict(r._mapping) for r in (await conn.execute(query)).all()]
+
+    async def set_group_members(self, group_id: int, station_ids: Sequence[str]) -> None:
+        async with self.db.engine.begin() as conn:
+            await conn.execute(
+                delete(station_group_members).where(station_group_members.c.group_id == group_id)
+            )
+            if station_ids:
+                await conn.execute(
+                    insert(station_group_members),
+                    [{"group_id": group_id, "station_id": s} for s in station_ids],
+                )
+
+    # -- lists -------------------------------------------------------------------------------------
+    async def add_list(self, values: dict[str, Any]) -> int:
+        async with self.db.engine.begin() as conn:
+            result = await conn.execute(insert(L).values(**values).returning(L.c.id))
+            return int(result.scalar_one())
+
+    async def get_list(self, list_id: int) -> dict[str, Any] | None:
+        async with self.db.engine.connect() as conn:
+            row = (await conn.execute(select(L).where(L.c.id == list_id))).first()
+            if row is None:
+                return None
+            entries = (
+                await conn.execute(
+                    select(LC.c.card_uid, LC.c.added_at, cards.c.printed_number, cards.c.state)
+                    .join(cards, cards.c.uid == LC.c.card_uid)
+                    .where(LC.c.list_id == list_id)
+                    .order_by(cards.c.printed_number, LC.c.card_uid)
+                )
+            ).all()
+        return {**dict(row._mapping), "cards": [dict(e._mapping) for e in entries]}
+
+    async def page(
+        self,
+        *,
+        within: Iterable[int] | None,
+        station_id: str | None = None,
+        offset: int = 0,
+        limit: int = 50,
+    ) -> Page:
+        cond: list[Any] = []
+        if within is not None:
+            cond.append(L.c.organisation_id.in_(list(within)))
+        if station_id:
+            groups = select(station_group_members.c.group_id).where(
+                station_group_members.c.station_id == station_id
+            )
+            cond.append(or_(L.c.station_id == station_id, L.c.group_id.in_(groups)))
+        where = and_(True, *cond)
+        counts = select(LC.c.list_id, func.count().label("cards")).group_by(LC.c.list_id).subquery()
+        async with self.db.engine.connect() as conn:
+            total = (
+                await conn.execute(select(func.count()).select_from(L).where(where))
+            ).scalar_one()
+            rows = (
+                await conn.execute(
+                    select(L, func.coalesce(counts.c.cards, 0).label("card_count"))
+                    .outerjoin(counts, counts.c.list_id == L.c.id)
+                    .where(where)
+                    .order_by(L.c.name, L.c.id)
+                    .offset(offset)
+                    .limit(limit)
+                )
+            ).all()
+        return Page([dict(r._mapping) for r in rows], int(total), offset, limit)
+
+    async def add_cards(self, list_id: int, uids: Sequence[str], now: datetime) -> list[str]:
+        async with self.db.engine.begin() as conn:
+            present = set(
+                (
+                    await conn.execute(
+                        select(LC.c.card_uid).where(
+                            LC.c.list_id == list_id, LC.c.card_uid.in_(list(uids))
+                        )
+                    )
+                ).scalars()
+            )
+            new = [u for u in uids if u not in present]
+            if new:
+                await conn.execute(
+                    insert(LC), [{"list_id": list_id, "card_uid": u, "added_at": now} for u in new]
+                )
+        return new
+
+    async def remove_cards(self, list_id: int, uids: Sequence[str]) -> int:
+        async with self.db.engine.begin() as conn:
+            result = await conn.execute(
+                delete(LC).where(LC.c.list_id == list_id, LC.c.card_uid.in_(list(uids)))
+            )
+        return int(result.rowcount or 0)
+
+    async def lists_with_cards(self, uids: Sequence[str]) -> list[int]:
+        async with self.db.engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    select(LC.c.list_id).where(LC.c.card_uid.in_(list(uids))).distinct()
+                )
+            ).scalars()
+            return list(rows)
+
+    async def remove_everywhere(self, uids: Sequence[str]) -> None:
+        async with self.db.engine.begin() as conn:
+            await conn.execute(delete(LC).where(LC.c.card_uid.in_(list(uids))))
+
+    async def stations_of_lists(self, list_ids: Sequence[int]) -> set[str]:
+        if not list_ids:
+            return set()
+        direct = select(L.c.station_id.label("station_id")).where(
+            L.c.id.in_(list_ids), L.c.station_id.is_not(None)
+        )
+        grouped = (
+            select(station_group_members.c.station_id.label("station_id"))
+            .join(L, L.c.group_id == station_group_members.c.group_id)
+            .where(L.c.id.in_(list_ids))
+        )
+        async with self.db.engine.connect() as conn:
+            return set((await conn.execute(union(direct, grouped))).scalars())
+
+    async def stations_with_entries(self, uids: Sequence[str]) -> set[str]:
+        t = station_local_list_entries
+        async with self.db.engine.connect() as conn:
+            return set(
+                (
+                    await conn.execute(
+                        select(t.c.station_id).where(t.c.card_uid.in_(list(uids))).distinct()
+                    )
+                ).scalars()
+            )
+
+    async def listed_cards(self, station_id: str, kind: str | None = None) -> dict[str, str]:
+        """Cards on the lists that cover this station, with their state."""
+        groups = select(station_group_members.c.group_id).where(
+            station_group_members.c.station_id == station_id
+        )
+        cond = [or_(L.c.station_id == station_id, L.c.group_id.in_(groups))]
+        if kind:
+            cond.append(L.c.kind == kind)
+        query = (
+            select(cards.c.uid, cards.c.state)
+            .join(LC, LC.c.card_uid == cards.c.uid)
+            .join(L, L.c.id == LC.c.list_id)
+            .where(*cond)
+            .distinct()
+        )
+        async with self.db.engine.connect() as conn:
+            return {r.uid: r.state for r in (await conn.execute(query)).all()}
+
+    async def card_states(self, uids: Iterable[str]) -> dict[str, str]:
+        wanted = list(uids)
+        if not wanted:
+            return {}
+        async with self.db.engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    select(cards.c.uid, cards.c.state).where(cards.c.uid.in_(wanted))
+                )
+            ).all()
+        return {r.uid: r.state for r in rows}
+
+    # -- what a station holds --------------------------------------------------------------------
+    async def local_list(self, station_id: str) -> tuple[dict[str, Any] | None, dict[str, str]]:
+        async with self.db.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(station_local_lists).where(
+                        station_local_lists.c.station_id == station_id
+                    )
+                )
+            ).first()
+            entries = (
+                await conn.execute(
+                    select(
+                        station_local_list_entries.c.card_uid, station_local_list_entries.c.status
+                    ).where(station_local_list_entries.c.station_id == station_id)
+                )
+            ).all()
+        return (dict(row._mapping) if row else None), {e.card_uid: e.status for e in entries}
+
+    async def store_local_list(
+        self, station_id: str, version: int, entries: dict[str, str], now: datetime
+    ) -> None:
+        t, e = station_local_lists, station_local_list_entries
+        async with self.db.engine.begin() as conn:
+            exists = (
+                await conn.execute(select(t.c.station_id).where(t.c.station_id == station_id))
+            ).first()
+            values = {"version": version, "synced_at": now, "last_error": None}
+            if exists:
+                await conn.execute(update(t).where(t.c.station_id == station_id).values(**values))
+            else:
+                await conn.execute(insert(t).values(station_id=station_id, **values))
+            await conn.execute(delete(e).where(e.c.station_id == station_id))
+            if entries:
+                await conn.execute(
+                    insert(e),
+                    [
+                        {"station_id": station_id, "card_uid": u, "status": s}
+                        for u, s in entries.items()
+                    ],
+                )
+
+    async def note_sync_error(self, station_id: str, error: str) -> None:
+        t = station_local_lists
+        async with self.db.engine.begin() as conn:
+            exists = (
+                await conn.execute(select(t.c.station_id).where(t.c.station_id == station_id))
+            ).first()
+            if exists:
+                await conn.execute(
+                    update(t).where(t.c.station_id == station_id).values(last_error=error[:256])
+                )
+            else:
+                await conn.execute(
+                    insert(t).values(station_id=station_id, version=0, last_error=error[:256])
+                )

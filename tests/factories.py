@@ -1,0 +1,56 @@
+"""Test data made through the same services people use."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from voltflow.bootstrap import Platform
+from voltflow.domain.access import Actor, OrganisationKind, Role
+
+
+async def operator(platform: Platform, username: str = "op") -> Actor:
+    person = await platform.organisations.add_operator(username, "op-password")
+    actor = await platform.accounts.actor(person.user_id)
+    assert actor is not None
+    return actor
+
+
+@dataclass
+class Company:
+    id: int
+    manager: Actor
+    drivers: list[Actor]
+
+
+async def company(
+    platform: Platform,
+    op: Actor,
+    name: str = "Acme",
+    drivers: int = 2,
+    kind: OrganisationKind = OrganisationKind.COMPANY,
+) -> Company:
+    org = await platform.organisations.create(op, name, kind)
+    org_id = int(org["id"])
+    slug = name.lower().replace(" ", "")
+    manager_role = Role.FLEET_MANAGER if kind is OrganisationKind.COMPANY else Role.INSTALLER
+    fm = await platform.organisations.add_person(
+        op, org_id, f"{slug}-manager", manager_role, password="manager-pass"
+    )
+    fm_actor = await platform.accounts.actor(fm.user_id)
+    assert fm_actor is not None
+    people = []
+    if kind in (OrganisationKind.COMPANY, OrganisationKind.HOUSEHOLD):
+        for i in range(drivers):
+            d = await platform.organisations.add_person(
+                op, org_id, f"{slug}-driver{i}", Role.DRIVER, password="driver-pass"
+            )
+            a = await platform.accounts.actor(d.user_id)
+            assert a is not None
+            people.append(a)
+    return Company(org_id, fm_actor, people)
+
+
+def stock_csv(count: int, start: int = 1) -> str:
+    lines = ["uid,printed_number"]
+    lines += [f"{0xA0000000 + i:08X},VF-{i:06d}" for i in range(start, start + count)]
+    return "\n".join(lines) + "\n"
