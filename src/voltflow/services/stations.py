@@ -9,7 +9,9 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
+from voltflow.domain.access import Actor, Permission
 from voltflow.domain.stations import Registration
+from voltflow.services.access import require
 from voltflow.services.ports import Clock
 from voltflow.store.repositories import MessageLog, Page, StationRecord, StationRepository
 
@@ -75,6 +77,18 @@ class StationService:
         """Accept a station that registered itself and has been waiting."""
         await self.get(station_id)
         await self.repo.update(station_id, registration=Registration.ACCEPTED)
+        return await self.get(station_id)
+
+    async def set_owner(
+        self, actor: Actor, station_id: str, organisation_id: int | None
+    ) -> StationRecord:
+        """Link a station to the organisation that owns it (its lists, its people's access)."""
+        require(actor, Permission.STATIONS_WRITE, None)
+        await self.get(station_id)
+        try:
+            await self.repo.update(station_id, organisation_id=organisation_id)
+        except IntegrityError as exc:
+            raise StationError(f"no organisation {organisation_id}", field="organisation_id") from exc
         return await self.get(station_id)
 
     async def update(self, station_id: str, **values: Any) -> StationRecord:

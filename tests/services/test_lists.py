@@ -1,0 +1,157 @@
+"""Whitelists reach the stations' local lists, and blocked cards are refused even offline."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from tests.factories import Company, company, operator, stock_csv
+from voltflow.bootstrap import Platform
+from voltflow.domain.access import Actor
+from voltflow.domain.contracts import ContractKind
+from voltflow.services.lists import ListError, ListKind, desired_entries, differential
+from voltflow.simulator import SessionRejected, SimulatedStation, StationConfig
+
+FAST = StationConfig(
+    heartbeat_interval=30,
+    meter_interval=1,
+    unplug_seconds=0.1,
+    reconnect_min=0.2,
+    reconnect_max=0.5,
+)
+
+
+@pytest.mark.parametrize(
+    ("listed", "held", "states", "expected"),
+    [
+        ({"A": "active"}, {}, {}, {"A": "Accepted"}),
+        ({"A": "assigned"}, {}, {}, {}),
+        ({}, {"A": "Accepted"}, {"A": "blocked"}, {"A": "Blocked"}),
+        ({}, {"A": "Accepted"}, {"A": "lost"}, {"A": "Blocked"}),
+        ({}, {"A": "Accepted"}, {"A": "expired"}, {"A": "Expired"}),
+        ({}, {"A": "Accepted"}, {"A": "active"}, {}),
+        ({}, {"A": "Blocked"}, {"A": "active"}, {}),
+    ],
+)
+def test_desired_local_list(
+    listed: dict[str, str], held: dict[str, str], states: dict[str, str], expected: dict[str, str]
+) -> None:
+    assert desired_entries(listed, held, states) == expected
+
+
+def test_differential_adds_changes_and_removes() -> None:
+    held = {"A": "Accepted", "B": "Accepted", "C": "Accepted"}
+    wanted = {"A": "Accepted", "B": "Blocked", "D": "Accepted"}
+    assert differential(held, wanted) == [
+        {"idTag": "B", "idTagInfo": {"status": "Blocked"}},
+        {"idTag": "D", "idTagInfo": {"status": "Accepted"}},
+        {"idTag": "C"},
+    ]
+
+
+@pytest.fixture
+async def setting(platform: Platform) -> tuple[Actor, Company, list[str]]:
+    op = await operator(platform)
+    acme = await company(platform, op)
+    await platform.contracts.create(op, acme.id, ContractKind.EMSP, starts_on=date(2026, 1, 1))
+    uids = await platform.cards.import_csv(op, stock_csv(2))
+    await platform.cards.distribute(op, uids, acme.id)
+    for uid, driver in zip(uids, acme.drivers, strict=True):
+        await platform.cards.assign(acme.manager, uid, driver.user_id)
+    await platform.cards.activate(acme.manager, uids)
+    await platform.stations.add("SITE-1", "station-pass-1")
+    await platform.stations.set_owner(op, "SITE-1", acme.id)
+    return op, acme, uids
+
+
+async def test_whitelist_syncs_and_blocked_card_is_refused_offline(
+    platform: Platform, ocpp_url: str, setting: tuple[Actor, Company, list[str]]
+) -> None:
+    _, acme, (kept, blocked) = setting
+    station = SimulatedStation(ocpp_url, "SITE-1", password="station-pass-1", config=FAST)
+    await station.connect()
+    try:
+        whitelist = await platform.lists.create_list(
+            acme.manager, acme.id, ListKind.WHITELIST, "Company car park", station_id="SITE-1"
+        )
+        await platform.lists.add_cards(acme.manager, whitelist["id"], [kept, blocked])
+        await platform.lists.wait_idle()
+        assert station.local_list_version == 1
+        assert station.local_auth.status(kept, use_list=True, use_cache=False) == "Accepted"
+
+        await platform.cards.block(acme.manager, [blocked], reason="lost at the gym")
+        await platform.lists.wait_idle()
+        assert station.local_list_version == 2
+        assert station.local_auth.status(blocked, use_list=True, use_cache=False) == "Blocked"
+        assert [
+            c["card_uid"]
+            for c in (await platform.lists.get(acme.manager, whitelist["id"]))["cards"]
+        ] == [kept]
+
+        # Online, the platform refuses the blocked card.
+        with pytest.raises(SessionRejected):
+            await station.start_session(id_tag=blocked)
+
+        # Cut off from the platform, the station decides from its local list.
+        await station.disconnect(offline_for=60)
+        with pytest.raises(SessionRejected):
+            await station.start_session(id_tag=blocked)
+        tx = await station.start_session(id_tag=kept)
+        assert tx.active
+    finally:
+        await station.close()
+
+
+async def test_a_full_update_when_versions_disagree(
+    platform: Platform, ocpp_url: str, setting: tuple[Actor, Company, list[str]]
+) -> None:
+    _, acme, uids = setting
+    whitelist = await platform.lists.create_list(
+        acme.manager, acme.id, ListKind.WHITELIST, "Staff", station_id="SITE-1"
+    )
+    await platform.lists.add_cards(acme.manager, whitelist["id"], uids)
+    station = SimulatedStation(ocpp_url, "SITE-1", password="station-pass-1", config=FAST)
+    await station.connect()
+    try:
+        first = await platform.lists.sync_station("SITE-1")
+        assert first.outcome == "full"
+        again = await platform.lists.sync_station("SITE-1")
+        assert again.outcome == "unchanged"
+        # Someone else changed the station's list: versions disagree, a full update follows.
+        stray = {"idTag": "FFFF0001", "idTagInfo": {"status": "Accepted"}}
+        await platform.commands.send(
+            "SITE-1",
+            "SendLocalList",
+            {"listVersion": 7, "updateType": "Full", "localAuthorizationList": [stray]},
+        )
+        repaired = await platform.lists.sync_station("SITE-1")
+        assert (repaired.outcome, repaired.version) == ("full", 8)
+        assert station.local_auth.status(uids[0], use_list=True, use_cache=False) == "Accepted"
+        assert station.local_auth.status("FFFF0001", use_list=True, use_cache=False) is None
+    finally:
+        await station.close()
+
+
+async def test_lists_belong_to_the_station_owner(
+    platform: Platform, setting: tuple[Actor, Company, list[str]]
+) -> None:
+    op, acme, _ = setting
+    other = await company(platform, op, "Globex")
+    with pytest.raises(ListError, match="does not belong"):
+        await platform.lists.create_list(
+            other.manager, other.id, ListKind.WHITELIST, "Not mine", station_id="SITE-1"
+        )
+    with pytest.raises(ListError, match="needs the tariff"):
+        await platform.lists.create_list(
+            acme.manager, acme.id, ListKind.DISCOUNT, "Visitors", station_id="SITE-1"
+        )
+    discount = await platform.lists.create_list(
+        acme.manager,
+        acme.id,
+        ListKind.DISCOUNT,
+        "Visitors",
+        station_id="SITE-1",
+        tariff_ref="VISITOR-2026",
+    )
+    assert discount["tariff_ref"] == "VISITOR-2026"
