@@ -180,3 +180,33 @@ def test_serve_and_command_end_to_end(server: tuple[int, int, str], db: str) -> 
     asyncio.run(station())
     assert result["code"] == 0, result["out"]
     assert json.loads(str(result["out"])) == {"status": "Accepted"}
+
+
+def test_card_import_show_block_unblock(db: str, tmp_path: Path) -> None:
+    good = tmp_path / "cards.csv"
+    good.write_text("uid,printed_number\n04A1B2C3,VF-0001\n04A1B2C4,VF-0002\n")
+    code, out = invoke(db, "card", "import", str(good))
+    assert (code, out.strip()) == (0, "2 card(s) imported into stock")
+    code, out = invoke(db, "card", "show", "04:a1:b2:c3", "--json")
+    card = json.loads(out)
+    assert (card["state"], card["history"][0]["action"]) == ("in_stock", "import")
+    code, out = invoke(db, "card", "show", "04A1B2C3")
+    assert "BE-VFL-C00000001-Y" in out
+    code, out = invoke(db, "card", "block", "04A1B2C3")
+    assert code == 1
+    assert "cannot block a card that is in stock" in out
+    assert invoke(db, "token", "add", "DEADBEEF")[0] == 0
+    assert invoke(db, "card", "block", "DEADBEEF")[0] == 0
+    assert json.loads(invoke(db, "card", "show", "DEADBEEF", "--json")[1])["state"] == "blocked"
+    assert invoke(db, "card", "unblock", "DEADBEEF")[0] == 0
+
+
+def test_card_import_with_bad_rows_names_them_and_imports_nothing(db: str, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("uid,printed_number\n04A1B2C5,VF-0003\nnothex,VF-0004\n04A1B2C5,VF-0005\n")
+    code, out = invoke(db, "card", "import", str(bad))
+    assert code == 1
+    assert "row 3, column uid" in out
+    assert "row 4, column uid: 04A1B2C5 repeats row 2" in out
+    assert "Traceback" not in out
+    assert invoke(db, "card", "show", "04A1B2C5")[0] == 1

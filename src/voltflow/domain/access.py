@@ -137,3 +137,8 @@ def parse_scopes(values: Iterable[str]) -> frozenset[Permission]:
             known = ", ".join(p.value for p in Permission)
             raise ValueError(f"unknown scope {value!r}; known: {known}") from exc
     return frozenset(out)
+
+
+def system_actor(name: str) -> Actor:
+    """Someone with direct access to the platform's database (the CLI): an operator by nature."""
+    return Actor(0, name, (Membership(0, OrganisationKind.OPERATOR, Role.OPERATOR),))
