@@ -286,6 +286,14 @@ class ListService:
         with contextlib.suppress(Exception):
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
+    async def sync_now(self, actor: Actor, station_id: str) -> SyncResult:
+        """An operator's or owner's "push the list now"."""
+        record = await self.stations.get(station_id)
+        if record is None:
+            raise ListNotFound(f"station {station_id}")
+        require(actor, P.LISTS_WRITE, record.organisation_id)
+        return await self.sync_station(station_id)
+
     async def sync_station(self, station_id: str) -> SyncResult:
         lock = self._locks.setdefault(station_id, asyncio.Lock())
         async with lock:

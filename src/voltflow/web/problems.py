@@ -9,7 +9,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from voltflow.domain.contracts import ContractError
+from voltflow.services.access import Forbidden
 from voltflow.services.accounts import AccountError
+from voltflow.services.cards import CardError, CardNotFound, ImportRejected
+from voltflow.services.lists import ListError, ListNotFound
+from voltflow.services.organisations import OrganisationError, OrganisationNotFound
 from voltflow.services.ports import CommandError
 from voltflow.services.sessions import SessionNotFound
 from voltflow.services.stations import StationError, StationNotFound
@@ -71,6 +76,32 @@ def install(app: FastAPI) -> None:
     async def _token(_: Request, exc: TokenError) -> JSONResponse:
         return problem_response(422, "Invalid token", str(exc), field="uid")
 
+    @app.exception_handler(Forbidden)
+    async def _forbidden(_: Request, exc: Forbidden) -> JSONResponse:
+        return problem_response(403, "Forbidden", str(exc), permission=exc.permission.value)
+
+    @app.exception_handler(ImportRejected)
+    async def _import(_: Request, exc: ImportRejected) -> JSONResponse:
+        problems = [{"row": p.row, "column": p.column, "message": p.message} for p in exc.problems]
+        first = exc.problems[0]
+        return problem_response(
+            422, "Import rejected", str(exc), row=first.row, field=first.column, problems=problems
+        )
+
+    for error, title in (
+        (CardError, "Invalid card request"),
+        (ListError, "Invalid list request"),
+        (OrganisationError, "Invalid organisation request"),
+        (ContractError, "Invalid contract"),
+    ):
+        app.add_exception_handler(error, _field_problem(title))
+    for missing, title in (
+        (CardNotFound, "Card not found"),
+        (ListNotFound, "Not found"),
+        (OrganisationNotFound, "Organisation not found"),
+    ):
+        app.add_exception_handler(missing, _not_found(title))
+
     @app.exception_handler(StationNotFound)
     async def _no_station(_: Request, exc: StationNotFound) -> JSONResponse:
         return problem_response(404, "Station not found", f"no station {exc.args[0]}")
@@ -89,3 +120,17 @@ def install(app: FastAPI) -> None:
             code=exc.code,
             details=exc.details,
         )
+
+
+def _field_problem(title: str) -> Any:
+    async def handler(_: Request, exc: Exception) -> JSONResponse:
+        return problem_response(422, title, str(exc), field=getattr(exc, "field", None))
+
+    return handler
+
+
+def _not_found(title: str) -> Any:
+    async def handler(_: Request, exc: Exception) -> JSONResponse:
+        return problem_response(404, title, f"no {exc.args[0] if exc.args else 'such thing'}")
+
+    return handler

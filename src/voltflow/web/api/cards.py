@@ -1,0 +1,141 @@
+"""Charging cards: stock import, look-up and lifecycle steps, one card or many."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from voltflow.domain.cards import CardAction, CardState
+from voltflow.domain.emaid import parse_emaid
+from voltflow.web.auth import ApiUser, PlatformDep
+from voltflow.web.problems import Problem
+from voltflow.web.schemas import PageOut
+
+router = APIRouter(prefix="/api/v1")
+Offset = Annotated[int, Query(ge=0)]
+Limit = Annotated[int, Query(ge=1, le=500)]
+MAX_IMPORT_BYTES = 5 * 1024 * 1024
+
+
+class CardEventOut(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    at: datetime
+    action: str
+    from_state: str | None
+    to_state: str
+    actor_name: str
+    detail: str | None
+
+
+class CardOut(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    uid: str
+    printed_number: str | None
+    contract_id: str | None = Field(description="eMAID, e.g. BE-VFL-C00000001-Y")
+    state: CardState
+    organisation_id: int | None
+    driver_id: int | None
+    driver_username: str | None = None
+    expires_at: datetime | None
+
+
+class CardDetailOut(CardOut):
+    history: list[CardEventOut]
+
+
+class CardActionIn(BaseModel):
+    action: CardAction
+    uids: list[str] = Field(min_length=1, max_length=1000)
+    organisation_id: int | None = Field(default=None, description="distribute: the distributor")
+    driver_id: int | None = Field(default=None, description="assign: the driver")
+    expires_at: datetime | None = Field(default=None, description="activate: optional end")
+    reason: str | None = Field(default=None, max_length=200, description="block: why")
+
+
+class CardActionOut(BaseModel):
+    action: CardAction
+    done: list[str]
+
+
+class ImportOut(BaseModel):
+    imported: int
+    uids: list[str]
+
+
+def _display(card: dict[str, object]) -> dict[str, object]:
+    contract = card.get("contract_id")
+    if isinstance(contract, str):
+        card = {**card, "contract_id": str(parse_emaid(contract))}
+    return card
+
+
+@router.get("/cards", tags=["cards"])
+async def list_cards(
+    platform: PlatformDep,
+    actor: ApiUser,
+    q: str | None = None,
+    state: CardState | None = None,
+    organisation_id: int | None = None,
+    offset: Offset = 0,
+    limit: Limit = 50,
+) -> PageOut[CardOut]:
+    page = await platform.cards.search(
+        actor,
+        q=q,
+        state=state.value if state else None,
+        organisation_id=organisation_id,
+        offset=offset,
+        limit=limit,
+    )
+    return PageOut[CardOut](
+        items=[CardOut.model_validate(_display(c)) for c in page.items],
+        total=page.total,
+        offset=page.offset,
+        limit=page.limit,
+    )
+
+
+@router.get("/cards/{uid}", tags=["cards"])
+async def get_card(uid: str, platform: PlatformDep, actor: ApiUser) -> CardDetailOut:
+    return CardDetailOut.model_validate(_display(await platform.cards.get(actor, uid)))
+
+
+@router.post(
+    "/cards/import",
+    status_code=201,
+    tags=["cards"],
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+            "description": "columns uid, printed_number and optionally contract_id",
+        }
+    },
+)
+async def import_cards(request: Request, platform: PlatformDep, actor: ApiUser) -> ImportOut:
+    body = await request.body()
+    if len(body) > MAX_IMPORT_BYTES:
+        raise Problem(413, "File too large", f"at most {MAX_IMPORT_BYTES // 1024 // 1024} MiB")
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise Problem(422, "Invalid file", f"not UTF-8 text: {exc}", field="body") from exc
+    uids = await platform.cards.import_csv(actor, text)
+    return ImportOut(imported=len(uids), uids=uids)
+
+
+@router.post("/cards/actions", tags=["cards"])
+async def card_action(body: CardActionIn, platform: PlatformDep, actor: ApiUser) -> CardActionOut:
+    result = await platform.cards.apply_action(
+        actor,
+        body.action,
+        body.uids,
+        organisation_id=body.organisation_id,
+        driver_id=body.driver_id,
+        expires_at=body.expires_at,
+        reason=body.reason,
+    )
+    return CardActionOut(action=body.action, done=result.done)

@@ -1,0 +1,158 @@
+"""Station groups, whitelists and discount lists, and their push to the stations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from voltflow.services.lists import ListKind
+from voltflow.web.auth import ApiUser, PlatformDep
+from voltflow.web.schemas import PageOut
+
+router = APIRouter(prefix="/api/v1")
+Offset = Annotated[int, Query(ge=0)]
+Limit = Annotated[int, Query(ge=1, le=500)]
+
+
+class GroupIn(BaseModel):
+    organisation_id: int
+    name: str = Field(min_length=1, max_length=120)
+    station_ids: list[str] = Field(default_factory=list, max_length=5000)
+
+
+class GroupStationsIn(BaseModel):
+    station_ids: list[str] = Field(max_length=5000)
+
+
+class GroupOut(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    id: int
+    organisation_id: int
+    name: str
+    stations: list[str] = []
+
+
+class ListIn(BaseModel):
+    organisation_id: int
+    kind: ListKind
+    name: str = Field(min_length=1, max_length=120)
+    station_id: str | None = None
+    group_id: int | None = None
+    tariff_ref: str | None = Field(default=None, max_length=64, description="discount lists")
+
+
+class ListOut(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    id: int
+    organisation_id: int
+    kind: ListKind
+    name: str
+    station_id: str | None
+    group_id: int | None
+    tariff_ref: str | None
+    card_count: int | None = None
+
+
+class ListCardOut(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    card_uid: str
+    printed_number: str | None
+    state: str
+    added_at: datetime
+
+
+class ListDetailOut(ListOut):
+    cards: list[ListCardOut]
+
+
+class CardsIn(BaseModel):
+    uids: list[str] = Field(min_length=1, max_length=1000)
+
+
+class SyncOut(BaseModel):
+    station_id: str
+    outcome: str
+    version: int | None
+    detail: str | None
+
+
+@router.get("/station-groups", tags=["lists"])
+async def list_groups(platform: PlatformDep, actor: ApiUser) -> list[GroupOut]:
+    return [GroupOut.model_validate(g) for g in await platform.lists.groups(actor)]
+
+
+@router.post("/station-groups", status_code=201, tags=["lists"])
+async def create_group(body: GroupIn, platform: PlatformDep, actor: ApiUser) -> GroupOut:
+    group = await platform.lists.create_group(
+        actor, body.organisation_id, body.name, body.station_ids
+    )
+    return GroupOut.model_validate(group)
+
+
+@router.put("/station-groups/{group_id}/stations", tags=["lists"])
+async def set_group_stations(
+    group_id: int, body: GroupStationsIn, platform: PlatformDep, actor: ApiUser
+) -> GroupOut:
+    group = await platform.lists.set_group_stations(actor, group_id, body.station_ids)
+    return GroupOut.model_validate(group)
+
+
+@router.get("/lists", tags=["lists"])
+async def list_lists(
+    platform: PlatformDep,
+    actor: ApiUser,
+    station_id: str | None = None,
+    offset: Offset = 0,
+    limit: Limit = 50,
+) -> PageOut[ListOut]:
+    page = await platform.lists.search(actor, station_id=station_id, offset=offset, limit=limit)
+    return PageOut[ListOut].model_validate(page, from_attributes=True)
+
+
+@router.post("/lists", status_code=201, tags=["lists"])
+async def create_list(body: ListIn, platform: PlatformDep, actor: ApiUser) -> ListDetailOut:
+    created = await platform.lists.create_list(
+        actor,
+        body.organisation_id,
+        body.kind,
+        body.name,
+        station_id=body.station_id,
+        group_id=body.group_id,
+        tariff_ref=body.tariff_ref,
+    )
+    return ListDetailOut.model_validate(created)
+
+
+@router.get("/lists/{list_id}", tags=["lists"])
+async def get_list(list_id: int, platform: PlatformDep, actor: ApiUser) -> ListDetailOut:
+    return ListDetailOut.model_validate(await platform.lists.get(actor, list_id))
+
+
+@router.post("/lists/{list_id}/cards", tags=["lists"])
+async def add_list_cards(
+    list_id: int, body: CardsIn, platform: PlatformDep, actor: ApiUser
+) -> ListDetailOut:
+    await platform.lists.add_cards(actor, list_id, body.uids)
+    return ListDetailOut.model_validate(await platform.lists.get(actor, list_id))
+
+
+@router.delete("/lists/{list_id}/cards/{uid}", tags=["lists"])
+async def remove_list_card(
+    list_id: int, uid: str, platform: PlatformDep, actor: ApiUser
+) -> ListDetailOut:
+    await platform.lists.remove_cards(actor, list_id, [uid])
+    return ListDetailOut.model_validate(await platform.lists.get(actor, list_id))
+
+
+@router.post("/stations/{station_id}/local-list/sync", tags=["lists"])
+async def sync_local_list(station_id: str, platform: PlatformDep, actor: ApiUser) -> SyncOut:
+    result = await platform.lists.sync_now(actor, station_id)
+    return SyncOut(
+        station_id=result.station_id,
+        outcome=result.outcome,
+        version=result.version,
+        detail=result.detail,
+    )

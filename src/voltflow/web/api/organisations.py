@@ -1,0 +1,203 @@
+"""Customers, their people and contracts; the audit log."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from voltflow.domain.access import OrganisationKind, Role
+from voltflow.domain.contracts import ContractKind
+from voltflow.web.auth import ApiUser, PlatformDep
+from voltflow.web.schemas import PageOut
+
+router = APIRouter(prefix="/api/v1")
+Offset = Annotated[int, Query(ge=0)]
+Limit = Annotated[int, Query(ge=1, le=500)]
+
+
+class OrganisationIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    kind: OrganisationKind
+    vat_number: str | None = Field(default=None, max_length=32)
+
+
+class OrganisationOut(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    id: int
+    name: str
+    kind: str
+    vat_number: str | None
+    created_at: datetime
+
+
+class PersonIn(BaseModel):
+    username: str = Field(min_length=1, max_length=128)
+    role: Role
+    password: str | None = Field(default=None, min_length=8, max_length=200)
+    full_name: str | None = Field(default=None, max_length=200)
+    email: str | None = Field(default=None, max_length=254)
+
+
+class PersonOut(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    id: int
+    username: str
+    full_name: str | None
+    email: str | None
+    roles: list[str]
+
+
+class PersonCreated(BaseModel):
+    user_id: int
+    username: str
+    role: str
+    password: str | None = Field(description="generated password, shown once")
+
+
+class ContractIn(BaseModel):
+    kind: ContractKind
+    starts_on: date
+    ends_on: date | None = None
+    currency: str = Field(default="EUR", min_length=3, max_length=3)
+    fee_per_card: Decimal = Field(default=Decimal(0), max_digits=12, decimal_places=4)
+    fee_per_station: Decimal = Field(default=Decimal(0), max_digits=12, decimal_places=4)
+    fee_per_licence: Decimal = Field(default=Decimal(0), max_digits=12, decimal_places=4)
+    mandate_reference: str | None = Field(default=None, max_length=35)
+    mandate_iban: str | None = Field(default=None, max_length=42)
+    mandate_bic: str | None = Field(default=None, max_length=11)
+    mandate_signed_on: date | None = None
+
+
+class ContractOut(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    id: int
+    organisation_id: int
+    kind: str
+    starts_on: date
+    ends_on: date | None
+    currency: str
+    fee_per_card: Decimal
+    fee_per_station: Decimal
+    fee_per_licence: Decimal
+    mandate_reference: str | None
+    mandate_iban: str | None
+    mandate_bic: str | None
+    mandate_signed_on: date | None
+
+
+class AuditOut(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    id: int
+    at: datetime
+    actor_name: str
+    organisation_id: int | None
+    action: str
+    entity: str
+    entity_id: str | None
+    detail: str | None
+
+
+@router.get("/organisations", tags=["customers"])
+async def list_organisations(
+    platform: PlatformDep,
+    actor: ApiUser,
+    q: str | None = None,
+    kind: OrganisationKind | None = None,
+    offset: Offset = 0,
+    limit: Limit = 50,
+) -> PageOut[OrganisationOut]:
+    page = await platform.organisations.search(
+        actor, q=q, kind=kind.value if kind else None, offset=offset, limit=limit
+    )
+    return PageOut[OrganisationOut].model_validate(page, from_attributes=True)
+
+
+@router.post("/organisations", status_code=201, tags=["customers"])
+async def create_organisation(
+    body: OrganisationIn, platform: PlatformDep, actor: ApiUser
+) -> OrganisationOut:
+    org = await platform.organisations.create(actor, body.name, body.kind, body.vat_number)
+    return OrganisationOut.model_validate(org)
+
+
+@router.get("/organisations/{organisation_id}", tags=["customers"])
+async def get_organisation(
+    organisation_id: int, platform: PlatformDep, actor: ApiUser
+) -> OrganisationOut:
+    return OrganisationOut.model_validate(await platform.organisations.get(actor, organisation_id))
+
+
+@router.get("/organisations/{organisation_id}/people", tags=["customers"])
+async def list_people(
+    organisation_id: int,
+    platform: PlatformDep,
+    actor: ApiUser,
+    role: Role | None = None,
+    q: str | None = None,
+    offset: Offset = 0,
+    limit: Limit = 50,
+) -> PageOut[PersonOut]:
+    page = await platform.organisations.people(
+        actor, organisation_id, role=role, q=q, offset=offset, limit=limit
+    )
+    return PageOut[PersonOut].model_validate(page, from_attributes=True)
+
+
+@router.post("/organisations/{organisation_id}/people", status_code=201, tags=["customers"])
+async def add_person(
+    organisation_id: int, body: PersonIn, platform: PlatformDep, actor: ApiUser
+) -> PersonCreated:
+    person = await platform.organisations.add_person(
+        actor,
+        organisation_id,
+        body.username,
+        body.role,
+        password=body.password,
+        full_name=body.full_name,
+        email=body.email,
+    )
+    return PersonCreated(
+        user_id=person.user_id, username=person.username, role=person.role, password=person.password
+    )
+
+
+@router.delete("/organisations/{organisation_id}/people/{user_id}/roles/{role}", tags=["customers"])
+async def remove_role(
+    organisation_id: int, user_id: int, role: Role, platform: PlatformDep, actor: ApiUser
+) -> dict[str, Any]:
+    removed = await platform.organisations.remove_role(actor, organisation_id, user_id, role)
+    return {"removed": removed}
+
+
+@router.get("/organisations/{organisation_id}/contracts", tags=["contracts"])
+async def list_contracts(
+    organisation_id: int, platform: PlatformDep, actor: ApiUser
+) -> list[ContractOut]:
+    rows = await platform.contracts.of_organisation(actor, organisation_id)
+    return [ContractOut.model_validate(r) for r in rows]
+
+
+@router.post("/organisations/{organisation_id}/contracts", status_code=201, tags=["contracts"])
+async def create_contract(
+    organisation_id: int, body: ContractIn, platform: PlatformDep, actor: ApiUser
+) -> ContractOut:
+    contract = await platform.contracts.create(
+        actor, organisation_id, body.kind, **body.model_dump(exclude={"kind"})
+    )
+    return ContractOut.model_validate(contract)
+
+
+@router.get("/audit", tags=["audit"])
+async def audit_log(
+    platform: PlatformDep,
+    actor: ApiUser,
+    entity: str | None = None,
+    offset: Offset = 0,
+    limit: Limit = 50,
+) -> PageOut[AuditOut]:
+    page = await platform.audit.search(actor, entity=entity, offset=offset, limit=limit)
+    return PageOut[AuditOut].model_validate(page, from_attributes=True)
