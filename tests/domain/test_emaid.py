@@ -63,4 +63,3 @@ def test_swapping_neighbours_is_caught(body: str, i: int) -> None:
     swapped = body[:i] + body[i + 1] + body[i] + body[i + 2 :]
     if swapped != body:
         assert check_character(swapped) != check_character(body)
-

@@ -88,7 +88,9 @@ class StationService:
         try:
             await self.repo.update(station_id, organisation_id=organisation_id)
         except IntegrityError as exc:
-            raise StationError(f"no organisation {organisation_id}", field="organisation_id") from exc
+            raise StationError(
+                f"no organisation {organisation_id}", field="organisation_id"
+            ) from exc
         return await self.get(station_id)
 
     async def update(self, station_id: str, **values: Any) -> StationRecord:
