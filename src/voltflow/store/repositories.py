@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -15,6 +15,7 @@ from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.base import Executable
+from sqlalchemy.sql.elements import ColumnElement
 
 from voltflow.domain.authorization import Token, TokenState
 from voltflow.domain.sessions import MeterSample
@@ -188,9 +189,17 @@ class StationRepository:
         return bool(result.rowcount)
 
     async def page(
-        self, *, q: str | None = None, offset: int = 0, limit: int = 50, online: bool | None = None
+        self,
+        *,
+        q: str | None = None,
+        offset: int = 0,
+        limit: int = 50,
+        online: bool | None = None,
+        within: Iterable[int] | None = None,
     ) -> Page:
-        cond = []
+        cond: list[ColumnElement[bool]] = []
+        if within is not None:
+            cond.append(stations.c.organisation_id.in_(list(within)))
         if q:
             like = f"%{q}%"
             cond.append(
@@ -492,9 +501,21 @@ class SessionRepository:
         started_to: datetime | None = None,
         offset: int = 0,
         limit: int = 50,
+        within: Iterable[int] | None = None,
+        driver_id: int | None = None,
     ) -> Page:
         t = charging_sessions
         cond: list[Any] = []
+        if within is not None:
+            # Sessions at the organisation's stations (CPO side) and with its cards (mobility side),
+            # and a driver's own.
+            orgs = list(within)
+            own_stations = select(stations.c.id).where(stations.c.organisation_id.in_(orgs))
+            card_filter: ColumnElement[bool] = cards.c.organisation_id.in_(orgs)
+            if driver_id is not None:
+                card_filter = or_(card_filter, cards.c.driver_id == driver_id)
+            own_cards = select(cards.c.uid).where(card_filter)
+            cond.append(or_(t.c.station_id.in_(own_stations), t.c.id_tag.in_(own_cards)))
         if station_id:
             cond.append(t.c.station_id == station_id)
         if id_tag:
