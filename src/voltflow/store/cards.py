@@ -53,7 +53,7 @@ class CardRepository:
 
     async def insert_many(self, rows: list[dict[str, Any]], events: list[dict[str, Any]]) -> None:
         """All or nothing: an import either lands whole or not at all."""
-        async with self.db.engine.begin() as conn:
+        async with self.db.writes.begin() as conn:
             if rows:
                 await conn.execute(insert(cards), rows)
             if events:
@@ -62,7 +62,7 @@ class CardRepository:
     async def apply(
         self, changes: list[tuple[str, dict[str, Any]]], events: list[dict[str, Any]]
     ) -> None:
-        async with self.db.engine.begin() as conn:
+        async with self.db.writes.begin() as conn:
             for uid, values in changes:
                 await conn.execute(update(cards).where(cards.c.uid == uid).values(**values))
             if events:

@@ -33,6 +33,15 @@ class Database:
     def dialect(self) -> str:
         return self.engine.dialect.name
 
+    @property
+    def writes(self) -> AsyncEngine:
+        """The engine for transactions that write. On SQLite they take the write lock when they
+        begin: a deferred transaction that reads, then writes after another connection committed,
+        fails at once with "database is locked" instead of waiting its turn."""
+        if self.dialect == "sqlite":
+            return self.engine.execution_options(sqlite_begin="IMMEDIATE")
+        return self.engine
+
     async def dispose(self) -> None:
         await self.engine.dispose()
 
@@ -50,6 +59,8 @@ def create_database(url: str, *, synchronous: str = "FULL", pool_size: int = 10)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            # The driver's own implicit BEGIN is off: _sqlite_begin below says which kind.
+            dbapi_connection.isolation_level = None
             # WAL lets the console read while the station writer commits; FULL makes every
             # commit that acknowledges a station message survive a power cut.
             cursor = dbapi_connection.cursor()
@@ -58,6 +69,11 @@ def create_database(url: str, *, synchronous: str = "FULL", pool_size: int = 10)
             cursor.execute("PRAGMA busy_timeout=10000")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
+
+        @event.listens_for(engine.sync_engine, "begin")
+        def _sqlite_begin(conn: Any) -> None:
+            mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+            conn.exec_driver_sql(f"BEGIN {mode}")
 
     return Database(url=url, engine=engine)
 
@@ -88,5 +104,5 @@ async def upgrade(db: Database, revision: str = "head") -> None:
         cfg.attributes["connection"] = sync_connection
         command.upgrade(cfg, revision)
 
-    async with db.engine.begin() as conn:
+    async with db.writes.begin() as conn:
         await conn.run_sync(run)

@@ -29,7 +29,7 @@ class ListRepository:
 
     # -- station groups ---------------------------------------------------------------------------
     async def add_group(self, organisation_id: int, name: str, now: datetime) -> int:
-        async with self.db.engine.begin() as conn:
+        async with self.db.writes.begin() as conn:
             result = await conn.execute(
                 insert(station_groups)
                 .values(organisation_id=organisation_id, name=name, created_at=now)
@@ -61,7 +61,7 @@ class ListRepository:
             return [dict(r._mapping) for r in (await conn.execute(query)).all()]
 
     async def set_group_members(self, group_id: int, station_ids: Sequence[str]) -> None:
-        async with self.db.engine.begin() as conn:
+        async with self.db.writes.begin() as conn:
             await conn.execute(
                 delete(station_group_members).where(station_group_members.c.group_id == group_id)
             )
@@ -73,7 +73,7 @@ class ListRepository:
 
     # -- lists -------------------------------------------------------------------------------------
     async def add_list(self, values: dict[str, Any]) -> int:
-        async with self.db.engine.begin() as conn:
+        async with self.db.writes.begin() as conn:
             result = await conn.execute(insert(L).values(**values).returning(L.c.id))
             return int(result.scalar_one())
 
@@ -127,7 +127,7 @@ class ListRepository:
         return Page([dict(r._mapping) for r in rows], int(total), offset, limit)
 
     async def add_cards(self, list_id: int, uids: Sequence[str], now: datetime) -> list[str]:
-        async with self.db.engine.begin() as conn:
+        async with self.db.writes.begin() as conn:
             present = set(
                 (
                     await conn.execute(
@@ -145,7 +145,7 @@ class ListRepository:
         return new
 
     async def remove_cards(self, list_id: int, uids: Sequence[str]) -> int:
-        async with self.db.engine.begin() as conn:
+        async with self.db.writes.begin() as conn:
             result = await conn.execute(
                 delete(LC).where(LC.c.list_id == list_id, LC.c.card_uid.in_(list(uids)))
             )
@@ -161,7 +161,7 @@ class ListRepository:
             return list(rows)
 
     async def remove_everywhere(self, uids: Sequence[str]) -> None:
-        async with self.db.engine.begin() as conn:
+        async with self.db.writes.begin() as conn:
             await conn.execute(delete(LC).where(LC.c.card_uid.in_(list(uids))))
 
     async def stations_of_lists(self, list_ids: Sequence[int]) -> set[str]:
@@ -242,7 +242,7 @@ class ListRepository:
         self, station_id: str, version: int, entries: dict[str, str], now: datetime
     ) -> None:
         t, e = station_local_lists, station_local_list_entries
-        async with self.db.engine.begin() as conn:
+        async with self.db.writes.begin() as conn:
             exists = (
                 await conn.execute(select(t.c.station_id).where(t.c.station_id == station_id))
             ).first()
@@ -263,7 +263,7 @@ class ListRepository:
 
     async def note_sync_error(self, station_id: str, error: str) -> None:
         t = station_local_lists
-        async with self.db.engine.begin() as conn:
+        async with self.db.writes.begin() as conn:
             exists = (
                 await conn.execute(select(t.c.station_id).where(t.c.station_id == station_id))
             ).first()

@@ -23,7 +23,7 @@ class OrganisationRepository:
     async def add(
         self, name: str, kind: OrganisationKind, vat_number: str | None, now: datetime
     ) -> int:
-        async with self.db.engine.begin() as conn:
+        async with self.db.writes.begin() as conn:
             result = await conn.execute(
                 insert(organisations)
                 .values(name=name, kind=kind.value, vat_number=vat_number, created_at=now)
@@ -81,7 +81,7 @@ class OrganisationRepository:
         return Page([dict(r._mapping) for r in rows], int(total), offset, limit)
 
     async def update(self, organisation_id: int, **values: Any) -> None:
-        async with self.db.engine.begin() as conn:
+        async with self.db.writes.begin() as conn:
             await conn.execute(
                 update(organisations).where(organisations.c.id == organisation_id).values(**values)
             )
@@ -106,7 +106,7 @@ class MembershipRepository:
         )
 
     async def grant(self, user_id: int, organisation_id: int, role: Role, now: datetime) -> bool:
-        async with self.db.engine.begin() as conn:
+        async with self.db.writes.begin() as conn:
             exists = (
                 await conn.execute(
                     select(memberships.c.user_id).where(
@@ -129,7 +129,7 @@ class MembershipRepository:
         return True
 
     async def revoke(self, user_id: int, organisation_id: int, role: Role) -> bool:
-        async with self.db.engine.begin() as conn:
+        async with self.db.writes.begin() as conn:
             result = await conn.execute(
                 delete(memberships).where(
                     memberships.c.user_id == user_id,
@@ -194,7 +194,7 @@ class ContractRepository:
         self.db = db
 
     async def add(self, values: dict[str, Any]) -> int:
-        async with self.db.engine.begin() as conn:
+        async with self.db.writes.begin() as conn:
             result = await conn.execute(
                 insert(contracts).values(**values).returning(contracts.c.id)
             )
@@ -227,7 +227,7 @@ class ContractRepository:
         return rows[0] if rows else None
 
     async def update(self, contract_id: int, **values: Any) -> None:
-        async with self.db.engine.begin() as conn:
+        async with self.db.writes.begin() as conn:
             await conn.execute(
                 update(contracts).where(contracts.c.id == contract_id).values(**values)
             )
@@ -249,7 +249,7 @@ class AuditRepository:
         entity_id: str | None,
         detail: dict[str, Any] | None,
     ) -> None:
-        async with self.db.engine.begin() as conn:
+        async with self.db.writes.begin() as conn:
             await conn.execute(
                 insert(audit_log).values(
                     at=at,

@@ -162,7 +162,7 @@ class StationRepository:
         registration: Registration = Registration.ACCEPTED,
         lenient: bool = False,
     ) -> StationRecord:
-        async with self.db.engine.begin() as conn:
+        async with self.db.writes.begin() as conn:
             await conn.execute(
                 insert(stations).values(
                     id=station_id,
@@ -182,7 +182,7 @@ class StationRepository:
             values["password_hash"] = hash_station_password(pw) if pw else None
         if "registration" in values and isinstance(values["registration"], Registration):
             values["registration"] = values["registration"].value
-        async with self.db.engine.begin() as conn:
+        async with self.db.writes.begin() as conn:
             result = await conn.execute(
                 update(stations).where(stations.c.id == station_id).values(**values)
             )
@@ -272,11 +272,11 @@ class StationRepository:
         values: dict[str, Any] = {"online": online}
         if now is not None:
             values["last_seen_at"] = now
-        async with self.db.engine.begin() as conn:
+        async with self.db.writes.begin() as conn:
             await conn.execute(update(stations).where(stations.c.id == station_id).values(**values))
 
     async def mark_all_offline(self) -> None:
-        async with self.db.engine.begin() as conn:
+        async with self.db.writes.begin() as conn:
             await conn.execute(
                 update(stations).where(stations.c.online.is_(True)).values(online=False)
             )
@@ -607,7 +607,7 @@ class TokenRepository:
             return await self.find_in(conn, uid)
 
     async def add(self, uid: str, now: datetime, expires_at: datetime | None = None) -> Token:
-        async with self.db.engine.begin() as conn:
+        async with self.db.writes.begin() as conn:
             await conn.execute(
                 insert(cards).values(
                     uid=uid,
@@ -620,7 +620,7 @@ class TokenRepository:
         return Token(uid, TokenState.ACTIVE, expires_at)
 
     async def set_state(self, uid: str, state: TokenState) -> bool:
-        async with self.db.engine.begin() as conn:
+        async with self.db.writes.begin() as conn:
             result = await conn.execute(
                 update(cards).where(cards.c.uid == uid).values(state=state.value)
             )
@@ -664,7 +664,7 @@ class UserRepository:
         full_name: str | None = None,
         email: str | None = None,
     ) -> int:
-        async with self.db.engine.begin() as conn:
+        async with self.db.writes.begin() as conn:
             result = await conn.execute(
                 insert(users)
                 .values(
@@ -680,13 +680,13 @@ class UserRepository:
             return int(result.scalar_one())
 
     async def update(self, user_id: int, **values: Any) -> None:
-        async with self.db.engine.begin() as conn:
+        async with self.db.writes.begin() as conn:
             await conn.execute(update(users).where(users.c.id == user_id).values(**values))
 
     async def add_api_key(
         self, user_id: int, key_hash: str, label: str, now: datetime, scopes: str | None = None
     ) -> None:
-        async with self.db.engine.begin() as conn:
+        async with self.db.writes.begin() as conn:
             await conn.execute(
                 insert(api_keys).values(
                     user_id=user_id, key_hash=key_hash, label=label, scopes=scopes, created_at=now
