@@ -99,6 +99,8 @@ def main(ctx: click.Context, database: str | None, verbose: bool) -> None:
     )
     if not verbose:
         logging.getLogger("voltflow").setLevel(logging.INFO)
+        # Every simulated frame would be a line: only with --verbose.
+        logging.getLogger("voltflow.simulator.ocpp").setLevel(logging.WARNING)
     settings = Settings.from_env()
     if database:
         settings.database_url = database
@@ -546,9 +548,10 @@ async def sessions_list(
         for s in page.items:
             stopped = s["stopped_at"]
             dur = format_duration(stopped - s["started_at"]) if stopped else "charging"
+            energy = s["energy_wh"] if stopped else s["live_energy_wh"]
             click.echo(
                 f"{s['id']:>6}  {s['started_at']:%Y-%m-%d %H:%M:%S}Z  {s['station_id']:<16} "
-                f"{s['evse_id']:>2}  {s['id_tag']:<12} {dur:>9}  {format_kwh(s['energy_wh']):>12}  "
+                f"{s['evse_id']:>2}  {s['id_tag']:<12} {dur:>9}  {format_kwh(energy):>12}  "
                 f"{s['session_type'] or '-'}"
             )
 
