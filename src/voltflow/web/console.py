@@ -6,15 +6,18 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from voltflow.domain.authorization import normalize_uid
 from voltflow.domain.commands import DEFAULT_PAYLOADS, RemoteAction
 from voltflow.domain.session_types import SessionType
 from voltflow.domain.sessions import format_duration, format_kwh
+from voltflow.ocpp.v16 import STATION_ACTIONS
 from voltflow.services.ports import CommandError
 from voltflow.services.stations import StationError, StationNotFound
 from voltflow.web.auth import CSRF_FIELD, ConsoleUser, CsrfChecked, PlatformDep, csrf_token
@@ -22,6 +25,34 @@ from voltflow.web.auth import CSRF_FIELD, ConsoleUser, CsrfChecked, PlatformDep,
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 router = APIRouter(include_in_schema=False)
 PAGE = 50
+
+# Every OCPP 1.6 action the log can hold, for the filter's suggestions and to match what the
+# operator types whatever its case.
+OCPP_ACTIONS = sorted(STATION_ACTIONS | {a.value for a in RemoteAction})
+
+# Shown as the payload's placeholder for the actions that have no default payload: a hint of
+# what to fill in, never sent as is (an empty payload is refused with the missing fields).
+PAYLOAD_EXAMPLES: dict[RemoteAction, dict[str, object]] = {
+    RemoteAction.REMOTE_START_TRANSACTION: {"connectorId": 1, "idTag": "…"},
+    RemoteAction.REMOTE_STOP_TRANSACTION: {"transactionId": 0},
+    RemoteAction.CHANGE_CONFIGURATION: {"key": "HeartbeatInterval", "value": "300"},
+    RemoteAction.UPDATE_FIRMWARE: {"location": "https://…", "retrieveDate": "2030-01-01T00:00:00Z"},
+    RemoteAction.GET_DIAGNOSTICS: {"location": "ftp://…"},
+    RemoteAction.SEND_LOCAL_LIST: {
+        "listVersion": 1,
+        "updateType": "Full",
+        "localAuthorizationList": [],
+    },
+    RemoteAction.DATA_TRANSFER: {"vendorId": "…", "messageId": "…", "data": "…"},
+}
+
+# How a failed command reads in the console, by CommandError.kind.
+COMMAND_FAILURES = {
+    "offline": "station offline",
+    "timeout": "no answer",
+    "callerror": "refused by the station",
+    "invalid": "invalid payload, not sent",
+}
 
 
 def _local(value: datetime | None, request: Request, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
@@ -48,6 +79,39 @@ def _session_type(value: str | None) -> str:
     return SessionType(value).label if value else "–"
 
 
+def _ocpp_url(request: Request, station_id: str) -> str:
+    """The URL a station is pointed at: this host, the OCPP port actually listened on."""
+    platform = request.app.state.platform
+    port = platform.settings.ocpp_port or platform.ocpp.port
+    host = request.url.hostname or "localhost"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"ws://{host}:{port}/ocpp/{quote(station_id, safe='')}"
+
+
+def _canonical_action(action: str | None) -> str | None:
+    """The OCPP action's own spelling for what the operator typed (``statusnotification``)."""
+    if not action or not action.strip():
+        return None
+    wanted = action.strip()
+    for known in OCPP_ACTIONS:
+        if known.lower() == wanted.lower():
+            return known
+    return wanted
+
+
+def _with_answers(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Name the action a RESULT or ERROR answers, from its CALL when that is on the same page."""
+    calls = {
+        (m["message_id"], m["direction"]): m["action"] for m in messages if m["message_type"] == 2
+    }
+    for m in messages:
+        if m["message_type"] in (3, 4) and not m["action"]:
+            other = "out" if m["direction"] == "in" else "in"
+            m["answers"] = calls.get((m["message_id"], other))
+    return messages
+
+
 def render(
     request: Request, name: str, context: dict[str, Any], status_code: int = 200
 ) -> HTMLResponse:
@@ -59,14 +123,18 @@ def render(
         "kwh": format_kwh,
         "duration": format_duration,
         "session_type": _session_type,
+        "now": datetime.now(UTC),
         "timezone": request.app.state.platform.settings.timezone,
         **context,
     }
     return templates.TemplateResponse(request, name, context, status_code=status_code)
 
 
-@router.get("/login")
-async def login_page(request: Request) -> HTMLResponse:
+@router.get("/login", response_model=None)
+async def login_page(request: Request, platform: PlatformDep) -> Response:
+    user_id = request.session.get("user_id")
+    if isinstance(user_id, int) and await platform.accounts.get(user_id) is not None:
+        return RedirectResponse("/stations", status_code=303)
     return render(request, "login.html", {"error": None})
 
 
@@ -121,10 +189,17 @@ async def stations_page(
     offset: int = 0,
 ) -> HTMLResponse:
     ctx = await _stations_context(platform, q, status, max(offset, 0))
-    template = (
-        "partials/stations_table.html" if request.headers.get("HX-Request") else "stations.html"
+    # htmx asks for the table alone, except when it restores a page from history.
+    partial = bool(request.headers.get("HX-Request")) and not request.headers.get(
+        "HX-History-Restore-Request"
     )
-    return render(request, template, {"user": user, "new_station": None, "form_error": None, **ctx})
+    template = "partials/stations_table.html" if partial else "stations.html"
+    response = render(
+        request, template, {"user": user, "new_station": None, "form_error": None, **ctx}
+    )
+    # One URL, two bodies: a browser cache must not answer a page load with the table alone.
+    response.headers["Vary"] = "HX-Request"
+    return response
 
 
 @router.post("/stations", dependencies=[CsrfChecked])
@@ -141,17 +216,19 @@ async def add_station(
             station_id.strip(), password or None, generate_password=not password
         )
         ctx["new_station"] = new
+        ctx["new_station_url"] = _ocpp_url(request, new.record.id)
     except StationError as exc:
         ctx["form_error"] = str(exc)
     ctx.update(await _stations_context(platform, None, None, 0))
     return render(request, "stations.html", ctx, status_code=422 if ctx["form_error"] else 200)
 
 
-async def _station_context(platform: Any, station_id: str) -> dict[str, Any]:
+async def _station_context(request: Request, platform: Any, station_id: str) -> dict[str, Any]:
     station = await platform.stations.get(station_id)
     sessions = await platform.sessions.search(station_id=station_id, limit=10)
     return {
         "station": station,
+        "ocpp_url": _ocpp_url(request, station_id),
         "connected": platform.commands.is_connected(station_id),
         "connectors": await platform.stations.connectors(station_id),
         "sessions": sessions.items,
@@ -163,14 +240,19 @@ async def station_page(
     request: Request, station_id: str, platform: PlatformDep, user: ConsoleUser
 ) -> HTMLResponse:
     try:
-        ctx = await _station_context(platform, station_id)
+        ctx = await _station_context(request, platform, station_id)
     except StationNotFound:
         return render(
             request, "not_found.html", {"user": user, "what": f"station {station_id}"}, 404
         )
-    messages = await platform.stations.message_log(station_id, limit=PAGE)
+    messages = _with_answers(await platform.stations.message_log(station_id, limit=PAGE))
     actions = [
-        {"name": a.value, "payload": json.dumps(DEFAULT_PAYLOADS.get(a, {}))} for a in RemoteAction
+        {
+            "name": a.value,
+            "payload": json.dumps(DEFAULT_PAYLOADS[a]) if a in DEFAULT_PAYLOADS else "",
+            "example": json.dumps(PAYLOAD_EXAMPLES.get(a, {})),
+        }
+        for a in RemoteAction
     ]
     return render(
         request,
@@ -181,19 +263,26 @@ async def station_page(
             "messages": messages,
             "actions": actions,
             "filters": {"action": "", "direction": "", "q": ""},
+            "ocpp_actions": OCPP_ACTIONS,
+            "older": False,
+            "limit": PAGE,
         },
     )
 
 
-@router.get("/stations/{station_id}/live")
+@router.get("/stations/{station_id}/live", response_model=None)
 async def station_live(
     request: Request, station_id: str, platform: PlatformDep, user: ConsoleUser
-) -> HTMLResponse:
-    ctx = await _station_context(platform, station_id)
+) -> Response:
+    try:
+        ctx = await _station_context(request, platform, station_id)
+    except StationNotFound:
+        # htmx leaves the page as it is on an error status; the next full load says "not found".
+        return Response(status_code=404)
     return render(request, "partials/station_live.html", {"user": user, **ctx})
 
 
-@router.get("/stations/{station_id}/messages")
+@router.get("/stations/{station_id}/messages", response_model=None)
 async def station_messages(
     request: Request,
     station_id: str,
@@ -203,23 +292,30 @@ async def station_messages(
     direction: str | None = None,
     q: str | None = None,
     before_id: int | None = None,
-) -> HTMLResponse:
-    messages = await platform.stations.message_log(
-        station_id,
-        action=action or None,
-        direction=direction if direction in ("in", "out") else None,
-        text=q or None,
-        before_id=before_id,
-        limit=PAGE,
-    )
+) -> Response:
+    action = _canonical_action(action)
+    try:
+        messages = await platform.stations.message_log(
+            station_id,
+            action=action,
+            direction=direction if direction in ("in", "out") else None,
+            text=q or None,
+            before_id=before_id,
+            limit=PAGE,
+        )
+    except StationNotFound:
+        return Response(status_code=404)
     return render(
         request,
         "partials/messages.html",
         {
             "user": user,
             "station": {"id": station_id},
-            "messages": messages,
+            "messages": _with_answers(messages),
+            "limit": PAGE,
             "filters": {"action": action or "", "direction": direction or "", "q": q or ""},
+            "ocpp_actions": OCPP_ACTIONS,
+            "older": before_id is not None,
         },
     )
 
@@ -242,15 +338,21 @@ async def command(
     ctx: dict[str, Any] = {"action": action, "result": None, "error": None}
     try:
         body = json.loads(payload) if payload.strip() else None
-        if body is not None and not isinstance(body, dict):
-            raise ValueError("the payload must be a JSON object")
-        result = await platform.commands.send(station_id, action, body)
-        ctx["result"] = json.dumps(result.payload, indent=2)
     except ValueError as exc:
-        ctx["error"] = f"Payload is not valid JSON: {exc}"
+        ctx["error"] = f"the payload is not valid JSON ({exc}), not sent"
+        return render(request, "partials/command_result.html", ctx)
+    if body is not None and not isinstance(body, dict):
+        ctx["error"] = "the payload must be a JSON object ({…}), not sent"
+        return render(request, "partials/command_result.html", ctx)
+    try:
+        result = await platform.commands.send(station_id, action, body)
+        ctx["result"] = json.dumps(result.payload, indent=2, ensure_ascii=False)
     except CommandError as exc:
-        ctx["error"] = f"{exc.kind}: {exc.message}"
-    return render(request, "partials/command_result.html", ctx)
+        ctx["error"] = f"{COMMAND_FAILURES.get(exc.kind, exc.kind)}: {exc.message}"
+    response = render(request, "partials/command_result.html", ctx)
+    # The message log now holds the frames of this exchange: it refreshes on this event.
+    response.headers["HX-Trigger"] = "command-done"
+    return response
 
 
 @router.get("/sessions")
@@ -264,9 +366,10 @@ async def sessions_page(
     offset: int = 0,
 ) -> HTMLResponse:
     active = {"active": True, "finished": False}.get(state or "")
+    station_id = station_id.strip() if station_id else None
     page = await platform.sessions.search(
         station_id=station_id or None,
-        id_tag=id_tag or None,
+        id_tag=normalize_uid(id_tag) if id_tag and id_tag.strip() else None,
         active=active,
         offset=max(offset, 0),
         limit=PAGE,
