@@ -108,7 +108,7 @@ def build(
     organisation_repo = OrganisationRepository(db)
     memberships = MembershipRepository(db)
     accounts = AccountService(UserRepository(db), memberships, clock)
-    commands = CommandService(link or ocpp, settings.command_timeout)
+    commands = CommandService(link or ocpp, station_repo, settings.command_timeout)
     cards = CardService(
         CardRepository(db),
         organisation_repo,

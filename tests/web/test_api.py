@@ -164,11 +164,14 @@ async def test_sessions_filters_and_time_zone_rule(api: httpx.AsyncClient) -> No
     assert ok.json() == {"items": [], "total": 0, "offset": 0, "limit": 50}
 
 
-async def test_tokens_add_block_unblock(api: httpx.AsyncClient) -> None:
+async def test_tokens_are_active_cards_without_owner(api: httpx.AsyncClient) -> None:
     created = await api.post("/api/v1/tokens", json={"uid": "04:a2:bc"})
     assert created.json() == {"uid": "04A2BC", "state": "active", "expires_at": None}
-    assert (await api.post("/api/v1/tokens/04A2BC/block")).json()["state"] == "blocked"
-    assert (await api.post("/api/v1/tokens/NOPE/block")).status_code == 404
+    blocked = await api.post("/api/v1/cards/actions", json={"action": "block", "uids": ["04A2BC"]})
+    assert blocked.json()["done"] == ["04A2BC"]
+    assert (await api.get("/api/v1/cards/04A2BC")).json()["state"] == "blocked"
+    missing = await api.post("/api/v1/cards/actions", json={"action": "block", "uids": ["NOPE"]})
+    assert missing.status_code == 404
     bad = await api.post("/api/v1/tokens", json={"uid": "!!"})
     assert bad.status_code == 422
     assert bad.json()["field"] == "uid"

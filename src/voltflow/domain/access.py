@@ -142,3 +142,8 @@ def parse_scopes(values: Iterable[str]) -> frozenset[Permission]:
 def system_actor(name: str) -> Actor:
     """Someone with direct access to the platform's database (the CLI): an operator by nature."""
     return Actor(0, name, (Membership(0, OrganisationKind.OPERATOR, Role.OPERATOR),))
+
+
+# The platform acting on its own behalf (list synchronisation, the CLI's direct database access,
+# internal calls): it holds the operator role.
+PLATFORM = system_actor("platform")

@@ -1,10 +1,13 @@
-"""Reading charging sessions: lists with filters, one session with its meter values."""
+"""Reading charging sessions: lists with filters, one session with its meter values. A person sees
+the sessions at their organisations' stations, with their organisations' cards, and their own."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
+from voltflow.domain.access import PLATFORM, Actor, Permission
+from voltflow.services.access import scope_of
 from voltflow.store.repositories import Page, SessionRepository
 
 
@@ -26,7 +29,9 @@ class SessionService:
         started_to: datetime | None = None,
         offset: int = 0,
         limit: int = 50,
+        actor: Actor = PLATFORM,
     ) -> Page:
+        within = scope_of(actor, Permission.SESSIONS_READ)
         page = await self.repo.page(
             station_id=station_id,
             id_tag=id_tag,
@@ -35,6 +40,8 @@ class SessionService:
             started_to=started_to,
             offset=offset,
             limit=limit,
+            within=within,
+            driver_id=actor.user_id if within is not None else None,
         )
         open_ids = [int(s["id"]) for s in page.items if s["stopped_at"] is None]
         live = await self.repo.latest_energy(open_ids)
@@ -45,7 +52,14 @@ class SessionService:
             )
         return page
 
-    async def get(self, session_id: int) -> dict[str, Any]:
+    async def get(self, session_id: int, *, actor: Actor = PLATFORM) -> dict[str, Any]:
+        within = scope_of(actor, Permission.SESSIONS_READ)
+        if within is not None:
+            visible = await self.repo.page(
+                within=within, driver_id=actor.user_id, session_id=session_id, limit=1
+            )
+            if not visible.items:
+                raise SessionNotFound(session_id)
         session = await self.repo.get(session_id)
         if session is None:
             raise SessionNotFound(session_id)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Column
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from voltflow.domain.authorization import AuthorizationStatus, authorize, normalize_uid
@@ -21,6 +22,7 @@ from voltflow.domain.sessions import ENERGY_REGISTER, MeterSample
 from voltflow.domain.stations import ConnectorRef, Registration
 from voltflow.services.ports import Clock
 from voltflow.store.repositories import SessionRepository, StationRepository, TokenRepository
+from voltflow.store.tables import charging_sessions, connectors, stations
 from voltflow.store.writer import DurableWriter, Write
 
 log = logging.getLogger(__name__)
@@ -115,7 +117,14 @@ class StationEvents:
     ) -> None:
         now = self.clock.now()
         writes = self.stations.w_status(
-            station_id, ref, status, error_code, info, vendor_error_code, timestamp or now, now
+            station_id,
+            ref,
+            status,
+            error_code,
+            _clip(info, connectors.c.info),
+            _clip(vendor_error_code, connectors.c.vendor_error_code),
+            timestamp or now,
+            now,
         )
         await self.writer.commit([*journal, *writes])
 
@@ -154,7 +163,7 @@ class StationEvents:
                     "station_id": station_id,
                     "evse_id": ref.evse_id,
                     "connector_id": ref.connector_id,
-                    "id_tag": uid,
+                    "id_tag": _clip(uid, charging_sessions.c.id_tag),
                     "auth_status": status.value,
                     "reservation_id": reservation_id,
                     "started_at": started_at,
@@ -212,7 +221,11 @@ class StationEvents:
                     "meter_stop_wh": stop.meter_stop_wh,
                     "energy_wh": energy,
                     "stop_reason": stop.reason or "Local",
-                    "stop_id_tag": normalize_uid(stop.id_tag) if stop.id_tag else None,
+                    "stop_id_tag": (
+                        _clip(normalize_uid(stop.id_tag), charging_sessions.c.stop_id_tag)
+                        if stop.id_tag
+                        else None
+                    ),
                     "session_type": verdict.type.value,
                     "type_reason": verdict.reason,
                 },
@@ -229,9 +242,17 @@ class StationEvents:
         samples: Sequence[MeterSample],
         journal: Sequence[Write],
     ) -> None:
+        session_id = transaction_id
+        if transaction_id is not None:
+            # Transaction ids are global: a station's stale or wrong id may be another station's
+            # session. Its readings are kept, but not under a session that is not its own.
+            # (Read before the commit: the session was committed before its id was answered.)
+            session = await self.sessions.get(transaction_id)
+            if session is None or session["station_id"] != station_id:
+                session_id = None
         writes = [
             *journal,
-            *self.sessions.w_samples(station_id, ref.evse_id, transaction_id, samples),
+            *self.sessions.w_samples(station_id, ref.evse_id, session_id, samples),
         ]
         await self.writer.commit(writes)
 
@@ -265,16 +286,26 @@ class StationEvents:
         await self.writer.commit(journal)
 
 
+def _clip(value: str | None, column: Column[Any]) -> str | None:
+    """Texts of a lenient station may exceed what the column holds: PostgreSQL would refuse the
+    whole message where SQLite keeps it, so both keep what fits."""
+    length = getattr(column.type, "length", None)
+    if value is None or length is None:
+        return value
+    return value[:length]
+
+
 def _boot_fields(info: BootInfo) -> dict[str, Any]:
+    c = stations.c
     return {
-        "vendor": info.vendor,
-        "model": info.model,
-        "serial_number": info.serial_number,
-        "firmware_version": info.firmware_version,
-        "iccid": info.iccid,
-        "imsi": info.imsi,
-        "meter_type": info.meter_type,
-        "meter_serial_number": info.meter_serial_number,
+        "vendor": _clip(info.vendor, c.vendor),
+        "model": _clip(info.model, c.model),
+        "serial_number": _clip(info.serial_number, c.serial_number),
+        "firmware_version": _clip(info.firmware_version, c.firmware_version),
+        "iccid": _clip(info.iccid, c.iccid),
+        "imsi": _clip(info.imsi, c.imsi),
+        "meter_type": _clip(info.meter_type, c.meter_type),
+        "meter_serial_number": _clip(info.meter_serial_number, c.meter_serial_number),
         "ocpp_version": "1.6",
     }
 

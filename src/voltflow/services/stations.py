@@ -1,4 +1,8 @@
-"""Operator use cases around stations: register, claim, look up, read the message log."""
+"""Use cases around stations: register, claim, own, look up, read the message log.
+
+Every method takes the acting person; the default, ``PLATFORM``, is the platform itself (the CLI
+and internal callers), which holds the operator role.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +13,13 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from voltflow.domain.access import Actor, Permission
+from voltflow.domain.access import PLATFORM, Actor, Permission
 from voltflow.domain.stations import Registration
-from voltflow.services.access import require
+from voltflow.services.access import require, scope_of
 from voltflow.services.ports import Clock
 from voltflow.store.repositories import MessageLog, Page, StationRecord, StationRepository
 
+P = Permission
 # No ":" (OCPP 1.6 security profiles): HTTP Basic cannot carry it in the user name.
 STATION_ID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
 
@@ -48,7 +53,9 @@ class StationService:
         *,
         generate_password: bool = False,
         lenient: bool = False,
+        actor: Actor = PLATFORM,
     ) -> NewStation:
+        require(actor, P.STATIONS_WRITE, None)
         if not STATION_ID.match(station_id):
             raise StationError(
                 "station id: 1–64 characters of letters, digits and . _ -", field="id"
@@ -67,34 +74,39 @@ class StationService:
             raise StationError(f"station {station_id} already exists", field="id") from exc
         return NewStation(record, password)
 
-    async def get(self, station_id: str) -> StationRecord:
+    async def get(self, station_id: str, *, actor: Actor = PLATFORM) -> StationRecord:
         record = await self.repo.get(station_id)
         if record is None:
             raise StationNotFound(station_id)
+        require(actor, P.STATIONS_READ, record.organisation_id)
         return record
 
-    async def claim(self, station_id: str) -> StationRecord:
+    async def claim(self, station_id: str, *, actor: Actor = PLATFORM) -> StationRecord:
         """Accept a station that registered itself and has been waiting."""
-        await self.get(station_id)
+        await self.get(station_id, actor=actor)
+        require(actor, P.STATIONS_WRITE, None)
         await self.repo.update(station_id, registration=Registration.ACCEPTED)
-        return await self.get(station_id)
+        return await self.get(station_id, actor=actor)
 
     async def set_owner(
         self, actor: Actor, station_id: str, organisation_id: int | None
     ) -> StationRecord:
         """Link a station to the organisation that owns it (its lists, its people's access)."""
-        require(actor, Permission.STATIONS_WRITE, None)
-        await self.get(station_id)
+        require(actor, P.STATIONS_WRITE, None)
+        await self.get(station_id, actor=actor)
         try:
             await self.repo.update(station_id, organisation_id=organisation_id)
         except IntegrityError as exc:
             raise StationError(
                 f"no organisation {organisation_id}", field="organisation_id"
             ) from exc
-        return await self.get(station_id)
+        return await self.get(station_id, actor=actor)
 
-    async def update(self, station_id: str, **values: Any) -> StationRecord:
-        await self.get(station_id)
+    async def update(
+        self, station_id: str, *, actor: Actor = PLATFORM, **values: Any
+    ) -> StationRecord:
+        await self.get(station_id, actor=actor)
+        require(actor, P.STATIONS_WRITE, None)
         allowed = {"lenient", "registration", "password"}
         unknown = set(values) - allowed
         if unknown:
@@ -102,19 +114,33 @@ class StationService:
                 f"cannot change {', '.join(sorted(unknown))}", field=sorted(unknown)[0]
             )
         await self.repo.update(station_id, **values)
-        return await self.get(station_id)
+        return await self.get(station_id, actor=actor)
 
     async def search(
-        self, q: str | None = None, offset: int = 0, limit: int = 50, online: bool | None = None
+        self,
+        q: str | None = None,
+        offset: int = 0,
+        limit: int = 50,
+        online: bool | None = None,
+        *,
+        actor: Actor = PLATFORM,
     ) -> Page:
-        return await self.repo.page(q=q, offset=offset, limit=limit, online=online)
+        return await self.repo.page(
+            q=q, offset=offset, limit=limit, online=online, within=scope_of(actor, P.STATIONS_READ)
+        )
 
-    async def connectors(self, station_id: str) -> list[dict[str, Any]]:
+    async def connectors(self, station_id: str, *, actor: Actor = PLATFORM) -> list[dict[str, Any]]:
+        await self.get(station_id, actor=actor)
         return await self.repo.connectors(station_id)
 
-    async def status_history(self, station_id: str, limit: int = 50) -> list[dict[str, Any]]:
+    async def status_history(
+        self, station_id: str, limit: int = 50, *, actor: Actor = PLATFORM
+    ) -> list[dict[str, Any]]:
+        await self.get(station_id, actor=actor)
         return await self.repo.status_history(station_id, limit)
 
-    async def message_log(self, station_id: str, **filters: Any) -> list[dict[str, Any]]:
-        await self.get(station_id)
+    async def message_log(
+        self, station_id: str, *, actor: Actor = PLATFORM, **filters: Any
+    ) -> list[dict[str, Any]]:
+        await self.get(station_id, actor=actor)
         return await self.messages.search(station_id, **filters)

@@ -1,7 +1,6 @@
-"""Charging tokens as the foundation knows them: a plain table of accepted uids.
-
-The card lifecycle (stock, distributors, drivers, contracts) replaces this behind the same calls.
-"""
+"""Tokens as the foundation knew them: ``token add`` makes an active card without an owner, for
+test cards and cards the platform's own staff use. Everything else about cards lives in
+:mod:`voltflow.services.cards`."""
 
 from __future__ import annotations
 
@@ -9,7 +8,9 @@ import re
 
 from sqlalchemy.exc import IntegrityError
 
-from voltflow.domain.authorization import Token, TokenState, normalize_uid
+from voltflow.domain.access import PLATFORM, Actor, Permission
+from voltflow.domain.authorization import Token, normalize_uid
+from voltflow.services.access import require
 from voltflow.services.ports import Clock
 from voltflow.store.repositories import Page, TokenRepository
 
@@ -25,7 +26,8 @@ class TokenService:
         self.repo = tokens
         self.clock = clock
 
-    async def add(self, uid: str) -> Token:
+    async def add(self, uid: str, *, actor: Actor = PLATFORM) -> Token:
+        require(actor, Permission.CARD_STOCK, None)
         norm = normalize_uid(uid)
         if not UID.match(norm):
             raise TokenError(f"uid {uid!r}: up to 20 letters or digits (OCPP idTag)")
@@ -34,11 +36,6 @@ class TokenService:
         except IntegrityError as exc:
             raise TokenError(f"token {norm} already exists") from exc
 
-    async def block(self, uid: str) -> bool:
-        return await self.repo.set_state(normalize_uid(uid), TokenState.BLOCKED)
-
-    async def unblock(self, uid: str) -> bool:
-        return await self.repo.set_state(normalize_uid(uid), TokenState.ACTIVE)
-
-    async def search(self, offset: int = 0, limit: int = 100) -> Page:
+    async def search(self, offset: int = 0, limit: int = 100, *, actor: Actor = PLATFORM) -> Page:
+        require(actor, Permission.CARD_STOCK, None)
         return await self.repo.page(offset, limit)

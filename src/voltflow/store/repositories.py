@@ -503,9 +503,12 @@ class SessionRepository:
         limit: int = 50,
         within: Iterable[int] | None = None,
         driver_id: int | None = None,
+        session_id: int | None = None,
     ) -> Page:
         t = charging_sessions
         cond: list[Any] = []
+        if session_id is not None:
+            cond.append(t.c.id == session_id)
         if within is not None:
             # Sessions at the organisation's stations (CPO side) and with its cards (mobility side),
             # and a driver's own.

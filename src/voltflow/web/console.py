@@ -13,6 +13,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from voltflow.domain.access import Actor
 from voltflow.domain.authorization import normalize_uid
 from voltflow.domain.commands import DEFAULT_PAYLOADS, RemoteAction
 from voltflow.domain.session_types import SessionType
@@ -170,10 +171,12 @@ async def home(_: ConsoleUser) -> Response:
 
 
 async def _stations_context(
-    platform: Any, q: str | None, status: str | None, offset: int
+    platform: Any, actor: Actor, q: str | None, status: str | None, offset: int
 ) -> dict[str, Any]:
     online = {"online": True, "offline": False}.get(status or "")
-    page = await platform.stations.search(q=q or None, online=online, offset=offset, limit=PAGE)
+    page = await platform.stations.search(
+        q=q or None, online=online, offset=offset, limit=PAGE, actor=actor
+    )
     for item in page.items:
         item["connected"] = platform.commands.is_connected(item["id"])
     return {"page": page, "q": q or "", "status": status or "", "offset": offset, "limit": PAGE}
@@ -188,7 +191,7 @@ async def stations_page(
     status: str | None = None,
     offset: int = 0,
 ) -> HTMLResponse:
-    ctx = await _stations_context(platform, q, status, max(offset, 0))
+    ctx = await _stations_context(platform, user, q, status, max(offset, 0))
     # htmx asks for the table alone, except when it restores a page from history.
     partial = bool(request.headers.get("HX-Request")) and not request.headers.get(
         "HX-History-Restore-Request"
@@ -213,24 +216,26 @@ async def add_station(
     ctx: dict[str, Any] = {"user": user, "new_station": None, "form_error": None}
     try:
         new = await platform.stations.add(
-            station_id.strip(), password or None, generate_password=not password
+            station_id.strip(), password or None, generate_password=not password, actor=user
         )
         ctx["new_station"] = new
         ctx["new_station_url"] = _ocpp_url(request, new.record.id)
     except StationError as exc:
         ctx["form_error"] = str(exc)
-    ctx.update(await _stations_context(platform, None, None, 0))
+    ctx.update(await _stations_context(platform, user, None, None, 0))
     return render(request, "stations.html", ctx, status_code=422 if ctx["form_error"] else 200)
 
 
-async def _station_context(request: Request, platform: Any, station_id: str) -> dict[str, Any]:
-    station = await platform.stations.get(station_id)
-    sessions = await platform.sessions.search(station_id=station_id, limit=10)
+async def _station_context(
+    request: Request, platform: Any, actor: Actor, station_id: str
+) -> dict[str, Any]:
+    station = await platform.stations.get(station_id, actor=actor)
+    sessions = await platform.sessions.search(station_id=station_id, limit=10, actor=actor)
     return {
         "station": station,
         "ocpp_url": _ocpp_url(request, station_id),
         "connected": platform.commands.is_connected(station_id),
-        "connectors": await platform.stations.connectors(station_id),
+        "connectors": await platform.stations.connectors(station_id, actor=actor),
         "sessions": sessions.items,
     }
 
@@ -240,12 +245,14 @@ async def station_page(
     request: Request, station_id: str, platform: PlatformDep, user: ConsoleUser
 ) -> HTMLResponse:
     try:
-        ctx = await _station_context(request, platform, station_id)
+        ctx = await _station_context(request, platform, user, station_id)
     except StationNotFound:
         return render(
             request, "not_found.html", {"user": user, "what": f"station {station_id}"}, 404
         )
-    messages = _with_answers(await platform.stations.message_log(station_id, limit=PAGE))
+    messages = _with_answers(
+        await platform.stations.message_log(station_id, limit=PAGE, actor=user)
+    )
     actions = [
         {
             "name": a.value,
@@ -275,7 +282,7 @@ async def station_live(
     request: Request, station_id: str, platform: PlatformDep, user: ConsoleUser
 ) -> Response:
     try:
-        ctx = await _station_context(request, platform, station_id)
+        ctx = await _station_context(request, platform, user, station_id)
     except StationNotFound:
         # htmx leaves the page as it is on an error status; the next full load says "not found".
         return Response(status_code=404)
@@ -297,6 +304,7 @@ async def station_messages(
     try:
         messages = await platform.stations.message_log(
             station_id,
+            actor=user,
             action=action,
             direction=direction if direction in ("in", "out") else None,
             text=q or None,
@@ -321,8 +329,8 @@ async def station_messages(
 
 
 @router.post("/stations/{station_id}/claim", dependencies=[CsrfChecked])
-async def claim(station_id: str, platform: PlatformDep, _: ConsoleUser) -> Response:
-    await platform.stations.claim(station_id)
+async def claim(station_id: str, platform: PlatformDep, user: ConsoleUser) -> Response:
+    await platform.stations.claim(station_id, actor=user)
     return RedirectResponse(f"/stations/{station_id}", status_code=303)
 
 
@@ -345,7 +353,7 @@ async def command(
         ctx["error"] = "the payload must be a JSON object ({…}), not sent"
         return render(request, "partials/command_result.html", ctx)
     try:
-        result = await platform.commands.send(station_id, action, body)
+        result = await platform.commands.send(station_id, action, body, actor=user)
         ctx["result"] = json.dumps(result.payload, indent=2, ensure_ascii=False)
     except CommandError as exc:
         ctx["error"] = f"{COMMAND_FAILURES.get(exc.kind, exc.kind)}: {exc.message}"
@@ -368,6 +376,7 @@ async def sessions_page(
     active = {"active": True, "finished": False}.get(state or "")
     station_id = station_id.strip() if station_id else None
     page = await platform.sessions.search(
+        actor=user,
         station_id=station_id or None,
         id_tag=normalize_uid(id_tag) if id_tag and id_tag.strip() else None,
         active=active,

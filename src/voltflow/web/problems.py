@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from voltflow.domain.contracts import ContractError
@@ -42,50 +42,72 @@ def problem_response(
     return JSONResponse(body, status_code=status, media_type="application/problem+json")
 
 
+def respond(
+    request: Request, status: int, title: str, detail: str | None = None, **extra: Any
+) -> Response:
+    """Problem details for the API; for the console, a page a person can read."""
+    if request.url.path.startswith("/api/") or status == 401:
+        return problem_response(status, title, detail, **extra)
+    from voltflow.web.console import templates
+
+    return templates.TemplateResponse(
+        request,
+        "error.html",
+        {"status": status, "title": title, "detail": detail, "user": None},
+        status_code=status,
+    )
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(Problem)
-    async def _problem(_: Request, exc: Problem) -> JSONResponse:
-        return problem_response(exc.status, exc.title, exc.detail, **exc.extra)
+    async def _problem(request: Request, exc: Problem) -> Response:
+        return respond(request, exc.status, exc.title, exc.detail, **exc.extra)
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
         errors = []
         for err in exc.errors():
             loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")]
             errors.append({"field": ".".join(loc) or None, "message": err.get("msg", "invalid")})
         first = errors[0] if errors else {"field": None, "message": "invalid request"}
         detail = f"{first['field']}: {first['message']}" if first["field"] else first["message"]
-        return problem_response(422, "Invalid request", detail, field=first["field"], errors=errors)
+        return respond(request, 422, "Invalid request", detail, field=first["field"], errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        response = problem_response(exc.status_code, str(exc.detail))
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        response = respond(request, exc.status_code, str(exc.detail))
         for key, value in (exc.headers or {}).items():
             response.headers[key] = value
         return response
 
     @app.exception_handler(StationError)
-    async def _station(_: Request, exc: StationError) -> JSONResponse:
-        return problem_response(422, "Invalid station", str(exc), field=exc.field)
+    async def _station(request: Request, exc: StationError) -> Response:
+        return respond(request, 422, "Invalid station", str(exc), field=exc.field)
 
     @app.exception_handler(AccountError)
-    async def _account(_: Request, exc: AccountError) -> JSONResponse:
-        return problem_response(422, "Invalid account", str(exc), field=exc.field)
+    async def _account(request: Request, exc: AccountError) -> Response:
+        return respond(request, 422, "Invalid account", str(exc), field=exc.field)
 
     @app.exception_handler(TokenError)
-    async def _token(_: Request, exc: TokenError) -> JSONResponse:
-        return problem_response(422, "Invalid token", str(exc), field="uid")
+    async def _token(request: Request, exc: TokenError) -> Response:
+        return respond(request, 422, "Invalid token", str(exc), field="uid")
 
     @app.exception_handler(Forbidden)
-    async def _forbidden(_: Request, exc: Forbidden) -> JSONResponse:
-        return problem_response(403, "Forbidden", str(exc), permission=exc.permission.value)
+    async def _forbidden(request: Request, exc: Forbidden) -> Response:
+        return respond(request, 403, "Forbidden", str(exc), permission=exc.permission.value)
 
     @app.exception_handler(ImportRejected)
-    async def _import(_: Request, exc: ImportRejected) -> JSONResponse:
+    async def _import(request: Request, exc: ImportRejected) -> Response:
         problems = [{"row": p.row, "column": p.column, "message": p.message} for p in exc.problems]
         first = exc.problems[0]
-        return problem_response(
-            422, "Import rejected", str(exc), row=first.row, field=first.column, problems=problems
+        return respond(
+            request,
+            422,
+            "Import rejected",
+            str(exc),
+            row=first.row,
+            field=first.column,
+            problems=problems,
         )
 
     for error, title in (
@@ -103,16 +125,17 @@ def install(app: FastAPI) -> None:
         app.add_exception_handler(missing, _not_found(title))
 
     @app.exception_handler(StationNotFound)
-    async def _no_station(_: Request, exc: StationNotFound) -> JSONResponse:
-        return problem_response(404, "Station not found", f"no station {exc.args[0]}")
+    async def _no_station(request: Request, exc: StationNotFound) -> Response:
+        return respond(request, 404, "Station not found", f"no station {exc.args[0]}")
 
     @app.exception_handler(SessionNotFound)
-    async def _no_session(_: Request, exc: SessionNotFound) -> JSONResponse:
-        return problem_response(404, "Session not found", f"no session {exc.args[0]}")
+    async def _no_session(request: Request, exc: SessionNotFound) -> Response:
+        return respond(request, 404, "Session not found", f"no session {exc.args[0]}")
 
     @app.exception_handler(CommandError)
-    async def _command(_: Request, exc: CommandError) -> JSONResponse:
-        return problem_response(
+    async def _command(request: Request, exc: CommandError) -> Response:
+        return respond(
+            request,
             COMMAND_STATUS.get(exc.kind, 502),
             f"Command {exc.kind}",
             exc.message,
@@ -123,14 +146,14 @@ def install(app: FastAPI) -> None:
 
 
 def _field_problem(title: str) -> Any:
-    async def handler(_: Request, exc: Exception) -> JSONResponse:
-        return problem_response(422, title, str(exc), field=getattr(exc, "field", None))
+    async def handler(request: Request, exc: Exception) -> Response:
+        return respond(request, 422, title, str(exc), field=getattr(exc, "field", None))
 
     return handler
 
 
 def _not_found(title: str) -> Any:
-    async def handler(_: Request, exc: Exception) -> JSONResponse:
-        return problem_response(404, title, f"no {exc.args[0] if exc.args else 'such thing'}")
+    async def handler(request: Request, exc: Exception) -> Response:
+        return respond(request, 404, title, f"no {exc.args[0] if exc.args else 'such thing'}")
 
     return handler

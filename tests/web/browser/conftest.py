@@ -113,7 +113,7 @@ async def console(platform: Platform) -> AsyncIterator[str]:
 
     from voltflow.web import create_app
 
-    await platform.accounts.add_user(*OPERATOR)
+    await platform.organisations.add_operator(*OPERATOR)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
+from voltflow.domain.access import Actor
 from voltflow.domain.stations import Registration
 from voltflow.web.auth import ApiUser, PlatformDep
 from voltflow.web.problems import Problem
@@ -48,13 +49,15 @@ async def health(platform: PlatformDep) -> dict[str, Any]:
 @router.get("/stations", tags=["stations"])
 async def list_stations(
     platform: PlatformDep,
-    _: ApiUser,
+    actor: ApiUser,
     q: str | None = None,
     online: bool | None = None,
     offset: Offset = 0,
     limit: Limit = 50,
 ) -> PageOut[StationOut]:
-    page = await platform.stations.search(q=q, online=online, offset=offset, limit=limit)
+    page = await platform.stations.search(
+        q=q, online=online, offset=offset, limit=limit, actor=actor
+    )
     for item in page.items:
         item["connected"] = platform.commands.is_connected(item["id"])
     return PageOut[StationOut].model_validate(asdict(page))
@@ -62,10 +65,14 @@ async def list_stations(
 
 @router.post("/stations", status_code=201, tags=["stations"])
 async def add_station(
-    body: StationIn, request: Request, platform: PlatformDep, _: ApiUser
+    body: StationIn, request: Request, platform: PlatformDep, actor: ApiUser
 ) -> StationCreated:
     new = await platform.stations.add(
-        body.id, body.password, generate_password=body.generate_password, lenient=body.lenient
+        body.id,
+        body.password,
+        generate_password=body.generate_password,
+        lenient=body.lenient,
+        actor=actor,
     )
     return StationCreated(
         station=StationOut.model_validate(asdict(new.record)),
@@ -74,44 +81,44 @@ async def add_station(
     )
 
 
-async def _station_out(platform: Any, station_id: str) -> StationOut:
-    record = await platform.stations.get(station_id)
+async def _station_out(platform: Any, station_id: str, actor: Actor) -> StationOut:
+    record = await platform.stations.get(station_id, actor=actor)
     out = StationOut.model_validate(asdict(record))
     out.connected = platform.commands.is_connected(station_id)
     out.connectors = [
-        ConnectorOut.model_validate(c) for c in await platform.stations.connectors(station_id)
+        ConnectorOut.model_validate(c)
+        for c in await platform.stations.connectors(station_id, actor=actor)
     ]
     return out
 
 
 @router.get("/stations/{station_id}", tags=["stations"])
-async def get_station(station_id: str, platform: PlatformDep, _: ApiUser) -> StationOut:
-    return await _station_out(platform, station_id)
+async def get_station(station_id: str, platform: PlatformDep, actor: ApiUser) -> StationOut:
+    return await _station_out(platform, station_id, actor)
 
 
 @router.patch("/stations/{station_id}", tags=["stations"])
 async def update_station(
-    station_id: str, body: StationPatch, platform: PlatformDep, _: ApiUser
+    station_id: str, body: StationPatch, platform: PlatformDep, actor: ApiUser
 ) -> StationOut:
     values: dict[str, Any] = body.model_dump(exclude_none=True)
     if "registration" in values:
         values["registration"] = Registration(values["registration"])
-    await platform.stations.update(station_id, **values)
-    return await _station_out(platform, station_id)
+    await platform.stations.update(station_id, actor=actor, **values)
+    return await _station_out(platform, station_id, actor)
 
 
 @router.post("/stations/{station_id}/claim", tags=["stations"])
-async def claim_station(station_id: str, platform: PlatformDep, _: ApiUser) -> StationOut:
-    await platform.stations.claim(station_id)
-    return await _station_out(platform, station_id)
+async def claim_station(station_id: str, platform: PlatformDep, actor: ApiUser) -> StationOut:
+    await platform.stations.claim(station_id, actor=actor)
+    return await _station_out(platform, station_id, actor)
 
 
 @router.get("/stations/{station_id}/status-history", tags=["stations"])
 async def status_history(
-    station_id: str, platform: PlatformDep, _: ApiUser, limit: Limit = 50
+    station_id: str, platform: PlatformDep, actor: ApiUser, limit: Limit = 50
 ) -> list[StatusHistoryOut]:
-    await platform.stations.get(station_id)
-    rows = await platform.stations.status_history(station_id, limit)
+    rows = await platform.stations.status_history(station_id, limit, actor=actor)
     return [StatusHistoryOut.model_validate(r) for r in rows]
 
 
@@ -119,7 +126,7 @@ async def status_history(
 async def station_messages(
     station_id: str,
     platform: PlatformDep,
-    _: ApiUser,
+    actor: ApiUser,
     action: str | None = None,
     direction: Annotated[str | None, Query(pattern="^(in|out)$")] = None,
     message_id: str | None = None,
@@ -129,6 +136,7 @@ async def station_messages(
 ) -> list[MessageOut]:
     rows = await platform.stations.message_log(
         station_id,
+        actor=actor,
         action=action,
         direction=direction,
         message_id=message_id,
@@ -141,18 +149,24 @@ async def station_messages(
 
 @router.post("/stations/{station_id}/commands/{action}", tags=["commands"])
 async def send_command(
-    station_id: str, action: str, platform: PlatformDep, _: ApiUser, body: CommandIn | None = None
+    station_id: str,
+    action: str,
+    platform: PlatformDep,
+    actor: ApiUser,
+    body: CommandIn | None = None,
 ) -> CommandOut:
-    await platform.stations.get(station_id)
+    await platform.stations.get(station_id, actor=actor)
     body = body or CommandIn()
-    result = await platform.commands.send(station_id, action, body.payload, body.timeout)
+    result = await platform.commands.send(
+        station_id, action, body.payload, body.timeout, actor=actor
+    )
     return CommandOut(station_id=result.station_id, action=result.action, payload=result.payload)
 
 
 @router.get("/sessions", tags=["sessions"])
 async def list_sessions(
     platform: PlatformDep,
-    _: ApiUser,
+    actor: ApiUser,
     station_id: str | None = None,
     id_tag: str | None = None,
     active: bool | None = None,
@@ -165,6 +179,7 @@ async def list_sessions(
         if value is not None and value.tzinfo is None:
             raise Problem(422, "Invalid request", f"{name}: give a time zone offset", field=name)
     page = await platform.sessions.search(
+        actor=actor,
         station_id=station_id,
         id_tag=id_tag,
         active=active,
@@ -177,8 +192,8 @@ async def list_sessions(
 
 
 @router.get("/sessions/{session_id}", tags=["sessions"])
-async def get_session(session_id: int, platform: PlatformDep, _: ApiUser) -> SessionDetailOut:
-    session = await platform.sessions.get(session_id)
+async def get_session(session_id: int, platform: PlatformDep, actor: ApiUser) -> SessionDetailOut:
+    session = await platform.sessions.get(session_id, actor=actor)
     for mv in session["meter_values"]:
         mv["value"] = str(mv["value"])
     return SessionDetailOut.model_validate(session)
@@ -186,27 +201,13 @@ async def get_session(session_id: int, platform: PlatformDep, _: ApiUser) -> Ses
 
 @router.get("/tokens", tags=["tokens"])
 async def list_tokens(
-    platform: PlatformDep, _: ApiUser, offset: Offset = 0, limit: Limit = 100
+    platform: PlatformDep, actor: ApiUser, offset: Offset = 0, limit: Limit = 100
 ) -> PageOut[TokenOut]:
-    page = await platform.tokens.search(offset, limit)
+    page = await platform.tokens.search(offset, limit, actor=actor)
     return PageOut[TokenOut].model_validate(asdict(page))
 
 
 @router.post("/tokens", status_code=201, tags=["tokens"])
-async def add_token(body: TokenIn, platform: PlatformDep, _: ApiUser) -> TokenOut:
-    token = await platform.tokens.add(body.uid)
+async def add_token(body: TokenIn, platform: PlatformDep, actor: ApiUser) -> TokenOut:
+    token = await platform.tokens.add(body.uid, actor=actor)
     return TokenOut(uid=token.uid, state=token.state.value, expires_at=token.expires_at)
-
-
-@router.post("/tokens/{uid}/block", tags=["tokens"])
-async def block_token(uid: str, platform: PlatformDep, _: ApiUser) -> dict[str, str]:
-    if not await platform.tokens.block(uid):
-        raise Problem(404, "Token not found", f"no token {uid}")
-    return {"uid": uid, "state": "blocked"}
-
-
-@router.post("/tokens/{uid}/unblock", tags=["tokens"])
-async def unblock_token(uid: str, platform: PlatformDep, _: ApiUser) -> dict[str, str]:
-    if not await platform.tokens.unblock(uid):
-        raise Problem(404, "Token not found", f"no token {uid}")
-    return {"uid": uid, "state": "active"}
