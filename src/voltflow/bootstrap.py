@@ -87,10 +87,10 @@ def build(
     events = StationEvents(
         station_repo,
         session_repo,
-        token_repo,
         writer,
         clock,
         heartbeat_interval=settings.heartbeat_interval,
+        timezone=settings.timezone,
     )
     ocpp = OcppServer(
         events,
@@ -120,6 +120,7 @@ def build(
     )
     lists = ListService(ListRepository(db), station_repo, commands, audit, clock)
     cards.listeners.append(lists)
+    events.listeners.append(lists)
     return Platform(
         settings=settings,
         clock=clock,

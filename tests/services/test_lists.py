@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from datetime import date
 
 import pytest
+import websockets
 
 from tests.factories import Company, company, operator, stock_csv
 from voltflow.bootstrap import Platform
@@ -155,3 +158,49 @@ async def test_lists_belong_to_the_station_owner(
         tariff_ref="VISITOR-2026",
     )
     assert discount["tariff_ref"] == "VISITOR-2026"
+
+
+async def test_a_whitelisted_session_is_typed_whitelist(
+    platform: Platform, ocpp_url: str, setting: tuple[Actor, Company, list[str]]
+) -> None:
+    _, acme, (listed, other) = setting
+    whitelist = await platform.lists.create_list(
+        acme.manager, acme.id, ListKind.WHITELIST, "Free", station_id="SITE-1"
+    )
+    await platform.lists.add_cards(acme.manager, whitelist["id"], [listed])
+    await platform.lists.wait_idle()  # offline: nothing to push
+    auth = {"Authorization": "Basic " + base64.b64encode(b"SITE-1:station-pass-1").decode()}
+    async with websockets.connect(
+        f"{ocpp_url}/SITE-1", subprotocols=["ocpp1.6"], additional_headers=auth
+    ) as ws:
+
+        async def call(i: int, action: str, payload: dict[str, object]) -> dict[str, object]:
+            await ws.send(json.dumps([2, str(i), action, payload]))
+            answer: dict[str, object] = json.loads(await ws.recv())[2]
+            return answer
+
+        types = {}
+        for n, uid in enumerate((listed, other)):
+            start = await call(
+                10 * n,
+                "StartTransaction",
+                {
+                    "connectorId": 1,
+                    "idTag": uid,
+                    "meterStart": 0,
+                    "timestamp": f"2026-11-10T14:{n}0:00Z",
+                },
+            )
+            await call(
+                10 * n + 1,
+                "StopTransaction",
+                {
+                    "transactionId": start["transactionId"],
+                    "meterStop": 3667,
+                    "timestamp": f"2026-11-10T14:{n}5:02Z",
+                    "idTag": uid,
+                },
+            )
+            session = await platform.sessions.get(int(str(start["transactionId"])))
+            types[uid] = (session["session_type"], session["energy_wh"])
+    assert types == {listed: ("whitelist", 3667), other: ("normal", 3667)}

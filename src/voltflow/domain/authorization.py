@@ -38,5 +38,7 @@ def authorize(token: Token | None, now: datetime) -> AuthorizationStatus:
 
 
 def normalize_uid(uid: str) -> str:
-    """RFID readers disagree on case and separators; the platform stores one form."""
-    return uid.strip().replace(":", "").replace("-", "").upper()
+    """RFID readers disagree on case and separators; the platform stores one form.
+
+    Separators go before the blanks around them, so that ``": 04A2"`` does not keep a blank."""
+    return uid.replace(":", "").replace("-", "").strip().upper()

@@ -37,10 +37,13 @@ class MeterSample:
     context: str | None
 
 
+# Every kilo unit of OCPP's UnitOfMeasure, to its base unit.
 _SCALE = {
     "kWh": ("Wh", Decimal(1000)),
     "kW": ("W", Decimal(1000)),
     "kvarh": ("varh", Decimal(1000)),
+    "kvar": ("var", Decimal(1000)),
+    "kVA": ("VA", Decimal(1000)),
 }
 
 

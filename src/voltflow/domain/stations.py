@@ -42,6 +42,8 @@ class ConnectorRef:
 
     @classmethod
     def from_ocpp16(cls, connector_id: int) -> ConnectorRef:
+        if connector_id < 0:
+            raise ValueError(f"connectorId {connector_id} is negative")
         if connector_id == 0:
             return cls(evse_id=0, connector_id=0)
         return cls(evse_id=connector_id, connector_id=1)

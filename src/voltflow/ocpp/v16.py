@@ -8,7 +8,13 @@ from typing import Any
 
 from voltflow.domain.sessions import MeterSample, MeterValueError, normalize_sample
 from voltflow.domain.stations import ConnectorRef, Registration
-from voltflow.ocpp.errors import NotSupported, PropertyConstraintViolation, SecurityError
+from voltflow.ocpp.errors import (
+    NotImplementedOcpp,
+    NotSupported,
+    PropertyConstraintViolation,
+    SecurityError,
+)
+from voltflow.ocpp.validation import schemas
 from voltflow.services.station_events import BootInfo, StationEvents, StopRequest
 from voltflow.store.writer import Write
 
@@ -55,6 +61,18 @@ def parse_time(value: str, field: str) -> datetime:
         ) from exc
     # A station that omits the offset means UTC: OCPP requires UTC timestamps.
     return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+
+
+def parse_connector(
+    value: int, field: str = "connectorId", *, whole_station: bool = True
+) -> ConnectorRef:
+    """OCPP 1.6 numbers connectors from 1; 0 is the station itself where the message allows it
+    (StatusNotification, MeterValues), never for a transaction."""
+    if value < 0 or (value == 0 and not whole_station):
+        raise PropertyConstraintViolation(
+            f"{field}: {value} is not a connector of this station", {"field": field}
+        )
+    return ConnectorRef.from_ocpp16(value)
 
 
 def _iso(ts: datetime) -> str:
@@ -118,7 +136,7 @@ async def status_notification(
     ts = p.get("timestamp")
     await ev.status(
         ctx.station_id,
-        ConnectorRef.from_ocpp16(p["connectorId"]),
+        parse_connector(p["connectorId"]),
         p["status"],
         p["errorCode"],
         info=p.get("info"),
@@ -141,7 +159,7 @@ async def start_transaction(
 ) -> Payload:
     answer = await ev.start_transaction(
         ctx.station_id,
-        ConnectorRef.from_ocpp16(p["connectorId"]),
+        parse_connector(p["connectorId"], whole_station=False),
         p["idTag"],
         p["meterStart"],
         parse_time(p["timestamp"], "timestamp"),
@@ -172,7 +190,7 @@ async def meter_values(
     samples = parse_samples(p["meterValue"])
     await ev.meter_values(
         ctx.station_id,
-        ConnectorRef.from_ocpp16(p["connectorId"]),
+        parse_connector(p["connectorId"]),
         p.get("transactionId"),
         samples,
         journal,
@@ -219,10 +237,13 @@ assert set(HANDLERS) == STATION_ACTIONS
 
 
 def handler_for(action: str, ctx: StationContext) -> Handler:
-    """The handler, or the error OCPP names. Unknown actions are caught by the schema set."""
+    """The handler, or the error OCPP names: NotSupported for an OCPP 1.6 action that only the
+    central system sends, NotImplemented for anything else (such as a response's name)."""
     handler = HANDLERS.get(action)
     if handler is None:
-        raise NotSupported(f"{action} is sent by the central system, not by a charge point")
+        if action in schemas("1.6").actions:
+            raise NotSupported(f"{action} is sent by the central system, not by a charge point")
+        raise NotImplementedOcpp(f"action {action!r} is not part of OCPP 1.6")
     if ctx.registration is not Registration.ACCEPTED and action not in PENDING_ACTIONS:
         raise SecurityError(
             f"station registration is {ctx.registration.value}: only BootNotification and "

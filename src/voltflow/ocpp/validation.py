@@ -57,9 +57,9 @@ class SchemaSet:
         self._dir = SCHEMAS[version]
         self._strict: dict[str, Callable[[Any], Any]] = {}
         self._lenient: dict[str, Callable[[Any], Any]] = {}
-        self.actions = frozenset(
-            p.stem for p in self._dir.glob("*.json") if not p.stem.endswith("Response")
-        )
+        names = frozenset(p.stem for p in self._dir.glob("*.json"))
+        self.actions = frozenset(n for n in names if not n.endswith("Response"))
+        self._names = names
 
     def _schema(self, name: str) -> dict[str, Any]:
         with open(self._dir / f"{name}.json", encoding="utf-8-sig") as f:
@@ -82,7 +82,7 @@ class SchemaSet:
     ) -> list[Deviation]:
         """Raise the OCPP error the first violation names. With ``lenient``, the deviations in
         LENIENT_RULES are returned instead of raised."""
-        if name not in self.actions and not name.endswith("Response"):
+        if name not in self._names:  # also keeps arbitrary names away from the file system
             raise NotImplementedOcpp(f"action {name!r} is not part of OCPP {self.version}")
         try:
             self._validator(name, False)(payload)
@@ -110,13 +110,19 @@ def _to_ocpp_error(exc: fastjsonschema.JsonSchemaValueException) -> OcppError:
 
 
 def _relax(schema: Any) -> Any:
-    """The schema with the lenient rules taken out, so everything else is still checked."""
+    """The schema with the lenient rules taken out, so everything else is still checked.
+
+    Only keywords are dropped: the keys of ``properties`` are property names (SampledValue has a
+    property called ``format``), whose schemas are relaxed but kept."""
     if isinstance(schema, dict):
-        out = {}
+        out: dict[str, Any] = {}
         for key, value in schema.items():
             if key in ("maxLength", "format") or (key == "additionalProperties" and value is False):
                 continue
-            out[key] = _relax(value)
+            if key == "properties" and isinstance(value, dict):
+                out[key] = {name: _relax(sub) for name, sub in value.items()}
+            else:
+                out[key] = _relax(value)
         return out
     if isinstance(schema, list):
         return [_relax(v) for v in schema]

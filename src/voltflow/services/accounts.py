@@ -4,6 +4,7 @@ organisations (see :mod:`voltflow.domain.access`)."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 import secrets
@@ -65,10 +66,11 @@ class AccountService:
             raise AccountError("password: at least 8 characters", "password")
         if email is not None and "@" not in email:
             raise AccountError("email: not an e-mail address", "email")
+        hashed = await asyncio.to_thread(self.hasher.hash, password)
         try:
             user_id = await self.repo.add(
                 username,
-                self.hasher.hash(password),
+                hashed,
                 "member",
                 self.clock.now(),
                 full_name=full_name,
@@ -90,12 +92,14 @@ class AccountService:
         row = await self.repo.by_username(username)
         now = self.clock.now()
         if row is None:
-            self.hasher.hash(password)  # the same work whether the user exists or not
+            # The same work whether the user exists or not; in a thread, as argon2 is meant to be
+            # slow and the event loop also serves every station.
+            await asyncio.to_thread(self.hasher.hash, password)
             return None
         if row["locked_until"] is not None and row["locked_until"] > now:
             return None
         try:
-            self.hasher.verify(row["password_hash"], password)
+            await asyncio.to_thread(self.hasher.verify, row["password_hash"], password)
         except (VerificationError, InvalidHashError):
             failed = int(row["failed_logins"]) + 1
             locked = now + LOCKOUT if failed >= MAX_FAILED_LOGINS else None

@@ -32,6 +32,7 @@ from voltflow.store.repositories import Page, StationRepository
 
 log = logging.getLogger(__name__)
 P = Permission
+BOOT_SETTLE_SECONDS = 1.0
 
 _LOCAL_STATUS = {
     CardState.ACTIVE: "Accepted",
@@ -266,6 +267,24 @@ class ListService:
             affected |= await self.repo.stations_with_entries(unusable)
             await self.repo.remove_everywhere(unusable)
         self.schedule(affected)
+
+    # -- stations coming online (StationListener) ---------------------------------------
+    async def station_booted(self, station_id: str) -> None:
+        """A station that (re)booted may have lost its list, or missed changes while offline.
+        Stations that no list covers, and that hold none of ours, are left alone."""
+        stored, held = await self.repo.local_list(station_id)
+        if stored is None and not held and not await self.repo.listed_cards(station_id):
+            return
+
+        async def later() -> SyncResult:
+            # After the BootNotification answer has reached the station: it may not be sent
+            # requests before it knows it is accepted.
+            await asyncio.sleep(BOOT_SETTLE_SECONDS)
+            return await self.sync_station(station_id)
+
+        task = asyncio.create_task(later(), name=f"local-list-boot-{station_id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     # -- synchronisation -----------------------------------------------------------------------
     def schedule(self, station_ids: Iterable[str]) -> None:

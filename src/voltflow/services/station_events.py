@@ -11,21 +11,31 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Column
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from voltflow.domain.authorization import AuthorizationStatus, authorize, normalize_uid
+from voltflow.domain.authorization import AuthorizationStatus, normalize_uid
+from voltflow.domain.cards import authorize_card
 from voltflow.domain.session_types import SessionFacts, ValidityBounds, classify
 from voltflow.domain.sessions import ENERGY_REGISTER, MeterSample
 from voltflow.domain.stations import ConnectorRef, Registration
 from voltflow.services.ports import Clock
-from voltflow.store.repositories import SessionRepository, StationRepository, TokenRepository
+from voltflow.store.cards import CardRepository
+from voltflow.store.lists import ListRepository
+from voltflow.store.repositories import SessionRepository, StationRepository
 from voltflow.store.tables import charging_sessions, connectors, stations
 from voltflow.store.writer import DurableWriter, Write
 
 log = logging.getLogger(__name__)
+
+
+class StationListener(Protocol):
+    """Told when a station has booted and been accepted (its local list may need a push)."""
+
+    async def station_booted(self, station_id: str) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,27 +73,59 @@ class StopRequest:
     samples: Sequence[MeterSample]
 
 
+# Sessions whose station we remember, for MeterValues; ids never move, so entries never go stale.
+SESSION_OWNERS_KEPT = 100_000
+
+
 class StationEvents:
     def __init__(
         self,
         stations: StationRepository,
         sessions: SessionRepository,
-        tokens: TokenRepository,
         writer: DurableWriter,
         clock: Clock,
         *,
         heartbeat_interval: int = 300,
         pending_retry_interval: int = 60,
         bounds: ValidityBounds | None = None,
+        timezone: str = "Europe/Brussels",
     ) -> None:
         self.stations = stations
         self.sessions = sessions
-        self.tokens = tokens
         self.writer = writer
         self.clock = clock
         self.heartbeat_interval = heartbeat_interval
         self.pending_retry_interval = pending_retry_interval
         self.bounds = bounds or ValidityBounds()
+        self.zone = ZoneInfo(timezone)
+        self._session_owner: dict[int, str] = {}
+        self.listeners: list[StationListener] = []
+
+    async def _authorize_in(self, conn: AsyncConnection, uid: str) -> AuthorizationStatus:
+        """A card's answer at a station: from its state and its holder's contract."""
+        now = self.clock.now()
+        today = now.astimezone(self.zone).date()
+        standing, contract = await CardRepository.standing_in(conn, uid, today)
+        return authorize_card(standing, contract, now, today)
+
+    async def check_token(self, id_tag: str) -> AuthorizationStatus:
+        async with self.stations.db.engine.connect() as conn:
+            return await self._authorize_in(conn, normalize_uid(id_tag))
+
+    def _remember_owner(self, session_id: int, station_id: str) -> None:
+        if len(self._session_owner) >= SESSION_OWNERS_KEPT:
+            self._session_owner.clear()
+        self._session_owner[session_id] = station_id
+
+    async def _owner(self, session_id: int) -> str | None:
+        owner = self._session_owner.get(session_id)
+        if owner is None:
+            session = await self.sessions.get(session_id)
+            if session is None:
+                return None
+            owner = str(session["station_id"])
+            self._remember_owner(session_id, owner)
+        return owner
 
     async def boot(
         self, station_id: str, info: BootInfo, registration: Registration, journal: Sequence[Write]
@@ -96,6 +138,9 @@ class StationEvents:
             if registration is Registration.ACCEPTED
             else self.pending_retry_interval
         )
+        if registration is Registration.ACCEPTED:
+            for listener in self.listeners:
+                await listener.station_booted(station_id)
         return BootAnswer(registration, now, interval)
 
     async def heartbeat(self, station_id: str, journal: Sequence[Write]) -> datetime:
@@ -131,8 +176,7 @@ class StationEvents:
     async def authorize(
         self, station_id: str, id_tag: str, journal: Sequence[Write]
     ) -> AuthorizationStatus:
-        token = await self.tokens.find(normalize_uid(id_tag))
-        status = authorize(token, self.clock.now())
+        status = await self.check_token(id_tag)
         await self.writer.commit(journal)
         return status
 
@@ -150,8 +194,7 @@ class StationEvents:
         uid = normalize_uid(id_tag)
 
         async def work(conn: AsyncConnection) -> StartAnswer:
-            token = await TokenRepository.find_in(conn, uid)
-            status = authorize(token, now)
+            status = await self._authorize_in(conn, uid)
             existing = await SessionRepository.find_started(
                 conn, station_id, ref.evse_id, started_at, meter_start_wh
             )
@@ -175,15 +218,15 @@ class StationEvents:
 
         answer = await self.writer.commit(journal, work)
         assert answer is not None
+        self._remember_owner(answer.transaction_id, station_id)
         return answer
 
     async def stop_transaction(
         self, station_id: str, stop: StopRequest, journal: Sequence[Write]
     ) -> AuthorizationStatus | None:
-        now = self.clock.now()
         tag_status: AuthorizationStatus | None = None
         if stop.id_tag:
-            tag_status = authorize(await self.tokens.find(normalize_uid(stop.id_tag)), now)
+            tag_status = await self.check_token(stop.id_tag)
         bounds = self.bounds
 
         async def work(conn: AsyncConnection) -> None:
@@ -210,6 +253,9 @@ class StationEvents:
                     token_accepted=session["auth_status"] == AuthorizationStatus.ACCEPTED.value,
                     energy_wh=energy,
                     duration=stop.stopped_at - session["started_at"],
+                    on_station_whitelist=await ListRepository.on_whitelist_in(
+                        conn, station_id, str(session["id_tag"])
+                    ),
                 ),
                 bounds,
             )
@@ -243,13 +289,10 @@ class StationEvents:
         journal: Sequence[Write],
     ) -> None:
         session_id = transaction_id
-        if transaction_id is not None:
-            # Transaction ids are global: a station's stale or wrong id may be another station's
-            # session. Its readings are kept, but not under a session that is not its own.
-            # (Read before the commit: the session was committed before its id was answered.)
-            session = await self.sessions.get(transaction_id)
-            if session is None or session["station_id"] != station_id:
-                session_id = None
+        # Transaction ids are global: a station's stale or wrong id may be another station's
+        # session. Its readings are kept, but not under a session that is not its own.
+        if transaction_id is not None and await self._owner(transaction_id) != station_id:
+            session_id = None
         writes = [
             *journal,
             *self.sessions.w_samples(station_id, ref.evse_id, session_id, samples),

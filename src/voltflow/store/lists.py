@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, delete, func, insert, or_, select, union, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from voltflow.store.database import Database
 from voltflow.store.repositories import Page
@@ -218,6 +219,25 @@ class ListRepository:
                 )
             ).all()
         return {r.uid: r.state for r in rows}
+
+    @staticmethod
+    async def on_whitelist_in(conn: AsyncConnection, station_id: str, uid: str) -> bool:
+        groups = select(station_group_members.c.group_id).where(
+            station_group_members.c.station_id == station_id
+        )
+        row = (
+            await conn.execute(
+                select(LC.c.card_uid)
+                .join(L, L.c.id == LC.c.list_id)
+                .where(
+                    LC.c.card_uid == uid,
+                    L.c.kind == "whitelist",
+                    or_(L.c.station_id == station_id, L.c.group_id.in_(groups)),
+                )
+                .limit(1)
+            )
+        ).first()
+        return row is not None
 
     # -- what a station holds --------------------------------------------------------------------
     async def local_list(self, station_id: str) -> tuple[dict[str, Any] | None, dict[str, str]]:

@@ -115,6 +115,9 @@ class Statements:
             .where(stations.c.id == bindparam("b_id"))
             .values(last_seen_at=bindparam("b_seen"), online=True)
         )
+        self.station_offline: Executable = (
+            update(stations).where(stations.c.id == bindparam("b_id")).values(online=False)
+        )
         self.status_history: Executable = insert(connector_status_history)
         upsert = _dialect_insert(dialect, connectors)
         excluded = upsert.excluded
@@ -597,18 +600,6 @@ class TokenRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    @staticmethod
-    async def find_in(conn: AsyncConnection, uid: str) -> Token | None:
-        row = (await conn.execute(select(cards).where(cards.c.uid == uid))).first()
-        if row is None:
-            return None
-        state = TokenState.ACTIVE if row.state == TokenState.ACTIVE.value else TokenState.BLOCKED
-        return Token(uid=row.uid, state=state, expires_at=row.expires_at)
-
-    async def find(self, uid: str) -> Token | None:
-        async with self.db.engine.connect() as conn:
-            return await self.find_in(conn, uid)
-
     async def add(self, uid: str, now: datetime, expires_at: datetime | None = None) -> Token:
         async with self.db.writes.begin() as conn:
             await conn.execute(
@@ -621,13 +612,6 @@ class TokenRepository:
                 )
             )
         return Token(uid, TokenState.ACTIVE, expires_at)
-
-    async def set_state(self, uid: str, state: TokenState) -> bool:
-        async with self.db.writes.begin() as conn:
-            result = await conn.execute(
-                update(cards).where(cards.c.uid == uid).values(state=state.value)
-            )
-        return bool(result.rowcount)
 
     async def page(self, offset: int = 0, limit: int = 100) -> Page:
         async with self.db.engine.connect() as conn:

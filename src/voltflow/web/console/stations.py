@@ -1,31 +1,37 @@
-"""The operator console: server-rendered pages, htmx for live parts and remote actions."""
+"""Logging in, stations (live status, remote actions, message log, owner) and sessions."""
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 
 from voltflow.domain.access import Actor
 from voltflow.domain.authorization import normalize_uid
 from voltflow.domain.commands import DEFAULT_PAYLOADS, RemoteAction
-from voltflow.domain.session_types import SessionType
-from voltflow.domain.sessions import format_duration, format_kwh
 from voltflow.ocpp.v16 import STATION_ACTIONS
+from voltflow.services.access import require
 from voltflow.services.ports import CommandError
 from voltflow.services.stations import StationError, StationNotFound
-from voltflow.web.auth import CSRF_FIELD, ConsoleUser, CsrfChecked, PlatformDep, csrf_token
+from voltflow.web.auth import ConsoleUser, CsrfChecked, PlatformDep
+from voltflow.web.console.common import (
+    PAGE,
+    P,
+    can,
+    customer_choices,
+    flash,
+    home_for,
+    is_partial,
+    organisation_names,
+    parse_int,
+    redirect,
+    render,
+)
 
-templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 router = APIRouter(include_in_schema=False)
-PAGE = 50
 
 # Every OCPP 1.6 action the log can hold, for the filter's suggestions and to match what the
 # operator types whatever its case.
@@ -54,30 +60,6 @@ COMMAND_FAILURES = {
     "callerror": "refused by the station",
     "invalid": "invalid payload, not sent",
 }
-
-
-def _local(value: datetime | None, request: Request, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
-    if value is None:
-        return "–"
-    tz = ZoneInfo(request.app.state.platform.settings.timezone)
-    return value.astimezone(tz).strftime(fmt)
-
-
-def _ago(value: datetime | None) -> str:
-    if value is None:
-        return "never"
-    seconds = int((datetime.now(UTC) - value).total_seconds())
-    if seconds < 60:
-        return f"{max(seconds, 0)} s ago"
-    if seconds < 3600:
-        return f"{seconds // 60} min ago"
-    if seconds < 86400:
-        return f"{seconds // 3600} h ago"
-    return f"{seconds // 86400} d ago"
-
-
-def _session_type(value: str | None) -> str:
-    return SessionType(value).label if value else "–"
 
 
 def _ocpp_url(request: Request, station_id: str) -> str:
@@ -111,24 +93,6 @@ def _with_answers(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
             other = "out" if m["direction"] == "in" else "in"
             m["answers"] = calls.get((m["message_id"], other))
     return messages
-
-
-def render(
-    request: Request, name: str, context: dict[str, Any], status_code: int = 200
-) -> HTMLResponse:
-    context = {
-        "csrf": csrf_token(request),
-        "csrf_field": CSRF_FIELD,
-        "local": lambda v, fmt="%Y-%m-%d %H:%M:%S": _local(v, request, fmt),
-        "ago": _ago,
-        "kwh": format_kwh,
-        "duration": format_duration,
-        "session_type": _session_type,
-        "now": datetime.now(UTC),
-        "timezone": request.app.state.platform.settings.timezone,
-        **context,
-    }
-    return templates.TemplateResponse(request, name, context, status_code=status_code)
 
 
 @router.get("/login", response_model=None)
@@ -166,8 +130,8 @@ async def logout(request: Request) -> Response:
 
 
 @router.get("/")
-async def home(_: ConsoleUser) -> Response:
-    return RedirectResponse("/stations", status_code=303)
+async def home(user: ConsoleUser) -> Response:
+    return RedirectResponse(home_for(user), status_code=303)
 
 
 async def _stations_context(
@@ -193,10 +157,7 @@ async def stations_page(
 ) -> HTMLResponse:
     ctx = await _stations_context(platform, user, q, status, max(offset, 0))
     # htmx asks for the table alone, except when it restores a page from history.
-    partial = bool(request.headers.get("HX-Request")) and not request.headers.get(
-        "HX-History-Restore-Request"
-    )
-    template = "partials/stations_table.html" if partial else "stations.html"
+    template = "partials/stations_table.html" if is_partial(request) else "stations.html"
     response = render(
         request, template, {"user": user, "new_station": None, "form_error": None, **ctx}
     )
@@ -231,8 +192,10 @@ async def _station_context(
 ) -> dict[str, Any]:
     station = await platform.stations.get(station_id, actor=actor)
     sessions = await platform.sessions.search(station_id=station_id, limit=10, actor=actor)
+    owners = await organisation_names(platform, actor, [station.organisation_id])
     return {
         "station": station,
+        "owner": owners.get(station.organisation_id) if station.organisation_id else None,
         "ocpp_url": _ocpp_url(request, station_id),
         "connected": platform.commands.is_connected(station_id),
         "connectors": await platform.stations.connectors(station_id, actor=actor),
@@ -273,6 +236,9 @@ async def station_page(
             "ocpp_actions": OCPP_ACTIONS,
             "older": False,
             "limit": PAGE,
+            "customers": (
+                await customer_choices(platform, user) if can(user, P.STATIONS_WRITE, None) else []
+            ),
         },
     )
 
@@ -332,6 +298,29 @@ async def station_messages(
 async def claim(station_id: str, platform: PlatformDep, user: ConsoleUser) -> Response:
     await platform.stations.claim(station_id, actor=user)
     return RedirectResponse(f"/stations/{station_id}", status_code=303)
+
+
+@router.post("/stations/{station_id}/owner", dependencies=[CsrfChecked])
+async def set_owner(
+    request: Request,
+    station_id: str,
+    platform: PlatformDep,
+    user: ConsoleUser,
+    organisation_id: Annotated[str, Form()] = "",
+) -> Response:
+    """The organisation that owns the station: its people see it, its lists cover it."""
+    require(user, P.STATIONS_WRITE, None)
+    await platform.stations.get(station_id, actor=user)
+    owner = parse_int(organisation_id)
+    station = await platform.stations.set_owner(user, station_id, owner)
+    names = await organisation_names(platform, user, [station.organisation_id])
+    flash(
+        request,
+        f"{station_id} now belongs to {names[owner]}."
+        if owner is not None
+        else f"{station_id} belongs to no customer now.",
+    )
+    return redirect(f"/stations/{quote(station_id, safe='')}")
 
 
 @router.post("/stations/{station_id}/commands", dependencies=[CsrfChecked])

@@ -1,0 +1,16 @@
+"""The console: server-rendered pages for operators and customers, htmx for the live parts.
+
+One module per feature; each page calls the services with the person logged in, so the console
+reaches exactly what the API does.
+"""
+
+from fastapi import APIRouter
+
+from voltflow.web.console import audit, cards, customers, lists, stations
+from voltflow.web.console.common import render, templates
+
+router = APIRouter(include_in_schema=False)
+for module in (stations, customers, cards, lists, audit):
+    router.include_router(module.router)
+
+__all__ = ["render", "router", "templates"]

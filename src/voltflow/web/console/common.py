@@ -1,0 +1,292 @@
+"""What every console page shares: the templates, rendering, navigation, flash messages, the
+access checks templates ask ("may this person do X here?") and small parsing helpers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+from zoneinfo import ZoneInfo
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+
+from voltflow.bootstrap import Platform
+from voltflow.domain.access import KIND_ROLES, Actor, OrganisationKind, Permission, Role
+from voltflow.domain.cards import CardState
+from voltflow.domain.emaid import parse_emaid
+from voltflow.domain.session_types import SessionType
+from voltflow.domain.sessions import format_duration, format_kwh
+from voltflow.services.access import Forbidden, require
+from voltflow.web.auth import CSRF_FIELD, csrf_token
+
+P = Permission
+templates = Jinja2Templates(directory=str(Path(__file__).parent.parent / "templates"))
+PAGE = 50
+FLASH = "flash"
+
+
+# -- who may do what ------------------------------------------------------------------------------
+def can(actor: Actor, permission: Permission, organisation_id: int | None) -> bool:
+    """The services' own rule (``require``), for showing only the forms a person may use."""
+    try:
+        require(actor, permission, organisation_id)
+    except Forbidden:
+        return False
+    return True
+
+
+def reach(actor: Actor, permission: Permission) -> bool:
+    """Whether ``actor`` may use ``permission`` anywhere at all (for the navigation)."""
+    return actor.is_operator or bool(actor.organisations(permission))
+
+
+def own_organisations(actor: Actor, permission: Permission) -> list[int]:
+    return sorted(actor.organisations(permission))
+
+
+def home_for(actor: Actor) -> str:
+    if actor.is_operator or actor.organisations(P.STATIONS_READ):
+        return "/stations"
+    if actor.organisations(P.CARDS_READ):
+        return "/cards"
+    return "/sessions"
+
+
+@dataclass(frozen=True)
+class NavItem:
+    href: str
+    label: str
+    prefixes: tuple[str, ...]
+
+
+def navigation(actor: Actor) -> list[NavItem]:
+    """Only what the person may use."""
+    items = []
+    if reach(actor, P.STATIONS_READ):
+        items.append(NavItem("/stations", "Stations", ("/stations",)))
+    if reach(actor, P.SESSIONS_READ):
+        items.append(NavItem("/sessions", "Sessions", ("/sessions",)))
+    if actor.is_operator:
+        items.append(NavItem("/customers", "Customers", ("/customers",)))
+    else:
+        orgs = own_organisations(actor, P.CUSTOMERS_READ)
+        if len(orgs) == 1:
+            items.append(NavItem(f"/customers/{orgs[0]}", "Company", ("/customers",)))
+        elif orgs:
+            items.append(NavItem("/customers", "Organisations", ("/customers",)))
+    if reach(actor, P.CARDS_READ):
+        items.append(NavItem("/cards", "Cards", ("/cards",)))
+    if reach(actor, P.LISTS_WRITE):
+        items.append(NavItem("/lists", "Lists", ("/lists",)))
+    if reach(actor, P.AUDIT_READ):
+        items.append(NavItem("/audit", "Audit log", ("/audit",)))
+    return items
+
+
+# -- flash messages (after a redirect) ----------------------------------------------------------------
+def flash(request: Request, text: str, *, error: bool = False) -> None:
+    messages = request.session.get(FLASH)
+    messages = messages if isinstance(messages, list) else []
+    messages.append({"text": text, "error": error})
+    request.session[FLASH] = messages[-5:]
+
+
+def redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def back(request: Request, fallback: str, *, within: str | None = None) -> str:
+    """Where a form came from (the list with its filters), when that is a page of ours."""
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.netloc and referer.netloc != request.url.netloc:
+        return fallback
+    path = referer.path
+    if not path.startswith("/") or path.startswith("//"):
+        return fallback
+    if within is not None and not path.startswith(within):
+        return fallback
+    return path + (f"?{referer.query}" if referer.query else "")
+
+
+# -- rendering -----------------------------------------------------------------------------------------
+def _local(value: datetime | date | None, request: Request, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
+    if value is None:
+        return "–"
+    if not isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d")
+    tz = ZoneInfo(request.app.state.platform.settings.timezone)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(tz).strftime(fmt)
+
+
+def ago(value: datetime | None) -> str:
+    if value is None:
+        return "never"
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    seconds = int((datetime.now(UTC) - value).total_seconds())
+    if seconds < 60:
+        return f"{max(seconds, 0)} s ago"
+    if seconds < 3600:
+        return f"{seconds // 60} min ago"
+    if seconds < 86400:
+        return f"{seconds // 3600} h ago"
+    return f"{seconds // 86400} d ago"
+
+
+def _session_type(value: str | None) -> str:
+    return SessionType(value).label if value else "–"
+
+
+def emaid(compact: str | None) -> str:
+    """A contract id as people read it: ``BE-VFL-C00000001-Y``."""
+    if not compact:
+        return "–"
+    try:
+        return str(parse_emaid(compact))
+    except ValueError:
+        return compact
+
+
+def state_label(state: str) -> str:
+    try:
+        return CardState(state).label
+    except ValueError:
+        return state
+
+
+def role_label(role: str) -> str:
+    return role.replace("_", " ")
+
+
+def money(amount: Decimal | float | int | None, currency: str = "") -> str:
+    if amount is None:
+        return "–"
+    value = Decimal(str(amount))
+    cents = value.quantize(Decimal("0.01"))
+    text = f"{cents}" if cents == value else f"{value.normalize()}"
+    return f"{text} {currency}".strip()
+
+
+def is_partial(request: Request) -> bool:
+    """htmx asks for a fragment, except when it restores a page from its history."""
+    return bool(request.headers.get("HX-Request")) and not request.headers.get(
+        "HX-History-Restore-Request"
+    )
+
+
+def render(
+    request: Request, name: str, context: dict[str, Any], status_code: int = 200
+) -> HTMLResponse:
+    user = context.get("user")
+    flashes: list[dict[str, Any]] = []
+    if not is_partial(request):
+        popped = request.session.pop(FLASH, None)
+        flashes = popped if isinstance(popped, list) else []
+
+    def with_query(**changes: Any) -> str:
+        """This page's URL with some query parameters changed (``None`` or "" drops one)."""
+        params = dict(request.query_params)
+        for key, value in changes.items():
+            params[key] = "" if value is None else str(value)
+        kept = {
+            k: v for k, v in params.items() if v and not (k.endswith("offset") and v == "0")
+        }
+        return request.url.path + (f"?{urlencode(kept)}" if kept else "")
+
+    context = {
+        "csrf": csrf_token(request),
+        "csrf_field": CSRF_FIELD,
+        "local": lambda v, fmt="%Y-%m-%d %H:%M:%S": _local(v, request, fmt),
+        "ago": ago,
+        "kwh": format_kwh,
+        "duration": format_duration,
+        "session_type": _session_type,
+        "emaid": emaid,
+        "state_label": state_label,
+        "role_label": role_label,
+        "money": money,
+        "with_query": with_query,
+        "can": can,
+        "P": P,
+        "now": datetime.now(UTC),
+        "timezone": request.app.state.platform.settings.timezone,
+        "nav": navigation(user) if isinstance(user, Actor) else [],
+        "flashes": flashes,
+        **context,
+    }
+    return templates.TemplateResponse(request, name, context, status_code=status_code)
+
+
+# -- names for ids -----------------------------------------------------------------------------------
+async def organisation_names(
+    platform: Platform, actor: Actor, ids: Iterable[int | None]
+) -> dict[int, str]:
+    """The names of the organisations the person may read; the others keep their number."""
+    names: dict[int, str] = {}
+    for org_id in {i for i in ids if i is not None}:
+        try:
+            names[org_id] = str((await platform.organisations.get(actor, org_id))["name"])
+        except (Forbidden, LookupError):
+            names[org_id] = f"organisation {org_id}"
+    return names
+
+
+async def customer_choices(
+    platform: Platform, actor: Actor, kinds: Iterable[OrganisationKind] | None = None
+) -> list[dict[str, Any]]:
+    """Organisations to pick from (a card's distributor, a station's owner): the customers."""
+    wanted = set(kinds) if kinds is not None else set(OrganisationKind) - {OrganisationKind.OPERATOR}
+    page = await platform.organisations.search(actor, limit=1000)
+    return [o for o in page.items if OrganisationKind(o["kind"]) in wanted]
+
+
+# -- reading forms --------------------------------------------------------------------------------
+class FieldErrors(dict[str, str]):
+    """Messages by form field; empty when the form is fine."""
+
+
+def parse_date(value: str, field: str, errors: FieldErrors, *, required: bool = False) -> date | None:
+    value = value.strip()
+    if not value:
+        if required:
+            errors[field] = "required"
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        errors[field] = "a date, e.g. 2026-01-31"
+        return None
+
+
+def parse_amount(value: str, field: str, errors: FieldErrors) -> Decimal:
+    value = value.strip().replace(",", ".") or "0"
+    try:
+        amount = Decimal(value)
+    except InvalidOperation:
+        errors[field] = "an amount, e.g. 2.50"
+        return Decimal(0)
+    sign, digits, exponent = amount.as_tuple()
+    if not amount.is_finite() or (isinstance(exponent, int) and exponent < -4):
+        errors[field] = "at most 4 decimals"
+    elif len(digits) > 12:
+        errors[field] = "too large"
+    return amount
+
+
+def parse_int(value: str | None) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def roles_for(kind: str) -> list[Role]:
+    return sorted(KIND_ROLES[OrganisationKind(kind)], key=list(Role).index)
