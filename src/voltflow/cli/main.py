@@ -21,6 +21,7 @@ import click
 
 from voltflow.bootstrap import Platform, build
 from voltflow.config import Settings
+from voltflow.domain.access import PLATFORM
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -28,6 +29,8 @@ R = TypeVar("R")
 DEMO_USER = "demo"
 DEMO_PASSWORD = "demo-password"
 DEMO_TOKEN = "DEMO0001"
+DEMO_COMPANY = "Demo Company NV"
+DEMO_FLEET_MANAGER = "fleet@demo"
 
 
 def _fail(message: str) -> click.ClickException:
@@ -226,7 +229,8 @@ async def demo(
 
     async def seed_and_simulate() -> None:
         api_key = await _seed_demo(platform, ids, password)
-        click.echo(f"Demo login          {DEMO_USER} / {DEMO_PASSWORD}")
+        click.echo(f"Demo login          {DEMO_USER} / {DEMO_PASSWORD}  (operator)")
+        click.echo(f"                    {DEMO_FLEET_MANAGER} / {DEMO_PASSWORD}  (fleet manager)")
         click.echo(f"API key             {api_key}")
         click.echo(f"Simulating {len(ids)} stations: {', '.join(ids)}  (Ctrl+C stops everything)")
         from voltflow.simulator import simulate
@@ -257,7 +261,59 @@ async def _seed_demo(platform: Platform, ids: list[str], password: str) -> str:
             await platform.stations.add(station_id, password)
     with contextlib.suppress(TokenError):
         await platform.tokens.add(DEMO_TOKEN)
+    if not (await platform.organisations.search(PLATFORM, q=DEMO_COMPANY)).items:
+        await _seed_demo_company(platform, ids[0] if ids else None)
     return await platform.accounts.create_api_key(DEMO_USER, "demo")
+
+
+async def _seed_demo_company(platform: Platform, station_id: str | None) -> None:
+    """A company customer with a contract, a fleet manager, employees with cards and a whitelist
+    on its car-park station: enough to walk through every page."""
+    from datetime import date
+    from decimal import Decimal
+
+    from voltflow.domain.access import OrganisationKind, Role
+    from voltflow.domain.contracts import ContractKind
+    from voltflow.services.lists import ListKind
+
+    op = PLATFORM
+    org = await platform.organisations.create(
+        op, DEMO_COMPANY, OrganisationKind.COMPANY, "BE0123456749"
+    )
+    org_id = int(org["id"])
+    await platform.contracts.create(
+        op,
+        org_id,
+        ContractKind.EMSP,
+        starts_on=date(2026, 1, 1),
+        fee_per_card=Decimal("2.50"),
+        fee_per_licence=Decimal("4.00"),
+        mandate_reference="DEMO-2026-0001",
+        mandate_iban="BE68539007547034",
+        mandate_bic="GKCCBEBB",
+        mandate_signed_on=date(2025, 12, 15),
+    )
+    await platform.organisations.add_person(
+        op, org_id, DEMO_FLEET_MANAGER, Role.FLEET_MANAGER, password=DEMO_PASSWORD
+    )
+    drivers = []
+    for name, full in (("ann", "Ann Peeters"), ("bart", "Bart Claes"), ("chloe", "Chloé Maes")):
+        person = await platform.organisations.add_person(
+            op, org_id, f"{name}@demo", Role.DRIVER, password=DEMO_PASSWORD, full_name=full
+        )
+        drivers.append(person.user_id)
+    rows = "\n".join(f"04D3{i:04X}00,VF-DEMO-{i:03d}" for i in range(1, 9))
+    uids = await platform.cards.import_csv(op, f"uid,printed_number\n{rows}\n")
+    await platform.cards.distribute(op, uids[:6], org_id)
+    for uid, driver in zip(uids, drivers, strict=False):
+        await platform.cards.assign(op, uid, driver)
+    await platform.cards.activate(op, uids[:3])
+    if station_id is not None:
+        await platform.stations.set_owner(op, station_id, org_id)
+        whitelist = await platform.lists.create_list(
+            op, org_id, ListKind.WHITELIST, "Company car park", station_id=station_id
+        )
+        await platform.lists.add_cards(op, int(whitelist["id"]), uids[:2])
 
 
 @main.command()
