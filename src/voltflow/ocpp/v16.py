@@ -37,8 +37,9 @@ STATION_ACTIONS = frozenset(
     }
 )
 
-# Allowed before an operator has claimed an auto-registered station.
-PENDING_ACTIONS = frozenset({"BootNotification", "Heartbeat"})
+# Allowed before an operator has claimed an auto-registered station (OCPP 1.6 §4.2: a Pending
+# charge point sends nothing else).
+PENDING_ACTIONS = frozenset({"BootNotification"})
 
 
 class StationContext:
@@ -246,7 +247,7 @@ def handler_for(action: str, ctx: StationContext) -> Handler:
         raise NotImplementedOcpp(f"action {action!r} is not part of OCPP 1.6")
     if ctx.registration is not Registration.ACCEPTED and action not in PENDING_ACTIONS:
         raise SecurityError(
-            f"station registration is {ctx.registration.value}: only BootNotification and "
-            "Heartbeat are accepted until an operator claims it"
+            f"station registration is {ctx.registration.value}: only BootNotification is "
+            "accepted until an operator claims it"
         )
     return handler

@@ -1,0 +1,463 @@
+"""Stations retry, reconnect and replay: nothing is stored twice, nothing is lost, and nothing is
+acknowledged before it is durable."""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import orjson
+import pytest
+from sqlalchemy import func, select
+
+from tests.ocpp.support import RawStation, add_station, fresh_rows, iso, raw_station
+from voltflow.bootstrap import Platform
+from voltflow.store.database import create_database
+from voltflow.store.tables import (
+    charging_sessions,
+    connector_status_history,
+    connectors,
+    meter_values,
+    ocpp_messages,
+    stations,
+)
+
+T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+BOOT = {"chargePointVendor": "Acme", "chargePointModel": "Wallbox"}
+
+
+def at(minutes: float) -> str:
+    return iso(T0 + timedelta(minutes=minutes))
+
+
+def start(minutes: float = 0, meter: int = 1000, connector: int = 1) -> dict[str, Any]:
+    return {
+        "connectorId": connector,
+        "idTag": "04A2",
+        "meterStart": meter,
+        "timestamp": at(minutes),
+    }
+
+
+def status(state: str, minutes: float, connector: int = 1) -> dict[str, Any]:
+    return {
+        "connectorId": connector,
+        "errorCode": "NoError",
+        "status": state,
+        "timestamp": at(minutes),
+    }
+
+
+def energy(minutes: float, wh: int, tx: int | None = None) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "connectorId": 1,
+        "meterValue": [{"timestamp": at(minutes), "sampledValue": [{"value": str(wh)}]}],
+    }
+    if tx is not None:
+        payload["transactionId"] = tx
+    return payload
+
+
+async def counts(platform: Platform) -> dict[str, int]:
+    out = {}
+    async with platform.db.engine.connect() as conn:
+        for table in (charging_sessions, meter_values, connector_status_history):
+            out[table.name] = (
+                await conn.execute(select(func.count()).select_from(table))
+            ).scalar_one()
+    return out
+
+
+async def tx_for(st: RawStation, **kw: Any) -> int:
+    transaction_id: int = (await st.result("StartTransaction", start(**kw)))["transactionId"]
+    return transaction_id
+
+
+@pytest.mark.parametrize(
+    ("action", "payload"),
+    [
+        ("StartTransaction", start()),
+        ("StatusNotification", status("Charging", 1)),
+        ("MeterValues", energy(5, 2000)),
+        ("BootNotification", BOOT),
+    ],
+)
+async def test_a_repeated_message_id_gets_the_same_answer_and_stores_nothing(
+    platform: Platform, ocpp_url: str, action: str, payload: dict[str, Any]
+) -> None:
+    await add_station(platform, "CP-1")
+    frame = orjson.dumps([2, "same-id", action, payload]).decode()
+    async with raw_station(ocpp_url, "CP-1") as st:
+        await st.send_raw(frame)
+        first = await st.recv_text()
+        stored = await counts(platform)
+        await st.send_raw(frame)
+        again = await st.recv_text()
+        await st.heartbeat()
+    assert again == first, "byte for byte the same answer"
+    assert orjson.loads(first)[0] == 3
+    assert await counts(platform) == stored
+    logged = await platform.stations.message_log("CP-1", message_id="same-id", direction="in")
+    assert sorted(r["note"] or "" for r in logged) == [
+        "",
+        "repeated message id: answered as before",
+    ]
+
+
+async def test_a_repeated_message_id_with_another_action_is_a_new_message(
+    platform: Platform, ocpp_url: str
+) -> None:
+    await add_station(platform, "CP-1")
+    async with raw_station(ocpp_url, "CP-1") as st:
+        await st.result("StatusNotification", status("Charging", 1), message_id="m1")
+        answer = await st.result("StartTransaction", start(), message_id="m1")
+    assert "transactionId" in answer
+    assert (await counts(platform))["charging_sessions"] == 1
+
+
+async def test_a_retried_start_transaction_returns_the_same_transaction(
+    platform: Platform, ocpp_url: str
+) -> None:
+    await add_station(platform, "CP-1")
+    async with raw_station(ocpp_url, "CP-1") as st:
+        first = await tx_for(st)
+        # The station did not get the answer and retries with a new message id...
+        assert await tx_for(st) == first
+        # ... or reconnects first, and writes its timestamp with an offset this time.
+    async with raw_station(ocpp_url, "CP-1") as st:
+        payload = {**start(), "timestamp": T0.astimezone(timezone(timedelta(hours=2))).isoformat()}
+        assert (await st.result("StartTransaction", payload))["transactionId"] == first
+        # A different start is a different transaction.
+        other_time = await tx_for(st, minutes=1)
+        other_meter = await tx_for(st, meter=1001)
+        other_connector = await tx_for(st, connector=2)
+    assert len({first, other_time, other_meter, other_connector}) == 4
+    assert (await counts(platform))["charging_sessions"] == 4
+
+
+async def test_start_transaction_retries_are_per_station(platform: Platform, ocpp_url: str) -> None:
+    await add_station(platform, "CP-1")
+    await add_station(platform, "CP-2")
+    async with raw_station(ocpp_url, "CP-1") as one, raw_station(ocpp_url, "CP-2") as two:
+        assert await tx_for(one) != await tx_for(two)
+
+
+async def test_a_repeated_stop_changes_nothing(platform: Platform, ocpp_url: str) -> None:
+    await add_station(platform, "CP-1")
+    async with raw_station(ocpp_url, "CP-1") as st:
+        tx = await tx_for(st)
+        stop = {"transactionId": tx, "meterStop": 9000, "timestamp": at(30), "reason": "Local"}
+        await st.result("StopTransaction", stop)
+        closed = await platform.sessions.get(tx)
+        stored = await counts(platform)
+        # Retried with a new message id; then a late, different stop for the closed session.
+        await st.result("StopTransaction", stop)
+        await st.result(
+            "StopTransaction",
+            {"transactionId": tx, "meterStop": 99_000, "timestamp": at(90), "reason": "Remote"},
+        )
+    assert await platform.sessions.get(tx) == closed
+    assert closed["meter_stop_wh"] == 9000 and closed["stop_reason"] == "Local"
+    assert await counts(platform) == stored
+
+
+async def test_a_stop_for_an_unknown_or_foreign_transaction_changes_nothing(
+    platform: Platform, ocpp_url: str
+) -> None:
+    await add_station(platform, "CP-1")
+    await add_station(platform, "CP-2")
+    async with raw_station(ocpp_url, "CP-1") as one, raw_station(ocpp_url, "CP-2") as two:
+        theirs = await tx_for(two)
+        for tx in (theirs, 4242):
+            answer = await one.result(
+                "StopTransaction", {"transactionId": tx, "meterStop": 1, "timestamp": at(5)}
+            )
+            assert answer == {}
+    session = await platform.sessions.get(theirs)
+    assert session["stopped_at"] is None
+    assert (await counts(platform))["charging_sessions"] == 1
+
+
+async def test_repeated_meter_values_store_no_duplicates(platform: Platform, ocpp_url: str) -> None:
+    await add_station(platform, "CP-1")
+    async with raw_station(ocpp_url, "CP-1") as st:
+        tx = await tx_for(st)
+        for _ in range(3):  # new message ids each time
+            await st.result("MeterValues", energy(5, 2000, tx))
+        # The same reading again inside the stop's transactionData.
+        await st.result(
+            "StopTransaction",
+            {
+                "transactionId": tx,
+                "meterStop": 3000,
+                "timestamp": at(10),
+                "transactionData": energy(5, 2000)["meterValue"] + energy(10, 3000)["meterValue"],
+            },
+        )
+    readings = (await platform.sessions.get(tx))["meter_values"]
+    assert [(r["sampled_at"], r["value"]) for r in readings] == [
+        (T0 + timedelta(minutes=5), 2000),
+        (T0 + timedelta(minutes=10), 3000),
+    ]
+
+
+async def test_a_backlog_after_an_outage_is_stored_in_full(
+    platform: Platform, ocpp_url: str
+) -> None:
+    await add_station(platform, "CP-1")
+    async with raw_station(ocpp_url, "CP-1") as st:
+        await st.result("BootNotification", BOOT)
+        tx = await tx_for(st)
+        await st.result("StatusNotification", status("Charging", 0))
+    # Offline for a while; on reconnecting the station replays what it queued, oldest first.
+    backlog: list[tuple[str, dict[str, Any]]] = []
+    for minute in range(1, 21):
+        backlog.append(("MeterValues", energy(minute, 1000 + 100 * minute, tx)))
+    backlog[5:5] = [("StatusNotification", status("SuspendedEV", 5.5))]
+    backlog[12:12] = [("StatusNotification", status("Charging", 11.5))]
+    backlog.append(("StatusNotification", status("Finishing", 21)))
+    backlog.append(
+        ("StopTransaction", {"transactionId": tx, "meterStop": 3000, "timestamp": at(21)})
+    )
+    backlog.append(("StatusNotification", status("Available", 22)))
+    async with raw_station(ocpp_url, "CP-1") as st:
+        await st.result("BootNotification", BOOT)
+        for action, payload in backlog:
+            await st.result(action, payload)
+        # A live status the station sends with its clock...
+        await st.result("StatusNotification", status("Preparing", 60))
+        # ... and one more queued message it found late: older, so it is history only.
+        await st.result("StatusNotification", status("Faulted", 30))
+
+    readings = (await platform.sessions.get(tx))["meter_values"]
+    assert [r["value"] for r in readings] == [1000 + 100 * m for m in range(1, 21)]
+    history = await platform.stations.status_history("CP-1", limit=100)
+    assert sorted((h["status_at"], h["status"]) for h in history) == [
+        (T0, "Charging"),
+        (T0 + timedelta(minutes=5.5), "SuspendedEV"),
+        (T0 + timedelta(minutes=11.5), "Charging"),
+        (T0 + timedelta(minutes=21), "Finishing"),
+        (T0 + timedelta(minutes=22), "Available"),
+        (T0 + timedelta(minutes=30), "Faulted"),
+        (T0 + timedelta(minutes=60), "Preparing"),
+    ]
+    [connector] = await platform.stations.connectors("CP-1")
+    assert (connector["status"], connector["status_at"]) == ("Preparing", T0 + timedelta(hours=1))
+    session = await platform.sessions.get(tx)
+    assert (session["stopped_at"], session["meter_stop_wh"]) == (T0 + timedelta(minutes=21), 3000)
+
+
+async def test_statuses_with_the_same_time_keep_the_last_received(
+    platform: Platform, ocpp_url: str
+) -> None:
+    await add_station(platform, "CP-1")
+    async with raw_station(ocpp_url, "CP-1") as st:
+        await st.result("StatusNotification", status("Preparing", 1))
+        await st.result("StatusNotification", status("Charging", 1))
+    [connector] = await platform.stations.connectors("CP-1")
+    assert connector["status"] == "Charging"
+
+
+async def test_meter_values_for_another_stations_transaction_stay_with_their_station(
+    platform: Platform, ocpp_url: str
+) -> None:
+    """Transaction ids are global; a station's stale id must not put its readings into another
+    station's session (its live kWh, its detail page)."""
+    await add_station(platform, "CP-1")
+    await add_station(platform, "CP-2")
+    async with raw_station(ocpp_url, "CP-1") as one, raw_station(ocpp_url, "CP-2") as two:
+        theirs = await tx_for(two)
+        await one.result("MeterValues", energy(5, 777_000, theirs))
+        await one.result("MeterValues", energy(6, 5, 999_999))  # a transaction nobody has
+    assert (await platform.sessions.get(theirs))["meter_values"] == []
+    rows = await fresh_rows(
+        platform, select(meter_values).where(meter_values.c.station_id == "CP-1")
+    )
+    assert [(r["value"], r["session_id"]) for r in rows] == [(777_000, None), (5, None)]
+
+
+# -- nothing is acknowledged before it is durable -----------------------------------------------
+
+Check = Callable[[list[dict[str, Any]]], bool]
+
+
+def of_station(table: Any) -> Callable[[str], Any]:
+    return lambda sid: select(table).where(table.c.station_id == sid)
+
+
+def station_row(sid: str) -> Any:
+    return select(stations).where(stations.c.id == sid)
+
+
+def logged_in(action: str) -> Callable[[str], Any]:
+    return lambda sid: select(ocpp_messages).where(
+        ocpp_messages.c.station_id == sid,
+        ocpp_messages.c.action == action,
+        ocpp_messages.c.direction == "in",
+    )
+
+
+# (case, action, payload, what to read for the station, what it must show)
+DURABLE: list[tuple[str, str, dict[str, Any], Callable[[str], Any], Check]] = [
+    (
+        "boot",
+        "BootNotification",
+        {**BOOT, "chargePointSerialNumber": "SN-D"},
+        station_row,
+        lambda rows: rows[0]["serial_number"] == "SN-D",
+    ),
+    (
+        "status",
+        "StatusNotification",
+        status("Faulted", 3),
+        of_station(connectors),
+        lambda rows: [r["status"] for r in rows] == ["Faulted"],
+    ),
+    (
+        "status-history",
+        "StatusNotification",
+        status("Faulted", 3),
+        of_station(connector_status_history),
+        lambda rows: len(rows) == 1,
+    ),
+    (
+        "start",
+        "StartTransaction",
+        start(),
+        of_station(charging_sessions),
+        lambda rows: [r["meter_start_wh"] for r in rows] == [1000],
+    ),
+    (
+        "meter-values",
+        "MeterValues",
+        energy(2, 1500),
+        of_station(meter_values),
+        lambda rows: [r["value"] for r in rows] == [1500],
+    ),
+    (
+        "diagnostics",
+        "DiagnosticsStatusNotification",
+        {"status": "Uploaded"},
+        station_row,
+        lambda rows: rows[0]["diagnostics_status"] == "Uploaded",
+    ),
+    (
+        "firmware",
+        "FirmwareStatusNotification",
+        {"status": "Installed"},
+        station_row,
+        lambda rows: rows[0]["firmware_status"] == "Installed",
+    ),
+    ("authorize", "Authorize", {"idTag": "04A2"}, logged_in("Authorize"), bool),
+    ("data-transfer", "DataTransfer", {"vendorId": "acme"}, logged_in("DataTransfer"), bool),
+    ("heartbeat", "Heartbeat", {}, logged_in("Heartbeat"), bool),
+]
+
+
+async def test_the_answer_leaves_only_once_the_message_is_durable(
+    platform: Platform, ocpp_url: str
+) -> None:
+    """Read through a brand-new engine the moment the answer arrives: a server that answered
+    before committing would be caught here. A station per case, so cases cannot help each
+    other."""
+    for case, action, payload, query, check in DURABLE:
+        sid = f"CP-{case}"
+        await add_station(platform, sid)
+        async with raw_station(ocpp_url, sid) as st:
+            await st.result(action, payload)
+            rows = await fresh_rows(platform, query(sid))
+        assert rows and check(rows), (case, rows)
+
+
+@contextlib.asynccontextmanager
+async def store_blocked(platform: Platform) -> AsyncIterator[None]:
+    """Another connection holds the lock every message's commit needs (the log's table), and
+    writes nothing: while it holds it, no message can become durable."""
+    db = create_database(platform.settings.database_url)
+    try:
+        async with db.engine.connect() as conn:
+            if db.dialect == "sqlite":
+                # A write that changes nothing still takes SQLite's one write lock.
+                await conn.exec_driver_sql("UPDATE ocpp_messages SET note = note WHERE 0")
+            else:
+                await conn.exec_driver_sql("LOCK TABLE ocpp_messages IN SHARE ROW EXCLUSIVE MODE")
+            try:
+                yield
+            finally:
+                await conn.rollback()
+    finally:
+        await db.dispose()
+
+
+async def test_no_answer_while_the_store_cannot_commit(platform: Platform, ocpp_url: str) -> None:
+    """A server that answered first and committed later would answer here while the lock is
+    held. (Reading the row back right after the answer cannot tell: the commit usually follows
+    within milliseconds.)"""
+    await add_station(platform, "CP-1")
+    async with raw_station(ocpp_url, "CP-1") as st:
+        await st.heartbeat()
+        for action, payload in [
+            ("StatusNotification", status("Charging", 1)),
+            ("StartTransaction", start()),
+        ]:
+            async with store_blocked(platform):
+                message_id = await st.send_call(action, payload)
+                with pytest.raises(TimeoutError):
+                    await asyncio.wait_for(st.recv_text(), 0.3)
+            answer = await st.recv()
+            assert answer[:2] == [3, message_id], (action, answer)
+    [connector] = await platform.stations.connectors("CP-1")
+    assert connector["status"] == "Charging"
+    assert (await counts(platform))["charging_sessions"] == 1
+
+
+async def test_stop_is_durable_when_answered(platform: Platform, ocpp_url: str) -> None:
+    await add_station(platform, "CP-1")
+    async with raw_station(ocpp_url, "CP-1") as st:
+        tx = await tx_for(st)
+        await st.result(
+            "StopTransaction",
+            {
+                "transactionId": tx,
+                "meterStop": 5000,
+                "timestamp": at(30),
+                "transactionData": energy(30, 5000)["meterValue"],
+            },
+        )
+        [session] = await fresh_rows(
+            platform, select(charging_sessions).where(charging_sessions.c.id == tx)
+        )
+        samples = await fresh_rows(
+            platform, select(meter_values).where(meter_values.c.session_id == tx)
+        )
+    assert (session["stopped_at"], session["energy_wh"]) == (T0 + timedelta(minutes=30), 4000)
+    assert [s["value"] for s in samples] == [5000]
+
+
+async def test_many_stations_at_once_each_durable_when_answered(
+    platform: Platform, ocpp_url: str
+) -> None:
+    """Stations connect (the server marks them online on connections of its own) while others
+    start transactions in the writer's group commit: every start is answered, and each station
+    can read its session back the moment it has the answer. (On SQLite, deferred writer
+    transactions once failed here with "database is locked" → InternalError.)"""
+    ids = [f"CP-{i}" for i in range(12)]
+    for sid in ids:
+        await add_station(platform, sid)
+
+    async def one(sid: str) -> list[tuple[str, int]]:
+        out = []
+        async with raw_station(ocpp_url, sid) as st:
+            for minute in range(3):
+                tx = await tx_for(st, minutes=minute)
+                rows = await fresh_rows(
+                    platform,
+                    select(charging_sessions.c.station_id).where(charging_sessions.c.id == tx),
+                )
+                out.append((rows[0]["station_id"], tx))
+        return out
+
+    results = await asyncio.gather(*(one(sid) for sid in ids))
+    assert [{owner for owner, _ in r} for r in results] == [{sid} for sid in ids]
+    assert len({tx for r in results for _, tx in r}) == 3 * len(ids)
