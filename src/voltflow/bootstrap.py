@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from voltflow.config import Settings
 from voltflow.ocpp.server import OcppServer, OcppServerSettings
@@ -55,17 +56,32 @@ class Platform:
     lists: ListService
     commands: CommandService
     ocpp: OcppServer
+    bus: Any = None  # the NATS connection, when gateways share the work
 
     async def start(self, *, ocpp: bool = True) -> None:
         await self.writer.start()
+        if ocpp and self.settings.nats_url:
+            await self._join_bus(self.settings.nats_url)
         if ocpp:
             # Sockets do not survive a restart: whatever was online is offline until it reconnects.
             await self.stations.repo.mark_all_offline()
             await self.ocpp.start()
 
+    async def _join_bus(self, url: str) -> None:
+        import nats
+
+        from voltflow.bus import NatsStationLink
+
+        self.bus = await nats.connect(url, name="voltflow-gateway")
+        link = NatsStationLink(self.bus, self.ocpp)
+        self.ocpp.presence.append(link)
+        self.commands.link = link
+
     async def stop(self) -> None:
         await self.lists.close()
         await self.ocpp.stop()
+        if self.bus is not None:
+            await self.bus.drain()
         await self.writer.stop()
         await self.db.dispose()
 

@@ -30,6 +30,8 @@ class Settings:
     timezone: str = "Europe/Brussels"
     # Country and provider of the contract ids (eMAID) the platform issues.
     emaid_prefix: str = "BE-VFL"
+    # With several gateway processes: NATS carries commands to the one holding a station's socket.
+    nats_url: str | None = None
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -49,4 +51,5 @@ class Settings:
         s.secure_cookies = _bool(e.get("VOLTFLOW_SECURE_COOKIES"), s.secure_cookies)
         s.timezone = e.get("VOLTFLOW_TIMEZONE", s.timezone)
         s.emaid_prefix = e.get("VOLTFLOW_EMAID_PREFIX", s.emaid_prefix)
+        s.nats_url = e.get("VOLTFLOW_NATS_URL") or None
         return s

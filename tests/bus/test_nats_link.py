@@ -53,7 +53,9 @@ async def test_command_reaches_the_gateway_holding_the_station(
 ) -> None:
     prefix = f"vftest{id(platform)}"
     holder = NatsStationLink(nats_clients[0], platform.ocpp, prefix)
-    remote = CommandService(NatsStationLink(nats_clients[1], other_gateway.ocpp, prefix))
+    remote = CommandService(
+        NatsStationLink(nats_clients[1], other_gateway.ocpp, prefix), other_gateway.stations.repo
+    )
     await platform.stations.add("CP-1")
 
     with pytest.raises(StationOffline, match="not connected to any gateway"):
@@ -82,3 +84,33 @@ async def test_command_reaches_the_gateway_holding_the_station(
 
     with pytest.raises(StationOffline):
         await remote.send("CP-1", "Reset", {"type": "Soft"}, timeout=2)
+
+
+async def test_two_gateways_share_the_work(database_url: str, nats_ready: str) -> None:
+    """Gateway A holds the station's socket; a command given to gateway B reaches it over NATS."""
+    a = build(make_settings(database_url, nats_url=nats_ready))
+    b = build(make_settings(database_url, nats_url=nats_ready))
+    await a.start()
+    await b.start()
+    try:
+        await a.stations.add("CP-9")
+        async with websockets.connect(
+            f"ws://127.0.0.1:{a.ocpp.port}/ocpp/CP-9", subprotocols=["ocpp1.6"]
+        ) as ws:
+            await ws.send(json.dumps([2, "1", "Heartbeat", {}]))
+            await ws.recv()
+
+            async def station() -> None:
+                call = json.loads(await ws.recv())
+                await ws.send(json.dumps([3, call[1], {"status": "Accepted"}]))
+
+            task = asyncio.create_task(station())
+            result = await b.commands.send("CP-9", "Reset", {"type": "Soft"}, timeout=3)
+            await task
+            assert result.payload == {"status": "Accepted"}
+        await asyncio.sleep(0.2)  # the socket's close reaches gateway A
+        with pytest.raises(StationOffline):
+            await b.commands.send("CP-9", "Reset", {"type": "Soft"}, timeout=2)
+    finally:
+        await b.stop()
+        await a.stop()

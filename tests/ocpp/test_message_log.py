@@ -5,7 +5,6 @@ import asyncio
 from typing import Any
 
 import orjson
-import pytest
 
 from tests.ocpp.support import (
     BACKGROUND_CALLS,
@@ -95,11 +94,6 @@ async def test_every_frame_in_and_out_is_logged(platform: Platform, ocpp_url: st
     assert all(r["station_id"] == "CP-1" for r in rows)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="server.py _on_frame logs a station's CALLRESULT/CALLERROR with action NULL although "
-    "the pending call knows it: keep the action next to the pending future and log it",
-)
 async def test_the_answer_to_a_command_carries_its_action(
     platform: Platform, ocpp_url: str
 ) -> None:

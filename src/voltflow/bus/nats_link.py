@@ -62,11 +62,18 @@ class NatsStationLink:
             await msg.respond(await self._answer(station_id, msg.data))
 
         self._subscriptions[station_id] = await self.nc.subscribe(subject, cb=handle)
+        # Until the server has the subscription, other gateways would hear "no responders".
+        await self.nc.flush()
 
     async def detach(self, station_id: str) -> None:
         sub = self._subscriptions.pop(station_id, None)
         if sub is not None:
             await sub.unsubscribe()
+            await self.nc.flush()
+
+    # The OCPP server's PresenceListener: subscribe while this process holds the socket.
+    station_connected = attach
+    station_disconnected = detach
 
     async def _answer(self, station_id: str, data: bytes) -> bytes:
         try:

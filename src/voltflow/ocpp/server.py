@@ -14,10 +14,11 @@ import binascii
 import contextlib
 import logging
 import secrets
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import unquote
 
 from websockets.asyncio.server import Server, ServerConnection, serve
@@ -50,6 +51,14 @@ PATH_PREFIX = "/ocpp/"
 RECENT_ANSWERS = 4
 
 
+class PresenceListener(Protocol):
+    """Told when this process starts or stops holding a station's socket."""
+
+    async def station_connected(self, station_id: str) -> None: ...
+
+    async def station_disconnected(self, station_id: str) -> None: ...
+
+
 @dataclass
 class OcppServerSettings:
     host: str = "0.0.0.0"
@@ -65,7 +74,10 @@ class StationConnection:
     def __init__(self, ws: ServerConnection, context: StationContext) -> None:
         self.ws = ws
         self.context = context
-        self.pending: dict[str, asyncio.Future[frames.CallResult | frames.CallError]] = {}
+        # Our outstanding call(s) by message id, with their action: answers carry no action.
+        self.pending: dict[
+            str, tuple[str, asyncio.Future[frames.CallResult | frames.CallError]]
+        ] = {}
         self._lock: asyncio.Lock | None = None
 
     @property
@@ -94,7 +106,11 @@ class OcppServer:
         self.connections: dict[str, StationConnection] = {}
         self._answers: dict[str, OrderedDict[str, tuple[str, str]]] = {}
         self._server: Server | None = None
-        self._accepted: dict[int, StationContext] = {}
+        # Weak: a connection that dies between handshake and handler leaves nothing behind.
+        self._accepted: weakref.WeakKeyDictionary[ServerConnection, StationContext] = (
+            weakref.WeakKeyDictionary()
+        )
+        self.presence: list[PresenceListener] = []
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def start(self) -> None:
@@ -161,12 +177,12 @@ class OcppServer:
             response = _refuse(ws, HTTPStatus.UNAUTHORIZED, "invalid credentials\n")
             response.headers["WWW-Authenticate"] = 'Basic realm="ocpp", charset="UTF-8"'
             return response
-        self._accepted[id(ws)] = StationContext(station_id, record.registration, record.lenient)
+        self._accepted[ws] = StationContext(station_id, record.registration, record.lenient)
         return None
 
     # -- the per-station loop --------------------------------------------------------------------
     async def _serve_station(self, ws: ServerConnection) -> None:
-        context = self._accepted.pop(id(ws))
+        context = self._accepted.pop(ws)
         station_id = context.station_id
         previous = self.connections.get(station_id)
         conn = StationConnection(ws, context)
@@ -176,17 +192,22 @@ class OcppServer:
         # Online and offline ride the group commit: in a connect storm, thousands of stations
         # would otherwise each take the write lock (and an fsync) for a transaction of their own.
         await self.stations.writer.commit([self.stations.w_touch(station_id, self.clock.now())])
+        for listener in self.presence:
+            await listener.station_connected(station_id)
         try:
             async for raw in ws:
                 await self._on_frame(conn, raw)
         except ConnectionClosed:
             pass
         finally:
-            for fut in conn.pending.values():
+            for _, fut in conn.pending.values():
                 if not fut.done():
                     fut.set_exception(StationOffline(f"{station_id} disconnected before answering"))
             if self.connections.get(station_id) is conn:
                 del self.connections[station_id]
+                for listener in self.presence:
+                    with contextlib.suppress(Exception):
+                        await listener.station_disconnected(station_id)
                 with contextlib.suppress(Exception):
                     await self.stations.writer.commit(
                         [Write(self.stations.sql.station_offline, {"b_id": station_id})]
@@ -212,13 +233,13 @@ class OcppServer:
         if isinstance(frame, frames.Call):
             await self._on_call(conn, frame, text, now)
         else:
-            fut = conn.pending.get(frame.unique_id)
+            action, fut = conn.pending.get(frame.unique_id, (None, None))
             kind = frames.CALLRESULT if isinstance(frame, frames.CallResult) else frames.CALLERROR
             note = None if fut is not None else "answer to no outstanding call"
             self.messages.writer.enqueue(
                 [
                     self.messages.w_frame(
-                        ctx.station_id, now, "in", text, kind, frame.unique_id, None, note
+                        ctx.station_id, now, "in", text, kind, frame.unique_id, action, note
                     )
                 ]
             )
@@ -354,7 +375,7 @@ class OcppServer:
             future: asyncio.Future[frames.CallResult | frames.CallError] = (
                 asyncio.get_running_loop().create_future()
             )
-            conn.pending[unique_id] = future
+            conn.pending[unique_id] = (action, future)
             try:
                 raw = frames.call(unique_id, action, payload)
                 self.messages.writer.enqueue(
