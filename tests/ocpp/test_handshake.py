@@ -244,3 +244,12 @@ async def test_without_auto_registration_unknown_stations_are_not_created(
     assert not platform.settings.auto_register
     await refused(open_socket(ocpp_url, "NEW-1"))
     assert (await platform.stations.search()).total == 0
+
+
+@pytest.mark.parametrize("path_id", ["bad%20id", "CP%3A1", "x" * 65])
+async def test_auto_registration_keeps_the_station_id_rules(
+    auto_platform: Platform, auto_url: str, path_id: str
+) -> None:
+    error = await refused(open_socket(auto_url, path_id))
+    assert error.response.status_code == 404
+    assert (await auto_platform.stations.search()).total == 0

@@ -40,6 +40,7 @@ from voltflow.services.ports import (
     StationOffline,
 )
 from voltflow.services.station_events import StationEvents
+from voltflow.services.stations import STATION_ID
 from voltflow.store.repositories import MessageLog, StationRepository, verify_station_password
 from voltflow.store.writer import Write
 
@@ -148,7 +149,7 @@ class OcppServer:
         if not path.startswith(PATH_PREFIX) or len(path) <= len(PATH_PREFIX):
             return _refuse(ws, HTTPStatus.NOT_FOUND, "OCPP endpoint is /ocpp/{station_id}\n")
         station_id = unquote(path[len(PATH_PREFIX) :])
-        if "/" in station_id or len(station_id) > 64:
+        if not STATION_ID.match(station_id):
             return _refuse(ws, HTTPStatus.NOT_FOUND, "invalid station id\n")
         offered = ",".join(request.headers.get_all("Sec-WebSocket-Protocol"))
         if SUBPROTOCOL not in [p.strip() for p in offered.split(",")]:
