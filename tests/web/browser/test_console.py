@@ -290,8 +290,9 @@ async def test_message_log_lists_and_filters_frames(ui: Console) -> None:
 
     await log.get_by_label("Action").fill("StatusNotification")
     await expect(rows).to_have_count(4)
+    # The CALLs, and the answers to them.
     for text in await rows.locator("td.action").all_inner_texts():
-        assert text == "StatusNotification"
+        assert text.removeprefix("↳ ") == "StatusNotification"
 
     await log.get_by_label("Direction").select_option("in")
     await expect(rows).to_have_count(2)
@@ -437,6 +438,7 @@ async def test_layout_on_a_phone_and_screenshots(
         if screenshots.all:
             await page.screenshot(path=screenshots.dir / "phone-station.png", full_page=True)
         await page.get_by_role("button", name="Log out").click()
+        await expect(page.get_by_role("heading", name="Log in")).to_be_visible()
         await assert_fits(page, "/login", screenshots)
 
         desktop = ui.page

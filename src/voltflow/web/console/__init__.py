@@ -13,4 +13,4 @@ router = APIRouter(include_in_schema=False)
 for module in (stations, customers, cards, lists, audit):
     router.include_router(module.router)
 
-__all__ = ["render", "router", "templates"]
+__all__ = ["audit", "cards", "customers", "lists", "render", "router", "stations", "templates"]

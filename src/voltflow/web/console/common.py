@@ -89,7 +89,7 @@ def navigation(actor: Actor) -> list[NavItem]:
     return items
 
 
-# -- flash messages (after a redirect) ----------------------------------------------------------------
+# -- flash messages (after a redirect) ------------------------------------------------------------
 def flash(request: Request, text: str, *, error: bool = False) -> None:
     messages = request.session.get(FLASH)
     messages = messages if isinstance(messages, list) else []
@@ -114,7 +114,7 @@ def back(request: Request, fallback: str, *, within: str | None = None) -> str:
     return path + (f"?{referer.query}" if referer.query else "")
 
 
-# -- rendering -----------------------------------------------------------------------------------------
+# -- rendering ------------------------------------------------------------------------------------
 def _local(value: datetime | date | None, request: Request, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
     if value is None:
         return "–"
@@ -162,6 +162,13 @@ def state_label(state: str) -> str:
         return state
 
 
+def iban(compact: str | None) -> str:
+    """An IBAN in groups of four, as printed on paper."""
+    if not compact:
+        return "–"
+    return " ".join(compact[i : i + 4] for i in range(0, len(compact), 4))
+
+
 def role_label(role: str) -> str:
     return role.replace("_", " ")
 
@@ -196,9 +203,7 @@ def render(
         params = dict(request.query_params)
         for key, value in changes.items():
             params[key] = "" if value is None else str(value)
-        kept = {
-            k: v for k, v in params.items() if v and not (k.endswith("offset") and v == "0")
-        }
+        kept = {k: v for k, v in params.items() if v and not (k.endswith("offset") and v == "0")}
         return request.url.path + (f"?{urlencode(kept)}" if kept else "")
 
     context = {
@@ -210,6 +215,7 @@ def render(
         "duration": format_duration,
         "session_type": _session_type,
         "emaid": emaid,
+        "iban": iban,
         "state_label": state_label,
         "role_label": role_label,
         "money": money,
@@ -217,6 +223,7 @@ def render(
         "can": can,
         "P": P,
         "now": datetime.now(UTC),
+        "today": datetime.now(ZoneInfo(request.app.state.platform.settings.timezone)).date(),
         "timezone": request.app.state.platform.settings.timezone,
         "nav": navigation(user) if isinstance(user, Actor) else [],
         "flashes": flashes,
@@ -225,7 +232,7 @@ def render(
     return templates.TemplateResponse(request, name, context, status_code=status_code)
 
 
-# -- names for ids -----------------------------------------------------------------------------------
+# -- names for ids --------------------------------------------------------------------------------
 async def organisation_names(
     platform: Platform, actor: Actor, ids: Iterable[int | None]
 ) -> dict[int, str]:
@@ -243,7 +250,9 @@ async def customer_choices(
     platform: Platform, actor: Actor, kinds: Iterable[OrganisationKind] | None = None
 ) -> list[dict[str, Any]]:
     """Organisations to pick from (a card's distributor, a station's owner): the customers."""
-    wanted = set(kinds) if kinds is not None else set(OrganisationKind) - {OrganisationKind.OPERATOR}
+    wanted = (
+        set(kinds) if kinds is not None else set(OrganisationKind) - {OrganisationKind.OPERATOR}
+    )
     page = await platform.organisations.search(actor, limit=1000)
     return [o for o in page.items if OrganisationKind(o["kind"]) in wanted]
 
@@ -253,7 +262,9 @@ class FieldErrors(dict[str, str]):
     """Messages by form field; empty when the form is fine."""
 
 
-def parse_date(value: str, field: str, errors: FieldErrors, *, required: bool = False) -> date | None:
+def parse_date(
+    value: str, field: str, errors: FieldErrors, *, required: bool = False
+) -> date | None:
     value = value.strip()
     if not value:
         if required:
@@ -273,7 +284,7 @@ def parse_amount(value: str, field: str, errors: FieldErrors) -> Decimal:
     except InvalidOperation:
         errors[field] = "an amount, e.g. 2.50"
         return Decimal(0)
-    sign, digits, exponent = amount.as_tuple()
+    _, digits, exponent = amount.as_tuple()
     if not amount.is_finite() or (isinstance(exponent, int) and exponent < -4):
         errors[field] = "at most 4 decimals"
     elif len(digits) > 12:

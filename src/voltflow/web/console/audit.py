@@ -1,0 +1,84 @@
+"""The audit log: who changed what, when, in the organisations the person may audit."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from voltflow.web.auth import ConsoleUser, PlatformDep
+from voltflow.web.console.common import PAGE, organisation_names, render
+
+router = APIRouter(include_in_schema=False)
+ENTITIES = {
+    "organisation": "Customers",
+    "user": "People",
+    "contract": "Contracts",
+    "card": "Cards",
+    "list": "Lists",
+    "station_group": "Station groups",
+}
+
+
+def _detail(text: str | None) -> list[tuple[str, str]]:
+    """The detail's fields as short pairs, for a line a person reads."""
+    if not text:
+        return []
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return [("", text)]
+    if not isinstance(value, dict):
+        return [("", str(value))]
+    out = []
+    for key, item in value.items():
+        if item is None:
+            continue
+        shown = ", ".join(str(i) for i in item) if isinstance(item, list) else str(item)
+        out.append((key.replace("_", " "), shown if len(shown) <= 120 else shown[:119] + "…"))
+    return out
+
+
+def _link(entity: str, entity_id: str | None) -> str | None:
+    if not entity_id:
+        return None
+    if entity == "card" and "," not in entity_id:
+        return f"/cards/{entity_id}"
+    if entity == "list":
+        return f"/lists/{entity_id}"
+    if entity == "organisation":
+        return f"/customers/{entity_id}"
+    return None
+
+
+@router.get("/audit")
+async def audit_page(
+    request: Request,
+    platform: PlatformDep,
+    user: ConsoleUser,
+    entity: str | None = None,
+    offset: int = 0,
+) -> HTMLResponse:
+    entity = entity if entity in ENTITIES else None
+    offset = max(offset, 0)
+    page = await platform.audit.search(user, entity=entity, offset=offset, limit=PAGE)
+    rows: list[dict[str, Any]] = [
+        {**r, "fields": _detail(r["detail"]), "link": _link(r["entity"], r["entity_id"])}
+        for r in page.items
+    ]
+    return render(
+        request,
+        "audit.html",
+        {
+            "user": user,
+            "page": page,
+            "rows": rows,
+            "names": await organisation_names(platform, user, (r["organisation_id"] for r in rows)),
+            "entities": ENTITIES,
+            "filters": {"entity": entity or ""},
+            "offset": offset,
+            "limit": PAGE,
+        },
+    )

@@ -1,0 +1,421 @@
+"""Charging cards: the list with its filters and bulk actions, the stock import, a card's page
+with its history and the steps its state allows."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from typing import Annotated, Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, Response
+
+from voltflow.bootstrap import Platform
+from voltflow.domain.access import Actor, OrganisationKind, Role
+from voltflow.domain.authorization import normalize_uid
+from voltflow.domain.cards import CardAction, CardState, allowed_actions
+from voltflow.services.access import require
+from voltflow.services.cards import CardError, ImportProblem, ImportRejected
+from voltflow.web.auth import ConsoleUser, CsrfChecked, PlatformDep
+from voltflow.web.console.common import (
+    PAGE,
+    FieldErrors,
+    P,
+    back,
+    can,
+    customer_choices,
+    flash,
+    is_partial,
+    organisation_names,
+    own_organisations,
+    parse_date,
+    parse_int,
+    redirect,
+    render,
+)
+
+router = APIRouter(include_in_schema=False)
+MAX_IMPORT_BYTES = 5 * 1024 * 1024
+
+# What each step is called on a button, and what the notice says once it is done.
+ACTION_LABELS = {
+    CardAction.DISTRIBUTE: ("Hand to distributor", "handed to {org}"),
+    CardAction.RETURN_TO_STOCK: ("Return to stock", "returned to stock"),
+    CardAction.ASSIGN: ("Assign to employee", "assigned to {driver}"),
+    CardAction.UNASSIGN: ("Take back from driver", "taken back from the driver"),
+    CardAction.ACTIVATE: ("Activate", "activated"),
+    CardAction.BLOCK: ("Block", "blocked"),
+    CardAction.UNBLOCK: ("Unblock", "unblocked"),
+    CardAction.REPORT_LOST: ("Report lost", "reported lost"),
+    CardAction.EXPIRE: ("Expire", "expired"),
+}
+ACTION_HINTS = {
+    CardAction.DISTRIBUTE: "The distributor then hands it to a driver.",
+    CardAction.ASSIGN: "Then activate it: the card charges once it is active.",
+    CardAction.ACTIVATE: "It charges from now on, under the holder's eMSP contract.",
+    CardAction.BLOCK: "Refused everywhere until unblocked, offline stations included.",
+    CardAction.REPORT_LOST: "Refused for good: a lost card never charges again.",
+    CardAction.EXPIRE: "Refused for good.",
+}
+STOCK_ACTIONS = frozenset({CardAction.DISTRIBUTE, CardAction.RETURN_TO_STOCK})
+# Steps offered on many cards at once; assigning names one driver, so one card at a time.
+BULK_ACTIONS = [
+    CardAction.DISTRIBUTE,
+    CardAction.RETURN_TO_STOCK,
+    CardAction.ACTIVATE,
+    CardAction.BLOCK,
+    CardAction.UNBLOCK,
+    CardAction.REPORT_LOST,
+]
+
+
+def _plural(count: int) -> str:
+    return f"{count} card" if count == 1 else f"{count} cards"
+
+
+# -- the list -------------------------------------------------------------------------------------
+async def _list_context(
+    platform: Platform,
+    user: Actor,
+    q: str | None,
+    state: str | None,
+    organisation_id: str | None,
+    offset: int,
+) -> dict[str, Any]:
+    state = state if state in {s.value for s in CardState} else None
+    org_id = parse_int(organisation_id)
+    page = await platform.cards.search(
+        user,
+        q=(q or "").strip() or None,
+        state=state,
+        organisation_id=org_id,
+        offset=offset,
+        limit=PAGE,
+    )
+    if user.is_operator:
+        choices = [
+            {"id": o["id"], "name": o["name"]} for o in await customer_choices(platform, user)
+        ]
+    else:
+        mine = own_organisations(user, P.CARDS_READ)
+        names = await organisation_names(platform, user, mine)
+        choices = [{"id": i, "name": names[i]} for i in mine]
+    bulk: list[CardAction] = []
+    if user.is_operator:
+        bulk = list(BULK_ACTIONS)
+    elif user.organisations(P.CARDS_WRITE):
+        bulk = [a for a in BULK_ACTIONS if a not in STOCK_ACTIONS]
+    return {
+        "page": page,
+        "names": await organisation_names(
+            platform, user, (c["organisation_id"] for c in page.items)
+        ),
+        "filters": {"q": q or "", "state": state or "", "organisation_id": org_id or ""},
+        "offset": offset,
+        "limit": PAGE,
+        "states": list(CardState),
+        "organisations": choices,
+        "bulk": [{"value": a.value, "label": ACTION_LABELS[a][0]} for a in bulk],
+        "distributors": (
+            await customer_choices(
+                platform, user, [OrganisationKind.COMPANY, OrganisationKind.INSTALLER]
+            )
+            if CardAction.DISTRIBUTE in bulk
+            else []
+        ),
+        "may_import": can(user, P.CARD_STOCK, None),
+        "problems": None,
+    }
+
+
+@router.get("/cards")
+async def cards_page(
+    request: Request,
+    platform: PlatformDep,
+    user: ConsoleUser,
+    q: str | None = None,
+    state: str | None = None,
+    organisation_id: str | None = None,
+    offset: int = 0,
+) -> HTMLResponse:
+    ctx = await _list_context(platform, user, q, state, organisation_id, max(offset, 0))
+    template = "partials/cards_table.html" if is_partial(request) else "cards.html"
+    response = render(request, template, {"user": user, **ctx})
+    response.headers["Vary"] = "HX-Request"
+    return response
+
+
+@router.post("/cards/import", dependencies=[CsrfChecked])
+async def import_cards(
+    request: Request,
+    platform: PlatformDep,
+    user: ConsoleUser,
+    file: Annotated[UploadFile | None, File()] = None,
+) -> Response:
+    """Cards into stock from a CSV file; any bad row rejects the whole file."""
+    require(user, P.CARD_STOCK, None)
+    problems: list[ImportProblem] = []
+    body = await file.read(MAX_IMPORT_BYTES + 1) if file is not None else b""
+    text = ""
+    if len(body) > MAX_IMPORT_BYTES:
+        problems.append(ImportProblem(0, "-", "the file is larger than 5 MiB: split it"))
+    else:
+        try:
+            text = body.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            problems.append(ImportProblem(0, "-", f"not UTF-8 text ({exc.reason})"))
+    if not problems and not text.strip():
+        problems.append(ImportProblem(0, "-", "the file is empty"))
+    if not problems:
+        try:
+            uids = await platform.cards.import_csv(user, text)
+        except ImportRejected as exc:
+            problems = exc.problems
+        else:
+            flash(request, f"{_plural(len(uids))} imported into stock.")
+            return redirect("/cards?state=in_stock")
+    ctx = await _list_context(platform, user, None, None, None, 0)
+    ctx["problems"] = problems
+    ctx["file_name"] = (file.filename if file is not None else None) or "the file"
+    return render(request, "cards.html", {"user": user, **ctx}, 422)
+
+
+@router.post("/cards/actions", dependencies=[CsrfChecked])
+async def bulk_action(
+    request: Request,
+    platform: PlatformDep,
+    user: ConsoleUser,
+    action: Annotated[str, Form()] = "",
+    uids: Annotated[list[str] | None, Form()] = None,
+    organisation_id: Annotated[str, Form()] = "",
+    driver_id: Annotated[str, Form()] = "",
+    reason: Annotated[str, Form()] = "",
+) -> Response:
+    """One step on the selected cards: all of them take it, or none."""
+    wanted = [normalize_uid(u) for u in uids or [] if u.strip()]
+    # Whose cards they are comes first: another organisation's card is refused, whatever else.
+    for uid in wanted:
+        await platform.cards.get(user, uid)
+    to = back(request, "/cards", within="/cards")
+    try:
+        step = CardAction(action)
+    except ValueError:
+        flash(request, "Choose what to do with the selected cards.", error=True)
+        return redirect(to)
+    if step in STOCK_ACTIONS:
+        require(user, P.CARD_STOCK, None)
+    if not wanted:
+        flash(request, "Select the cards first (the boxes in the first column).", error=True)
+        return redirect(to)
+    try:
+        done = await _apply(platform, user, step, wanted, organisation_id, driver_id, reason)
+    except CardError as exc:
+        flash(request, f"Nothing changed: {exc}", error=True)
+        return redirect(to)
+    flash(request, f"{_plural(len(wanted))} {done}.")
+    return redirect(to)
+
+
+async def _apply(
+    platform: Platform,
+    user: Actor,
+    step: CardAction,
+    uids: list[str],
+    organisation_id: str,
+    driver_id: str,
+    reason: str,
+    expires_at: datetime | None = None,
+) -> str:
+    """Take the step; what the notice then says. Field problems are CardErrors too."""
+    org = parse_int(organisation_id)
+    driver = parse_int(driver_id)
+    if step is CardAction.DISTRIBUTE and org is None:
+        raise CardError("choose the distributor to hand the cards to", "organisation_id")
+    if step is CardAction.ASSIGN and driver is None:
+        raise CardError("choose the driver", "driver_id")
+    await platform.cards.apply_action(
+        user,
+        step,
+        uids,
+        organisation_id=org,
+        driver_id=driver,
+        expires_at=expires_at,
+        reason=reason.strip()[:200] or None,
+    )
+    _, done = ACTION_LABELS[step]
+    names = await organisation_names(platform, user, [org])
+    person = await platform.accounts.get(driver) if driver is not None else None
+    return done.format(
+        org=names.get(org, "the distributor") if org is not None else "",
+        driver=(person.full_name or person.username) if person else "the driver",
+    )
+
+
+# -- one card -------------------------------------------------------------------------------------
+async def _drivers(
+    platform: Platform, user: Actor, organisation_id: int | None
+) -> list[dict[str, Any]]:
+    if organisation_id is None or not can(user, P.PEOPLE_READ, organisation_id):
+        return []
+    page = await platform.organisations.people(user, organisation_id, role=Role.DRIVER, limit=500)
+    return page.items
+
+
+async def _name_drivers(platform: Platform, history: list[dict[str, Any]]) -> None:
+    """The history says "driver 12": show who that is."""
+    for event in history:
+        detail = event.get("detail") or ""
+        number = parse_int(detail[7:]) if detail.startswith("driver ") else None
+        if number is not None:
+            person = await platform.accounts.get(number)
+            if person is not None:
+                event["detail"] = f"to {person.full_name or person.username}"
+
+
+async def _kind(platform: Platform, user: Actor, organisation_id: int) -> str | None:
+    """The kind of the organisation holding a card: the person's own, or one they may read."""
+    for m in user.memberships:
+        if m.organisation_id == organisation_id:
+            return m.kind.value
+    if can(user, P.CUSTOMERS_READ, organisation_id):
+        return str((await platform.organisations.get(user, organisation_id))["kind"])
+    return None
+
+
+@router.get("/cards/{uid}")
+async def card_page(
+    request: Request, uid: str, platform: PlatformDep, user: ConsoleUser
+) -> HTMLResponse:
+    card = await platform.cards.get(user, uid)
+    org_id: int | None = card["organisation_id"]
+    names = await organisation_names(platform, user, [org_id])
+    org: dict[str, Any] | None = None
+    if org_id is not None:
+        org = {"id": org_id, "name": names[org_id], "kind": await _kind(platform, user, org_id)}
+    driver = await platform.accounts.get(card["driver_id"]) if card["driver_id"] else None
+    await _name_drivers(platform, card["history"])
+    state = CardState(card["state"])
+    actions = []
+    for step in allowed_actions(state):
+        if step in STOCK_ACTIONS:
+            if not can(user, P.CARD_STOCK, None):
+                continue
+        elif not can(user, P.CARDS_WRITE if org_id is not None else P.CARD_STOCK, org_id):
+            continue
+        actions.append(
+            {"value": step.value, "label": ACTION_LABELS[step][0], "hint": ACTION_HINTS.get(step)}
+        )
+    steps = {a["value"] for a in actions}
+    contract = None  # whether the holder's eMSP contract lets the card charge, where we may know
+    if org_id is not None and can(user, P.CONTRACTS_READ, org_id):
+        today = platform.contracts.today()
+        contract = any(
+            c["kind"] == "emsp"
+            and c["starts_on"] <= today
+            and (c["ends_on"] is None or c["ends_on"] >= today)
+            for c in await platform.contracts.of_organisation(user, org_id)
+        )
+    installer = org is not None and org["kind"] == OrganisationKind.INSTALLER.value
+    return render(
+        request,
+        "card.html",
+        {
+            "user": user,
+            "card": card,
+            "org": org,
+            "driver": driver,
+            "actions": actions,
+            "drivers": (
+                await _drivers(platform, user, org_id)
+                if CardAction.ASSIGN.value in steps and not installer
+                else []
+            ),
+            "installer": installer,
+            "contract": contract,
+            "households": (
+                await customer_choices(platform, user, [OrganisationKind.HOUSEHOLD])
+                if CardAction.ASSIGN.value in steps and installer and user.is_operator
+                else []
+            ),
+            "distributors": (
+                await customer_choices(
+                    platform, user, [OrganisationKind.COMPANY, OrganisationKind.INSTALLER]
+                )
+                if CardAction.DISTRIBUTE.value in steps
+                else []
+            ),
+            "labels": {s.value: s.label for s in CardState},
+        },
+    )
+
+
+@router.get("/cards/{uid}/drivers")
+async def card_drivers(
+    request: Request,
+    uid: str,
+    platform: PlatformDep,
+    user: ConsoleUser,
+    organisation_id: str | None = None,
+) -> HTMLResponse:
+    """The drivers a card may go to, as options: those of its company, or of the household an
+    installer's card goes to."""
+    card = await platform.cards.get(user, uid)
+    org_id = parse_int(organisation_id) or card["organisation_id"]
+    drivers = await _drivers(platform, user, org_id) if org_id is not None else []
+    return render(request, "partials/driver_options.html", {"drivers": drivers})
+
+
+@router.post("/cards/{uid}/actions", dependencies=[CsrfChecked])
+async def card_action(
+    request: Request,
+    uid: str,
+    platform: PlatformDep,
+    user: ConsoleUser,
+    action: Annotated[str, Form()] = "",
+    organisation_id: Annotated[str, Form()] = "",
+    driver_id: Annotated[str, Form()] = "",
+    reason: Annotated[str, Form()] = "",
+    expires_on: Annotated[str, Form()] = "",
+) -> Response:
+    card = await platform.cards.get(user, uid)
+    to = f"/cards/{quote(card['uid'], safe='')}"
+    try:
+        step = CardAction(action)
+    except ValueError:
+        flash(request, f"Unknown step {action!r}.", error=True)
+        return redirect(to)
+    if step in STOCK_ACTIONS:
+        require(user, P.CARD_STOCK, None)
+    else:
+        require(
+            user,
+            P.CARDS_WRITE if card["organisation_id"] else P.CARD_STOCK,
+            card["organisation_id"],
+        )
+    errors = FieldErrors()
+    until = parse_date(expires_on, "expires_on", errors)
+    if errors:
+        flash(request, f"Nothing changed: valid until: {errors['expires_on']}", error=True)
+        return redirect(to)
+    expires_at = None
+    if until is not None:
+        zone = ZoneInfo(platform.settings.timezone)
+        # Valid through that day, where the platform is.
+        expires_at = datetime.combine(until + timedelta(days=1), time(0), tzinfo=zone)
+    try:
+        done = await _apply(
+            platform,
+            user,
+            step,
+            [card["uid"]],
+            organisation_id,
+            driver_id,
+            reason,
+            expires_at,
+        )
+    except CardError as exc:
+        flash(request, f"Nothing changed: {exc}", error=True)
+        return redirect(to)
+    flash(request, f"Card {card['printed_number'] or card['uid']} {done}.")
+    return redirect(to)

@@ -1,0 +1,314 @@
+"""Customers: the list, a customer's page with its people, contracts, cards and stations."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, Response
+
+from voltflow.bootstrap import Platform
+from voltflow.domain.access import Actor, OrganisationKind, Role
+from voltflow.domain.contracts import ContractError, ContractKind
+from voltflow.services.access import require
+from voltflow.services.accounts import AccountError
+from voltflow.services.organisations import NewPerson, OrganisationError
+from voltflow.web.auth import ConsoleUser, CsrfChecked, PlatformDep
+from voltflow.web.console.common import (
+    PAGE,
+    FieldErrors,
+    P,
+    can,
+    flash,
+    is_partial,
+    parse_amount,
+    parse_date,
+    redirect,
+    render,
+    roles_for,
+)
+
+router = APIRouter(include_in_schema=False)
+CUSTOMER_KINDS = [OrganisationKind.COMPANY, OrganisationKind.HOUSEHOLD, OrganisationKind.INSTALLER]
+CONTRACT_FIELDS = (
+    "kind",
+    "starts_on",
+    "ends_on",
+    "currency",
+    "fee_per_card",
+    "fee_per_station",
+    "fee_per_licence",
+    "mandate_reference",
+    "mandate_iban",
+    "mandate_bic",
+    "mandate_signed_on",
+)
+PERSON_FIELDS = ("username", "full_name", "email", "role")
+
+
+# -- the list -------------------------------------------------------------------------------------
+async def _list_context(
+    platform: Platform, user: Actor, q: str | None, kind: str | None, offset: int
+) -> dict[str, Any]:
+    kind = kind if kind in {k.value for k in OrganisationKind} else None
+    page = await platform.organisations.search(
+        user, q=(q or "").strip() or None, kind=kind, offset=offset, limit=PAGE
+    )
+    return {
+        "page": page,
+        "filters": {"q": q or "", "kind": kind or ""},
+        "offset": offset,
+        "limit": PAGE,
+        "kinds": list(OrganisationKind) if user.is_operator else CUSTOMER_KINDS,
+    }
+
+
+@router.get("/customers")
+async def customers_page(
+    request: Request,
+    platform: PlatformDep,
+    user: ConsoleUser,
+    q: str | None = None,
+    kind: str | None = None,
+    offset: int = 0,
+) -> HTMLResponse:
+    ctx = await _list_context(platform, user, q, kind, max(offset, 0))
+    template = "partials/customers_table.html" if is_partial(request) else "customers.html"
+    response = render(
+        request,
+        template,
+        {"user": user, "form": {"kind": "company"}, "errors": FieldErrors(), **ctx},
+    )
+    response.headers["Vary"] = "HX-Request"
+    return response
+
+
+@router.post("/customers", dependencies=[CsrfChecked])
+async def create_customer(
+    request: Request,
+    platform: PlatformDep,
+    user: ConsoleUser,
+    name: Annotated[str, Form()] = "",
+    kind: Annotated[str, Form()] = "",
+    vat_number: Annotated[str, Form()] = "",
+) -> Response:
+    require(user, P.CUSTOMERS_WRITE, None)
+    errors = FieldErrors()
+    if kind not in {k.value for k in CUSTOMER_KINDS}:
+        errors["kind"] = "company, household or installer"
+    if not name.strip():
+        errors["name"] = "required"
+    if len(vat_number.strip()) > 32:
+        errors["vat_number"] = "at most 32 characters"
+    if not errors:
+        try:
+            org = await platform.organisations.create(
+                user, name, OrganisationKind(kind), vat_number.strip() or None
+            )
+        except OrganisationError as exc:
+            errors[exc.field or "name"] = str(exc)
+        else:
+            flash(request, f"Customer {org['name']} created: add its people and contract.")
+            return redirect(f"/customers/{org['id']}")
+    ctx = await _list_context(platform, user, None, None, 0)
+    form = {"name": name, "kind": kind, "vat_number": vat_number}
+    return render(
+        request, "customers.html", {"user": user, "form": form, "errors": errors, **ctx}, 422
+    )
+
+
+# -- one customer ---------------------------------------------------------------------------------
+async def _customer_context(
+    platform: Platform, user: Actor, organisation_id: int, q: str | None, offset: int
+) -> dict[str, Any]:
+    org = await platform.organisations.get(user, organisation_id)
+    ctx: dict[str, Any] = {
+        "org": org,
+        "roles": roles_for(org["kind"]),
+        "people": None,
+        "contracts": None,
+        "cards": None,
+        "stations": None,
+        "filters": {"q": q or ""},
+        "offset": offset,
+        "limit": PAGE,
+        "person_form": {"role": roles_for(org["kind"])[-1].value},
+        "person_errors": FieldErrors(),
+        "new_person": None,
+        "contract_form": {"kind": "emsp", "currency": "EUR"},
+        "contract_errors": FieldErrors(),
+    }
+    if can(user, P.PEOPLE_READ, organisation_id):
+        ctx["people"] = await platform.organisations.people(
+            user, organisation_id, q=(q or "").strip() or None, offset=offset, limit=PAGE
+        )
+    if can(user, P.CONTRACTS_READ, organisation_id):
+        ctx["contracts"] = await platform.contracts.of_organisation(user, organisation_id)
+    if can(user, P.CARDS_READ, organisation_id):
+        ctx["cards"] = await platform.cards.search(user, organisation_id=organisation_id, limit=10)
+    if can(user, P.STATIONS_READ, organisation_id):
+        # StationService.search has no organisation filter: the repository's, behind the check.
+        ctx["stations"] = await platform.stations.repo.page(within=[organisation_id], limit=10)
+    return ctx
+
+
+@router.get("/customers/{organisation_id}")
+async def customer_page(
+    request: Request,
+    organisation_id: int,
+    platform: PlatformDep,
+    user: ConsoleUser,
+    q: str | None = None,
+    offset: int = 0,
+) -> HTMLResponse:
+    ctx = await _customer_context(platform, user, organisation_id, q, max(offset, 0))
+    return render(request, "customer.html", {"user": user, **ctx})
+
+
+@router.post("/customers/{organisation_id}/people", dependencies=[CsrfChecked])
+async def add_person(
+    request: Request,
+    organisation_id: int,
+    platform: PlatformDep,
+    user: ConsoleUser,
+    username: Annotated[str, Form()] = "",
+    role: Annotated[str, Form()] = "",
+    full_name: Annotated[str, Form()] = "",
+    email: Annotated[str, Form()] = "",
+) -> HTMLResponse:
+    org = await platform.organisations.get(user, organisation_id)
+    require(user, P.PEOPLE_WRITE, organisation_id)
+    errors = FieldErrors()
+    allowed = {r.value for r in roles_for(org["kind"])}
+    if role not in allowed:
+        errors["role"] = f"one of {', '.join(sorted(allowed))}"
+    if not username.strip():
+        errors["username"] = "required"
+    new: NewPerson | None = None
+    if not errors:
+        try:
+            new = await platform.organisations.add_person(
+                user,
+                organisation_id,
+                username.strip(),
+                Role(role),
+                full_name=full_name.strip() or None,
+                email=email.strip() or None,
+            )
+        except (AccountError, OrganisationError) as exc:
+            errors[exc.field or "username"] = str(exc)
+    ctx = await _customer_context(platform, user, organisation_id, None, 0)
+    ctx["new_person"] = new
+    if errors:
+        ctx["person_form"] = {
+            "username": username,
+            "role": role,
+            "full_name": full_name,
+            "email": email,
+        }
+        ctx["person_errors"] = errors
+    # Rendered, not redirected: a generated password is shown this once, never stored.
+    return render(request, "customer.html", {"user": user, **ctx}, 422 if errors else 200)
+
+
+@router.post(
+    "/customers/{organisation_id}/people/{user_id}/roles/{role}/remove",
+    dependencies=[CsrfChecked],
+)
+async def remove_role(
+    request: Request,
+    organisation_id: int,
+    user_id: int,
+    role: Role,
+    platform: PlatformDep,
+    user: ConsoleUser,
+) -> Response:
+    removed = await platform.organisations.remove_role(user, organisation_id, user_id, role)
+    person = await platform.accounts.get(user_id)
+    who = person.username if person else f"user {user_id}"
+    flash(
+        request,
+        f"{who} is no longer {role.value.replace('_', ' ')} here."
+        if removed
+        else f"{who} did not hold that role.",
+    )
+    return redirect(f"/customers/{organisation_id}#people")
+
+
+@router.post("/customers/{organisation_id}/contracts", dependencies=[CsrfChecked])
+async def create_contract(
+    request: Request,
+    organisation_id: int,
+    platform: PlatformDep,
+    user: ConsoleUser,
+    kind: Annotated[str, Form()] = "",
+    starts_on: Annotated[str, Form()] = "",
+    ends_on: Annotated[str, Form()] = "",
+    currency: Annotated[str, Form()] = "EUR",
+    fee_per_card: Annotated[str, Form()] = "",
+    fee_per_station: Annotated[str, Form()] = "",
+    fee_per_licence: Annotated[str, Form()] = "",
+    mandate_reference: Annotated[str, Form()] = "",
+    mandate_iban: Annotated[str, Form()] = "",
+    mandate_bic: Annotated[str, Form()] = "",
+    mandate_signed_on: Annotated[str, Form()] = "",
+) -> Response:
+    await platform.organisations.get(user, organisation_id)
+    require(user, P.CONTRACTS_WRITE, organisation_id)
+    form = {
+        "kind": kind,
+        "starts_on": starts_on,
+        "ends_on": ends_on,
+        "currency": currency,
+        "fee_per_card": fee_per_card,
+        "fee_per_station": fee_per_station,
+        "fee_per_licence": fee_per_licence,
+        "mandate_reference": mandate_reference,
+        "mandate_iban": mandate_iban,
+        "mandate_bic": mandate_bic,
+        "mandate_signed_on": mandate_signed_on,
+    }
+    errors = FieldErrors()
+    if kind not in {k.value for k in ContractKind}:
+        errors["kind"] = "CPO or eMSP"
+    start = parse_date(starts_on, "starts_on", errors, required=True)
+    end = parse_date(ends_on, "ends_on", errors)
+    signed = parse_date(mandate_signed_on, "mandate_signed_on", errors)
+    fees = {f: parse_amount(form[f], f, errors) for f in CONTRACT_FIELDS if f.startswith("fee_")}
+    currency = currency.strip().upper()
+    if len(currency) != 3:
+        errors["currency"] = "a 3-letter ISO 4217 code, e.g. EUR"
+    for name, most in (("mandate_reference", 35), ("mandate_iban", 42), ("mandate_bic", 11)):
+        if len(form[name].strip()) > most:
+            errors[name] = f"at most {most} characters"
+    if not errors:
+        assert start is not None
+        try:
+            contract = await platform.contracts.create(
+                user,
+                organisation_id,
+                ContractKind(kind),
+                starts_on=start,
+                ends_on=end,
+                currency=currency,
+                fee_per_card=fees["fee_per_card"],
+                fee_per_station=fees["fee_per_station"],
+                fee_per_licence=fees["fee_per_licence"],
+                mandate_reference=mandate_reference.strip() or None,
+                mandate_iban=mandate_iban.strip() or None,
+                mandate_bic=mandate_bic.strip() or None,
+                mandate_signed_on=signed,
+            )
+        except ContractError as exc:
+            errors[exc.field if exc.field in CONTRACT_FIELDS else "kind"] = str(exc)
+        else:
+            flash(
+                request,
+                f"{ContractKind(kind).name.replace('EMSP', 'eMSP')} contract "
+                f"from {contract['starts_on']} created.",
+            )
+            return redirect(f"/customers/{organisation_id}#contracts")
+    ctx = await _customer_context(platform, user, organisation_id, None, 0)
+    ctx["contract_form"] = form
+    ctx["contract_errors"] = errors
+    return render(request, "customer.html", {"user": user, **ctx}, 422)

@@ -1,0 +1,361 @@
+"""Whitelists and discount lists of stations and station groups, the cards on them, and how far
+the stations' local lists have followed."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, Response
+
+from voltflow.bootstrap import Platform
+from voltflow.domain.access import Actor
+from voltflow.domain.authorization import normalize_uid
+from voltflow.domain.emaid import parse_emaid
+from voltflow.services.access import require
+from voltflow.services.cards import UNUSABLE
+from voltflow.services.lists import ListError, ListKind, ListNotFound
+from voltflow.web.auth import ConsoleUser, CsrfChecked, PlatformDep
+from voltflow.web.console.common import (
+    PAGE,
+    FieldErrors,
+    P,
+    can,
+    flash,
+    organisation_names,
+    parse_int,
+    redirect,
+    render,
+)
+
+router = APIRouter(include_in_schema=False)
+SYNC_OUTCOMES = {
+    "full": "sent whole",
+    "differential": "changes sent",
+    "unchanged": "already up to date",
+    "offline": "offline: it follows when it connects",
+    "failed": "failed",
+}
+
+
+# -- the lists ------------------------------------------------------------------------------------
+async def _writable_stations(platform: Platform, user: Actor) -> list[dict[str, Any]]:
+    """Stations a list or group can cover: owned by an organisation the person manages lists of."""
+    page = await platform.stations.search(actor=user, limit=1000)
+    return [
+        {"id": s["id"], "organisation_id": s["organisation_id"]}
+        for s in page.items
+        if s["organisation_id"] is not None and can(user, P.LISTS_WRITE, s["organisation_id"])
+    ]
+
+
+async def _groups(platform: Platform, user: Actor) -> list[dict[str, Any]]:
+    groups = []
+    for g in await platform.lists.groups(user):
+        # ListService.groups leaves out the members; the repository has them (same groups).
+        full = await platform.lists.repo.get_group(int(g["id"]))
+        groups.append({**g, "stations": full["stations"] if full else []})
+    return groups
+
+
+async def _lists_context(
+    platform: Platform, user: Actor, station_id: str | None, offset: int
+) -> dict[str, Any]:
+    station_id = (station_id or "").strip() or None
+    page = await platform.lists.search(user, station_id=station_id, offset=offset, limit=PAGE)
+    groups = await _groups(platform, user)
+    stations = await _writable_stations(platform, user)
+    writable_groups = [g for g in groups if can(user, P.LISTS_WRITE, g["organisation_id"])]
+    org_ids = {
+        *(i["organisation_id"] for i in page.items),
+        *(g["organisation_id"] for g in groups),
+        *(s["organisation_id"] for s in stations),
+        *user.organisations(P.LISTS_WRITE),
+    }
+    names = await organisation_names(platform, user, org_ids)
+    if user.is_operator:
+        group_orgs = sorted({s["organisation_id"] for s in stations}, key=lambda i: names[i])
+    else:
+        group_orgs = sorted(user.organisations(P.LISTS_WRITE), key=lambda i: names[i])
+    return {
+        "page": page,
+        "groups": groups,
+        "names": names,
+        "group_names": {g["id"]: g["name"] for g in groups},
+        "filters": {"station_id": station_id or ""},
+        "offset": offset,
+        "limit": PAGE,
+        "stations": stations,
+        "writable_groups": writable_groups,
+        "group_orgs": group_orgs,
+        "many_orgs": len({s["organisation_id"] for s in stations} | set(group_orgs)) > 1,
+        "may_write": bool(stations or writable_groups or group_orgs),
+        "list_form": {"kind": ListKind.WHITELIST.value},
+        "list_errors": FieldErrors(),
+        "group_form": {"organisation_id": group_orgs[0] if len(group_orgs) == 1 else ""},
+        "group_errors": FieldErrors(),
+    }
+
+
+@router.get("/lists")
+async def lists_page(
+    request: Request,
+    platform: PlatformDep,
+    user: ConsoleUser,
+    station_id: str | None = None,
+    offset: int = 0,
+) -> HTMLResponse:
+    ctx = await _lists_context(platform, user, station_id, max(offset, 0))
+    return render(request, "lists.html", {"user": user, **ctx})
+
+
+async def _target_organisation(
+    platform: Platform, user: Actor, station_id: str | None, group_id: int | None
+) -> int | None:
+    """The organisation owning what a list covers (the person must be able to see it)."""
+    if station_id is not None:
+        station = await platform.stations.get(station_id, actor=user)
+        return station.organisation_id
+    if group_id is not None:
+        for g in await platform.lists.groups(user):
+            if int(g["id"]) == group_id:
+                return int(g["organisation_id"])
+        raise ListNotFound(f"group {group_id}")
+    return None
+
+
+@router.post("/lists", dependencies=[CsrfChecked])
+async def create_list(
+    request: Request,
+    platform: PlatformDep,
+    user: ConsoleUser,
+    kind: Annotated[str, Form()] = "",
+    name: Annotated[str, Form()] = "",
+    target: Annotated[str, Form()] = "",
+    tariff_ref: Annotated[str, Form()] = "",
+) -> Response:
+    """A whitelist or discount list for a station (``station:ID``) or group (``group:ID``)."""
+    what, _, ident = target.partition(":")
+    station_id = ident if what == "station" and ident else None
+    group_id = parse_int(ident) if what == "group" else None
+    org_id = await _target_organisation(platform, user, station_id, group_id)
+    if org_id is not None:
+        require(user, P.LISTS_WRITE, org_id)
+    errors = FieldErrors()
+    if station_id is None and group_id is None:
+        errors["target"] = "choose a station or a station group"
+    elif org_id is None:
+        errors["target"] = "this station belongs to no customer yet: set its owner first"
+    if kind not in {k.value for k in ListKind}:
+        errors["kind"] = "whitelist or discount list"
+    if len(tariff_ref.strip()) > 64:
+        errors["tariff_ref"] = "at most 64 characters"
+    if not errors:
+        assert org_id is not None
+        try:
+            created = await platform.lists.create_list(
+                user,
+                org_id,
+                ListKind(kind),
+                name,
+                station_id=station_id,
+                group_id=group_id,
+                tariff_ref=tariff_ref.strip() or None,
+            )
+        except ListError as exc:
+            field = {"station_id": "target", "group_id": "target"}.get(exc.field or "", exc.field)
+            errors[field or "name"] = str(exc)
+        else:
+            flash(request, f"List {created['name']} created: add its cards.")
+            return redirect(f"/lists/{created['id']}")
+    ctx = await _lists_context(platform, user, None, 0)
+    ctx["list_form"] = {"kind": kind, "name": name, "target": target, "tariff_ref": tariff_ref}
+    ctx["list_errors"] = errors
+    return render(request, "lists.html", {"user": user, **ctx}, 422)
+
+
+@router.post("/station-groups", dependencies=[CsrfChecked])
+async def create_group(
+    request: Request,
+    platform: PlatformDep,
+    user: ConsoleUser,
+    organisation_id: Annotated[str, Form()] = "",
+    name: Annotated[str, Form()] = "",
+    station_ids: Annotated[list[str] | None, Form()] = None,
+) -> Response:
+    org_id = parse_int(organisation_id)
+    errors = FieldErrors()
+    if org_id is None:
+        errors["organisation_id"] = "choose the organisation"
+    else:
+        require(user, P.LISTS_WRITE, org_id)
+        try:
+            group = await platform.lists.create_group(user, org_id, name, station_ids or [])
+        except ListError as exc:
+            errors[exc.field or "name"] = str(exc)
+        else:
+            count = len(group["stations"])
+            flash(
+                request,
+                f"Group {group['name']} created with {count} station{'' if count == 1 else 's'}.",
+            )
+            return redirect("/lists#groups")
+    ctx = await _lists_context(platform, user, None, 0)
+    ctx["group_form"] = {
+        "organisation_id": org_id or "",
+        "name": name,
+        "station_ids": station_ids or [],
+    }
+    ctx["group_errors"] = errors
+    return render(request, "lists.html", {"user": user, **ctx}, 422)
+
+
+# -- one list -------------------------------------------------------------------------------------
+async def _list_context(platform: Platform, user: Actor, list_id: int) -> dict[str, Any]:
+    found = await platform.lists.get(user, list_id)
+    org_id = int(found["organisation_id"])
+    names = await organisation_names(platform, user, [org_id])
+    group = None
+    if found["group_id"] is not None:
+        # The list is readable, so is its group (same organisation): the repository has members.
+        group = await platform.lists.repo.get_group(int(found["group_id"]))
+    covered = [found["station_id"]] if found["station_id"] else (group or {}).get("stations", [])
+    sync = []
+    for station_id in covered:
+        stored, held = await platform.lists.repo.local_list(station_id)
+        sync.append(
+            {
+                "station_id": station_id,
+                "online": platform.commands.is_connected(station_id),
+                "version": stored["version"] if stored and stored.get("synced_at") else None,
+                "synced_at": stored["synced_at"] if stored else None,
+                "error": stored["last_error"] if stored else None,
+                "entries": len(held),
+            }
+        )
+    writable = can(user, P.LISTS_WRITE, org_id)
+    suggestions: list[dict[str, Any]] = []
+    if writable:
+        listed = {c["card_uid"] for c in found["cards"]}
+        page = await platform.cards.search(user, organisation_id=org_id, limit=200)
+        suggestions = [
+            c for c in page.items if c["uid"] not in listed and c["state"] not in UNUSABLE
+        ]
+    return {
+        "list": found,
+        "organisation": names[org_id],
+        "group": group,
+        "sync": sync,
+        "writable": writable,
+        "suggestions": suggestions,
+        "card_form": {"card": ""},
+        "card_errors": FieldErrors(),
+    }
+
+
+@router.get("/lists/{list_id}")
+async def list_page(
+    request: Request, list_id: int, platform: PlatformDep, user: ConsoleUser
+) -> HTMLResponse:
+    ctx = await _list_context(platform, user, list_id)
+    return render(request, "list.html", {"user": user, **ctx})
+
+
+async def _find_card(platform: Platform, user: Actor, text: str) -> dict[str, Any] | str:
+    """The one card the person means by a uid, printed number or contract id; else why not."""
+    text = text.strip()
+    if not text:
+        return "type the card's uid or printed number"
+    page = await platform.cards.search(user, q=text, limit=50)
+    uid = normalize_uid(text)
+    try:
+        compact: str | None = parse_emaid(text).compact
+    except ValueError:
+        compact = None
+    exact = [
+        c
+        for c in page.items
+        if c["uid"] == uid
+        or (c["printed_number"] or "").upper() == text.upper()
+        or (compact is not None and c["contract_id"] == compact)
+    ]
+    if len(exact) == 1:
+        return exact[0]
+    if len(exact) > 1:
+        return f"{text} names {len(exact)} cards: give the uid"
+    if page.items:
+        close = ", ".join(c["printed_number"] or c["uid"] for c in page.items[:5])
+        return f"no card {text}; did you mean {close}?"
+    return f"no card {text} among yours"
+
+
+@router.post("/lists/{list_id}/cards", dependencies=[CsrfChecked])
+async def add_card(
+    request: Request,
+    list_id: int,
+    platform: PlatformDep,
+    user: ConsoleUser,
+    card: Annotated[str, Form()] = "",
+) -> Response:
+    found = await platform.lists.get(user, list_id)
+    require(user, P.LISTS_WRITE, int(found["organisation_id"]))
+    errors = FieldErrors()
+    match = await _find_card(platform, user, card)
+    if isinstance(match, str):
+        errors["card"] = match
+    else:
+        try:
+            added = await platform.lists.add_cards(user, list_id, [match["uid"]])
+        except ListError as exc:
+            errors["card"] = str(exc)
+        else:
+            shown = match["printed_number"] or match["uid"]
+            flash(
+                request,
+                f"Card {shown} added: the stations' local lists follow."
+                if added
+                else f"Card {shown} was on the list already.",
+            )
+            return redirect(f"/lists/{list_id}")
+    ctx = await _list_context(platform, user, list_id)
+    ctx["card_form"] = {"card": card}
+    ctx["card_errors"] = errors
+    return render(request, "list.html", {"user": user, **ctx}, 422)
+
+
+@router.post("/lists/{list_id}/cards/{uid}/remove", dependencies=[CsrfChecked])
+async def remove_card(
+    request: Request, list_id: int, uid: str, platform: PlatformDep, user: ConsoleUser
+) -> Response:
+    removed = await platform.lists.remove_cards(user, list_id, [uid])
+    flash(
+        request,
+        f"Card {normalize_uid(uid)} removed from the list."
+        if removed
+        else f"Card {normalize_uid(uid)} was not on the list.",
+    )
+    return redirect(f"/lists/{list_id}")
+
+
+@router.post("/lists/{list_id}/sync", dependencies=[CsrfChecked])
+async def sync_list(
+    request: Request, list_id: int, platform: PlatformDep, user: ConsoleUser
+) -> Response:
+    """Push the local lists of the stations the list covers now, rather than on the next change."""
+    ctx = await _list_context(platform, user, list_id)
+    require(user, P.LISTS_WRITE, int(ctx["list"]["organisation_id"]))
+    results = [await platform.lists.sync_now(user, row["station_id"]) for row in ctx["sync"]]
+    if len(results) <= 3:
+        for result in results:
+            text = SYNC_OUTCOMES.get(result.outcome, result.outcome)
+            detail = f" ({result.detail})" if result.detail else ""
+            flash(request, f"{result.station_id}: {text}{detail}", error=result.outcome == "failed")
+    elif results:
+        counts: dict[str, int] = {}
+        for result in results:
+            counts[result.outcome] = counts.get(result.outcome, 0) + 1
+        summary = "; ".join(f"{n} {SYNC_OUTCOMES.get(o, o)}" for o, n in sorted(counts.items()))
+        flash(request, f"{len(results)} stations: {summary}.", error="failed" in counts)
+    if not ctx["sync"]:
+        flash(request, "The list covers no station yet.", error=True)
+    return redirect(f"/lists/{list_id}")
