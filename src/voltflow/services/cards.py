@@ -335,10 +335,16 @@ class CardService:
     ) -> BulkResult:
         """The bulk entry the API, console and CLI share."""
         if action is CardAction.DISTRIBUTE:
+            if kwargs.get("organisation_id") is None:
+                raise CardError(
+                    "organisation_id: the distributor to hand the cards to", "organisation_id"
+                )
             return await self.distribute(actor, uids, int(kwargs["organisation_id"]))
         if action is CardAction.ASSIGN:
             if len(uids) != 1:
                 raise CardError("assign one card at a time", "uids")
+            if kwargs.get("driver_id") is None:
+                raise CardError("driver_id: the driver to assign the card to", "driver_id")
             return await self.assign(
                 actor, uids[0], int(kwargs["driver_id"]), kwargs.get("organisation_id")
             )

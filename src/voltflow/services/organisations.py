@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
 
-from voltflow.domain.access import KIND_ROLES, Actor, OrganisationKind, Permission, Role
+from voltflow.domain.access import KIND_ROLES, Actor, OrganisationKind, Permission, Role, allowed
 from voltflow.domain.contracts import (
     ContractError,
     ContractKind,
@@ -127,6 +127,10 @@ class OrganisationService:
             )
         generated = None
         user = await self.accounts.find(username)
+        if user is not None and not await self._manages(actor, user.id):
+            # Usernames are global. Attaching someone of another organisation would hand their
+            # name and e-mail to this one, and them a role they never agreed to: operators only.
+            raise AccountError(f"user {username} already exists", "username")
         if user is None:
             if password is None:
                 password = generated = secrets.token_urlsafe(12)
@@ -143,6 +147,15 @@ class OrganisationService:
             {"username": username, "role": role},
         )
         return NewPerson(user.id, user.username, role, generated)
+
+    async def _manages(self, actor: Actor, user_id: int) -> bool:
+        """Whether ``actor`` manages the people of an organisation ``user_id`` belongs to."""
+        if actor.is_operator:
+            return allowed(actor, P.PEOPLE_WRITE, None)
+        return any(
+            allowed(actor, P.PEOPLE_WRITE, m.organisation_id)
+            for m in await self.memberships.of_user(user_id)
+        )
 
     async def remove_role(
         self, actor: Actor, organisation_id: int, user_id: int, role: Role

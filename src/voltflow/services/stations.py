@@ -113,7 +113,8 @@ class StationService:
             raise StationError(
                 f"cannot change {', '.join(sorted(unknown))}", field=sorted(unknown)[0]
             )
-        await self.repo.update(station_id, **values)
+        if values:  # an empty change (PATCH {}) changes nothing
+            await self.repo.update(station_id, **values)
         return await self.get(station_id, actor=actor)
 
     async def search(

@@ -3,11 +3,56 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
+from fastapi import Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 T = TypeVar("T")
+
+# Identifiers are 64-bit integers in the database: a larger number names nothing, and is refused
+# before it reaches the database, whose driver cannot take it.
+MAX_ID = 2**63 - 1
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
+IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+Offset = Annotated[int, Query(ge=0, le=MAX_ID)]
+
+
+class ProblemOut(BaseModel):
+    """An error as RFC 9457 problem details (``application/problem+json``); some carry more
+    members, such as the ``permission`` refused or a command's ``kind``."""
+
+    model_config = ConfigDict(extra="allow")
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str | None = None
+    field: str | None = Field(default=None, description="the input at fault, where there is one")
+
+
+PROBLEMS = {
+    400: "The body cannot be read (not UTF-8, not JSON)",
+    401: "No valid API key",
+    403: "Not allowed to this person or key",
+    404: "No such thing",
+    409: "The station is offline",
+    413: "The request body is too large",
+    422: "Invalid request: ``field`` names the input at fault",
+    502: "The station refused the command or failed",
+    504: "The station did not answer in time",
+}
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for errors answered as problem details."""
+    schema = ProblemOut.model_json_schema()
+    return {
+        status: {
+            "description": PROBLEMS[status],
+            "content": {"application/problem+json": {"schema": schema}},
+        }
+        for status in statuses
+    }
 
 
 class PageOut(BaseModel, Generic[T]):

@@ -12,10 +12,9 @@ from voltflow.domain.cards import CardAction, CardState
 from voltflow.domain.emaid import parse_emaid
 from voltflow.web.auth import ApiUser, PlatformDep
 from voltflow.web.problems import Problem
-from voltflow.web.schemas import PageOut
+from voltflow.web.schemas import MAX_ID, IdQuery, Offset, PageOut, problem_responses
 
 router = APIRouter(prefix="/api/v1")
-Offset = Annotated[int, Query(ge=0)]
 Limit = Annotated[int, Query(ge=1, le=500)]
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
 
@@ -49,8 +48,10 @@ class CardDetailOut(CardOut):
 class CardActionIn(BaseModel):
     action: CardAction
     uids: list[str] = Field(min_length=1, max_length=1000)
-    organisation_id: int | None = Field(default=None, description="distribute: the distributor")
-    driver_id: int | None = Field(default=None, description="assign: the driver")
+    organisation_id: int | None = Field(
+        default=None, ge=1, le=MAX_ID, description="distribute: the distributor"
+    )
+    driver_id: int | None = Field(default=None, ge=1, le=MAX_ID, description="assign: the driver")
     expires_at: datetime | None = Field(default=None, description="activate: optional end")
     reason: str | None = Field(default=None, max_length=200, description="block: why")
 
@@ -78,7 +79,7 @@ async def list_cards(
     actor: ApiUser,
     q: str | None = None,
     state: CardState | None = None,
-    organisation_id: int | None = None,
+    organisation_id: IdQuery = None,
     offset: Offset = 0,
     limit: Limit = 50,
 ) -> PageOut[CardOut]:
@@ -107,6 +108,7 @@ async def get_card(uid: str, platform: PlatformDep, actor: ApiUser) -> CardDetai
     "/cards/import",
     status_code=201,
     tags=["cards"],
+    responses=problem_responses(413),
     openapi_extra={
         "requestBody": {
             "required": True,

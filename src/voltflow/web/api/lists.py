@@ -10,15 +10,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from voltflow.services.lists import ListKind
 from voltflow.web.auth import ApiUser, PlatformDep
-from voltflow.web.schemas import PageOut
+from voltflow.web.schemas import MAX_ID, IdPath, Offset, PageOut
 
 router = APIRouter(prefix="/api/v1")
-Offset = Annotated[int, Query(ge=0)]
 Limit = Annotated[int, Query(ge=1, le=500)]
 
 
 class GroupIn(BaseModel):
-    organisation_id: int
+    organisation_id: int = Field(ge=1, le=MAX_ID)
     name: str = Field(min_length=1, max_length=120)
     station_ids: list[str] = Field(default_factory=list, max_length=5000)
 
@@ -36,11 +35,11 @@ class GroupOut(BaseModel):
 
 
 class ListIn(BaseModel):
-    organisation_id: int
+    organisation_id: int = Field(ge=1, le=MAX_ID)
     kind: ListKind
     name: str = Field(min_length=1, max_length=120)
     station_id: str | None = None
-    group_id: int | None = None
+    group_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     tariff_ref: str | None = Field(default=None, max_length=64, description="discount lists")
 
 
@@ -94,7 +93,7 @@ async def create_group(body: GroupIn, platform: PlatformDep, actor: ApiUser) -> 
 
 @router.put("/station-groups/{group_id}/stations", tags=["lists"])
 async def set_group_stations(
-    group_id: int, body: GroupStationsIn, platform: PlatformDep, actor: ApiUser
+    group_id: IdPath, body: GroupStationsIn, platform: PlatformDep, actor: ApiUser
 ) -> GroupOut:
     group = await platform.lists.set_group_stations(actor, group_id, body.station_ids)
     return GroupOut.model_validate(group)
@@ -127,13 +126,13 @@ async def create_list(body: ListIn, platform: PlatformDep, actor: ApiUser) -> Li
 
 
 @router.get("/lists/{list_id}", tags=["lists"])
-async def get_list(list_id: int, platform: PlatformDep, actor: ApiUser) -> ListDetailOut:
+async def get_list(list_id: IdPath, platform: PlatformDep, actor: ApiUser) -> ListDetailOut:
     return ListDetailOut.model_validate(await platform.lists.get(actor, list_id))
 
 
 @router.post("/lists/{list_id}/cards", tags=["lists"])
 async def add_list_cards(
-    list_id: int, body: CardsIn, platform: PlatformDep, actor: ApiUser
+    list_id: IdPath, body: CardsIn, platform: PlatformDep, actor: ApiUser
 ) -> ListDetailOut:
     await platform.lists.add_cards(actor, list_id, body.uids)
     return ListDetailOut.model_validate(await platform.lists.get(actor, list_id))
@@ -141,7 +140,7 @@ async def add_list_cards(
 
 @router.delete("/lists/{list_id}/cards/{uid}", tags=["lists"])
 async def remove_list_card(
-    list_id: int, uid: str, platform: PlatformDep, actor: ApiUser
+    list_id: IdPath, uid: str, platform: PlatformDep, actor: ApiUser
 ) -> ListDetailOut:
     await platform.lists.remove_cards(actor, list_id, [uid])
     return ListDetailOut.model_validate(await platform.lists.get(actor, list_id))

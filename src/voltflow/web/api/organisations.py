@@ -12,10 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from voltflow.domain.access import OrganisationKind, Role
 from voltflow.domain.contracts import ContractKind
 from voltflow.web.auth import ApiUser, PlatformDep
-from voltflow.web.schemas import PageOut
+from voltflow.web.schemas import IdPath, Offset, PageOut
 
 router = APIRouter(prefix="/api/v1")
-Offset = Annotated[int, Query(ge=0)]
 Limit = Annotated[int, Query(ge=1, le=500)]
 
 
@@ -126,14 +125,14 @@ async def create_organisation(
 
 @router.get("/organisations/{organisation_id}", tags=["customers"])
 async def get_organisation(
-    organisation_id: int, platform: PlatformDep, actor: ApiUser
+    organisation_id: IdPath, platform: PlatformDep, actor: ApiUser
 ) -> OrganisationOut:
     return OrganisationOut.model_validate(await platform.organisations.get(actor, organisation_id))
 
 
 @router.get("/organisations/{organisation_id}/people", tags=["customers"])
 async def list_people(
-    organisation_id: int,
+    organisation_id: IdPath,
     platform: PlatformDep,
     actor: ApiUser,
     role: Role | None = None,
@@ -149,7 +148,7 @@ async def list_people(
 
 @router.post("/organisations/{organisation_id}/people", status_code=201, tags=["customers"])
 async def add_person(
-    organisation_id: int, body: PersonIn, platform: PlatformDep, actor: ApiUser
+    organisation_id: IdPath, body: PersonIn, platform: PlatformDep, actor: ApiUser
 ) -> PersonCreated:
     person = await platform.organisations.add_person(
         actor,
@@ -167,7 +166,7 @@ async def add_person(
 
 @router.delete("/organisations/{organisation_id}/people/{user_id}/roles/{role}", tags=["customers"])
 async def remove_role(
-    organisation_id: int, user_id: int, role: Role, platform: PlatformDep, actor: ApiUser
+    organisation_id: IdPath, user_id: IdPath, role: Role, platform: PlatformDep, actor: ApiUser
 ) -> dict[str, Any]:
     removed = await platform.organisations.remove_role(actor, organisation_id, user_id, role)
     return {"removed": removed}
@@ -175,7 +174,7 @@ async def remove_role(
 
 @router.get("/organisations/{organisation_id}/contracts", tags=["contracts"])
 async def list_contracts(
-    organisation_id: int, platform: PlatformDep, actor: ApiUser
+    organisation_id: IdPath, platform: PlatformDep, actor: ApiUser
 ) -> list[ContractOut]:
     rows = await platform.contracts.of_organisation(actor, organisation_id)
     return [ContractOut.model_validate(r) for r in rows]
@@ -183,7 +182,7 @@ async def list_contracts(
 
 @router.post("/organisations/{organisation_id}/contracts", status_code=201, tags=["contracts"])
 async def create_contract(
-    organisation_id: int, body: ContractIn, platform: PlatformDep, actor: ApiUser
+    organisation_id: IdPath, body: ContractIn, platform: PlatformDep, actor: ApiUser
 ) -> ContractOut:
     contract = await platform.contracts.create(
         actor, organisation_id, body.kind, **body.model_dump(exclude={"kind"})

@@ -13,10 +13,13 @@ from voltflow.domain.stations import Registration
 from voltflow.web.auth import ApiUser, PlatformDep
 from voltflow.web.problems import Problem
 from voltflow.web.schemas import (
+    MAX_ID,
     CommandIn,
     CommandOut,
     ConnectorOut,
+    IdPath,
     MessageOut,
+    Offset,
     PageOut,
     SessionDetailOut,
     SessionOut,
@@ -27,11 +30,11 @@ from voltflow.web.schemas import (
     StatusHistoryOut,
     TokenIn,
     TokenOut,
+    problem_responses,
 )
 
 router = APIRouter(prefix="/api/v1")
 
-Offset = Annotated[int, Query(ge=0)]
 Limit = Annotated[int, Query(ge=1, le=500)]
 
 
@@ -131,7 +134,9 @@ async def station_messages(
     direction: Annotated[str | None, Query(pattern="^(in|out)$")] = None,
     message_id: str | None = None,
     q: Annotated[str | None, Query(description="text within the payload or note")] = None,
-    before_id: Annotated[int | None, Query(ge=1, description="page backwards from this id")] = None,
+    before_id: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="page backwards from this id")
+    ] = None,
     limit: Limit = 50,
 ) -> list[MessageOut]:
     rows = await platform.stations.message_log(
@@ -147,7 +152,11 @@ async def station_messages(
     return [MessageOut.model_validate(r) for r in rows]
 
 
-@router.post("/stations/{station_id}/commands/{action}", tags=["commands"])
+@router.post(
+    "/stations/{station_id}/commands/{action}",
+    tags=["commands"],
+    responses=problem_responses(409, 502, 504),
+)
 async def send_command(
     station_id: str,
     action: str,
@@ -192,7 +201,9 @@ async def list_sessions(
 
 
 @router.get("/sessions/{session_id}", tags=["sessions"])
-async def get_session(session_id: int, platform: PlatformDep, actor: ApiUser) -> SessionDetailOut:
+async def get_session(
+    session_id: IdPath, platform: PlatformDep, actor: ApiUser
+) -> SessionDetailOut:
     session = await platform.sessions.get(session_id, actor=actor)
     for mv in session["meter_values"]:
         mv["value"] = str(mv["value"])

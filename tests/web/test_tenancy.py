@@ -1,0 +1,810 @@
+"""Tenancy: every API route and every console page, called by a person of another organisation,
+refuses, or shows nothing of the first organisation's, on both databases.
+
+The calls are generated from the application's route table. Path parameters come from
+``PATH_EXAMPLES`` and request bodies from ``BODY_EXAMPLES``, both naming organisation A's things; a
+route with a parameter or a body these tables do not know fails the test until it gets an example,
+so a new route cannot escape the check. The skip list, ``NOT_CHECKED``, stays tiny on purpose.
+
+Organisation A (a company) has a station it owns with finished sessions, cards (handed to it, two
+assigned to its drivers and active, one not), an eMSP contract, a station group, a whitelist for its
+station, and people. Organisation B (another company) has its own station and cards, a fleet
+manager and a driver; each of them makes every call, through an API key and through a console login.
+
+A call that names A's thing (in its path or body) must be refused: 403 or 404. A collection may
+answer 200, but nothing in it may be A's: no A identifier in the raw response text that the request
+did not itself contain, no A organisation or person id in a JSON field, and, asked about A's thing
+by a query parameter, nothing at all. The operator's same reads then succeed and show A's things, so
+the refusals are about whose things they are; and A's drivers see only their own cards and sessions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import itertools
+import json
+import re
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+import fastapi.routing
+import httpx
+import pytest
+import websockets
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+from websockets.typing import Subprotocol
+
+from tests import factories
+from voltflow.bootstrap import Platform
+from voltflow.domain.access import Actor
+from voltflow.domain.cards import CardAction
+from voltflow.domain.contracts import ContractKind
+from voltflow.domain.emaid import parse_emaid
+from voltflow.services.lists import ListKind
+from voltflow.web import create_app
+
+# Neither API routes nor console pages about anyone's things: logging in and out, static files,
+# the liveness probe and the API's own documentation. Keep this list short.
+NOT_CHECKED = frozenset(
+    {
+        "/login",
+        "/logout",
+        "/static",
+        "/api/v1/health",
+        "/api/v1/openapi.json",
+        "/api/docs",
+        "/docs/oauth2-redirect",
+    }
+)
+
+STATION_PASSWORD = "alpha-station-key-01"
+A_NAME = "Alphaworks"  # organisation A; its people, group, list and station vendor carry it too
+B_NAME = "Betatech"
+A_STATION = "CP-A7731"
+B_STATION = "CP-B0042"
+A_UIDS = ["A1FA0001", "A1FA0002", "A1FA0003"]
+B_UIDS = ["B0B00001", "B0B00002"]
+A_IBAN = "BE68539007547034"
+
+
+@dataclass
+class Alpha:
+    """Organisation A's things, and what they look like in a response."""
+
+    org_id: int
+    manager: Actor
+    drivers: list[Actor]
+    station_id: str
+    uids: list[str]  # driver 0's card, driver 1's card (both active), one not assigned
+    contract_ids: list[str]  # the cards' eMAIDs as the API shows them
+    session_ids: list[int]  # driver 0's session, driver 1's session
+    contract_id: int
+    group_id: int
+    list_id: int
+
+    @property
+    def people(self) -> set[int]:
+        return {self.manager.user_id, *(d.user_id for d in self.drivers)}
+
+    @property
+    def markers(self) -> list[str]:
+        """Texts only A's things contain (the name is in its people's usernames too)."""
+        compact = [c.replace("-", "") for c in self.contract_ids]
+        printed = [f"PN-A-{i:04d}" for i in range(1, len(self.uids) + 1)]
+        return [A_NAME, self.station_id, A_IBAN, *self.uids, *self.contract_ids, *compact, *printed]
+
+
+# -- the tables: one example per path parameter name, one body per (method, path) ------------------
+
+PATH_EXAMPLES: dict[str, Callable[[Alpha], str]] = {
+    "station_id": lambda a: a.station_id,
+    "session_id": lambda a: str(a.session_ids[0]),
+    "uid": lambda a: a.uids[0],
+    "organisation_id": lambda a: str(a.org_id),
+    "user_id": lambda a: str(a.drivers[0].user_id),
+    "role": lambda a: "driver",
+    "list_id": lambda a: str(a.list_id),
+    "group_id": lambda a: str(a.group_id),
+    "action": lambda a: "Reset",
+}
+
+# Query parameters that can name A's things: collection routes that take one are also called with
+# it, one at a time, and must then show nothing at all.
+QUERY_EXAMPLES: dict[str, Callable[[Alpha], str]] = {
+    "station_id": lambda a: a.station_id,
+    "organisation_id": lambda a: str(a.org_id),
+    "id_tag": lambda a: a.uids[0],
+}
+
+
+@dataclass(frozen=True)
+class Body:
+    """One request body: JSON, raw content, a form (console), or a form with files."""
+
+    json: Any = None
+    content: str | None = None
+    content_type: str | None = None
+    form: dict[str, str | list[str]] | None = None
+    files: dict[str, tuple[str, str, str]] | None = None  # field: (file name, content, type)
+
+    def text(self) -> str:
+        return json.dumps([self.json, self.content, self.form, self.files])
+
+
+def _card_actions(a: Alpha) -> list[Body]:
+    """Every card action on A's cards; the extra fields point at A as well."""
+    return [
+        Body(
+            json={
+                "action": action.value,
+                "uids": [a.uids[0]] if action is CardAction.ASSIGN else a.uids,
+                "organisation_id": a.org_id,
+                "driver_id": a.drivers[1].user_id,
+                "reason": "tenancy",
+            }
+        )
+        for action in CardAction
+    ]
+
+
+def _card_action_forms(a: Alpha, *, bulk: bool) -> list[Body]:
+    """The console's card steps, on many cards (``bulk``) or on the one in the path."""
+    forms: list[Body] = []
+    for action in CardAction:
+        form: dict[str, str | list[str]] = {
+            "action": action.value,
+            "organisation_id": str(a.org_id),
+            "driver_id": str(a.drivers[1].user_id),
+            "reason": "tenancy",
+        }
+        if bulk:
+            form["uids"] = list(a.uids)
+        forms.append(Body(form=form))
+    return forms
+
+
+BODY_EXAMPLES: dict[tuple[str, str], Callable[[Alpha], list[Body]]] = {
+    # API
+    ("POST", "/api/v1/stations"): lambda a: [
+        Body(json={"id": a.station_id, "password": "another-password"})
+    ],
+    ("PATCH", "/api/v1/stations/{station_id}"): lambda a: [
+        Body(json={"lenient": True, "password": "taken-over-key"})
+    ],
+    ("POST", "/api/v1/stations/{station_id}/commands/{action}"): lambda a: [
+        Body(json={"payload": {"type": "Hard"}})
+    ],
+    ("POST", "/api/v1/tokens"): lambda a: [Body(json={"uid": a.uids[0]})],
+    ("POST", "/api/v1/organisations"): lambda a: [Body(json={"name": A_NAME, "kind": "company"})],
+    ("POST", "/api/v1/organisations/{organisation_id}/people"): lambda a: [
+        Body(json={"username": "intruder", "role": "fleet_manager", "password": "intruder-pw"}),
+        Body(json={"username": a.manager.username, "role": "driver"}),
+    ],
+    ("POST", "/api/v1/organisations/{organisation_id}/contracts"): lambda a: [
+        Body(json={"kind": "emsp", "starts_on": "2026-01-01"})
+    ],
+    ("POST", "/api/v1/cards/import"): lambda a: [
+        Body(content=f"uid,printed_number\n{a.uids[0]},PN-X-0001\n", content_type="text/csv")
+    ],
+    ("POST", "/api/v1/cards/actions"): _card_actions,
+    ("POST", "/api/v1/station-groups"): lambda a: [
+        Body(json={"organisation_id": a.org_id, "name": "Taken", "station_ids": [a.station_id]})
+    ],
+    ("PUT", "/api/v1/station-groups/{group_id}/stations"): lambda a: [
+        Body(json={"station_ids": []})
+    ],
+    ("POST", "/api/v1/lists"): lambda a: [
+        Body(
+            json={
+                "organisation_id": a.org_id,
+                "kind": "whitelist",
+                "name": "Taken",
+                "station_id": a.station_id,
+            }
+        )
+    ],
+    ("POST", "/api/v1/lists/{list_id}/cards"): lambda a: [Body(json={"uids": [a.uids[2]]})],
+    # console
+    ("POST", "/stations"): lambda a: [
+        Body(form={"station_id": a.station_id, "password": "another-password"})
+    ],
+    ("POST", "/stations/{station_id}/commands"): lambda a: [
+        Body(form={"action": "Reset", "payload": '{"type": "Hard"}'})
+    ],
+    ("POST", "/stations/{station_id}/owner"): lambda a: [Body(form={"organisation_id": ""})],
+    ("POST", "/customers"): lambda a: [Body(form={"name": A_NAME, "kind": "company"})],
+    ("POST", "/customers/{organisation_id}/people"): lambda a: [
+        Body(form={"username": "intruder", "role": "fleet_manager"}),
+        Body(form={"username": a.manager.username, "role": "driver"}),
+    ],
+    ("POST", "/customers/{organisation_id}/contracts"): lambda a: [
+        Body(form={"kind": "emsp", "starts_on": "2026-01-01"})
+    ],
+    ("POST", "/cards/import"): lambda a: [
+        Body(
+            files={
+                "file": ("cards.csv", f"uid,printed_number\n{a.uids[0]},PN-X-0001\n", "text/csv")
+            }
+        )
+    ],
+    ("POST", "/cards/actions"): lambda a: _card_action_forms(a, bulk=True),
+    ("POST", "/cards/{uid}/actions"): lambda a: _card_action_forms(a, bulk=False),
+    ("POST", "/lists"): lambda a: [
+        Body(form={"kind": "whitelist", "name": "Taken", "target": f"station:{a.station_id}"}),
+        Body(form={"kind": "whitelist", "name": "Taken", "target": f"group:{a.group_id}"}),
+    ],
+    ("POST", "/station-groups"): lambda a: [
+        Body(
+            form={"organisation_id": str(a.org_id), "name": "Taken", "station_ids": [a.station_id]}
+        )
+    ],
+    ("POST", "/lists/{list_id}/cards"): lambda a: [Body(form={"card": a.uids[2]})],
+}
+
+# Collection routes that show nothing of anyone's, even to an operator (so that A's absence proves
+# nothing there). Empty today.
+COLLECTIONS_WITHOUT_THINGS: frozenset[tuple[str, str]] = frozenset()
+
+# Writes the operator repeats after the refusals, with the status that means "done": proof that the
+# bodies and parameters above are right, not just refused for being wrong.
+OPERATOR_WRITES: dict[tuple[str, str], int] = {
+    ("POST", "/api/v1/stations/{station_id}/local-list/sync"): 200,
+    ("POST", "/api/v1/lists/{list_id}/cards"): 200,
+    ("PUT", "/api/v1/station-groups/{group_id}/stations"): 200,
+    ("POST", "/api/v1/stations/{station_id}/claim"): 200,
+    ("POST", "/stations/{station_id}/commands"): 200,
+    ("POST", "/customers/{organisation_id}/contracts"): 303,
+    ("POST", "/lists/{list_id}/cards"): 303,
+    ("POST", "/lists/{list_id}/sync"): 303,
+}
+
+PARAM = re.compile(r"{(\w+)(?::\w+)?}")
+
+
+# -- the route table -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RouteInfo:
+    method: str
+    path: str
+    params: tuple[str, ...]
+    query: tuple[str, ...]
+    takes_body: bool
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.method, self.path)
+
+    @property
+    def console(self) -> bool:
+        return not self.path.startswith("/api/")
+
+
+def _route_contexts(app: FastAPI) -> list[Any]:
+    """Every endpoint, including those of included routers (which FastAPI ≥ 0.137 keeps nested)."""
+    flatten = getattr(fastapi.routing, "iter_route_contexts", None)
+    return list(flatten(app.routes)) if flatten is not None else list(app.routes)
+
+
+def _query_aliases(dependant: Any) -> list[str]:
+    names = [q.alias for q in dependant.query_params]
+    for sub in dependant.dependencies:
+        names += _query_aliases(sub)
+    return names
+
+
+def route_table(app: FastAPI) -> tuple[list[RouteInfo], list[str]]:
+    """The routes to check, and what is wrong with the tables for them."""
+    routes: list[RouteInfo] = []
+    problems: list[str] = []
+    for ctx in _route_contexts(app):
+        path = getattr(ctx, "path", None)
+        if path in NOT_CHECKED:
+            continue
+        original = getattr(ctx, "original_route", ctx)
+        if not isinstance(original, APIRoute):
+            problems.append(
+                f"{path or original!r}: a {type(original).__name__}, neither an API route nor a"
+                " console page: make it one, or (if it serves nobody's data) add it to NOT_CHECKED"
+                " in tests/web/test_tenancy.py"
+            )
+            continue
+        assert path is not None
+        params = tuple(PARAM.findall(path))
+        takes_body = ctx.body_field is not None or bool(
+            (ctx.openapi_extra or {}).get("requestBody")
+        )
+        for name in params:
+            if name not in PATH_EXAMPLES:
+                problems.append(
+                    f"{path}: no example for the path parameter {name!r}: add one to PATH_EXAMPLES"
+                    " in tests/web/test_tenancy.py (a value naming organisation A's thing)"
+                )
+        for method in sorted(set(ctx.methods or ()) - {"HEAD", "OPTIONS"}):
+            info = RouteInfo(method, path, params, tuple(_query_aliases(ctx.dependant)), takes_body)
+            if takes_body and info.key not in BODY_EXAMPLES:
+                problems.append(
+                    f"{method} {path} takes a body: add an example to BODY_EXAMPLES in"
+                    " tests/web/test_tenancy.py (a valid body that targets organisation A's things)"
+                )
+            routes.append(info)
+    known = {r.key for r in routes}
+    for table, keys in (
+        ("BODY_EXAMPLES", BODY_EXAMPLES),
+        ("OPERATOR_WRITES", OPERATOR_WRITES),
+        ("COLLECTIONS_WITHOUT_THINGS", COLLECTIONS_WITHOUT_THINGS),
+    ):
+        for key in keys:
+            if key not in known:
+                problems.append(f"{table} names {key}, which is no route any more: remove it")
+    return routes, problems
+
+
+@dataclass(frozen=True)
+class Call:
+    route: RouteInfo
+    url: str
+    body: Body | None = None
+    query_variant: bool = False  # a collection asked about A's thing by a query parameter
+
+    @property
+    def targeted(self) -> bool:
+        """Names A's thing in its path or its body: must be refused."""
+        return bool(self.route.params) or self.body is not None
+
+    def describe(self) -> str:
+        body = f" {self.body.text()}" if self.body is not None else ""
+        return f"{self.route.method} {self.url}{body}"
+
+
+def calls_for(routes: list[RouteInfo], alpha: Alpha) -> list[Call]:
+    calls = []
+    for route in routes:
+        url = PARAM.sub(lambda m: PATH_EXAMPLES[m.group(1)](alpha), route.path)
+        bodies: list[Body | None] = (
+            list(BODY_EXAMPLES[route.key](alpha)) if route.takes_body else [None]
+        )
+        calls += [Call(route, url, body) for body in bodies]
+        if route.method == "GET" and not route.params:
+            for name in route.query:
+                if name in QUERY_EXAMPLES:
+                    query = urlencode({name: QUERY_EXAMPLES[name](alpha)})
+                    calls.append(Call(route, f"{url}?{query}", query_variant=True))
+    return calls
+
+
+# -- clients ---------------------------------------------------------------------------------------
+
+CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
+CSRF_HEADER = re.compile(r'"X-CSRF-Token": "([^"]+)"')
+
+
+@dataclass
+class Person:
+    """Someone calling: an API client with their key, a console client with their session."""
+
+    name: str
+    api: httpx.AsyncClient
+    console: httpx.AsyncClient
+    csrf: str = ""
+
+    async def send(self, call: Call) -> httpx.Response:
+        client = self.console if call.route.console else self.api
+        headers: dict[str, str] = {}
+        kwargs: dict[str, Any] = {}
+        if call.route.console and call.route.method != "GET":
+            headers["X-CSRF-Token"] = self.csrf
+        body = call.body
+        if body is not None:
+            if body.json is not None:
+                kwargs["json"] = body.json
+            elif body.content is not None:
+                kwargs["content"] = body.content
+                headers["content-type"] = body.content_type or "text/plain"
+            elif body.form is not None or body.files is not None:
+                kwargs["data"] = {**(body.form or {}), "csrf_token": self.csrf}
+                if body.files is not None:
+                    kwargs["files"] = {
+                        name: (file_name, text.encode(), kind)
+                        for name, (file_name, text, kind) in body.files.items()
+                    }
+        return await client.request(call.route.method, call.url, headers=headers, **kwargs)
+
+
+async def _login(client: httpx.AsyncClient, username: str, password: str) -> str:
+    """Log in through the form; the CSRF token of the logged-in session."""
+    page = await client.get("/login")
+    found = CSRF_INPUT.search(page.text)
+    assert found, page.text
+    answer = await client.post(
+        "/login", data={"username": username, "password": password, "csrf_token": found.group(1)}
+    )
+    assert answer.status_code == 303, answer.text
+    assert answer.headers["location"] == "/stations"
+    home = await client.get("/stations")
+    assert home.status_code == 200, home.text
+    token = CSRF_HEADER.search(home.text)
+    assert token, home.text
+    return token.group(1)
+
+
+# -- organisation A and B --------------------------------------------------------------------------
+
+_ids = itertools.count(1)
+
+
+def _iso(ts: datetime) -> str:
+    return ts.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+async def _charge(platform: Platform, station_id: str, uids: list[str]) -> list[int]:
+    """One finished session per card at the station, reported over a real OCPP socket."""
+    auth = base64.b64encode(f"{station_id}:{STATION_PASSWORD}".encode()).decode()
+    async with websockets.connect(
+        f"ws://127.0.0.1:{platform.ocpp.port}/ocpp/{station_id}",
+        subprotocols=[Subprotocol("ocpp1.6")],
+        additional_headers={"Authorization": f"Basic {auth}"},
+    ) as ws:
+
+        async def call(action: str, payload: dict[str, Any]) -> dict[str, Any]:
+            message_id = f"t{next(_ids)}"
+            await ws.send(json.dumps([2, message_id, action, payload]))
+            answer = json.loads(await asyncio.wait_for(ws.recv(), 5))
+            assert answer[:2] == [3, message_id], answer
+            result: dict[str, Any] = answer[2]
+            return result
+
+        await call("BootNotification", {"chargePointVendor": A_NAME, "chargePointModel": "T1"})
+        await call(
+            "StatusNotification", {"connectorId": 1, "errorCode": "NoError", "status": "Available"}
+        )
+        sessions = []
+        start = datetime.now(UTC) - timedelta(hours=3)
+        for i, uid in enumerate(uids):
+            begin = start + timedelta(hours=i)
+            meter = 10_000 * (i + 1)
+            started = await call(
+                "StartTransaction",
+                {"connectorId": 1, "idTag": uid, "meterStart": meter, "timestamp": _iso(begin)},
+            )
+            transaction_id = int(started["transactionId"])
+            await call(
+                "MeterValues",
+                {
+                    "connectorId": 1,
+                    "transactionId": transaction_id,
+                    "meterValue": [
+                        {
+                            "timestamp": _iso(begin + timedelta(minutes=10)),
+                            "sampledValue": [{"value": str(meter + 1500), "unit": "Wh"}],
+                        }
+                    ],
+                },
+            )
+            await call(
+                "StopTransaction",
+                {
+                    "transactionId": transaction_id,
+                    "meterStop": meter + 4200,
+                    "timestamp": _iso(begin + timedelta(minutes=40)),
+                    "idTag": uid,
+                    "reason": "EVDisconnected",
+                },
+            )
+            sessions.append(transaction_id)
+    async with asyncio.timeout(5):
+        while platform.commands.is_connected(station_id):  # noqa: ASYNC110 - the server's state
+            await asyncio.sleep(0.01)
+    return sessions
+
+
+def _stock(uids: list[str], prefix: str) -> str:
+    rows = [f"{uid},PN-{prefix}-{i:04d}" for i, uid in enumerate(uids, start=1)]
+    return "uid,printed_number\n" + "\n".join(rows) + "\n"
+
+
+async def _alpha(platform: Platform, op: Actor) -> Alpha:
+    org = await factories.company(platform, op, A_NAME, drivers=2)
+    fm = org.manager
+    await platform.stations.add(A_STATION, STATION_PASSWORD, actor=op)
+    await platform.stations.set_owner(op, A_STATION, org.id)
+    contract = await platform.contracts.create(
+        op,
+        org.id,
+        ContractKind.EMSP,
+        starts_on=date(2026, 1, 1),
+        mandate_reference=f"{A_NAME.upper()}-2026",
+        mandate_iban=A_IBAN,
+        mandate_bic="GKCCBEBB",
+        mandate_signed_on=date(2025, 12, 15),
+    )
+    uids = await platform.cards.import_csv(op, _stock(A_UIDS, "A"))
+    await platform.cards.distribute(op, uids, org.id)
+    for uid, driver in zip(uids, org.drivers, strict=False):
+        await platform.cards.assign(fm, uid, driver.user_id)
+    await platform.cards.activate(fm, uids[:2])
+    sessions = await _charge(platform, A_STATION, uids[:2])
+    group = await platform.lists.create_group(fm, org.id, f"{A_NAME} depot", [A_STATION])
+    whitelist = await platform.lists.create_list(
+        fm, org.id, ListKind.WHITELIST, f"{A_NAME} guests", station_id=A_STATION
+    )
+    await platform.lists.add_cards(fm, int(whitelist["id"]), [uids[0]])
+    await platform.lists.wait_idle()
+    shown = [str(c["contract_id"]) for c in (await platform.cards.search(op, q="A1FA")).items]
+    assert len(shown) == len(uids)
+    return Alpha(
+        org_id=org.id,
+        manager=fm,
+        drivers=org.drivers,
+        station_id=A_STATION,
+        uids=uids,
+        contract_ids=[str(parse_emaid(c)) for c in shown],
+        session_ids=sessions,
+        contract_id=int(contract["id"]),
+        group_id=int(group["id"]),
+        list_id=int(whitelist["id"]),
+    )
+
+
+async def _beta(platform: Platform, op: Actor) -> factories.Company:
+    """B has things of its own, so that "nothing of A's" is not just "nothing at all"."""
+    org = await factories.company(platform, op, B_NAME, drivers=1)
+    await platform.stations.add(B_STATION, STATION_PASSWORD, actor=op)
+    await platform.stations.set_owner(op, B_STATION, org.id)
+    uids = await platform.cards.import_csv(op, _stock(B_UIDS, "B"))
+    await platform.cards.distribute(op, uids, org.id)
+    await platform.cards.assign(org.manager, uids[0], org.drivers[0].user_id)
+    await platform.cards.activate(org.manager, uids[:1])
+    await platform.lists.create_group(org.manager, org.id, f"{B_NAME} depot", [B_STATION])
+    return org
+
+
+@dataclass
+class World:
+    app: FastAPI
+    alpha: Alpha
+    beta_id: int
+    operator: Person
+    intruders: list[Person]  # B's fleet manager, B's driver
+    driver: Person  # A's driver 0
+    clients: list[httpx.AsyncClient] = field(default_factory=list)
+
+
+@pytest.fixture
+async def world(platform: Platform) -> AsyncIterator[World]:
+    op = await factories.operator(platform)
+    alpha = await _alpha(platform, op)
+    beta = await _beta(platform, op)
+    app = create_app(platform)
+    transport = httpx.ASGITransport(app=app)
+    clients: list[httpx.AsyncClient] = []
+
+    def client(key: str | None = None) -> httpx.AsyncClient:
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        c = httpx.AsyncClient(transport=transport, base_url="http://test", headers=headers)
+        clients.append(c)
+        return c
+
+    async def person(username: str, password: str) -> Person:
+        key = await platform.accounts.create_api_key(username)
+        console = client()
+        return Person(username, client(key), console, await _login(console, username, password))
+
+    try:
+        yield World(
+            app,
+            alpha,
+            beta.id,
+            await person(op.username, "op-password"),
+            [
+                await person(beta.manager.username, "manager-pass"),
+                await person(beta.drivers[0].username, "driver-pass"),
+            ],
+            await person(alpha.drivers[0].username, "driver-pass"),
+            clients,
+        )
+    finally:
+        for c in clients:
+            await c.aclose()
+
+
+# -- checks ----------------------------------------------------------------------------------------
+
+
+def _json(response: httpx.Response) -> Any:
+    if "json" not in response.headers.get("content-type", ""):
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _walk(value: Any) -> Iterator[dict[str, Any]]:
+    if isinstance(value, dict):
+        yield value
+        for v in value.values():
+            yield from _walk(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _walk(v)
+
+
+def leaks(alpha: Alpha, call: Call, response: httpx.Response) -> list[str]:
+    """A's identifiers in the response that the request did not itself name."""
+    asked = (call.url + (call.body.text() if call.body else "")).lower()
+    text = response.text.lower()
+    found = [m for m in alpha.markers if m.lower() in text and m.lower() not in asked]
+    numbers = {
+        "organisation_id": {alpha.org_id},
+        "driver_id": alpha.people,
+        "user_id": alpha.people,
+        "actor_id": alpha.people,
+        "list_id": {alpha.list_id},
+        "group_id": {alpha.group_id},
+        "session_id": set(alpha.session_ids),
+        "transaction_id": set(alpha.session_ids),
+    }
+    for item in _walk(_json(response)):
+        for key, values in numbers.items():
+            if item.get(key) in values and not isinstance(item.get(key), bool):
+                found.append(f"{key}={item[key]}")
+    return found
+
+
+def check_refusal(alpha: Alpha, who: Person, call: Call, response: httpx.Response) -> list[str]:
+    """What is wrong with ``who``'s answer to a call about A's things (empty: all is well)."""
+    problems = []
+    status = response.status_code
+    location = response.headers.get("location", "")
+    if location.startswith("/login"):
+        problems.append(f"sent to the login page: {who.name} is not logged in")
+    if call.route.console and "csrf" in response.text.lower() and status == 403:
+        problems.append("refused for its CSRF token, not for whose thing it is")
+    if call.targeted:
+        if status not in (403, 404):
+            problems.append(f"status {status}, expected 403 or 404")
+    elif status not in (200, 303, 403):
+        problems.append(f"status {status}, expected 200 without A's things, or 403")
+    elif status == 303 and not location:
+        problems.append("a redirect to nowhere")
+    found = leaks(alpha, call, response)
+    if found:
+        problems.append(f"shows A's {', '.join(sorted(set(found)))}")
+    body = _json(response)
+    if call.query_variant and isinstance(body, dict) and body.get("total", 0) != 0:
+        problems.append(f"counts A's things: total {body['total']}")
+    shown = " ".join(response.text.split())[:300]
+    return [f"{call.describe()} as {who.name}: {p}: {shown}" for p in problems]
+
+
+async def test_another_organisation_reaches_nothing_of_ours(world: World) -> None:
+    routes, problems = route_table(world.app)
+    assert not problems, "\n".join(problems)
+    keys = {r.key for r in routes}
+    # The table is really the application's: a route enumeration gone quiet must not pass.
+    assert ("GET", "/api/v1/stations/{station_id}") in keys
+    assert ("GET", "/stations/{station_id}") in keys
+    alpha = world.alpha
+    calls = calls_for(routes, alpha)
+
+    failures: list[str] = []
+    for intruder in world.intruders:
+        for call in calls:
+            response = await intruder.send(call)
+            failures += check_refusal(alpha, intruder, call, response)
+    made = len(calls) * len(world.intruders)
+    assert not failures, f"{len(failures)} of {made} calls went wrong:\n" + "\n".join(failures)
+
+    # B's fleet manager does see B's own things: the filters are not simply empty.
+    manager = world.intruders[0]
+    for url, own in (
+        ("/api/v1/stations", B_STATION),
+        ("/api/v1/cards", B_UIDS[0]),
+        ("/api/v1/organisations", B_NAME),
+        ("/api/v1/station-groups", B_NAME),
+    ):
+        response = await manager.api.get(url)
+        assert response.status_code == 200 and own in response.text, (url, response.text)
+    response = await manager.console.get("/stations")
+    assert response.status_code == 200 and B_STATION in response.text
+
+    # The operator's same calls succeed: the refusals above are about whose things they are.
+    for call in calls:
+        if call.route.method == "GET":
+            response = await world.operator.send(call)
+            wanted = 303 if call.route.path == "/" else 200
+            assert response.status_code == wanted, (call.describe(), response.text[:500])
+            collection = not call.targeted and call.route.key not in COLLECTIONS_WITHOUT_THINGS
+            if wanted == 200 and collection:
+                text = response.text.lower()
+                assert any(m.lower() in text for m in alpha.markers), (
+                    f"{call.describe()} shows nothing of A's even to an operator: give A"
+                    " something it shows, or add the route to COLLECTIONS_WITHOUT_THINGS"
+                )
+    done = set()
+    for call in calls:
+        if call.route.key in OPERATOR_WRITES and call.route.key not in done:
+            done.add(call.route.key)
+            response = await world.operator.send(call)
+            assert response.status_code == OPERATOR_WRITES[call.route.key], (
+                call.describe(),
+                response.text[:500],
+            )
+    assert done == set(OPERATOR_WRITES)
+
+
+async def test_a_driver_sees_only_their_own_cards_and_sessions(world: World) -> None:
+    alpha, driver = world.alpha, world.driver
+    own_card, others_card, unassigned = alpha.uids
+    own_session, others_session = alpha.session_ids
+
+    cards = (await driver.api.get("/api/v1/cards")).json()
+    assert [c["uid"] for c in cards["items"]] == [own_card]
+    assert cards["total"] == 1
+    assert (await driver.api.get(f"/api/v1/cards/{own_card}")).status_code == 200
+    for uid in (others_card, unassigned):
+        response = await driver.api.get(f"/api/v1/cards/{uid}")
+        assert response.status_code in (403, 404), response.text
+
+    sessions = (await driver.api.get("/api/v1/sessions")).json()
+    assert [s["id"] for s in sessions["items"]] == [own_session]
+    assert sessions["total"] == 1
+    assert (await driver.api.get(f"/api/v1/sessions/{own_session}")).status_code == 200
+    response = await driver.api.get(f"/api/v1/sessions/{others_session}")
+    assert response.status_code in (403, 404), response.text
+    by_station = await driver.api.get("/api/v1/sessions", params={"station_id": alpha.station_id})
+    assert [s["id"] for s in by_station.json()["items"]] == [own_session]
+    by_tag = await driver.api.get("/api/v1/sessions", params={"id_tag": others_card})
+    assert by_tag.json()["total"] == 0
+
+    page = await driver.console.get("/sessions")
+    assert page.status_code == 200
+    assert own_card in page.text
+    assert others_card not in page.text
+    assert f'data-session="{others_session}"' not in page.text
+    page = await driver.console.get("/cards")
+    assert page.status_code == 200
+    assert own_card in page.text
+    assert others_card not in page.text
+    assert unassigned not in page.text
+    for uid in (others_card, unassigned):
+        assert (await driver.console.get(f"/cards/{uid}")).status_code in (403, 404)
+
+
+async def test_a_fleet_manager_cannot_pull_in_another_organisations_person(world: World) -> None:
+    """Usernames are global: adding one that exists must not attach a person of another
+    organisation (who would then be listed, with their name and e-mail, among B's people)."""
+    manager, alpha = world.intruders[0], world.alpha
+    stranger = alpha.manager.username
+    refused = await manager.api.post(
+        f"/api/v1/organisations/{world.beta_id}/people",
+        json={"username": stranger, "role": "driver"},
+    )
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["field"] == "username"
+    page = await manager.console.post(
+        f"/customers/{world.beta_id}/people",
+        data={"username": stranger, "role": "driver", "csrf_token": manager.csrf},
+    )
+    assert page.status_code == 422, page.text
+    people = await manager.api.get(f"/api/v1/organisations/{world.beta_id}/people")
+    assert people.status_code == 200
+    assert A_NAME.lower() not in people.text.lower(), people.text
+    # B's own people can take another role in B; an operator may attach anyone.
+    driver = world.intruders[1].name
+    again = await manager.api.post(
+        f"/api/v1/organisations/{world.beta_id}/people", json={"username": driver, "role": "host"}
+    )
+    assert again.status_code == 201, again.text
+    operator = await world.operator.api.post(
+        f"/api/v1/organisations/{world.beta_id}/people",
+        json={"username": stranger, "role": "host"},
+    )
+    assert operator.status_code == 201, operator.text
