@@ -6,12 +6,12 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from voltflow.domain.cards import CardStanding, CardState, ContractTerms
 from voltflow.store.database import Database
-from voltflow.store.repositories import Page
+from voltflow.store.repositories import Page, fetch_page
 from voltflow.store.tables import card_events, cards, contracts, users
 
 
@@ -106,18 +106,9 @@ class CardRepository:
             t, users.c.username.label("driver_username"), users.c.full_name.label("driver_name")
         ).outerjoin(users, users.c.id == t.c.driver_id)
         async with self.db.engine.connect() as conn:
-            total = (
-                await conn.execute(select(func.count()).select_from(t).where(where))
-            ).scalar_one()
-            rows = (
-                await conn.execute(
-                    query.where(where)
-                    .order_by(t.c.printed_number, t.c.uid)
-                    .offset(offset)
-                    .limit(limit)
-                )
-            ).all()
-        return Page([dict(r._mapping) for r in rows], int(total), offset, limit)
+            return await fetch_page(
+                conn, query.where(where), t.c.printed_number, t.c.uid, offset=offset, limit=limit
+            )
 
     async def history(self, uid: str) -> list[dict[str, Any]]:
         async with self.db.engine.connect() as conn:

@@ -12,7 +12,7 @@ from sqlalchemy import and_, delete, func, insert, or_, select, update
 
 from voltflow.domain.access import Membership, OrganisationKind, Role
 from voltflow.store.database import Database
-from voltflow.store.repositories import Page
+from voltflow.store.repositories import Page, fetch_page
 from voltflow.store.tables import audit_log, contracts, memberships, organisations, users
 
 
@@ -70,15 +70,9 @@ class OrganisationRepository:
             cond.append(t.c.kind == kind)
         where = and_(True, *cond)
         async with self.db.engine.connect() as conn:
-            total = (
-                await conn.execute(select(func.count()).select_from(t).where(where))
-            ).scalar_one()
-            rows = (
-                await conn.execute(
-                    select(t).where(where).order_by(t.c.name, t.c.id).offset(offset).limit(limit)
-                )
-            ).all()
-        return Page([dict(r._mapping) for r in rows], int(total), offset, limit)
+            return await fetch_page(
+                conn, select(t).where(where), t.c.name, t.c.id, offset=offset, limit=limit
+            )
 
     async def update(self, organisation_id: int, **values: Any) -> None:
         async with self.db.writes.begin() as conn:
@@ -281,15 +275,9 @@ class AuditRepository:
             cond.append(t.c.entity == entity)
         where = and_(True, *cond)
         async with self.db.engine.connect() as conn:
-            total = (
-                await conn.execute(select(func.count()).select_from(t).where(where))
-            ).scalar_one()
-            rows = (
-                await conn.execute(
-                    select(t).where(where).order_by(t.c.id.desc()).offset(offset).limit(limit)
-                )
-            ).all()
-        return Page([dict(r._mapping) for r in rows], int(total), offset, limit)
+            return await fetch_page(
+                conn, select(t).where(where), t.c.id.desc(), offset=offset, limit=limit
+            )
 
 
 def _jsonable(value: Any) -> Any:

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql import Select
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -99,6 +100,16 @@ class Page:
     total: int
     offset: int
     limit: int
+
+
+async def fetch_page(
+    conn: AsyncConnection, query: Select[Any], *order_by: Any, offset: int, limit: int
+) -> Page:
+    """One page of ``query``'s rows and the number of rows in all."""
+    counted = select(func.count()).select_from(query.order_by(None).subquery())
+    total = (await conn.execute(counted)).scalar_one()
+    rows = (await conn.execute(query.order_by(*order_by).offset(offset).limit(limit))).all()
+    return Page([dict(r._mapping) for r in rows], int(total), offset, limit)
 
 
 def _dialect_insert(dialect: str, table: Any) -> Any:
@@ -535,19 +546,14 @@ class SessionRepository:
         if started_to:
             cond.append(t.c.started_at < started_to)
         async with self.db.engine.connect() as conn:
-            total = (
-                await conn.execute(select(func.count()).select_from(t).where(*cond))
-            ).scalar_one()
-            rows = (
-                await conn.execute(
-                    select(t)
-                    .where(*cond)
-                    .order_by(t.c.started_at.desc(), t.c.id.desc())
-                    .offset(offset)
-                    .limit(limit)
-                )
-            ).all()
-        return Page([dict(r._mapping) for r in rows], int(total), offset, limit)
+            return await fetch_page(
+                conn,
+                select(t).where(*cond),
+                t.c.started_at.desc(),
+                t.c.id.desc(),
+                offset=offset,
+                limit=limit,
+            )
 
     async def meter_values(self, session_id: int, limit: int = 1000) -> list[dict[str, Any]]:
         t = meter_values
@@ -614,17 +620,9 @@ class TokenRepository:
         return Token(uid, TokenState.ACTIVE, expires_at)
 
     async def page(self, offset: int = 0, limit: int = 100) -> Page:
+        query = select(cards.c.uid, cards.c.state, cards.c.expires_at)
         async with self.db.engine.connect() as conn:
-            total = (await conn.execute(select(func.count()).select_from(cards))).scalar_one()
-            rows = (
-                await conn.execute(
-                    select(cards.c.uid, cards.c.state, cards.c.expires_at)
-                    .order_by(cards.c.uid)
-                    .offset(offset)
-                    .limit(limit)
-                )
-            ).all()
-        return Page([dict(r._mapping) for r in rows], int(total), offset, limit)
+            return await fetch_page(conn, query, cards.c.uid, offset=offset, limit=limit)
 
 
 class UserRepository:
