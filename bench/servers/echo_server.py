@@ -1,0 +1,50 @@
+"""Reference (a): a bare ``websockets`` echo server. Every frame goes back as it came.
+
+It accepts the OCPP path and subprotocol so the same load generator drives it, and ignores
+credentials. Keepalive pings every 60 s, like the voltflow endpoint; otherwise websockets' defaults.
+
+    .venv/bin/python bench/servers/echo_server.py --port 9100
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+from _runtime import raise_nofile_limit, ready, until_stopped
+from websockets.asyncio.server import ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+
+
+async def echo(ws: ServerConnection) -> None:
+    try:
+        async for message in ws:
+            await ws.send(message)
+    except ConnectionClosed:
+        pass
+
+
+async def main(host: str, port: int, watch_stdin: bool = False) -> None:
+    raise_nofile_limit()
+    async with serve(
+        echo,
+        host,
+        port,
+        subprotocols=["ocpp1.6"],  # type: ignore[list-item]
+        ping_interval=60,
+        ping_timeout=60,
+        backlog=4096,
+    ) as server:
+        bound = next(iter(server.sockets)).getsockname()[1]
+        ready(bound)
+        await until_stopped(watch_stdin)
+        server.close()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--watch-stdin", action="store_true", help="exit when stdin closes")
+    args = parser.parse_args()
+    asyncio.run(main(args.host, args.port, args.watch_stdin))

@@ -1,0 +1,126 @@
+"""The voltflow platform's OCPP endpoint, standalone, for benchmarks.
+
+Builds the platform with :func:`voltflow.bootstrap.build`, migrates the database, registers
+``--stations`` stations ``BENCH-00001``… (all with ``--password``, or none when it is empty) and
+the token ``--token``, starts the OCPP server, applies :func:`voltflow.ocpp.server.tune_gc` (as
+``voltflow serve`` should; ``--no-tune-gc`` to see the difference), prints ``READY port=P`` and
+serves until SIGTERM.
+
+    .venv/bin/python bench/servers/voltflow_server.py --database sqlite:////tmp/b.db --port 9102
+
+A PostgreSQL database is emptied first (every table dropped, then migrated again): point it at a
+database that holds nothing else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import logging
+import sys
+import time
+from datetime import UTC, datetime
+
+from _runtime import raise_nofile_limit, ready, until_stopped
+from sqlalchemy import insert, text
+
+from voltflow.bootstrap import build
+from voltflow.config import Settings
+from voltflow.ocpp.server import tune_gc
+from voltflow.store.database import upgrade
+from voltflow.store.repositories import hash_station_password
+from voltflow.store.tables import metadata, stations
+
+
+def station_id(n: int) -> str:
+    return f"BENCH-{n:05d}"
+
+
+def log_gc_pauses(threshold: float = 0.05) -> None:
+    """Report every garbage collection that holds the event loop for ``threshold`` s or more."""
+    started: list[float] = [0.0]
+
+    def callback(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started[0] = time.perf_counter()
+            return
+        took = time.perf_counter() - started[0]
+        if took >= threshold:
+            print(
+                f"gc: generation {info['generation']} took {took * 1000:.0f} ms "
+                f"({info['collected']} collected, {len(gc.get_objects())} objects tracked)",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    gc.callbacks.append(callback)
+
+
+async def main(args: argparse.Namespace) -> None:
+    raise_nofile_limit()
+    if args.gc_log:
+        log_gc_pauses()
+    settings = Settings(
+        database_url=args.database,
+        ocpp_host=args.host,
+        ocpp_port=args.port,
+        heartbeat_interval=args.heartbeat_interval,
+    )
+    if args.sqlite_synchronous:
+        settings.sqlite_synchronous = args.sqlite_synchronous
+    platform = build(settings)
+    db = platform.db
+    if db.dialect == "postgresql":
+        async with db.engine.begin() as conn:
+            for table in reversed(metadata.sorted_tables):
+                await conn.execute(text(f'DROP TABLE IF EXISTS "{table.name}" CASCADE'))
+            await conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    await upgrade(db)
+    # One transaction for all stations: registering 15,000 one commit at a time takes minutes
+    # on SQLite with synchronous=FULL, and is not what is measured.
+    now = datetime.now(UTC)
+    rows = [
+        {
+            "id": station_id(n),
+            "password_hash": hash_station_password(args.password) if args.password else None,
+            "registration": "Accepted",
+            "lenient": False,
+            "created_at": now,
+        }
+        for n in range(1, args.stations + 1)
+    ]
+    async with db.engine.begin() as conn:
+        for i in range(0, len(rows), 5000):
+            await conn.execute(insert(stations), rows[i : i + 5000])
+    if args.token:
+        await platform.tokens.add(args.token)
+    await platform.start()
+    if not args.no_tune_gc:
+        tune_gc()
+    ready(platform.ocpp.port, stations=args.stations, dialect=db.dialect)
+    try:
+        await until_stopped(args.watch_stdin)
+    finally:
+        await platform.stop()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--database", required=True, help="sqlite:///PATH or postgresql://…")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--stations", type=int, default=200)
+    parser.add_argument("--password", default="bench-password-0001", help="'' for none")
+    parser.add_argument("--token", default="BENCHTAG")
+    parser.add_argument("--heartbeat-interval", type=int, default=300)
+    parser.add_argument("--sqlite-synchronous", default=None, help="default: the platform's")
+    parser.add_argument("--log-level", default="WARNING")
+    parser.add_argument("--gc-log", action="store_true", help="report long garbage collections")
+    parser.add_argument(
+        "--no-tune-gc", action="store_true", help="keep Python's default garbage collection"
+    )
+    parser.add_argument("--watch-stdin", action="store_true", help="exit when stdin closes")
+    args = parser.parse_args()
+    logging.basicConfig(level=args.log_level)
+    asyncio.run(main(args))
