@@ -67,7 +67,7 @@ def measure(spec: harness.ServerSpec, args: argparse.Namespace, logs: Path) -> d
             cpu_before_boot = server.cpu()
             for c in clients:
                 c.send("boot")
-            booted = [c.event("booted", timeout=args.timeout) for c in clients]
+            booted = [c.event("booted", timeout=args.boot_timeout) for c in clients]
             cpu_boot = server.cpu() - cpu_before_boot
             time.sleep(args.settle)
             rss_booted = server.rss()
@@ -111,7 +111,8 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=3, help="load-generator processes")
     parser.add_argument("--inflight", type=int, default=50, help="handshakes at a time, each")
     parser.add_argument("--settle", type=float, default=3, help="seconds before reading RSS")
-    parser.add_argument("--timeout", type=float, default=180)
+    parser.add_argument("--timeout", type=float, default=180, help="for the connects")
+    parser.add_argument("--boot-timeout", type=float, default=300, help="for the boots")
     parser.add_argument("--postgres", action="store_true", help="voltflow on PostgreSQL too")
     parser.add_argument("--no-echo", action="store_true", help="skip the reference server")
     parser.add_argument("--postgres-url", default=None)
@@ -174,6 +175,8 @@ def main() -> int:
                 harness.fmt(ratio_rate, 2) + "×" if ratio_rate else "–",
                 harness.fmt(r["cpu_us_per_connect"]),
                 harness.fmt(r["handshake_p50_ms"], 1),
+                harness.fmt(r["boots_answered"] / r["boot_seconds"]),
+                harness.fmt(r["cpu_us_per_boot"]),
                 harness.fmt(r["rss_booted"] / 2**20),
                 f"{r['alive']:,}",
             ]
@@ -191,6 +194,8 @@ def main() -> int:
                 "rate vs echo",
                 "CPU µs/connect",
                 "handshake p50 ms",
+                "boots/s",
+                "CPU µs/boot",
                 "RSS MiB",
                 "still open",
             ],
@@ -201,6 +206,8 @@ def main() -> int:
     for label, r in results.items():
         if r["failed_attempts"]:
             print(f"{label}: failed connection attempts (retried): {r['failed_attempts']}")
+        if r["boots_answered"] < r["stations"]:
+            print(f"{label}: {r['stations'] - r['boots_answered']} BootNotifications unanswered")
         if r["alive"] < r["stations"]:
             print(f"{label}: only {r['alive']} of {r['stations']} connections still open")
         if label.startswith("voltflow"):

@@ -223,24 +223,29 @@ async def run_idle(args: argparse.Namespace) -> None:
     conns, stats = await connect_all(args, on_text, inflight=args.inflight)
     emit(event="connected", **stats)
     conns_list = list(conns.values())
+
+    async def boot(ws: RawWebSocket, sem: asyncio.Semaphore) -> bool:
+        async with sem:
+            fut = waiting[id(ws)] = asyncio.get_running_loop().create_future()
+            ws.send_text(ocppframes.boot("boot-1"))
+            try:
+                await asyncio.wait_for(fut, 60)
+                return True
+            except TimeoutError:
+                return False
+
     while True:
         command = await read_command()
         if command == "boot":
-            loop = asyncio.get_running_loop()
-            futs = []
+            # Every station boots, at most --inflight waiting for their answer at a time (as
+            # stations retry a boot that is not answered, the server is not flooded either).
+            sem = asyncio.Semaphore(args.inflight)
             t0 = time.monotonic()
-            for ws in conns_list:
-                fut = loop.create_future()
-                waiting[id(ws)] = fut
-                futs.append(fut)
-                ws.send_text(ocppframes.boot("boot-1"))
-                if len(futs) % args.inflight == 0:
-                    await asyncio.sleep(0)
-            done, not_done = await asyncio.wait(futs, timeout=120)
+            answered = sum(await asyncio.gather(*(boot(ws, sem) for ws in conns_list)))
             emit(
                 event="booted",
-                answered=len(done),
-                unanswered=len(not_done),
+                answered=answered,
+                unanswered=len(conns_list) - answered,
                 seconds=time.monotonic() - t0,
             )
         elif command == "status":

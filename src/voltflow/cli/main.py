@@ -125,12 +125,14 @@ OnReady = Callable[[], Coroutine[Any, Any, None]]
 async def _serve(platform: Platform, on_ready: OnReady | None = None) -> None:
     import uvicorn
 
+    from voltflow.ocpp.server import tune_gc
     from voltflow.store.database import upgrade
     from voltflow.web import create_app
 
     settings = platform.settings
     await upgrade(platform.db)
     await platform.start()
+    tune_gc()  # thousands of station sockets: see its docstring
     config = uvicorn.Config(
         create_app(platform),
         host=settings.http_host,

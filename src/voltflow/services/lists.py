@@ -272,14 +272,14 @@ class ListService:
     async def station_booted(self, station_id: str) -> None:
         """A station that (re)booted may have lost its list, or missed changes while offline.
         Stations that no list covers, and that hold none of ours, are left alone."""
-        stored, held = await self.repo.local_list(station_id)
-        if stored is None and not held and not await self.repo.listed_cards(station_id):
-            return
 
         async def later() -> SyncResult:
             # After the BootNotification answer has reached the station: it may not be sent
-            # requests before it knows it is accepted.
+            # requests before it knows it is accepted. The reads wait too, off the boot's path.
             await asyncio.sleep(BOOT_SETTLE_SECONDS)
+            stored, held = await self.repo.local_list(station_id)
+            if stored is None and not held and not await self.repo.listed_cards(station_id):
+                return SyncResult(station_id, "unchanged")
             return await self.sync_station(station_id)
 
         task = asyncio.create_task(later(), name=f"local-list-boot-{station_id}")

@@ -210,7 +210,7 @@ class DurableWriter:
             # A unit of work that failed, a row the database refused, or a broken connection:
             # each item again in a transaction of its own, on a connection from the pool, so that
             # one item's failure is its own only.
-            log.info("batch of %d failed; retrying item by item", len(batch), exc_info=True)
+            log.warning("batch of %d failed; retrying item by item", len(batch), exc_info=True)
             await self._drop_connection()
             for item in batch:
                 item.result, item.error = None, None
