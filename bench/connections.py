@@ -141,21 +141,17 @@ def main() -> int:
             specs.insert(0, harness.echo_spec())
         if args.postgres:
             specs.append(harness.voltflow_postgres_spec(args.stations, args.postgres_url, *extra))
-        for spec in specs:
-            if spec.skip:
-                skipped[spec.label] = spec.skip
-                print(f"skipped {spec.label}: {spec.skip}", flush=True)
-                continue
-            print(f"measuring {spec.label} …", flush=True)
-            loads.append(harness.load_average())
-            results[spec.label] = r = measure(spec, args, work)
-            loads.append(harness.load_average())
-            r["load_average"] = loads[-1]
-            print(
-                f"  {r['stations']} connected in {r['storm_seconds']:.1f} s, "
-                f"{r['kib_per_station']:.1f} KiB/station",
-                flush=True,
-            )
+        harness.measure_each(
+            specs,
+            lambda spec: measure(spec, args, work),
+            lambda r: (
+                f"{r['stations']} connected in {r['storm_seconds']:.1f} s, "
+                f"{r['kib_per_station']:.1f} KiB/station"
+            ),
+            results,
+            skipped,
+            loads,
+        )
         if args.keep:
             print(f"logs in {work}")
 

@@ -22,7 +22,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -319,3 +319,26 @@ def fmt(value: float | None, digits: int = 0) -> str:
     if value is None or value != value:  # None or NaN
         return "–"
     return f"{value:,.{digits}f}"
+
+
+def measure_each(
+    specs: Sequence[ServerSpec],
+    measure: Callable[[ServerSpec], dict[str, Any]],
+    summary: Callable[[dict[str, Any]], str],
+    results: dict[str, dict[str, Any]],
+    skipped: dict[str, str],
+    loads: list[float],
+) -> None:
+    """Measure each server in turn (skipping those that cannot run, with the reason), noting the
+    load average around each measurement."""
+    for spec in specs:
+        if spec.skip:
+            skipped[spec.label] = spec.skip
+            print(f"skipped {spec.label}: {spec.skip}", flush=True)
+            continue
+        print(f"measuring {spec.label} …", flush=True)
+        loads.append(load_average())
+        results[spec.label] = r = measure(spec)
+        loads.append(load_average())
+        r["load_average"] = loads[-1]
+        print(f"  {summary(r)}", flush=True)

@@ -99,23 +99,16 @@ def main() -> int:
             if "postgres" in only
             else None,
         }
-        for key, spec in specs.items():
-            if key not in only or spec is None:
-                continue
-            if spec.skip:
-                skipped[spec.label] = spec.skip
-                print(f"skipped {spec.label}: {spec.skip}", flush=True)
-                continue
-            print(f"measuring {spec.label} …", flush=True)
-            loads.append(harness.load_average())
-            results[spec.label] = r = measure(spec, args, work)
-            loads.append(harness.load_average())
-            r["load_average"] = loads[-1]
-            print(
-                f"  {r['us_per_msg']:.0f} µs/msg, {r['msgs_per_s']:.0f} msgs/s, "
-                f"errors {r['errors']}",
-                flush=True,
-            )
+        harness.measure_each(
+            [spec for key, spec in specs.items() if key in only and spec is not None],
+            lambda spec: measure(spec, args, work),
+            lambda r: (
+                f"{r['us_per_msg']:.0f} µs/msg, {r['msgs_per_s']:.0f} msgs/s, errors {r['errors']}"
+            ),
+            results,
+            skipped,
+            loads,
+        )
         # The echo server's cost per message falls as its rate rises (more messages per turn of
         # the event loop): it is measured again at each voltflow's rate, for a like-for-like ratio.
         paced: dict[str, str] = {}
