@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from voltflow.domain.cards import CardAction, CardState
 from voltflow.domain.emaid import parse_emaid
 from voltflow.web.auth import ApiUser, PlatformDep
 from voltflow.web.problems import Problem
-from voltflow.web.schemas import MAX_ID, IdQuery, Offset, PageOut, problem_responses
+from voltflow.web.schemas import MAX_ID, IdQuery, Limit, Offset, PageOut, problem_responses
 
 router = APIRouter(prefix="/api/v1")
-Limit = Annotated[int, Query(ge=1, le=500)]
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
 
 

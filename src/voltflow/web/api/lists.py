@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from voltflow.services.lists import ListKind
 from voltflow.web.auth import ApiUser, PlatformDep
-from voltflow.web.schemas import MAX_ID, IdPath, Offset, PageOut
+from voltflow.web.schemas import MAX_ID, IdPath, Limit, Offset, PageOut
 
 router = APIRouter(prefix="/api/v1")
-Limit = Annotated[int, Query(ge=1, le=500)]
 
 
 class GroupIn(BaseModel):

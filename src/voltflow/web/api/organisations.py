@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from voltflow.domain.access import OrganisationKind, Role
 from voltflow.domain.contracts import ContractKind
 from voltflow.web.auth import ApiUser, PlatformDep
-from voltflow.web.schemas import IdPath, Offset, PageOut
+from voltflow.web.schemas import IdPath, Limit, Offset, PageOut
 
 router = APIRouter(prefix="/api/v1")
-Limit = Annotated[int, Query(ge=1, le=500)]
 
 
 class OrganisationIn(BaseModel):

@@ -18,6 +18,7 @@ from voltflow.web.schemas import (
     CommandOut,
     ConnectorOut,
     IdPath,
+    Limit,
     MessageOut,
     Offset,
     PageOut,
@@ -34,8 +35,6 @@ from voltflow.web.schemas import (
 )
 
 router = APIRouter(prefix="/api/v1")
-
-Limit = Annotated[int, Query(ge=1, le=500)]
 
 
 def ocpp_url(request: Request, station_id: str) -> str:
