@@ -282,13 +282,6 @@ class StationRepository:
             ).all()
         return [dict(r._mapping) for r in rows]
 
-    async def set_online(self, station_id: str, online: bool, now: datetime | None = None) -> None:
-        values: dict[str, Any] = {"online": online}
-        if now is not None:
-            values["last_seen_at"] = now
-        async with self.db.writes.begin() as conn:
-            await conn.execute(update(stations).where(stations.c.id == station_id).values(**values))
-
     async def mark_all_offline(self) -> None:
         async with self.db.writes.begin() as conn:
             await conn.execute(

@@ -83,18 +83,6 @@ def _canonical_action(action: str | None) -> str | None:
     return wanted
 
 
-def _with_answers(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Name the action a RESULT or ERROR answers, from its CALL when that is on the same page."""
-    calls = {
-        (m["message_id"], m["direction"]): m["action"] for m in messages if m["message_type"] == 2
-    }
-    for m in messages:
-        if m["message_type"] in (3, 4) and not m["action"]:
-            other = "out" if m["direction"] == "in" else "in"
-            m["answers"] = calls.get((m["message_id"], other))
-    return messages
-
-
 @router.get("/login", response_model=None)
 async def login_page(request: Request, platform: PlatformDep) -> Response:
     user_id = request.session.get("user_id")
@@ -213,9 +201,7 @@ async def station_page(
         return render(
             request, "not_found.html", {"user": user, "what": f"station {station_id}"}, 404
         )
-    messages = _with_answers(
-        await platform.stations.message_log(station_id, limit=PAGE, actor=user)
-    )
+    messages = await platform.stations.message_log(station_id, limit=PAGE, actor=user)
     actions = [
         {
             "name": a.value,
@@ -285,7 +271,7 @@ async def station_messages(
         {
             "user": user,
             "station": {"id": station_id},
-            "messages": _with_answers(messages),
+            "messages": messages,
             "limit": PAGE,
             "filters": {"action": action or "", "direction": direction or "", "q": q or ""},
             "ocpp_actions": OCPP_ACTIONS,
