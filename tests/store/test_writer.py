@@ -4,6 +4,7 @@ itself, ``enqueue`` rides along without waiting, nothing is acknowledged before 
 import asyncio
 import contextlib
 import logging
+import threading
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
@@ -12,11 +13,11 @@ from typing import Any
 import pytest
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError, StatementError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from voltflow.domain.sessions import MeterSample
 from voltflow.domain.stations import ConnectorRef
 from voltflow.store.database import Database, create_database
+from voltflow.store.prepared import Tx
 from voltflow.store.repositories import Statements
 from voltflow.store.tables import connectors, meter_values, ocpp_messages, stations
 from voltflow.store.writer import DurableWriter, Write, WriterClosed
@@ -29,6 +30,9 @@ TOUCH = (
     .where(stations.c.id == bindparam("b_id"))
     .values(last_seen_at=bindparam("b_seen"), online=True)
 )
+SET_VENDOR = update(stations).where(stations.c.id == bindparam("b_id"))
+ADD_STATION = insert(stations)
+STATION = select(stations.c.id).where(stations.c.id == bindparam("b_id"))
 
 
 def logged(message_id: str, **overrides: Any) -> Write:
@@ -114,8 +118,8 @@ async def test_a_batch_has_at_most_max_batch_items(db: Database) -> None:
 async def test_work_runs_in_the_commits_transaction_and_returns_its_result(
     db: Database, writer: DurableWriter
 ) -> None:
-    async def work(conn: AsyncConnection) -> int:
-        await conn.execute(update(stations).where(stations.c.id == "CP-1").values(vendor="Acme"))
+    def work(tx: Tx) -> int:
+        tx.execute(SET_VENDOR, {"b_id": "CP-1", "vendor": "Acme"})
         return 42
 
     assert await writer.commit([logged("m1")], work) == 42
@@ -129,7 +133,7 @@ async def test_work_runs_in_the_commits_transaction_and_returns_its_result(
 
 async def test_work_results_go_to_their_own_callers(writer: DurableWriter) -> None:
     def work_for(n: int) -> Any:
-        async def work(conn: AsyncConnection) -> int:
+        def work(tx: Tx) -> int:
             return n
 
         return work
@@ -141,8 +145,8 @@ async def test_work_results_go_to_their_own_callers(writer: DurableWriter) -> No
 async def test_a_failing_work_fails_only_its_own_commit(
     db: Database, writer: DurableWriter
 ) -> None:
-    async def failing(conn: AsyncConnection) -> None:
-        await conn.execute(update(stations).where(stations.c.id == "CP-2").values(vendor="Half"))
+    def failing(tx: Tx) -> None:
+        tx.execute(SET_VENDOR, {"b_id": "CP-2", "vendor": "Half"})
         raise ValueError("no such transaction")
 
     before = writer.batches
@@ -188,11 +192,11 @@ async def test_a_write_the_database_refuses_fails_only_its_own_commit(
 async def test_a_database_error_inside_work_fails_only_its_own_commit(
     db: Database, writer: DurableWriter
 ) -> None:
-    async def duplicate(conn: AsyncConnection) -> None:
-        await conn.execute(insert(stations).values(id="CP-1", created_at=NOW))
+    def duplicate(tx: Tx) -> None:
+        tx.execute(ADD_STATION, {"id": "CP-1", "created_at": NOW})
 
-    async def fine(conn: AsyncConnection) -> str:
-        await conn.execute(update(stations).where(stations.c.id == "CP-2").values(vendor="Acme"))
+    def fine(tx: Tx) -> str:
+        tx.execute(SET_VENDOR, {"b_id": "CP-2", "vendor": "Acme"})
         return "fine"
 
     results = await asyncio.gather(
@@ -393,30 +397,34 @@ async def test_work_that_reads_first_survives_a_write_from_another_connection(
     not applying), in the item-by-item retry too: stations connecting while others started
     transactions got InternalError. The writer's transactions now take the lock when they
     begin (``Database.writes``)."""
-    other = create_database(db.url)
 
     async def mark_online() -> None:
-        with contextlib.suppress(SQLAlchemyError):
-            async with other.engine.begin() as conn:
-                if other.dialect == "sqlite":
-                    # A writer that holds the write lock makes this one wait, and the writer
-                    # waits for it below: give up soon instead of after 10 s.
-                    await conn.exec_driver_sql("PRAGMA busy_timeout=100")
-                await conn.execute(
-                    update(stations)
-                    .where(stations.c.id == "CP-2")
-                    .values(online=True, last_seen_at=datetime.now(UTC))  # a change, each time
-                )
+        other = create_database(db.url)
+        try:
+            with contextlib.suppress(SQLAlchemyError):
+                async with other.engine.begin() as conn:
+                    if other.dialect == "sqlite":
+                        # The writer holds the write lock and waits for this one below: give
+                        # up soon instead of after 10 s.
+                        await conn.exec_driver_sql("PRAGMA busy_timeout=100")
+                    await conn.execute(
+                        update(stations)
+                        .where(stations.c.id == "CP-2")
+                        .values(online=True, last_seen_at=datetime.now(UTC))  # a change, each time
+                    )
+        finally:
+            await other.dispose()
 
-    async def start_transaction_like(conn: AsyncConnection) -> str:
-        await conn.execute(select(stations.c.id).where(stations.c.id == "CP-1"))
-        # Another connection writes now, as a connecting station's set_online does.
-        await mark_online()
-        await conn.execute(LOG.values(**logged("start").params))
+    def start_transaction_like(tx: Tx) -> str:
+        assert tx.one(STATION, {"b_id": "CP-1"}) is not None
+        # Another connection writes now, as a connecting station's set_online does. A unit of
+        # work is synchronous (it may run on the driver's thread): the other one gets a thread
+        # and an event loop of its own.
+        other = threading.Thread(target=asyncio.run, args=(mark_online(),))
+        other.start()
+        other.join()
+        tx.execute(LOG, logged("start").params)
         return "started"
 
-    try:
-        assert await writer.commit([], start_transaction_like) == "started"
-    finally:
-        await other.dispose()
+    assert await writer.commit([], start_transaction_like) == "started"
     assert await message_ids(db.url) == ["start"]

@@ -15,7 +15,6 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Column
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from voltflow.domain.authorization import AuthorizationStatus, normalize_uid
 from voltflow.domain.cards import authorize_card
@@ -25,6 +24,7 @@ from voltflow.domain.stations import ConnectorRef, Registration
 from voltflow.services.ports import Clock
 from voltflow.store.cards import CardRepository
 from voltflow.store.lists import ListRepository
+from voltflow.store.prepared import Tx
 from voltflow.store.repositories import SessionRepository, StationRepository
 from voltflow.store.tables import charging_sessions, connectors, stations
 from voltflow.store.writer import DurableWriter, Write
@@ -101,16 +101,19 @@ class StationEvents:
         self._session_owner: dict[int, str] = {}
         self.listeners: list[StationListener] = []
 
-    async def _authorize_in(self, conn: AsyncConnection, uid: str) -> AuthorizationStatus:
+    def _authorize_in(self, tx: Tx, uid: str) -> AuthorizationStatus:
         """A card's answer at a station: from its state and its holder's contract."""
         now = self.clock.now()
         today = now.astimezone(self.zone).date()
-        standing, contract = await CardRepository.standing_in(conn, uid, today)
+        standing, contract = CardRepository.standing_in(tx, uid, today)
         return authorize_card(standing, contract, now, today)
 
     async def check_token(self, id_tag: str) -> AuthorizationStatus:
-        async with self.stations.db.engine.connect() as conn:
-            return await self._authorize_in(conn, normalize_uid(id_tag))
+        """A card's answer, outside any station message (a remote start, a test)."""
+        uid = normalize_uid(id_tag)
+        status = await self.writer.commit([], lambda tx: self._authorize_in(tx, uid))
+        assert status is not None
+        return status
 
     def _remember_owner(self, session_id: int, station_id: str) -> None:
         if len(self._session_owner) >= SESSION_OWNERS_KEPT:
@@ -176,8 +179,10 @@ class StationEvents:
     async def authorize(
         self, station_id: str, id_tag: str, journal: Sequence[Write]
     ) -> AuthorizationStatus:
-        status = await self.check_token(id_tag)
-        await self.writer.commit(journal)
+        # The lookup rides with the frame's own commit: one trip to the database, not two.
+        uid = normalize_uid(id_tag)
+        status = await self.writer.commit(journal, lambda tx: self._authorize_in(tx, uid))
+        assert status is not None
         return status
 
     async def start_transaction(
@@ -193,15 +198,15 @@ class StationEvents:
         now = self.clock.now()
         uid = normalize_uid(id_tag)
 
-        async def work(conn: AsyncConnection) -> StartAnswer:
-            status = await self._authorize_in(conn, uid)
-            existing = await SessionRepository.find_started(
-                conn, station_id, ref.evse_id, started_at, meter_start_wh
+        def work(tx: Tx) -> StartAnswer:
+            status = self._authorize_in(tx, uid)
+            existing = SessionRepository.find_started(
+                tx, station_id, ref.evse_id, started_at, meter_start_wh
             )
             if existing is not None:  # a retried StartTransaction: same answer, nothing new
                 return StartAnswer(existing, status)
-            session_id = await SessionRepository.insert_started(
-                conn,
+            session_id = SessionRepository.insert_started(
+                tx,
                 {
                     "station_id": station_id,
                     "evse_id": ref.evse_id,
@@ -224,61 +229,56 @@ class StationEvents:
     async def stop_transaction(
         self, station_id: str, stop: StopRequest, journal: Sequence[Write]
     ) -> AuthorizationStatus | None:
-        tag_status: AuthorizationStatus | None = None
-        if stop.id_tag:
-            tag_status = await self.check_token(stop.id_tag)
         bounds = self.bounds
+        stop_uid = normalize_uid(stop.id_tag) if stop.id_tag else None
 
-        async def work(conn: AsyncConnection) -> None:
-            session = await SessionRepository.get_for_update(conn, stop.transaction_id, station_id)
+        def work(tx: Tx) -> AuthorizationStatus | None:
+            tag_status = self._authorize_in(tx, stop_uid) if stop_uid else None
+            session = SessionRepository.get_for_update(tx, stop.transaction_id, station_id)
             if session is None:
                 log.warning(
                     "%s: StopTransaction for unknown transaction %s",
                     station_id,
                     stop.transaction_id,
                 )
-                return
+                return tag_status
             evse_id = int(session["evse_id"])
             if stop.samples:
                 # Readings may arrive again with a retried stop; the store ignores duplicates.
-                for w in self.sessions.w_samples(
+                samples = self.sessions.w_samples(
                     station_id, evse_id, stop.transaction_id, stop.samples
-                ):
-                    await conn.execute(w.statement, w.params)
+                )
+                tx.executemany(samples[0].statement, [w.params for w in samples])
             if session["stopped_at"] is not None:  # already closed: a retry changes nothing
-                return
+                return tag_status
             energy = stop.meter_stop_wh - int(session["meter_start_wh"])
             verdict = classify(
                 SessionFacts(
                     token_accepted=session["auth_status"] == AuthorizationStatus.ACCEPTED.value,
                     energy_wh=energy,
                     duration=stop.stopped_at - session["started_at"],
-                    on_station_whitelist=await ListRepository.on_whitelist_in(
-                        conn, station_id, str(session["id_tag"])
+                    on_station_whitelist=ListRepository.on_whitelist_in(
+                        tx, station_id, str(session["id_tag"])
                     ),
                 ),
                 bounds,
             )
-            await SessionRepository.close(
-                conn,
+            SessionRepository.close(
+                tx,
                 stop.transaction_id,
                 {
                     "stopped_at": stop.stopped_at,
                     "meter_stop_wh": stop.meter_stop_wh,
                     "energy_wh": energy,
                     "stop_reason": stop.reason or "Local",
-                    "stop_id_tag": (
-                        _clip(normalize_uid(stop.id_tag), charging_sessions.c.stop_id_tag)
-                        if stop.id_tag
-                        else None
-                    ),
+                    "stop_id_tag": _clip(stop_uid, charging_sessions.c.stop_id_tag),
                     "session_type": verdict.type.value,
                     "type_reason": verdict.reason,
                 },
             )
+            return tag_status
 
-        await self.writer.commit(journal, work)
-        return tag_status
+        return await self.writer.commit(journal, work)
 
     async def meter_values(
         self,

@@ -6,11 +6,12 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import and_, bindparam, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from voltflow.domain.cards import CardStanding, CardState, ContractTerms
 from voltflow.store.database import Database
+from voltflow.store.prepared import Tx
 from voltflow.store.repositories import Page, fetch_page
 from voltflow.store.tables import card_events, cards, contracts, users
 
@@ -122,34 +123,38 @@ class CardRepository:
         return [dict(r._mapping) for r in rows]
 
     @staticmethod
-    async def standing_in(
-        conn: AsyncConnection, uid: str, today: date
+    def standing_in(
+        tx: Tx, uid: str, today: date
     ) -> tuple[CardStanding | None, ContractTerms | None]:
         """The card's state and its holder's eMSP contract (the one in force today, else the
-        latest), for authorization."""
-        row = (await conn.execute(select(cards).where(cards.c.uid == uid))).first()
+        latest), for authorization; inside the station message's own transaction."""
+        row = tx.one(_CARD_STANDING, {"uid": uid})
         if row is None:
             return None, None
+        organisation = row["organisation_id"]
         standing = CardStanding(
-            CardState(row.state), row.expires_at, owned=row.organisation_id is not None
+            CardState(row["state"]), row["expires_at"], owned=organisation is not None
         )
-        if row.organisation_id is None:
+        if organisation is None:
             return standing, None
-        rows = (
-            await conn.execute(
-                select(contracts.c.starts_on, contracts.c.ends_on)
-                .where(
-                    contracts.c.organisation_id == row.organisation_id, contracts.c.kind == "emsp"
-                )
-                .order_by(contracts.c.starts_on.desc())
-            )
-        ).all()
+        rows = tx.all(_EMSP_CONTRACTS, {"organisation": organisation})
         for c in rows:
-            if c.starts_on <= today and (c.ends_on is None or c.ends_on >= today):
-                return standing, ContractTerms(c.starts_on, c.ends_on)
+            if c["starts_on"] <= today and (c["ends_on"] is None or c["ends_on"] >= today):
+                return standing, ContractTerms(c["starts_on"], c["ends_on"])
         if rows:
-            return standing, ContractTerms(rows[0].starts_on, rows[0].ends_on)
+            return standing, ContractTerms(rows[0]["starts_on"], rows[0]["ends_on"])
         return standing, None
+
+
+# What authorization reads, once per card presented at a station: built once (see ``prepared``).
+_CARD_STANDING = select(cards.c.state, cards.c.expires_at, cards.c.organisation_id).where(
+    cards.c.uid == bindparam("uid")
+)
+_EMSP_CONTRACTS = (
+    select(contracts.c.starts_on, contracts.c.ends_on)
+    .where(contracts.c.organisation_id == bindparam("organisation"), contracts.c.kind == "emsp")
+    .order_by(contracts.c.starts_on.desc())
+)
 
 
 def event_row(

@@ -22,6 +22,7 @@ from voltflow.domain.authorization import Token, TokenState
 from voltflow.domain.sessions import MeterSample
 from voltflow.domain.stations import ConnectorRef, Registration
 from voltflow.store.database import Database
+from voltflow.store.prepared import Tx
 from voltflow.store.tables import (
     api_keys,
     cards,
@@ -154,6 +155,27 @@ class Statements:
                 .where(stations.c.id == bindparam("b_id"))
                 .values({name: bindparam("b_value")})
             )
+
+
+_S = charging_sessions
+# The hot path's reads and single-row writes, built once (see ``prepared``).
+_FIND_STARTED = select(_S.c.id).where(
+    _S.c.station_id == bindparam("station_id"),
+    _S.c.evse_id == bindparam("evse_id"),
+    _S.c.started_at == bindparam("started_at"),
+    _S.c.meter_start_wh == bindparam("meter_start_wh"),
+)
+_INSERT_STARTED = insert(_S).returning(_S.c.id)
+# FOR UPDATE on PostgreSQL, where two stops of one session may race; SQLite's writer holds the
+# database's write lock already.
+_SESSION_FOR_UPDATE = (
+    select(_S)
+    .where(_S.c.id == bindparam("session_id"), _S.c.station_id == bindparam("station_id"))
+    .with_for_update()
+)
+# A stop that comes again (a retry, a late copy) finds the session closed and changes nothing.
+_CLOSE_SESSION = update(_S).where(_S.c.id == bindparam("session_id"), _S.c.stopped_at.is_(None))
+_BOOT = update(stations).where(stations.c.id == bindparam("b_id"))
 
 
 class StationRepository:
@@ -323,12 +345,16 @@ class StationRepository:
 
     @staticmethod
     def boot_work(station_id: str, fields: dict[str, Any], now: datetime) -> Work[None]:
-        async def work(conn: AsyncConnection) -> None:
-            await conn.execute(
-                update(stations)
-                .where(stations.c.id == station_id)
-                .values(**fields, last_boot_at=now, last_seen_at=now, online=True)
-            )
+        values = {
+            **fields,
+            "last_boot_at": now,
+            "last_seen_at": now,
+            "online": True,
+            "b_id": station_id,
+        }
+
+        def work(tx: Tx) -> None:
+            tx.execute(_BOOT, values)
 
         return work
 
@@ -430,47 +456,35 @@ class SessionRepository:
             for s in samples
         ]
 
+    # -- inside a station message's transaction (units of work, see ``writer``) ---------------
     @staticmethod
-    async def find_started(
-        conn: AsyncConnection, station_id: str, evse_id: int, started_at: datetime, meter_start: int
+    def find_started(
+        tx: Tx, station_id: str, evse_id: int, started_at: datetime, meter_start: int
     ) -> int | None:
-        t = charging_sessions
-        row = (
-            await conn.execute(
-                select(t.c.id).where(
-                    t.c.station_id == station_id,
-                    t.c.evse_id == evse_id,
-                    t.c.started_at == started_at,
-                    t.c.meter_start_wh == meter_start,
-                )
-            )
-        ).first()
-        return int(row.id) if row else None
-
-    @staticmethod
-    async def insert_started(conn: AsyncConnection, values: dict[str, Any]) -> int:
-        result = await conn.execute(
-            insert(charging_sessions).values(**values).returning(charging_sessions.c.id)
+        row = tx.one(
+            _FIND_STARTED,
+            {
+                "station_id": station_id,
+                "evse_id": evse_id,
+                "started_at": started_at,
+                "meter_start_wh": meter_start,
+            },
         )
-        return int(result.scalar_one())
+        return int(row["id"]) if row else None
 
     @staticmethod
-    async def get_for_update(
-        conn: AsyncConnection, session_id: int, station_id: str
-    ) -> dict[str, Any] | None:
-        t = charging_sessions
-        stmt = select(t).where(t.c.id == session_id, t.c.station_id == station_id)
-        if conn.dialect.name == "postgresql":
-            stmt = stmt.with_for_update()
-        row = (await conn.execute(stmt)).first()
-        return dict(row._mapping) if row else None
+    def insert_started(tx: Tx, values: dict[str, Any]) -> int:
+        row = tx.one(_INSERT_STARTED, values)
+        assert row is not None
+        return int(row["id"])
 
     @staticmethod
-    async def close(conn: AsyncConnection, session_id: int, values: dict[str, Any]) -> None:
-        t = charging_sessions
-        await conn.execute(
-            update(t).where(t.c.id == session_id, t.c.stopped_at.is_(None)).values(**values)
-        )
+    def get_for_update(tx: Tx, session_id: int, station_id: str) -> dict[str, Any] | None:
+        return tx.one(_SESSION_FOR_UPDATE, {"session_id": session_id, "station_id": station_id})
+
+    @staticmethod
+    def close(tx: Tx, session_id: int, values: dict[str, Any]) -> None:
+        tx.execute(_CLOSE_SESSION, {**values, "session_id": session_id})
 
     async def get(self, session_id: int) -> dict[str, Any] | None:
         async with self.db.engine.connect() as conn:

@@ -8,7 +8,10 @@ stations at once and latency stays at about one commit.
 What a batch costs beyond its rows is paid on every batch, and at a fleet's steady pace batches
 are small: the writer keeps one connection of its own (no pool checkout, reset or ping per
 batch), runs the units of work without a savepoint each (a failing one sends the batch down the
-item-by-item path instead), and hands the rows to the driver already converted (see _Plan).
+item-by-item path instead), and runs everything on the driver with statements compiled once
+(``prepared``). On SQLite a whole batch — BEGIN, the units of work, every row, COMMIT — is one
+call on aiosqlite's thread, where SQLAlchemy would make three trips for each statement; under
+load every trip waits for the thread to be scheduled and for the GIL.
 """
 
 from __future__ import annotations
@@ -16,22 +19,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.base import Executable
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.elements import ClauseElement
+
+from voltflow.store.prepared import Plan, Plans, Tx
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-Work = Callable[[AsyncConnection], Awaitable[T]]
+# A unit of work: reads and writes that need answers, run inside the batch's transaction.
+Work = Callable[[Tx], T]
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,76 +60,6 @@ class WriterClosed(RuntimeError):
     pass
 
 
-_Processor = Callable[[Any], Any] | None
-
-
-@dataclass(frozen=True, slots=True)
-class _Plan:
-    """One statement compiled for one dialect and one set of parameter names, sent to the driver
-    as is: per row, only the type conversions SQLAlchemy itself would apply are left to do.
-
-    Executing a Core statement with a list of dicts builds an execution context that processes
-    every row through the compiler (parameter construction, then the bind processors); for the
-    thousands of rows a busy batch holds, that was most of the writer's CPU time."""
-
-    sql: str
-    positional: bool
-    # (row key, processor, constant): a constant is a value bound in the statement itself.
-    columns: tuple[tuple[str, _Processor, Any], ...]
-
-    def row(self, params: dict[str, Any]) -> Any:
-        values = []
-        for key, process, constant in self.columns:
-            value = params[key] if constant is _FROM_ROW else constant
-            values.append(value if process is None else process(value))
-        if self.positional:
-            return tuple(values)
-        return dict(zip((c[0] for c in self.columns), values, strict=True))
-
-
-_FROM_ROW = object()
-
-
-def _plan(statement: Executable, keys: tuple[str, ...], dialect: Dialect) -> _Plan | None:
-    """The driver-level form of ``statement``, or None where it needs SQLAlchemy at execution
-    time (Python-side defaults, expanding parameters, escaped names, RETURNING)."""
-    if not isinstance(statement, ClauseElement):
-        return None
-    compiled = statement.compile(dialect=dialect, column_keys=list(keys))
-    if not isinstance(compiled, SQLCompiler):
-        return None
-    if (
-        compiled.insert_prefetch
-        or compiled.update_prefetch
-        or compiled.postfetch
-        or compiled.literal_execute_params
-        or compiled.post_compile_params
-        or compiled.escaped_bind_names
-        or compiled.effective_returning
-    ):
-        return None
-    if compiled.positional:
-        if compiled.positiontup is None:
-            return None
-        names: list[str] = list(compiled.positiontup)
-    else:
-        names = list(compiled.bind_names.values())
-    columns = []
-    row_keys = set(keys)
-    for name in names:
-        bind = compiled.binds.get(name)
-        if bind is None:
-            return None
-        process = bind.type.dialect_impl(dialect).bind_processor(dialect)
-        if name in row_keys:
-            columns.append((name, process, _FROM_ROW))
-        elif bind.callable is None and bind.value is not None:
-            columns.append((name, process, bind.value))
-        else:
-            return None
-    return _Plan(str(compiled), bool(compiled.positional), tuple(columns))
-
-
 class DurableWriter:
     def __init__(self, engine: AsyncEngine, *, max_batch: int = 2000) -> None:
         self._engine = engine
@@ -134,9 +68,7 @@ class DurableWriter:
         self._task: asyncio.Task[None] | None = None
         self._closing = False
         self._conn: AsyncConnection | None = None
-        # By statement identity and parameter names; the statement is kept with its plan so
-        # that its id cannot be reused by another one.
-        self._plans: dict[tuple[int, tuple[str, ...]], tuple[Executable, _Plan | None]] = {}
+        self._plans = Plans(engine.dialect)
         self.batches = 0
         self.items = 0
 
@@ -202,10 +134,7 @@ class DurableWriter:
         self.batches += 1
         self.items += len(batch)
         try:
-            conn = await self._connection()
-            if not await self._write_in_one_trip(conn, batch):
-                async with conn.begin():
-                    await self._apply(conn, batch)
+            await self._transaction(await self._connection(), batch)
         except Exception:
             # A unit of work that failed, a row the database refused, or a broken connection:
             # each item again in a transaction of its own, on a connection from the pool, so that
@@ -215,8 +144,8 @@ class DurableWriter:
             for item in batch:
                 item.result, item.error = None, None
                 try:
-                    async with self._engine.begin() as conn:
-                        await self._apply(conn, [item])
+                    async with self._engine.connect() as conn:
+                        await self._transaction(conn, [item])
                 except Exception as exc:  # reported to whoever waits for this item
                     item.error = exc
                     if item.future is None:
@@ -229,40 +158,70 @@ class DurableWriter:
             else:
                 item.future.set_result(item.result)
 
-    async def _apply(self, conn: AsyncConnection, batch: list[_Item[Any]]) -> None:
+    async def _transaction(self, conn: AsyncConnection, batch: list[_Item[Any]]) -> None:
+        """``batch`` in one transaction on ``conn``, committed; any failure propagates after the
+        rollback, a database's error as SQLAlchemy would have raised it."""
+        groups = self._groups(batch)
+        dialect = conn.dialect
+        dbapi_error = dialect.loaded_dbapi.Error
+        try:
+            if dialect.driver == "aiosqlite":
+                driver = (await conn.get_raw_connection()).driver_connection
+                # aiosqlite runs each call on its connection's thread through ``_execute``; it
+                # has no public way to run several. Without it, the general path below serves.
+                run_on_thread = getattr(driver, "_execute", None)
+                if driver is not None and run_on_thread is not None:
+                    await run_on_thread(self._sqlite_transaction(driver._conn, batch, groups))
+                    return
+
+            def apply(sync_conn: Connection) -> None:
+                tx = Tx(sync_conn.connection.dbapi_connection, self._plans)
+                self._apply(tx, batch, groups)
+
+            async with conn.begin():
+                await conn.run_sync(apply)
+        except dbapi_error as exc:
+            raise DBAPIError.instance(
+                "group commit", (), exc, dbapi_error, dialect=dialect, ismulti=True
+            ) from exc
+
+    def _sqlite_transaction(
+        self, db: Any, batch: list[_Item[Any]], groups: list[tuple[Plan, list[dict[str, Any]]]]
+    ) -> Callable[[], None]:
+        """BEGIN IMMEDIATE, the batch and COMMIT, to run on the thread that owns ``db`` (the
+        sqlite3 connection)."""
+        tx = Tx(db, self._plans)
+
+        def transaction() -> None:
+            # The lock is taken at BEGIN, as for the writer's other transactions (Database.writes):
+            # a unit of work that reads first never meets "database is locked" when it writes.
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                self._apply(tx, batch, groups)
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+
+        return transaction
+
+    @staticmethod
+    def _apply(
+        tx: Tx, batch: list[_Item[Any]], groups: list[tuple[Plan, list[dict[str, Any]]]]
+    ) -> None:
         """Everything ``batch`` does, in the caller's transaction; any failure propagates (and
         the caller rolls back). No savepoint per unit of work: each costs two statements, and a
         failure is rare enough to redo the batch one item at a time."""
         for item in batch:
             if item.work is not None:
-                item.result = await item.work(conn)
-        dialect = conn.dialect
-        for statement, rows, plan in self._groups(batch, dialect):
-            if plan is None:
-                await conn.execute(statement, rows)
-                continue
-            params = [plan.row(r) for r in rows]
-            if dialect.driver == "aiosqlite":
-                # Straight to the driver, inside the transaction SQLAlchemy began (BEGIN is
-                # explicit on SQLite): one trip to aiosqlite's thread instead of three (cursor,
-                # execute, close), and each trip is a thread hand-off.
-                driver = (await conn.get_raw_connection()).driver_connection
-                assert driver is not None
-                dbapi_error = dialect.loaded_dbapi.Error
-                try:
-                    await driver.executemany(plan.sql, params)
-                except dbapi_error as exc:  # as SQLAlchemy would have raised it
-                    raise DBAPIError.instance(
-                        plan.sql, params, exc, dbapi_error, dialect=dialect, ismulti=True
-                    ) from exc
-            else:
-                await conn.exec_driver_sql(plan.sql, params)
+                item.result = item.work(tx)
+        for plan, rows in groups:
+            tx.execute_plan(plan, rows)
 
-    def _groups(
-        self, batch: list[_Item[Any]], dialect: Dialect
-    ) -> list[tuple[Executable, list[dict[str, Any]], _Plan | None]]:
+    def _groups(self, batch: list[_Item[Any]]) -> list[tuple[Plan, list[dict[str, Any]]]]:
         """The batch's rows by statement (and parameter names), in order of first appearance,
-        each group with its driver-level plan (None: SQLAlchemy executes it)."""
+        each group with its driver-level plan."""
         grouped: dict[tuple[int, tuple[str, ...]], tuple[Executable, list[dict[str, Any]]]] = {}
         for item in batch:
             for w in item.writes:
@@ -271,59 +230,7 @@ class DurableWriter:
                 if group is None:
                     group = grouped[key] = (w.statement, [])
                 group[1].append(w.params)
-        out = []
-        for key, (statement, rows) in grouped.items():
-            cached = self._plans.get(key)
-            if cached is not None and cached[0] is statement:
-                plan = cached[1]
-            else:
-                plan = _plan(statement, key[1], dialect)
-                self._plans[key] = (statement, plan)
-            out.append((statement, rows, plan))
-        return out
-
-    async def _write_in_one_trip(self, conn: AsyncConnection, batch: list[_Item[Any]]) -> bool:
-        """On SQLite, a batch of rows only (no unit of work): BEGIN IMMEDIATE, every statement
-        and COMMIT in one call on aiosqlite's thread, where SQLAlchemy would make a trip for
-        each of them and three for each statement. Under load, every trip waits for the thread
-        to be scheduled and for the GIL: this is what keeps a small batch cheap. False where it
-        does not apply (the caller then goes through SQLAlchemy)."""
-        dialect = conn.dialect
-        if dialect.driver != "aiosqlite" or any(item.work is not None for item in batch):
-            return False
-        groups = self._groups(batch, dialect)
-        if any(plan is None for _, _, plan in groups):
-            return False
-        driver = (await conn.get_raw_connection()).driver_connection
-        # aiosqlite runs each call on its connection's thread through ``_execute``; it has no
-        # public way to run several. Without it (another aiosqlite), SQLAlchemy's path is used.
-        run_on_thread = getattr(driver, "_execute", None)
-        if driver is None or run_on_thread is None:
-            return False
-        statements = [(plan.sql, [plan.row(r) for r in rows]) for _, rows, plan in groups if plan]
-        failed: list[tuple[str, Any]] = []
-
-        def transaction() -> None:
-            db = driver._conn  # the sqlite3 connection, on the thread that owns it
-            # The lock is taken at BEGIN, as for the writer's other transactions (Database.writes).
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                for sql, params in statements:
-                    failed[:] = [(sql, params)]
-                    db.executemany(sql, params)
-                failed.clear()
-                db.execute("COMMIT")
-            except BaseException:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
-                raise
-
-        dbapi_error = dialect.loaded_dbapi.Error
-        try:
-            await run_on_thread(transaction)
-        except dbapi_error as exc:  # as SQLAlchemy would have raised it
-            sql, params = failed[0] if failed else ("COMMIT", ())
-            raise DBAPIError.instance(
-                sql, params, exc, dbapi_error, dialect=dialect, ismulti=True
-            ) from exc
-        return True
+        return [
+            (self._plans.require(statement, key[1], many=True), rows)
+            for key, (statement, rows) in grouped.items()
+        ]

@@ -1,0 +1,187 @@
+"""Statements compiled once per dialect and run on the DB-API connection itself.
+
+Executing a Core statement through SQLAlchemy builds its cache key, finds its compiled form, sets
+up an execution context and a result, and on aiosqlite makes three trips to the driver's thread:
+some hundred microseconds each time, more than the database itself takes for a row. The station
+hot path runs a few fixed statements thousands of times a second, so they are compiled here once
+per dialect, their parameters and results converted by the very type processors SQLAlchemy would
+apply, and run with the driver's cursor inside the group commit's transaction (see ``writer``).
+
+Statements are keyed by identity: build them once (module level, or once per repository), never
+per call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql.base import Executable
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ClauseElement
+
+Processor = Callable[[Any], Any] | None
+
+_FROM_ROW: Any = object()
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """One statement for one dialect and one set of parameter names, in the driver's terms."""
+
+    sql: str
+    positional: bool
+    # (parameter name, processor, constant): a constant is a value bound in the statement itself.
+    binds: tuple[tuple[str, Processor, Any], ...]
+    # (column name, processor) of the rows it returns, in order.
+    results: tuple[tuple[str, Processor], ...]
+
+    def params(self, values: Mapping[str, Any]) -> Any:
+        out = []
+        for key, process, constant in self.binds:
+            value = values[key] if constant is _FROM_ROW else constant
+            out.append(value if process is None else process(value))
+        if self.positional:
+            return tuple(out)
+        return dict(zip((b[0] for b in self.binds), out, strict=True))
+
+    def row(self, raw: Sequence[Any]) -> dict[str, Any]:
+        return {
+            name: value if process is None else process(value)
+            for (name, process), value in zip(self.results, raw, strict=True)
+        }
+
+
+def compile_plan(
+    statement: Executable, keys: Sequence[str], dialect: Dialect, *, many: bool = False
+) -> Plan | None:
+    """The driver-level form of ``statement`` given parameters ``keys`` (for an executemany if
+    ``many``: no implicit RETURNING of new keys), or None where it needs SQLAlchemy at execution
+    time (Python-side defaults, expanding parameters, escaped names)."""
+    if not isinstance(statement, ClauseElement):
+        return None
+    compiled = statement.compile(dialect=dialect, column_keys=list(keys), for_executemany=many)
+    if not isinstance(compiled, SQLCompiler):
+        return None
+    # Python-side defaults would have to be computed here (only DML compilations have them).
+    # Server-side ones are not fetched back: nothing here reads them.
+    if any(
+        getattr(compiled, needs, None)
+        for needs in (
+            "insert_prefetch",
+            "update_prefetch",
+            "literal_execute_params",
+            "post_compile_params",
+            "escaped_bind_names",
+        )
+    ):
+        return None
+    if compiled.positional:
+        if compiled.positiontup is None:
+            return None
+        names: list[str] = list(compiled.positiontup)
+    else:
+        names = list(compiled.bind_names.values())
+    binds = []
+    given = set(keys)
+    for name in names:
+        bind = compiled.binds.get(name)
+        if bind is None:
+            return None
+        process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        if name in given:
+            binds.append((name, process, _FROM_ROW))
+        elif bind.callable is None and bind.value is not None:
+            binds.append((name, process, bind.value))
+        else:
+            return None
+    results = tuple(
+        (col.keyname, col.type.dialect_impl(dialect).result_processor(dialect, None))
+        for col in compiled._result_columns
+    )
+    return Plan(str(compiled), bool(compiled.positional), tuple(binds), results)
+
+
+class Plans:
+    """Plans by statement identity and parameter names, for one dialect."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        self.dialect = dialect
+        # The statement is kept with its plan so that its id cannot be reused by another one.
+        self._plans: dict[tuple[int, tuple[str, ...], bool], tuple[Executable, Plan | None]] = {}
+
+    def get(
+        self, statement: Executable, keys: tuple[str, ...], *, many: bool = False
+    ) -> Plan | None:
+        key = (id(statement), keys, many)
+        cached = self._plans.get(key)
+        if cached is not None and cached[0] is statement:
+            return cached[1]
+        plan = compile_plan(statement, keys, self.dialect, many=many)
+        self._plans[key] = (statement, plan)
+        return plan
+
+    def require(self, statement: Executable, keys: tuple[str, ...], *, many: bool = False) -> Plan:
+        plan = self.get(statement, keys, many=many)
+        if plan is None:
+            raise TypeError(f"statement cannot run on the driver as is: {statement}")
+        return plan
+
+
+class Tx:
+    """A transaction in progress on a DB-API connection: what a unit of work is given.
+
+    Synchronous on purpose: on SQLite the whole group commit, units of work included, runs in one
+    call on the driver's thread; on PostgreSQL it runs under ``AsyncConnection.run_sync``. A unit
+    of work therefore touches nothing but its transaction (no event loop, no other connection).
+    """
+
+    __slots__ = ("_dbapi", "plans")
+
+    def __init__(self, dbapi_connection: Any, plans: Plans) -> None:
+        self._dbapi = dbapi_connection
+        self.plans = plans
+
+    def all(self, statement: Executable, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+        plan = self.plans.require(statement, tuple(params))
+        cursor = self._dbapi.cursor()
+        try:
+            cursor.execute(plan.sql, plan.params(params))
+            return [plan.row(r) for r in cursor.fetchall()]
+        finally:
+            cursor.close()
+
+    def one(self, statement: Executable, params: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The first row, or None."""
+        plan = self.plans.require(statement, tuple(params))
+        cursor = self._dbapi.cursor()
+        try:
+            cursor.execute(plan.sql, plan.params(params))
+            raw = cursor.fetchone()
+            return plan.row(raw) if raw is not None else None
+        finally:
+            cursor.close()
+
+    def execute(self, statement: Executable, params: Mapping[str, Any]) -> None:
+        """A statement whose result is not read: compiled as for many rows, so that an INSERT
+        does not return the new key unasked."""
+        plan = self.plans.require(statement, tuple(params), many=True)
+        cursor = self._dbapi.cursor()
+        try:
+            cursor.execute(plan.sql, plan.params(params))
+        finally:
+            cursor.close()
+
+    def executemany(self, statement: Executable, rows: Sequence[Mapping[str, Any]]) -> None:
+        """One statement for many rows, all with the same parameter names."""
+        if rows:
+            self.execute_plan(self.plans.require(statement, tuple(rows[0]), many=True), rows)
+
+    def execute_plan(self, plan: Plan, rows: Sequence[Mapping[str, Any]]) -> None:
+        cursor = self._dbapi.cursor()
+        try:
+            cursor.executemany(plan.sql, [plan.params(r) for r in rows])
+        finally:
+            cursor.close()
