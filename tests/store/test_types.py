@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import Column, Integer, MetaData, Table, insert, select
+from sqlalchemy import Column, DateTime, Integer, MetaData, Table, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import StatementError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -145,3 +145,19 @@ def test_none_passes_through() -> None:
         assert UTCDateTime().process_result_value(None, dialect) is None
         assert ExactDecimal().process_bind_param(None, dialect) is None
         assert ExactDecimal().process_result_value(None, dialect) is None
+
+
+@given(value=aware_times)
+def test_sqlite_bind_in_one_step_stores_what_sqlalchemy_would(value: datetime) -> None:
+    """The fused processor (UTC, then SQLAlchemy's DATETIME text) writes exactly the text the
+    two steps wrote, so rows written either way compare and sort alike."""
+    dialect = sqlite.dialect()
+    t = UTCDateTime()
+    fused = t.bind_processor(dialect)
+    assert fused is not None
+    text_processor = DateTime().dialect_impl(dialect).bind_processor(dialect)
+    assert text_processor is not None
+    assert fused(value) == text_processor(t.process_bind_param(value, dialect))
+    assert fused(None) is None
+    with pytest.raises(ValueError, match="naive"):
+        fused(value.replace(tzinfo=None))

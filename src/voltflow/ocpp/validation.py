@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -130,8 +131,6 @@ def _relax(schema: Any) -> Any:
 
 
 def _is_datetime(value: str) -> bool:
-    from datetime import datetime
-
     try:
         datetime.fromisoformat(value)
     except ValueError:

@@ -21,13 +21,14 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
+from sqlalchemy.types import TypeEngine
 
 Processor = Callable[[Any], Any] | None
 
 _FROM_ROW: Any = object()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Plan:
     """One statement for one dialect and one set of parameter names, in the driver's terms."""
 
@@ -35,8 +36,19 @@ class Plan:
     positional: bool
     # (parameter name, processor, constant): a constant is a value bound in the statement itself.
     binds: tuple[tuple[str, Processor, Any], ...]
-    # (column name, processor) of the rows it returns, in order.
-    results: tuple[tuple[str, Processor], ...]
+    # (column name, type) of the rows it returns, in order.
+    columns: tuple[tuple[str, TypeEngine[Any]], ...]
+    dialect: Dialect
+    # (column name, processor), from the driver's column types at the first execution (as
+    # SQLAlchemy does it: some result processors depend on what the driver reports).
+    results: tuple[tuple[str, Processor], ...] | None = None
+
+    def learn_results(self, description: Sequence[Sequence[Any]] | None) -> None:
+        driver_types = [d[1] for d in description] if description else [None] * len(self.columns)
+        self.results = tuple(
+            (name, type_.dialect_impl(self.dialect).result_processor(self.dialect, driver_type))
+            for (name, type_), driver_type in zip(self.columns, driver_types, strict=True)
+        )
 
     def params(self, values: Mapping[str, Any]) -> Any:
         out = []
@@ -48,6 +60,7 @@ class Plan:
         return dict(zip((b[0] for b in self.binds), out, strict=True))
 
     def row(self, raw: Sequence[Any]) -> dict[str, Any]:
+        assert self.results is not None, "learn_results() first"
         return {
             name: value if process is None else process(value)
             for (name, process), value in zip(self.results, raw, strict=True)
@@ -97,11 +110,8 @@ def compile_plan(
             binds.append((name, process, bind.value))
         else:
             return None
-    results = tuple(
-        (col.keyname, col.type.dialect_impl(dialect).result_processor(dialect, None))
-        for col in compiled._result_columns
-    )
-    return Plan(str(compiled), bool(compiled.positional), tuple(binds), results)
+    columns = tuple((col.keyname, col.type) for col in compiled._result_columns)
+    return Plan(str(compiled), bool(compiled.positional), tuple(binds), columns, dialect)
 
 
 class Plans:
@@ -149,6 +159,8 @@ class Tx:
         cursor = self._dbapi.cursor()
         try:
             cursor.execute(plan.sql, plan.params(params))
+            if plan.results is None:
+                plan.learn_results(cursor.description)
             return [plan.row(r) for r in cursor.fetchall()]
         finally:
             cursor.close()
@@ -159,6 +171,8 @@ class Tx:
         cursor = self._dbapi.cursor()
         try:
             cursor.execute(plan.sql, plan.params(params))
+            if plan.results is None:
+                plan.learn_results(cursor.description)
             raw = cursor.fetchone()
             return plan.row(raw) if raw is not None else None
         finally:

@@ -21,7 +21,7 @@ import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
@@ -38,10 +38,10 @@ T = TypeVar("T")
 Work = Callable[[Tx], T]
 
 
-@dataclass(frozen=True, slots=True)
-class Write:
+class Write(NamedTuple):
     """One row-level statement. Writes that share a statement object are sent as one executemany,
-    so statements must be long-lived objects, not built per message."""
+    so statements must be long-lived objects, not built per message. (A tuple: several are made
+    for every message.)"""
 
     statement: Executable
     params: dict[str, Any]
