@@ -78,6 +78,12 @@ def main() -> int:
     parser.add_argument(
         "--no-paced", action="store_true", help="skip echo measured at voltflow's rate"
     )
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=0,
+        help="pace every server at this many messages/s instead of as fast as each answers",
+    )
     parser.add_argument("--json", help="also write the results to this file")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     args = parser.parse_args()
@@ -101,7 +107,7 @@ def main() -> int:
         }
         harness.measure_each(
             [spec for key, spec in specs.items() if key in only and spec is not None],
-            lambda spec: measure(spec, args, work),
+            lambda spec: measure(spec, args, work, args.rate),
             lambda r: (
                 f"{r['us_per_msg']:.0f} µs/msg, {r['msgs_per_s']:.0f} msgs/s, errors {r['errors']}"
             ),
@@ -112,7 +118,7 @@ def main() -> int:
         # The echo server's cost per message falls as its rate rises (more messages per turn of
         # the event loop): it is measured again at each voltflow's rate, for a like-for-like ratio.
         paced: dict[str, str] = {}
-        if "echo" in only and not args.no_paced:
+        if "echo" in only and not args.no_paced and not args.rate:
             for label, r in list(results.items()):
                 if not label.startswith("voltflow"):
                     continue

@@ -229,6 +229,38 @@ async def test_stop_writes_what_is_queued(db: Database) -> None:
     assert await message_ids(db.url) == [f"m{i}" for i in range(10)]
 
 
+async def test_an_enqueued_write_alone_is_stored_within_the_log_delay(db: Database) -> None:
+    writer = DurableWriter(db.writes, log_delay=0.02)
+    await writer.start()
+    try:
+        writer.enqueue([logged("alone")])
+        for _ in range(100):
+            if await message_ids(db.url) == ["alone"]:
+                break
+            await asyncio.sleep(0.02)
+        assert await message_ids(db.url) == ["alone"]
+        assert writer.batches == 1
+    finally:
+        await writer.stop()
+
+
+async def test_commits_within_the_commit_delay_share_one_batch(db: Database) -> None:
+    """At a steady pace messages come one at a time: the first waits a little for others."""
+    writer = DurableWriter(db.writes, commit_delay=0.2)
+    await writer.start()
+
+    async def later(n: int) -> None:
+        await asyncio.sleep(0.01 * n)
+        await writer.commit([logged(f"m{n}")])
+
+    try:
+        await asyncio.gather(*(later(n) for n in range(5)))
+        assert writer.batches == 1
+        assert sorted(await message_ids(db.url)) == [f"m{n}" for n in range(5)]
+    finally:
+        await writer.stop()
+
+
 async def test_a_refused_enqueued_write_is_dropped_and_reported(
     db: Database, writer: DurableWriter, caplog: pytest.LogCaptureFixture
 ) -> None:

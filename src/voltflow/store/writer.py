@@ -61,10 +61,27 @@ class WriterClosed(RuntimeError):
 
 
 class DurableWriter:
-    def __init__(self, engine: AsyncEngine, *, max_batch: int = 2000) -> None:
+    """Commits in batches. ``commit_delay``: how long a batch waits, once its first message is
+    in, for others to join it (as PostgreSQL's setting of that name): at a fleet's steady pace
+    messages arrive one by one, and each batch's transaction, thread trip and fsync cost far
+    more than its rows. ``log_delay``: how long a write nobody waits for (``enqueue``) may wait
+    for a batch to ride with before it gets one of its own."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        max_batch: int = 2000,
+        commit_delay: float = 0.005,
+        log_delay: float = 0.05,
+    ) -> None:
         self._engine = engine
         self._max_batch = max_batch
+        self._commit_delay = commit_delay
+        self._log_delay = log_delay
         self._queue: asyncio.Queue[_Item[Any]] = asyncio.Queue()
+        self._deferred: list[_Item[Any]] = []
+        self._deferred_flush: asyncio.TimerHandle | None = None
         self._task: asyncio.Task[None] | None = None
         self._closing = False
         self._conn: AsyncConnection | None = None
@@ -87,6 +104,9 @@ class DurableWriter:
             await self._task
         finally:
             self._task = None
+            if self._deferred_flush is not None:
+                self._deferred_flush.cancel()
+                self._deferred_flush = None
             await self._drop_connection()
 
     async def commit(self, writes: Sequence[Write], work: Work[T] | None = None) -> T | None:
@@ -98,22 +118,32 @@ class DurableWriter:
         return await future
 
     def enqueue(self, writes: Sequence[Write]) -> None:
-        """Store ``writes`` with the next batch without waiting (what no one is waiting to be
-        acknowledged, like the log of our own outgoing frames)."""
+        """Store ``writes`` with the next batch, within ``log_delay``, without waiting (what no
+        one is waiting to be acknowledged, like the log of our own outgoing frames)."""
         if self._task is None:
             raise WriterClosed("the writer is not running")
-        self._queue.put_nowait(_Item(writes, None, None))
+        self._deferred.append(_Item(writes, None, None))
+        if self._deferred_flush is None:
+            self._deferred_flush = asyncio.get_running_loop().call_later(
+                self._log_delay, self._queue.put_nowait, _Item((), None, None)
+            )
 
     async def _run(self) -> None:
         while True:
             first = await self._queue.get()
-            batch = [first]
+            if first.future is not None and self._commit_delay and not self._closing:
+                await asyncio.sleep(self._commit_delay)
+            # What waits without a caller goes first: it happened before what is queued now.
+            batch, self._deferred = [*self._deferred, first], []
+            if self._deferred_flush is not None:
+                self._deferred_flush.cancel()
+                self._deferred_flush = None
             while len(batch) < self._max_batch and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             batch = [i for i in batch if i.writes or i.work is not None or i.future is not None]
             if batch:
                 await self._write(batch)
-            if self._closing and self._queue.empty():
+            if self._closing and self._queue.empty() and not self._deferred:
                 return
 
     async def _connection(self) -> AsyncConnection:
