@@ -24,6 +24,8 @@ class Settings:
     heartbeat_interval: int = 300
     command_timeout: float = 30.0
     sqlite_synchronous: str = "FULL"
+    # Milliseconds a station message waits for others to share its commit (see store.writer).
+    commit_delay_ms: float = 5.0
     secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     secure_cookies: bool = False
     # Days and hours are those of the site; storage is UTC.
@@ -46,6 +48,7 @@ class Settings:
         s.heartbeat_interval = int(e.get("VOLTFLOW_HEARTBEAT_INTERVAL", s.heartbeat_interval))
         s.command_timeout = float(e.get("VOLTFLOW_COMMAND_TIMEOUT", s.command_timeout))
         s.sqlite_synchronous = e.get("VOLTFLOW_SQLITE_SYNCHRONOUS", s.sqlite_synchronous).upper()
+        s.commit_delay_ms = float(e.get("VOLTFLOW_COMMIT_DELAY_MS", s.commit_delay_ms))
         if "VOLTFLOW_SECRET_KEY" in e:
             s.secret_key = e["VOLTFLOW_SECRET_KEY"]
         s.secure_cookies = _bool(e.get("VOLTFLOW_SECURE_COOKIES"), s.secure_cookies)
