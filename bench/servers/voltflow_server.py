@@ -30,6 +30,7 @@ from voltflow.config import Settings
 from voltflow.ocpp.server import tune_gc
 from voltflow.store.database import upgrade
 from voltflow.store.repositories import hash_station_password
+from voltflow.store.writer import DurableWriter
 from voltflow.store.tables import metadata, stations
 
 
@@ -101,10 +102,31 @@ async def main(args: argparse.Namespace) -> None:
     if not args.no_tune_gc:
         tune_gc()
     ready(platform.ocpp.port, stations=args.stations, dialect=db.dialect)
+    report = asyncio.create_task(report_batches(platform.writer)) if args.batch_log else None
     try:
         await until_stopped(args.watch_stdin)
     finally:
+        if report is not None:
+            report.cancel()
         await platform.stop()
+
+
+async def report_batches(writer: DurableWriter, every: float = 5) -> None:
+    """Commits per second and messages per commit, on stderr (the server's log)."""
+    batches, items, cpu = writer.batches, writer.items, writer.thread_cpu
+    main = time.thread_time()
+    while True:
+        await asyncio.sleep(every)
+        b, i = writer.batches - batches, writer.items - items
+        c, m = writer.thread_cpu - cpu, time.thread_time() - main
+        batches, items, cpu, main = writer.batches, writer.items, writer.thread_cpu, m + main
+        print(
+            f"writer: {b / every:.0f} commits/s, {i / b if b else 0:.1f} items per commit, "
+            f"{c / b * 1e6 if b else 0:.0f} µs CPU per commit on the driver's thread; "
+            f"event loop thread {m / every:.0%} CPU",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 if __name__ == "__main__":
@@ -122,6 +144,9 @@ if __name__ == "__main__":
     )
     parser.add_argument("--log-level", default="WARNING")
     parser.add_argument("--gc-log", action="store_true", help="report long garbage collections")
+    parser.add_argument(
+        "--batch-log", action="store_true", help="report commits/s and items per commit"
+    )
     parser.add_argument(
         "--no-tune-gc", action="store_true", help="keep Python's default garbage collection"
     )

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, NamedTuple, TypeVar
@@ -86,8 +87,10 @@ class DurableWriter:
         self._closing = False
         self._conn: AsyncConnection | None = None
         self._plans = Plans(engine.dialect)
+        # For monitoring: commits, what they carried, CPU seconds spent on the driver's thread.
         self.batches = 0
         self.items = 0
+        self.thread_cpu = 0.0
 
     async def start(self) -> None:
         if self._task is None:
@@ -223,6 +226,7 @@ class DurableWriter:
         tx = Tx(db, self._plans)
 
         def transaction() -> None:
+            started = time.thread_time()
             # The lock is taken at BEGIN, as for the writer's other transactions (Database.writes):
             # a unit of work that reads first never meets "database is locked" when it writes.
             db.execute("BEGIN IMMEDIATE")
@@ -233,6 +237,8 @@ class DurableWriter:
                 if db.in_transaction:
                     db.execute("ROLLBACK")
                 raise
+            finally:
+                self.thread_cpu += time.thread_time() - started
 
         return transaction
 
