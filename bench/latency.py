@@ -113,6 +113,11 @@ def main() -> int:
     parser.add_argument("--hb", type=float, default=60, help="Heartbeat interval, s")
     parser.add_argument("--timeout", type=float, default=180, help="for the connects")
     parser.add_argument("--no-echo", action="store_true", help="skip the reference server")
+    parser.add_argument(
+        "--voltflow-args",
+        default="",
+        help='extra options for bench/servers/voltflow_server.py, e.g. "--commit-delay-ms 10"',
+    )
     parser.add_argument("--postgres", action="store_true", help="voltflow on PostgreSQL too")
     parser.add_argument("--postgres-url", default=None)
     parser.add_argument(
@@ -133,6 +138,7 @@ def main() -> int:
     loads: list[float] = []
     with harness.workdir(args.keep) as work:
         extra = ["--no-tune-gc"] if args.no_tune_gc else []
+        extra += args.voltflow_args.split()
         specs = [harness.voltflow_sqlite_spec(work, args.stations, *extra)]
         if not args.no_echo:
             specs.insert(0, harness.echo_spec())

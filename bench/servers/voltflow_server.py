@@ -30,8 +30,8 @@ from voltflow.config import Settings
 from voltflow.ocpp.server import tune_gc
 from voltflow.store.database import upgrade
 from voltflow.store.repositories import hash_station_password
-from voltflow.store.writer import DurableWriter
 from voltflow.store.tables import metadata, stations
+from voltflow.store.writer import DurableWriter
 
 
 def station_id(n: int) -> str:

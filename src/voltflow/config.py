@@ -25,7 +25,7 @@ class Settings:
     command_timeout: float = 30.0
     sqlite_synchronous: str = "FULL"
     # Milliseconds a station message waits for others to share its commit (see store.writer).
-    commit_delay_ms: float = 5.0
+    commit_delay_ms: float = 2.0
     secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     secure_cookies: bool = False
     # Days and hours are those of the site; storage is UTC.

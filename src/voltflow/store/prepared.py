@@ -215,8 +215,12 @@ class Tx:
             self.execute_plan(self.plans.require(statement, tuple(rows[0]), many=True), rows)
 
     def execute_plan(self, plan: Plan, rows: Sequence[Mapping[str, Any]]) -> None:
+        self.execute_converted(plan.sql, [plan.params(r) for r in rows])
+
+    def execute_converted(self, sql: str, rows: Sequence[Any]) -> None:
+        """Rows already in the driver's terms (``Plan.params``)."""
         cursor = self._dbapi.cursor()
         try:
-            cursor.executemany(plan.sql, [plan.params(r) for r in rows])
+            cursor.executemany(sql, rows)
         finally:
             cursor.close()

@@ -29,7 +29,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.base import Executable
 
-from voltflow.store.prepared import Plan, Plans, Tx
+from voltflow.store.prepared import Plans, Tx
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ class DurableWriter:
         engine: AsyncEngine,
         *,
         max_batch: int = 2000,
-        commit_delay: float = 0.005,
+        commit_delay: float = 0.002,
         log_delay: float = 0.05,
     ) -> None:
         self._engine = engine
@@ -219,7 +219,7 @@ class DurableWriter:
             ) from exc
 
     def _sqlite_transaction(
-        self, db: Any, batch: list[_Item[Any]], groups: list[tuple[Plan, list[dict[str, Any]]]]
+        self, db: Any, batch: list[_Item[Any]], groups: list[tuple[str, list[Any]]]
     ) -> Callable[[], None]:
         """BEGIN IMMEDIATE, the batch and COMMIT, to run on the thread that owns ``db`` (the
         sqlite3 connection)."""
@@ -243,21 +243,24 @@ class DurableWriter:
         return transaction
 
     @staticmethod
-    def _apply(
-        tx: Tx, batch: list[_Item[Any]], groups: list[tuple[Plan, list[dict[str, Any]]]]
-    ) -> None:
+    def _apply(tx: Tx, batch: list[_Item[Any]], groups: list[tuple[str, list[Any]]]) -> None:
         """Everything ``batch`` does, in the caller's transaction; any failure propagates (and
         the caller rolls back). No savepoint per unit of work: each costs two statements, and a
         failure is rare enough to redo the batch one item at a time."""
         for item in batch:
             if item.work is not None:
                 item.result = item.work(tx)
-        for plan, rows in groups:
-            tx.execute_plan(plan, rows)
+        for sql, rows in groups:
+            tx.execute_converted(sql, rows)
 
-    def _groups(self, batch: list[_Item[Any]]) -> list[tuple[Plan, list[dict[str, Any]]]]:
+    def _groups(self, batch: list[_Item[Any]]) -> list[tuple[str, list[Any]]]:
         """The batch's rows by statement (and parameter names), in order of first appearance,
-        each group with its driver-level plan."""
+        each group as its driver-level SQL and rows converted for the driver.
+
+        Converted here, on the event loop's thread, not on SQLite's: Python work there holds the
+        GIL, and each time the event loop lets go of it for a socket call it waits for the
+        other thread's switch interval (5 ms) to get it back — with thousands of stations that
+        showed as round trips of several hundred milliseconds."""
         grouped: dict[tuple[int, tuple[str, ...]], tuple[Executable, list[dict[str, Any]]]] = {}
         for item in batch:
             for w in item.writes:
@@ -266,7 +269,8 @@ class DurableWriter:
                 if group is None:
                     group = grouped[key] = (w.statement, [])
                 group[1].append(w.params)
-        return [
-            (self._plans.require(statement, key[1], many=True), rows)
-            for key, (statement, rows) in grouped.items()
-        ]
+        out = []
+        for key, (statement, rows) in grouped.items():
+            plan = self._plans.require(statement, key[1], many=True)
+            out.append((plan.sql, [plan.params(r) for r in rows]))
+        return out
