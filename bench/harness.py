@@ -321,6 +321,15 @@ def fmt(value: float | None, digits: int = 0) -> str:
     return f"{value:,.{digits}f}"
 
 
+def add_voltflow_args(parser: Any) -> None:
+    """``--voltflow-args``: extra options for the voltflow benchmark server."""
+    parser.add_argument(
+        "--voltflow-args",
+        default="",
+        help='extra options for bench/servers/voltflow_server.py, e.g. "--commit-delay-ms 10"',
+    )
+
+
 def measure_each(
     specs: Sequence[ServerSpec],
     measure: Callable[[ServerSpec], dict[str, Any]],

@@ -113,11 +113,7 @@ def main() -> int:
     parser.add_argument("--hb", type=float, default=60, help="Heartbeat interval, s")
     parser.add_argument("--timeout", type=float, default=180, help="for the connects")
     parser.add_argument("--no-echo", action="store_true", help="skip the reference server")
-    parser.add_argument(
-        "--voltflow-args",
-        default="",
-        help='extra options for bench/servers/voltflow_server.py, e.g. "--commit-delay-ms 10"',
-    )
+    harness.add_voltflow_args(parser)
     parser.add_argument("--postgres", action="store_true", help="voltflow on PostgreSQL too")
     parser.add_argument("--postgres-url", default=None)
     parser.add_argument(

@@ -126,11 +126,7 @@ def main() -> int:
     parser.add_argument(
         "--only", default="echo,ocpp,sqlite,postgres", help="comma-separated subset"
     )
-    parser.add_argument(
-        "--voltflow-args",
-        default="",
-        help='extra options for bench/servers/voltflow_server.py, e.g. "--commit-delay-ms 10"',
-    )
+    harness.add_voltflow_args(parser)
     parser.add_argument("--json", help="also write the results to this file")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     args = parser.parse_args()

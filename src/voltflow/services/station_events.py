@@ -108,10 +108,11 @@ class StationEvents:
         standing, contract = CardRepository.standing_in(tx, uid, today)
         return authorize_card(standing, contract, now, today)
 
-    async def check_token(self, id_tag: str) -> AuthorizationStatus:
-        """A card's answer, outside any station message (a remote start, a test)."""
+    async def check_token(self, id_tag: str, journal: Sequence[Write] = ()) -> AuthorizationStatus:
+        """A card's answer; the lookup rides with ``journal``'s commit (one trip to the database,
+        not two), or alone outside any station message (a remote start, a test)."""
         uid = normalize_uid(id_tag)
-        status = await self.writer.commit([], lambda tx: self._authorize_in(tx, uid))
+        status = await self.writer.commit(journal, lambda tx: self._authorize_in(tx, uid))
         assert status is not None
         return status
 
@@ -179,11 +180,7 @@ class StationEvents:
     async def authorize(
         self, station_id: str, id_tag: str, journal: Sequence[Write]
     ) -> AuthorizationStatus:
-        # The lookup rides with the frame's own commit: one trip to the database, not two.
-        uid = normalize_uid(id_tag)
-        status = await self.writer.commit(journal, lambda tx: self._authorize_in(tx, uid))
-        assert status is not None
-        return status
+        return await self.check_token(id_tag, journal)
 
     async def start_transaction(
         self,

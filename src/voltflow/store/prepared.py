@@ -176,26 +176,26 @@ class Tx:
         self.plans = plans
 
     def all(self, statement: Executable, params: Mapping[str, Any]) -> list[dict[str, Any]]:
-        plan = self.plans.require(statement, tuple(params))
-        cursor = self._dbapi.cursor()
-        try:
-            cursor.execute(plan.sql, plan.params(params))
-            if plan.results is None:
-                plan.learn_results(cursor.description)
-            return [plan.row(r) for r in cursor.fetchall()]
-        finally:
-            cursor.close()
+        return self._query(statement, params, first_only=False)
 
     def one(self, statement: Executable, params: Mapping[str, Any]) -> dict[str, Any] | None:
         """The first row, or None."""
+        rows = self._query(statement, params, first_only=True)
+        return rows[0] if rows else None
+
+    def _query(
+        self, statement: Executable, params: Mapping[str, Any], *, first_only: bool
+    ) -> list[dict[str, Any]]:
         plan = self.plans.require(statement, tuple(params))
         cursor = self._dbapi.cursor()
         try:
             cursor.execute(plan.sql, plan.params(params))
             if plan.results is None:
                 plan.learn_results(cursor.description)
-            raw = cursor.fetchone()
-            return plan.row(raw) if raw is not None else None
+            if first_only:
+                raw = cursor.fetchone()
+                return [plan.row(raw)] if raw is not None else []
+            return [plan.row(r) for r in cursor.fetchall()]
         finally:
             cursor.close()
 
