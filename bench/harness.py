@@ -7,7 +7,6 @@ resident memory can be read with psutil without counting the load generator.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import math
@@ -217,24 +216,21 @@ def postgres_database(url: str | None = None) -> tuple[str | None, str | None]:
     be, on the same server). Returns (url, None), or (None, why not)."""
     base = url or os.environ.get("VOLTFLOW_BENCH_POSTGRES_URL") or DEFAULT_POSTGRES
 
-    async def ensure() -> str:
-        import asyncpg  # type: ignore[import-untyped]
+    def ensure() -> str:
+        import psycopg
 
-        dsn = base.replace("postgresql+asyncpg://", "postgresql://")
-        conn = await asyncio.wait_for(asyncpg.connect(dsn), 5)
-        try:
-            exists = await conn.fetchval(
-                "SELECT 1 FROM pg_database WHERE datname = $1", BENCH_DATABASE
-            )
+        dsn = base.replace("postgresql+psycopg://", "postgresql://")
+        with psycopg.connect(dsn, connect_timeout=5, autocommit=True) as conn:
+            exists = conn.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", (BENCH_DATABASE,)
+            ).fetchone()
             if not exists:
-                await conn.execute(f'CREATE DATABASE "{BENCH_DATABASE}"')
-        finally:
-            await conn.close()
+                conn.execute(f'CREATE DATABASE "{BENCH_DATABASE}"')
         head, _, _ = dsn.rpartition("/")
         return f"{head}/{BENCH_DATABASE}"
 
     try:
-        return asyncio.run(ensure()), None
+        return ensure(), None
     except Exception as exc:
         return None, f"PostgreSQL at {base} unreachable ({type(exc).__name__}: {exc})"
 
@@ -326,7 +322,7 @@ def add_voltflow_args(parser: Any) -> None:
     parser.add_argument(
         "--voltflow-args",
         default="",
-        help='extra options for bench/servers/voltflow_server.py, e.g. "--commit-delay-ms 10"',
+        help='extra options for bench/servers/voltflow_server.py, e.g. "--commit-interval-ms 10"',
     )
 
 

@@ -70,8 +70,8 @@ async def main(args: argparse.Namespace) -> None:
     )
     if args.sqlite_synchronous:
         settings.sqlite_synchronous = args.sqlite_synchronous
-    if args.commit_delay_ms is not None:
-        settings.commit_delay_ms = args.commit_delay_ms
+    if args.commit_interval_ms is not None:
+        settings.commit_interval_ms = args.commit_interval_ms
     platform = build(settings)
     db = platform.db
     if db.dialect == "postgresql":
@@ -140,7 +140,7 @@ if __name__ == "__main__":
     parser.add_argument("--heartbeat-interval", type=int, default=300)
     parser.add_argument("--sqlite-synchronous", default=None, help="default: the platform's")
     parser.add_argument(
-        "--commit-delay-ms", type=float, default=None, help="default: the platform's"
+        "--commit-interval-ms", type=float, default=None, help="default: the platform's"
     )
     parser.add_argument("--log-level", default="WARNING")
     parser.add_argument("--gc-log", action="store_true", help="report long garbage collections")

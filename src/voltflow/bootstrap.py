@@ -95,7 +95,7 @@ def build(
 ) -> Platform:
     clock = clock or SystemClock()
     db = database or create_database(settings.database_url, synchronous=settings.sqlite_synchronous)
-    writer = DurableWriter(db.writes, commit_delay=settings.commit_delay_ms / 1000)
+    writer = DurableWriter(db, commit_interval=settings.commit_interval_ms / 1000)
     station_repo = StationRepository(db, writer)
     messages = MessageLog(db, writer, station_repo.sql)
     session_repo = SessionRepository(db, writer, station_repo.sql)

@@ -37,7 +37,7 @@ async def writer(database_url: str) -> AsyncIterator[DurableWriter]:
     db: Database = create_database(database_url, synchronous="NORMAL")
     async with db.engine.begin() as conn:
         await conn.execute(insert(stations), [{"id": "CP-1", "created_at": NOW}])
-    w = DurableWriter(db.writes)
+    w = DurableWriter(db)
     await w.start()
     try:
         yield w
@@ -129,7 +129,7 @@ scratch = Table(
 )
 
 
-@pytest.mark.parametrize("dialect", [sqlite.dialect(), postgresql.asyncpg.dialect()])
+@pytest.mark.parametrize("dialect", [sqlite.dialect(), postgresql.psycopg.dialect()])
 def test_statements_that_need_sqlalchemy_at_execution_are_refused(dialect: Any) -> None:
     assert compile_plan(insert(scratch), ("id",), dialect) is None, "a Python-side default"
     expanding = select(scratch.c.id).where(scratch.c.id.in_(bindparam("ids", expanding=True)))

@@ -110,7 +110,7 @@ async def test_exact_decimal_round_trip(conn: AsyncConnection) -> None:
 
 # -- the conversions themselves, for every value hypothesis can think of ----------------------
 
-DIALECTS = [sqlite.dialect(), postgresql.asyncpg.dialect()]
+DIALECTS = [sqlite.dialect(), postgresql.psycopg.dialect()]
 aware_times = st.datetimes(
     min_value=datetime(1900, 1, 2), max_value=datetime(2200, 1, 1), timezones=st.timezones()
 )

@@ -68,7 +68,7 @@ async def db(database_url: str) -> AsyncIterator[Database]:
 
 @pytest.fixture
 async def writer(db: Database) -> AsyncIterator[DurableWriter]:
-    w = DurableWriter(db.writes)
+    w = DurableWriter(db)
     await w.start()
     try:
         yield w
@@ -104,7 +104,7 @@ async def test_concurrent_commits_share_one_transaction(
 
 
 async def test_a_batch_has_at_most_max_batch_items(db: Database) -> None:
-    writer = DurableWriter(db.writes, max_batch=10)
+    writer = DurableWriter(db, max_batch=10)
     await writer.start()
     try:
         await asyncio.gather(*(writer.commit([logged(f"m{i}")]) for i in range(25)))
@@ -221,7 +221,7 @@ async def test_enqueue_does_not_wait_and_rides_with_the_next_batch(
 
 
 async def test_stop_writes_what_is_queued(db: Database) -> None:
-    writer = DurableWriter(db.writes)
+    writer = DurableWriter(db)
     await writer.start()
     for i in range(10):
         writer.enqueue([logged(f"m{i}")])
@@ -230,7 +230,7 @@ async def test_stop_writes_what_is_queued(db: Database) -> None:
 
 
 async def test_an_enqueued_write_alone_is_stored_within_the_log_delay(db: Database) -> None:
-    writer = DurableWriter(db.writes, log_delay=0.02)
+    writer = DurableWriter(db, log_delay=0.02)
     await writer.start()
     try:
         writer.enqueue([logged("alone")])
@@ -244,19 +244,27 @@ async def test_an_enqueued_write_alone_is_stored_within_the_log_delay(db: Databa
         await writer.stop()
 
 
-async def test_commits_within_the_commit_delay_share_one_batch(db: Database) -> None:
-    """At a steady pace messages come one at a time: the first waits a little for others."""
-    writer = DurableWriter(db.writes, commit_delay=0.2)
+async def test_commits_within_the_commit_interval_share_one_batch(db: Database) -> None:
+    """At a steady pace messages come one at a time: a message on a quiet platform is committed
+    at once, and what comes within the interval after a commit started waits for its end and
+    shares one commit."""
+    writer = DurableWriter(db, commit_interval=0.2)
     await writer.start()
+    loop = asyncio.get_running_loop()
 
-    async def later(n: int) -> None:
+    async def later(n: int) -> float:
         await asyncio.sleep(0.01 * n)
         await writer.commit([logged(f"m{n}")])
+        return loop.time()
 
     try:
-        await asyncio.gather(*(later(n) for n in range(5)))
-        assert writer.batches == 1
-        assert sorted(await message_ids(db.url)) == [f"m{n}" for n in range(5)]
+        started = loop.time()
+        await writer.commit([logged("quiet")])
+        assert loop.time() - started < 0.15, "nothing committed before it: no wait"
+        done = await asyncio.gather(*(later(n) for n in range(5)))
+        assert writer.batches == 2
+        assert min(done) - started >= 0.2, "the next commit waits for the interval's end"
+        assert sorted(await message_ids(db.url)) == sorted(["quiet", *(f"m{n}" for n in range(5))])
     finally:
         await writer.stop()
 
@@ -273,7 +281,7 @@ async def test_a_refused_enqueued_write_is_dropped_and_reported(
 
 
 async def test_a_closed_writer_refuses_work(db: Database) -> None:
-    writer = DurableWriter(db.writes)
+    writer = DurableWriter(db)
     with pytest.raises(WriterClosed):
         await writer.commit([logged("early")])
     with pytest.raises(WriterClosed):

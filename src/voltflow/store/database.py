@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -16,7 +17,7 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 def normalize_url(url: str) -> str:
     """Accept the plain URLs people type and pick the async driver for each database."""
     if url.startswith(("postgres://", "postgresql://")):
-        return "postgresql+asyncpg://" + url.split("://", 1)[1]
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
     if url.startswith("sqlite:///"):
         return "sqlite+aiosqlite:///" + url.removeprefix("sqlite:///")
     if "://" not in url:  # a bare file path
@@ -24,10 +25,22 @@ def normalize_url(url: str) -> str:
     return url
 
 
+def blocking_url(url: str) -> str:
+    """The same database through a blocking driver (see :meth:`Database.blocking_engine`)."""
+    parsed = make_url(normalize_url(url))
+    driver = {"sqlite": "pysqlite", "postgresql": "psycopg"}.get(parsed.get_backend_name())
+    if driver is None:
+        raise ValueError(f"unsupported database: {parsed.get_backend_name()}")
+    return parsed.set(drivername=f"{parsed.get_backend_name()}+{driver}").render_as_string(
+        hide_password=False
+    )
+
+
 @dataclass
 class Database:
     url: str
     engine: AsyncEngine
+    synchronous: str = "FULL"
 
     @property
     def dialect(self) -> str:
@@ -41,6 +54,15 @@ class Database:
         if self.dialect == "sqlite":
             return self.engine.execution_options(sqlite_begin="IMMEDIATE")
         return self.engine
+
+    def blocking_engine(self) -> Engine:
+        """An engine with a blocking driver, for the group commit's own thread (``writer``):
+        a batch there costs no event-loop turn per statement. Connections are not pooled: the
+        writer keeps one for as long as it works."""
+        engine = create_engine(blocking_url(self.url), poolclass=NullPool)
+        if self.dialect == "sqlite":
+            _sqlite_pragmas(engine, self.synchronous)
+        return engine
 
     async def dispose(self) -> None:
         await self.engine.dispose()
@@ -56,26 +78,29 @@ def create_database(url: str, *, synchronous: str = "FULL", pool_size: int = 10)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-
-        @event.listens_for(engine.sync_engine, "connect")
-        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-            # The driver's own implicit BEGIN is off: _sqlite_begin below says which kind.
-            dbapi_connection.isolation_level = None
-            # WAL lets the console read while the station writer commits; FULL makes every
-            # commit that acknowledges a station message survive a power cut.
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute(f"PRAGMA synchronous={synchronous}")
-            cursor.execute("PRAGMA busy_timeout=10000")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.close()
+        _sqlite_pragmas(engine.sync_engine, synchronous)
 
         @event.listens_for(engine.sync_engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
             mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
             conn.exec_driver_sql(f"BEGIN {mode}")
 
-    return Database(url=url, engine=engine)
+    return Database(url=url, engine=engine, synchronous=synchronous)
+
+
+def _sqlite_pragmas(engine: Engine, synchronous: str) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # The driver's own implicit BEGIN is off: whoever begins says which kind.
+        dbapi_connection.isolation_level = None
+        # WAL lets the console read while the station writer commits; FULL makes every
+        # commit that acknowledges a station message survive a power cut.
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
 
 
 def alembic_config(url: str) -> Any:

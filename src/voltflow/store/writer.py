@@ -5,13 +5,19 @@ message would cost one fsync (SQLite) or one round trip (PostgreSQL) each; inste
 that arrives while a commit is in flight joins the next batch, so the commit cost is shared by all
 stations at once and latency stays at about one commit.
 
-What a batch costs beyond its rows is paid on every batch, and at a fleet's steady pace batches
-are small: the writer keeps one connection of its own (no pool checkout, reset or ping per
-batch), runs the units of work without a savepoint each (a failing one sends the batch down the
-item-by-item path instead), and runs everything on the driver with statements compiled once
-(``prepared``). On SQLite a whole batch — BEGIN, the units of work, every row, COMMIT — is one
-call on aiosqlite's thread, where SQLAlchemy would make three trips for each statement; under
-load every trip waits for the thread to be scheduled and for the GIL.
+What a batch costs beyond its rows is paid on every batch, so two things keep that cost down:
+
+* Commits are paced (``commit_interval``): at most one starts per interval, so under load the
+  commits a second stay bounded and each carries more messages, while a message on a quiet
+  platform is committed at once.
+* A batch runs whole on the writer's own thread, over a blocking driver (``sqlite3``,
+  ``psycopg``) on a connection the writer keeps (no pool checkout, reset or ping per batch):
+  BEGIN, the units of work, every row, COMMIT in one hand-over. An async driver would take the
+  event loop through a turn per statement and wake it for every answer from the database; on
+  this thread a round trip is a send and a blocking receive. Units of work run without a
+  savepoint each (a failing one sends the batch down the item-by-item path instead), with
+  statements compiled once (``prepared``), and on PostgreSQL a plain INSERT's rows go as one
+  statement (``Plan.bulk_sql``).
 """
 
 from __future__ import annotations
@@ -21,14 +27,16 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Generic, NamedTuple, TypeVar
 
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.sql.base import Executable
 
+from voltflow.store.database import Database
 from voltflow.store.prepared import Plans, Tx
 
 log = logging.getLogger(__name__)
@@ -40,9 +48,10 @@ Work = Callable[[Tx], T]
 
 
 class Write(NamedTuple):
-    """One row-level statement. Writes that share a statement object are sent as one executemany,
-    so statements must be long-lived objects, not built per message. (A tuple: several are made
-    for every message.)"""
+    """One row-level statement. Writes that share a statement object go to the database together
+    (one executemany, or one statement for all of a plain INSERT's rows on PostgreSQL), so
+    statements must be long-lived objects, not built per message. (A tuple: several are made for
+    every message.)"""
 
     statement: Executable
     params: dict[str, Any]
@@ -57,36 +66,51 @@ class _Item(Generic[T]):
     error: BaseException | None = field(default=None)
 
 
+# A statement's driver-level SQL and its rows in the driver's terms.
+_Group = tuple[str, list[Any]]
+
+
 class WriterClosed(RuntimeError):
     pass
 
 
 class DurableWriter:
-    """Commits in batches. ``commit_delay``: how long a batch waits, once its first message is
-    in, for others to join it (as PostgreSQL's setting of that name): at a fleet's steady pace
-    messages arrive one by one, and each batch's transaction, thread trip and fsync cost far
-    more than its rows. ``log_delay``: how long a write nobody waits for (``enqueue``) may wait
-    for a batch to ride with before it gets one of its own."""
+    """Commits in batches.
+
+    ``commit_interval``: the shortest time from one commit's start to the next one's. A message
+    that finds the last commit started longer ago than that is committed at once; under load,
+    what arrives meanwhile waits for the interval's end and shares one commit. At a fleet's
+    steady pace messages arrive one by one, and each batch's transaction, thread trip, fsync or
+    round trips cost far more than its rows: the interval bounds the commits a second whatever
+    the pace (and however fast a commit is), so their cost per message falls as the pace rises,
+    and a quiet platform answers without waiting at all. A fixed wait after the first message
+    would not do that: the faster the database commits, the more commits a second it makes.
+
+    ``log_delay``: how long a write nobody waits for (``enqueue``) may wait for a batch to ride
+    with before it gets one of its own."""
 
     def __init__(
         self,
-        engine: AsyncEngine,
+        db: Database,
         *,
         max_batch: int = 2000,
-        commit_delay: float = 0.002,
+        commit_interval: float = 0.02,
         log_delay: float = 0.05,
     ) -> None:
-        self._engine = engine
+        self._engine = db.blocking_engine()
         self._max_batch = max_batch
-        self._commit_delay = commit_delay
+        self._commit_interval = commit_interval
         self._log_delay = log_delay
         self._queue: asyncio.Queue[_Item[Any]] = asyncio.Queue()
         self._deferred: list[_Item[Any]] = []
         self._deferred_flush: asyncio.TimerHandle | None = None
         self._task: asyncio.Task[None] | None = None
         self._closing = False
-        self._conn: AsyncConnection | None = None
-        self._plans = Plans(engine.dialect)
+        # The thread and the connection it alone uses (sqlite3 refuses any other thread).
+        self._thread: ThreadPoolExecutor | None = None
+        self._pooled: PoolProxiedConnection | None = None
+        self._dbapi: Any = None
+        self._plans = Plans(self._engine.dialect)
         # For monitoring: commits, what they carried, CPU seconds spent on the driver's thread.
         self.batches = 0
         self.items = 0
@@ -95,6 +119,7 @@ class DurableWriter:
     async def start(self) -> None:
         if self._task is None:
             self._closing = False
+            self._thread = ThreadPoolExecutor(1, thread_name_prefix="voltflow-writer")
             self._task = asyncio.create_task(self._run(), name="durable-writer")
 
     async def stop(self) -> None:
@@ -110,7 +135,11 @@ class DurableWriter:
             if self._deferred_flush is not None:
                 self._deferred_flush.cancel()
                 self._deferred_flush = None
-            await self._drop_connection()
+            thread, self._thread = self._thread, None
+            if thread is not None:
+                await asyncio.get_running_loop().run_in_executor(thread, self._drop_connection)
+                thread.shutdown()
+            self._engine.dispose()
 
     async def commit(self, writes: Sequence[Write], work: Work[T] | None = None) -> T | None:
         """Store ``writes`` (and run ``work`` in the same transaction); return once committed."""
@@ -132,10 +161,14 @@ class DurableWriter:
             )
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_start = loop.time()
         while True:
             first = await self._queue.get()
-            if first.future is not None and self._commit_delay and not self._closing:
-                await asyncio.sleep(self._commit_delay)
+            wait = next_start - loop.time()
+            if first.future is not None and wait > 0 and not self._closing:
+                await asyncio.sleep(wait)
+            next_start = loop.time() + self._commit_interval
             # What waits without a caller goes first: it happened before what is queued now.
             batch, self._deferred = [*self._deferred, first], []
             if self._deferred_flush is not None:
@@ -149,40 +182,17 @@ class DurableWriter:
             if self._closing and self._queue.empty() and not self._deferred:
                 return
 
-    async def _connection(self) -> AsyncConnection:
-        if self._conn is None:
-            self._conn = await self._engine.connect()
-        return self._conn
-
-    async def _drop_connection(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            with contextlib.suppress(Exception):
-                if conn.in_transaction():
-                    await conn.rollback()
-            with contextlib.suppress(Exception):
-                await conn.close()
-
     async def _write(self, batch: list[_Item[Any]]) -> None:
         self.batches += 1
         self.items += len(batch)
         try:
-            await self._transaction(await self._connection(), batch)
-        except Exception:
-            # A unit of work that failed, a row the database refused, or a broken connection:
-            # each item again in a transaction of its own, on a connection from the pool, so that
-            # one item's failure is its own only.
-            log.warning("batch of %d failed; retrying item by item", len(batch), exc_info=True)
-            await self._drop_connection()
-            for item in batch:
-                item.result, item.error = None, None
-                try:
-                    async with self._engine.connect() as conn:
-                        await self._transaction(conn, [item])
-                except Exception as exc:  # reported to whoever waits for this item
-                    item.error = exc
-                    if item.future is None:
-                        log.error("dropped unacknowledged write: %s", exc)
+            groups: list[_Group] | None = self._groups(batch)
+        except Exception:  # a row the driver cannot take: found again item by item
+            groups = None
+        assert self._thread is not None
+        await asyncio.get_running_loop().run_in_executor(
+            self._thread, self._write_on_thread, batch, groups
+        )
         for item in batch:
             if item.future is None or item.future.done():
                 continue
@@ -191,59 +201,73 @@ class DurableWriter:
             else:
                 item.future.set_result(item.result)
 
-    async def _transaction(self, conn: AsyncConnection, batch: list[_Item[Any]]) -> None:
-        """``batch`` in one transaction on ``conn``, committed; any failure propagates after the
-        rollback, a database's error as SQLAlchemy would have raised it."""
-        groups = self._groups(batch)
-        dialect = conn.dialect
-        dbapi_error = dialect.loaded_dbapi.Error
+    # -- on the writer's thread ----------------------------------------------------------------
+    def _write_on_thread(self, batch: list[_Item[Any]], groups: list[_Group] | None) -> None:
+        started = time.thread_time()
         try:
-            if dialect.driver == "aiosqlite":
-                driver = (await conn.get_raw_connection()).driver_connection
-                # aiosqlite runs each call on its connection's thread through ``_execute``; it
-                # has no public way to run several. Without it, the general path below serves.
-                run_on_thread = getattr(driver, "_execute", None)
-                if driver is not None and run_on_thread is not None:
-                    await run_on_thread(self._sqlite_transaction(driver._conn, batch, groups))
-                    return
+            if groups is None:
+                raise ValueError("rows the driver cannot take")
+            self._transaction(batch, groups)
+        except Exception:
+            # A unit of work that failed, a row the database refused, or a broken connection:
+            # each item again in a transaction of its own, on a new connection, so that one
+            # item's failure is its own only.
+            log.warning("batch of %d failed; retrying item by item", len(batch), exc_info=True)
+            self._drop_connection()
+            for item in batch:
+                item.result, item.error = None, None
+                try:
+                    self._transaction([item], self._groups([item]))
+                except Exception as exc:  # reported to whoever waits for this item
+                    item.error = exc
+                    self._drop_connection()
+                    if item.future is None:
+                        log.error("dropped unacknowledged write: %s", exc)
+        finally:
+            self.thread_cpu += time.thread_time() - started
 
-            def apply(sync_conn: Connection) -> None:
-                tx = Tx(sync_conn.connection.dbapi_connection, self._plans)
-                self._apply(tx, batch, groups)
+    def _connection(self) -> Any:
+        if self._dbapi is None:
+            self._pooled = self._engine.raw_connection()
+            self._dbapi = self._pooled.driver_connection
+        return self._dbapi
 
-            async with conn.begin():
-                await conn.run_sync(apply)
-        except dbapi_error as exc:
-            raise DBAPIError.instance(
-                "group commit", (), exc, dbapi_error, dialect=dialect, ismulti=True
-            ) from exc
+    def _drop_connection(self) -> None:
+        pooled, self._pooled, self._dbapi = self._pooled, None, None
+        if pooled is not None:
+            with contextlib.suppress(Exception):
+                pooled.close()
 
-    def _sqlite_transaction(
-        self, db: Any, batch: list[_Item[Any]], groups: list[tuple[str, list[Any]]]
-    ) -> Callable[[], None]:
-        """BEGIN IMMEDIATE, the batch and COMMIT, to run on the thread that owns ``db`` (the
-        sqlite3 connection)."""
+    def _transaction(self, batch: list[_Item[Any]], groups: list[_Group]) -> None:
+        """``batch`` in one transaction, committed; any failure propagates after the rollback,
+        a database's error as SQLAlchemy would have raised it."""
+        db = self._connection()
+        dialect: Dialect = self._engine.dialect
+        dbapi_error = dialect.loaded_dbapi.Error
         tx = Tx(db, self._plans)
-
-        def transaction() -> None:
-            started = time.thread_time()
-            # The lock is taken at BEGIN, as for the writer's other transactions (Database.writes):
-            # a unit of work that reads first never meets "database is locked" when it writes.
-            db.execute("BEGIN IMMEDIATE")
-            try:
+        try:
+            if dialect.name == "sqlite":
+                # The lock is taken at BEGIN, as for every writing transaction
+                # (Database.writes): a unit of work that reads first never meets "database is
+                # locked" when it writes.
+                db.execute("BEGIN IMMEDIATE")
                 self._apply(tx, batch, groups)
                 db.execute("COMMIT")
-            except BaseException:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
-                raise
-            finally:
-                self.thread_cpu += time.thread_time() - started
-
-        return transaction
+            else:
+                # psycopg begins the transaction with the first statement.
+                self._apply(tx, batch, groups)
+                db.commit()
+        except BaseException as exc:
+            with contextlib.suppress(Exception):
+                db.rollback()
+            if isinstance(exc, dbapi_error):
+                raise DBAPIError.instance(
+                    "group commit", (), exc, dbapi_error, dialect=dialect, ismulti=True
+                ) from exc
+            raise
 
     @staticmethod
-    def _apply(tx: Tx, batch: list[_Item[Any]], groups: list[tuple[str, list[Any]]]) -> None:
+    def _apply(tx: Tx, batch: list[_Item[Any]], groups: list[_Group]) -> None:
         """Everything ``batch`` does, in the caller's transaction; any failure propagates (and
         the caller rolls back). No savepoint per unit of work: each costs two statements, and a
         failure is rare enough to redo the batch one item at a time."""
@@ -253,12 +277,12 @@ class DurableWriter:
         for sql, rows in groups:
             tx.execute_converted(sql, rows)
 
-    def _groups(self, batch: list[_Item[Any]]) -> list[tuple[str, list[Any]]]:
+    def _groups(self, batch: list[_Item[Any]]) -> list[_Group]:
         """The batch's rows by statement (and parameter names), in order of first appearance,
         each group as its driver-level SQL and rows converted for the driver.
 
-        Converted here, on the event loop's thread, not on SQLite's: Python work there holds the
-        GIL, and each time the event loop lets go of it for a socket call it waits for the
+        Converted here, on the event loop's thread, not on the writer's: Python work there holds
+        the GIL, and each time the event loop lets go of it for a socket call it waits for the
         other thread's switch interval (5 ms) to get it back — with thousands of stations that
         showed as round trips of several hundred milliseconds."""
         grouped: dict[tuple[int, tuple[str, ...]], tuple[Executable, list[dict[str, Any]]]] = {}
@@ -272,5 +296,9 @@ class DurableWriter:
         out = []
         for key, (statement, rows) in grouped.items():
             plan = self._plans.require(statement, key[1], many=True)
-            out.append((plan.sql, [plan.params(r) for r in rows]))
+            bulk = plan.bulk_rows(rows) if plan.bulk_sql is not None else None
+            if plan.bulk_sql is not None and bulk is not None:
+                out.append((plan.bulk_sql, [bulk]))
+            else:
+                out.append((plan.sql, [plan.params(r) for r in rows]))
         return out
