@@ -120,11 +120,13 @@ async def run_cost(args: argparse.Namespace) -> None:
         script.answer(raw)
         if not running:
             return
-        if interval:  # paced: this station's next CALL is due one interval after its last
-            now = loop.time()
-            due = max(now, next_due.get(n, now) + interval)
-            next_due[n] = due
-            loop.call_at(due, send_next, n, ws)
+        if interval:
+            # Paced: this station's CALLs are due one interval apart on its own schedule, sent
+            # at the due time or, when the answer came later, at once. (Not one interval after
+            # the answer: stations answered by one commit would then send together from then
+            # on, and the server would see bursts where the fleet's pace is even.)
+            due = next_due[n] = next_due[n] + interval
+            loop.call_at(max(due, loop.time()), send_next, n, ws)
         else:
             ws.send_text(script.next())
 

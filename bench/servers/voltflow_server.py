@@ -113,16 +113,19 @@ async def main(args: argparse.Namespace) -> None:
 
 async def report_batches(writer: DurableWriter, every: float = 5) -> None:
     """Commits per second and messages per commit, on stderr (the server's log)."""
-    batches, items, cpu = writer.batches, writer.items, writer.thread_cpu
+    batches, items, cpu, wall = writer.batches, writer.items, writer.thread_cpu, 0.0
     main = time.thread_time()
     while True:
         await asyncio.sleep(every)
         b, i = writer.batches - batches, writer.items - items
         c, m = writer.thread_cpu - cpu, time.thread_time() - main
+        w = writer.commit_seconds - wall
         batches, items, cpu, main = writer.batches, writer.items, writer.thread_cpu, m + main
+        wall = writer.commit_seconds
         print(
             f"writer: {b / every:.0f} commits/s, {i / b if b else 0:.1f} items per commit, "
-            f"{c / b * 1e6 if b else 0:.0f} µs CPU per commit on the driver's thread; "
+            f"{w / b * 1e3 if b else 0:.1f} ms per commit, "
+            f"{c / b * 1e6 if b else 0:.0f} µs CPU per commit on the writer's thread; "
             f"event loop thread {m / every:.0%} CPU",
             file=sys.stderr,
             flush=True,

@@ -7,12 +7,14 @@ from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
+import orjson
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, bindparam, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from voltflow.store.database import Database, create_database
 from voltflow.store.prepared import Plans, Tx, compile_plan
+from voltflow.store.repositories import Statements
 from voltflow.store.tables import charging_sessions, meter_values, stations
 from voltflow.store.writer import DurableWriter
 
@@ -149,3 +151,45 @@ def test_plans_are_kept_per_statement_object() -> None:
     )
     assert plans.require(twin, ("station",)) is not first
     assert plans.require(twin, ("station",)).sql == first.sql
+
+
+# -- a plain INSERT's rows as one statement (PostgreSQL) -------------------------------------------
+
+PG = postgresql.psycopg.dialect()
+SAMPLE_KEYS = ("station_id", "evse_id", "sampled_at", "unit", "value")
+
+
+def test_plain_inserts_have_a_bulk_form_on_postgresql_only() -> None:
+    sql = Statements("postgresql")
+    assert Plans(PG).require(ADD_SAMPLE, SAMPLE_KEYS, many=True).bulk_sql is not None
+    do_nothing = Plans(PG).require(sql.meter_value, SAMPLE_KEYS, many=True).bulk_sql
+    assert do_nothing is not None and do_nothing.endswith("ON CONFLICT DO NOTHING")
+    # An upsert could meet one row twice in one statement, which PostgreSQL refuses.
+    status_keys = ("station_id", "evse_id", "connector_id", "status", "status_at")
+    assert Plans(PG).require(sql.connector_status, status_keys, many=True).bulk_sql is None
+    assert Plans(PG).require(INSERT_SESSION, ("station_id",), many=False).bulk_sql is None
+    assert Plans(sqlite.dialect()).require(ADD_SAMPLE, SAMPLE_KEYS, many=True).bulk_sql is None
+
+
+def test_bulk_rows_convert_as_one_by_one_and_refuse_what_json_cannot_hold() -> None:
+    plan = Plans(PG).require(ADD_SAMPLE, SAMPLE_KEYS, many=True)
+    row = {
+        "station_id": "CP-1",
+        "evse_id": 1,
+        "sampled_at": NOW.astimezone(timezone(timedelta(hours=-5))),
+        "unit": "Wh",
+        "value": Decimal("0.000001"),
+    }
+    [document] = plan.bulk_rows([row]).values()
+    assert orjson.loads(document) == [
+        {
+            "station_id": "CP-1",
+            "evse_id": 1,
+            "sampled_at": "2025-03-01T12:00:00+00:00",
+            "unit": "Wh",
+            "value": "0.000001",
+        }
+    ]
+    assert plan.bulk_rows([{**row, "unit": b"Wh"}]) is None, "no exact JSON form"
+    with pytest.raises(ValueError, match="naive"):
+        plan.bulk_rows([{**row, "sampled_at": datetime(2025, 3, 1)}])

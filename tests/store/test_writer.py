@@ -408,6 +408,60 @@ async def test_status_upserts_in_one_batch_keep_the_latest_by_station_time(
     assert (row.status, row.status_at) == ("Charging", NOW + timedelta(minutes=5))
 
 
+# Texts a station may send (the log keeps every frame as it came) and amounts at the edges of
+# what a NUMERIC(24, 6) holds: on PostgreSQL a plain INSERT's rows travel as one JSON document.
+AWKWARD_TEXTS = [
+    "plain",
+    'it\'s "quoted" \\ back\\slashed',
+    "ünïcödé ⚡ 電 😀",
+    "\t tab and\nnewline",
+    '{"looks": ["like", "json"]}',
+    "",
+    "x" * 5000,
+]
+AWKWARD_AMOUNTS = ["0", "-0.000001", "0.000001", "1E+3", "123456789012345678.123456", "-42.5"]
+
+
+async def test_rows_written_together_read_back_exactly_as_written(
+    db: Database, writer: DurableWriter
+) -> None:
+    plus13 = timezone(timedelta(hours=13))
+    frames = [
+        logged(f"t{i}", payload=text, note=None if i % 2 else text[:512], at=NOW.astimezone(plus13))
+        for i, text in enumerate(AWKWARD_TEXTS)
+    ]
+    sql = Statements(db.dialect)
+    readings = [
+        Write(
+            sql.meter_value,
+            {
+                "station_id": "CP-1",
+                "evse_id": 1,
+                "session_id": None,
+                "sampled_at": NOW + timedelta(seconds=n),
+                "measurand": "Energy.Active.Import.Register",
+                "phase": "",
+                "location": "",
+                "context": "",
+                "unit": "Wh",
+                "value": Decimal(amount),
+            },
+        )
+        for n, amount in enumerate(AWKWARD_AMOUNTS)
+    ]
+    # One batch, a reading twice (ON CONFLICT DO NOTHING keeps one).
+    await asyncio.gather(*(writer.commit([w]) for w in [*frames, *readings, readings[0]]))
+    async with db.engine.connect() as conn:
+        logged_rows = (await conn.execute(select(ocpp_messages).order_by(ocpp_messages.c.id))).all()
+        stored = (
+            await conn.execute(select(meter_values).order_by(meter_values.c.sampled_at))
+        ).all()
+    assert [(r.message_id, r.payload, r.note, r.at) for r in logged_rows] == [
+        (f"t{i}", text, None if i % 2 else text[:512], NOW) for i, text in enumerate(AWKWARD_TEXTS)
+    ]
+    assert [r.value for r in stored] == [Decimal(a) for a in AWKWARD_AMOUNTS]
+
+
 def sql_status(sql: Statements, ref: ConnectorRef, name: str, at: datetime) -> list[Write]:
     row = {
         "station_id": "CP-1",

@@ -43,10 +43,14 @@ class UTCDateTime(TypeDecorator[datetime]):
         def process(value: datetime | None) -> str | None:
             if value is None:
                 return None
-            if value.tzinfo is None:
-                raise ValueError("naive datetime refused: the platform stores UTC only")
-            # SQLAlchemy's SQLite DATETIME format: "YYYY-MM-DD HH:MM:SS.ffffff".
-            return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+            if value.tzinfo is not UTC:
+                if value.tzinfo is None:
+                    raise ValueError("naive datetime refused: the platform stores UTC only")
+                value = value.astimezone(UTC)
+            # SQLAlchemy's SQLite DATETIME format: "YYYY-MM-DD HH:MM:SS.ffffff", here without
+            # the "+00:00" an aware time's isoformat ends with (a UTC time, the usual one, is
+            # converted in one call).
+            return value.isoformat(" ", "microseconds")[:26]
 
         return process
 
