@@ -2,6 +2,8 @@ from typing import Any
 
 import fastjsonschema
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from voltflow.domain.commands import DEFAULT_PAYLOADS, RemoteAction
 from voltflow.ocpp.errors import (
@@ -272,3 +274,87 @@ def test_station_actions_and_remote_actions_are_ocpp16_actions(v16: SchemaSet) -
 @pytest.mark.parametrize("action", sorted(DEFAULT_PAYLOADS), ids=str)
 def test_default_command_payloads_are_valid(v16: SchemaSet, action: RemoteAction) -> None:
     assert v16.validate(action.value, DEFAULT_PAYLOADS[action]) == []
+
+
+# -- the fast check never lets through what the full one refuses ------------------------------
+
+STATION_EXAMPLES: dict[str, dict[str, Any]] = {
+    "BootNotification": {**BOOT, "firmwareVersion": "1.2.3", "iccid": "8932"},
+    "Heartbeat": {},
+    "StatusNotification": {**STATUS, "timestamp": TS, "info": "ok", "vendorErrorCode": "E1"},
+    "Authorize": {"idTag": "04A2BC11"},
+    "StartTransaction": {"connectorId": 1, "idTag": "04A2BC11", "meterStart": 0, "timestamp": TS},
+    "StopTransaction": {
+        "transactionId": 7,
+        "meterStop": 1500,
+        "timestamp": TS,
+        "reason": "Local",
+        "transactionData": meter_values()["meterValue"],
+    },
+    "MeterValues": meter_values(unit="kWh", measurand="Energy.Active.Import.Register"),
+    "DataTransfer": {"vendorId": "Acme", "messageId": "x", "data": "{}"},
+    "DiagnosticsStatusNotification": {"status": "Uploaded"},
+    "FirmwareStatusNotification": {"status": "Installed"},
+}
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=30)
+    | st.sampled_from([TS, "2025-03-01T12:00:00", "2025-13-01T00:00:00Z", "Wh", "kWh", "Raw"]),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+
+
+def _places(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every path into ``value``'s dicts and lists, the value itself first."""
+    found = [path]
+    if isinstance(value, dict):
+        for key, sub in value.items():
+            found += _places(sub, (*path, key))
+    elif isinstance(value, list):
+        for i, sub in enumerate(value):
+            found += _places(sub, (*path, i))
+    return found
+
+
+def _with(value: Any, path: tuple[Any, ...], new: Any) -> Any:
+    if not path:
+        return new
+    head, rest = path[0], path[1:]
+    if isinstance(value, dict):
+        return {**value, head: _with(value[head], rest, new)}
+    return [_with(v, rest, new) if i == head else v for i, v in enumerate(value)]
+
+
+def test_valid_station_messages_take_the_fast_check(v16: SchemaSet) -> None:
+    assert set(STATION_EXAMPLES) == STATION_ACTIONS
+    for action, payload in STATION_EXAMPLES.items():
+        fast = v16._fast_check(action)
+        assert fast is not None and fast(payload), action
+
+
+@settings(max_examples=400, deadline=None)
+@given(data=st.data())
+def test_the_fast_check_accepts_nothing_the_full_one_refuses(v16: SchemaSet, data: Any) -> None:
+    action = data.draw(st.sampled_from(sorted(STATION_EXAMPLES)))
+    example = STATION_EXAMPLES[action]
+    path = data.draw(st.sampled_from(_places(example)))
+    extra = data.draw(st.one_of(st.just(None), st.text(min_size=1, max_size=8)))
+    new = data.draw(json_values)
+    payload = _with(example, path, new)
+    if extra is not None and isinstance(payload, dict):
+        payload = {**payload, extra: new}
+    fast = v16._fast_check(action)
+    assert fast is not None
+    try:
+        fast_says_valid = fast(payload)
+    except (ValueError, TypeError, OverflowError):
+        fast_says_valid = False
+    if fast_says_valid:
+        full = v16._validator(action, lenient=False)
+        full(payload)  # raises if the full check refuses it
