@@ -4,7 +4,8 @@
 time: Heartbeat, StatusNotification, Authorize, StartTransaction, MeterValues ×12 (three sampled
 values each), StopTransaction; 60 % of the messages are MeterValues. Every server is paced at the
 same rate, 1,000 messages/s by default: a busy fleet for one process (10,000 stations sending
-meter values every 15 s and a heartbeat every minute send 834/s). After a warm-up, the server
+meter values every 15 s and a heartbeat every minute send 834/s), each station on a schedule of
+its own spread over the fleet, so that the load stays even. After a warm-up, the server
 process's CPU time (user + system, all its threads) over a fixed window is divided by the number
 of messages answered in it. A WebSocket server's cost per message depends on its pace (at full
 speed many messages share each turn of the event loop), so only costs at the same pace compare.
