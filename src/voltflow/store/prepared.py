@@ -53,8 +53,8 @@ class Plan:
     # PostgreSQL, a plain INSERT: the same rows as one statement with one parameter (see
     # ``bulk_rows``), where the driver's executemany pays some 25 µs of Python per row.
     bulk_sql: str | None = None
-    # The common case, every parameter from the row, positional: the values are taken in one
-    # call and only the few that need it converted (thousands of rows a second pass here).
+    # The common case, every parameter from the row: the values are taken in one call and only
+    # the few that need it converted (thousands of rows a second pass here).
     _names: tuple[str, ...] = field(default=(), init=False)
     _take: Callable[[Mapping[str, Any]], Any] | None = field(default=None, init=False)
     _convert: tuple[tuple[int, Callable[[Any], Any]], ...] = field(default=(), init=False)
@@ -252,12 +252,12 @@ class Tx:
         cursor = self._dbapi.cursor()
         try:
             cursor.execute(plan.sql, plan.params(params))
-            # Fetched before the description is read: in a pipeline (PostgreSQL) the statement
-            # has no result, and so no description, until something waits for it.
-            raw = [cursor.fetchone()] if first_only else cursor.fetchall()
             if plan.results is None:
                 plan.learn_results(cursor.description)
-            return [plan.row(r) for r in raw if r is not None]
+            if first_only:
+                raw = cursor.fetchone()
+                return [plan.row(raw)] if raw is not None else []
+            return [plan.row(r) for r in cursor.fetchall()]
         finally:
             cursor.close()
 
