@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
 
 from voltflow.bootstrap import Platform
 from voltflow.domain.access import Actor, OrganisationKind, Role
@@ -54,3 +57,19 @@ def stock_csv(count: int, start: int = 1) -> str:
     lines = ["uid,printed_number"]
     lines += [f"{0xA0000000 + i:08X},VF-{i:06d}" for i in range(start, start + count)]
     return "\n".join(lines) + "\n"
+
+
+def meter_row(sampled_at: datetime, value: Decimal, station_id: str = "CP-1") -> dict[str, Any]:
+    """A meter_values row as the hot path writes it: an energy register reading."""
+    return {
+        "station_id": station_id,
+        "evse_id": 1,
+        "session_id": None,
+        "sampled_at": sampled_at,
+        "measurand": "Energy.Active.Import.Register",
+        "phase": "",
+        "location": "",
+        "context": "",
+        "unit": "Wh",
+        "value": value,
+    }

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, bindparam, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from tests.factories import meter_row
 from voltflow.store.database import Database, create_database
 from voltflow.store.prepared import Plans, Tx, compile_plan
 from voltflow.store.repositories import Statements
@@ -91,18 +92,7 @@ async def test_results_are_converted_and_parameters_repeat_and_constants_apply(
 
 async def test_decimals_go_in_and_come_out_exact(writer: DurableWriter) -> None:
     rows = [
-        {
-            "station_id": "CP-1",
-            "evse_id": 1,
-            "session_id": None,
-            "sampled_at": NOW + timedelta(seconds=n),
-            "measurand": "Energy.Active.Import.Register",
-            "phase": "",
-            "location": "",
-            "context": "",
-            "unit": "Wh",
-            "value": Decimal(value),
-        }
+        meter_row(NOW + timedelta(seconds=n), Decimal(value))
         for n, value in enumerate(["0.1", "12345678901234.123456", "7"])
     ]
 

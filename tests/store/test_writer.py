@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError, StatementError
 
+from tests.factories import meter_row
 from voltflow.domain.sessions import MeterSample
 from voltflow.domain.stations import ConnectorRef
 from voltflow.store.database import Database, create_database
@@ -432,21 +433,7 @@ async def test_rows_written_together_read_back_exactly_as_written(
     ]
     sql = Statements(db.dialect)
     readings = [
-        Write(
-            sql.meter_value,
-            {
-                "station_id": "CP-1",
-                "evse_id": 1,
-                "session_id": None,
-                "sampled_at": NOW + timedelta(seconds=n),
-                "measurand": "Energy.Active.Import.Register",
-                "phase": "",
-                "location": "",
-                "context": "",
-                "unit": "Wh",
-                "value": Decimal(amount),
-            },
-        )
+        Write(sql.meter_value, meter_row(NOW + timedelta(seconds=n), Decimal(amount)))
         for n, amount in enumerate(AWKWARD_AMOUNTS)
     ]
     # One batch, a reading twice (ON CONFLICT DO NOTHING keeps one).
