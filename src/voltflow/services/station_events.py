@@ -14,8 +14,6 @@ from datetime import datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Column
-
 from voltflow.domain.authorization import AuthorizationStatus, normalize_uid
 from voltflow.domain.cards import authorize_card
 from voltflow.domain.session_types import SessionFacts, ValidityBounds, classify
@@ -26,7 +24,6 @@ from voltflow.store.cards import CardRepository
 from voltflow.store.lists import ListRepository
 from voltflow.store.prepared import Tx
 from voltflow.store.repositories import SessionRepository, StationRepository
-from voltflow.store.tables import charging_sessions, connectors, stations
 from voltflow.store.writer import DurableWriter, Write
 
 log = logging.getLogger(__name__)
@@ -170,8 +167,8 @@ class StationEvents:
             ref,
             status,
             error_code,
-            _clip(info, connectors.c.info),
-            _clip(vendor_error_code, connectors.c.vendor_error_code),
+            info,
+            vendor_error_code,
             timestamp or now,
             now,
         )
@@ -208,7 +205,7 @@ class StationEvents:
                     "station_id": station_id,
                     "evse_id": ref.evse_id,
                     "connector_id": ref.connector_id,
-                    "id_tag": _clip(uid, charging_sessions.c.id_tag),
+                    "id_tag": uid,
                     "auth_status": status.value,
                     "reservation_id": reservation_id,
                     "started_at": started_at,
@@ -268,7 +265,7 @@ class StationEvents:
                     "meter_stop_wh": stop.meter_stop_wh,
                     "energy_wh": energy,
                     "stop_reason": stop.reason or "Local",
-                    "stop_id_tag": _clip(stop_uid, charging_sessions.c.stop_id_tag),
+                    "stop_id_tag": stop_uid,
                     "session_type": verdict.type.value,
                     "type_reason": verdict.reason,
                 },
@@ -326,26 +323,16 @@ class StationEvents:
         await self.writer.commit(journal)
 
 
-def _clip(value: str | None, column: Column[Any]) -> str | None:
-    """Texts of a lenient station may exceed what the column holds: PostgreSQL would refuse the
-    whole message where SQLite keeps it, so both keep what fits."""
-    length = getattr(column.type, "length", None)
-    if value is None or length is None:
-        return value
-    return value[:length]
-
-
 def _boot_fields(info: BootInfo) -> dict[str, Any]:
-    c = stations.c
     return {
-        "vendor": _clip(info.vendor, c.vendor),
-        "model": _clip(info.model, c.model),
-        "serial_number": _clip(info.serial_number, c.serial_number),
-        "firmware_version": _clip(info.firmware_version, c.firmware_version),
-        "iccid": _clip(info.iccid, c.iccid),
-        "imsi": _clip(info.imsi, c.imsi),
-        "meter_type": _clip(info.meter_type, c.meter_type),
-        "meter_serial_number": _clip(info.meter_serial_number, c.meter_serial_number),
+        "vendor": info.vendor,
+        "model": info.model,
+        "serial_number": info.serial_number,
+        "firmware_version": info.firmware_version,
+        "iccid": info.iccid,
+        "imsi": info.imsi,
+        "meter_type": info.meter_type,
+        "meter_serial_number": info.meter_serial_number,
         "ocpp_version": "1.6",
     }
 

@@ -11,7 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import Table, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import Select
@@ -115,6 +115,26 @@ async def fetch_page(
 
 def _dialect_insert(dialect: str, table: Any) -> Any:
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+def _fit(table: Table, values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` with every text cut to what its column holds. A lenient station's texts may
+    be longer: PostgreSQL would refuse the whole message where SQLite keeps it, so both keep what
+    fits (the logged frame keeps the rest)."""
+    lengths = _TEXT_LENGTHS.get(table.name)
+    if lengths is None:
+        lengths = _TEXT_LENGTHS[table.name] = {
+            c.key: length
+            for c in table.c
+            if isinstance(length := getattr(c.type, "length", None), int)
+        }
+    return {
+        key: value[: lengths[key]] if isinstance(value, str) and key in lengths else value
+        for key, value in values.items()
+    }
+
+
+_TEXT_LENGTHS: dict[str, dict[str, int]] = {}
 
 
 class Statements:
@@ -325,16 +345,19 @@ class StationRepository:
         status_at: datetime,
         received_at: datetime,
     ) -> list[Write]:
-        row = {
-            "station_id": station_id,
-            "evse_id": ref.evse_id,
-            "connector_id": ref.connector_id,
-            "status": status,
-            "error_code": error_code,
-            "info": info,
-            "vendor_error_code": vendor_error_code,
-            "status_at": status_at,
-        }
+        row = _fit(
+            connectors,
+            {
+                "station_id": station_id,
+                "evse_id": ref.evse_id,
+                "connector_id": ref.connector_id,
+                "status": status,
+                "error_code": error_code,
+                "info": info,
+                "vendor_error_code": vendor_error_code,
+                "status_at": status_at,
+            },
+        )
         return [
             Write(self.sql.connector_status, row),
             Write(self.sql.status_history, {**row, "received_at": received_at}),
@@ -346,7 +369,7 @@ class StationRepository:
     @staticmethod
     def boot_work(station_id: str, fields: dict[str, Any], now: datetime) -> Work[None]:
         values = {
-            **fields,
+            **_fit(stations, fields),
             "last_boot_at": now,
             "last_seen_at": now,
             "online": True,
@@ -474,7 +497,7 @@ class SessionRepository:
 
     @staticmethod
     def insert_started(tx: Tx, values: dict[str, Any]) -> int:
-        row = tx.one(_INSERT_STARTED, values)
+        row = tx.one(_INSERT_STARTED, _fit(charging_sessions, values))
         assert row is not None
         return int(row["id"])
 
@@ -484,7 +507,7 @@ class SessionRepository:
 
     @staticmethod
     def close(tx: Tx, session_id: int, values: dict[str, Any]) -> None:
-        tx.execute(_CLOSE_SESSION, {**values, "session_id": session_id})
+        tx.execute(_CLOSE_SESSION, {**_fit(charging_sessions, values), "session_id": session_id})
 
     async def get(self, session_id: int) -> dict[str, Any] | None:
         async with self.db.engine.connect() as conn:
