@@ -208,15 +208,18 @@ class DurableWriter:
     def _write_on_thread(self, batch: list[_Item[Any]], groups: list[_Group] | None) -> None:
         started = time.thread_time()
         try:
-            if groups is None:
-                raise ValueError("rows the driver cannot take")
-            self._transaction(batch, groups)
-        except Exception:
-            # A unit of work that failed, a row the database refused, or a broken connection:
-            # each item again in a transaction of its own, on a new connection, so that one
-            # item's failure is its own only.
-            log.warning("batch of %d failed; retrying item by item", len(batch), exc_info=True)
-            self._drop_connection()
+            if groups is not None:
+                try:
+                    self._transaction(batch, groups)
+                    return
+                except Exception:
+                    log.warning(
+                        "batch of %d failed; retrying item by item", len(batch), exc_info=True
+                    )
+                    self._drop_connection()
+            # A unit of work that failed, a row the database (or the driver, ``groups`` None)
+            # refused, or a broken connection: each item again in a transaction of its own, on
+            # a new connection, so that one item's failure is its own only.
             for item in batch:
                 item.result, item.error = None, None
                 try:
