@@ -206,7 +206,9 @@ async def fresh_rows(platform: Platform, statement: Any) -> list[dict[str, Any]]
 
 
 async def log_rows(platform: Platform, station_id: str, **filters: Any) -> list[dict[str, Any]]:
-    """The station's message log, oldest first."""
+    """The station's message log, oldest first. Frames are logged once answered, with the next
+    commit: whatever was answered before this call is in it."""
+    await platform.writer.flush()
     rows = await platform.stations.message_log(station_id, limit=1000, **filters)
     return list(reversed(rows))
 

@@ -32,6 +32,7 @@ async def test_a_lenient_station_may_send_an_overlong_serial(
     assert note is not None and note.startswith("lenient:")
     assert "chargePointSerialNumber" in note and "25" in note
     # Searchable like any note.
+    await platform.writer.flush()
     assert await platform.stations.message_log("CP-LAX", text="lenient")
 
 

@@ -80,8 +80,9 @@ async def test_every_frame_in_and_out_is_logged(platform: Platform, ocpp_url: st
         ("out", 3, "m-status", "StatusNotification"),
         ("in", 2, "m-bad", "Reboot"),
         ("out", 4, "m-bad", "Reboot"),
+        # No message id to read from "not json": its exchange has none (the answer says -1).
         ("in", None, None, None),
-        ("out", 4, "-1", None),
+        ("out", 4, None, None),
         ("out", 2, rows[10]["message_id"], "Reset"),
         ("in", 3, rows[10]["message_id"], "Reset"),
         ("in", 2, "m-hb2", "Heartbeat"),
@@ -131,19 +132,25 @@ async def test_search_by_action_text_direction_and_id(platform: Platform, ocpp_u
     assert {r["action"] for r in rows} == {"Heartbeat"}
     assert [r["direction"] for r in rows] == ["in", "out"] * 3
 
-    [boot] = await log_rows(platform, "CP-1", text="SN-4711")
+    # A text found in a call shows its whole exchange: the call, then its answer.
+    boot, answer = await log_rows(platform, "CP-1", text="SN-4711")
     assert (boot["direction"], boot["action"]) == ("in", "BootNotification")
+    assert (answer["direction"], answer["message_type"], answer["message_id"]) == (
+        "out",
+        3,
+        "m-boot",
+    )
     # Text search covers notes too, and takes % and _ literally.
     [bad] = await log_rows(platform, "CP-1", text="NotImplemented", direction="in")
     assert bad["message_id"] == "m-bad"
-    [status] = await log_rows(platform, "CP-1", text="100% ok_")
+    status, _ = await log_rows(platform, "CP-1", text="100% ok_")
     assert status["message_id"] == "m-status"
     assert await log_rows(platform, "CP-1", text="100%%") == []
     assert await log_rows(platform, "CP-1", text="1_0") == []
 
     out = await log_rows(platform, "CP-1", direction="out", message_id="m-status")
     assert [(r["direction"], r["message_type"]) for r in out] == [("out", 3)]
-    assert len(await log_rows(platform, "CP-2", text="SN-4711")) == 1
+    assert len(await log_rows(platform, "CP-2", text="SN-4711")) == 2  # its one exchange
 
 
 async def test_paging_back_through_the_log(platform: Platform, ocpp_url: str) -> None:
@@ -151,6 +158,7 @@ async def test_paging_back_through_the_log(platform: Platform, ocpp_url: str) ->
     async with raw_station(ocpp_url, "CP-1") as st:
         for _ in range(5):
             await st.heartbeat()
+    await platform.writer.flush()
     newest = await platform.stations.message_log(
         "CP-1", action="Heartbeat", direction="in", limit=2
     )
@@ -160,6 +168,21 @@ async def test_paging_back_through_the_log(platform: Platform, ocpp_url: str) ->
     assert len(newest) == 2 and len(older) == 3
     ids = [r["id"] for r in newest + older]
     assert ids == sorted(ids, reverse=True) and len(set(ids)) == 5
+
+
+async def test_a_page_never_splits_an_exchange(platform: Platform, ocpp_url: str) -> None:
+    await add_station(platform, "CP-1")
+    async with raw_station(ocpp_url, "CP-1") as st:
+        for _ in range(5):
+            await st.heartbeat()
+    await platform.writer.flush()
+    newest = await platform.stations.message_log("CP-1", action="Heartbeat", limit=3)
+    assert [r["direction"] for r in newest] == ["out", "in", "out", "in"]
+    older = await platform.stations.message_log(
+        "CP-1", action="Heartbeat", limit=50, before_id=newest[-1]["id"]
+    )
+    assert [r["direction"] for r in older] == ["out", "in"] * 3
+    assert {r["id"] for r in newest}.isdisjoint(r["id"] for r in older)
 
 
 async def test_an_overlong_action_is_logged_both_ways(platform: Platform, ocpp_url: str) -> None:

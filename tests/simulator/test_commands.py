@@ -23,6 +23,7 @@ def _now(offset: float = 0) -> str:
 
 async def _log(platform: Platform, station_id: str, action: str) -> list[dict[str, Any]]:
     """Calls the station sent, oldest first."""
+    await platform.writer.flush()
     rows = await platform.stations.message_log(station_id, action=action, direction="in", limit=500)
     return [r for r in reversed(rows) if r["message_type"] == 2]
 
@@ -289,6 +290,7 @@ async def test_trigger_message_answer_comes_first(
     await make_station("SIM-TO")
     await platform.commands.send("SIM-TO", "TriggerMessage", {"requestedMessage": "Heartbeat"})
     await eventually(lambda: _count_at_least(platform, "SIM-TO", "Heartbeat", 1))
+    await platform.writer.flush()
     rows = list(reversed(await platform.stations.message_log("SIM-TO", limit=50)))
     trigger = next(r for r in rows if r["direction"] == "out" and r["action"] == "TriggerMessage")
     positions = {

@@ -19,6 +19,7 @@ from .support import PASSWORD, TAG, StationFactory, eventually
 
 async def _calls(platform: Platform, station_id: str, action: str | None = None) -> list[dict]:
     """CALLs the station sent, oldest first."""
+    await platform.writer.flush()
     rows = await platform.stations.message_log(
         station_id, action=action, direction="in", limit=1000
     )

@@ -11,6 +11,7 @@ from .support import TAG, StationFactory, eventually
 
 
 async def _messages(platform: Platform, station_id: str, action: str) -> list[dict]:
+    await platform.writer.flush()
     return await platform.stations.message_log(station_id, action=action, direction="in", limit=500)
 
 

@@ -18,8 +18,9 @@ import secrets
 import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
+from datetime import datetime
 from http import HTTPStatus
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 from urllib.parse import unquote
 
 from websockets.asyncio.server import Server, ServerConnection, serve
@@ -42,7 +43,12 @@ from voltflow.services.ports import (
 )
 from voltflow.services.station_events import StationEvents
 from voltflow.services.stations import STATION_ID
-from voltflow.store.repositories import MessageLog, StationRepository, verify_station_password
+from voltflow.store.repositories import (
+    Answer,
+    MessageLog,
+    StationRepository,
+    verify_station_password,
+)
 from voltflow.store.writer import Write
 
 log = logging.getLogger(__name__)
@@ -51,6 +57,22 @@ SUBPROTOCOL = "ocpp1.6"
 PATH_PREFIX = "/ocpp/"
 # Answers to recent message ids, per station: a repeated id gets the same answer, untouched.
 RECENT_ANSWERS = 4
+
+
+class Reply(NamedTuple):
+    """A station's answer to one of our calls: the frame parsed, as sent, and when it came."""
+
+    frame: frames.CallResult | frames.CallError
+    raw: str
+    at: datetime
+
+    def answer_of(self) -> Answer:
+        kind = frames.CALLRESULT if isinstance(self.frame, frames.CallResult) else frames.CALLERROR
+        return Answer(self.raw, kind, self.at)
+
+
+# A station's frame as logged: time, text, type, message id, action, note.
+_Received = tuple[datetime, str, int | None, str | None, str | None, str | None]
 
 
 class PresenceListener(Protocol):
@@ -97,9 +119,7 @@ class StationConnection:
         self.ws = ws
         self.context = context
         # Our outstanding call(s) by message id, with their action: answers carry no action.
-        self.pending: dict[
-            str, tuple[str, asyncio.Future[frames.CallResult | frames.CallError]]
-        ] = {}
+        self.pending: dict[str, tuple[str, asyncio.Future[Reply]]] = {}
         self._lock: asyncio.Lock | None = None
 
     @property
@@ -243,63 +263,60 @@ class OcppServer:
                     )
 
     async def _on_frame(self, conn: StationConnection, raw: str | bytes) -> None:
-        ctx = conn.context
         now = self.clock.now()
         text = raw if isinstance(raw, str) else raw.decode("utf-8", "replace")
         try:
             frame = frames.parse(raw)
         except frames.FrameError as err:
             uid = err.unique_id or "-1"
-            await self.events.record(
-                [
-                    self.messages.w_frame(
-                        ctx.station_id, now, "in", text, None, err.unique_id, None, err.error.code
-                    )
-                ]
+            await self._answer(
+                conn,
+                (now, text, None, err.unique_id, None, err.error.code),
+                frames.call_error(uid, err.error),
+                frames.CALLERROR,
             )
-            await self._send(conn, frames.call_error(uid, err.error), frames.CALLERROR, uid, None)
             return
         if isinstance(frame, frames.Call):
             await self._on_call(conn, frame, text, now)
-        else:
-            action, fut = conn.pending.get(frame.unique_id, (None, None))
-            kind = frames.CALLRESULT if isinstance(frame, frames.CallResult) else frames.CALLERROR
-            note = None if fut is not None else "answer to no outstanding call"
-            self.messages.writer.enqueue(
-                [
-                    self.messages.w_frame(
-                        ctx.station_id, now, "in", text, kind, frame.unique_id, action, note
-                    )
-                ]
-            )
-            if fut is not None and not fut.done():
-                fut.set_result(frame)
+            return
+        _, fut = conn.pending.get(frame.unique_id, (None, None))
+        if fut is not None and not fut.done():
+            # Logged with its call, by ``call``, once the exchange is over.
+            fut.set_result(Reply(frame, text, now))
+            return
+        kind = frames.CALLRESULT if isinstance(frame, frames.CallResult) else frames.CALLERROR
+        self.messages.writer.enqueue(
+            [
+                self.messages.w_frame(
+                    conn.context.station_id,
+                    now,
+                    "in",
+                    text,
+                    kind,
+                    frame.unique_id,
+                    None,
+                    "answer to no outstanding call",
+                )
+            ]
+        )
 
     async def _on_call(
-        self, conn: StationConnection, call: frames.Call, text: str, now: Any
+        self, conn: StationConnection, call: frames.Call, text: str, now: datetime
     ) -> None:
         ctx = conn.context
         answers = self._answers.get(ctx.station_id)
         if answers is not None and call.unique_id in answers:
             action, answer = answers[call.unique_id]
             if action == call.action:
-                self.messages.writer.enqueue(
-                    [
-                        self.messages.w_frame(
-                            ctx.station_id,
-                            now,
-                            "in",
-                            text,
-                            frames.CALL,
-                            call.unique_id,
-                            call.action,
-                            "repeated message id: answered as before",
-                        )
-                    ]
+                repeated = "repeated message id: answered as before"
+                await self._answer(
+                    conn,
+                    (now, text, frames.CALL, call.unique_id, call.action, repeated),
+                    answer,
+                    frames.CALLRESULT,
                 )
-                await self._send(conn, answer, frames.CALLRESULT, call.unique_id, call.action)
                 return
-        note = None
+        note: str | None = None
         try:
             if call.action == "BootNotification":
                 # An operator may have claimed the station since it connected.
@@ -311,12 +328,7 @@ class OcppServer:
                 note = "lenient: " + "; ".join(d.message for d in deviations)
                 log.info("%s %s accepted leniently: %s", ctx.station_id, call.action, note)
             handler = handler_for(call.action, ctx)
-            journal = [
-                self.messages.w_frame(
-                    ctx.station_id, now, "in", text, frames.CALL, call.unique_id, call.action, note
-                )
-            ]
-            result = await handler(self.events, ctx, call.payload, journal)
+            result = await handler(self.events, ctx, call.payload)
         except OcppError as err:
             await self._reject(conn, call, text, now, err)
             return
@@ -332,53 +344,49 @@ class OcppServer:
         answers[call.unique_id] = (call.action, answer)
         if len(answers) > RECENT_ANSWERS:
             answers.popitem(last=False)
-        await self._send(conn, answer, frames.CALLRESULT, call.unique_id, call.action)
-
-    async def _reject(
-        self, conn: StationConnection, call: frames.Call, text: str, now: Any, err: OcppError
-    ) -> None:
-        ctx = conn.context
-        note = f"{err.code}: {err.description}"
-        with contextlib.suppress(Exception):
-            await self.events.record(
-                [
-                    self.messages.w_frame(
-                        ctx.station_id,
-                        now,
-                        "in",
-                        text,
-                        frames.CALL,
-                        call.unique_id,
-                        call.action,
-                        note,
-                    )
-                ]
-            )
-        await self._send(
+        await self._answer(
             conn,
-            frames.call_error(call.unique_id, err),
-            frames.CALLERROR,
-            call.unique_id,
-            call.action,
+            (now, text, frames.CALL, call.unique_id, call.action, note),
+            answer,
+            frames.CALLRESULT,
         )
 
-    async def _send(
-        self,
-        conn: StationConnection,
-        raw: str,
-        kind: int,
-        unique_id: str | None,
-        action: str | None,
+    async def _reject(
+        self, conn: StationConnection, call: frames.Call, text: str, now: datetime, err: OcppError
     ) -> None:
+        await self._answer(
+            conn,
+            (now, text, frames.CALL, call.unique_id, call.action, f"{err.code}: {err.description}"),
+            frames.call_error(call.unique_id, err),
+            frames.CALLERROR,
+        )
+
+    async def _answer(
+        self, conn: StationConnection, received: _Received, answer: str, answer_type: int
+    ) -> None:
+        """Send our answer to a station's frame, then log the two in one row.
+
+        Logged after the answer, not in the transaction of the call's effects: the row needs the
+        answer, and what the call says is stored already (``StationEvents``). The log rides
+        with the next commit, within ``DurableWriter.log_delay``."""
+        with contextlib.suppress(ConnectionClosed):
+            await conn.ws.send(answer)
+        at, raw, message_type, unique_id, action, note = received
         self.messages.writer.enqueue(
             [
                 self.messages.w_frame(
-                    conn.context.station_id, self.clock.now(), "out", raw, kind, unique_id, action
+                    conn.context.station_id,
+                    at,
+                    "in",
+                    raw,
+                    message_type,
+                    unique_id,
+                    action,
+                    note,
+                    Answer(answer, answer_type, self.clock.now()),
                 )
             ]
         )
-        with contextlib.suppress(ConnectionClosed):
-            await conn.ws.send(raw)
 
     # -- StationLink: remote commands ---------------------------------------------------------
     def is_connected(self, station_id: str) -> bool:
@@ -401,31 +409,47 @@ class OcppServer:
             if self.connections.get(station_id) is not conn:
                 raise StationOffline(f"station {station_id} disconnected")
             unique_id = secrets.token_hex(8)
-            future: asyncio.Future[frames.CallResult | frames.CallError] = (
-                asyncio.get_running_loop().create_future()
-            )
+            future: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
             conn.pending[unique_id] = (action, future)
+            raw = frames.call(unique_id, action, payload)
+            sent_at = self.clock.now()
+            reply: Reply | None = None
+            note: str | None = None
             try:
-                raw = frames.call(unique_id, action, payload)
-                self.messages.writer.enqueue(
-                    [
-                        self.messages.w_frame(
-                            station_id, self.clock.now(), "out", raw, frames.CALL, unique_id, action
-                        )
-                    ]
-                )
                 try:
                     await conn.ws.send(raw)
                 except ConnectionClosed as exc:
+                    note = "not sent: the station disconnected"
                     raise StationOffline(f"station {station_id} disconnected") from exc
                 try:
-                    answer = await asyncio.wait_for(future, timeout)
+                    reply = await asyncio.wait_for(future, timeout)
                 except TimeoutError as exc:
+                    note = f"no answer within {timeout:g} s"
                     raise CommandTimeout(
                         f"{station_id} did not answer {action} within {timeout:g} s"
                     ) from exc
+                except StationOffline:
+                    note = "the station disconnected before answering"
+                    raise
             finally:
                 conn.pending.pop(unique_id, None)
+                # The call and the station's answer, one row, once the exchange is over.
+                self.messages.writer.enqueue(
+                    [
+                        self.messages.w_frame(
+                            station_id,
+                            sent_at,
+                            "out",
+                            raw,
+                            frames.CALL,
+                            unique_id,
+                            action,
+                            note,
+                            reply.answer_of() if reply is not None else None,
+                        )
+                    ]
+                )
+        answer = reply.frame
         if isinstance(answer, frames.CallError):
             raise CommandRejected(
                 f"{station_id} answered {action} with {answer.code}: {answer.description}",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,10 +16,9 @@ from voltflow.ocpp.errors import (
 )
 from voltflow.ocpp.validation import schemas
 from voltflow.services.station_events import BootInfo, StationEvents, StopRequest
-from voltflow.store.writer import Write
 
 Payload = dict[str, Any]
-Handler = Callable[[StationEvents, "StationContext", Payload, Sequence[Write]], Awaitable[Payload]]
+Handler = Callable[[StationEvents, "StationContext", Payload], Awaitable[Payload]]
 
 # What the station may send us. Everything else in OCPP 1.6 flows the other way.
 STATION_ACTIONS = frozenset(
@@ -103,9 +102,7 @@ def parse_samples(meter_value: list[Payload], field: str = "meterValue") -> list
     return samples
 
 
-async def boot_notification(
-    ev: StationEvents, ctx: StationContext, p: Payload, journal: Sequence[Write]
-) -> Payload:
+async def boot_notification(ev: StationEvents, ctx: StationContext, p: Payload) -> Payload:
     info = BootInfo(
         vendor=p["chargePointVendor"],
         model=p["chargePointModel"],
@@ -116,7 +113,7 @@ async def boot_notification(
         meter_type=p.get("meterType"),
         meter_serial_number=p.get("meterSerialNumber"),
     )
-    answer = await ev.boot(ctx.station_id, info, ctx.registration, journal)
+    answer = await ev.boot(ctx.station_id, info, ctx.registration)
     return {
         "status": answer.registration.value,
         "currentTime": _iso(answer.current_time),
@@ -124,16 +121,12 @@ async def boot_notification(
     }
 
 
-async def heartbeat(
-    ev: StationEvents, ctx: StationContext, p: Payload, journal: Sequence[Write]
-) -> Payload:
-    now = await ev.heartbeat(ctx.station_id, journal)
+async def heartbeat(ev: StationEvents, ctx: StationContext, p: Payload) -> Payload:
+    now = await ev.heartbeat(ctx.station_id)
     return {"currentTime": _iso(now)}
 
 
-async def status_notification(
-    ev: StationEvents, ctx: StationContext, p: Payload, journal: Sequence[Write]
-) -> Payload:
+async def status_notification(ev: StationEvents, ctx: StationContext, p: Payload) -> Payload:
     ts = p.get("timestamp")
     await ev.status(
         ctx.station_id,
@@ -143,21 +136,16 @@ async def status_notification(
         info=p.get("info"),
         vendor_error_code=p.get("vendorErrorCode"),
         timestamp=parse_time(ts, "timestamp") if ts else None,
-        journal=journal,
     )
     return {}
 
 
-async def authorize(
-    ev: StationEvents, ctx: StationContext, p: Payload, journal: Sequence[Write]
-) -> Payload:
-    status = await ev.authorize(ctx.station_id, p["idTag"], journal)
+async def authorize(ev: StationEvents, ctx: StationContext, p: Payload) -> Payload:
+    status = await ev.authorize(ctx.station_id, p["idTag"])
     return {"idTagInfo": {"status": status.value}}
 
 
-async def start_transaction(
-    ev: StationEvents, ctx: StationContext, p: Payload, journal: Sequence[Write]
-) -> Payload:
+async def start_transaction(ev: StationEvents, ctx: StationContext, p: Payload) -> Payload:
     answer = await ev.start_transaction(
         ctx.station_id,
         parse_connector(p["connectorId"], whole_station=False),
@@ -165,14 +153,11 @@ async def start_transaction(
         p["meterStart"],
         parse_time(p["timestamp"], "timestamp"),
         p.get("reservationId"),
-        journal,
     )
     return {"transactionId": answer.transaction_id, "idTagInfo": {"status": answer.status.value}}
 
 
-async def stop_transaction(
-    ev: StationEvents, ctx: StationContext, p: Payload, journal: Sequence[Write]
-) -> Payload:
+async def stop_transaction(ev: StationEvents, ctx: StationContext, p: Payload) -> Payload:
     stop = StopRequest(
         transaction_id=p["transactionId"],
         stopped_at=parse_time(p["timestamp"], "timestamp"),
@@ -181,44 +166,32 @@ async def stop_transaction(
         id_tag=p.get("idTag"),
         samples=parse_samples(p.get("transactionData") or [], "transactionData"),
     )
-    status = await ev.stop_transaction(ctx.station_id, stop, journal)
+    status = await ev.stop_transaction(ctx.station_id, stop)
     return {"idTagInfo": {"status": status.value}} if status is not None else {}
 
 
-async def meter_values(
-    ev: StationEvents, ctx: StationContext, p: Payload, journal: Sequence[Write]
-) -> Payload:
+async def meter_values(ev: StationEvents, ctx: StationContext, p: Payload) -> Payload:
     samples = parse_samples(p["meterValue"])
     await ev.meter_values(
-        ctx.station_id,
-        parse_connector(p["connectorId"]),
-        p.get("transactionId"),
-        samples,
-        journal,
+        ctx.station_id, parse_connector(p["connectorId"]), p.get("transactionId"), samples
     )
     return {}
 
 
-async def data_transfer(
-    ev: StationEvents, ctx: StationContext, p: Payload, journal: Sequence[Write]
-) -> Payload:
+async def data_transfer(ev: StationEvents, ctx: StationContext, p: Payload) -> Payload:
     status = await ev.data_transfer(
-        ctx.station_id, p["vendorId"], p.get("messageId"), p.get("data"), journal
+        ctx.station_id, p["vendorId"], p.get("messageId"), p.get("data")
     )
     return {"status": status}
 
 
-async def diagnostics_status(
-    ev: StationEvents, ctx: StationContext, p: Payload, journal: Sequence[Write]
-) -> Payload:
-    await ev.diagnostics_status(ctx.station_id, p["status"], journal)
+async def diagnostics_status(ev: StationEvents, ctx: StationContext, p: Payload) -> Payload:
+    await ev.diagnostics_status(ctx.station_id, p["status"])
     return {}
 
 
-async def firmware_status(
-    ev: StationEvents, ctx: StationContext, p: Payload, journal: Sequence[Write]
-) -> Payload:
-    await ev.firmware_status(ctx.station_id, p["status"], journal)
+async def firmware_status(ev: StationEvents, ctx: StationContext, p: Payload) -> Payload:
+    await ev.firmware_status(ctx.station_id, p["status"])
     return {}
 
 

@@ -1,8 +1,7 @@
 """What stations tell the platform: boot, heartbeat, status, authorization, transactions, meter
 values. Each method stores what the message says (durably, before it returns) and gives the answer.
 
-Protocol adapters translate frames into these calls; ``journal`` carries the adapter's own writes
-(the logged inbound frame) so they commit in the same transaction as the message's effects.
+Protocol adapters translate frames into these calls (and keep their own log of the frames).
 """
 
 from __future__ import annotations
@@ -24,7 +23,7 @@ from voltflow.store.cards import CardRepository
 from voltflow.store.lists import ListRepository
 from voltflow.store.prepared import Tx
 from voltflow.store.repositories import SessionRepository, StationRepository
-from voltflow.store.writer import DurableWriter, Write
+from voltflow.store.writer import DurableWriter
 
 log = logging.getLogger(__name__)
 
@@ -105,11 +104,11 @@ class StationEvents:
         standing, contract = CardRepository.standing_in(tx, uid, today)
         return authorize_card(standing, contract, now, today)
 
-    async def check_token(self, id_tag: str, journal: Sequence[Write] = ()) -> AuthorizationStatus:
-        """A card's answer; the lookup rides with ``journal``'s commit (one trip to the database,
-        not two), or alone outside any station message (a remote start, a test)."""
+    async def check_token(self, id_tag: str) -> AuthorizationStatus:
+        """A card's answer. Read through the group commit: one hand-over shared with every other
+        station's message of the moment, not a pooled connection of its own."""
         uid = normalize_uid(id_tag)
-        status = await self.writer.commit(journal, lambda tx: self._authorize_in(tx, uid))
+        status = await self.writer.commit((), lambda tx: self._authorize_in(tx, uid))
         assert status is not None
         return status
 
@@ -128,12 +127,10 @@ class StationEvents:
             self._remember_owner(session_id, owner)
         return owner
 
-    async def boot(
-        self, station_id: str, info: BootInfo, registration: Registration, journal: Sequence[Write]
-    ) -> BootAnswer:
+    async def boot(self, station_id: str, info: BootInfo, registration: Registration) -> BootAnswer:
         now = self.clock.now()
         work = self.stations.boot_work(station_id, _boot_fields(info), now)
-        await self.writer.commit(journal, work)
+        await self.writer.commit((), work)
         interval = (
             self.heartbeat_interval
             if registration is Registration.ACCEPTED
@@ -144,9 +141,9 @@ class StationEvents:
                 await listener.station_booted(station_id)
         return BootAnswer(registration, now, interval)
 
-    async def heartbeat(self, station_id: str, journal: Sequence[Write]) -> datetime:
+    async def heartbeat(self, station_id: str) -> datetime:
         now = self.clock.now()
-        await self.writer.commit([*journal, self.stations.w_touch(station_id, now)])
+        await self.writer.commit([self.stations.w_touch(station_id, now)])
         return now
 
     async def status(
@@ -159,7 +156,6 @@ class StationEvents:
         info: str | None,
         vendor_error_code: str | None,
         timestamp: datetime | None,
-        journal: Sequence[Write],
     ) -> None:
         now = self.clock.now()
         writes = self.stations.w_status(
@@ -172,12 +168,10 @@ class StationEvents:
             timestamp or now,
             now,
         )
-        await self.writer.commit([*journal, *writes])
+        await self.writer.commit(writes)
 
-    async def authorize(
-        self, station_id: str, id_tag: str, journal: Sequence[Write]
-    ) -> AuthorizationStatus:
-        return await self.check_token(id_tag, journal)
+    async def authorize(self, station_id: str, id_tag: str) -> AuthorizationStatus:
+        return await self.check_token(id_tag)
 
     async def start_transaction(
         self,
@@ -187,7 +181,6 @@ class StationEvents:
         meter_start_wh: int,
         started_at: datetime,
         reservation_id: int | None,
-        journal: Sequence[Write],
     ) -> StartAnswer:
         now = self.clock.now()
         uid = normalize_uid(id_tag)
@@ -215,13 +208,13 @@ class StationEvents:
             )
             return StartAnswer(session_id, status)
 
-        answer = await self.writer.commit(journal, work)
+        answer = await self.writer.commit((), work)
         assert answer is not None
         self._remember_owner(answer.transaction_id, station_id)
         return answer
 
     async def stop_transaction(
-        self, station_id: str, stop: StopRequest, journal: Sequence[Write]
+        self, station_id: str, stop: StopRequest
     ) -> AuthorizationStatus | None:
         bounds = self.bounds
         stop_uid = normalize_uid(stop.id_tag) if stop.id_tag else None
@@ -272,7 +265,7 @@ class StationEvents:
             )
             return tag_status
 
-        return await self.writer.commit(journal, work)
+        return await self.writer.commit((), work)
 
     async def meter_values(
         self,
@@ -280,30 +273,21 @@ class StationEvents:
         ref: ConnectorRef,
         transaction_id: int | None,
         samples: Sequence[MeterSample],
-        journal: Sequence[Write],
     ) -> None:
         session_id = transaction_id
         # Transaction ids are global: a station's stale or wrong id may be another station's
         # session. Its readings are kept, but not under a session that is not its own.
         if transaction_id is not None and await self._owner(transaction_id) != station_id:
             session_id = None
-        writes = [
-            *journal,
-            *self.sessions.w_samples(station_id, ref.evse_id, session_id, samples),
-        ]
-        await self.writer.commit(writes)
-
-    async def firmware_status(self, station_id: str, status: str, journal: Sequence[Write]) -> None:
         await self.writer.commit(
-            [*journal, self.stations.w_field(station_id, "firmware_status", status)]
+            self.sessions.w_samples(station_id, ref.evse_id, session_id, samples)
         )
 
-    async def diagnostics_status(
-        self, station_id: str, status: str, journal: Sequence[Write]
-    ) -> None:
-        await self.writer.commit(
-            [*journal, self.stations.w_field(station_id, "diagnostics_status", status)]
-        )
+    async def firmware_status(self, station_id: str, status: str) -> None:
+        await self.writer.commit([self.stations.w_field(station_id, "firmware_status", status)])
+
+    async def diagnostics_status(self, station_id: str, status: str) -> None:
+        await self.writer.commit([self.stations.w_field(station_id, "diagnostics_status", status)])
 
     async def data_transfer(
         self,
@@ -311,16 +295,10 @@ class StationEvents:
         vendor_id: str,
         message_id: str | None,
         data: Any,
-        journal: Sequence[Write],
     ) -> str:
-        """No vendor extensions are known yet: the message is kept in the log and answered as the
-        protocol says for an unknown vendor."""
-        await self.writer.commit(journal)
+        """No vendor extensions are known yet: the message is kept in the protocol's log only,
+        and answered as the protocol says for an unknown vendor."""
         return "UnknownVendorId"
-
-    async def record(self, journal: Sequence[Write]) -> None:
-        """Store frames that carry no effect of their own (answers to our calls, errors)."""
-        await self.writer.commit(journal)
 
 
 def _boot_fields(info: BootInfo) -> dict[str, Any]:

@@ -289,18 +289,26 @@ meter_values = Table(
     Index("ix_meter_values_session", "session_id"),
 )
 
+# One row an exchange: a CALL and its answer (or a frame that belongs to no exchange, such as
+# an answer to no call of ours). A row, not two: each row of the log costs every commit a page of
+# the station index, and a busy platform logs a thousand exchanges a second.
 ocpp_messages = Table(
     "ocpp_messages",
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
     Column("station_id", String(64), nullable=False),
     Column("at", UTCDateTime, nullable=False),
-    Column("direction", String(3), nullable=False),  # "in" | "out"
+    # Who sent the first frame: "in", the station; "out", the platform.
+    Column("direction", String(3), nullable=False),
     Column("message_type", SmallInteger, nullable=True),  # 2 CALL, 3 CALLRESULT, 4 CALLERROR
     Column("message_id", String(64), nullable=True),
     Column("action", String(48), nullable=True),
     Column("payload", Text, nullable=False),
     Column("note", String(512), nullable=True),
+    # The answer, sent the other way: its frame, type (3 or 4) and time.
+    Column("answer", Text, nullable=True),
+    Column("answer_type", SmallInteger, nullable=True),
+    Column("answered_at", UTCDateTime, nullable=True),
     Index("ix_ocpp_messages_station", "station_id", "id"),
 )
 

@@ -101,7 +101,10 @@ class DurableWriter:
         self._max_batch = max_batch
         self._commit_interval = commit_interval
         self._log_delay = log_delay
-        self._queue: asyncio.Queue[_Item[Any]] = asyncio.Queue()
+        # What waits for a commit, oldest first; the loop sleeps on ``_wakeup`` when it is empty
+        # (a list and a future: asyncio.Queue's bookkeeping costs more, once a message).
+        self._queue: list[_Item[Any]] = []
+        self._wakeup: asyncio.Future[None] | None = None
         self._deferred: list[_Item[Any]] = []
         self._deferred_flush: asyncio.TimerHandle | None = None
         self._task: asyncio.Task[None] | None = None
@@ -129,7 +132,7 @@ class DurableWriter:
         if self._task is None:
             return
         self._closing = True
-        self._queue.put_nowait(_Item((), None, None))  # wakes the loop
+        self._put(_Item((), None, None))  # wakes the loop
         try:
             await self._task
         finally:
@@ -148,7 +151,7 @@ class DurableWriter:
         if self._task is None or self._closing:
             raise WriterClosed("the writer is not running")
         future: asyncio.Future[T | None] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait(_Item(writes, work, future))
+        self._put(_Item(writes, work, future))
         return await future
 
     def enqueue(self, writes: Sequence[Write]) -> None:
@@ -159,14 +162,27 @@ class DurableWriter:
         self._deferred.append(_Item(writes, None, None))
         if self._deferred_flush is None:
             self._deferred_flush = asyncio.get_running_loop().call_later(
-                self._log_delay, self._queue.put_nowait, _Item((), None, None)
+                self._log_delay, self._put, _Item((), None, None)
             )
+
+    async def flush(self) -> None:
+        """Return once everything enqueued so far is stored (what is deferred rides first)."""
+        await self.commit(())
+
+    def _put(self, item: _Item[Any]) -> None:
+        self._queue.append(item)
+        if self._wakeup is not None and not self._wakeup.done():
+            self._wakeup.set_result(None)
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         next_start = loop.time()
         while True:
-            first = await self._queue.get()
+            if not self._queue:
+                self._wakeup = loop.create_future()
+                await self._wakeup
+                self._wakeup = None
+            first = self._queue[0]
             wait = next_start - loop.time()
             if first.future is not None and wait > 0 and not self._closing:
                 await asyncio.sleep(wait)
@@ -176,12 +192,13 @@ class DurableWriter:
             if self._deferred_flush is not None:
                 self._deferred_flush.cancel()
                 self._deferred_flush = None
-            while len(batch) < self._max_batch and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
+            room = max(1, self._max_batch - len(batch) + 1)
+            batch.extend(self._queue[1:room])
+            del self._queue[:room]
             batch = [i for i in batch if i.writes or i.work is not None or i.future is not None]
             if batch:
                 await self._write(batch)
-            if self._closing and self._queue.empty() and not self._deferred:
+            if self._closing and not self._queue and not self._deferred:
                 return
 
     async def _write(self, batch: list[_Item[Any]]) -> None:
