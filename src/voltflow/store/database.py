@@ -13,6 +13,11 @@ from sqlalchemy.pool import NullPool
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
+# The station writer lets SQLite's WAL grow to this many pages (40 MiB) before it copies them back
+# into the database. The same pages (the station indexes' leaves) are rewritten by commit after
+# commit: the longer the WAL, the fewer times each is copied back (SQLite's default is 1,000).
+WRITER_WAL_PAGES = 10_000
+
 
 def normalize_url(url: str) -> str:
     """Accept the plain URLs people type and pick the async driver for each database."""
@@ -61,7 +66,7 @@ class Database:
         writer keeps one for as long as it works."""
         engine = create_engine(blocking_url(self.url), poolclass=NullPool)
         if self.dialect == "sqlite":
-            _sqlite_pragmas(engine, self.synchronous)
+            _sqlite_pragmas(engine, self.synchronous, wal_autocheckpoint=WRITER_WAL_PAGES)
         return engine
 
     async def dispose(self) -> None:
@@ -88,7 +93,7 @@ def create_database(url: str, *, synchronous: str = "FULL", pool_size: int = 10)
     return Database(url=url, engine=engine, synchronous=synchronous)
 
 
-def _sqlite_pragmas(engine: Engine, synchronous: str) -> None:
+def _sqlite_pragmas(engine: Engine, synchronous: str, wal_autocheckpoint: int = 1000) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # The driver's own implicit BEGIN is off: whoever begins says which kind.
@@ -100,6 +105,7 @@ def _sqlite_pragmas(engine: Engine, synchronous: str) -> None:
         cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA wal_autocheckpoint={int(wal_autocheckpoint)}")
         cursor.close()
 
 
