@@ -181,5 +181,8 @@ def test_bulk_rows_convert_as_one_by_one_and_refuse_what_json_cannot_hold() -> N
         }
     ]
     assert plan.bulk_rows([{**row, "unit": b"Wh"}]) is None, "no exact JSON form"
+    # A naive time is refused here, and named on the row-by-row path, by the column's processor.
+    naive = {**row, "sampled_at": datetime(2025, 3, 1)}
+    assert plan.bulk_rows([naive]) is None
     with pytest.raises(ValueError, match="naive"):
-        plan.bulk_rows([{**row, "sampled_at": datetime(2025, 3, 1)}])
+        plan.params(naive)

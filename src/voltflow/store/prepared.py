@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import Decimal
 from operator import itemgetter
 from typing import Any
@@ -30,6 +31,8 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.dml import Insert
 from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.types import TypeEngine
+
+from voltflow.store.types import ExactDecimal, UTCDateTime
 
 Processor = Callable[[Any], Any] | None
 
@@ -53,6 +56,9 @@ class Plan:
     # PostgreSQL, a plain INSERT: the same rows as one statement with one parameter (see
     # ``bulk_rows``), where the driver's executemany pays some 25 µs of Python per row.
     bulk_sql: str | None = None
+    # ``bulk_rows`` may put the rows in JSON as they come: every value is taken from the row and
+    # none needs a processor JSON does not do itself (UTC times, exact decimals).
+    bulk_as_is: bool = False
     # The common case, every parameter from the row: the values are taken in one call and only
     # the few that need it converted (thousands of rows a second pass here).
     _names: tuple[str, ...] = field(default=(), init=False)
@@ -98,6 +104,14 @@ class Plan:
     def bulk_rows(self, rows: Sequence[Mapping[str, Any]]) -> Any:
         """The parameters of ``bulk_sql`` for ``rows`` (JSON made in C, read back by the
         server with each column's own type), or None where a value has no exact JSON form."""
+        if self.bulk_as_is:
+            try:
+                text = orjson.dumps(
+                    rows, default=_exact_json, option=orjson.OPT_PASSTHROUGH_DATETIME
+                ).decode()
+            except TypeError:
+                return None
+            return (text,) if self.positional else {"rows": text}
         names = self._names
         values = [dict(zip(names, self._values(r), strict=True)) for r in rows]
         try:
@@ -164,6 +178,13 @@ def compile_plan(
     plan = Plan(str(compiled), bool(compiled.positional), tuple(binds), columns, dialect)
     if many and dialect.name == "postgresql" and isinstance(statement, Insert):
         plan.bulk_sql = _bulk_insert_sql(statement, [name for name, _, _ in binds], dialect)
+        plan.bulk_as_is = plan.bulk_sql is not None and all(
+            constant is _FROM_ROW
+            and (
+                process is None or isinstance(compiled.binds[name].type, UTCDateTime | ExactDecimal)
+            )
+            for name, process, constant in binds
+        )
     return plan
 
 
@@ -194,6 +215,10 @@ def _exact_json(value: Any) -> str:
     # nothing (a JSON number would pass through a float on some readers).
     if isinstance(value, Decimal):
         return str(value)
+    # Times with their offset; a naive one is refused (None from bulk_rows), by the column's
+    # own processor on the row-by-row path.
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return (value if value.tzinfo is UTC else value.astimezone(UTC)).isoformat()
     raise TypeError(f"no exact JSON form for {type(value).__name__}")
 
 
