@@ -433,22 +433,22 @@ class OcppServer:
                     raise
             finally:
                 conn.pending.pop(unique_id, None)
-                # The call and the station's answer, one row, once the exchange is over.
-                self.messages.writer.enqueue(
-                    [
-                        self.messages.w_frame(
-                            station_id,
-                            sent_at,
-                            "out",
-                            raw,
-                            frames.CALL,
-                            unique_id,
-                            action,
-                            note,
-                            reply.answer_of() if reply is not None else None,
-                        )
-                    ]
+                # The call and the station's answer, one row, once the exchange is over; stored
+                # before the caller hears back, who may well read the log next (commands are
+                # few: the wait costs the fleet nothing).
+                row = self.messages.w_frame(
+                    station_id,
+                    sent_at,
+                    "out",
+                    raw,
+                    frames.CALL,
+                    unique_id,
+                    action,
+                    note,
+                    reply.answer_of() if reply is not None else None,
                 )
+                with contextlib.suppress(Exception):
+                    await self.messages.writer.commit([row])
         answer = reply.frame
         if isinstance(answer, frames.CallError):
             raise CommandRejected(

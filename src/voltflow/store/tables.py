@@ -276,10 +276,13 @@ meter_values = Table(
     Column("context", String(24), nullable=False, server_default=""),
     Column("unit", String(16), nullable=False),
     Column("value", ExactDecimal, nullable=False),
+    # The time first: readings arrive sampled at about the same moment whatever the station,
+    # so a commit's readings land on the same few pages of this index, not one page a station
+    # (each page a commit touches is written whole). Readings are read by session, not by this.
     UniqueConstraint(
+        "sampled_at",
         "station_id",
         "evse_id",
-        "sampled_at",
         "measurand",
         "phase",
         "location",

@@ -1,4 +1,5 @@
-"""the message log keeps a CALL and its answer in one row
+"""the message log keeps a CALL and its answer in one row; meter values are de-duplicated
+time first
 
 Revision ID: 0003
 Revises: 0002
@@ -26,9 +27,19 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("answered_at", voltflow.store.types.UTCDateTime(), nullable=True)
         )
+    _sample_key(["sampled_at", "station_id", "evse_id"])
+
+
+def _sample_key(first: list[str]) -> None:
+    with op.batch_alter_table("meter_values", schema=None) as batch_op:
+        batch_op.drop_constraint("uq_meter_value_sample", type_="unique")
+        batch_op.create_unique_constraint(
+            "uq_meter_value_sample", [*first, "measurand", "phase", "location", "context"]
+        )
 
 
 def downgrade() -> None:
+    _sample_key(["station_id", "evse_id", "sampled_at"])
     with op.batch_alter_table("ocpp_messages", schema=None) as batch_op:
         batch_op.drop_column("answered_at")
         batch_op.drop_column("answer_type")
