@@ -153,12 +153,16 @@ async def test_search_by_action_text_direction_and_id(platform: Platform, ocpp_u
     assert len(await log_rows(platform, "CP-2", text="SN-4711")) == 2  # its one exchange
 
 
-async def test_paging_back_through_the_log(platform: Platform, ocpp_url: str) -> None:
+async def five_heartbeats(platform: Platform, ocpp_url: str) -> None:
     await add_station(platform, "CP-1")
     async with raw_station(ocpp_url, "CP-1") as st:
         for _ in range(5):
             await st.heartbeat()
     await platform.writer.flush()
+
+
+async def test_paging_back_through_the_log(platform: Platform, ocpp_url: str) -> None:
+    await five_heartbeats(platform, ocpp_url)
     newest = await platform.stations.message_log(
         "CP-1", action="Heartbeat", direction="in", limit=2
     )
@@ -171,11 +175,7 @@ async def test_paging_back_through_the_log(platform: Platform, ocpp_url: str) ->
 
 
 async def test_a_page_never_splits_an_exchange(platform: Platform, ocpp_url: str) -> None:
-    await add_station(platform, "CP-1")
-    async with raw_station(ocpp_url, "CP-1") as st:
-        for _ in range(5):
-            await st.heartbeat()
-    await platform.writer.flush()
+    await five_heartbeats(platform, ocpp_url)
     newest = await platform.stations.message_log("CP-1", action="Heartbeat", limit=3)
     assert [r["direction"] for r in newest] == ["out", "in", "out", "in"]
     older = await platform.stations.message_log(

@@ -105,20 +105,15 @@ class Plan:
         """The parameters of ``bulk_sql`` for ``rows`` (JSON made in C, read back by the
         server with each column's own type), or None where a value has no exact JSON form."""
         if self.bulk_as_is:
-            try:
-                text = orjson.dumps(
-                    rows, default=_exact_json, option=orjson.OPT_PASSTHROUGH_DATETIME
-                ).decode()
-            except TypeError:
-                return None
-            return (text,) if self.positional else {"rows": text}
-        names = self._names
-        values = [dict(zip(names, self._values(r), strict=True)) for r in rows]
-        try:
+            document: Any = rows
+            option = orjson.OPT_PASSTHROUGH_DATETIME
+        else:
+            names = self._names
+            document = [dict(zip(names, self._values(r), strict=True)) for r in rows]
             # Keys may be SQLAlchemy's quoted names, a str subclass orjson takes only when told.
-            text = orjson.dumps(
-                values, default=_exact_json, option=orjson.OPT_NON_STR_KEYS
-            ).decode()
+            option = orjson.OPT_NON_STR_KEYS
+        try:
+            text = orjson.dumps(document, default=_exact_json, option=option).decode()
         except TypeError:
             return None
         return (text,) if self.positional else {"rows": text}
