@@ -132,12 +132,17 @@ async def station_messages(
     action: str | None = None,
     direction: Annotated[str | None, Query(pattern="^(in|out)$")] = None,
     message_id: str | None = None,
-    q: Annotated[str | None, Query(description="text within the payload or note")] = None,
+    q: Annotated[
+        str | None,
+        Query(description="text within a frame or its note: the whole exchange is listed"),
+    ] = None,
     before_id: Annotated[
         int | None, Query(ge=1, le=MAX_ID, description="page backwards from this id")
     ] = None,
     limit: Limit = 50,
 ) -> list[MessageOut]:
+    """The station's frames, newest first. A call and its answer share an id (one exchange), and
+    a page ends on a whole exchange: it may hold one frame more than ``limit``."""
     rows = await platform.stations.message_log(
         station_id,
         actor=actor,
