@@ -101,6 +101,15 @@ class Plan:
             out.append(value if process is None else process(value))
         return tuple(out)
 
+    def many(self, rows: Sequence[Mapping[str, Any]]) -> tuple[str, list[Any]]:
+        """The SQL and the driver's rows for ``rows`` (by parameter name): the bulk form, one
+        statement for all, where it holds them; else one driver row each, for executemany."""
+        if self.bulk_sql is not None:
+            bulk = self.bulk_rows(rows)
+            if bulk is not None:
+                return self.bulk_sql, [bulk]
+        return self.sql, [self.params(r) for r in rows]
+
     def bulk_rows(self, rows: Sequence[Mapping[str, Any]]) -> Any:
         """The parameters of ``bulk_sql`` for ``rows`` (JSON made in C, read back by the
         server with each column's own type), or None where a value has no exact JSON form."""
@@ -294,13 +303,12 @@ class Tx:
     def executemany(self, statement: Executable, rows: Sequence[Mapping[str, Any]]) -> None:
         """One statement for many rows, all with the same parameter names."""
         if rows:
-            self.execute_plan(self.plans.require(statement, tuple(rows[0]), many=True), rows)
-
-    def execute_plan(self, plan: Plan, rows: Sequence[Mapping[str, Any]]) -> None:
-        self.execute_converted(plan.sql, [plan.params(r) for r in rows])
+            self.execute_converted(
+                *self.plans.require(statement, tuple(rows[0]), many=True).many(rows)
+            )
 
     def execute_converted(self, sql: str, rows: Sequence[Any]) -> None:
-        """Rows already in the driver's terms (``Plan.params``); one row is one execute."""
+        """Rows already in the driver's terms (``Plan.many``); one row is one execute."""
         cursor = self._dbapi.cursor()
         try:
             if len(rows) == 1:

@@ -316,12 +316,7 @@ class DurableWriter:
                 if group is None:
                     group = grouped[key] = (w.statement, [])
                 group[1].append(w.params)
-        out = []
-        for key, (statement, rows) in grouped.items():
-            plan = self._plans.require(statement, key[1], many=True)
-            bulk = plan.bulk_rows(rows) if plan.bulk_sql is not None else None
-            if plan.bulk_sql is not None and bulk is not None:
-                out.append((plan.bulk_sql, [bulk]))
-            else:
-                out.append((plan.sql, [plan.params(r) for r in rows]))
-        return out
+        return [
+            self._plans.require(statement, key[1], many=True).many(rows)
+            for key, (statement, rows) in grouped.items()
+        ]
