@@ -22,12 +22,13 @@ import statistics
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import harness
 import ocppframes
+
+sys.path.insert(0, str(harness.SERVERS))  # the benchmark server's set-up, shared
 
 
 class Socket:
@@ -46,37 +47,17 @@ class Socket:
 
 async def measure(database: str | None, args: argparse.Namespace) -> dict[str, float]:
     """One measurement: voltflow on ``database``, or the pacing alone when None."""
-    from sqlalchemy import insert, text
+    from voltflow_server import prepare
 
     from voltflow.bootstrap import build
     from voltflow.config import Settings
     from voltflow.domain.stations import Registration
     from voltflow.ocpp.server import StationConnection, tune_gc
     from voltflow.ocpp.v16 import StationContext
-    from voltflow.store.database import upgrade
-    from voltflow.store.tables import metadata, stations
 
     platform = build(Settings(database_url=database or "sqlite:///:memory:"))
     if database is not None:
-        if platform.db.dialect == "postgresql":
-            async with platform.db.engine.begin() as conn:
-                for table in reversed(metadata.sorted_tables):
-                    await conn.execute(text(f'DROP TABLE IF EXISTS "{table.name}" CASCADE'))
-                await conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
-        await upgrade(platform.db)
-        now = datetime.now(UTC)
-        rows = [
-            {
-                "id": ocppframes.station_id(n),
-                "registration": "Accepted",
-                "lenient": False,
-                "created_at": now,
-            }
-            for n in range(1, args.stations + 1)
-        ]
-        async with platform.db.engine.begin() as conn:
-            await conn.execute(insert(stations), rows)
-        await platform.tokens.add(ocppframes.ID_TAG)
+        await prepare(platform, args.stations, "", ocppframes.ID_TAG)
         await platform.writer.start()
     tune_gc()
     server = platform.ocpp

@@ -25,12 +25,13 @@ from datetime import UTC, datetime
 from _runtime import raise_nofile_limit, ready, until_stopped
 from sqlalchemy import insert, text
 
-from voltflow.bootstrap import build
+from voltflow.bootstrap import Platform, build
 from voltflow.config import Settings
 from voltflow.ocpp.server import tune_gc
 from voltflow.store.database import upgrade
 from voltflow.store.repositories import hash_station_password
-from voltflow.store.tables import metadata, stations
+from voltflow.store.tables import metadata
+from voltflow.store.tables import stations as stations_table
 from voltflow.store.writer import DurableWriter
 
 
@@ -58,6 +59,39 @@ def log_gc_pauses(threshold: float = 0.05) -> None:
     gc.callbacks.append(callback)
 
 
+async def prepare(platform: Platform, stations: int, password: str, token: str | None) -> None:
+    """An empty database (a PostgreSQL one emptied: every table dropped), migrated, with
+    ``stations`` stations ``BENCH-00001``… (all with ``password``, or none when it is empty)
+    and the token ``token``."""
+    db = platform.db
+    if db.dialect == "postgresql":
+        async with db.engine.begin() as conn:
+            for table in reversed(metadata.sorted_tables):
+                await conn.execute(text(f'DROP TABLE IF EXISTS "{table.name}" CASCADE'))
+            await conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    await upgrade(db)
+    # One transaction for all stations: registering 15,000 one commit at a time takes minutes
+    # on SQLite with synchronous=FULL, and is not what is measured. One hash for all: they share
+    # the password.
+    now = datetime.now(UTC)
+    password_hash = hash_station_password(password) if password else None
+    rows = [
+        {
+            "id": station_id(n),
+            "password_hash": password_hash,
+            "registration": "Accepted",
+            "lenient": False,
+            "created_at": now,
+        }
+        for n in range(1, stations + 1)
+    ]
+    async with db.engine.begin() as conn:
+        for i in range(0, len(rows), 5000):
+            await conn.execute(insert(stations_table), rows[i : i + 5000])
+    if token:
+        await platform.tokens.add(token)
+
+
 async def main(args: argparse.Namespace) -> None:
     raise_nofile_limit()
     if args.gc_log:
@@ -73,35 +107,11 @@ async def main(args: argparse.Namespace) -> None:
     if args.commit_interval_ms is not None:
         settings.commit_interval_ms = args.commit_interval_ms
     platform = build(settings)
-    db = platform.db
-    if db.dialect == "postgresql":
-        async with db.engine.begin() as conn:
-            for table in reversed(metadata.sorted_tables):
-                await conn.execute(text(f'DROP TABLE IF EXISTS "{table.name}" CASCADE'))
-            await conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
-    await upgrade(db)
-    # One transaction for all stations: registering 15,000 one commit at a time takes minutes
-    # on SQLite with synchronous=FULL, and is not what is measured.
-    now = datetime.now(UTC)
-    rows = [
-        {
-            "id": station_id(n),
-            "password_hash": hash_station_password(args.password) if args.password else None,
-            "registration": "Accepted",
-            "lenient": False,
-            "created_at": now,
-        }
-        for n in range(1, args.stations + 1)
-    ]
-    async with db.engine.begin() as conn:
-        for i in range(0, len(rows), 5000):
-            await conn.execute(insert(stations), rows[i : i + 5000])
-    if args.token:
-        await platform.tokens.add(args.token)
+    await prepare(platform, args.stations, args.password, args.token)
     await platform.start()
     if not args.no_tune_gc:
         tune_gc()
-    ready(platform.ocpp.port, stations=args.stations, dialect=db.dialect)
+    ready(platform.ocpp.port, stations=args.stations, dialect=platform.db.dialect)
     report = asyncio.create_task(report_batches(platform.writer)) if args.batch_log else None
     try:
         await until_stopped(args.watch_stdin)
