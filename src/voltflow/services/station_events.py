@@ -20,7 +20,6 @@ from voltflow.domain.sessions import ENERGY_REGISTER, MeterSample
 from voltflow.domain.stations import ConnectorRef, Registration
 from voltflow.services.ports import Clock
 from voltflow.store.cards import CardRepository
-from voltflow.store.lists import ListRepository
 from voltflow.store.prepared import Tx
 from voltflow.store.repositories import SessionRepository, StationRepository
 from voltflow.store.writer import DurableWriter
@@ -187,11 +186,6 @@ class StationEvents:
 
         def work(tx: Tx) -> StartAnswer:
             status = self._authorize_in(tx, uid)
-            existing = SessionRepository.find_started(
-                tx, station_id, ref.evse_id, started_at, meter_start_wh
-            )
-            if existing is not None:  # a retried StartTransaction: same answer, nothing new
-                return StartAnswer(existing, status)
             session_id = SessionRepository.insert_started(
                 tx,
                 {
@@ -206,6 +200,11 @@ class StationEvents:
                     "created_at": now,
                 },
             )
+            if session_id is None:  # a retried StartTransaction: same answer, nothing new
+                session_id = SessionRepository.find_started(
+                    tx, station_id, ref.evse_id, started_at, meter_start_wh
+                )
+                assert session_id is not None
             return StartAnswer(session_id, status)
 
         answer = await self.writer.commit((), work)
@@ -244,9 +243,7 @@ class StationEvents:
                     token_accepted=session["auth_status"] == AuthorizationStatus.ACCEPTED.value,
                     energy_wh=energy,
                     duration=stop.stopped_at - session["started_at"],
-                    on_station_whitelist=ListRepository.on_whitelist_in(
-                        tx, station_id, str(session["id_tag"])
-                    ),
+                    on_station_whitelist=bool(session["on_whitelist"]),
                 ),
                 bounds,
             )

@@ -6,10 +6,9 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, union, update
+from sqlalchemy import and_, delete, func, insert, or_, select, union, update
 
 from voltflow.store.database import Database
-from voltflow.store.prepared import Tx
 from voltflow.store.repositories import Page
 from voltflow.store.tables import (
     authorization_list_cards,
@@ -22,25 +21,6 @@ from voltflow.store.tables import (
 )
 
 L, LC = authorization_lists, authorization_list_cards
-
-# Read when a session stops, to type it: built once (see ``prepared``).
-_ON_WHITELIST = (
-    select(LC.c.card_uid)
-    .join(L, L.c.id == LC.c.list_id)
-    .where(
-        LC.c.card_uid == bindparam("uid"),
-        L.c.kind == "whitelist",
-        or_(
-            L.c.station_id == bindparam("station"),
-            L.c.group_id.in_(
-                select(station_group_members.c.group_id).where(
-                    station_group_members.c.station_id == bindparam("station")
-                )
-            ),
-        ),
-    )
-    .limit(1)
-)
 
 
 class ListRepository:
@@ -238,12 +218,6 @@ class ListRepository:
                 )
             ).all()
         return {r.uid: r.state for r in rows}
-
-    @staticmethod
-    def on_whitelist_in(tx: Tx, station_id: str, uid: str) -> bool:
-        """Whether a whitelist of the station (its own, or one of its groups') holds the card;
-        inside the station message's own transaction."""
-        return tx.one(_ON_WHITELIST, {"station": station_id, "uid": uid}) is not None
 
     # -- what a station holds --------------------------------------------------------------------
     async def local_list(self, station_id: str) -> tuple[dict[str, Any] | None, dict[str, str]]:

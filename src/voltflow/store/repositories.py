@@ -34,6 +34,7 @@ from voltflow.store.tables import (
     stations,
     users,
 )
+from voltflow.store.whitelists import on_station_whitelist
 from voltflow.store.writer import DurableWriter, Work, Write
 
 
@@ -185,13 +186,23 @@ _FIND_STARTED = select(_S.c.id).where(
     _S.c.started_at == bindparam("started_at"),
     _S.c.meter_start_wh == bindparam("meter_start_wh"),
 )
-_INSERT_STARTED = insert(_S).returning(_S.c.id)
-# FOR UPDATE on PostgreSQL, where two stops of one session may race; SQLite's writer holds the
-# database's write lock already.
+# A retried StartTransaction (same station, connector, time and meter) inserts nothing and gets
+# no id back: the common case, a new session, is one statement. PostgreSQL's construct compiles
+# alike for SQLite.
+_INSERT_STARTED = (
+    postgresql.insert(_S)
+    .on_conflict_do_nothing(
+        index_elements=["station_id", "evse_id", "started_at", "meter_start_wh"]
+    )
+    .returning(_S.c.id)
+)
+# The session a StopTransaction closes, with the one fact its type needs from elsewhere, in one
+# statement. FOR UPDATE on PostgreSQL, where two stops of one session may race; SQLite's writer
+# holds the database's write lock already.
 _SESSION_FOR_UPDATE = (
-    select(_S)
+    select(_S, on_station_whitelist(_S.c.station_id, _S.c.id_tag).label("on_whitelist"))
     .where(_S.c.id == bindparam("session_id"), _S.c.station_id == bindparam("station_id"))
-    .with_for_update()
+    .with_for_update(of=_S)
 )
 # A stop that comes again (a retry, a late copy) finds the session closed and changes nothing.
 _CLOSE_SESSION = update(_S).where(_S.c.id == bindparam("session_id"), _S.c.stopped_at.is_(None))
@@ -551,13 +562,16 @@ class SessionRepository:
         return int(row["id"]) if row else None
 
     @staticmethod
-    def insert_started(tx: Tx, values: dict[str, Any]) -> int:
+    def insert_started(tx: Tx, values: dict[str, Any]) -> int | None:
+        """The new session's id; None when the station, connector, start time and meter are
+        those of a session already stored (a retried StartTransaction): nothing is inserted."""
         row = tx.one(_INSERT_STARTED, _fit(charging_sessions, values))
-        assert row is not None
-        return int(row["id"])
+        return int(row["id"]) if row else None
 
     @staticmethod
     def get_for_update(tx: Tx, session_id: int, station_id: str) -> dict[str, Any] | None:
+        """The session, with ``on_whitelist``: whether a whitelist of its station holds its
+        token (what its type needs when it stops)."""
         return tx.one(_SESSION_FOR_UPDATE, {"session_id": session_id, "station_id": station_id})
 
     @staticmethod
