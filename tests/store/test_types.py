@@ -161,3 +161,30 @@ def test_sqlite_bind_in_one_step_stores_what_sqlalchemy_would(value: datetime) -
     assert fused(None) is None
     with pytest.raises(ValueError, match="naive"):
         fused(value.replace(tzinfo=None))
+
+
+@given(first=aware_times, second=aware_times)
+def test_sqlite_bind_repeats_the_last_time_and_no_other(first: datetime, second: datetime) -> None:
+    """The same time object twice (a MeterValue's readings) gets the same text; any other time,
+    even an equal one in another zone, its own."""
+    dialect = sqlite.dialect()
+    t = UTCDateTime()
+    fused = t.bind_processor(dialect)
+    text_processor = DateTime().dialect_impl(dialect).bind_processor(dialect)
+    assert fused is not None and text_processor is not None
+
+    def expected(value: datetime) -> str:
+        return str(text_processor(t.process_bind_param(value, dialect)))
+
+    for value in (first, first, second, first, second, second):
+        assert fused(value) == expected(value)
+
+
+@given(value=st.decimals(allow_nan=False, allow_infinity=False))
+def test_sqlite_decimal_bind_is_the_text_the_two_steps_wrote(value: Decimal) -> None:
+    dialect = sqlite.dialect()
+    t = ExactDecimal()
+    fused = t.bind_processor(dialect)
+    assert fused is not None
+    assert fused(value) == t.process_bind_param(value, dialect)
+    assert fused(None) is None

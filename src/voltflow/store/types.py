@@ -39,18 +39,28 @@ class UTCDateTime(TypeDecorator[datetime]):
         frame and meter value carries a time, and the two steps cost twice as much."""
         if dialect.name != "sqlite":
             return super().bind_processor(dialect)
+        # The last time converted and its text: the readings of one MeterValue share their time,
+        # row after row. One tuple, replaced whole, so that two threads never see half of it;
+        # it holds the time, so the identity test cannot meet a new object at a freed address.
+        last: list[tuple[datetime | None, str | None]] = [(None, None)]
 
         def process(value: datetime | None) -> str | None:
             if value is None:
                 return None
-            if value.tzinfo is not UTC:
-                if value.tzinfo is None:
+            seen, text = last[0]
+            if value is seen:
+                return text
+            utc = value
+            if utc.tzinfo is not UTC:
+                if utc.tzinfo is None:
                     raise ValueError("naive datetime refused: the platform stores UTC only")
-                value = value.astimezone(UTC)
+                utc = utc.astimezone(UTC)
             # SQLAlchemy's SQLite DATETIME format: "YYYY-MM-DD HH:MM:SS.ffffff", here without
             # the "+00:00" an aware time's isoformat ends with (a UTC time, the usual one, is
             # converted in one call).
-            return value.isoformat(" ", "microseconds")[:26]
+            text = utc.isoformat(" ", "microseconds")[:26]
+            last[0] = (value, text)
+            return text
 
         return process
 
@@ -77,3 +87,13 @@ class ExactDecimal(TypeDecorator[Decimal]):
         if value is None:
             return None
         return value if isinstance(value, Decimal) else Decimal(value)
+
+    def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
+        """On SQLite, the text in one call (three readings a MeterValues message)."""
+        if dialect.name == "postgresql":
+            return super().bind_processor(dialect)
+
+        def process(value: Decimal | None) -> str | None:
+            return None if value is None else str(value)
+
+        return process
