@@ -94,7 +94,7 @@ class DurableWriter:
         db: Database,
         *,
         max_batch: int = 2000,
-        commit_interval: float = 0.02,
+        commit_interval: float = 0.025,
         log_delay: float = 0.05,
     ) -> None:
         self._engine = db.blocking_engine()
