@@ -26,7 +26,7 @@ class Settings:
     sqlite_synchronous: str = "FULL"
     # Shortest time between the starts of two group commits (see store.writer): bounds the
     # commits a second, and so their cost, under load; a quiet platform does not wait.
-    commit_interval_ms: float = 25.0
+    commit_interval_ms: float = 20.0
     secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     secure_cookies: bool = False
     # Days and hours are those of the site; storage is UTC.

@@ -410,9 +410,13 @@ async def test_status_upserts_in_one_batch_keep_the_latest_by_station_time(
 
 
 # Texts a station may send (the log keeps every frame as it came) and amounts at the edges of
-# what a NUMERIC(24, 6) holds: on PostgreSQL a plain INSERT's rows travel as one JSON document.
+# what a NUMERIC(24, 6) holds: on PostgreSQL a plain INSERT's rows travel as one JSON document,
+# quoted as a literal in the batch's one script of statements.
 AWKWARD_TEXTS = [
     "plain",
+    "'); DROP TABLE ocpp_messages; --",
+    "%s %(rows)s %% $$ $1 ? :name",
+    "E'\\x41' U&'\\0041'",
     'it\'s "quoted" \\ back\\slashed',
     "ünïcödé ⚡ 電 😀",
     "\t tab and\nnewline",
@@ -509,3 +513,25 @@ async def test_work_that_reads_first_survives_a_write_from_another_connection(
 
     assert await writer.commit([], start_transaction_like) == "started"
     assert await message_ids(db.url) == ["start"]
+
+
+async def test_updates_of_many_rows_in_one_batch_keep_their_text_exactly(
+    db: Database, writer: DurableWriter
+) -> None:
+    """Rows that are not a plain INSERT (here an UPDATE a row) go one statement each, with
+    their values as literals on PostgreSQL: every text comes back as it was written."""
+    ids = [f"AWK-{i}" for i in range(len(AWKWARD_TEXTS))]
+    await writer.commit([Write(ADD_STATION, {"id": i, "created_at": NOW}) for i in ids])
+    await asyncio.gather(
+        *(
+            writer.commit([Write(SET_VENDOR, {"b_id": i, "vendor": text[:64]})])
+            for i, text in zip(ids, AWKWARD_TEXTS, strict=True)
+        )
+    )
+    async with db.engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                select(stations.c.id, stations.c.vendor).where(stations.c.id.in_(ids))
+            )
+        ).all()
+    assert dict(rows) == {i: text[:64] for i, text in zip(ids, AWKWARD_TEXTS, strict=True)}
