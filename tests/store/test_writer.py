@@ -410,8 +410,7 @@ async def test_status_upserts_in_one_batch_keep_the_latest_by_station_time(
 
 
 # Texts a station may send (the log keeps every frame as it came) and amounts at the edges of
-# what a NUMERIC(24, 6) holds: on PostgreSQL a plain INSERT's rows travel as one JSON document,
-# quoted as a literal in the batch's one script of statements.
+# what a NUMERIC(24, 6) holds: on PostgreSQL a plain INSERT's rows travel as one JSON document.
 AWKWARD_TEXTS = [
     "plain",
     "'); DROP TABLE ocpp_messages; --",
@@ -518,8 +517,8 @@ async def test_work_that_reads_first_survives_a_write_from_another_connection(
 async def test_updates_of_many_rows_in_one_batch_keep_their_text_exactly(
     db: Database, writer: DurableWriter
 ) -> None:
-    """Rows that are not a plain INSERT (here an UPDATE a row) go one statement each, with
-    their values as literals on PostgreSQL: every text comes back as it was written."""
+    """Rows that are not a plain INSERT (here an UPDATE a row) go through the driver's
+    executemany, not as one JSON document: every text comes back as it was written."""
     ids = [f"AWK-{i}" for i in range(len(AWKWARD_TEXTS))]
     await writer.commit([Write(ADD_STATION, {"id": i, "created_at": NOW}) for i in ids])
     await asyncio.gather(

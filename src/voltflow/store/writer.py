@@ -31,7 +31,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Generic, NamedTuple, TypeVar
 
-import psycopg
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import PoolProxiedConnection
@@ -75,10 +74,6 @@ class WriterClosed(RuntimeError):
     pass
 
 
-def _no_literals(sql: str, params: Any) -> str:
-    raise RuntimeError("no PostgreSQL connection yet")
-
-
 class DurableWriter:
     """Commits in batches.
 
@@ -118,7 +113,6 @@ class DurableWriter:
         self._thread: ThreadPoolExecutor | None = None
         self._pooled: PoolProxiedConnection | None = None
         self._dbapi: Any = None
-        self._literal: Callable[[str, Any], str] = _no_literals
         self._plans = Plans(self._engine.dialect)
         # For monitoring: commits, what they carried, seconds from hand-over to the writer's
         # thread to the answer, CPU seconds spent on that thread.
@@ -259,11 +253,6 @@ class DurableWriter:
         if self._dbapi is None:
             self._pooled = self._engine.raw_connection()
             self._dbapi = self._pooled.driver_connection
-            if self._engine.dialect.name == "postgresql":
-                # Transactions are begun here, and only when a unit of work needs one (see
-                # ``_transaction``); the rows go as literals in one script (``_script``).
-                self._dbapi.autocommit = True
-                self._literal = psycopg.ClientCursor(self._dbapi).mogrify
         return self._dbapi
 
     def _drop_connection(self) -> None:
@@ -288,21 +277,9 @@ class DurableWriter:
                 self._apply(tx, batch, groups)
                 db.execute("COMMIT")
             else:
-                # Every statement is a round trip to the server, and the rows' statements need
-                # no answer: they go as one script of literal statements, one round trip in all,
-                # after the units of work (which read, so need a transaction begun first). A
-                # script of several statements without BEGIN is one transaction by itself.
-                began = any(item.work is not None for item in batch)
-                if began:
-                    db.execute("BEGIN")
-                    for item in batch:
-                        if item.work is not None:
-                            item.result = item.work(tx)
-                script = self._script(groups)
-                if began:
-                    script.append("COMMIT")
-                if script:
-                    db.execute("; ".join(script))
+                # psycopg begins the transaction with the first statement.
+                self._apply(tx, batch, groups)
+                db.commit()
         except BaseException as exc:
             with contextlib.suppress(Exception):
                 db.rollback()
@@ -322,12 +299,6 @@ class DurableWriter:
                 item.result = item.work(tx)
         for sql, rows in groups:
             tx.execute_converted(sql, rows)
-
-    def _script(self, groups: list[_Group]) -> list[str]:
-        """Each row of ``groups`` as one SQL statement with its values as literals (quoted by
-        psycopg, as its client-side cursors do)."""
-        literal = self._literal
-        return [literal(sql, row) for sql, rows in groups for row in rows]
 
     def _groups(self, batch: list[_Item[Any]]) -> list[_Group]:
         """The batch's rows by statement (and parameter names), in order of first appearance,
