@@ -85,6 +85,11 @@ def parse(raw: str | bytes) -> Frame:
     raise FrameError(ProtocolError(f"unknown message type {message_type!r}"), unique_id)
 
 
+def message_type(answer: CallResult | CallError) -> int:
+    """CALLRESULT or CALLERROR, as the frame's first element said."""
+    return CALLRESULT if isinstance(answer, CallResult) else CALLERROR
+
+
 def call(unique_id: str, action: str, payload: dict[str, Any]) -> str:
     return orjson.dumps([CALL, unique_id, action, payload]).decode()
 

@@ -67,8 +67,7 @@ class Reply(NamedTuple):
     at: datetime
 
     def answer_of(self) -> Answer:
-        kind = frames.CALLRESULT if isinstance(self.frame, frames.CallResult) else frames.CALLERROR
-        return Answer(self.raw, kind, self.at)
+        return Answer(self.raw, frames.message_type(self.frame), self.at)
 
 
 # A station's frame as logged: time, text, type, message id, action, note.
@@ -284,7 +283,6 @@ class OcppServer:
             # Logged with its call, by ``call``, once the exchange is over.
             fut.set_result(Reply(frame, text, now))
             return
-        kind = frames.CALLRESULT if isinstance(frame, frames.CallResult) else frames.CALLERROR
         self.messages.writer.enqueue(
             [
                 self.messages.w_frame(
@@ -292,7 +290,7 @@ class OcppServer:
                     now,
                     "in",
                     text,
-                    kind,
+                    frames.message_type(frame),
                     frame.unique_id,
                     None,
                     "answer to no outstanding call",
