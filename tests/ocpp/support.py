@@ -213,6 +213,14 @@ async def log_rows(platform: Platform, station_id: str, **filters: Any) -> list[
     return list(reversed(rows))
 
 
+async def sent_calls(
+    platform: Platform, station_id: str, action: str | None = None
+) -> list[dict[str, Any]]:
+    """The CALLs the station sent, oldest first."""
+    rows = await log_rows(platform, station_id, action=action, direction="in")
+    return [r for r in rows if r["message_type"] == 2]
+
+
 __all__ = [
     "BACKGROUND_CALLS",
     "OCPP16",

@@ -32,8 +32,7 @@ async def test_a_lenient_station_may_send_an_overlong_serial(
     assert note is not None and note.startswith("lenient:")
     assert "chargePointSerialNumber" in note and "25" in note
     # Searchable like any note.
-    await platform.writer.flush()
-    assert await platform.stations.message_log("CP-LAX", text="lenient")
+    assert await log_rows(platform, "CP-LAX", text="lenient")
 
 
 async def test_a_strict_station_gets_type_constraint_violation(

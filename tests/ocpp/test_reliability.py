@@ -11,7 +11,7 @@ import orjson
 import pytest
 from sqlalchemy import func, select
 
-from tests.ocpp.support import RawStation, add_station, fresh_rows, iso, raw_station
+from tests.ocpp.support import RawStation, add_station, fresh_rows, iso, log_rows, raw_station
 from voltflow.bootstrap import Platform
 from voltflow.store.database import create_database
 from voltflow.store.tables import (
@@ -97,8 +97,7 @@ async def test_a_repeated_message_id_gets_the_same_answer_and_stores_nothing(
     assert again == first, "byte for byte the same answer"
     assert orjson.loads(first)[0] == 3
     assert await counts(platform) == stored
-    await platform.writer.flush()
-    logged = await platform.stations.message_log("CP-1", message_id="same-id", direction="in")
+    logged = await log_rows(platform, "CP-1", message_id="same-id", direction="in")
     assert sorted(r["note"] or "" for r in logged) == [
         "",
         "repeated message id: answered as before",

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from tests.ocpp.support import log_rows, sent_calls
 from voltflow.bootstrap import Platform
 from voltflow.domain.commands import RemoteAction
 from voltflow.ocpp.validation import schemas
@@ -19,13 +20,6 @@ from .support import TAG, StationFactory, eventually
 
 def _now(offset: float = 0) -> str:
     return (datetime.now(UTC) + timedelta(seconds=offset)).isoformat().replace("+00:00", "Z")
-
-
-async def _log(platform: Platform, station_id: str, action: str) -> list[dict[str, Any]]:
-    """Calls the station sent, oldest first."""
-    await platform.writer.flush()
-    rows = await platform.stations.message_log(station_id, action=action, direction="in", limit=500)
-    return [r for r in reversed(rows) if r["message_type"] == 2]
 
 
 async def _connector_status(platform: Platform, station_id: str, evse: int = 1) -> str | None:
@@ -117,7 +111,7 @@ async def test_remote_start_and_stop(platform: Platform, make_station: StationFa
     assert session["stop_reason"] == "Remote"
     assert session["energy_wh"] == tx.meter_stop - tx.meter_start
     # Remote starts are not authorized first (AuthorizeRemoteTxRequests is false).
-    assert await _log(platform, "SIM-RS", "Authorize") == []
+    assert await sent_calls(platform, "SIM-RS", "Authorize") == []
 
 
 async def test_remote_start_with_unknown_tag_is_deauthorized(
@@ -228,7 +222,7 @@ async def test_configuration(platform: Platform, make_station: StationFactory) -
 
     # HeartbeatInterval takes effect at once (the platform said 300 s at boot).
     assert station.heartbeat_interval == 300
-    assert await _log(platform, "SIM-CFG", "Heartbeat") == []
+    assert await sent_calls(platform, "SIM-CFG", "Heartbeat") == []
     assert await change("HeartbeatInterval", "1") == "Accepted"
     assert station.heartbeat_interval == 1
 
@@ -250,7 +244,7 @@ async def test_configuration(platform: Platform, make_station: StationFactory) -
 
 
 async def _count_at_least(platform: Platform, station_id: str, action: str, n: int) -> bool:
-    return len(await _log(platform, station_id, action)) >= n
+    return len(await sent_calls(platform, station_id, action)) >= n
 
 
 @pytest.mark.parametrize(
@@ -269,14 +263,14 @@ async def test_trigger_message(
 ) -> None:
     await make_station("SIM-TR")
     await eventually(lambda: _count_at_least(platform, "SIM-TR", "StatusNotification", 1))
-    before = len(await _log(platform, "SIM-TR", action))
+    before = len(await sent_calls(platform, "SIM-TR", action))
     answer = await platform.commands.send(
         "SIM-TR", "TriggerMessage", {"requestedMessage": message, "connectorId": 1}
     )
     assert answer.payload == {"status": "Accepted"}
     await eventually(lambda: _count_at_least(platform, "SIM-TR", action, before + 1))
     if message == "MeterValues":
-        sent = (await _log(platform, "SIM-TR", action))[-1]["payload"]
+        sent = (await sent_calls(platform, "SIM-TR", action))[-1]["payload"]
         assert '"context":"Trigger"' in sent and '"connectorId":1' in sent
     rejected = await platform.commands.send(
         "SIM-TR", "TriggerMessage", {"requestedMessage": message, "connectorId": 9}
@@ -290,8 +284,7 @@ async def test_trigger_message_answer_comes_first(
     await make_station("SIM-TO")
     await platform.commands.send("SIM-TO", "TriggerMessage", {"requestedMessage": "Heartbeat"})
     await eventually(lambda: _count_at_least(platform, "SIM-TO", "Heartbeat", 1))
-    await platform.writer.flush()
-    rows = list(reversed(await platform.stations.message_log("SIM-TO", limit=50)))
+    rows = await log_rows(platform, "SIM-TO")
     trigger = next(r for r in rows if r["direction"] == "out" and r["action"] == "TriggerMessage")
     positions = {
         (
@@ -313,7 +306,8 @@ async def test_update_firmware(platform: Platform, make_station: StationFactory)
     assert answer.payload == {}
     await eventually(lambda: _true(station.boot_count == 2 and station.online))
     statuses = [
-        _status(r["payload"]) for r in await _log(platform, "SIM-FW", "FirmwareStatusNotification")
+        _status(r["payload"])
+        for r in await sent_calls(platform, "SIM-FW", "FirmwareStatusNotification")
     ]
     assert statuses == ["Downloading", "Downloaded", "Installing", "Installed"]
     assert station.firmware_version == "2.4.1"
@@ -324,7 +318,7 @@ async def test_update_firmware(platform: Platform, make_station: StationFactory)
 
     await eventually(rebooted_with_new_version)
     assert (await platform.stations.get("SIM-FW")).firmware_status == "Installed"
-    assert len(await _log(platform, "SIM-FW", "BootNotification")) == 2
+    assert len(await sent_calls(platform, "SIM-FW", "BootNotification")) == 2
 
 
 async def test_update_firmware_download_fails(
@@ -354,7 +348,7 @@ async def test_get_diagnostics(platform: Platform, make_station: StationFactory)
     await eventually(uploaded)
     statuses = [
         _status(r["payload"])
-        for r in await _log(platform, "SIM-DG", "DiagnosticsStatusNotification")
+        for r in await sent_calls(platform, "SIM-DG", "DiagnosticsStatusNotification")
     ]
     assert statuses == ["Uploading", "Uploaded"]
 

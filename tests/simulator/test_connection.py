@@ -10,20 +10,12 @@ from typing import Any
 
 import pytest
 
+from tests.ocpp.support import sent_calls
 from voltflow.bootstrap import Platform
 from voltflow.domain.stations import Registration
 from voltflow.simulator import SessionRejected
 
 from .support import PASSWORD, TAG, StationFactory, eventually
-
-
-async def _calls(platform: Platform, station_id: str, action: str | None = None) -> list[dict]:
-    """CALLs the station sent, oldest first."""
-    await platform.writer.flush()
-    rows = await platform.stations.message_log(
-        station_id, action=action, direction="in", limit=1000
-    )
-    return [r for r in reversed(rows) if r["message_type"] == 2]
 
 
 async def _online(platform: Platform, station_id: str, online: bool = True) -> bool:
@@ -51,7 +43,7 @@ async def test_reset_stops_sessions_and_reconnects(
     session = await platform.sessions.get(tid)
     assert session["stop_reason"] == reason
     assert session["energy_wh"] == tx.meter_stop - tx.meter_start
-    assert len(await _calls(platform, "SIM-RST", "BootNotification")) == 2
+    assert len(await sent_calls(platform, "SIM-RST", "BootNotification")) == 2
     record = await eventually(lambda: _rebooted(platform, "SIM-RST", first.last_boot_at), timeout=5)
     assert record.online
     # After the reboot every connector reports itself again.
@@ -108,7 +100,9 @@ async def test_session_goes_on_offline_and_its_messages_follow_in_order(
     assert sum(went_offline < t < tx.stopped_at for t in stamps) >= 2
 
     # What was queued arrived in order: meter values by time, then the stop.
-    calls = [c for c in await _calls(platform, "SIM-OFF") if c["action"] != "StatusNotification"]
+    calls = [
+        c for c in await sent_calls(platform, "SIM-OFF") if c["action"] != "StatusNotification"
+    ]
     actions = [c["action"] for c in calls]
     assert actions[0] == "BootNotification" and actions.count("BootNotification") == 1
     assert actions[-1] == "StopTransaction"
@@ -123,7 +117,7 @@ async def test_session_goes_on_offline_and_its_messages_follow_in_order(
         # The connector's last status follows the stop: it may still be on its way.
         statuses = [
             json.loads(c["payload"])[3]["status"]
-            for c in await _calls(platform, "SIM-OFF", "StatusNotification")
+            for c in await sent_calls(platform, "SIM-OFF", "StatusNotification")
         ]
         return statuses[-2:] == ["Finishing", "Available"]
 
@@ -154,7 +148,7 @@ async def test_offline_start_uses_local_list(
     assert session["id_tag"] == "LOCAL01" and session["auth_status"] == "Accepted"
     assert session["energy_wh"] == tx.meter_stop - tx.meter_start > 0
     # Offline, nothing was authorized online.
-    assert await _calls(platform, "SIM-OFS", "Authorize") == []
+    assert await sent_calls(platform, "SIM-OFS", "Authorize") == []
 
 
 async def test_reconnects_when_the_server_drops_it(
@@ -182,7 +176,7 @@ async def test_pending_registration_boots_again_until_accepted(
     await platform.stations.claim("SIM-PEND")
     await station.wait_online(timeout=3)
     assert station.registration == "Accepted"
-    assert len(await _calls(platform, "SIM-PEND", "BootNotification")) >= 2
+    assert len(await sent_calls(platform, "SIM-PEND", "BootNotification")) >= 2
     # Only now, accepted, does it report its connectors.
     await eventually(lambda: _all_available(platform, "SIM-PEND"))
 
@@ -204,7 +198,7 @@ async def test_heartbeat_override(platform: Platform, make_station: StationFacto
 
 
 async def _heartbeats(platform: Platform, station_id: str, n: int) -> bool:
-    return len(await _calls(platform, station_id, "Heartbeat")) >= n
+    return len(await sent_calls(platform, station_id, "Heartbeat")) >= n
 
 
 async def test_unknown_tag_is_refused_online(

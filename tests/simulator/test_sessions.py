@@ -5,14 +5,10 @@ from __future__ import annotations
 import asyncio
 from decimal import Decimal
 
+from tests.ocpp.support import sent_calls
 from voltflow.bootstrap import Platform
 
 from .support import TAG, StationFactory, eventually
-
-
-async def _messages(platform: Platform, station_id: str, action: str) -> list[dict]:
-    await platform.writer.flush()
-    return await platform.stations.message_log(station_id, action=action, direction="in", limit=500)
 
 
 async def test_boots_and_reports_connectors(
@@ -75,5 +71,5 @@ async def test_session_lands_in_database_with_meter_values(
     await eventually(available)
     history = [h["status"] for h in reversed(await platform.stations.status_history("SIM-S1"))]
     assert history == ["Available", "Preparing", "Charging", "Finishing", "Available"]
-    authorize = await _messages(platform, "SIM-S1", "Authorize")
+    authorize = await sent_calls(platform, "SIM-S1", "Authorize")
     assert len(authorize) == 1
