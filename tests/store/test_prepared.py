@@ -111,6 +111,15 @@ async def test_one_is_none_without_a_row(writer: DurableWriter) -> None:
     assert await writer.commit([], lambda tx: tx.one(SAMPLE, {"station": "nobody"})) is None
 
 
+async def test_a_parameter_only_its_value_types_still_runs(writer: DurableWriter) -> None:
+    # PostgreSQL cannot prepare "$1 IS NULL" without being told the parameter's type: the
+    # statement then goes unprepared, typed from the value as psycopg's cursor would.
+    unknown = select(bindparam("x").is_(None).label("missing"))
+    for _ in range(2):  # refused by PREPARE first (the batch done again), then not prepared
+        row = await writer.commit([], lambda tx: tx.one(unknown, {"x": 5}))
+        assert row is not None and row["missing"] is False
+
+
 # -- what is refused ------------------------------------------------------------------------------
 
 scratch = Table(
@@ -170,7 +179,7 @@ def test_bulk_rows_convert_as_one_by_one_and_refuse_what_json_cannot_hold() -> N
         "unit": "Wh",
         "value": Decimal("0.000001"),
     }
-    [document] = plan.bulk_rows([row]).values()
+    [document] = plan.bulk_rows([row])
     assert orjson.loads(document) == [
         {
             "station_id": "CP-1",

@@ -13,6 +13,7 @@ per call.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -32,6 +33,7 @@ from sqlalchemy.sql.dml import Insert
 from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.types import TypeEngine
 
+from voltflow.store.drivers import Driver
 from voltflow.store.types import ExactDecimal, UTCDateTime
 
 Processor = Callable[[Any], Any] | None
@@ -74,8 +76,9 @@ class Plan:
                 (i, process) for i, (_, process, _) in enumerate(self.binds) if process is not None
             )
 
-    def learn_results(self, description: Sequence[Sequence[Any]] | None) -> None:
-        driver_types = [d[1] for d in description] if description else [None] * len(self.columns)
+    def learn_results(self, driver_types: Sequence[Any] | None) -> None:
+        if driver_types is None:
+            driver_types = [None] * len(self.columns)
         self.results = tuple(
             (name, type_.dialect_impl(self.dialect).result_processor(self.dialect, driver_type))
             for (name, type_), driver_type in zip(self.columns, driver_types, strict=True)
@@ -165,7 +168,7 @@ def compile_plan(
         names: list[str] = list(compiled.positiontup)
     else:
         names = list(compiled.bind_names.values())
-    binds = []
+    binds: list[tuple[str, Processor, Any]] = []
     given = set(keys)
     for name in names:
         bind = compiled.binds.get(name)
@@ -179,9 +182,20 @@ def compile_plan(
         else:
             return None
     columns = tuple((col.keyname, col.type) for col in compiled._result_columns)
-    plan = Plan(str(compiled), bool(compiled.positional), tuple(binds), columns, dialect)
+    sql, positional = str(compiled), bool(compiled.positional)
+    if dialect.name == "postgresql":
+        # For libpq (``drivers.LibpqDriver``): "$n" placeholders, each parameter once.
+        if positional:
+            return None
+        once: dict[str, tuple[str, Processor, Any]] = {}
+        for entry in binds:
+            once.setdefault(entry[0], entry)
+        binds = list(once.values())
+        sql, positional = _numbered(sql, [name for name, _, _ in binds]), True
+    plan = Plan(sql, positional, tuple(binds), columns, dialect)
     if many and dialect.name == "postgresql" and isinstance(statement, Insert):
-        plan.bulk_sql = _bulk_insert_sql(statement, [name for name, _, _ in binds], dialect)
+        bulk_sql = _bulk_insert_sql(statement, [name for name, _, _ in binds], dialect)
+        plan.bulk_sql = None if bulk_sql is None else _numbered(bulk_sql, ["rows"])
         plan.bulk_as_is = plan.bulk_sql is not None and all(
             constant is _FROM_ROW
             and (
@@ -190,6 +204,16 @@ def compile_plan(
             for name, process, constant in binds
         )
     return plan
+
+
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s|%%")
+
+
+def _numbered(sql: str, names: Sequence[str]) -> str:
+    """psycopg's ``%(name)s`` placeholders as PostgreSQL's own ``$n`` (``n`` the name's place in
+    ``names``), and its ``%%`` as ``%``."""
+    number = {name: f"${n}" for n, name in enumerate(names, 1)}
+    return _PLACEHOLDER.sub(lambda m: number[m[1]] if m[1] else "%", sql)
 
 
 def _bulk_insert_sql(statement: Insert, keys: Sequence[str], dialect: Dialect) -> str | None:
@@ -253,17 +277,17 @@ class Plans:
 
 
 class Tx:
-    """A transaction in progress on a DB-API connection: what a unit of work is given.
+    """A transaction in progress on one connection: what a unit of work is given.
 
     Synchronous on purpose: the whole group commit, units of work included, runs in one call on
     the writer's thread, over a blocking driver. A unit of work therefore touches nothing but its
     transaction (no event loop, no other connection).
     """
 
-    __slots__ = ("_dbapi", "plans")
+    __slots__ = ("_driver", "plans")
 
-    def __init__(self, dbapi_connection: Any, plans: Plans) -> None:
-        self._dbapi = dbapi_connection
+    def __init__(self, driver: Driver, plans: Plans) -> None:
+        self._driver = driver
         self.plans = plans
 
     def all(self, statement: Executable, params: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -278,27 +302,16 @@ class Tx:
         self, statement: Executable, params: Mapping[str, Any], *, first_only: bool
     ) -> list[dict[str, Any]]:
         plan = self.plans.require(statement, tuple(params))
-        cursor = self._dbapi.cursor()
-        try:
-            cursor.execute(plan.sql, plan.params(params))
-            if plan.results is None:
-                plan.learn_results(cursor.description)
-            if first_only:
-                raw = cursor.fetchone()
-                return [plan.row(raw)] if raw is not None else []
-            return [plan.row(r) for r in cursor.fetchall()]
-        finally:
-            cursor.close()
+        rows, types = self._driver.fetch(plan.sql, plan.params(params), first_only=first_only)
+        if plan.results is None:
+            plan.learn_results(types)
+        return [plan.row(r) for r in rows]
 
     def execute(self, statement: Executable, params: Mapping[str, Any]) -> None:
         """A statement whose result is not read: compiled as for many rows, so that an INSERT
         does not return the new key unasked."""
         plan = self.plans.require(statement, tuple(params), many=True)
-        cursor = self._dbapi.cursor()
-        try:
-            cursor.execute(plan.sql, plan.params(params))
-        finally:
-            cursor.close()
+        self._driver.run(plan.sql, [plan.params(params)])
 
     def executemany(self, statement: Executable, rows: Sequence[Mapping[str, Any]]) -> None:
         """One statement for many rows, all with the same parameter names."""
@@ -308,12 +321,5 @@ class Tx:
             )
 
     def execute_converted(self, sql: str, rows: Sequence[Any]) -> None:
-        """Rows already in the driver's terms (``Plan.many``); one row is one execute."""
-        cursor = self._dbapi.cursor()
-        try:
-            if len(rows) == 1:
-                cursor.execute(sql, rows[0])
-            else:
-                cursor.executemany(sql, rows)
-        finally:
-            cursor.close()
+        """Rows already in the driver's terms (``Plan.many``)."""
+        self._driver.run(sql, rows)

@@ -37,6 +37,7 @@ from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.sql.base import Executable
 
 from voltflow.store.database import Database
+from voltflow.store.drivers import Driver, driver_for
 from voltflow.store.prepared import Plans, Tx
 
 log = logging.getLogger(__name__)
@@ -112,7 +113,7 @@ class DurableWriter:
         # The thread and the connection it alone uses (sqlite3 refuses any other thread).
         self._thread: ThreadPoolExecutor | None = None
         self._pooled: PoolProxiedConnection | None = None
-        self._dbapi: Any = None
+        self._driver: Driver | None = None
         self._plans = Plans(self._engine.dialect)
         # For monitoring: commits, what they carried, seconds from hand-over to the writer's
         # thread to the answer, CPU seconds spent on that thread.
@@ -249,14 +250,14 @@ class DurableWriter:
         finally:
             self.thread_cpu += time.thread_time() - started
 
-    def _connection(self) -> Any:
-        if self._dbapi is None:
+    def _connection(self) -> Driver:
+        if self._driver is None:
             self._pooled = self._engine.raw_connection()
-            self._dbapi = self._pooled.driver_connection
-        return self._dbapi
+            self._driver = driver_for(self._pooled.driver_connection, self._engine.dialect)
+        return self._driver
 
     def _drop_connection(self) -> None:
-        pooled, self._pooled, self._dbapi = self._pooled, None, None
+        pooled, self._pooled, self._driver = self._pooled, None, None
         if pooled is not None:
             with contextlib.suppress(Exception):
                 pooled.close()
@@ -264,25 +265,16 @@ class DurableWriter:
     def _transaction(self, batch: list[_Item[Any]], groups: list[_Group]) -> None:
         """``batch`` in one transaction, committed; any failure propagates after the rollback,
         a database's error as SQLAlchemy would have raised it."""
-        db = self._connection()
+        driver = self._connection()
         dialect: Dialect = self._engine.dialect
         dbapi_error = dialect.loaded_dbapi.Error
-        tx = Tx(db, self._plans)
         try:
-            if dialect.name == "sqlite":
-                # The lock is taken at BEGIN, as for every writing transaction
-                # (Database.writes): a unit of work that reads first never meets "database is
-                # locked" when it writes.
-                db.execute("BEGIN IMMEDIATE")
-                self._apply(tx, batch, groups)
-                db.execute("COMMIT")
-            else:
-                # psycopg begins the transaction with the first statement.
-                self._apply(tx, batch, groups)
-                db.commit()
+            driver.begin()
+            self._apply(Tx(driver, self._plans), batch, groups)
+            driver.commit()
         except BaseException as exc:
             with contextlib.suppress(Exception):
-                db.rollback()
+                driver.rollback()
             if isinstance(exc, dbapi_error):
                 raise DBAPIError.instance(
                     "group commit", (), exc, dbapi_error, dialect=dialect, ismulti=True
