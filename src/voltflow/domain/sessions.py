@@ -6,6 +6,7 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from typing import NamedTuple
 
 ENERGY_REGISTER = "Energy.Active.Import.Register"
 
@@ -24,9 +25,11 @@ class StopReason(enum.StrEnum):
     DE_AUTHORIZED = "DeAuthorized"
 
 
-@dataclass(frozen=True, slots=True)
-class MeterSample:
-    """One sampled value, normalised: energy in Wh, power in W, the rest as reported."""
+class MeterSample(NamedTuple):
+    """One sampled value, normalised: energy in Wh, power in W, the rest as reported.
+
+    A tuple: a MeterValues message makes several, and a frozen dataclass costs several times as
+    much to build."""
 
     timestamp: datetime
     measurand: str

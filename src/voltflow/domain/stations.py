@@ -42,6 +42,9 @@ class ConnectorRef:
 
     @classmethod
     def from_ocpp16(cls, connector_id: int) -> ConnectorRef:
+        ref = _OCPP16_REFS.get(connector_id)
+        if ref is not None:
+            return ref
         if connector_id < 0:
             raise ValueError(f"connectorId {connector_id} is negative")
         if connector_id == 0:
@@ -50,6 +53,11 @@ class ConnectorRef:
 
     def to_ocpp16(self) -> int:
         return self.evse_id
+
+
+# The usual connectors, built once: nearly every station message names one.
+_OCPP16_REFS: dict[int, ConnectorRef] = {}
+_OCPP16_REFS.update((n, ConnectorRef.from_ocpp16(n)) for n in range(0, 33))
 
 
 def is_online(last_seen: datetime | None, now: datetime, heartbeat_interval: int) -> bool:

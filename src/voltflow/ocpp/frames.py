@@ -3,8 +3,7 @@ CALLERROR ``[4, id, code, description, details]``."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -12,22 +11,22 @@ from voltflow.ocpp.errors import FormationViolation, OcppError, ProtocolError
 
 CALL, CALLRESULT, CALLERROR = 2, 3, 4
 
+# Frames are tuples, as on the wire: one is made for every message (a frozen dataclass costs
+# several times as much to build).
 
-@dataclass(frozen=True, slots=True)
-class Call:
+
+class Call(NamedTuple):
     unique_id: str
     action: str
     payload: dict[str, Any]
 
 
-@dataclass(frozen=True, slots=True)
-class CallResult:
+class CallResult(NamedTuple):
     unique_id: str
     payload: dict[str, Any]
 
 
-@dataclass(frozen=True, slots=True)
-class CallError:
+class CallError(NamedTuple):
     unique_id: str
     code: str
     description: str

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Table, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -393,9 +393,8 @@ class StationRepository:
         return work
 
 
-@dataclass(frozen=True, slots=True)
-class Answer:
-    """The frame that answered a logged CALL, sent the other way."""
+class Answer(NamedTuple):
+    """The frame that answered a logged CALL, sent the other way (a tuple: one a message)."""
 
     raw: str
     message_type: int  # 3 CALLRESULT, 4 CALLERROR
