@@ -9,7 +9,17 @@ from typing import Any
 
 import orjson
 import pytest
-from sqlalchemy import Column, Integer, MetaData, String, Table, bindparam, insert, select
+from sqlalchemy import (
+    Column,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    bindparam,
+    insert,
+    literal_column,
+    select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from tests.factories import meter_row
@@ -150,6 +160,18 @@ def test_plans_are_kept_per_statement_object() -> None:
     )
     assert plans.require(twin, ("station",)) is not first
     assert plans.require(twin, ("station",)).sql == first.sql
+
+
+def test_postgresql_plans_number_each_parameter_once_for_libpq() -> None:
+    # A literal percent sign, which psycopg's form doubles, and a parameter used twice.
+    odd = select(literal_column("'100%'").label("share"), S.c.id).where(
+        S.c.station_id == bindparam("station"), S.c.id_tag != bindparam("station")
+    )
+    plan = Plans(PG).require(odd, ("station",))
+    assert plan.positional and [name for name, _, _ in plan.binds] == ["station"]
+    assert "'100%'" in plan.sql and "%%" not in plan.sql and "%(" not in plan.sql
+    assert plan.sql.count("$1") == 2 and "$2" not in plan.sql
+    assert plan.params({"station": "CP-1"}) == ("CP-1",)
 
 
 # -- a plain INSERT's rows as one statement (PostgreSQL) -------------------------------------------

@@ -66,7 +66,10 @@ class DbapiDriver:
             self.connection.execute(self._begin)
 
     def commit(self) -> None:
-        self.connection.commit() if self._begin is None else self.connection.execute("COMMIT")
+        if self._begin is None:
+            self.connection.commit()
+        else:
+            self.connection.execute("COMMIT")
 
     def rollback(self) -> None:
         self.connection.rollback()

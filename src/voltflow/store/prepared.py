@@ -1,11 +1,12 @@
-"""Statements compiled once per dialect and run on the DB-API connection itself.
+"""Statements compiled once per dialect and run on the driver itself, not through SQLAlchemy.
 
 Executing a Core statement through SQLAlchemy builds its cache key, finds its compiled form, sets
 up an execution context and a result, and on aiosqlite makes three trips to the driver's thread:
 some hundred microseconds each time, more than the database itself takes for a row. The station
 hot path runs a few fixed statements thousands of times a second, so they are compiled here once
 per dialect, their parameters and results converted by the very type processors SQLAlchemy would
-apply, and run with the driver's cursor inside the group commit's transaction (see ``writer``).
+apply, and run by ``drivers`` inside the group commit's transaction (see ``writer``): on
+PostgreSQL with its own ``$n`` placeholders, for libpq.
 
 Statements are keyed by identity: build them once (module level, or once per repository), never
 per call.

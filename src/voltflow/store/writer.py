@@ -16,8 +16,9 @@ What a batch costs beyond its rows is paid on every batch, so two things keep th
   event loop through a turn per statement and wake it for every answer from the database; on
   this thread a round trip is a send and a blocking receive. Units of work run without a
   savepoint each (a failing one sends the batch down the item-by-item path instead), with
-  statements compiled once (``prepared``), and on PostgreSQL a plain INSERT's rows go as one
-  statement (``Plan.bulk_sql``).
+  statements compiled once (``prepared``) and sent by ``drivers`` (on PostgreSQL, prepared on
+  libpq itself), and on PostgreSQL a plain INSERT's rows go as one statement
+  (``Plan.bulk_sql``).
 """
 
 from __future__ import annotations
