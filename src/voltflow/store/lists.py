@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select, union, update
+from sqlalchemy import and_, delete, func, insert, select, union, update
 
 from voltflow.store.database import Database
 from voltflow.store.repositories import Page
@@ -19,6 +19,7 @@ from voltflow.store.tables import (
     station_local_list_entries,
     station_local_lists,
 )
+from voltflow.store.whitelists import covers_station
 
 L, LC = authorization_lists, authorization_list_cards
 
@@ -104,10 +105,7 @@ class ListRepository:
         if within is not None:
             cond.append(L.c.organisation_id.in_(list(within)))
         if station_id:
-            groups = select(station_group_members.c.group_id).where(
-                station_group_members.c.station_id == station_id
-            )
-            cond.append(or_(L.c.station_id == station_id, L.c.group_id.in_(groups)))
+            cond.append(covers_station(station_id))
         where = and_(True, *cond)
         counts = select(LC.c.list_id, func.count().label("cards")).group_by(LC.c.list_id).subquery()
         async with self.db.engine.connect() as conn:
@@ -191,10 +189,7 @@ class ListRepository:
 
     async def listed_cards(self, station_id: str, kind: str | None = None) -> dict[str, str]:
         """Cards on the lists that cover this station, with their state."""
-        groups = select(station_group_members.c.group_id).where(
-            station_group_members.c.station_id == station_id
-        )
-        cond = [or_(L.c.station_id == station_id, L.c.group_id.in_(groups))]
+        cond = [covers_station(station_id)]
         if kind:
             cond.append(L.c.kind == kind)
         query = (
