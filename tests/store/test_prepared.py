@@ -168,7 +168,7 @@ def test_postgresql_plans_number_each_parameter_once_for_libpq() -> None:
         S.c.station_id == bindparam("station"), S.c.id_tag != bindparam("station")
     )
     plan = Plans(PG).require(odd, ("station",))
-    assert plan.positional and [name for name, _, _ in plan.binds] == ["station"]
+    assert [name for name, _, _ in plan.binds] == ["station"]
     assert "'100%'" in plan.sql and "%%" not in plan.sql and "%(" not in plan.sql
     assert plan.sql.count("$1") == 2 and "$2" not in plan.sql
     assert plan.params({"station": "CP-1"}) == ("CP-1",)

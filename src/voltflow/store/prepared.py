@@ -46,8 +46,8 @@ _FROM_ROW: Any = object()
 class Plan:
     """One statement for one dialect and one set of parameter names, in the driver's terms."""
 
+    # Parameters by position: sqlite3's "?", libpq's "$n".
     sql: str
-    positional: bool
     # (parameter name, processor, constant): a constant is a value bound in the statement itself.
     binds: tuple[tuple[str, Processor, Any], ...]
     # (column name, type) of the rows it returns, in order.
@@ -85,12 +85,8 @@ class Plan:
             for (name, type_), driver_type in zip(self.columns, driver_types, strict=True)
         )
 
-    def params(self, values: Mapping[str, Any]) -> Any:
-        """``values`` (by parameter name) as the driver takes them."""
-        converted = self._values(values)
-        return converted if self.positional else dict(zip(self._names, converted, strict=True))
-
-    def _values(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
+    def params(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
+        """``values`` (by parameter name) as the driver takes them, in the statement's order."""
         if self._take is not None:
             taken = self._take(values)
             if not self._convert:
@@ -122,14 +118,14 @@ class Plan:
             option = orjson.OPT_PASSTHROUGH_DATETIME
         else:
             names = self._names
-            document = [dict(zip(names, self._values(r), strict=True)) for r in rows]
+            document = [dict(zip(names, self.params(r), strict=True)) for r in rows]
             # Keys may be SQLAlchemy's quoted names, a str subclass orjson takes only when told.
             option = orjson.OPT_NON_STR_KEYS
         try:
             text = orjson.dumps(document, default=_exact_json, option=option).decode()
         except TypeError:
             return None
-        return (text,) if self.positional else {"rows": text}
+        return (text,)
 
     def row(self, raw: Sequence[Any]) -> dict[str, Any]:
         assert self.results is not None, "learn_results() first"
@@ -183,17 +179,20 @@ def compile_plan(
         else:
             return None
     columns = tuple((col.keyname, col.type) for col in compiled._result_columns)
-    sql, positional = str(compiled), bool(compiled.positional)
+    sql = str(compiled)
     if dialect.name == "postgresql":
-        # For libpq (``drivers.LibpqDriver``): "$n" placeholders, each parameter once.
-        if positional:
+        # For libpq (``drivers.LibpqDriver``): psycopg's named placeholders as "$n", each
+        # parameter once.
+        if compiled.positional:
             return None
         once: dict[str, tuple[str, Processor, Any]] = {}
         for entry in binds:
             once.setdefault(entry[0], entry)
         binds = list(once.values())
-        sql, positional = _numbered(sql, [name for name, _, _ in binds]), True
-    plan = Plan(sql, positional, tuple(binds), columns, dialect)
+        sql = _numbered(sql, [name for name, _, _ in binds])
+    elif not compiled.positional:  # the drivers take parameters by position
+        return None
+    plan = Plan(sql, tuple(binds), columns, dialect)
     if many and dialect.name == "postgresql" and isinstance(statement, Insert):
         bulk_sql = _bulk_insert_sql(statement, [name for name, _, _ in binds], dialect)
         plan.bulk_sql = None if bulk_sql is None else _numbered(bulk_sql, ["rows"])
