@@ -3,11 +3,13 @@
 Each gateway subscribes to ``<prefix>.<station>.call`` for every station whose socket it holds,
 and unsubscribes when the socket closes. A command for a station held elsewhere is a NATS request
 on that subject; when no gateway holds the station, NATS answers "no responders" at once, which
-is exactly "offline".
+is exactly "offline" (asked twice, a tenth of a second apart: a subscription that has just been
+made can be missed).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -33,6 +35,8 @@ log = logging.getLogger(__name__)
 _ERRORS: dict[str, type[CommandError]] = {
     cls.kind: cls for cls in (StationOffline, CommandTimeout, CommandRejected, InvalidCommand)
 }
+# How long to wait before asking again after "no responders" (see ``NatsStationLink.call``).
+NO_RESPONDERS_RETRY = 0.1
 # NATS subjects split on "." and treat "*", ">" and whitespace specially; station ids may hold any.
 _UNSAFE = {".": "%2E", "*": "%2A", ">": "%3E", " ": "%20", "%": "%25"}
 
@@ -107,15 +111,24 @@ class NatsStationLink:
         if self.local.is_connected(station_id):
             return await self.local.call(station_id, action, payload, timeout)
         body = orjson.dumps({"action": action, "payload": payload, "timeout": timeout})
-        try:
-            # A little more than the station's own timeout, so the gateway's verdict arrives first.
-            msg = await self.nc.request(
-                station_subject(self.prefix, station_id), body, timeout=timeout + 2
-            )
-        except NoRespondersError as exc:
-            raise StationOffline(f"station {station_id} is not connected to any gateway") from exc
-        except NatsTimeout as exc:
-            raise CommandTimeout(f"no answer from the gateway holding {station_id}") from exc
+        subject = station_subject(self.prefix, station_id)
+        for attempt in range(2):
+            try:
+                # A little more than the station's own timeout, so the gateway's verdict arrives
+                # first.
+                msg = await self.nc.request(subject, body, timeout=timeout + 2)
+                break
+            except NoRespondersError as exc:
+                # A gateway that has just taken the station's socket has subscribed, but the
+                # server may still tell another connection "no responders" for a moment: ask
+                # once more before calling the station offline.
+                if attempt:
+                    raise StationOffline(
+                        f"station {station_id} is not connected to any gateway"
+                    ) from exc
+                await asyncio.sleep(NO_RESPONDERS_RETRY)
+            except NatsTimeout as exc:
+                raise CommandTimeout(f"no answer from the gateway holding {station_id}") from exc
         answer: dict[str, Any] = orjson.loads(msg.data)
         if answer.get("ok"):
             return CommandResult(station_id, action, answer["payload"])
