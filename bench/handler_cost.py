@@ -3,12 +3,12 @@ socket benchmark for changes to what the platform does with a message.
 
 The same 200 stations and message mix as ``ocpp_message_cost.py``, paced the same way (1,000
 messages a second, each station on its own schedule), but each frame is handed straight to the
-OCPP server's frame handler (``OcppServer._on_frame``) and the answer taken from a stand-in for
-the WebSocket: no socket, no WebSocket layer, no load-generator process. What remains is
-parsing, validation, the services, the group commit and the database, plus the stations'
-pacing. The reference, measured in the same run, is that pacing alone (each frame answered at
-once, by the stand-in): voltflow's own work is the difference. Every measurement runs in a
-process of its own; figures are per message answered, by thread:
+OCPP server as its WebSocket layer hands it over (``OcppServer.received``) and the answer taken
+from a stand-in for the WebSocket: no socket, no WebSocket layer, no load-generator process.
+What remains is parsing, validation, the services, the group commit and the database, plus
+the stations' pacing. The reference, measured in the same run, is that pacing alone (each frame
+answered at once, by the stand-in): voltflow's own work is the difference. Every measurement
+runs in a process of its own; figures are per message answered, by thread:
 
     .venv/bin/python bench/handler_cost.py [--rounds 3] [--only sqlite,postgres]
 """
@@ -32,17 +32,32 @@ sys.path.insert(0, str(harness.SERVERS))  # the benchmark server's set-up, share
 
 
 class Socket:
-    """Stands in for the station's WebSocket: takes the answer, schedules nothing."""
+    """Stands in for the station's WebSocket (``voltflow.ocpp.websocket.Socket``): takes the
+    answer and wakes the station waiting for it."""
 
-    __slots__ = ("answered", "script")
+    __slots__ = ("answered", "attachment", "script", "waiter")
 
     def __init__(self, script: ocppframes.Script, answered: list[int]) -> None:
         self.script = script
         self.answered = answered
+        self.attachment: Any = None
+        self.waiter: asyncio.Future[None] | None = None
 
-    async def send(self, raw: str | bytes) -> None:
+    def send(self, raw: str | bytes) -> bool:
         self.answered[0] += 1
         self.script.answer(raw.encode() if isinstance(raw, str) else raw)
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_result(None)
+        return True
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+    def close(self, code: int = 1000, reason: str = "") -> None:
+        pass
 
 
 async def measure(database: str | None, args: argparse.Namespace) -> dict[str, float]:
@@ -71,15 +86,17 @@ async def measure(database: str | None, args: argparse.Namespace) -> dict[str, f
         script = ocppframes.Script()
         socket = Socket(script, answered)
         conn = StationConnection(socket, StationContext(sid, Registration.ACCEPTED, False))  # type: ignore[arg-type]
-        server.connections[sid] = conn
+        socket.attachment = server.connections[sid] = conn
         due = loop.time() + interval * n / args.stations
         while running:
             await asyncio.sleep(max(0.0, due - loop.time()))
             due += interval
             if database is None:
-                await socket.send(script.next())
+                socket.send(script.next())
             else:
-                await server._on_frame(conn, script.next())
+                socket.waiter = loop.create_future()
+                server.received(socket, script.next())  # type: ignore[arg-type]
+                await socket.waiter
 
     tasks = [asyncio.create_task(station(n)) for n in range(1, args.stations + 1)]
     await asyncio.sleep(args.warmup)

@@ -139,6 +139,10 @@ def echo_spec() -> ServerSpec:
     return ServerSpec("websockets echo", "echo_server.py")
 
 
+def echo_sansio_spec() -> ServerSpec:
+    return ServerSpec("Sans-IO websockets echo", "echo_sansio_server.py")
+
+
 def ocpp_example_spec() -> ServerSpec:
     return ServerSpec("ocpp package example", "ocpp_example_server.py")
 

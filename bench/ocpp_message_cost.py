@@ -11,17 +11,21 @@ of messages answered in it. A WebSocket server's cost per message depends on its
 speed many messages share each turn of the event loop), so only costs at the same pace compare.
 Servers, in their own processes:
 
-  (a) a bare ``websockets`` echo server: the floor, the cost of the WebSocket layer alone;
+  (a) a bare ``websockets`` echo server: the reference of the target, the cost of websockets'
+      asyncio server alone;
   (b) a server written like the ``ocpp`` package's examples (ChargePoint, ``@on``): validates,
       stores nothing;
-  (c) voltflow on SQLite (a file, ``synchronous=FULL``, the default): validates, stores every
+  (c) the same echo on the WebSocket layer voltflow uses (websockets' Sans-I/O protocol under an
+      ``asyncio.Protocol``, ``voltflow.ocpp.websocket``): the floor of voltflow's own layer;
+  (d) voltflow on SQLite (a file, ``synchronous=FULL``, the default): validates, stores every
       frame and its effects, answers only after the commit;
-  (d) voltflow on PostgreSQL, skipped with the reason when the server is unreachable. The
+  (e) voltflow on PostgreSQL, skipped with the reason when the server is unreachable. The
       PostgreSQL backends' own CPU is shown beside it, not added to it.
 
-Echo and each voltflow are measured in turn, in ``--rounds`` rounds (the machine's speed drifts);
-the verdict takes each voltflow's median ratio to the echo server of its round. ``--closed-loop``
-also measures each voltflow as fast as it answers, beside echo paced at the rate it reached.
+(b) and (c) are measured in the first round only. Echo and each voltflow are measured in turn,
+in ``--rounds`` rounds (the machine's speed drifts); the verdict takes each voltflow's median
+ratio to the echo server (a) of its round. ``--closed-loop`` also measures each voltflow as fast
+as it answers, beside echo paced at the rate it reached.
 
     .venv/bin/python bench/ocpp_message_cost.py [--rate 1000] [--rounds 3] [--closed-loop]
 """
@@ -125,7 +129,9 @@ def main() -> int:
     )
     parser.add_argument("--postgres-url", help="default: $VOLTFLOW_BENCH_POSTGRES_URL")
     parser.add_argument(
-        "--only", default="echo,ocpp,sqlite,postgres", help="comma-separated subset"
+        "--only",
+        default="echo,ocpp,sansio,sqlite,postgres",
+        help="comma-separated subset (sansio: reference (c))",
     )
     harness.add_voltflow_args(parser)
     parser.add_argument("--json", help="also write the results to this file")
@@ -165,6 +171,8 @@ def main() -> int:
             specs = [harness.echo_spec()] if "echo" in only else []
             if n == 1 and "ocpp" in only:
                 specs.append(harness.ocpp_example_spec())
+            if n == 1 and "sansio" in only:
+                specs.append(harness.echo_sansio_spec())
             specs += voltflows()
             this: dict[str, dict[str, Any]] = {}
             harness.measure_each(

@@ -15,17 +15,16 @@ import contextlib
 import gc
 import logging
 import secrets
-import weakref
-from collections import OrderedDict
+from collections import OrderedDict, deque
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import datetime
 from http import HTTPStatus
 from typing import Any, NamedTuple, Protocol
 from urllib.parse import unquote
 
-from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
-from websockets.exceptions import ConnectionClosed
+from websockets.frames import CloseCode
 from websockets.http11 import Request, Response
 
 from voltflow.domain.stations import Registration
@@ -33,6 +32,7 @@ from voltflow.ocpp import frames
 from voltflow.ocpp.errors import InternalError, OcppError
 from voltflow.ocpp.v16 import StationContext, handler_for
 from voltflow.ocpp.validation import SchemaSet, schemas
+from voltflow.ocpp.websocket import Socket, WebSocketServer
 from voltflow.services.ports import (
     Clock,
     CommandRejected,
@@ -57,6 +57,9 @@ SUBPROTOCOL = "ocpp1.6"
 PATH_PREFIX = "/ocpp/"
 # Answers to recent message ids, per station: a repeated id gets the same answer, untouched.
 RECENT_ANSWERS = 4
+# Frames a station may send ahead of our answers before we stop reading from it (a station
+# waits for each answer before its next call; only a misbehaving one gets here).
+INBOX_LIMIT = 4
 
 
 class Reply(NamedTuple):
@@ -69,6 +72,10 @@ class Reply(NamedTuple):
     def answer_of(self) -> Answer:
         return Answer(self.raw, frames.message_type(self.frame), self.at)
 
+
+# A station's call (or what could not be read as a frame) waiting its turn: as parsed, as
+# received, and when.
+_Taken = tuple["frames.Call | frames.FrameError", str, datetime]
 
 # A station's frame as logged: time, text, type, message id, action, note.
 _Received = tuple[datetime, str, int | None, str | None, str | None, str | None]
@@ -112,11 +119,18 @@ class OcppServerSettings:
 
 
 class StationConnection:
-    __slots__ = ("_lock", "context", "pending", "ws")
+    """A connected station: its socket, what we know of it, its frames waiting their turn and
+    our calls waiting for its answers."""
 
-    def __init__(self, ws: ServerConnection, context: StationContext) -> None:
-        self.ws = ws
+    __slots__ = ("_lock", "context", "inbox", "pending", "socket", "task")
+
+    def __init__(self, socket: Socket, context: StationContext) -> None:
+        self.socket = socket
         self.context = context
+        # The station's frames, handled one at a time in order by ``task`` (a task while there
+        # is something to handle, none while the station is idle: most of them, most of the time).
+        self.inbox: deque[_Taken] = deque()
+        self.task: asyncio.Task[None] | None = None
         # Our outstanding call(s) by message id, with their action: answers carry no action.
         self.pending: dict[str, tuple[str, asyncio.Future[Reply]]] = {}
         self._lock: asyncio.Lock | None = None
@@ -146,60 +160,54 @@ class OcppServer:
         self.schemas: SchemaSet = schemas("1.6")
         self.connections: dict[str, StationConnection] = {}
         self._answers: dict[str, OrderedDict[str, tuple[str, str]]] = {}
-        self._server: Server | None = None
-        # Weak: a connection that dies between handshake and handler leaves nothing behind.
-        self._accepted: weakref.WeakKeyDictionary[ServerConnection, StationContext] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._server: WebSocketServer | None = None
+        # What a closed connection leaves to do (the offline mark, presence listeners).
+        self._closing: set[asyncio.Task[None]] = set()
         self.presence: list[PresenceListener] = []
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def start(self) -> None:
-        self._server = await serve(
-            self._serve_station,
-            self.settings.host,
-            self.settings.port,
-            subprotocols=[SUBPROTOCOL],  # type: ignore[list-item]
-            process_request=self._handshake,
-            compression=None,  # deflate would cost ~100 KiB per idle station
-            ping_interval=self.settings.ping_interval,
-            ping_timeout=self.settings.ping_interval,
-            max_queue=4,
-            write_limit=4096,
+        server = WebSocketServer(
+            self,
+            subprotocols=[SUBPROTOCOL],
             server_header="Voltflow",
-            backlog=4096,
+            ping_interval=self.settings.ping_interval,
         )
+        await server.start(self.settings.host, self.settings.port, backlog=4096)
+        self._server = server
 
     @property
     def port(self) -> int:
         assert self._server is not None
-        for sock in self._server.sockets:
-            return int(sock.getsockname()[1])
-        raise RuntimeError("server has no socket")
+        return self._server.port
 
     async def stop(self) -> None:
+        """Close every station's connection, once the frames it sent are handled."""
+        handling = [c.task for c in self.connections.values() if c.task is not None]
         if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
+            await self._server.stop()
             self._server = None
+        await asyncio.gather(*handling, return_exceptions=True)
+        while self._closing:
+            await asyncio.gather(*self._closing, return_exceptions=True)
 
     # -- handshake -----------------------------------------------------------------------------
-    async def _handshake(self, ws: ServerConnection, request: Request) -> Response | None:
+    async def handshake(self, socket: Socket, request: Request) -> Response | None:
         path = request.path.split("?", 1)[0]
         if not path.startswith(PATH_PREFIX) or len(path) <= len(PATH_PREFIX):
-            return _refuse(ws, HTTPStatus.NOT_FOUND, "OCPP endpoint is /ocpp/{station_id}\n")
+            return _refuse(socket, HTTPStatus.NOT_FOUND, "OCPP endpoint is /ocpp/{station_id}\n")
         station_id = unquote(path[len(PATH_PREFIX) :])
         if not STATION_ID.match(station_id):
-            return _refuse(ws, HTTPStatus.NOT_FOUND, "invalid station id\n")
+            return _refuse(socket, HTTPStatus.NOT_FOUND, "invalid station id\n")
         offered = ",".join(request.headers.get_all("Sec-WebSocket-Protocol"))
         if SUBPROTOCOL not in [p.strip() for p in offered.split(",")]:
-            return _refuse(ws, HTTPStatus.BAD_REQUEST, f"subprotocol {SUBPROTOCOL} required\n")
+            return _refuse(socket, HTTPStatus.BAD_REQUEST, f"subprotocol {SUBPROTOCOL} required\n")
         password = _basic_password(request.headers, station_id)
         record = await self.stations.get(station_id)
         if record is None:
             if not self.settings.auto_register:
                 log.info("refused unknown station %s", station_id)
-                return _refuse(ws, HTTPStatus.NOT_FOUND, "unknown station\n")
+                return _refuse(socket, HTTPStatus.NOT_FOUND, "unknown station\n")
             # Auto-registration: the station waits, Pending, until an operator claims it; the key it
             # presented now becomes its key.
             with contextlib.suppress(Exception):  # two connects racing: the other one created it
@@ -208,76 +216,106 @@ class OcppServer:
                 )
             record = await self.stations.get(station_id)
             if record is None:
-                return _refuse(ws, HTTPStatus.SERVICE_UNAVAILABLE, "try again\n")
+                return _refuse(socket, HTTPStatus.SERVICE_UNAVAILABLE, "try again\n")
         if record.registration is Registration.REJECTED:
-            return _refuse(ws, HTTPStatus.FORBIDDEN, "station rejected\n")
+            return _refuse(socket, HTTPStatus.FORBIDDEN, "station rejected\n")
         if record.password_hash is not None and (
             password is None or not verify_station_password(password, record.password_hash)
         ):
             log.info("refused station %s: bad credentials", station_id)
-            response = _refuse(ws, HTTPStatus.UNAUTHORIZED, "invalid credentials\n")
+            response = _refuse(socket, HTTPStatus.UNAUTHORIZED, "invalid credentials\n")
             response.headers["WWW-Authenticate"] = 'Basic realm="ocpp", charset="UTF-8"'
             return response
-        self._accepted[ws] = StationContext(station_id, record.registration, record.lenient)
+        socket.attachment = StationContext(station_id, record.registration, record.lenient)
         return None
 
-    # -- the per-station loop --------------------------------------------------------------------
-    async def _serve_station(self, ws: ServerConnection) -> None:
-        context = self._accepted.pop(ws)
-        # The handshake's headers are not needed any more (nor should the station's password
-        # linger): kept, they cost every idle station a kilobyte or two and a score of objects
-        # for the garbage collector to walk. The request object itself stays, emptied:
-        # websockets holds it (its parser's frame) and tests it to tell the handshake is done.
-        if ws.request is not None:
-            ws.request.headers.clear()
-        ws.response = None
+    # -- the station's frames, in order -----------------------------------------------------
+    def opened(self, socket: Socket) -> None:
+        context: StationContext = socket.attachment
         station_id = context.station_id
+        conn = socket.attachment = StationConnection(socket, context)
         previous = self.connections.get(station_id)
-        conn = StationConnection(ws, context)
         self.connections[station_id] = conn
         if previous is not None:  # the station reconnected before we noticed it left
-            await previous.ws.close(code=1000, reason="replaced by a new connection")
+            previous.socket.close(CloseCode.NORMAL_CLOSURE, "replaced by a new connection")
+        # Its first frames wait for the station to be marked online: the effects of what it
+        # says come after its connection, in storage as on the wire.
+        conn.task = asyncio.create_task(self._handle(conn, self._online(conn)))
+
+    def received(self, socket: Socket, message: str | bytes) -> None:
+        conn: StationConnection = socket.attachment
+        now = self.clock.now()
+        text = message if isinstance(message, str) else message.decode("utf-8", "replace")
+        frame: frames.Call | frames.FrameError
+        try:
+            parsed = frames.parse(message)
+        except frames.FrameError as err:
+            frame = err
+        else:
+            if not isinstance(parsed, frames.Call):
+                # Answers to our calls go at once, not behind the station's own calls: the
+                # station may answer and then hang up (a Reset) before its calls are handled.
+                self._on_answer(conn, parsed, text, now)
+                return
+            frame = parsed
+        conn.inbox.append((frame, text, now))
+        if conn.task is None:
+            conn.task = asyncio.create_task(self._handle(conn))
+        elif len(conn.inbox) >= INBOX_LIMIT:
+            socket.pause_reading()
+
+    def closed(self, socket: Socket) -> None:
+        conn: StationConnection = socket.attachment
+        station_id = conn.context.station_id
+        for _, fut in conn.pending.values():
+            if not fut.done():
+                fut.set_exception(StationOffline(f"{station_id} disconnected before answering"))
+        if self.connections.get(station_id) is conn:
+            del self.connections[station_id]
+            task = asyncio.create_task(self._offline(station_id))
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
+
+    async def _online(self, conn: StationConnection) -> None:
         # Online and offline ride the group commit: in a connect storm, thousands of stations
         # would otherwise each take the write lock (and an fsync) for a transaction of their own.
+        station_id = conn.context.station_id
         await self.stations.writer.commit([self.stations.w_touch(station_id, self.clock.now())])
         for listener in self.presence:
             await listener.station_connected(station_id)
-        try:
-            while True:  # not ``async for``: that keeps an async generator per station
-                await self._on_frame(conn, await ws.recv())
-        except ConnectionClosed:
-            pass
-        finally:
-            for _, fut in conn.pending.values():
-                if not fut.done():
-                    fut.set_exception(StationOffline(f"{station_id} disconnected before answering"))
-            if self.connections.get(station_id) is conn:
-                del self.connections[station_id]
-                for listener in self.presence:
-                    with contextlib.suppress(Exception):
-                        await listener.station_disconnected(station_id)
-                with contextlib.suppress(Exception):
-                    await self.stations.writer.commit(
-                        [Write(self.stations.sql.station_offline, {"b_id": station_id})]
-                    )
 
-    async def _on_frame(self, conn: StationConnection, raw: str | bytes) -> None:
-        now = self.clock.now()
-        text = raw if isinstance(raw, str) else raw.decode("utf-8", "replace")
-        try:
-            frame = frames.parse(raw)
-        except frames.FrameError as err:
-            uid = err.unique_id or "-1"
-            await self._answer(
-                conn,
-                (now, text, None, err.unique_id, None, err.error.code),
-                frames.call_error(uid, err.error),
-                frames.CALLERROR,
+    async def _offline(self, station_id: str) -> None:
+        for listener in self.presence:
+            with contextlib.suppress(Exception):
+                await listener.station_disconnected(station_id)
+        with contextlib.suppress(Exception):
+            await self.stations.writer.commit(
+                [Write(self.stations.sql.station_offline, {"b_id": station_id})]
             )
-            return
-        if isinstance(frame, frames.Call):
-            await self._on_call(conn, frame, text, now)
-            return
+
+    async def _handle(self, conn: StationConnection, first: Awaitable[None] | None = None) -> None:
+        """The station's frames, one at a time, until none is left."""
+        inbox = conn.inbox
+        try:
+            if first is not None:
+                await first
+            while inbox:
+                if len(inbox) == INBOX_LIMIT:
+                    conn.socket.resume_reading()
+                await self._on_frame(conn, inbox.popleft())
+        except Exception:
+            log.exception("%s: closing the connection", conn.context.station_id)
+            conn.socket.close(CloseCode.INTERNAL_ERROR, "internal error")
+        finally:
+            conn.task = None
+
+    def _on_answer(
+        self,
+        conn: StationConnection,
+        frame: frames.CallResult | frames.CallError,
+        text: str,
+        now: datetime,
+    ) -> None:
         _, fut = conn.pending.get(frame.unique_id, (None, None))
         if fut is not None and not fut.done():
             # Logged with its call, by ``call``, once the exchange is over.
@@ -298,6 +336,18 @@ class OcppServer:
             ]
         )
 
+    async def _on_frame(self, conn: StationConnection, taken: _Taken) -> None:
+        frame, text, now = taken
+        if isinstance(frame, frames.Call):
+            await self._on_call(conn, frame, text, now)
+            return
+        self._answer(
+            conn,
+            (now, text, None, frame.unique_id, None, frame.error.code),
+            frames.call_error(frame.unique_id or "-1", frame.error),
+            frames.CALLERROR,
+        )
+
     async def _on_call(
         self, conn: StationConnection, call: frames.Call, text: str, now: datetime
     ) -> None:
@@ -307,7 +357,7 @@ class OcppServer:
             action, answer = answers[call.unique_id]
             if action == call.action:
                 repeated = "repeated message id: answered as before"
-                await self._answer(
+                self._answer(
                     conn,
                     (now, text, frames.CALL, call.unique_id, call.action, repeated),
                     answer,
@@ -328,11 +378,11 @@ class OcppServer:
             handler = handler_for(call.action, ctx)
             result = await handler(self.events, ctx, call.payload)
         except OcppError as err:
-            await self._reject(conn, call, text, now, err)
+            self._reject(conn, call, text, now, err)
             return
         except Exception:
             log.exception("%s: %s failed", ctx.station_id, call.action)
-            await self._reject(
+            self._reject(
                 conn, call, text, now, InternalError(f"{call.action} could not be processed")
             )
             return
@@ -342,24 +392,24 @@ class OcppServer:
         answers[call.unique_id] = (call.action, answer)
         if len(answers) > RECENT_ANSWERS:
             answers.popitem(last=False)
-        await self._answer(
+        self._answer(
             conn,
             (now, text, frames.CALL, call.unique_id, call.action, note),
             answer,
             frames.CALLRESULT,
         )
 
-    async def _reject(
+    def _reject(
         self, conn: StationConnection, call: frames.Call, text: str, now: datetime, err: OcppError
     ) -> None:
-        await self._answer(
+        self._answer(
             conn,
             (now, text, frames.CALL, call.unique_id, call.action, f"{err.code}: {err.description}"),
             frames.call_error(call.unique_id, err),
             frames.CALLERROR,
         )
 
-    async def _answer(
+    def _answer(
         self, conn: StationConnection, received: _Received, answer: str, answer_type: int
     ) -> None:
         """Send our answer to a station's frame, then log the two in one row.
@@ -367,8 +417,7 @@ class OcppServer:
         Logged after the answer, not in the transaction of the call's effects: the row needs the
         answer, and what the call says is stored already (``StationEvents``). The log rides
         with the next commit, within ``DurableWriter.log_delay``."""
-        with contextlib.suppress(ConnectionClosed):
-            await conn.ws.send(answer)
+        conn.socket.send(answer)  # a station gone meanwhile: its frame is logged all the same
         at, raw, message_type, unique_id, action, note = received
         self.messages.writer.enqueue(
             [
@@ -414,11 +463,9 @@ class OcppServer:
             reply: Reply | None = None
             note: str | None = None
             try:
-                try:
-                    await conn.ws.send(raw)
-                except ConnectionClosed as exc:
+                if not conn.socket.send(raw):
                     note = "not sent: the station disconnected"
-                    raise StationOffline(f"station {station_id} disconnected") from exc
+                    raise StationOffline(f"station {station_id} disconnected")
                 try:
                     reply = await asyncio.wait_for(future, timeout)
                 except TimeoutError as exc:
@@ -464,8 +511,8 @@ class OcppServer:
         return CommandResult(station_id, action, answer.payload)
 
 
-def _refuse(ws: ServerConnection, status: HTTPStatus, body: str) -> Response:
-    return ws.respond(status, body)
+def _refuse(socket: Socket, status: HTTPStatus, body: str) -> Response:
+    return socket.reject(status, body)
 
 
 def _basic_password(headers: Headers, station_id: str) -> str | None:
