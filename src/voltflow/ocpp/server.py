@@ -1,9 +1,11 @@
 """The OCPP-J WebSocket endpoint ``/ocpp/{station_id}``: handshake, message loop, remote calls.
 
-One coroutine per station reads frames in order. A CALL from the station is validated, handed to
+The WebSocket layer (``websocket``) hands over each message as it arrives. A CALL from the
+station waits its turn behind the station's earlier ones, is validated, handed to
 :class:`StationEvents` (which returns only once its effects are durable), and answered; a
-CALLRESULT or CALLERROR answers one of our own calls. The server is also the in-process
-:class:`StationLink`: it carries remote commands to the stations whose sockets it holds.
+CALLRESULT or CALLERROR answers one of our own calls and is taken at once. The server is also
+the in-process :class:`StationLink`: it carries remote commands to the stations whose sockets
+it holds.
 """
 
 from __future__ import annotations
@@ -288,6 +290,8 @@ class OcppServer:
         for listener in self.presence:
             with contextlib.suppress(Exception):
                 await listener.station_disconnected(station_id)
+        if station_id in self.connections:
+            return  # back already: its new connection marks it online after this
         with contextlib.suppress(Exception):
             await self.stations.writer.commit(
                 [Write(self.stations.sql.station_offline, {"b_id": station_id})]

@@ -145,8 +145,8 @@ class Socket(asyncio.Protocol):
             self._timer.cancel()
             self._timer = None
         self._server.forget(self)
-        if self.handshake_task is not None:
-            self.handshake_task.cancel()
+        # A handshake still deciding runs to its end (cancelled, it would cut a database read
+        # short) and then finds the connection gone.
         if self._opened:
             self._opened = False
             self._server.endpoint.closed(self)
