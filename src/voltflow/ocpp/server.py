@@ -94,11 +94,12 @@ class PresenceListener(Protocol):
 def tune_gc() -> None:
     """Garbage-collector settings for a process that holds thousands of station connections.
 
-    Each connection is some 60 objects that the cyclic collector tracks (websockets' protocol,
-    streams, futures, tasks), so with 10,000 stations a full collection walks most of a million
-    objects and holds the event loop for most of a second, during which every station waits.
-    With the default threshold (700 allocations), a few objects of each message in flight
-    survive into the oldest generation, and a full collection comes every half minute or so.
+    Each connection is a few dozen objects that the cyclic collector tracks (the transport,
+    websockets' protocol and its parser, our record of the station), so with 10,000 stations a
+    full collection walks several hundred thousand objects and holds the event loop for a large
+    part of a second, during which every station waits. With the default threshold (700
+    allocations), a few objects of each message in flight survive into the oldest generation,
+    and a full collection comes every half minute or so.
 
     Call once the platform has started: what is loaded by then (modules, schemas, compiled
     statements) lives as long as the process and is frozen out of every collection, and the
