@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import resource
 import signal
@@ -38,3 +39,12 @@ async def until_stopped(watch_stdin: bool = False) -> None:
     if watch_stdin:  # a daemon thread: a blocked read must not hold up the exit
         threading.Thread(target=read_stdin, daemon=True).start()
     await stop.wait()
+
+
+def server_arguments(description: str | None) -> argparse.ArgumentParser:
+    """The options every benchmark server takes: where to listen, and --watch-stdin."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--watch-stdin", action="store_true", help="exit when stdin closes")
+    return parser

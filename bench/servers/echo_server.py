@@ -8,10 +8,9 @@ credentials. Keepalive pings every 60 s, like the voltflow endpoint; otherwise w
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 
-from _runtime import raise_nofile_limit, ready, until_stopped
+from _runtime import raise_nofile_limit, ready, server_arguments, until_stopped
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
@@ -42,9 +41,6 @@ async def main(host: str, port: int, watch_stdin: bool = False) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--watch-stdin", action="store_true", help="exit when stdin closes")
+    parser = server_arguments(__doc__)
     args = parser.parse_args()
     asyncio.run(main(args.host, args.port, args.watch_stdin))

@@ -10,7 +10,6 @@ The examples also turn on INFO logging of every frame; here logging stays at WAR
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import itertools
@@ -19,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import websockets
-from _runtime import raise_nofile_limit, ready, until_stopped
+from _runtime import raise_nofile_limit, ready, server_arguments, until_stopped
 from ocpp.routing import on
 from ocpp.v16 import ChargePoint as cp
 from ocpp.v16 import call_result
@@ -97,11 +96,8 @@ async def main(host: str, port: int, watch_stdin: bool = False) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0)
+    parser = server_arguments(__doc__)
     parser.add_argument("--log-level", default="WARNING")
-    parser.add_argument("--watch-stdin", action="store_true", help="exit when stdin closes")
     args = parser.parse_args()
     logging.basicConfig(level=args.log_level)
     asyncio.run(main(args.host, args.port, args.watch_stdin))

@@ -22,7 +22,7 @@ import sys
 import time
 from datetime import UTC, datetime
 
-from _runtime import raise_nofile_limit, ready, until_stopped
+from _runtime import raise_nofile_limit, ready, server_arguments, until_stopped
 from sqlalchemy import insert, text
 
 from voltflow.bootstrap import Platform, build
@@ -143,10 +143,8 @@ async def report_batches(writer: DurableWriter, every: float = 5) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = server_arguments(__doc__)
     parser.add_argument("--database", required=True, help="sqlite:///PATH or postgresql://…")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--stations", type=int, default=200)
     parser.add_argument("--password", default="bench-password-0001", help="'' for none")
     parser.add_argument("--token", default="BENCHTAG")
@@ -163,7 +161,6 @@ if __name__ == "__main__":
     parser.add_argument(
         "--no-tune-gc", action="store_true", help="keep Python's default garbage collection"
     )
-    parser.add_argument("--watch-stdin", action="store_true", help="exit when stdin closes")
     args = parser.parse_args()
     logging.basicConfig(level=args.log_level)
     asyncio.run(main(args))
