@@ -147,6 +147,40 @@ async def test_a_reconnect_replaces_the_old_connection(platform: Platform, ocpp_
             assert (await platform.stations.get("CP-1")).online
 
 
+class PresenceLog:
+    def __init__(self) -> None:
+        self.events: list[tuple[str, str]] = []
+
+    async def station_connected(self, station_id: str) -> None:
+        self.events.append(("connected", station_id))
+
+    async def station_disconnected(self, station_id: str) -> None:
+        self.events.append(("disconnected", station_id))
+
+
+async def test_a_station_that_hangs_up_with_calls_in_flight_ends_offline(
+    platform: Platform, ocpp_url: str
+) -> None:
+    """Its calls are still handled after the socket is gone (and mark it seen): the offline
+    mark, and the presence listeners' disconnect, come after them."""
+    await add_station(platform, "CP-1")
+    presence = PresenceLog()
+    platform.ocpp.presence.append(presence)
+    async with raw_station(ocpp_url, "CP-1") as station:
+        for _ in range(3):
+            await station.send_call("Heartbeat", {})
+
+    async def both_told() -> bool:
+        return len(presence.events) == 2
+
+    await eventually(both_told)
+    assert presence.events == [("connected", "CP-1"), ("disconnected", "CP-1")]
+    await platform.ocpp.stop()  # waits for what the connection left to do
+    record = await platform.stations.get("CP-1")
+    assert record is not None and not record.online
+    assert record.last_seen_at is not None
+
+
 # -- auto-registration -----------------------------------------------------------------------
 
 

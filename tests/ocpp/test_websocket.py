@@ -60,6 +60,15 @@ async def echo() -> AsyncIterator[tuple[Echo, str]]:
         await server.stop()
 
 
+def handshake_request(path: str) -> bytes:
+    key = base64.b64encode(os.urandom(16)).decode()
+    return (
+        f"GET {path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+        "Sec-WebSocket-Protocol: ocpp1.6\r\n\r\n"
+    ).encode()
+
+
 async def eventually(check: object, timeout: float = 5.0) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
@@ -138,14 +147,7 @@ async def test_a_peer_that_answers_no_ping_is_closed(monkeypatch: pytest.MonkeyP
             f"ws://127.0.0.1:{server.port}/alive", subprotocols=[OCPP16], ping_interval=None
         ) as alive:
             reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
-            key = base64.b64encode(os.urandom(16)).decode()
-            writer.write(
-                (
-                    "GET /silent HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
-                    f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-                    "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: ocpp1.6\r\n\r\n"
-                ).encode()
-            )
+            writer.write(handshake_request("/silent"))
             response = await reader.readuntil(b"\r\n\r\n")
             assert response.startswith(b"HTTP/1.1 101"), await reader.read(200)
             await eventually(lambda: len(endpoint.opens) == 2)
@@ -182,3 +184,35 @@ async def test_an_open_handshake_that_never_comes_is_dropped(
     assert await asyncio.wait_for(reader.read(), timeout=3) == b""  # closed, unanswered
     writer.close()
     assert endpoint.opens == []
+
+
+async def test_a_refused_connection_is_closed_by_the_server() -> None:
+    endpoint = Echo()
+    server = WebSocketServer(endpoint, subprotocols=["ocpp1.6"], server_header="test")
+    await server.start("127.0.0.1", 0)
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        writer.write(handshake_request("/refused"))
+        response = await asyncio.wait_for(reader.read(), timeout=3)  # up to the server's close
+        assert response.startswith(b"HTTP/1.1 403") and response.endswith(b"not you\n")
+        # Closed whole, not half-closed waiting for a client that may never close its side.
+        await eventually(lambda: not server.sockets)
+        writer.close()
+    finally:
+        await server.stop()
+
+
+async def test_a_frame_that_breaks_the_protocol_before_our_answer_drops_the_connection() -> None:
+    endpoint = Echo()
+    server = WebSocketServer(endpoint, subprotocols=["ocpp1.6"], server_header="test")
+    await server.start("127.0.0.1", 0)
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        # The request and, at once, an unmasked frame: a client must mask, and must wait.
+        writer.write(handshake_request("/x") + b"\x81\x02hi")
+        assert await asyncio.wait_for(reader.read(), timeout=3) == b""
+        await eventually(lambda: not server.sockets)
+        writer.close()
+        assert endpoint.opens == [] and endpoint.messages == []
+    finally:
+        await server.stop()  # nothing left behind to fail it

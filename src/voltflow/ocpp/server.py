@@ -185,12 +185,11 @@ class OcppServer:
         return self._server.port
 
     async def stop(self) -> None:
-        """Close every station's connection, once the frames it sent are handled."""
-        handling = [c.task for c in self.connections.values() if c.task is not None]
+        """Close every station's connection; return once the frames each sent are handled and
+        its offline mark is written."""
         if self._server is not None:
             await self._server.stop()
             self._server = None
-        await asyncio.gather(*handling, return_exceptions=True)
         while self._closing:
             await asyncio.gather(*self._closing, return_exceptions=True)
 
@@ -275,9 +274,9 @@ class OcppServer:
                 fut.set_exception(StationOffline(f"{station_id} disconnected before answering"))
         if self.connections.get(station_id) is conn:
             del self.connections[station_id]
-            task = asyncio.create_task(self._offline(station_id))
-            self._closing.add(task)
-            task.add_done_callback(self._closing.discard)
+        task = asyncio.create_task(self._offline(conn))
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
 
     async def _online(self, conn: StationConnection) -> None:
         # Online and offline ride the group commit: in a connect storm, thousands of stations
@@ -287,12 +286,19 @@ class OcppServer:
         for listener in self.presence:
             await listener.station_connected(station_id)
 
-    async def _offline(self, station_id: str) -> None:
+    async def _offline(self, conn: StationConnection) -> None:
+        """After a connection's last frame is handled (which may still mark it online), the
+        station is offline, unless it is back on a new connection already."""
+        while conn.task is not None:
+            await asyncio.gather(conn.task, return_exceptions=True)
+        station_id = conn.context.station_id
+        if station_id in self.connections:
+            return
         for listener in self.presence:
             with contextlib.suppress(Exception):
                 await listener.station_disconnected(station_id)
         if station_id in self.connections:
-            return  # back already: its new connection marks it online after this
+            return  # back meanwhile: its new connection marks it online after this
         with contextlib.suppress(Exception):
             await self.stations.writer.commit(
                 [Write(self.stations.sql.station_offline, {"b_id": station_id})]
@@ -310,6 +316,7 @@ class OcppServer:
                 await self._on_frame(conn, inbox.popleft())
         except Exception:
             log.exception("%s: closing the connection", conn.context.station_id)
+            conn.socket.resume_reading()  # its closing frame must get through
             conn.socket.close(CloseCode.INTERNAL_ERROR, "internal error")
         finally:
             conn.task = None

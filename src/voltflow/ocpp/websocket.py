@@ -209,12 +209,19 @@ class Socket(asyncio.Protocol):
         if response.status_code == HTTPStatus.SWITCHING_PROTOCOLS and not server.is_serving:
             response = protocol.reject(HTTPStatus.SERVICE_UNAVAILABLE, "Server is shutting down.\n")
         self.handshake_task = None
-        if protocol.state is not State.CONNECTING or self.transport is None:
+        transport = self.transport
+        if protocol.state is not State.CONNECTING or transport is None:
             return  # the connection went while we were deciding
+        if protocol.eof_sent:
+            # The peer broke the protocol before our answer (a frame it may not send yet, a
+            # close): the protocol has given up on the connection already.
+            transport.abort()
+            return
         protocol.send_response(response)
         self._flush()
         if response.status_code != HTTPStatus.SWITCHING_PROTOCOLS:
-            return  # refused: the protocol closes the connection
+            transport.close()  # refused: the response goes out, then the connection
+            return
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -229,14 +236,17 @@ class Socket(asyncio.Protocol):
         transport = self.transport
         if transport is None:
             return
-        for data in self.protocol.data_to_send():
-            if data:
-                transport.write(data)
-            elif transport.can_write_eof():  # the protocol's cue to half-close
-                with contextlib.suppress(Exception):
+        try:
+            for data in self.protocol.data_to_send():
+                if data:
+                    transport.write(data)
+                elif transport.can_write_eof():  # the protocol's cue to half-close
                     transport.write_eof()
-            else:
-                transport.close()
+                else:
+                    transport.close()
+        except (OSError, RuntimeError):  # written after the end: nothing more can go out
+            transport.abort()
+            return
         if self.protocol.close_expected() and self._timer is None:
             self._timer = asyncio.get_running_loop().call_later(CLOSE_TIMEOUT, self._deadline)
 
@@ -322,6 +332,10 @@ class WebSocketServer:
             for socket in list(self.sockets):
                 if socket.transport is not None:
                     socket.transport.abort()
+            for _ in range(10):  # an aborted transport reports its loss on the next turns
+                if not self.sockets:
+                    break
+                await asyncio.sleep(0)
         await self._server.wait_closed()
         self._server = None
 
