@@ -4,9 +4,10 @@ The protocol itself stays websockets' (handshake validation and subprotocol nego
 framing, size limits, control frames, the closing handshake); this module is only the I/O
 around it. websockets' own asyncio server puts a task, a message assembler, locks and a
 keepalive task behind every connection and several hand-overs between them behind every
-message: at a fleet's pace that layer is a third of a bare echo server's CPU a message (95 µs
-against 62 µs here, ``bench/ocpp_message_cost.py --only echo,echo-sansio``). Here a message
-goes from ``data_received`` straight to the endpoint, and an answer straight to the transport.
+message: at a fleet's pace that machinery is a third to a half of a bare echo server's CPU a
+message (97–115 µs against 50–68 µs for the same echo here, ``bench/ocpp_message_cost.py --only
+echo,sansio``). Here a message goes from ``data_received`` straight to the endpoint, and an
+answer straight to the transport.
 
 What the endpoint sees: an awaited ``handshake`` (accept, or refuse with an HTTP response),
 then ``opened``, ``received`` for every message in order, and ``closed`` once, from the event
