@@ -134,7 +134,7 @@ def build(
         emaid_prefix=settings.emaid_prefix,
         timezone=settings.timezone,
     )
-    lists = ListService(ListRepository(db), station_repo, commands, audit, clock)
+    lists = ListService(ListRepository(db, writer), station_repo, commands, audit, clock)
     cards.listeners.append(lists)
     events.listeners.append(lists)
     return Platform(

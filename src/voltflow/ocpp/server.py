@@ -205,7 +205,7 @@ class OcppServer:
         if SUBPROTOCOL not in [p.strip() for p in offered.split(",")]:
             return _refuse(socket, HTTPStatus.BAD_REQUEST, f"subprotocol {SUBPROTOCOL} required\n")
         password = _basic_password(request.headers, station_id)
-        record = await self.stations.get(station_id)
+        record = await self.stations.admission(station_id)
         if record is None:
             if not self.settings.auto_register:
                 log.info("refused unknown station %s", station_id)
@@ -216,7 +216,7 @@ class OcppServer:
                 await self.stations.add(
                     station_id, password, now=self.clock.now(), registration=Registration.PENDING
                 )
-            record = await self.stations.get(station_id)
+            record = await self.stations.admission(station_id)
             if record is None:
                 return _refuse(socket, HTTPStatus.SERVICE_UNAVAILABLE, "try again\n")
         if record.registration is Registration.REJECTED:
@@ -380,7 +380,7 @@ class OcppServer:
         try:
             if call.action == "BootNotification":
                 # An operator may have claimed the station since it connected.
-                record = await self.stations.get(ctx.station_id)
+                record = await self.stations.admission(ctx.station_id)
                 if record is not None:
                     ctx.registration, ctx.lenient = record.registration, record.lenient
             deviations = self.schemas.validate(call.action, call.payload, lenient=ctx.lenient)

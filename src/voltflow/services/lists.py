@@ -277,8 +277,7 @@ class ListService:
             # After the BootNotification answer has reached the station: it may not be sent
             # requests before it knows it is accepted. The reads wait too, off the boot's path.
             await asyncio.sleep(BOOT_SETTLE_SECONDS)
-            stored, held = await self.repo.local_list(station_id)
-            if stored is None and not held and not await self.repo.listed_cards(station_id):
+            if not await self.repo.concerned(station_id):
                 return SyncResult(station_id, "unchanged")
             return await self.sync_station(station_id)
 

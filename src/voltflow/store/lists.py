@@ -6,9 +6,11 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, select, union, update
+from sqlalchemy import and_, bindparam, delete, exists, func, insert, or_, select, union, update
+from sqlalchemy.sql.elements import BindParameter
 
 from voltflow.store.database import Database
+from voltflow.store.prepared import Tx
 from voltflow.store.repositories import Page
 from voltflow.store.tables import (
     authorization_list_cards,
@@ -20,13 +22,28 @@ from voltflow.store.tables import (
     station_local_lists,
 )
 from voltflow.store.whitelists import covers_station
+from voltflow.store.writer import DurableWriter
 
 L, LC = authorization_lists, authorization_list_cards
 
+_STATION: BindParameter[str] = bindparam("station_id")
+# Whether a station has anything to do with local lists: it holds one of ours, or a list with
+# cards covers it. Most stations have neither, and a booted station that has is synchronised.
+_CONCERNED = select(
+    or_(
+        exists().where(station_local_lists.c.station_id == _STATION),
+        exists().where(station_local_list_entries.c.station_id == _STATION),
+        exists().where(
+            cards.c.uid == LC.c.card_uid, L.c.id == LC.c.list_id, covers_station(_STATION)
+        ),
+    ).label("concerned")
+)
+
 
 class ListRepository:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, writer: DurableWriter) -> None:
         self.db = db
+        self.writer = writer
 
     # -- station groups ---------------------------------------------------------------------------
     async def add_group(self, organisation_id: int, name: str, now: datetime) -> int:
@@ -215,6 +232,16 @@ class ListRepository:
         return {r.uid: r.state for r in rows}
 
     # -- what a station holds --------------------------------------------------------------------
+    async def concerned(self, station_id: str) -> bool:
+        """Whether the station holds a local list of ours or a list with cards covers it. One
+        statement on the writer's connection: after a boot storm every station asks at once."""
+
+        def work(tx: Tx) -> bool:
+            row = tx.one(_CONCERNED, {"station_id": station_id})
+            return bool(row and row["concerned"])
+
+        return bool(await self.writer.commit((), work))
+
     async def local_list(self, station_id: str) -> tuple[dict[str, Any] | None, dict[str, str]]:
         async with self.db.engine.connect() as conn:
             row = (
