@@ -205,8 +205,8 @@ class OcppServer:
         if SUBPROTOCOL not in [p.strip() for p in offered.split(",")]:
             return _refuse(socket, HTTPStatus.BAD_REQUEST, f"subprotocol {SUBPROTOCOL} required\n")
         password = _basic_password(request.headers, station_id)
-        record = await self.stations.admission(station_id)
-        if record is None:
+        admitted = await self.stations.admission(station_id)
+        if admitted is None:
             if not self.settings.auto_register:
                 log.info("refused unknown station %s", station_id)
                 return _refuse(socket, HTTPStatus.NOT_FOUND, "unknown station\n")
@@ -216,19 +216,19 @@ class OcppServer:
                 await self.stations.add(
                     station_id, password, now=self.clock.now(), registration=Registration.PENDING
                 )
-            record = await self.stations.admission(station_id)
-            if record is None:
+            admitted = await self.stations.admission(station_id)
+            if admitted is None:
                 return _refuse(socket, HTTPStatus.SERVICE_UNAVAILABLE, "try again\n")
-        if record.registration is Registration.REJECTED:
+        if admitted.registration is Registration.REJECTED:
             return _refuse(socket, HTTPStatus.FORBIDDEN, "station rejected\n")
-        if record.password_hash is not None and (
-            password is None or not verify_station_password(password, record.password_hash)
+        if admitted.password_hash is not None and (
+            password is None or not verify_station_password(password, admitted.password_hash)
         ):
             log.info("refused station %s: bad credentials", station_id)
             response = _refuse(socket, HTTPStatus.UNAUTHORIZED, "invalid credentials\n")
             response.headers["WWW-Authenticate"] = 'Basic realm="ocpp", charset="UTF-8"'
             return response
-        socket.attachment = StationContext(station_id, record.registration, record.lenient)
+        socket.attachment = StationContext(station_id, admitted.registration, admitted.lenient)
         return None
 
     # -- the station's frames, in order -----------------------------------------------------
@@ -380,9 +380,9 @@ class OcppServer:
         try:
             if call.action == "BootNotification":
                 # An operator may have claimed the station since it connected.
-                record = await self.stations.admission(ctx.station_id)
-                if record is not None:
-                    ctx.registration, ctx.lenient = record.registration, record.lenient
+                admitted = await self.stations.admission(ctx.station_id)
+                if admitted is not None:
+                    ctx.registration, ctx.lenient = admitted.registration, admitted.lenient
             deviations = self.schemas.validate(call.action, call.payload, lenient=ctx.lenient)
             if deviations:
                 note = "lenient: " + "; ".join(d.message for d in deviations)
