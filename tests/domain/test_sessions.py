@@ -8,12 +8,14 @@ from hypothesis import strategies as st
 
 from voltflow.domain.sessions import (
     ENERGY_REGISTER,
+    InferredStop,
     MeterValueError,
     SessionSummary,
     energy_wh,
     format_duration,
     format_kwh,
     normalize_sample,
+    superseded_stop,
 )
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -170,3 +172,27 @@ def test_format_kwh_is_exact(wh: int) -> None:
     shown = format_kwh(wh)
     assert shown.endswith(" kWh")
     assert Decimal(shown.removesuffix(" kWh")) * 1000 == wh
+
+
+@pytest.mark.parametrize(
+    ("last_reading", "expected"),
+    [
+        (None, InferredStop(T0, 1000)),
+        (
+            (T0 + timedelta(minutes=12), Decimal(4000)),
+            InferredStop(T0 + timedelta(minutes=12), 4000),
+        ),
+        (
+            (T0 + timedelta(minutes=12), Decimal("4000.9")),
+            InferredStop(T0 + timedelta(minutes=12), 4000),
+        ),
+        # A reading timed before the start (a clock that jumped) ends it no earlier than its
+        # start; one below the start's register measured nothing.
+        ((T0 - timedelta(minutes=1), Decimal(4000)), InferredStop(T0, 4000)),
+        ((T0 + timedelta(minutes=5), Decimal(900)), InferredStop(T0 + timedelta(minutes=5), 1000)),
+    ],
+)
+def test_a_superseded_session_ends_at_what_it_measured(
+    last_reading: tuple[datetime, Decimal] | None, expected: InferredStop
+) -> None:
+    assert superseded_stop(T0, 1000, last_reading) == expected

@@ -161,6 +161,59 @@ async def test_a_repeated_stop_changes_nothing(platform: Platform, ocpp_url: str
     assert await counts(platform) == stored
 
 
+async def test_a_session_its_station_lost_is_closed_by_the_next_one_on_its_connector(
+    platform: Platform, ocpp_url: str
+) -> None:
+    await add_station(platform, "CP-1")
+    async with raw_station(ocpp_url, "CP-1") as st:
+        lost = await tx_for(st, meter=1000)
+        other_connector = await tx_for(st, connector=2)
+        await st.result("MeterValues", energy(5, 2500, lost))
+        await st.result("MeterValues", energy(12, 4000, lost))
+    # The station lost its transaction in a power cut and starts a new one on the same connector.
+    async with raw_station(ocpp_url, "CP-1") as st:
+        await st.result("BootNotification", BOOT)
+        after = await tx_for(st, minutes=40, meter=4100)
+        assert await tx_for(st, minutes=40, meter=4100) == after  # a retry closes nothing more
+    closed = await platform.sessions.get(lost)
+    assert (closed["stopped_at"], closed["meter_stop_wh"], closed["energy_wh"]) == (
+        T0 + timedelta(minutes=12),
+        4000,
+        3000,
+    )
+    assert closed["stop_reason"] == "Superseded"
+    assert closed["session_type"] is not None
+    for still_open in (other_connector, after):
+        assert (await platform.sessions.get(still_open))["stopped_at"] is None
+
+
+async def test_the_stations_own_stop_replaces_what_the_platform_inferred(
+    platform: Platform, ocpp_url: str
+) -> None:
+    await add_station(platform, "CP-1")
+    async with raw_station(ocpp_url, "CP-1") as st:
+        lost = await tx_for(st, meter=1000)  # no readings: closed where it began
+        await tx_for(st, minutes=40, meter=4100)
+        inferred = await platform.sessions.get(lost)
+        assert (inferred["stopped_at"], inferred["energy_wh"], inferred["stop_reason"]) == (
+            T0,
+            0,
+            "Superseded",
+        )
+        assert inferred["session_type"] == "invalid"
+        # The stop comes after all (from a queue the station kept), then again as a retry.
+        stop = {"transactionId": lost, "meterStop": 4050, "timestamp": at(20), "reason": "Local"}
+        await st.result("StopTransaction", stop)
+        stopped = await platform.sessions.get(lost)
+        await st.result("StopTransaction", {**stop, "meterStop": 9999, "timestamp": at(50)})
+    assert (stopped["stopped_at"], stopped["energy_wh"], stopped["stop_reason"]) == (
+        T0 + timedelta(minutes=20),
+        3050,
+        "Local",
+    )
+    assert await platform.sessions.get(lost) == stopped
+
+
 async def test_a_stop_for_an_unknown_or_foreign_transaction_changes_nothing(
     platform: Platform, ocpp_url: str
 ) -> None:

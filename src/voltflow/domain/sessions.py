@@ -25,6 +25,30 @@ class StopReason(enum.StrEnum):
     DE_AUTHORIZED = "DeAuthorized"
 
 
+# The stop reason of a session the platform closed itself: its station started another
+# transaction on the same EVSE without ever stopping this one (it lost it in a crash or a power
+# cut). No station can send it (OCPP's reasons are an enumeration), and a StopTransaction that
+# does come for such a session still replaces what the platform inferred.
+SUPERSEDED = "Superseded"
+
+
+class InferredStop(NamedTuple):
+    stopped_at: datetime
+    meter_stop_wh: int
+
+
+def superseded_stop(
+    started_at: datetime, meter_start_wh: int, last_reading: tuple[datetime, Decimal] | None
+) -> InferredStop:
+    """Where a superseded session ended, as far as its station told us: at its last energy
+    register reading, or where it began when it sent none. Nothing is guessed beyond what was
+    measured (the energy between that reading and the real end is unknown)."""
+    if last_reading is None:
+        return InferredStop(started_at, meter_start_wh)
+    at, register_wh = last_reading
+    return InferredStop(max(at, started_at), max(int(register_wh), meter_start_wh))
+
+
 class MeterSample(NamedTuple):
     """One sampled value, normalised: energy in Wh, power in W, the rest as reported.
 

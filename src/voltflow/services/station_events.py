@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from voltflow.domain.authorization import AuthorizationStatus, normalize_uid
 from voltflow.domain.cards import authorize_card
 from voltflow.domain.session_types import SessionFacts, ValidityBounds, classify
-from voltflow.domain.sessions import ENERGY_REGISTER, MeterSample
+from voltflow.domain.sessions import ENERGY_REGISTER, SUPERSEDED, MeterSample, superseded_stop
 from voltflow.domain.stations import ConnectorRef, Registration
 from voltflow.services.ports import Clock
 from voltflow.store.cards import CardRepository
@@ -205,6 +205,8 @@ class StationEvents:
                     tx, station_id, ref.evse_id, started_at, meter_start_wh
                 )
                 assert session_id is not None
+            else:
+                self._close_superseded(tx, station_id, ref.evse_id, started_at)
             return StartAnswer(session_id, status)
 
         answer = await self.writer.commit((), work)
@@ -212,10 +214,66 @@ class StationEvents:
         self._remember_owner(answer.transaction_id, station_id)
         return answer
 
+    def _close_superseded(
+        self, tx: Tx, station_id: str, evse_id: int, started_at: datetime
+    ) -> None:
+        """A new transaction on an EVSE whose previous one is still open: the station lost that
+        one (a crash, a power cut) and will never stop it. It is closed at what it measured,
+        and typed like any other session; a StopTransaction that still comes replaces this."""
+        previous = SessionRepository.open_predecessor(tx, station_id, evse_id, started_at)
+        if previous is None:
+            return
+        session_id = int(previous["id"])
+        meter_start = int(previous["meter_start_wh"])
+        end = superseded_stop(
+            previous["started_at"],
+            meter_start,
+            SessionRepository.last_energy_reading(tx, session_id),
+        )
+        log.warning(
+            "%s: session %s closed by the platform: EVSE %s started another transaction",
+            station_id,
+            session_id,
+            evse_id,
+        )
+        self._close(tx, previous, end.stopped_at, end.meter_stop_wh, SUPERSEDED, None)
+
+    def _close(
+        self,
+        tx: Tx,
+        session: dict[str, Any],
+        stopped_at: datetime,
+        meter_stop_wh: int,
+        reason: str,
+        stop_uid: str | None,
+    ) -> None:
+        energy = meter_stop_wh - int(session["meter_start_wh"])
+        verdict = classify(
+            SessionFacts(
+                token_accepted=session["auth_status"] == AuthorizationStatus.ACCEPTED.value,
+                energy_wh=energy,
+                duration=stopped_at - session["started_at"],
+                on_station_whitelist=bool(session["on_whitelist"]),
+            ),
+            self.bounds,
+        )
+        SessionRepository.close(
+            tx,
+            int(session["id"]),
+            {
+                "stopped_at": stopped_at,
+                "meter_stop_wh": meter_stop_wh,
+                "energy_wh": energy,
+                "stop_reason": reason,
+                "stop_id_tag": stop_uid,
+                "session_type": verdict.type.value,
+                "type_reason": verdict.reason,
+            },
+        )
+
     async def stop_transaction(
         self, station_id: str, stop: StopRequest
     ) -> AuthorizationStatus | None:
-        bounds = self.bounds
         stop_uid = normalize_uid(stop.id_tag) if stop.id_tag else None
 
         def work(tx: Tx) -> AuthorizationStatus | None:
@@ -235,30 +293,10 @@ class StationEvents:
                     station_id, evse_id, stop.transaction_id, stop.samples
                 )
                 tx.executemany(samples[0].statement, [w.params for w in samples])
-            if session["stopped_at"] is not None:  # already closed: a retry changes nothing
-                return tag_status
-            energy = stop.meter_stop_wh - int(session["meter_start_wh"])
-            verdict = classify(
-                SessionFacts(
-                    token_accepted=session["auth_status"] == AuthorizationStatus.ACCEPTED.value,
-                    energy_wh=energy,
-                    duration=stop.stopped_at - session["started_at"],
-                    on_station_whitelist=bool(session["on_whitelist"]),
-                ),
-                bounds,
-            )
-            SessionRepository.close(
-                tx,
-                stop.transaction_id,
-                {
-                    "stopped_at": stop.stopped_at,
-                    "meter_stop_wh": stop.meter_stop_wh,
-                    "energy_wh": energy,
-                    "stop_reason": stop.reason or "Local",
-                    "stop_id_tag": stop_uid,
-                    "session_type": verdict.type.value,
-                    "type_reason": verdict.reason,
-                },
+            if session["stopped_at"] is not None and session["stop_reason"] != SUPERSEDED:
+                return tag_status  # already stopped by the station: a retry changes nothing
+            self._close(
+                tx, session, stop.stopped_at, stop.meter_stop_wh, stop.reason or "Local", stop_uid
             )
             return tag_status
 

@@ -19,7 +19,7 @@ from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.elements import ColumnElement
 
 from voltflow.domain.authorization import Token, TokenState
-from voltflow.domain.sessions import MeterSample
+from voltflow.domain.sessions import ENERGY_REGISTER, SUPERSEDED, MeterSample
 from voltflow.domain.stations import ConnectorRef, Registration
 from voltflow.store.database import Database
 from voltflow.store.prepared import Tx
@@ -212,8 +212,41 @@ _SESSION_FOR_UPDATE = (
     .where(_S.c.id == bindparam("session_id"), _S.c.station_id == bindparam("station_id"))
     .with_for_update(of=_S)
 )
-# A stop that comes again (a retry, a late copy) finds the session closed and changes nothing.
-_CLOSE_SESSION = update(_S).where(_S.c.id == bindparam("session_id"), _S.c.stopped_at.is_(None))
+# A stop that comes again (a retry, a late copy) finds the session closed and changes nothing;
+# the station's own stop replaces one the platform inferred (``SUPERSEDED``).
+_CLOSE_SESSION = update(_S).where(
+    _S.c.id == bindparam("session_id"),
+    or_(_S.c.stopped_at.is_(None), _S.c.stop_reason == SUPERSEDED),
+)
+# The session that started last on an EVSE before a new one: still open, it can only be one its
+# station lost (an EVSE runs one transaction at a time). The last one only, so that the index on
+# (station, EVSE, start) answers in one step however long the EVSE's history: each start checks
+# its predecessor, so no older one is left open.
+_PREVIOUS_SESSION = (
+    select(
+        _S.c.id,
+        _S.c.stopped_at,
+        _S.c.started_at,
+        _S.c.meter_start_wh,
+        _S.c.auth_status,
+        on_station_whitelist(_S.c.station_id, _S.c.id_tag).label("on_whitelist"),
+    )
+    .where(
+        _S.c.station_id == bindparam("station_id"),
+        _S.c.evse_id == bindparam("evse_id"),
+        _S.c.started_at < bindparam("started_at"),
+    )
+    .order_by(_S.c.started_at.desc())
+    .limit(1)
+    .with_for_update(of=_S)
+)
+_MV = meter_values
+_LAST_ENERGY = (
+    select(_MV.c.sampled_at, _MV.c.value)
+    .where(_MV.c.session_id == bindparam("session_id"), _MV.c.measurand == ENERGY_REGISTER)
+    .order_by(_MV.c.sampled_at.desc())
+    .limit(1)
+)
 _BOOT = update(stations).where(stations.c.id == bindparam("b_id"))
 _ADMISSION = select(stations.c.password_hash, stations.c.registration, stations.c.lenient).where(
     stations.c.id == bindparam("b_id")
@@ -599,6 +632,23 @@ class SessionRepository:
         """The session, with ``on_whitelist``: whether a whitelist of its station holds its
         token (what its type needs when it stops)."""
         return tx.one(_SESSION_FOR_UPDATE, {"session_id": session_id, "station_id": station_id})
+
+    @staticmethod
+    def open_predecessor(
+        tx: Tx, station_id: str, evse_id: int, started_at: datetime
+    ) -> dict[str, Any] | None:
+        """The session that started last on the EVSE before ``started_at``, if it is still open,
+        with ``on_whitelist`` as :meth:`get_for_update` gives it."""
+        row = tx.one(
+            _PREVIOUS_SESSION,
+            {"station_id": station_id, "evse_id": evse_id, "started_at": started_at},
+        )
+        return row if row is not None and row["stopped_at"] is None else None
+
+    @staticmethod
+    def last_energy_reading(tx: Tx, session_id: int) -> tuple[datetime, Decimal] | None:
+        row = tx.one(_LAST_ENERGY, {"session_id": session_id})
+        return (row["sampled_at"], row["value"]) if row else None
 
     @staticmethod
     def close(tx: Tx, session_id: int, values: dict[str, Any]) -> None:
