@@ -187,6 +187,21 @@ async def test_a_session_its_station_lost_is_closed_by_the_next_one_on_its_conne
         assert (await platform.sessions.get(still_open))["stopped_at"] is None
 
 
+async def test_every_earlier_session_left_open_on_the_connector_is_closed(
+    platform: Platform, ocpp_url: str
+) -> None:
+    await add_station(platform, "CP-1")
+    async with raw_station(ocpp_url, "CP-1") as st:
+        later = await tx_for(st, minutes=40, meter=4100)
+        # An older start that arrives late closes nothing: the session after it is not lost.
+        earlier = await tx_for(st, minutes=0, meter=1000)
+        assert (await platform.sessions.get(later))["stopped_at"] is None
+        newest = await tx_for(st, minutes=60, meter=5000)
+    for lost in (earlier, later):
+        assert (await platform.sessions.get(lost))["stop_reason"] == "Superseded"
+    assert (await platform.sessions.get(newest))["stopped_at"] is None
+
+
 async def test_the_stations_own_stop_replaces_what_the_platform_inferred(
     platform: Platform, ocpp_url: str
 ) -> None:

@@ -217,26 +217,24 @@ class StationEvents:
     def _close_superseded(
         self, tx: Tx, station_id: str, evse_id: int, started_at: datetime
     ) -> None:
-        """A new transaction on an EVSE whose previous one is still open: the station lost that
-        one (a crash, a power cut) and will never stop it. It is closed at what it measured,
-        and typed like any other session; a StopTransaction that still comes replaces this."""
-        previous = SessionRepository.open_predecessor(tx, station_id, evse_id, started_at)
-        if previous is None:
-            return
-        session_id = int(previous["id"])
-        meter_start = int(previous["meter_start_wh"])
-        end = superseded_stop(
-            previous["started_at"],
-            meter_start,
-            SessionRepository.last_energy_reading(tx, session_id),
-        )
-        log.warning(
-            "%s: session %s closed by the platform: EVSE %s started another transaction",
-            station_id,
-            session_id,
-            evse_id,
-        )
-        self._close(tx, previous, end.stopped_at, end.meter_stop_wh, SUPERSEDED, None)
+        """A new transaction on an EVSE where an earlier one is still open: the station lost
+        that one (a crash, a power cut) and will never stop it. It is closed at what it
+        measured, and typed like any other session; a StopTransaction that still comes
+        replaces this."""
+        for lost in SessionRepository.open_before(tx, station_id, evse_id, started_at):
+            session_id = int(lost["id"])
+            end = superseded_stop(
+                lost["started_at"],
+                int(lost["meter_start_wh"]),
+                SessionRepository.last_energy_reading(tx, session_id),
+            )
+            log.warning(
+                "%s: session %s closed by the platform: EVSE %s started another transaction",
+                station_id,
+                session_id,
+                evse_id,
+            )
+            self._close(tx, lost, end.stopped_at, end.meter_stop_wh, SUPERSEDED, None)
 
     def _close(
         self,

@@ -218,14 +218,12 @@ _CLOSE_SESSION = update(_S).where(
     _S.c.id == bindparam("session_id"),
     or_(_S.c.stopped_at.is_(None), _S.c.stop_reason == SUPERSEDED),
 )
-# The session that started last on an EVSE before a new one: still open, it can only be one its
-# station lost (an EVSE runs one transaction at a time). The last one only, so that the index on
-# (station, EVSE, start) answers in one step however long the EVSE's history: each start checks
-# its predecessor, so no older one is left open.
-_PREVIOUS_SESSION = (
+# Sessions still open on an EVSE that began before a new one there: an EVSE runs one
+# transaction at a time, so these are sessions their station lost. Read through the partial
+# index of open sessions (``ix_sessions_open``): none, almost always, whatever the EVSE's history.
+_OPEN_BEFORE = (
     select(
         _S.c.id,
-        _S.c.stopped_at,
         _S.c.started_at,
         _S.c.meter_start_wh,
         _S.c.auth_status,
@@ -234,10 +232,10 @@ _PREVIOUS_SESSION = (
     .where(
         _S.c.station_id == bindparam("station_id"),
         _S.c.evse_id == bindparam("evse_id"),
+        _S.c.stopped_at.is_(None),
         _S.c.started_at < bindparam("started_at"),
     )
-    .order_by(_S.c.started_at.desc())
-    .limit(1)
+    .order_by(_S.c.started_at)
     .with_for_update(of=_S)
 )
 _MV = meter_values
@@ -634,16 +632,14 @@ class SessionRepository:
         return tx.one(_SESSION_FOR_UPDATE, {"session_id": session_id, "station_id": station_id})
 
     @staticmethod
-    def open_predecessor(
+    def open_before(
         tx: Tx, station_id: str, evse_id: int, started_at: datetime
-    ) -> dict[str, Any] | None:
-        """The session that started last on the EVSE before ``started_at``, if it is still open,
-        with ``on_whitelist`` as :meth:`get_for_update` gives it."""
-        row = tx.one(
-            _PREVIOUS_SESSION,
-            {"station_id": station_id, "evse_id": evse_id, "started_at": started_at},
+    ) -> list[dict[str, Any]]:
+        """Sessions still open on the EVSE that began before ``started_at``, oldest first, with
+        ``on_whitelist`` as :meth:`get_for_update` gives it."""
+        return tx.all(
+            _OPEN_BEFORE, {"station_id": station_id, "evse_id": evse_id, "started_at": started_at}
         )
-        return row if row is not None and row["stopped_at"] is None else None
 
     @staticmethod
     def last_energy_reading(tx: Tx, session_id: int) -> tuple[datetime, Decimal] | None:

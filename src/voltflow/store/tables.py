@@ -259,6 +259,17 @@ charging_sessions = Table(
     Index("ix_sessions_started", "started_at"),
     Index("ix_sessions_station_started", "station_id", "started_at"),
 )
+# The sessions still open, per EVSE: a new transaction closes those its station lost, and a
+# partial index finds them without walking the EVSE's history.
+_OPEN = charging_sessions.c.stopped_at.is_(None)
+Index(
+    "ix_sessions_open",
+    charging_sessions.c.station_id,
+    charging_sessions.c.evse_id,
+    charging_sessions.c.started_at,
+    sqlite_where=_OPEN,
+    postgresql_where=_OPEN,
+)
 
 meter_values = Table(
     "meter_values",

@@ -1,0 +1,48 @@
+"""The migrations build exactly the schema ``tables`` describes, on both databases."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect
+
+from voltflow.store.database import alembic_config, create_database, upgrade
+from voltflow.store.tables import metadata
+
+
+async def test_the_migrated_schema_is_the_one_the_code_describes(database_url: str) -> None:
+    db = create_database(database_url)
+    try:
+        async with db.engine.connect() as conn:
+            differences = await conn.run_sync(
+                lambda sync: compare_metadata(MigrationContext.configure(sync), metadata)
+            )
+        assert differences == []
+    finally:
+        await db.dispose()
+
+
+async def test_the_latest_migration_goes_down_and_up_again(database_url: str) -> None:
+    db = create_database(database_url)
+
+    def indexes(sync: Any) -> set[str]:
+        return {i["name"] for i in inspect(sync).get_indexes("charging_sessions")}
+
+    def downgrade(sync: Any) -> None:
+        config = alembic_config(db.url)
+        config.attributes["connection"] = sync
+        command.downgrade(config, "0003")
+
+    try:
+        async with db.writes.begin() as conn:
+            await conn.run_sync(downgrade)
+        async with db.engine.connect() as conn:
+            assert "ix_sessions_open" not in await conn.run_sync(indexes)
+        await upgrade(db)
+        async with db.engine.connect() as conn:
+            assert "ix_sessions_open" in await conn.run_sync(indexes)
+    finally:
+        await db.dispose()
