@@ -750,7 +750,7 @@ class SessionRepository:
                     select(t.c.session_id, func.max(t.c.sampled_at).label("at"))
                     .where(
                         t.c.session_id.in_(session_ids),
-                        t.c.measurand == "Energy.Active.Import.Register",
+                        t.c.measurand == ENERGY_REGISTER,
                     )
                     .group_by(t.c.session_id)
                 )
@@ -763,7 +763,7 @@ class SessionRepository:
                         .where(
                             t.c.session_id == r.session_id,
                             t.c.sampled_at == r.at,
-                            t.c.measurand == "Energy.Active.Import.Register",
+                            t.c.measurand == ENERGY_REGISTER,
                         )
                         .limit(1)
                     )
