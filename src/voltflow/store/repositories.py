@@ -743,33 +743,12 @@ class SessionRepository:
         """The last energy register per open session, for the live kWh the console shows."""
         if not session_ids:
             return {}
-        t = meter_values
+        out: dict[int, Decimal] = {}
         async with self.db.engine.connect() as conn:
-            rows = (
-                await conn.execute(
-                    select(t.c.session_id, func.max(t.c.sampled_at).label("at"))
-                    .where(
-                        t.c.session_id.in_(session_ids),
-                        t.c.measurand == ENERGY_REGISTER,
-                    )
-                    .group_by(t.c.session_id)
-                )
-            ).all()
-            out: dict[int, Decimal] = {}
-            for r in rows:
-                v = (
-                    await conn.execute(
-                        select(t.c.value)
-                        .where(
-                            t.c.session_id == r.session_id,
-                            t.c.sampled_at == r.at,
-                            t.c.measurand == ENERGY_REGISTER,
-                        )
-                        .limit(1)
-                    )
-                ).scalar_one_or_none()
-                if v is not None:
-                    out[int(r.session_id)] = v
+            for session_id in session_ids:
+                row = (await conn.execute(_LAST_ENERGY, {"session_id": session_id})).first()
+                if row is not None:
+                    out[session_id] = row.value
         return out
 
 
