@@ -41,6 +41,17 @@ STATION_ACTIONS = frozenset(
 PENDING_ACTIONS = frozenset({"BootNotification"})
 
 
+# Messages that always carry the time of what they report.
+_DATED_ACTIONS = frozenset({"StartTransaction", "StopTransaction", "MeterValues"})
+
+
+def says_when(action: str, payload: Payload) -> bool:
+    """Whether the message dates what it reports: the same frame again is then the same report
+    sent again, not a new one that happens to read the same (a Heartbeat, a BootNotification
+    after a reboot, a status without its time)."""
+    return action in _DATED_ACTIONS or (action == "StatusNotification" and "timestamp" in payload)
+
+
 class StationContext:
     """What one connection knows about its station; kept small, there are thousands."""
 
