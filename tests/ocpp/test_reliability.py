@@ -11,8 +11,20 @@ import orjson
 import pytest
 from sqlalchemy import func, select
 
-from tests.ocpp.support import RawStation, add_station, fresh_rows, iso, log_rows, raw_station
-from voltflow.bootstrap import Platform
+from tests.conftest import make_settings
+from tests.ocpp.support import (
+    PASSWORD,
+    RECV_TIMEOUT,
+    RawStation,
+    add_station,
+    basic,
+    eventually,
+    fresh_rows,
+    iso,
+    log_rows,
+    raw_station,
+)
+from voltflow.bootstrap import Platform, build
 from voltflow.domain.stations import Registration
 from voltflow.store.database import create_database
 from voltflow.store.tables import (
@@ -628,3 +640,67 @@ async def test_many_stations_at_once_each_durable_when_answered(
     results = await asyncio.gather(*(one(sid) for sid in ids))
     assert [{owner for owner, _ in r} for r in results] == [{sid} for sid in ids]
     assert len({tx for r in results for _, tx in r}) == 3 * len(ids)
+
+
+# -- a busy station is not a silent one -----------------------------------------------------------
+
+PING_INTERVAL = 0.1
+
+
+@pytest.fixture
+async def pinging(database_url: str) -> AsyncIterator[tuple[Platform, str]]:
+    """A platform that pings every station every tenth of a second."""
+    p = build(make_settings(database_url))
+    p.ocpp.settings.ping_interval = PING_INTERVAL
+    await p.start()
+    try:
+        yield p, f"ws://127.0.0.1:{p.ocpp.port}/ocpp"
+    finally:
+        await p.stop()
+
+
+async def test_a_burst_held_back_by_slow_commits_is_not_taken_for_silence(
+    pinging: tuple[Platform, str],
+) -> None:
+    """The station sends calls back to back while no commit can finish: the server stops
+    reading from it (its frames wait, its pongs with them) for many ping intervals, and must
+    not close it for a keepalive timeout; once the store is back, every call is answered."""
+    platform, url = pinging
+    await add_station(platform, "CP-1")
+    async with raw_station(url, "CP-1") as st:
+        await st.heartbeat()
+        async with store_blocked(platform):
+            sent = [await st.send_call("MeterValues", energy(m, 1000 + m)) for m in range(40)]
+            await asyncio.sleep(10 * PING_INTERVAL)
+        answers = [await st.recv() for _ in sent]
+        await st.heartbeat()
+    assert answers == [[3, message_id, {}] for message_id in sent]
+    assert (await counts(platform))["meter_values"] == 40
+
+
+async def test_a_silent_station_is_still_closed_for_it(pinging: tuple[Platform, str]) -> None:
+    platform, _ = pinging
+    await add_station(platform, "CP-1")
+    reader, writer = await asyncio.open_connection("127.0.0.1", platform.ocpp.port)
+    try:
+        writer.write(
+            b"GET /ocpp/CP-1 HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+            b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            b"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: ocpp1.6\r\n"
+            + "".join(f"{k}: {v}\r\n" for k, v in basic("CP-1", PASSWORD).items()).encode()
+            + b"\r\n"
+        )
+        response = await reader.readuntil(b"\r\n\r\n")
+        assert response.startswith(b"HTTP/1.1 101"), response
+        # It reads what comes and answers nothing: not the pings either.
+        received = await asyncio.wait_for(reader.read(), RECV_TIMEOUT)  # up to the server's EOF
+    finally:
+        writer.close()
+    reason = b"keepalive ping timeout"
+    close = b"\x88" + bytes([2 + len(reason)]) + (1011).to_bytes(2, "big") + reason
+    assert received.endswith(close), received
+    await eventually(lambda: _not_connected(platform, "CP-1"))
+
+
+async def _not_connected(platform: Platform, station_id: str) -> bool:
+    return not platform.ocpp.is_connected(station_id)
