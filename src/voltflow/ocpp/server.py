@@ -142,8 +142,9 @@ class StationConnection:
         # is something to handle, none while the station is idle: most of them, most of the time).
         self.inbox: deque[_Taken] = deque()
         self.task: asyncio.Task[None] | None = None
-        # Our outstanding call(s) by message id, with their action: answers carry no action.
-        self.pending: dict[str, tuple[str, asyncio.Future[Reply]]] = {}
+        # Our outstanding call(s) by message id, with their action and payload: answers carry
+        # neither.
+        self.pending: dict[str, tuple[str, dict[str, Any], asyncio.Future[Reply]]] = {}
         self._lock: asyncio.Lock | None = None
 
     @property
@@ -279,7 +280,7 @@ class OcppServer:
     def closed(self, socket: Socket) -> None:
         conn: StationConnection = socket.attachment
         station_id = conn.context.station_id
-        for _, fut in conn.pending.values():
+        for _, _, fut in conn.pending.values():
             if not fut.done():
                 fut.set_exception(StationOffline(f"{station_id} disconnected before answering"))
         if self.connections.get(station_id) is conn:
@@ -338,8 +339,11 @@ class OcppServer:
         text: str,
         now: datetime,
     ) -> None:
-        _, fut = conn.pending.get(frame.unique_id, (None, None))
-        if fut is not None and not fut.done():
+        outstanding = conn.pending.get(frame.unique_id)
+        if outstanding is not None and not outstanding[2].done():
+            action, payload, fut = outstanding
+            if action == "TriggerMessage":
+                _triggered(conn.context, payload, frame, now)
             # Logged with its call, by ``call``, once the exchange is over.
             fut.set_result(Reply(frame, text, now))
             return
@@ -402,7 +406,7 @@ class OcppServer:
             if deviations:
                 note = "lenient: " + "; ".join(d.message for d in deviations)
                 log.info("%s %s accepted leniently: %s", ctx.station_id, call.action, note)
-            handler = handler_for(call.action, ctx)
+            handler = handler_for(call.action, ctx, now)
             result = await handler(self.events, ctx, call.payload)
         except OcppError as err:
             self._reject(conn, call, text, now, err)
@@ -486,7 +490,7 @@ class OcppServer:
                 raise StationOffline(f"station {station_id} disconnected")
             unique_id = secrets.token_hex(8)
             future: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
-            conn.pending[unique_id] = (action, future)
+            conn.pending[unique_id] = (action, payload, future)
             raw = frames.call(unique_id, action, payload)
             sent_at = self.clock.now()
             reply: Reply | None = None
@@ -538,6 +542,23 @@ class OcppServer:
                 code=err.code,
             ) from err
         return CommandResult(station_id, action, answer.payload)
+
+
+def _triggered(
+    ctx: StationContext,
+    trigger: dict[str, Any],
+    answer: frames.CallResult | frames.CallError,
+    now: datetime,
+) -> None:
+    """A station that is not accepted yet may send what a TriggerMessage it accepted asks for
+    (OCPP 1.6 §4.2). Permitted as its answer arrives, not once ``call`` returns: the station
+    sends the message right after its answer, before that."""
+    if (
+        ctx.registration is not Registration.ACCEPTED
+        and isinstance(answer, frames.CallResult)
+        and answer.payload.get("status") == "Accepted"
+    ):
+        ctx.permit(str(trigger["requestedMessage"]), now)
 
 
 def _refuse(socket: Socket, status: HTTPStatus, body: str) -> Response:
