@@ -295,9 +295,9 @@ class WebSocketServer:
 
     Keepalive: every connection is pinged once per ``ping_interval`` and closed if nothing at
     all (its pong, or any message) came back before the next ping; one we have stopped reading
-    from is left alone until we read again. The connections are spread
-    over ``KEEPALIVE_BUCKETS`` buckets visited in turn, so that a fleet that connected at once
-    is not pinged at once either: one timer for the server, none per connection.
+    from is left alone until we read again. The connections are spread over
+    ``KEEPALIVE_BUCKETS`` buckets visited in turn, so that a fleet that connected at once is not
+    pinged at once either: one timer for the server, none per connection.
     """
 
     def __init__(
