@@ -176,6 +176,7 @@ async def test_a_message_sent_again_is_answered_as_before_on_its_connection_and_
     frames = [
         literal("7", "StatusNotification", status("Charging", 1)),
         literal("8", "MeterValues", energy(5, 2000)),
+        literal("9", "StartTransaction", start()),
     ]
     async with raw_station(ocpp_url, "CP-1") as st:
         answers = []
@@ -193,8 +194,8 @@ async def test_a_message_sent_again_is_answered_as_before_on_its_connection_and_
             assert await st.recv_text() == answer
         await st.heartbeat()
     assert await counts(platform) == stored
-    assert stored["connector_status_history"] == 1 and stored["meter_values"] == 1
-    for message_id in ("7", "8"):
+    assert stored == {"connector_status_history": 1, "meter_values": 1, "charging_sessions": 1}
+    for message_id in ("7", "8", "9"):
         logged = await log_rows(platform, "CP-1", message_id=message_id, direction="in")
         assert [r["note"] for r in logged] == [None] + 2 * [
             "repeated message id: answered as before"
