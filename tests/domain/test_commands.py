@@ -1,6 +1,7 @@
 import pytest
 
-from voltflow.domain.commands import DEFAULT_PAYLOADS, RemoteAction
+from voltflow.domain.commands import DEFAULT_PAYLOADS, NOT_WHILE_PENDING, RemoteAction, allowed_for
+from voltflow.domain.stations import Registration
 
 
 @pytest.mark.parametrize(
@@ -33,3 +34,14 @@ def test_every_action_parses_from_its_own_name(action: RemoteAction) -> None:
 def test_default_payloads_are_for_known_actions() -> None:
     assert set(DEFAULT_PAYLOADS) <= set(RemoteAction)
     assert DEFAULT_PAYLOADS[RemoteAction.RESET] == {"type": "Soft"}
+
+
+@pytest.mark.parametrize("action", list(RemoteAction))
+def test_a_pending_station_is_sent_no_remote_start_or_stop(action: RemoteAction) -> None:
+    assert allowed_for(action, Registration.ACCEPTED)
+    expected = action not in {
+        RemoteAction.REMOTE_START_TRANSACTION,
+        RemoteAction.REMOTE_STOP_TRANSACTION,
+    }
+    assert allowed_for(action, Registration.PENDING) is expected
+    assert (action in NOT_WHILE_PENDING) is not expected

@@ -11,8 +11,21 @@ import orjson
 import pytest
 from sqlalchemy import func, select
 
-from tests.ocpp.support import RawStation, add_station, fresh_rows, iso, log_rows, raw_station
-from voltflow.bootstrap import Platform
+from tests.conftest import make_settings
+from tests.ocpp.support import (
+    PASSWORD,
+    RECV_TIMEOUT,
+    RawStation,
+    add_station,
+    basic,
+    eventually,
+    fresh_rows,
+    iso,
+    log_rows,
+    raw_station,
+)
+from voltflow.bootstrap import Platform, build
+from voltflow.domain.stations import Registration
 from voltflow.store.database import create_database
 from voltflow.store.tables import (
     charging_sessions,
@@ -113,6 +126,111 @@ async def test_a_repeated_message_id_with_another_action_is_a_new_message(
         answer = await st.result("StartTransaction", start(), message_id="m1")
     assert "transactionId" in answer
     assert (await counts(platform))["charging_sessions"] == 1
+
+
+def literal(message_id: str, action: str, payload: dict[str, Any]) -> str:
+    return orjson.dumps([2, message_id, action, payload]).decode()
+
+
+async def test_message_ids_used_again_on_a_new_connection_are_new_messages(
+    platform: Platform, ocpp_url: str
+) -> None:
+    """Message ids are unique within a connection only: a station that reboots counts from 1
+    again, and what it says under the ids of its last connection is new."""
+    await add_station(platform, "CP-1")
+    async with raw_station(ocpp_url, "CP-1") as st:
+        await st.send_raw(literal("1", "StartTransaction", start(0, meter=1000)))
+        first = orjson.loads(await st.recv_text())[2]["transactionId"]
+        for n, minute in (("2", 1), ("3", 2), ("4", 3)):
+            await st.send_raw(literal(n, "MeterValues", energy(minute, 1000 + minute, first)))
+            assert orjson.loads(await st.recv_text()) == [3, n, {}]
+    async with raw_station(ocpp_url, "CP-1") as st:
+        await st.send_raw(literal("1", "StartTransaction", start(10, meter=5000)))
+        answer = orjson.loads(await st.recv_text())
+        second = answer[2]["transactionId"]
+        assert second != first, answer
+        for n, minute in (("2", 11), ("3", 12), ("4", 13)):
+            await st.send_raw(literal(n, "MeterValues", energy(minute, 5000 + minute, second)))
+            assert orjson.loads(await st.recv_text()) == [3, n, {}]
+        # The same ids once more, as MeterValues where there was a StartTransaction: new too.
+        for n, minute in (("1", 14), ("2", 15), ("3", 16)):
+            await st.send_raw(literal(n, "MeterValues", energy(minute, 5000 + minute, second)))
+            assert orjson.loads(await st.recv_text()) == [3, n, {}]
+    assert [r["value"] for r in (await platform.sessions.get(first))["meter_values"]] == [
+        1001,
+        1002,
+        1003,
+    ]
+    session = await platform.sessions.get(second)
+    assert (session["started_at"], session["meter_start_wh"]) == (T0 + timedelta(minutes=10), 5000)
+    assert [r["value"] for r in session["meter_values"]] == [5000 + m for m in range(11, 17)]
+    assert (await counts(platform))["charging_sessions"] == 2
+    logged = await log_rows(platform, "CP-1", direction="in")
+    assert not [r for r in logged if r["note"]], "none of them taken for a repeat"
+
+
+async def test_a_message_sent_again_is_answered_as_before_on_its_connection_and_after(
+    platform: Platform, ocpp_url: str
+) -> None:
+    await add_station(platform, "CP-1")
+    frames = [
+        literal("7", "StatusNotification", status("Charging", 1)),
+        literal("8", "MeterValues", energy(5, 2000)),
+        literal("9", "StartTransaction", start()),
+    ]
+    async with raw_station(ocpp_url, "CP-1") as st:
+        answers = []
+        for frame in frames:
+            await st.send_raw(frame)
+            answers.append(await st.recv_text())
+        stored = await counts(platform)
+        for frame, answer in zip(frames, answers, strict=True):
+            await st.send_raw(frame)
+            assert await st.recv_text() == answer
+    # The connection dropped before the station heard the answers: it sends them again.
+    async with raw_station(ocpp_url, "CP-1") as st:
+        for frame, answer in zip(frames, answers, strict=True):
+            await st.send_raw(frame)
+            assert await st.recv_text() == answer
+        await st.heartbeat()
+    assert await counts(platform) == stored
+    assert stored == {"connector_status_history": 1, "meter_values": 1, "charging_sessions": 1}
+    for message_id in ("7", "8", "9"):
+        logged = await log_rows(platform, "CP-1", message_id=message_id, direction="in")
+        assert [r["note"] for r in logged] == [None] + 2 * [
+            "repeated message id: answered as before"
+        ]
+
+
+async def test_the_same_id_with_another_payload_is_a_new_message(
+    platform: Platform, ocpp_url: str
+) -> None:
+    await add_station(platform, "CP-1")
+    async with raw_station(ocpp_url, "CP-1") as st:
+        for state, minute in (("Preparing", 1), ("Charging", 2)):
+            await st.send_raw(literal("5", "StatusNotification", status(state, minute)))
+            assert orjson.loads(await st.recv_text()) == [3, "5", {}]
+    [connector] = await platform.stations.connectors("CP-1")
+    assert connector["status"] == "Charging"
+    assert (await counts(platform))["connector_status_history"] == 2
+
+
+async def test_a_boot_that_reads_the_same_after_a_reboot_gets_a_fresh_answer(
+    platform: Platform, ocpp_url: str
+) -> None:
+    """Stations boot with the same payload and, counting from 1 again, often the same id: the
+    answer to the last boot (its time, a registration since changed) is not the answer now."""
+    await add_station(platform, "CP-1")
+    await platform.ocpp.stations.update("CP-1", registration=Registration.PENDING)
+    boot = literal("1", "BootNotification", BOOT)
+    async with raw_station(ocpp_url, "CP-1") as st:
+        await st.send_raw(boot)
+        assert orjson.loads(await st.recv_text())[2]["status"] == "Pending"
+    await platform.stations.claim("CP-1")
+    async with raw_station(ocpp_url, "CP-1") as st:
+        await st.send_raw(boot)
+        assert orjson.loads(await st.recv_text())[2]["status"] == "Accepted"
+        await st.heartbeat()
 
 
 async def test_a_retried_start_transaction_returns_the_same_transaction(
@@ -523,3 +641,67 @@ async def test_many_stations_at_once_each_durable_when_answered(
     results = await asyncio.gather(*(one(sid) for sid in ids))
     assert [{owner for owner, _ in r} for r in results] == [{sid} for sid in ids]
     assert len({tx for r in results for _, tx in r}) == 3 * len(ids)
+
+
+# -- a busy station is not a silent one -----------------------------------------------------------
+
+PING_INTERVAL = 0.1
+
+
+@pytest.fixture
+async def pinging(database_url: str) -> AsyncIterator[tuple[Platform, str]]:
+    """A platform that pings every station every tenth of a second."""
+    p = build(make_settings(database_url))
+    p.ocpp.settings.ping_interval = PING_INTERVAL
+    await p.start()
+    try:
+        yield p, f"ws://127.0.0.1:{p.ocpp.port}/ocpp"
+    finally:
+        await p.stop()
+
+
+async def test_a_burst_held_back_by_slow_commits_is_not_taken_for_silence(
+    pinging: tuple[Platform, str],
+) -> None:
+    """The station sends calls back to back while no commit can finish: the server stops
+    reading from it (its frames wait, its pongs with them) for many ping intervals, and must
+    not close it for a keepalive timeout; once the store is back, every call is answered."""
+    platform, url = pinging
+    await add_station(platform, "CP-1")
+    async with raw_station(url, "CP-1") as st:
+        await st.heartbeat()
+        async with store_blocked(platform):
+            sent = [await st.send_call("MeterValues", energy(m, 1000 + m)) for m in range(40)]
+            await asyncio.sleep(10 * PING_INTERVAL)
+        answers = [await st.recv() for _ in sent]
+        await st.heartbeat()
+    assert answers == [[3, message_id, {}] for message_id in sent]
+    assert (await counts(platform))["meter_values"] == 40
+
+
+async def test_a_silent_station_is_still_closed_for_it(pinging: tuple[Platform, str]) -> None:
+    platform, _ = pinging
+    await add_station(platform, "CP-1")
+    reader, writer = await asyncio.open_connection("127.0.0.1", platform.ocpp.port)
+    try:
+        writer.write(
+            b"GET /ocpp/CP-1 HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+            b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            b"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: ocpp1.6\r\n"
+            + "".join(f"{k}: {v}\r\n" for k, v in basic("CP-1", PASSWORD).items()).encode()
+            + b"\r\n"
+        )
+        response = await reader.readuntil(b"\r\n\r\n")
+        assert response.startswith(b"HTTP/1.1 101"), response
+        # It reads what comes and answers nothing: not the pings either.
+        received = await asyncio.wait_for(reader.read(), RECV_TIMEOUT)  # up to the server's EOF
+    finally:
+        writer.close()
+    reason = b"keepalive ping timeout"
+    close = b"\x88" + bytes([2 + len(reason)]) + (1011).to_bytes(2, "big") + reason
+    assert received.endswith(close), received
+    await eventually(lambda: _not_connected(platform, "CP-1"))
+
+
+async def _not_connected(platform: Platform, station_id: str) -> bool:
+    return not platform.ocpp.is_connected(station_id)

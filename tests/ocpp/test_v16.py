@@ -18,6 +18,7 @@ from voltflow.ocpp.v16 import (
     HANDLERS,
     PENDING_ACTIONS,
     STATION_ACTIONS,
+    TRIGGERED_FOR,
     StationContext,
     handler_for,
     parse_connector,
@@ -151,8 +152,21 @@ def test_an_unclaimed_station_may_only_boot(registration: Registration, action: 
             handler_for(action, ctx)
 
 
-def test_pending_stations_may_boot() -> None:
-    assert "BootNotification" in PENDING_ACTIONS
+def test_pending_stations_may_boot_and_keep_their_connection_alive() -> None:
+    assert {"BootNotification", "Heartbeat"} <= PENDING_ACTIONS
+
+
+def test_a_pending_station_may_send_what_a_trigger_asked_for_for_a_while() -> None:
+    ctx = StationContext("CP-1", Registration.PENDING, lenient=False)
+    ctx.permit("StatusNotification", T)
+    for at in (T, T + TRIGGERED_FOR):
+        assert handler_for("StatusNotification", ctx, at) is HANDLERS["StatusNotification"]
+    with pytest.raises(SecurityError):
+        handler_for("StatusNotification", ctx, T + TRIGGERED_FOR + timedelta(seconds=1))
+    with pytest.raises(SecurityError):
+        handler_for("MeterValues", ctx, T)
+    with pytest.raises(SecurityError):  # no time given, no permission applies
+        handler_for("StatusNotification", ctx)
 
 
 def test_parse_time_handles_offsets_off_the_hour() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import os
 from collections.abc import AsyncIterator
 from http import HTTPStatus
@@ -159,6 +160,25 @@ async def test_a_peer_that_answers_no_ping_is_closed(monkeypatch: pytest.MonkeyP
             assert await alive.recv() == "still here"
     finally:
         await server.stop()
+
+
+async def test_a_peer_that_leaves_its_answers_unread_is_told_why(echo: tuple[Echo, str]) -> None:
+    """It sends and never reads (the client stops reading once 16 messages wait for it): our
+    answers pile up past ``WRITE_BUFFER_LIMIT``, and the close that ends it says why, for
+    whenever it reads again."""
+    endpoint, url = echo
+    message = "x" * (websocket.MAX_MESSAGE // 2)
+    async with connect(url + "/x", subprotocols=[OCPP16], max_size=None, max_queue=16) as ws:
+        for _ in range(64):  # far more than the kernel's buffers on both sides hold
+            await ws.send(message)
+        echoed = 0
+        with contextlib.suppress(ConnectionClosedError):
+            while True:
+                assert await ws.recv() == message
+                echoed += 1
+        assert 0 < echoed < 64
+        assert (ws.close_code, ws.close_reason) == (1008, "answers left unread")
+    await eventually(lambda: len(endpoint.closes) == 1)
 
 
 async def test_stopping_closes_every_connection_going_away(echo: tuple[Echo, str]) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import enum
 
+from voltflow.domain.stations import Registration
+
 
 class RemoteAction(enum.StrEnum):
     RESET = "Reset"
@@ -40,3 +42,15 @@ DEFAULT_PAYLOADS: dict[RemoteAction, dict[str, object]] = {
     RemoteAction.UNLOCK_CONNECTOR: {"connectorId": 1},
     RemoteAction.CHANGE_AVAILABILITY: {"connectorId": 0, "type": "Operative"},
 }
+
+
+# What a station must not be sent while its registration is Pending (OCPP 1.6 §4.2): it may be
+# configured and asked about itself, but it charges only once an operator has accepted it.
+NOT_WHILE_PENDING = frozenset(
+    {RemoteAction.REMOTE_START_TRANSACTION, RemoteAction.REMOTE_STOP_TRANSACTION}
+)
+
+
+def allowed_for(action: RemoteAction, registration: Registration) -> bool:
+    """Whether a station with this registration may be sent the action."""
+    return registration is Registration.ACCEPTED or action not in NOT_WHILE_PENDING

@@ -15,6 +15,7 @@ import base64
 import binascii
 import contextlib
 import gc
+import itertools
 import logging
 import secrets
 from collections import OrderedDict, deque
@@ -32,7 +33,7 @@ from websockets.http11 import Request, Response
 from voltflow.domain.stations import Registration
 from voltflow.ocpp import frames
 from voltflow.ocpp.errors import InternalError, OcppError
-from voltflow.ocpp.v16 import StationContext, handler_for
+from voltflow.ocpp.v16 import StationContext, handler_for, says_when
 from voltflow.ocpp.validation import SchemaSet, schemas
 from voltflow.ocpp.websocket import Socket, WebSocketServer
 from voltflow.services.ports import (
@@ -57,7 +58,7 @@ log = logging.getLogger(__name__)
 
 SUBPROTOCOL = "ocpp1.6"
 PATH_PREFIX = "/ocpp/"
-# Answers to recent message ids, per station: a repeated id gets the same answer, untouched.
+# Answers to a station's recent messages: a message sent again gets the same answer, untouched.
 RECENT_ANSWERS = 4
 # Frames a station may send ahead of our answers before we stop reading from it (a station
 # waits for each answer before its next call; only a misbehaving one gets here).
@@ -81,6 +82,11 @@ _Taken = tuple["frames.Call | frames.FrameError", str, datetime]
 
 # A station's frame as logged: time, text, type, message id, action, note.
 _Received = tuple[datetime, str, int | None, str | None, str | None, str | None]
+
+# A recent answer: the station's frame as received, our answer, the connection it came on.
+_Recent = tuple[str, str, int]
+
+_connection_numbers = itertools.count(1)
 
 
 class PresenceListener(Protocol):
@@ -125,17 +131,20 @@ class StationConnection:
     """A connected station: its socket, what we know of it, its frames waiting their turn and
     our calls waiting for its answers."""
 
-    __slots__ = ("_lock", "context", "inbox", "pending", "socket", "task")
+    __slots__ = ("_lock", "context", "inbox", "number", "pending", "socket", "task")
 
     def __init__(self, socket: Socket, context: StationContext) -> None:
         self.socket = socket
         self.context = context
+        # Tells what the station sent on this connection from what it sent on earlier ones.
+        self.number = next(_connection_numbers)
         # The station's frames, handled one at a time in order by ``task`` (a task while there
         # is something to handle, none while the station is idle: most of them, most of the time).
         self.inbox: deque[_Taken] = deque()
         self.task: asyncio.Task[None] | None = None
-        # Our outstanding call(s) by message id, with their action: answers carry no action.
-        self.pending: dict[str, tuple[str, asyncio.Future[Reply]]] = {}
+        # Our outstanding call(s) by message id, with their action and payload: answers carry
+        # neither.
+        self.pending: dict[str, tuple[str, dict[str, Any], asyncio.Future[Reply]]] = {}
         self._lock: asyncio.Lock | None = None
 
     @property
@@ -162,7 +171,9 @@ class OcppServer:
         self.settings = settings or OcppServerSettings()
         self.schemas: SchemaSet = schemas("1.6")
         self.connections: dict[str, StationConnection] = {}
-        self._answers: dict[str, OrderedDict[str, tuple[str, str]]] = {}
+        # Per station, by message id; kept across reconnects, for a station that sends again
+        # what it got no answer to before its connection dropped.
+        self._answers: dict[str, OrderedDict[str, _Recent]] = {}
         self._server: WebSocketServer | None = None
         # What a closed connection leaves to do (the offline mark, presence listeners).
         self._closing: set[asyncio.Task[None]] = set()
@@ -269,7 +280,7 @@ class OcppServer:
     def closed(self, socket: Socket) -> None:
         conn: StationConnection = socket.attachment
         station_id = conn.context.station_id
-        for _, fut in conn.pending.values():
+        for _, _, fut in conn.pending.values():
             if not fut.done():
                 fut.set_exception(StationOffline(f"{station_id} disconnected before answering"))
         if self.connections.get(station_id) is conn:
@@ -328,8 +339,11 @@ class OcppServer:
         text: str,
         now: datetime,
     ) -> None:
-        _, fut = conn.pending.get(frame.unique_id, (None, None))
-        if fut is not None and not fut.done():
+        outstanding = conn.pending.get(frame.unique_id)
+        if outstanding is not None and not outstanding[2].done():
+            action, payload, fut = outstanding
+            if action == "TriggerMessage":
+                _triggered(conn.context, payload, frame, now)
             # Logged with its call, by ``call``, once the exchange is over.
             fut.set_result(Reply(frame, text, now))
             return
@@ -365,9 +379,14 @@ class OcppServer:
     ) -> None:
         ctx = conn.context
         answers = self._answers.get(ctx.station_id)
-        if answers is not None and call.unique_id in answers:
-            action, answer = answers[call.unique_id]
-            if action == call.action:
+        recent = answers.get(call.unique_id) if answers is not None else None
+        if recent is not None:
+            frame, answer, number = recent
+            # An id alone proves nothing: ids are unique within a connection only, and a station
+            # that reboots counts from 1 again. The same frame is a repeat on the same
+            # connection; on a later one only if it dates what it reports (a Heartbeat or a
+            # BootNotification that reads the same after a reboot is a new message).
+            if frame == text and (number == conn.number or says_when(call.action, call.payload)):
                 repeated = "repeated message id: answered as before"
                 self._answer(
                     conn,
@@ -387,7 +406,7 @@ class OcppServer:
             if deviations:
                 note = "lenient: " + "; ".join(d.message for d in deviations)
                 log.info("%s %s accepted leniently: %s", ctx.station_id, call.action, note)
-            handler = handler_for(call.action, ctx)
+            handler = handler_for(call.action, ctx, now)
             result = await handler(self.events, ctx, call.payload)
         except OcppError as err:
             self._reject(conn, call, text, now, err)
@@ -399,9 +418,11 @@ class OcppServer:
             )
             return
         answer = frames.call_result(call.unique_id, result)
-        if answers is None:
-            answers = self._answers[ctx.station_id] = OrderedDict()
-        answers[call.unique_id] = (call.action, answer)
+        if answers is None:  # (the station's earlier connection may have made it meanwhile)
+            answers = self._answers.setdefault(ctx.station_id, OrderedDict())
+        answers[call.unique_id] = (text, answer, conn.number)
+        if recent is not None:  # an id used before: now the most recent
+            answers.move_to_end(call.unique_id)
         if len(answers) > RECENT_ANSWERS:
             answers.popitem(last=False)
         self._answer(
@@ -469,7 +490,7 @@ class OcppServer:
                 raise StationOffline(f"station {station_id} disconnected")
             unique_id = secrets.token_hex(8)
             future: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
-            conn.pending[unique_id] = (action, future)
+            conn.pending[unique_id] = (action, payload, future)
             raw = frames.call(unique_id, action, payload)
             sent_at = self.clock.now()
             reply: Reply | None = None
@@ -521,6 +542,23 @@ class OcppServer:
                 code=err.code,
             ) from err
         return CommandResult(station_id, action, answer.payload)
+
+
+def _triggered(
+    ctx: StationContext,
+    trigger: dict[str, Any],
+    answer: frames.CallResult | frames.CallError,
+    now: datetime,
+) -> None:
+    """A station that is not accepted yet may send what a TriggerMessage it accepted asks for
+    (OCPP 1.6 §4.2). Permitted as its answer arrives, not once ``call`` returns: the station
+    sends the message right after its answer, before that."""
+    if (
+        ctx.registration is not Registration.ACCEPTED
+        and isinstance(answer, frames.CallResult)
+        and answer.payload.get("status") == "Accepted"
+    ):
+        ctx.permit(str(trigger["requestedMessage"]), now)
 
 
 def _refuse(socket: Socket, status: HTTPStatus, body: str) -> Response:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from voltflow.domain.sessions import MeterSample, MeterValueError, normalize_sample
@@ -36,20 +36,49 @@ STATION_ACTIONS = frozenset(
     }
 )
 
-# Allowed before an operator has claimed an auto-registered station (OCPP 1.6 §4.2: a Pending
-# charge point sends nothing else).
-PENDING_ACTIONS = frozenset({"BootNotification"})
+# Allowed before an operator has claimed an auto-registered station (OCPP 1.6 §4.2): its boot,
+# asked again at the interval we answer, and heartbeats, which keep its connection alive. It
+# sends anything else only when a TriggerMessage asks for it (``StationContext.permit``).
+PENDING_ACTIONS = frozenset({"BootNotification", "Heartbeat"})
+# How long a Pending station may send what a TriggerMessage asked for, once it accepted it:
+# a status or meter values without a connector come once for each of its connectors.
+TRIGGERED_FOR = timedelta(seconds=60)
+
+
+# Messages that always carry the time of what they report.
+_DATED_ACTIONS = frozenset({"StartTransaction", "StopTransaction", "MeterValues"})
+
+
+def says_when(action: str, payload: Payload) -> bool:
+    """Whether the message dates what it reports: the same frame again is then the same report
+    sent again, not a new one that happens to read the same (a Heartbeat, a BootNotification
+    after a reboot, a status without its time)."""
+    return action in _DATED_ACTIONS or (action == "StatusNotification" and "timestamp" in payload)
 
 
 class StationContext:
     """What one connection knows about its station; kept small, there are thousands."""
 
-    __slots__ = ("lenient", "registration", "station_id")
+    __slots__ = ("lenient", "registration", "station_id", "triggered")
 
     def __init__(self, station_id: str, registration: Registration, lenient: bool) -> None:
         self.station_id = station_id
         self.registration = registration
         self.lenient = lenient
+        # What TriggerMessages the station accepted asked for while it was not accepted itself,
+        # and until when it may send it.
+        self.triggered: dict[str, datetime] | None = None
+
+    def permit(self, action: str, now: datetime) -> None:
+        """The station accepted a TriggerMessage for ``action``: while it is Pending, it may
+        send that for ``TRIGGERED_FOR`` (OCPP 1.6 §4.2)."""
+        if self.triggered is None:
+            self.triggered = {}
+        self.triggered[action] = now + TRIGGERED_FOR
+
+    def was_asked_for(self, action: str, now: datetime) -> bool:
+        until = self.triggered.get(action) if self.triggered is not None else None
+        return until is not None and now <= until
 
 
 def parse_time(value: str, field: str) -> datetime:
@@ -210,17 +239,23 @@ HANDLERS: dict[str, Handler] = {
 assert set(HANDLERS) == STATION_ACTIONS
 
 
-def handler_for(action: str, ctx: StationContext) -> Handler:
+def handler_for(action: str, ctx: StationContext, now: datetime | None = None) -> Handler:
     """The handler, or the error OCPP names: NotSupported for an OCPP 1.6 action that only the
-    central system sends, NotImplemented for anything else (such as a response's name)."""
+    central system sends, NotImplemented for anything else (such as a response's name),
+    SecurityError for what a station that is not accepted may not send (received at ``now``)."""
     handler = HANDLERS.get(action)
     if handler is None:
         if action in schemas("1.6").actions:
             raise NotSupported(f"{action} is sent by the central system, not by a charge point")
         raise NotImplementedOcpp(f"action {action!r} is not part of OCPP 1.6")
-    if ctx.registration is not Registration.ACCEPTED and action not in PENDING_ACTIONS:
+    if (
+        ctx.registration is not Registration.ACCEPTED
+        and action not in PENDING_ACTIONS
+        and not (now is not None and ctx.was_asked_for(action, now))
+    ):
         raise SecurityError(
-            f"station registration is {ctx.registration.value}: only BootNotification is "
-            "accepted until an operator claims it"
+            f"station registration is {ctx.registration.value}: only BootNotification, "
+            "Heartbeat and what a TriggerMessage asks for are accepted until an operator "
+            "claims it"
         )
     return handler

@@ -62,6 +62,7 @@ class Socket(asyncio.Protocol):
         "_early",
         "_fragments",
         "_opened",
+        "_paused",
         "_server",
         "_timer",
         "attachment",
@@ -84,6 +85,7 @@ class Socket(asyncio.Protocol):
         self._early: list[tuple[Opcode, bytes]] | None = None
         self._opened = False
         self._alive = True  # data came since the last keepalive ping
+        self._paused = False  # we stopped reading: the peer's data waits unread
         self._bucket = -1
 
     # -- what the endpoint calls ---------------------------------------------------------------
@@ -108,10 +110,16 @@ class Socket(asyncio.Protocol):
             self.transport.close()
 
     def pause_reading(self) -> None:
+        """Stop reading (back-pressure): meanwhile, the peer's silence is ours, not its own."""
+        self._paused = True
         if self.transport is not None and not self.transport.is_closing():
             self.transport.pause_reading()
 
     def resume_reading(self) -> None:
+        self._paused = False
+        # What the peer sent meanwhile (its pong with it) is read from now: a full ping interval
+        # before its silence counts.
+        self._alive = True
         if self.transport is not None and not self.transport.is_closing():
             self.transport.resume_reading()
 
@@ -155,8 +163,8 @@ class Socket(asyncio.Protocol):
 
     def pause_writing(self) -> None:
         log.warning("closing a connection that does not read: %d bytes unsent", WRITE_BUFFER_LIMIT)
-        assert self.transport is not None
-        asyncio.get_running_loop().call_soon(self.transport.abort)
+        # Not from here: the transport calls this from within a write, with more to come.
+        asyncio.get_running_loop().call_soon(self._not_reading)
 
     # -- internals -----------------------------------------------------------------------------
     def _frame(self, frame: Frame) -> None:
@@ -251,6 +259,15 @@ class Socket(asyncio.Protocol):
         if self.protocol.close_expected() and self._timer is None:
             self._timer = asyncio.get_running_loop().call_later(CLOSE_TIMEOUT, self._deadline)
 
+    def _not_reading(self) -> None:
+        """The peer leaves our answers unread: told why, in case it ever reads again, and gone
+        once ``CLOSE_TIMEOUT`` has passed if it does not; nothing more it sends is taken."""
+        if self.protocol.state is State.OPEN:
+            self.protocol.fail(CloseCode.POLICY_VIOLATION, "answers left unread")
+            self._flush()
+        elif self.transport is not None:
+            self.transport.abort()
+
     def _deadline(self) -> None:
         """The opening or the closing handshake took too long."""
         self._timer = None
@@ -258,9 +275,12 @@ class Socket(asyncio.Protocol):
             self.transport.abort()
 
     def _keepalive(self) -> None:
-        """Called every ping interval: a connection silent since the last ping is dead."""
+        """Called every ping interval: a connection silent since the last ping is dead.
+
+        Not while we are not reading (a station that sent more than we take at once): its
+        data, its pong with it, waits on our side, and it is not silent."""
         protocol = self.protocol
-        if protocol.state is not State.OPEN:
+        if protocol.state is not State.OPEN or self._paused:
             return
         if not self._alive:
             protocol.fail(CloseCode.INTERNAL_ERROR, "keepalive ping timeout")
@@ -274,9 +294,10 @@ class WebSocketServer:
     """Listens, holds the connections, pings idle ones.
 
     Keepalive: every connection is pinged once per ``ping_interval`` and closed if nothing at
-    all (its pong, or any message) came back before the next ping. The connections are spread
-    over ``KEEPALIVE_BUCKETS`` buckets visited in turn, so that a fleet that connected at once
-    is not pinged at once either: one timer for the server, none per connection.
+    all (its pong, or any message) came back before the next ping; one we have stopped reading
+    from is left alone until we read again. The connections are spread over
+    ``KEEPALIVE_BUCKETS`` buckets visited in turn, so that a fleet that connected at once is not
+    pinged at once either: one timer for the server, none per connection.
     """
 
     def __init__(

@@ -6,10 +6,16 @@ from __future__ import annotations
 from typing import Any
 
 from voltflow.domain.access import PLATFORM, Actor, Permission
-from voltflow.domain.commands import DEFAULT_PAYLOADS, RemoteAction
+from voltflow.domain.commands import DEFAULT_PAYLOADS, NOT_WHILE_PENDING, RemoteAction, allowed_for
 from voltflow.services.access import require
-from voltflow.services.ports import CommandResult, InvalidCommand, StationLink
-from voltflow.store.repositories import StationRepository
+from voltflow.services.ports import CommandError, CommandResult, InvalidCommand, StationLink
+from voltflow.store.repositories import StationRecord, StationRepository
+
+
+class StationPending(CommandError):
+    """The station's registration does not allow the command (it is still Pending): never sent."""
+
+    kind = "station-pending"
 
 
 class CommandService:
@@ -29,6 +35,7 @@ class CommandService:
         *,
         actor: Actor = PLATFORM,
     ) -> CommandResult:
+        record: StationRecord | None = None
         if actor is not PLATFORM:
             record = await self.stations.get(station_id)
             require(actor, Permission.STATIONS_COMMAND, record.organisation_id if record else None)
@@ -36,6 +43,13 @@ class CommandService:
             remote = RemoteAction.parse(action)
         except ValueError as exc:
             raise InvalidCommand(str(exc)) from exc
+        if remote in NOT_WHILE_PENDING:
+            record = record or await self.stations.get(station_id)
+            if record is not None and not allowed_for(remote, record.registration):
+                raise StationPending(
+                    f"station {station_id} is {record.registration.value}: {remote.value} is "
+                    "not allowed until an operator claims it"
+                )
         if payload is None:
             payload = dict(DEFAULT_PAYLOADS.get(remote, {}))
         return await self.link.call(

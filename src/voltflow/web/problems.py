@@ -20,7 +20,14 @@ from voltflow.services.sessions import SessionNotFound
 from voltflow.services.stations import StationError, StationNotFound
 from voltflow.services.tokens import TokenError
 
-COMMAND_STATUS = {"offline": 409, "timeout": 504, "callerror": 502, "invalid": 422, "error": 502}
+COMMAND_STATUS = {
+    "offline": 409,
+    "station-pending": 409,
+    "timeout": 504,
+    "callerror": 502,
+    "invalid": 422,
+    "error": 502,
+}
 
 
 class Problem(Exception):
