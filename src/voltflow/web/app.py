@@ -11,10 +11,10 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from voltflow import __version__
 from voltflow.bootstrap import Platform
-from voltflow.web import api, console, problems
+from voltflow.web import api, console, limits, problems
 from voltflow.web.api.cards import MAX_IMPORT_BYTES
 from voltflow.web.auth import LoginRequired
-from voltflow.web.limits import DEFAULT_LIMIT, BodyLimit
+from voltflow.web.limits import DEFAULT_LIMIT
 from voltflow.web.proxy import SecureCookies, TrustedProxies
 
 # A CSV import's file may be larger than any other body; the console's comes as a multipart form
@@ -47,7 +47,7 @@ def create_app(platform: Platform) -> FastAPI:
     )
     app.add_middleware(SecureCookies, always=settings.secure_cookies)
     app.add_middleware(TrustedProxies, trusted=settings.trusted_proxies)
-    app.add_middleware(BodyLimit, default=DEFAULT_LIMIT, routes=BODY_LIMITS)
+    limits.install(app, default=DEFAULT_LIMIT, routes=BODY_LIMITS)
     problems.install(app)
 
     @app.exception_handler(LoginRequired)

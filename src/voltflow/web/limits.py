@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from fastapi import FastAPI
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from voltflow.web.problems import respond
@@ -87,10 +89,25 @@ class BodyLimit:
 
     @staticmethod
     async def _refuse(scope: Scope, receive: Receive, send: Send, limit: int) -> None:
-        response = respond(Request(scope), 413, "Request body too large", _detail(limit))
-        # What the client still sends is never read: the connection cannot carry another request.
-        response.headers["Connection"] = "close"
-        await response(scope, receive, send)
+        await too_large(Request(scope), limit)(scope, receive, send)
+
+
+def too_large(request: Request, limit: int) -> Response:
+    response = respond(request, 413, "Request body too large", _detail(limit))
+    # What the client still sends is never read: the connection cannot carry another request.
+    response.headers["Connection"] = "close"
+    return response
+
+
+def install(app: FastAPI, *, default: int = DEFAULT_LIMIT, routes: Mapping[str, int]) -> None:
+    """The limits, and the answer when a route's body parsing meets one."""
+
+    async def _too_large(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, BodyTooLarge)
+        return too_large(request, exc.limit)
+
+    app.add_exception_handler(BodyTooLarge, _too_large)
+    app.add_middleware(BodyLimit, default=default, routes=routes)
 
 
 def _content_length(scope: Scope) -> int | None:
