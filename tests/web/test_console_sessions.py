@@ -178,6 +178,25 @@ async def test_a_password_change_ends_the_other_sessions(console: Console) -> No
         assert (await login(elsewhere, password="a-new-password")).status_code == 303
 
 
+async def test_guessing_the_current_password_is_throttled(console: Console) -> None:
+    async with browser(console.app, "203.0.113.5") as stolen, browser(console.app) as operator:
+        assert (await login(stolen)).status_code == 303
+        token = await csrf(stolen, "/account")
+        guess = {
+            "csrf_token": token,
+            "current_password": "guess-guess",
+            "new_password": "taken-over-1",
+            "confirm_password": "taken-over-1",
+        }
+        for _ in range(6):
+            assert (await stolen.post("/account/password", data=guess)).status_code == 422
+        refused = await stolen.post("/account/password", data=guess)
+        assert refused.status_code == 429
+        assert refused.headers["Retry-After"] == "2"
+        assert "too many wrong attempts" in refused.text
+        assert (await login(operator)).status_code == 303
+
+
 async def test_a_disabled_person_is_refused_everywhere(console: Console) -> None:
     key = await console.platform.accounts.create_api_key(OPERATOR[0])
     async with browser(console.app) as client:

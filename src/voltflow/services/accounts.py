@@ -159,17 +159,28 @@ class AccountService:
         return _user(row)
 
     async def change_password(
-        self, user_id: int, current: str, new: str, *, keep_session: str | None = None
+        self,
+        user_id: int,
+        current: str,
+        new: str,
+        *,
+        keep_session: str | None = None,
+        source: str | None = None,
     ) -> None:
         """A new password, given the current one; every console session of the person's ends
-        except ``keep_session`` (the token of the one that asked)."""
+        except ``keep_session`` (the token of the one that asked). Wrong current passwords count
+        as failed logins from ``source``: a stolen session is no way to guess the password."""
         row = await self.repo.by_id(user_id)
         if row is None:
             raise AccountError("no such user")
+        wait = self.throttle.attempt(row["username"], source)
+        if wait:
+            raise LoginThrottled(wait)
         try:
             await asyncio.to_thread(self.hasher.verify, row["password_hash"], current)
         except (VerificationError, InvalidHashError) as exc:
             raise AccountError("current password: not the right one", "current_password") from exc
+        self.throttle.succeeded(row["username"], source)
         if len(new) < MIN_PASSWORD:
             raise AccountError(f"new password: at least {MIN_PASSWORD} characters", "new_password")
         hashed = await asyncio.to_thread(self.hasher.hash, new)

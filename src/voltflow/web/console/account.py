@@ -131,6 +131,7 @@ async def change_password(
 ) -> Response:
     """A new password; the person's other sessions end, this one goes on."""
     errors = FieldErrors()
+    status, retry_after = 422, None
     if not current_password:
         errors["current_password"] = "required"
     if new_password != confirm_password:
@@ -138,13 +139,25 @@ async def change_password(
     if not errors:
         try:
             await platform.accounts.change_password(
-                user.user_id, current_password, new_password, keep_session=session_token(request)
+                user.user_id,
+                current_password,
+                new_password,
+                keep_session=session_token(request),
+                source=client_address(request),
             )
         except AccountError as exc:
             errors[exc.field or "new_password"] = str(exc).split(": ", 1)[-1]
+        except LoginThrottled as exc:
+            status, retry_after = 429, exc.retry_after
+            errors["current_password"] = (
+                f"too many wrong attempts: try again in {_wait(exc.retry_after)}"
+            )
     if errors:
         context = await _account_context(request, platform, user)
         context["password_errors"] = errors
-        return render(request, "account.html", context, status_code=422)
+        response = render(request, "account.html", context, status_code=status)
+        if retry_after is not None:
+            response.headers["Retry-After"] = str(retry_after)
+        return response
     flash(request, "Password changed. Your other sessions have ended.")
     return redirect("/account")
