@@ -20,6 +20,7 @@ from voltflow.services.station_events import StationEvents
 from voltflow.services.stations import StationService
 from voltflow.services.tokens import TokenService
 from voltflow.store.cards import CardRepository
+from voltflow.store.console_sessions import ConsoleSessionRepository
 from voltflow.store.database import Database, create_database
 from voltflow.store.lists import ListRepository
 from voltflow.store.organisations import (
@@ -123,7 +124,7 @@ def build(
     audit = AuditTrail(AuditRepository(db), clock)
     organisation_repo = OrganisationRepository(db)
     memberships = MembershipRepository(db)
-    accounts = AccountService(UserRepository(db), memberships, clock)
+    accounts = AccountService(UserRepository(db), memberships, ConsoleSessionRepository(db), clock)
     commands = CommandService(link or ocpp, station_repo, settings.command_timeout)
     cards = CardService(
         CardRepository(db),

@@ -28,7 +28,11 @@ class Settings:
     # commits a second, and so their cost, under load; a quiet platform does not wait.
     commit_interval_ms: float = 20.0
     secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    # Always mark console cookies Secure (they are anyway on a request that came over TLS).
     secure_cookies: bool = False
+    # Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed: addresses or networks.
+    # Only through them is a client's address (login throttling) or TLS (Secure cookies) known.
+    trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
     # Days and hours are those of the site; storage is UTC.
     timezone: str = "Europe/Brussels"
     # Country and provider of the contract ids (eMAID) the platform issues.
@@ -53,6 +57,9 @@ class Settings:
         if "VOLTFLOW_SECRET_KEY" in e:
             s.secret_key = e["VOLTFLOW_SECRET_KEY"]
         s.secure_cookies = _bool(e.get("VOLTFLOW_SECURE_COOKIES"), s.secure_cookies)
+        if "VOLTFLOW_TRUSTED_PROXIES" in e:
+            proxies = e["VOLTFLOW_TRUSTED_PROXIES"].replace(",", " ").split()
+            s.trusted_proxies = tuple(proxies)
         s.timezone = e.get("VOLTFLOW_TIMEZONE", s.timezone)
         s.emaid_prefix = e.get("VOLTFLOW_EMAID_PREFIX", s.emaid_prefix)
         s.nats_url = e.get("VOLTFLOW_NATS_URL") or None

@@ -48,14 +48,19 @@ from voltflow.domain.emaid import parse_emaid
 from voltflow.services.lists import ListKind
 from voltflow.web import create_app
 
-# Neither API routes nor console pages about anyone's things: logging in and out, static files,
-# the liveness probe and the API's own documentation. Keep this list short.
+# Neither API routes nor console pages about anyone's things: logging in and out, one's own
+# account (sessions, password), static files, the health probes and the API's own documentation.
+# Keep this list short.
 NOT_CHECKED = frozenset(
     {
         "/login",
         "/logout",
+        "/account",
+        "/account/password",
         "/static",
         "/api/v1/health",
+        "/api/v1/health/live",
+        "/api/v1/health/ready",
         "/api/v1/openapi.json",
         "/api/docs",
         "/docs/oauth2-redirect",

@@ -139,6 +139,9 @@ async def _serve(platform: Platform, on_ready: OnReady | None = None) -> None:
         port=settings.http_port,
         log_level="warning",
         lifespan="off",
+        # Forwarded headers are the application's to believe, from VOLTFLOW_TRUSTED_PROXIES only
+        # (web/proxy.py), not uvicorn's from its own list as well.
+        proxy_headers=False,
     )
     server = uvicorn.Server(config)
     click.echo(
@@ -642,6 +645,40 @@ async def user_add(ctx: click.Context, username: str, password: str | None, role
         except AccountError as exc:
             raise _fail(str(exc)) from exc
         click.echo(f"user {u.username} ({role}) created")
+
+    await _with_platform(_settings(ctx), work)
+
+
+@user.command("disable")
+@click.argument("username")
+@click.pass_context
+@run_async
+async def user_disable(ctx: click.Context, username: str) -> None:
+    """Stop a user: no login, and their console sessions and API keys stop working at once."""
+
+    async def work(p: Platform) -> None:
+        found = await p.accounts.find(username)
+        if found is None:
+            raise _fail(f"no user {username}")
+        await p.accounts.disable(found.id)
+        click.echo(f"user {username} disabled; their console sessions have ended")
+
+    await _with_platform(_settings(ctx), work)
+
+
+@user.command("enable")
+@click.argument("username")
+@click.pass_context
+@run_async
+async def user_enable(ctx: click.Context, username: str) -> None:
+    """Let a disabled user log in again (and their API keys work again)."""
+
+    async def work(p: Platform) -> None:
+        found = await p.accounts.find(username)
+        if found is None:
+            raise _fail(f"no user {username}")
+        await p.accounts.enable(found.id)
+        click.echo(f"user {username} enabled")
 
     await _with_platform(_settings(ctx), work)
 

@@ -335,9 +335,26 @@ users = Table(
     Column("role", String(16), nullable=False),  # superseded by memberships; kept for migration
     Column("full_name", String(200), nullable=True),
     Column("email", String(254), nullable=True),
-    Column("failed_logins", Integer, nullable=False, server_default="0"),
-    Column("locked_until", UTCDateTime, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
+    # A disabled person can neither log in nor use a session or API key they already have.
+    Column("disabled_at", UTCDateTime, nullable=True),
+)
+
+# A console login, looked up on every console request so that logging out (here or everywhere),
+# a password change or disabling the person ends it at once. The cookie carries the token; only
+# its hash is stored, so reading this table does not let anyone act as the person.
+console_sessions = Table(
+    "console_sessions",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("user_id", BigInteger, ForeignKey("users.id"), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("user_agent", String(256), nullable=True),
+    Column("address", String(64), nullable=True),
+    Index("ix_console_sessions_user", "user_id"),
 )
 
 api_keys = Table(

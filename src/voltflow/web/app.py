@@ -11,8 +11,16 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from voltflow import __version__
 from voltflow.bootstrap import Platform
-from voltflow.web import api, console, problems
+from voltflow.web import api, console, limits, problems
+from voltflow.web.api.cards import MAX_IMPORT_BYTES
 from voltflow.web.auth import LoginRequired
+from voltflow.web.limits import DEFAULT_LIMIT
+from voltflow.web.proxy import SecureCookies, TrustedProxies
+
+# A CSV import's file may be larger than any other body; the console's comes as a multipart form
+# whose boundaries and headers add a little.
+IMPORT_LIMIT = MAX_IMPORT_BYTES + 64 * 1024
+BODY_LIMITS = {"/api/v1/cards/import": IMPORT_LIMIT, "/cards/import": IMPORT_LIMIT}
 
 
 def create_app(platform: Platform) -> FastAPI:
@@ -25,14 +33,21 @@ def create_app(platform: Platform) -> FastAPI:
         redoc_url=None,
     )
     app.state.platform = platform
+    settings = platform.settings
+    # Added innermost first. The signed cookie holds the console session's token (checked
+    # server-side on every request, see auth), the CSRF token and flash messages; HttpOnly and
+    # SameSite=Lax, and Secure when the request came over TLS (SecureCookies, which needs the
+    # scheme a trusted proxy reported: TrustedProxies); no body is read before BodyLimit let it.
     app.add_middleware(
         SessionMiddleware,
-        secret_key=platform.settings.secret_key,
+        secret_key=settings.secret_key,
         session_cookie="voltflow_session",
         same_site="lax",
-        https_only=platform.settings.secure_cookies,
         max_age=12 * 3600,
     )
+    app.add_middleware(SecureCookies, always=settings.secure_cookies)
+    app.add_middleware(TrustedProxies, trusted=settings.trusted_proxies)
+    limits.install(app, default=DEFAULT_LIMIT, routes=BODY_LIMITS)
     problems.install(app)
 
     @app.exception_handler(LoginRequired)

@@ -1,5 +1,8 @@
-"""Who is calling: an API key (``Authorization: Bearer``) for the API, a signed session cookie
-for the console. CSRF tokens protect the console's forms."""
+"""Who is calling: an API key (``Authorization: Bearer``) for the API, a console session for the
+console. The console's cookie is signed and carries a random token; the session it names is
+looked up server-side on every request (``console_sessions``), so that logging out, a password
+change or disabling the person ends it at once, copies of the cookie included. CSRF tokens
+protect the console's forms."""
 
 from __future__ import annotations
 
@@ -13,6 +16,8 @@ from voltflow.bootstrap import Platform
 from voltflow.domain.access import Actor
 
 CSRF_FIELD = "csrf_token"
+# The console session's token, in the signed cookie.
+SESSION_TOKEN = "sid"
 
 
 def platform_of(request: Request) -> Platform:
@@ -42,13 +47,28 @@ class LoginRequired(Exception):
     """Raised by console pages; answered with a redirect to the login page."""
 
 
+def session_token(request: Request) -> str | None:
+    token = request.session.get(SESSION_TOKEN)
+    return token if isinstance(token, str) else None
+
+
+async def console_actor(request: Request, platform: Platform) -> Actor | None:
+    """The person whose console session the request carries, if it still holds; a cookie whose
+    session ended (logged out, expired, password changed, person disabled) is emptied."""
+    token = session_token(request)
+    if token is None:
+        return None
+    actor = await platform.accounts.session_actor(token)
+    if actor is None:
+        request.session.clear()
+    return actor
+
+
 async def console_user(request: Request, platform: PlatformDep) -> Actor:
-    user_id = request.session.get("user_id")
-    if isinstance(user_id, int):
-        actor = await platform.accounts.actor(user_id)
-        if actor is not None:
-            return actor
-    raise LoginRequired()
+    actor = await console_actor(request, platform)
+    if actor is None:
+        raise LoginRequired()
+    return actor
 
 
 ConsoleUser = Annotated[Actor, Depends(console_user)]

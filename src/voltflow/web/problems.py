@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from voltflow.domain.contracts import ContractError
@@ -19,6 +23,9 @@ from voltflow.services.ports import CommandError
 from voltflow.services.sessions import SessionNotFound
 from voltflow.services.stations import StationError, StationNotFound
 from voltflow.services.tokens import TokenError
+from voltflow.store.writer import WriterClosed
+
+log = logging.getLogger(__name__)
 
 COMMAND_STATUS = {
     "offline": 409,
@@ -28,6 +35,21 @@ COMMAND_STATUS = {
     "invalid": 422,
     "error": 502,
 }
+
+# The database cannot be reached or cannot answer now (refused or lost connection, a pool with no
+# connection to give, a locked SQLite file), or the station writer is not running: the request
+# was fine and may succeed later. The driver's own classes too, for errors SQLAlchemy did not wrap.
+UNAVAILABLE: tuple[type[Exception], ...] = (
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.TimeoutError,
+    sa_exc.DisconnectionError,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+    sqlite3.OperationalError,
+    WriterClosed,
+)
+RETRY_AFTER_SECONDS = 5
 
 
 class Problem(Exception):
@@ -66,6 +88,20 @@ def respond(
 
 
 def install(app: FastAPI) -> None:
+    async def _unavailable(request: Request, exc: Exception) -> Response:
+        log.warning("database unavailable: %s %s: %s", request.method, request.url.path, exc)
+        response = respond(
+            request,
+            503,
+            "Service unavailable",
+            "the database cannot be reached right now: try again shortly",
+        )
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
+
+    for error in UNAVAILABLE:
+        app.add_exception_handler(error, _unavailable)
+
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> Response:
         return respond(request, exc.status, exc.title, exc.detail, **exc.extra)

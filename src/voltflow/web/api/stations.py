@@ -43,11 +43,6 @@ def ocpp_url(request: Request, station_id: str) -> str:
     return f"ws://{host}:{platform.settings.ocpp_port}/ocpp/{station_id}"
 
 
-@router.get("/health", tags=["platform"])
-async def health(platform: PlatformDep) -> dict[str, Any]:
-    return {"status": "ok", "stations_connected": len(platform.ocpp.connections)}
-
-
 @router.get("/stations", tags=["stations"])
 async def list_stations(
     platform: PlatformDep,

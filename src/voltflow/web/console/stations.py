@@ -1,4 +1,4 @@
-"""Logging in, stations (live status, remote actions, message log, owner) and sessions."""
+"""Stations (live status, remote actions, message log, owner) and sessions."""
 
 from __future__ import annotations
 
@@ -81,40 +81,6 @@ def _canonical_action(action: str | None) -> str | None:
         if known.lower() == wanted.lower():
             return known
     return wanted
-
-
-@router.get("/login", response_model=None)
-async def login_page(request: Request, platform: PlatformDep) -> Response:
-    user_id = request.session.get("user_id")
-    if isinstance(user_id, int) and await platform.accounts.get(user_id) is not None:
-        return RedirectResponse("/stations", status_code=303)
-    return render(request, "login.html", {"error": None})
-
-
-@router.post("/login", dependencies=[CsrfChecked])
-async def login(
-    request: Request,
-    platform: PlatformDep,
-    username: Annotated[str, Form()],
-    password: Annotated[str, Form()],
-) -> Response:
-    user = await platform.accounts.authenticate(username, password)
-    if user is None:
-        return render(
-            request,
-            "login.html",
-            {"error": "Wrong username or password (5 failures lock the account for 15 minutes)."},
-            status_code=401,
-        )
-    request.session.clear()
-    request.session["user_id"] = user.id
-    return RedirectResponse("/stations", status_code=303)
-
-
-@router.post("/logout", dependencies=[CsrfChecked])
-async def logout(request: Request) -> Response:
-    request.session.clear()
-    return RedirectResponse("/login", status_code=303)
 
 
 @router.get("/")
