@@ -167,6 +167,8 @@ def test_signature_defaults_and_vendor_fields() -> None:
 )
 def test_reading_times(tm: str, at: datetime | None, state: str | None) -> None:
     assert parse_reading_time(tm) == (at, state)
+    found = parse_reading_time(tm)[0]
+    assert found is None or found.tzinfo is UTC
 
 
 def test_a_wrapper_brings_the_public_key() -> None:

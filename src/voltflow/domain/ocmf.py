@@ -20,7 +20,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -324,15 +324,16 @@ def _readings(raw: Any) -> tuple[OcmfReading, ...]:
 
 
 def parse_reading_time(tm: str) -> tuple[datetime | None, str | None]:
-    """TM, ``2018-07-24T13:22:04,000+0200 S``: the instant (None without an offset, or when it
-    cannot be read) and the synchronisation state letter after the space."""
+    """TM, ``2018-07-24T13:22:04,000+0200 S``: the instant in UTC (None without an offset, or
+    when it cannot be read) and the synchronisation state letter after the space."""
     stamp, _, state = tm.strip().partition(" ")
     try:
         at: datetime | None = datetime.fromisoformat(stamp)
     except ValueError:
         at = None
-    if at is not None and at.tzinfo is None:
-        at = None
+    if at is not None:
+        # In UTC like every time the platform keeps; TM itself keeps the meter's own offset.
+        at = at.astimezone(UTC) if at.tzinfo is not None else None
     return at, state.strip() or None
 
 

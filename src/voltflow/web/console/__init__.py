@@ -6,11 +6,21 @@ reaches exactly what the API does.
 
 from fastapi import APIRouter
 
-from voltflow.web.console import audit, cards, customers, lists, stations
+from voltflow.web.console import audit, cards, customers, lists, sessions, stations
 from voltflow.web.console.common import render, templates
 
 router = APIRouter(include_in_schema=False)
-for module in (stations, customers, cards, lists, audit):
+for module in (stations, sessions, customers, cards, lists, audit):
     router.include_router(module.router)
 
-__all__ = ["audit", "cards", "customers", "lists", "render", "router", "stations", "templates"]
+__all__ = [
+    "audit",
+    "cards",
+    "customers",
+    "lists",
+    "render",
+    "router",
+    "sessions",
+    "stations",
+    "templates",
+]
