@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from typing import Any
 
 from voltflow.domain.sessions import (
     SIGNED_DATA,
@@ -86,16 +86,13 @@ def _iso(ts: datetime) -> str:
     return ts.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-class Readings(NamedTuple):
-    """A message's sampled values: the numbers, and the signed data blocks beside them."""
-
-    samples: list[MeterSample]
-    signed: list[SignedSample]
-
-
-def parse_samples(meter_value: list[Payload], field: str = "meterValue") -> Readings:
-    """Numbers are read as numbers (format Raw, the default); a SignedData block is kept as
-    received, never read as one. Anything else that is not a number is refused, naming it."""
+def parse_samples(
+    meter_value: list[Payload], field: str = "meterValue"
+) -> tuple[list[MeterSample], list[SignedSample]]:
+    """The numbers, and the signed data blocks beside them. Numbers are read as numbers (format
+    Raw, the default); a SignedData block is kept as received, never read as one. Anything else
+    that is not a number is refused, naming it. (A plain tuple: a named one would cost every
+    MeterValues more than telling signed values apart does.)"""
     samples: list[MeterSample] = []
     signed: list[SignedSample] = []
     for i, mv in enumerate(meter_value):
@@ -129,7 +126,7 @@ def parse_samples(meter_value: list[Payload], field: str = "meterValue") -> Read
             except MeterValueError as exc:
                 where = f"{field}.{i}.sampledValue.{j}.value"
                 raise PropertyConstraintViolation(f"{where}: {exc}", {"field": where}) from exc
-    return Readings(samples, signed)
+    return samples, signed
 
 
 async def boot_notification(ev: StationEvents, ctx: StationContext, p: Payload) -> Payload:
@@ -188,28 +185,24 @@ async def start_transaction(ev: StationEvents, ctx: StationContext, p: Payload) 
 
 
 async def stop_transaction(ev: StationEvents, ctx: StationContext, p: Payload) -> Payload:
-    readings = parse_samples(p.get("transactionData") or [], "transactionData")
+    samples, signed = parse_samples(p.get("transactionData") or [], "transactionData")
     stop = StopRequest(
         transaction_id=p["transactionId"],
         stopped_at=parse_time(p["timestamp"], "timestamp"),
         meter_stop_wh=p["meterStop"],
         reason=p.get("reason"),
         id_tag=p.get("idTag"),
-        samples=readings.samples,
-        signed=readings.signed,
+        samples=samples,
+        signed=signed,
     )
     status = await ev.stop_transaction(ctx.station_id, stop)
     return {"idTagInfo": {"status": status.value}} if status is not None else {}
 
 
 async def meter_values(ev: StationEvents, ctx: StationContext, p: Payload) -> Payload:
-    readings = parse_samples(p["meterValue"])
+    samples, signed = parse_samples(p["meterValue"])
     await ev.meter_values(
-        ctx.station_id,
-        parse_connector(p["connectorId"]),
-        p.get("transactionId"),
-        readings.samples,
-        readings.signed,
+        ctx.station_id, parse_connector(p["connectorId"]), p.get("transactionId"), samples, signed
     )
     return {}
 
