@@ -7,6 +7,7 @@ import base64
 import json
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
+from xml.etree import ElementTree
 
 import pytest
 from hypothesis import given
@@ -16,9 +17,11 @@ from tests import ocmf_records as rec
 from voltflow.domain.ocmf import (
     DEFAULT_SIGNATURE_ALGORITHM,
     OcmfError,
+    TransparencyDataset,
     parse_ocmf,
     parse_reading_time,
     read_signed_value,
+    transparency_xml,
     unwrap,
 )
 
@@ -312,3 +315,39 @@ def test_any_record_reads_the_same_however_it_is_wrapped(text: str, wrap: object
 def test_reading_a_value_never_fails_and_always_says_what_it_found(value: str) -> None:
     read = read_signed_value(value)
     assert (read.ocmf is None) == (read.note is not None and "kept as received" in read.note)
+
+
+def test_the_transparency_file_holds_each_record_as_signed_with_its_key() -> None:
+    begin, end = rec.begin_record(), rec.end_record()
+    text = transparency_xml(
+        [
+            TransparencyDataset("Transaction.Begin", 17, rec.as_hex(begin), None),
+            TransparencyDataset("Transaction.End", 17, rec.as_wrapper(end), rec.PUBLIC_KEY),
+            TransparencyDataset(None, 17, " EDL40;3F2A ", "q83vASNFZ4k="),
+            TransparencyDataset("Other", None, "bad\x01block", "key\x00"),
+        ]
+    )
+    assert text.startswith('<?xml version="1.0" encoding="UTF-8"?>\n<values>')
+    values = ElementTree.fromstring(text.split("\n", 1)[1])
+    assert [(v.get("transactionId"), v.get("context")) for v in values] == [
+        ("1", "Transaction.Begin"),
+        ("2", "Transaction.End"),
+        ("3", "Signed value"),
+        ("4", "Other"),
+    ]
+    signed = [v.find("signedData") for v in values]
+    assert [(s.attrib, s.text) for s in signed if s is not None] == [
+        ({"format": "OCMF", "encoding": "plain", "transactionId": "17"}, begin),
+        ({"format": "OCMF", "encoding": "plain", "transactionId": "17"}, end),
+        ({"encoding": "plain", "transactionId": "17"}, "EDL40;3F2A"),
+        ({"encoding": "hex"}, b"bad\x01block".hex()),
+    ]
+    keys = [v.find("publicKey") for v in values]
+    assert keys[0] is None and keys[3] is None
+    assert keys[1] is not None and (keys[1].get("encoding"), keys[1].text) == (
+        "hex",
+        rec.PUBLIC_KEY,
+    )
+    assert keys[2] is not None and keys[2].get("encoding") == "base64"
+    # The signed text is the element's whole content: nothing around it.
+    assert f">{begin}</signedData>" in text

@@ -9,6 +9,7 @@ import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from xml.etree import ElementTree
 
 import httpx
 import pytest
@@ -159,3 +160,35 @@ async def test_no_such_session_page(console: httpx.AsyncClient, path: str) -> No
     page = await console.get(path)
     assert page.status_code in (404, 422)
     assert page.headers["content-type"].startswith("text/html")
+
+
+async def test_the_transparency_file_of_a_session(
+    platform: Platform, ocpp_url: str, api: httpx.AsyncClient, console: httpx.AsyncClient
+) -> None:
+    tx = await charge(platform, ocpp_url)
+    by_api = await api.get(f"/api/v1/sessions/{tx}/transparency")
+    assert by_api.status_code == 200, by_api.text
+    assert by_api.headers["content-type"].startswith("application/xml")
+    assert f'filename="session-{tx}-signed.xml"' in by_api.headers["content-disposition"]
+    values = ElementTree.fromstring(by_api.content)
+    assert [v.get("context") for v in values] == [
+        "Transaction.Begin",
+        "Sample.Clock",
+        "Transaction.End",
+    ]
+    begin, broken, end = (v.find("signedData") for v in values)
+    assert begin is not None and broken is not None and end is not None
+    assert (begin.get("format"), begin.text) == ("OCMF", rec.begin_record())
+    assert (end.get("format"), end.text) == ("OCMF", rec.end_record())
+    assert begin.get("transactionId") == str(tx)
+    assert broken.get("format") == "OCMF" and broken.text == "OCMF|{oops}|{}"
+    key = values[2].find("publicKey")
+    assert key is not None and key.text == rec.PUBLIC_KEY
+    assert values[0].find("publicKey") is None
+
+    page = await console.get(f"/sessions/{tx}")
+    assert f'href="/sessions/{tx}/transparency.xml"' in page.text
+    by_console = await console.get(f"/sessions/{tx}/transparency.xml")
+    assert by_console.status_code == 200
+    assert by_console.content == by_api.content
+    assert (await api.get("/api/v1/sessions/999999/transparency")).status_code == 404

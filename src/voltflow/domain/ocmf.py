@@ -18,11 +18,12 @@ import base64
 import binascii
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, NamedTuple
+from xml.etree import ElementTree
 
 HEADER = "OCMF"
 PREFIX = HEADER + "|"
@@ -44,6 +45,8 @@ BASE64 = "base64"
 
 _HEX = re.compile(r"(?:0[xX])?[0-9A-Fa-f]+")
 _BASE64 = re.compile(r"[A-Za-z0-9+/_-]+={0,2}")
+# Characters XML 1.0 cannot carry, even escaped.
+_NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 class OcmfError(ValueError):
@@ -117,10 +120,9 @@ class SignedValue:
 def read_signed_value(raw: str) -> SignedValue:
     """The OCMF record in a ``SignedData`` value, wherever the station put it. Never raises."""
     text = raw.strip()
-    if text.startswith("{"):
-        wrapped = _read_wrapper(text)
-        if wrapped is not None:
-            return wrapped
+    wrapped = _read_wrapper(text)
+    if wrapped is not None:
+        return wrapped
     return _read_block(text, prefix="")
 
 
@@ -151,14 +153,32 @@ def _read_block(
     return SignedValue(prefix + encoding, ocmf, public_key, signing_method, note)
 
 
-def _read_wrapper(text: str) -> SignedValue | None:
+def _wrapper(text: str) -> dict[str, Any] | None:
     """OCPP 2.0.1's SignedMeterValueType as a JSON text, which some 1.6 stations send: the
     record in ``signedMeterData``, the meter's key in ``publicKey``."""
+    if not text.startswith("{"):
+        return None
     try:
         wrapper = json.loads(text)
     except (ValueError, RecursionError):
         return None
     if not isinstance(wrapper, dict) or not isinstance(wrapper.get("signedMeterData"), str):
+        return None
+    return wrapper
+
+
+def record_text(raw: str) -> str | None:
+    """The OCMF text in a ``SignedData`` value, however it was wrapped; None when it holds
+    none."""
+    text = raw.strip()
+    wrapper = _wrapper(text)
+    found = unwrap(wrapper["signedMeterData"] if wrapper else text)
+    return found[0] if found else None
+
+
+def _read_wrapper(text: str) -> SignedValue | None:
+    wrapper = _wrapper(text)
+    if wrapper is None:
         return None
     key = wrapper.get("publicKey")
     method = wrapper.get("signingMethod")
@@ -363,3 +383,53 @@ def _number(fields: Mapping[str, Any], key: str, where: str) -> Decimal | None:
         if number is not None and number.is_finite():
             return number
     raise OcmfError(f"{where}.{key} is not a number")
+
+
+class TransparencyDataset(NamedTuple):
+    """One signed value for the transparency software's file."""
+
+    context: str | None  # the OCPP reading context: the dataset's description there
+    transaction_id: int | None
+    data: str  # the block as the station sent it
+    public_key: str | None
+
+
+def transparency_xml(datasets: Sequence[TransparencyDataset]) -> str:
+    """The XML container the S.A.F.E. transparency software (and tools following it, such as
+    Chargy) reads: ``<values>`` of ``<value>``, each a ``<signedData>`` and, when known, the
+    meter's ``<publicKey>``. An OCMF record is given as plain text, exactly as it was signed
+    (decoding hex or base64 changes no byte of it); a block holding no OCMF record is given as
+    received, without a format, for the tool to recognise if it can. Nothing may surround a
+    record's text inside its element: the signature covers it as is."""
+    root = ElementTree.Element("values")
+    for number, dataset in enumerate(datasets, 1):
+        value = ElementTree.SubElement(
+            root,
+            "value",
+            {"transactionId": str(number), "context": dataset.context or "Signed value"},
+        )
+        found = record_text(dataset.data)
+        text = found if found is not None else dataset.data.strip()
+        attributes = {"format": "OCMF"} if found is not None else {}
+        attributes["encoding"] = "plain"
+        if _NOT_IN_XML.search(text):
+            # What XML cannot hold goes hex-encoded, byte for byte.
+            text, attributes["encoding"] = text.encode("utf-8", "surrogatepass").hex(), HEX
+        if dataset.transaction_id is not None:
+            attributes["transactionId"] = str(dataset.transaction_id)
+        signed = ElementTree.SubElement(value, "signedData", attributes)
+        signed.text = text
+        if dataset.public_key and not _NOT_IN_XML.search(dataset.public_key):
+            key = ElementTree.SubElement(
+                value, "publicKey", {"encoding": key_encoding(dataset.public_key)}
+            )
+            key.text = dataset.public_key.strip()
+    ElementTree.indent(root)
+    body = ElementTree.tostring(root, encoding="unicode")
+    return f'<?xml version="1.0" encoding="UTF-8"?>\n{body}\n'
+
+
+def key_encoding(key: str) -> str:
+    """How a public key is written: hex (as most meters print it) or base64 (as OCPP 2.0.1
+    sends it)."""
+    return HEX if _HEX.fullmatch("".join(key.split())) else BASE64

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from voltflow.domain.access import PLATFORM, Actor, Permission
-from voltflow.domain.ocmf import read_signed_value
+from voltflow.domain.ocmf import TransparencyDataset, read_signed_value, transparency_xml
 from voltflow.domain.sessions import SignedMark, signed_start_end
 from voltflow.services.access import scope_of
 from voltflow.store.repositories import Page, SessionRepository
@@ -70,6 +70,17 @@ class SessionService:
         session["meter_values"] = await self.repo.meter_values(session_id)
         session["signed_meter_values"] = signed_views(await self.repo.signed_values(session_id))
         return session
+
+    async def transparency_file(self, session_id: int, *, actor: Actor = PLATFORM) -> str:
+        """The session's signed values in the XML file a transparency tool reads, to check
+        their signatures (the platform does not)."""
+        session = await self.get(session_id, actor=actor)
+        return transparency_xml(
+            [
+                TransparencyDataset(v["context"], session_id, v["data"], v["public_key"])
+                for v in session["signed_meter_values"]
+            ]
+        )
 
 
 def signed_views(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

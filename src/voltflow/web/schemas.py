@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Path, Query
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 T = TypeVar("T")
@@ -254,6 +255,20 @@ class SignedMeterValueOut(BaseModel):
 class SessionDetailOut(SessionOut):
     meter_values: list[MeterValueOut]
     signed_meter_values: list[SignedMeterValueOut]
+
+
+class XmlResponse(Response):
+    media_type = "application/xml"
+
+
+TRANSPARENCY_FILE = (
+    "The XML container of the S.A.F.E. transparency software: each signed value with the "
+    "meter's public key when the station sent it, for the tool to verify"
+)
+
+
+def transparency_download(session_id: int) -> dict[str, str]:
+    return {"Content-Disposition": f'attachment; filename="session-{session_id}-signed.xml"'}
 
 
 class TokenIn(BaseModel):

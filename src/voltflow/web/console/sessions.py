@@ -8,7 +8,7 @@ from fastapi.responses import HTMLResponse
 
 from voltflow.web.auth import ConsoleUser, PlatformDep
 from voltflow.web.console.common import render
-from voltflow.web.schemas import IdPath
+from voltflow.web.schemas import IdPath, XmlResponse, transparency_download
 
 router = APIRouter(include_in_schema=False)
 
@@ -30,3 +30,11 @@ async def session_page(
             "signed_end": next((v for v in signed if v["session_end"]), None),
         },
     )
+
+
+@router.get("/sessions/{session_id}/transparency.xml")
+async def session_transparency_file(
+    session_id: IdPath, platform: PlatformDep, user: ConsoleUser
+) -> XmlResponse:
+    body = await platform.sessions.transparency_file(session_id, actor=user)
+    return XmlResponse(body, headers=transparency_download(session_id))
