@@ -281,3 +281,20 @@ async def test_what_is_neither_a_number_nor_signed_data_is_refused(
     # Refused whole: not even the signed value beside it is kept.
     assert await stored_signed(platform) == []
     assert await numeric_count(platform) == 0
+
+
+async def test_a_block_holding_a_nul_character_is_kept(platform: Platform, ocpp_url: str) -> None:
+    # PostgreSQL's text holds no NUL: the block is kept with it written as JSON writes it.
+    await add_station(platform, "CP-EICH")
+    async with raw_station(ocpp_url, "CP-EICH") as st:
+        tx = await begin(st)
+        await st.send_raw(
+            f'[2,"nul-1","MeterValues",{{"connectorId":1,"transactionId":{tx},"meterValue":'
+            f'[{{"timestamp":"{at(5)}","sampledValue":[{{"value":"AP;0;3;\\u0000;XYZ",'
+            '"format":"SignedData"}]}]}]'
+        )
+        answer = await st.recv()
+        assert answer[:2] == [3, "nul-1"], answer
+    [row] = await stored_signed(platform)
+    assert row["data"] == "AP;0;3;\\u0000;XYZ"
+    assert row["session_id"] == tx

@@ -602,6 +602,12 @@ def _frames_of(row: Any) -> list[dict[str, Any]]:
     return [call, answer]
 
 
+def _without_nul(text: str | None) -> str | None:
+    """PostgreSQL's text cannot hold NUL, which JSON can carry (``\\u0000``): written as JSON
+    writes it, on both databases, so that the block is kept rather than its message refused."""
+    return text.replace("\x00", "\\u0000") if text and "\x00" in text else text
+
+
 class SignedInfo(NamedTuple):
     """What the platform read in a signed block, stored beside it."""
 
@@ -646,10 +652,10 @@ class SessionRepository:
                         "unit": s.unit,
                         "phase": s.phase,
                         "location": s.location,
-                        "data": s.data,
+                        "data": _without_nul(s.data),
                         "data_sha256": hashlib.sha256(s.data.encode()).hexdigest(),
                         "encoding": info.encoding,
-                        "public_key": info.public_key,
+                        "public_key": _without_nul(info.public_key),
                         "note": info.note,
                     },
                 ),
