@@ -11,10 +11,12 @@ from voltflow.domain.sessions import (
     InferredStop,
     MeterValueError,
     SessionSummary,
+    SignedMark,
     energy_wh,
     format_duration,
     format_kwh,
     normalize_sample,
+    signed_start_end,
     superseded_stop,
 )
 
@@ -196,3 +198,86 @@ def test_a_superseded_session_ends_at_what_it_measured(
     last_reading: tuple[datetime, Decimal] | None, expected: InferredStop
 ) -> None:
     assert superseded_stop(T0, 1000, last_reading) == expected
+
+
+def _mark(minutes: int, context: str | None = None, *tx: str) -> SignedMark:
+    return SignedMark(T0 + timedelta(minutes=minutes), context, tuple(tx))
+
+
+@pytest.mark.parametrize(
+    ("marks", "start", "end"),
+    [
+        pytest.param([], None, None, id="none"),
+        pytest.param(
+            [
+                _mark(0, "Transaction.Begin"),
+                _mark(5, "Sample.Periodic"),
+                _mark(9, "Transaction.End"),
+            ],
+            0,
+            2,
+            id="by-context",
+        ),
+        pytest.param(
+            [_mark(9, "Transaction.End"), _mark(0, "Transaction.Begin")], 1, 0, id="out-of-order"
+        ),
+        pytest.param(
+            [_mark(0, None, "B"), _mark(5, None, "C"), _mark(9, None, "R")], 0, 2, id="ocmf"
+        ),
+        pytest.param([_mark(0, None, "B", "E")], 0, 0, id="one-record-both"),
+        pytest.param(
+            [_mark(0, "Sample.Clock"), _mark(5, "Sample.Clock"), _mark(9, "Sample.Clock")],
+            0,
+            2,
+            id="first-and-last",
+        ),
+        pytest.param([_mark(3, "Sample.Clock")], 0, None, id="one-unmarked-is-the-start"),
+        pytest.param([_mark(3, "Transaction.End")], None, 0, id="only-the-end"),
+        pytest.param(
+            [_mark(0, "Sample.Clock"), _mark(5, "Transaction.End"), _mark(9, "Sample.Clock")],
+            0,
+            1,
+            id="the-marked-end-wins",
+        ),
+        pytest.param(
+            [_mark(0, "Sample.Clock"), _mark(2, "Transaction.Begin"), _mark(9, "Sample.Clock")],
+            1,
+            2,
+            id="the-marked-start-wins",
+        ),
+    ],
+)
+def test_signed_start_and_end(marks: list[SignedMark], start: int | None, end: int | None) -> None:
+    assert signed_start_end(marks) == (start, end)
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 600),
+            st.sampled_from([None, "Transaction.Begin", "Transaction.End", "Sample.Periodic"]),
+            st.lists(st.sampled_from("BCEXLRAPST"), max_size=2),
+        ),
+        max_size=8,
+    )
+)
+def test_signed_start_and_end_follow_the_marks_and_time(
+    raw: list[tuple[int, str | None, list[str]]],
+) -> None:
+    marks = [_mark(m, c, *tx) for m, c, tx in raw]
+    start, end = signed_start_end(marks)
+
+    def begins(m: SignedMark) -> bool:
+        return m.context == "Transaction.Begin" or "B" in m.transactions
+
+    def ends(m: SignedMark) -> bool:
+        return m.context == "Transaction.End" or bool(set(m.transactions) & set("ELRAP"))
+
+    if marks:
+        assert start is not None or end is not None
+    if any(begins(m) for m in marks):
+        assert start is not None and begins(marks[start])
+    if any(ends(m) for m in marks):
+        assert end is not None and ends(marks[end])
+    if start is not None and end is not None and not (begins(marks[start]) and ends(marks[end])):
+        assert marks[start].sampled_at <= marks[end].sampled_at

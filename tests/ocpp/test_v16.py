@@ -55,7 +55,7 @@ def test_parse_time_refuses(raw: Any) -> None:
 
 
 def test_parse_samples() -> None:
-    samples = parse_samples(
+    samples, signed = parse_samples(
         [
             {
                 "timestamp": "2025-03-01T14:00:00+02:00",
@@ -71,6 +71,29 @@ def test_parse_samples() -> None:
         (T, ENERGY_REGISTER, Decimal(1500), "Wh", None),
         (T, "Voltage", Decimal(230), "V", "L1-N"),
         (T + timedelta(minutes=15), ENERGY_REGISTER, Decimal(2500), "Wh", None),
+    ]
+    assert signed == []
+
+
+def test_signed_data_is_kept_as_received_beside_the_numbers() -> None:
+    block = "4F434D467C7B7D7C7B7D"  # any text: what it holds is read later, never refused here
+    samples, signed = parse_samples(
+        [
+            {
+                "timestamp": "2025-03-01T12:00:00Z",
+                "sampledValue": [
+                    {"value": "1500", "format": "Raw", "context": "Transaction.Begin"},
+                    {"value": block, "format": "SignedData", "context": "Transaction.Begin"},
+                    {"value": "not a number either", "format": "SignedData", "unit": "Wh"},
+                ],
+            }
+        ],
+        "transactionData",
+    )
+    assert [(s.value, s.context) for s in samples] == [(Decimal(1500), "Transaction.Begin")]
+    assert [(s.timestamp, s.measurand, s.context, s.data, s.unit) for s in signed] == [
+        (T, ENERGY_REGISTER, "Transaction.Begin", block, None),
+        (T, ENERGY_REGISTER, None, "not a number either", "Wh"),
     ]
 
 
@@ -92,6 +115,19 @@ def test_parse_samples() -> None:
                 },
             ],
             "transactionData.1.sampledValue.1.value",
+        ),
+        (
+            "meterValue",
+            [
+                {
+                    "timestamp": "2025-03-01T12:00:00Z",
+                    "sampledValue": [
+                        {"value": "OCMF|{}|{}", "format": "SignedData"},
+                        {"value": "4F434D467C7B7D7C7B7D", "format": "Raw"},
+                    ],
+                }
+            ],
+            "meterValue.0.sampledValue.1.value",
         ),
     ],
 )

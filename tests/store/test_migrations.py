@@ -46,3 +46,26 @@ async def test_the_latest_migration_goes_down_and_up_again(database_url: str) ->
             assert "ix_sessions_open" in await conn.run_sync(indexes)
     finally:
         await db.dispose()
+
+
+async def test_the_signed_meter_values_migration_goes_down_and_up_again(database_url: str) -> None:
+    db = create_database(database_url)
+
+    def tables(sync: Any) -> set[str]:
+        return set(inspect(sync).get_table_names())
+
+    def downgrade(sync: Any) -> None:
+        config = alembic_config(db.url)
+        config.attributes["connection"] = sync
+        command.downgrade(config, "0004")
+
+    try:
+        async with db.writes.begin() as conn:
+            await conn.run_sync(downgrade)
+        async with db.engine.connect() as conn:
+            assert "signed_meter_values" not in await conn.run_sync(tables)
+        await upgrade(db)
+        async with db.engine.connect() as conn:
+            assert "signed_meter_values" in await conn.run_sync(tables)
+    finally:
+        await db.dispose()

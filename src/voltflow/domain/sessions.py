@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import NamedTuple
+
+from voltflow.domain.ocmf import TX_BEGIN, TX_END
 
 ENERGY_REGISTER = "Energy.Active.Import.Register"
 
@@ -76,6 +79,95 @@ _SCALE = {
 
 class MeterValueError(ValueError):
     pass
+
+
+# OCPP 1.6 ValueFormat: a sampled value is a number ("Raw", the default) or a signed data block.
+RAW = "Raw"
+SIGNED_DATA = "SignedData"
+TRANSACTION_BEGIN = "Transaction.Begin"
+TRANSACTION_END = "Transaction.End"
+
+
+class SignedSample(NamedTuple):
+    """A sampled value in ``SignedData`` format, as received: the block is evidence under
+    calibration law (Eichrecht), so nothing in it is rewritten, and it is never read as a number.
+    The measurand defaults as OCPP says; the rest is what the station wrote, or None."""
+
+    timestamp: datetime
+    measurand: str
+    context: str | None
+    data: str
+    unit: str | None
+    phase: str | None
+    location: str | None
+
+
+def signed_sample(
+    timestamp: datetime,
+    data: str,
+    *,
+    measurand: str | None,
+    context: str | None,
+    unit: str | None,
+    phase: str | None = None,
+    location: str | None = None,
+) -> SignedSample:
+    return SignedSample(
+        timestamp, measurand or ENERGY_REGISTER, context, data, unit, phase, location
+    )
+
+
+class SignedMark(NamedTuple):
+    """What tells a signed value's place in its session: its OCPP context and the reading
+    reasons (OCMF ``TX``) of the record it holds, when that could be decoded."""
+
+    sampled_at: datetime
+    context: str | None
+    transactions: tuple[str, ...]
+
+
+def _begins(mark: SignedMark) -> bool:
+    return mark.context == TRANSACTION_BEGIN or TX_BEGIN in mark.transactions
+
+
+def _ends(mark: SignedMark) -> bool:
+    return mark.context == TRANSACTION_END or not TX_END.isdisjoint(mark.transactions)
+
+
+def signed_start_end(marks: Sequence[SignedMark]) -> tuple[int | None, int | None]:
+    """Which of a session's signed values are its signed start and end reading, by position in
+    ``marks``: those marked so (context Transaction.Begin / Transaction.End, or OCMF reading
+    reasons), else the first and the last signed value of the session by time. One record may
+    be both (a station that signs start and end in one, OCMF's "MR"); a single unmarked value
+    is the start only."""
+    order = sorted(range(len(marks)), key=lambda i: marks[i].sampled_at)
+    begun = [i for i in order if _begins(marks[i])]
+    ended = [i for i in order if _ends(marks[i])]
+    start = begun[0] if begun else None
+    end = ended[-1] if ended else None
+    # Unmarked, the first and the last: but never a start after the end, nor the reverse.
+    if start is None:
+        start = next(
+            (
+                i
+                for i in order
+                if not _ends(marks[i])
+                and (end is None or marks[i].sampled_at <= marks[end].sampled_at)
+            ),
+            None,
+        )
+    if end is None:
+        end = next(
+            (
+                i
+                for i in reversed(order)
+                if i != start
+                and not _begins(marks[i])
+                and (start is None or marks[i].sampled_at >= marks[start].sampled_at)
+            ),
+            None,
+        )
+    return start, end
 
 
 def normalize_sample(

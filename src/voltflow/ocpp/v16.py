@@ -6,7 +6,14 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from voltflow.domain.sessions import MeterSample, MeterValueError, normalize_sample
+from voltflow.domain.sessions import (
+    SIGNED_DATA,
+    MeterSample,
+    MeterValueError,
+    SignedSample,
+    normalize_sample,
+    signed_sample,
+)
 from voltflow.domain.stations import ConnectorRef, Registration
 from voltflow.ocpp.errors import (
     NotImplementedOcpp,
@@ -108,11 +115,31 @@ def _iso(ts: datetime) -> str:
     return ts.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def parse_samples(meter_value: list[Payload], field: str = "meterValue") -> list[MeterSample]:
+def parse_samples(
+    meter_value: list[Payload], field: str = "meterValue"
+) -> tuple[list[MeterSample], list[SignedSample]]:
+    """The numbers, and the signed data blocks beside them. Numbers are read as numbers (format
+    Raw, the default); a SignedData block is kept as received, never read as one. Anything else
+    that is not a number is refused, naming it. (A plain tuple: a named one would cost every
+    MeterValues more than telling signed values apart does.)"""
     samples: list[MeterSample] = []
+    signed: list[SignedSample] = []
     for i, mv in enumerate(meter_value):
         ts = parse_time(mv["timestamp"], f"{field}.{i}.timestamp")
         for j, sv in enumerate(mv["sampledValue"]):
+            if sv.get("format") == SIGNED_DATA:
+                signed.append(
+                    signed_sample(
+                        ts,
+                        sv["value"],
+                        measurand=sv.get("measurand"),
+                        context=sv.get("context"),
+                        unit=sv.get("unit"),
+                        phase=sv.get("phase"),
+                        location=sv.get("location"),
+                    )
+                )
+                continue
             try:
                 samples.append(
                     normalize_sample(
@@ -128,7 +155,7 @@ def parse_samples(meter_value: list[Payload], field: str = "meterValue") -> list
             except MeterValueError as exc:
                 where = f"{field}.{i}.sampledValue.{j}.value"
                 raise PropertyConstraintViolation(f"{where}: {exc}", {"field": where}) from exc
-    return samples
+    return samples, signed
 
 
 async def boot_notification(ev: StationEvents, ctx: StationContext, p: Payload) -> Payload:
@@ -187,22 +214,24 @@ async def start_transaction(ev: StationEvents, ctx: StationContext, p: Payload) 
 
 
 async def stop_transaction(ev: StationEvents, ctx: StationContext, p: Payload) -> Payload:
+    samples, signed = parse_samples(p.get("transactionData") or [], "transactionData")
     stop = StopRequest(
         transaction_id=p["transactionId"],
         stopped_at=parse_time(p["timestamp"], "timestamp"),
         meter_stop_wh=p["meterStop"],
         reason=p.get("reason"),
         id_tag=p.get("idTag"),
-        samples=parse_samples(p.get("transactionData") or [], "transactionData"),
+        samples=samples,
+        signed=signed,
     )
     status = await ev.stop_transaction(ctx.station_id, stop)
     return {"idTagInfo": {"status": status.value}} if status is not None else {}
 
 
 async def meter_values(ev: StationEvents, ctx: StationContext, p: Payload) -> Payload:
-    samples = parse_samples(p["meterValue"])
+    samples, signed = parse_samples(p["meterValue"])
     await ev.meter_values(
-        ctx.station_id, parse_connector(p["connectorId"]), p.get("transactionId"), samples
+        ctx.station_id, parse_connector(p["connectorId"]), p.get("transactionId"), samples, signed
     )
     return {}
 

@@ -1,12 +1,16 @@
-"""Reading charging sessions: lists with filters, one session with its meter values. A person sees
-the sessions at their organisations' stations, with their organisations' cards, and their own."""
+"""Reading charging sessions: lists with filters, one session with its meter values and its signed
+meter values. A person sees the sessions at their organisations' stations, with their
+organisations' cards, and their own."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
 from voltflow.domain.access import PLATFORM, Actor, Permission
+from voltflow.domain.ocmf import TransparencyDataset, read_signed_value, transparency_xml
+from voltflow.domain.sessions import SignedMark, signed_start_end
 from voltflow.services.access import scope_of
 from voltflow.store.repositories import Page, SessionRepository
 
@@ -64,4 +68,43 @@ class SessionService:
         if session is None:
             raise SessionNotFound(session_id)
         session["meter_values"] = await self.repo.meter_values(session_id)
+        session["signed_meter_values"] = signed_views(await self.repo.signed_values(session_id))
         return session
+
+    async def transparency_file(self, session_id: int, *, actor: Actor = PLATFORM) -> str:
+        """The session's signed values in the XML file a transparency tool reads, to check
+        their signatures (the platform does not)."""
+        session = await self.get(session_id, actor=actor)
+        return transparency_xml(
+            [
+                TransparencyDataset(v["context"], session_id, v["data"], v["public_key"])
+                for v in session["signed_meter_values"]
+            ]
+        )
+
+
+def signed_views(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The session's signed values as stored, each with its OCMF record decoded (``ocmf``, None
+    when there is none) and whether it is the session's signed start or end reading. Decoded
+    again on every read: the block as received is the one source, the decoding only a view."""
+    read = [read_signed_value(row["data"]) for row in rows]
+    start, end = signed_start_end(
+        [
+            SignedMark(
+                row["sampled_at"], row["context"], value.ocmf.transactions if value.ocmf else ()
+            )
+            for row, value in zip(rows, read, strict=True)
+        ]
+    )
+    views = []
+    for i, (row, value) in enumerate(zip(rows, read, strict=True)):
+        views.append(
+            {
+                **row,
+                "ocmf": asdict(value.ocmf) if value.ocmf else None,
+                "signing_method": value.signing_method,
+                "session_start": i == start,
+                "session_end": i == end,
+            }
+        )
+    return views

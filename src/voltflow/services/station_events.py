@@ -15,13 +15,20 @@ from zoneinfo import ZoneInfo
 
 from voltflow.domain.authorization import AuthorizationStatus, normalize_uid
 from voltflow.domain.cards import authorize_card
+from voltflow.domain.ocmf import read_signed_value
 from voltflow.domain.session_types import SessionFacts, ValidityBounds, classify
-from voltflow.domain.sessions import ENERGY_REGISTER, SUPERSEDED, MeterSample, superseded_stop
+from voltflow.domain.sessions import (
+    ENERGY_REGISTER,
+    SUPERSEDED,
+    MeterSample,
+    SignedSample,
+    superseded_stop,
+)
 from voltflow.domain.stations import ConnectorRef, Registration
 from voltflow.services.ports import Clock
 from voltflow.store.cards import CardRepository
 from voltflow.store.prepared import Tx
-from voltflow.store.repositories import SessionRepository, StationRepository
+from voltflow.store.repositories import SessionRepository, SignedInfo, StationRepository
 from voltflow.store.writer import DurableWriter
 
 log = logging.getLogger(__name__)
@@ -66,6 +73,7 @@ class StopRequest:
     reason: str | None
     id_tag: str | None
     samples: Sequence[MeterSample]
+    signed: Sequence[SignedSample] = ()
 
 
 # Sessions whose station we remember, for MeterValues; ids never move, so entries never go stale.
@@ -273,10 +281,25 @@ class StationEvents:
         self, station_id: str, stop: StopRequest
     ) -> AuthorizationStatus | None:
         stop_uid = normalize_uid(stop.id_tag) if stop.id_tag else None
+        received_at = self.clock.now()
+        # Read here, not on the writer's thread, whose time every station's message shares.
+        signed_read = _read_signed(stop.signed)
 
         def work(tx: Tx) -> AuthorizationStatus | None:
             tag_status = self._authorize_in(tx, stop_uid) if stop_uid else None
             session = SessionRepository.get_for_update(tx, stop.transaction_id, station_id)
+            if signed_read:
+                # Evidence under calibration law: kept, under its session when it is known.
+                signed = self.sessions.w_signed(
+                    station_id,
+                    None if session is None else int(session["evse_id"]),
+                    None if session is None else int(session["connector_id"]),
+                    None if session is None else stop.transaction_id,
+                    "StopTransaction",
+                    received_at,
+                    signed_read,
+                )
+                tx.executemany(signed[0].statement, [w.params for w in signed])
             if session is None:
                 log.warning(
                     "%s: StopTransaction for unknown transaction %s",
@@ -306,15 +329,25 @@ class StationEvents:
         ref: ConnectorRef,
         transaction_id: int | None,
         samples: Sequence[MeterSample],
+        signed: Sequence[SignedSample] = (),
     ) -> None:
         session_id = transaction_id
         # Transaction ids are global: a station's stale or wrong id may be another station's
         # session. Its readings are kept, but not under a session that is not its own.
         if transaction_id is not None and await self._owner(transaction_id) != station_id:
             session_id = None
-        await self.writer.commit(
-            self.sessions.w_samples(station_id, ref.evse_id, session_id, samples)
-        )
+        writes = self.sessions.w_samples(station_id, ref.evse_id, session_id, samples)
+        if signed:
+            writes += self.sessions.w_signed(
+                station_id,
+                ref.evse_id,
+                ref.connector_id,
+                session_id,
+                "MeterValues",
+                self.clock.now(),
+                _read_signed(signed),
+            )
+        await self.writer.commit(writes)
 
     async def firmware_status(self, station_id: str, status: str) -> None:
         await self.writer.commit([self.stations.w_field(station_id, "firmware_status", status)])
@@ -332,6 +365,16 @@ class StationEvents:
         """No vendor extensions are known yet: the message is kept in the protocol's log only,
         and answered as the protocol says for an unknown vendor."""
         return "UnknownVendorId"
+
+
+def _read_signed(signed: Sequence[SignedSample]) -> list[tuple[SignedSample, SignedInfo]]:
+    """Each block with what could be read in it. Reading never refuses a block: one that cannot
+    be decoded is kept as received, with a note saying why."""
+    found = []
+    for sample in signed:
+        value = read_signed_value(sample.data)
+        found.append((sample, SignedInfo(value.encoding, value.public_key, value.note)))
+    return found
 
 
 def _boot_fields(info: BootInfo) -> dict[str, Any]:

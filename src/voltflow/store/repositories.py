@@ -19,7 +19,13 @@ from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.elements import ColumnElement
 
 from voltflow.domain.authorization import Token, TokenState
-from voltflow.domain.sessions import ENERGY_REGISTER, SUPERSEDED, MeterSample
+from voltflow.domain.sessions import (
+    ENERGY_REGISTER,
+    SIGNED_DATA,
+    SUPERSEDED,
+    MeterSample,
+    SignedSample,
+)
 from voltflow.domain.stations import ConnectorRef, Registration
 from voltflow.store.database import Database
 from voltflow.store.prepared import Tx
@@ -31,6 +37,7 @@ from voltflow.store.tables import (
     connectors,
     meter_values,
     ocpp_messages,
+    signed_meter_values,
     stations,
     users,
 )
@@ -245,6 +252,27 @@ _LAST_ENERGY = (
     .order_by(_MV.c.sampled_at.desc())
     .limit(1)
 )
+_SMV = signed_meter_values
+
+
+def _signed_insert(dialect: str) -> Executable:
+    """A signed block already stored (a retry, or the same block in MeterValues and then in the
+    StopTransaction) is the same reading: it is not stored again, but it joins its session when
+    it was stored without one (a MeterValues sent before the station knew its transaction)."""
+    upsert = _dialect_insert(dialect, _SMV)
+    excluded = upsert.excluded
+    statement: Executable = upsert.on_conflict_do_update(
+        index_elements=["station_id", "data_sha256"],
+        set_={
+            "session_id": excluded.session_id,
+            "evse_id": excluded.evse_id,
+            "connector_id": excluded.connector_id,
+        },
+        where=and_(_SMV.c.session_id.is_(None), excluded.session_id.is_not(None)),
+    )
+    return statement
+
+
 _BOOT = update(stations).where(stations.c.id == bindparam("b_id"))
 _ADMISSION = select(stations.c.password_hash, stations.c.registration, stations.c.lenient).where(
     stations.c.id == bindparam("b_id")
@@ -574,11 +602,66 @@ def _frames_of(row: Any) -> list[dict[str, Any]]:
     return [call, answer]
 
 
+def _without_nul(text: str | None) -> str | None:
+    """PostgreSQL's text cannot hold NUL, which JSON can carry (``\\u0000``): written as JSON
+    writes it, on both databases, so that the block is kept rather than its message refused."""
+    return text.replace("\x00", "\\u0000") if text and "\x00" in text else text
+
+
+class SignedInfo(NamedTuple):
+    """What the platform read in a signed block, stored beside it."""
+
+    encoding: str | None
+    public_key: str | None
+    note: str | None
+
+
 class SessionRepository:
     def __init__(self, db: Database, writer: DurableWriter, statements: Statements) -> None:
         self.db = db
         self.writer = writer
         self.sql = statements
+        self._signed_insert = _signed_insert(db.dialect)
+
+    def w_signed(
+        self,
+        station_id: str,
+        evse_id: int | None,
+        connector_id: int | None,
+        session_id: int | None,
+        message: str,
+        received_at: datetime,
+        signed: Sequence[tuple[SignedSample, SignedInfo]],
+    ) -> list[Write]:
+        return [
+            Write(
+                self._signed_insert,
+                _fit(
+                    signed_meter_values,
+                    {
+                        "station_id": station_id,
+                        "evse_id": evse_id,
+                        "connector_id": connector_id,
+                        "session_id": session_id,
+                        "sampled_at": s.timestamp,
+                        "received_at": received_at,
+                        "message": message,
+                        "format": SIGNED_DATA,
+                        "measurand": s.measurand,
+                        "context": s.context,
+                        "unit": s.unit,
+                        "phase": s.phase,
+                        "location": s.location,
+                        "data": _without_nul(s.data),
+                        "data_sha256": hashlib.sha256(s.data.encode()).hexdigest(),
+                        "encoding": info.encoding,
+                        "public_key": _without_nul(info.public_key),
+                        "note": info.note,
+                    },
+                ),
+            )
+            for s, info in signed
+        ]
 
     def w_samples(
         self, station_id: str, evse_id: int, session_id: int | None, samples: Sequence[MeterSample]
@@ -728,6 +811,20 @@ class SessionRepository:
 
     async def meter_values(self, session_id: int, limit: int = 1000) -> list[dict[str, Any]]:
         t = meter_values
+        async with self.db.engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    select(t)
+                    .where(t.c.session_id == session_id)
+                    .order_by(t.c.sampled_at, t.c.id)
+                    .limit(limit)
+                )
+            ).all()
+        return [dict(r._mapping) for r in rows]
+
+    async def signed_values(self, session_id: int, limit: int = 1000) -> list[dict[str, Any]]:
+        """The session's signed values, in the order they were sampled."""
+        t = signed_meter_values
         async with self.db.engine.connect() as conn:
             rows = (
                 await conn.execute(

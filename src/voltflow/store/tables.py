@@ -303,6 +303,41 @@ meter_values = Table(
     Index("ix_meter_values_session", "session_id"),
 )
 
+# Sampled values in SignedData format (signed meter readings, OCMF for German Eichrecht), kept
+# as received beside the numbers: a table of their own so that the numeric readings, the hot
+# path, stay as they are. A reading of an unknown transaction is kept too, linked to no session.
+signed_meter_values = Table(
+    "signed_meter_values",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("station_id", String(64), nullable=False),
+    Column("evse_id", Integer, nullable=True),
+    Column("connector_id", Integer, nullable=True),
+    Column("session_id", BigInteger, nullable=True),
+    Column("sampled_at", UTCDateTime, nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    # The message that carried it: MeterValues or StopTransaction (its transactionData).
+    Column("message", String(24), nullable=False),
+    Column("format", String(16), nullable=False),
+    Column("measurand", String(48), nullable=False),
+    Column("context", String(24), nullable=True),
+    Column("unit", String(16), nullable=True),
+    Column("phase", String(8), nullable=True),
+    Column("location", String(8), nullable=True),
+    # The block, exactly as the station sent it, and its SHA-256 (hex): a block sent again, in
+    # a retry or in both MeterValues and StopTransaction, is one reading.
+    Column("data", Text, nullable=False),
+    Column("data_sha256", String(64), nullable=False),
+    # How the OCMF record was wrapped (plain, hex, base64, json+…), when one was found.
+    Column("encoding", String(16), nullable=True),
+    # The meter's public key when the station sent one with the value; never verified here.
+    Column("public_key", Text, nullable=True),
+    # Why the block could not be decoded, or what its record lacks.
+    Column("note", String(256), nullable=True),
+    UniqueConstraint("station_id", "data_sha256", name="uq_signed_meter_value"),
+    Index("ix_signed_meter_values_session", "session_id"),
+)
+
 # One row an exchange: a CALL and its answer (or a frame that belongs to no exchange, such as
 # an answer to no call of ours). A row, not two: each row of the log costs every commit a page of
 # the station index, and a busy platform logs a thousand exchanges a second.

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Path, Query
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 T = TypeVar("T")
@@ -178,8 +180,95 @@ class SessionOut(BaseModel):
     type_reason: str | None
 
 
+class OcmfReadingOut(BaseModel):
+    """One reading of an OCMF record (``RD``), omitted fields filled in from the one before."""
+
+    time: str | None = Field(description="TM as written, with its synchronisation state")
+    at: datetime | None = Field(description="TM's instant, when it has an offset")
+    time_status: str | None = Field(description="TM's state: U, I, S or R")
+    transaction: str | None = Field(description="TX: B begin, E/L/R/A/P end, C, X, S, T")
+    value: Decimal | None = Field(description="RV with exactly the digits written")
+    obis: str | None = Field(description="RI, the OBIS code")
+    unit: str | None = Field(description="RU")
+    current_type: str | None = Field(description="RT")
+    cumulated_loss: Decimal | None = Field(description="CL")
+    error_flags: str | None = Field(description="EF")
+    status: str | None = Field(description="ST, the meter's state")
+
+
+class OcmfOut(BaseModel):
+    """The OCMF record decoded; its signature is not verified here (a transparency tool does
+    that with the meter's public key)."""
+
+    payload_text: str = Field(description="the payload section exactly as signed")
+    format_version: str | None = Field(description="FV")
+    gateway_id: str | None = Field(description="GI")
+    gateway_serial: str | None = Field(description="GS")
+    gateway_version: str | None = Field(description="GV")
+    pagination: str | None = Field(description="PG")
+    meter_vendor: str | None = Field(description="MV")
+    meter_model: str | None = Field(description="MM")
+    meter_serial: str | None = Field(description="MS")
+    meter_firmware: str | None = Field(description="MF")
+    identification_status: bool | None = Field(description="IS")
+    identification_level: str | None = Field(description="IL")
+    identification_flags: list[str] = Field(description="IF")
+    identification_type: str | None = Field(description="IT")
+    identification_data: str | None = Field(description="ID")
+    tariff_text: str | None = Field(description="TT")
+    charge_point_id_type: str | None = Field(description="CT")
+    charge_point_id: str | None = Field(description="CI")
+    readings: list[OcmfReadingOut] = Field(description="RD")
+    signature_algorithm: str = Field(description="SA (its default when omitted)")
+    signature_encoding: str = Field(description="SE (its default when omitted)")
+    signature_mime_type: str = Field(description="SM (its default when omitted)")
+    signature_data: str | None = Field(description="SD")
+    missing: list[str] = Field(description="mandatory fields the record lacks")
+
+
+class SignedMeterValueOut(BaseModel):
+    """A sampled value in SignedData format, kept exactly as the station sent it."""
+
+    model_config = ConfigDict(extra="ignore")
+    id: int
+    sampled_at: datetime
+    received_at: datetime
+    message: str = Field(description="MeterValues or StopTransaction")
+    evse_id: int | None
+    connector_id: int | None
+    format: str
+    measurand: str
+    context: str | None
+    unit: str | None
+    phase: str | None
+    location: str | None
+    data: str = Field(description="the signed block as received")
+    encoding: str | None = Field(description="how the OCMF record was wrapped, when found")
+    public_key: str | None = Field(description="the meter's key, when the station sent it")
+    signing_method: str | None
+    note: str | None = Field(description="why it could not be decoded, or what it lacks")
+    session_start: bool = Field(description="the session's signed start reading")
+    session_end: bool = Field(description="the session's signed end reading")
+    ocmf: OcmfOut | None
+
+
 class SessionDetailOut(SessionOut):
     meter_values: list[MeterValueOut]
+    signed_meter_values: list[SignedMeterValueOut]
+
+
+class XmlResponse(Response):
+    media_type = "application/xml"
+
+
+TRANSPARENCY_FILE = (
+    "The XML container of the S.A.F.E. transparency software: each signed value with the "
+    "meter's public key when the station sent it, for the tool to verify"
+)
+
+
+def transparency_download(session_id: int) -> dict[str, str]:
+    return {"Content-Disposition": f'attachment; filename="session-{session_id}-signed.xml"'}
 
 
 class TokenIn(BaseModel):

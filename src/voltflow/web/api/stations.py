@@ -14,6 +14,7 @@ from voltflow.web.auth import ApiUser, PlatformDep
 from voltflow.web.problems import Problem
 from voltflow.web.schemas import (
     MAX_ID,
+    TRANSPARENCY_FILE,
     CommandIn,
     CommandOut,
     ConnectorOut,
@@ -31,7 +32,9 @@ from voltflow.web.schemas import (
     StatusHistoryOut,
     TokenIn,
     TokenOut,
+    XmlResponse,
     problem_responses,
+    transparency_download,
 )
 
 router = APIRouter(prefix="/api/v1")
@@ -207,6 +210,20 @@ async def get_session(
     for mv in session["meter_values"]:
         mv["value"] = str(mv["value"])
     return SessionDetailOut.model_validate(session)
+
+
+@router.get(
+    "/sessions/{session_id}/transparency",
+    tags=["sessions"],
+    response_class=XmlResponse,
+    responses={200: {"description": TRANSPARENCY_FILE}},
+)
+async def get_session_transparency_file(
+    session_id: IdPath, platform: PlatformDep, actor: ApiUser
+) -> XmlResponse:
+    """The session's signed meter values as the XML file transparency tools read."""
+    body = await platform.sessions.transparency_file(session_id, actor=actor)
+    return XmlResponse(body, headers=transparency_download(session_id))
 
 
 @router.get("/tokens", tags=["tokens"])

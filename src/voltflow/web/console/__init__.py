@@ -6,11 +6,11 @@ reaches exactly what the API does.
 
 from fastapi import APIRouter
 
-from voltflow.web.console import account, audit, cards, customers, lists, stations
+from voltflow.web.console import account, audit, cards, customers, lists, sessions, stations
 from voltflow.web.console.common import render, templates
 
 router = APIRouter(include_in_schema=False)
-for module in (account, stations, customers, cards, lists, audit):
+for module in (account, stations, sessions, customers, cards, lists, audit):
     router.include_router(module.router)
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "lists",
     "render",
     "router",
+    "sessions",
     "stations",
     "templates",
 ]
