@@ -32,9 +32,9 @@ def invoke(db: str, *args: str) -> tuple[int, str]:
 
 
 def test_station_token_and_sessions(db: str) -> None:
-    code, out = invoke(db, "station", "add", "CP-1", "--password", "station-pass-1")
+    code, out = invoke(db, "station", "add", "CP-1", "--password", "station-pass-0001")
     assert code == 0, out
-    assert "ws://" in out and "station-pass-1" in out
+    assert "ws://" in out and "station-pass-0001" in out
     code, out = invoke(db, "token", "add", "04:aa:bb")
     assert (code, out.strip()) == (0, "token 04AABB added, active")
     code, out = invoke(db, "sessions", "list", "--json")
@@ -47,7 +47,7 @@ def test_station_token_and_sessions(db: str) -> None:
     ("args", "message"),
     [
         (["station", "add", "bad id"], "station id"),
-        (["station", "add", "CP-1", "--password", "short"], "password: 8–40 characters"),
+        (["station", "add", "CP-1", "--password", "short"], "password: 5 characters; a station key has 16–40 characters"),
         (["token", "add", "!!!"], "up to 20 letters or digits"),
         (["station", "claim", "NOPE"], "no station NOPE"),
         (["command", "CP-1", "Explode"], "unknown remote action"),
@@ -64,8 +64,8 @@ def test_errors_are_messages_not_tracebacks(db: str, args: list[str], message: s
 
 
 def test_duplicate_station_keeps_the_first(db: str) -> None:
-    assert invoke(db, "station", "add", "CP-1", "--password", "first-pass-1")[0] == 0
-    code, out = invoke(db, "station", "add", "CP-1", "--password", "other-pass-1")
+    assert invoke(db, "station", "add", "CP-1", "--password", "first-pass-000001")[0] == 0
+    code, out = invoke(db, "station", "add", "CP-1", "--password", "other-pass-000001")
     assert code == 1 and "already exists" in out
 
 
@@ -95,7 +95,7 @@ def server(db: str, tmp_path: Path) -> Iterator[tuple[int, int, str]]:
     assert invoke(db, "user", "add", "op", "--password", "op-password")[0] == 0
     code, key = invoke(db, "apikey", "create", "op")
     assert code == 0
-    assert invoke(db, "station", "add", "CP-1", "--password", "station-pass-1")[0] == 0
+    assert invoke(db, "station", "add", "CP-1", "--password", "station-pass-0001")[0] == 0
     http_port, ocpp_port = _free_port(), _free_port()
     proc = subprocess.Popen(
         [
@@ -135,7 +135,7 @@ def server(db: str, tmp_path: Path) -> Iterator[tuple[int, int, str]]:
 
 def test_serve_and_command_end_to_end(server: tuple[int, int, str], db: str) -> None:
     http_port, ocpp_port, key = server
-    auth = base64.b64encode(b"CP-1:station-pass-1").decode()
+    auth = base64.b64encode(b"CP-1:station-pass-0001").decode()
     result: dict[str, object] = {}
 
     async def station() -> None:

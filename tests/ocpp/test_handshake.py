@@ -22,6 +22,7 @@ from tests.ocpp.support import (
 )
 from voltflow.bootstrap import Platform, build
 from voltflow.domain.stations import Registration
+from voltflow.ocpp.throttle import HandshakeThrottle
 from voltflow.services.stations import StationError
 
 TS = "2025-03-01T12:00:00Z"
@@ -47,10 +48,12 @@ REFUSALS = [
 
 
 async def test_refusals(platform: Platform, ocpp_url: str) -> None:
-    """One platform for the whole table: a refusal changes nothing the next case could see."""
+    """One platform for the whole table: a refusal changes nothing the next case could see
+    (but the failures it counts, which are forgotten between cases here)."""
     await add_station(platform, "CP-1")
     await add_station(platform, "CP-2")
     for case in REFUSALS:
+        platform.ocpp.throttle = HandshakeThrottle()
         subprotocols, headers, status = case.values
         error = await refused(
             open_socket(ocpp_url, "CP-1", subprotocols=subprotocols, headers=headers)
