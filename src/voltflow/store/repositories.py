@@ -11,7 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from sqlalchemy import Table, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import Table, and_, bindparam, func, insert, null, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import Select
@@ -273,8 +273,8 @@ _PROMOTE_KEY = (
     )
     .values(
         password_hash=stations.c.pending_password_hash,
-        pending_password_hash=None,
-        pending_key_state=None,
+        pending_password_hash=null(),
+        pending_key_state=null(),
     )
 )
 _SECRETS = frozenset({"password_hash", "pending_password_hash"})
