@@ -4,14 +4,16 @@ Every failed handshake (a wrong key, or an unknown station) makes the next attem
 same source wait longer, before its key is even looked at: a few free failures (a station being
 set up), then 0.5 s, 1 s, 2 s, … up to a minute; failures fade with a half-life of five
 minutes. Once a source has failed, its attempts still being decided count as failures in
-advance, so a thousand connections opened at once get no further than one. A source that has
-never failed is not slowed at all: a connect storm through one address (a TLS-terminating
-proxy, a NAT) goes through. Each station id that presents its key from a source earns that
-source a little credit (a gateway with a misconfigured station among good ones), capped.
+advance, so a thousand connections opened at once get no further than the free few. A source
+that has never failed is not slowed at all: a connect storm through one address (a
+TLS-terminating proxy, a NAT) goes through. Each station id that presents its key from a
+source earns that source a little credit (a gateway with a misconfigured station among good
+ones), capped.
 
 A guesser spread over many addresses meets the second limit: the failures on one station id
 slow every attempt on that id from a source that has not connected as that station before, to
-about one a second. That limit is kept short, and neither applies to a source that connected
+about one a second, and attempts on one id are always counted in advance (three at once, then
+one at a time). That limit is kept short, and neither applies to a source that connected
 as the station with its key (until it fails on that id): the station itself, reconnecting, is
 never locked out by someone else's failures on its id, nor by a neighbour behind its address.
 
@@ -64,9 +66,11 @@ class _Record:
 class _Table:
     """Records by key, least recently used first, at most ``size`` of them."""
 
-    def __init__(self, schedule: Schedule, size: int) -> None:
+    def __init__(self, schedule: Schedule, size: int, *, count_every_attempt: bool) -> None:
         self.schedule = schedule
         self.size = size
+        # Count every attempt in advance, or only once the key stands at some failure.
+        self.count_every_attempt = count_every_attempt
         self.records: OrderedDict[str, _Record] = OrderedDict()
 
     def _standing(self, record: _Record, now: float) -> float:
@@ -87,15 +91,16 @@ class _Table:
         return record
 
     def wait(self, key: str, now: float) -> tuple[float, bool]:
-        """Seconds before ``key`` may try; when 0, whether the attempt is counted in advance
-        (it is while the key stands at any failure)."""
+        """Seconds before ``key`` may try; when 0, whether the attempt is counted in advance."""
         record = self.records.get(key)
         if record is None:
-            return 0.0, False
+            if not self.count_every_attempt:
+                return 0.0, False
+            record = self._record(key, now)
         if now < record.not_before:
             return record.not_before - now, False
         standing = self._standing(record, now)
-        if standing < 0.01 and record.in_flight == 0:
+        if standing < 0.01 and record.in_flight == 0 and not self.count_every_attempt:
             if record.credit == 0:
                 del self.records[key]  # forgotten: nothing against it any more
             return 0.0, False
@@ -108,6 +113,13 @@ class _Table:
         if record is not None and counted:
             record.in_flight = max(0, record.in_flight - 1)
         if not failed:
+            if (
+                record is not None
+                and record.in_flight == 0
+                and record.credit == 0
+                and self._standing(record, now) < 0.01
+            ):
+                del self.records[key]  # nothing against it: no need to remember it
             return
         record = self._record(key, now)
         standing = self._standing(record, now)
@@ -212,8 +224,12 @@ class HandshakeThrottle:
         max_trusted: int = 65_536,
     ) -> None:
         self.clock = clock
-        self.sources = _Table(source_schedule, max_sources)
-        self.stations = _Table(station_schedule, max_stations)
+        # A source is counted in advance only once it has failed: a connect storm through
+        # one address goes through. A station id always is (only ids of stations that have
+        # a key get here, so made-up ids cannot fill the table): a thousand connections at
+        # once as one station get no further than three guesses.
+        self.sources = _Table(source_schedule, max_sources, count_every_attempt=False)
+        self.stations = _Table(station_schedule, max_stations, count_every_attempt=True)
         # (station id, source) pairs that presented the station's key: the station itself.
         self.trusted: OrderedDict[str, None] = OrderedDict()
         self.max_trusted = max_trusted
