@@ -21,6 +21,7 @@ from tests.ocpp.support import (
     add_station,
     basic,
     eventually,
+    log_rows,
     open_socket,
     raw_station,
 )
@@ -468,6 +469,11 @@ async def test_an_accepted_key_change_is_a_handover(platform: Platform, ocpp_url
         rotated = await rotation
     assert rotated.key == new_key and rotated.result.payload == {"status": "Accepted"}
     assert (await key_of(platform, "CP-1")).key_change is KeyChange.ACCEPTED
+    # The message log, which fleet managers read, does not keep the key in clear.
+    logged = await log_rows(platform, "CP-1", action="ChangeConfiguration")
+    assert [r["direction"] for r in logged] == ["out", "in"]
+    assert "AuthorizationKey" in logged[0]["payload"]
+    assert all(new_key not in r["payload"] for r in logged)
 
     # Before the station reconnects with its new key, both keys open the door.
     async with raw_station(ocpp_url, "CP-1") as st:

@@ -88,7 +88,7 @@ async def test_duplicate_station_is_refused_and_the_first_kept(api: httpx.AsyncC
     assert (
         await api.post("/api/v1/stations", json={"id": "CP-1", "password": "first-password-0001"})
     ).status_code == 201
-    again = await api.post("/api/v1/stations", json={"id": "CP-1", "password": "second-password-0001"})
+    again = await api.post("/api/v1/stations", json={"id": "CP-1", "password": "second-pass-0001"})
     assert again.status_code == 422
     assert again.json()["field"] == "id"
 

@@ -17,6 +17,8 @@ _KEY = re.compile(r"^[A-Za-z0-9*\-_=:+|@.]*$")
 KEY_RULE = f"{KEY_MIN}–{KEY_MAX} characters of letters, digits and * - _ = : + | @ ."
 # The configuration key that carries it in OCPP 1.6 (configuration keys are case-insensitive).
 AUTHORIZATION_KEY = "AuthorizationKey"
+# What the message log shows in place of a key sent to a station.
+REDACTED = "(new key, not logged)"
 
 
 class KeyChange(enum.StrEnum):

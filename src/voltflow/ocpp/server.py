@@ -31,7 +31,13 @@ from websockets.datastructures import Headers
 from websockets.frames import CloseCode
 from websockets.http11 import Request, Response
 
-from voltflow.domain.station_keys import KEY_MAX, KEY_MIN, key_problem
+from voltflow.domain.station_keys import (
+    KEY_MAX,
+    KEY_MIN,
+    REDACTED,
+    is_authorization_key,
+    key_problem,
+)
 from voltflow.domain.stations import Registration
 from voltflow.ocpp import frames
 from voltflow.ocpp.errors import InternalError, OcppError
@@ -540,7 +546,7 @@ class OcppServer:
                     station_id,
                     sent_at,
                     "out",
-                    raw,
+                    _loggable(unique_id, action, payload, raw),
                     frames.CALL,
                     unique_id,
                     action,
@@ -568,6 +574,14 @@ class OcppServer:
 
 def _refuse(socket: Socket, status: HTTPStatus, body: str) -> Response:
     return socket.reject(status, body)
+
+
+def _loggable(unique_id: str, action: str, payload: dict[str, Any], raw: str) -> str:
+    """The frame as the message log keeps it: a station's new key is not written down in
+    clear (the platform keeps keys hashed), anyone who reads the log could connect as it."""
+    if action == "ChangeConfiguration" and is_authorization_key(payload.get("key")):
+        return frames.call(unique_id, action, {**payload, "value": REDACTED})
+    return raw
 
 
 def _slow_down(socket: Socket, station_id: str, wait: float) -> Response:
