@@ -63,10 +63,11 @@ class CommandService:
             raise InvalidCommand(str(exc)) from exc
         if payload is None:
             payload = dict(DEFAULT_PAYLOADS.get(remote, {}))
-        timeout = timeout or self.default_timeout
         if remote is RemoteAction.CHANGE_CONFIGURATION and is_authorization_key(payload.get("key")):
-            return await self._hand_over_key(station_id, payload, timeout)
-        return await self.link.call(station_id, remote.value, payload, timeout)
+            return await self._hand_over_key(station_id, payload, timeout or self.default_timeout)
+        return await self.link.call(
+            station_id, remote.value, payload, timeout or self.default_timeout
+        )
 
     async def change_key(
         self,
