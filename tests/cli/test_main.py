@@ -294,3 +294,43 @@ def test_rotate_key_end_to_end(server: tuple[int, int, str]) -> None:
     assert result["code"] == "0", result["out"]
     assert "Accepted" in result["out"]
     assert result["sent"] in result["out"]
+
+
+def test_claim_through_the_running_server_sends_the_key(
+    server: tuple[int, int, str], db: str
+) -> None:
+    """``station claim --api-key``: the server holding the station's socket hands it its key."""
+    http_port, ocpp_port, key = server
+    assert invoke(db, "station", "add", "CP-OPEN")[0] == 0  # no key: security profile 0
+    result: dict[str, str] = {}
+
+    async def station() -> None:
+        async with websockets.connect(
+            f"ws://127.0.0.1:{ocpp_port}/ocpp/CP-OPEN", subprotocols=["ocpp1.6"]
+        ) as ws:
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "voltflow",
+                "--database",
+                db,
+                "station",
+                "claim",
+                "CP-OPEN",
+                "--api-url",
+                f"http://127.0.0.1:{http_port}",
+                "--api-key",
+                key,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+            )
+            call = json.loads(await ws.recv())
+            assert call[2] == "ChangeConfiguration" and call[3]["key"] == "AuthorizationKey"
+            result["sent"] = call[3]["value"]
+            await ws.send(json.dumps([3, call[1], {"status": "Accepted"}]))
+            out, _ = await proc.communicate()
+            result["code"], result["out"] = str(proc.returncode), out.decode()
+
+    asyncio.run(station())
+    assert result["code"] == "0", result["out"]
+    assert result["sent"] in result["out"] and "answered Accepted" in result["out"]

@@ -164,3 +164,39 @@ async def test_the_console_claims_a_keyless_station(
     assert record.registration == "Accepted" and record.pending_password_hash is not None
     key = re.search(r'<pre class="result" id="new-key">([0-9a-f]{40})</pre>', fragment.text)
     assert key, fragment.text
+
+
+async def test_the_remote_command_endpoint_hands_the_key_over(
+    platform: Platform, api: httpx.AsyncClient, ocpp_url: str
+) -> None:
+    """OCTT TC_073 through the API: the key the operator sends is the one the station's
+    reconnection is checked against."""
+    await add_station(platform, "CP-1")
+    body = {"payload": {"key": "AuthorizationKey", "value": "operator-key-000000001"}}
+    short = await api.post(
+        "/api/v1/stations/CP-1/commands/ChangeConfiguration",
+        json={"payload": {"key": "AuthorizationKey", "value": "short"}},
+    )
+    assert short.status_code == 422 and "16–40 characters" in short.json()["detail"]
+    async with raw_station(ocpp_url, "CP-1") as st:
+        sending = asyncio.create_task(
+            api.post("/api/v1/stations/CP-1/commands/ChangeConfiguration", json=body)
+        )
+        assert await answer_change(st) == "operator-key-000000001"
+        response = await sending
+    assert response.json()["payload"] == {"status": "Accepted"}
+    async with raw_station(ocpp_url, "CP-1", password="operator-key-000000001") as st:
+        await st.heartbeat()
+
+
+async def test_the_console_claim_without_htmx_shows_the_key_on_a_page(
+    platform: Platform, console: tuple[httpx.AsyncClient, str]
+) -> None:
+    client, csrf = console
+    await platform.stations.add("CP-OPEN")
+    page = await client.post("/stations/CP-OPEN/claim", data={"csrf_token": csrf})
+    assert page.status_code == 200, page.text
+    assert re.search(r'id="new-key">[0-9a-f]{40}<', page.text), page.text
+    await add_station(platform, "CP-1")  # one with a key: nothing to show, back to its page
+    back = await client.post("/stations/CP-1/claim", data={"csrf_token": csrf})
+    assert back.status_code == 303 and back.headers["location"] == "/stations/CP-1"
