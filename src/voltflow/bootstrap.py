@@ -144,7 +144,7 @@ def build(
         db=db,
         writer=writer,
         events=events,
-        stations=StationService(station_repo, messages, clock),
+        stations=StationService(station_repo, messages, clock, commands),
         sessions=SessionService(session_repo),
         tokens=TokenService(token_repo, clock),
         accounts=accounts,

@@ -32,9 +32,9 @@ def invoke(db: str, *args: str) -> tuple[int, str]:
 
 
 def test_station_token_and_sessions(db: str) -> None:
-    code, out = invoke(db, "station", "add", "CP-1", "--password", "station-pass-1")
+    code, out = invoke(db, "station", "add", "CP-1", "--password", "station-pass-0001")
     assert code == 0, out
-    assert "ws://" in out and "station-pass-1" in out
+    assert "ws://" in out and "station-pass-0001" in out
     code, out = invoke(db, "token", "add", "04:aa:bb")
     assert (code, out.strip()) == (0, "token 04AABB added, active")
     code, out = invoke(db, "sessions", "list", "--json")
@@ -47,12 +47,20 @@ def test_station_token_and_sessions(db: str) -> None:
     ("args", "message"),
     [
         (["station", "add", "bad id"], "station id"),
-        (["station", "add", "CP-1", "--password", "short"], "password: 8–40 characters"),
+        (
+            ["station", "add", "CP-1", "--password", "short"],
+            "password: 5 characters; a station key has 16–40 characters",
+        ),
         (["token", "add", "!!!"], "up to 20 letters or digits"),
         (["station", "claim", "NOPE"], "no station NOPE"),
         (["command", "CP-1", "Explode"], "unknown remote action"),
         (["command", "CP-1", "Reset", "--payload", "{nope"], "not valid JSON"),
         (["command", "CP-1", "Reset"], "an API key is needed"),
+        (["station", "rotate-key", "CP-1"], "an API key is needed"),
+        (
+            ["station", "rotate-key", "CP-1", "--api-key", "k", "--api-url", "http://127.0.0.1:9"],
+            "cannot reach the server",
+        ),
         (["apikey", "create", "nobody"], "no user nobody"),
     ],
 )
@@ -63,9 +71,31 @@ def test_errors_are_messages_not_tracebacks(db: str, args: list[str], message: s
     assert "Traceback" not in out
 
 
+def test_a_generated_key_is_printed_once_and_fits_ocpp(db: str) -> None:
+    code, out = invoke(db, "station", "add", "CP-1", "--generate-password")
+    assert code == 0, out
+    [key] = [line.split()[1] for line in out.splitlines() if line.strip().startswith("password")]
+    assert len(key) == 40 and int(key, 16) >= 0
+    code, out = invoke(db, "station", "list")
+    assert "no key" not in out
+
+
+def test_claiming_a_keyless_station_gives_it_a_key(db: str) -> None:
+    assert invoke(db, "station", "add", "CP-OPEN")[0] == 0
+    code, out = invoke(db, "station", "list")
+    assert "CP-OPEN" in out and "no key: anyone may connect as it" in out
+    code, out = invoke(db, "station", "claim", "CP-OPEN")
+    assert code == 0, out
+    [key] = [line.split()[2] for line in out.splitlines() if "new key" in line]
+    assert len(key) == 40
+    assert "not sent" in out  # no server here: the installer sets it on the station
+    # Still keyless until the station connects with it: the list keeps saying so.
+    assert "no key" in invoke(db, "station", "list")[1]
+
+
 def test_duplicate_station_keeps_the_first(db: str) -> None:
-    assert invoke(db, "station", "add", "CP-1", "--password", "first-pass-1")[0] == 0
-    code, out = invoke(db, "station", "add", "CP-1", "--password", "other-pass-1")
+    assert invoke(db, "station", "add", "CP-1", "--password", "first-pass-000001")[0] == 0
+    code, out = invoke(db, "station", "add", "CP-1", "--password", "other-pass-000001")
     assert code == 1 and "already exists" in out
 
 
@@ -95,7 +125,7 @@ def server(db: str, tmp_path: Path) -> Iterator[tuple[int, int, str]]:
     assert invoke(db, "user", "add", "op", "--password", "op-password")[0] == 0
     code, key = invoke(db, "apikey", "create", "op")
     assert code == 0
-    assert invoke(db, "station", "add", "CP-1", "--password", "station-pass-1")[0] == 0
+    assert invoke(db, "station", "add", "CP-1", "--password", "station-pass-0001")[0] == 0
     http_port, ocpp_port = _free_port(), _free_port()
     proc = subprocess.Popen(
         [
@@ -135,7 +165,7 @@ def server(db: str, tmp_path: Path) -> Iterator[tuple[int, int, str]]:
 
 def test_serve_and_command_end_to_end(server: tuple[int, int, str], db: str) -> None:
     http_port, ocpp_port, key = server
-    auth = base64.b64encode(b"CP-1:station-pass-1").decode()
+    auth = base64.b64encode(b"CP-1:station-pass-0001").decode()
     result: dict[str, object] = {}
 
     async def station() -> None:
@@ -210,3 +240,97 @@ def test_card_import_with_bad_rows_names_them_and_imports_nothing(db: str, tmp_p
     assert "row 4, column uid: 04A1B2C5 repeats row 2" in out
     assert "Traceback" not in out
     assert invoke(db, "card", "show", "04A1B2C5")[0] == 1
+
+
+def test_rotate_key_end_to_end(server: tuple[int, int, str]) -> None:
+    """``station rotate-key`` through the running server: the station takes the new key, which
+    the command prints once; the station's reconnection with it retires the old one."""
+    http_port, ocpp_port, key = server
+    url = f"ws://127.0.0.1:{ocpp_port}/ocpp/CP-1"
+
+    def auth(password: str) -> dict[str, str]:
+        token = base64.b64encode(f"CP-1:{password}".encode()).decode()
+        return {"Authorization": f"Basic {token}"}
+
+    result: dict[str, str] = {}
+
+    async def station() -> None:
+        async with websockets.connect(
+            url, subprotocols=["ocpp1.6"], additional_headers=auth("station-pass-0001")
+        ) as ws:
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "voltflow",
+                "station",
+                "rotate-key",
+                "CP-1",
+                "--api-url",
+                f"http://127.0.0.1:{http_port}",
+                "--api-key",
+                key,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+            )
+            call = json.loads(await ws.recv())
+            assert call[2] == "ChangeConfiguration" and call[3]["key"] == "AuthorizationKey"
+            result["sent"] = call[3]["value"]
+            await ws.send(json.dumps([3, call[1], {"status": "Accepted"}]))
+            out, _ = await proc.communicate()
+            result["code"], result["out"] = str(proc.returncode), out.decode()
+        async with websockets.connect(
+            url, subprotocols=["ocpp1.6"], additional_headers=auth(result["sent"])
+        ) as ws:
+            await ws.send(json.dumps([2, "h1", "Heartbeat", {}]))
+            assert json.loads(await ws.recv())[0] == 3
+        with pytest.raises(websockets.exceptions.InvalidStatus) as refused:
+            async with websockets.connect(
+                url, subprotocols=["ocpp1.6"], additional_headers=auth("station-pass-0001")
+            ):
+                pass
+        assert refused.value.response.status_code == 401
+
+    asyncio.run(station())
+    assert result["code"] == "0", result["out"]
+    assert "Accepted" in result["out"]
+    assert result["sent"] in result["out"]
+
+
+def test_claim_through_the_running_server_sends_the_key(
+    server: tuple[int, int, str], db: str
+) -> None:
+    """``station claim --api-key``: the server holding the station's socket hands it its key."""
+    http_port, ocpp_port, key = server
+    assert invoke(db, "station", "add", "CP-OPEN")[0] == 0  # no key: security profile 0
+    result: dict[str, str] = {}
+
+    async def station() -> None:
+        async with websockets.connect(
+            f"ws://127.0.0.1:{ocpp_port}/ocpp/CP-OPEN", subprotocols=["ocpp1.6"]
+        ) as ws:
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "voltflow",
+                "--database",
+                db,
+                "station",
+                "claim",
+                "CP-OPEN",
+                "--api-url",
+                f"http://127.0.0.1:{http_port}",
+                "--api-key",
+                key,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+            )
+            call = json.loads(await ws.recv())
+            assert call[2] == "ChangeConfiguration" and call[3]["key"] == "AuthorizationKey"
+            result["sent"] = call[3]["value"]
+            await ws.send(json.dumps([3, call[1], {"status": "Accepted"}]))
+            out, _ = await proc.communicate()
+            result["code"], result["out"] = str(proc.returncode), out.decode()
+
+    asyncio.run(station())
+    assert result["code"] == "0", result["out"]
+    assert result["sent"] in result["out"] and "answered Accepted" in result["out"]

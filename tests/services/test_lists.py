@@ -63,7 +63,7 @@ async def setting(platform: Platform) -> tuple[Actor, Company, list[str]]:
     for uid, driver in zip(uids, acme.drivers, strict=True):
         await platform.cards.assign(acme.manager, uid, driver.user_id)
     await platform.cards.activate(acme.manager, uids)
-    await platform.stations.add("SITE-1", "station-pass-1")
+    await platform.stations.add("SITE-1", "station-pass-0001")
     await platform.stations.set_owner(op, "SITE-1", acme.id)
     return op, acme, uids
 
@@ -72,7 +72,7 @@ async def test_whitelist_syncs_and_blocked_card_is_refused_offline(
     platform: Platform, ocpp_url: str, setting: tuple[Actor, Company, list[str]]
 ) -> None:
     _, acme, (kept, blocked) = setting
-    station = SimulatedStation(ocpp_url, "SITE-1", password="station-pass-1", config=FAST)
+    station = SimulatedStation(ocpp_url, "SITE-1", password="station-pass-0001", config=FAST)
     await station.connect()
     try:
         whitelist = await platform.lists.create_list(
@@ -114,7 +114,7 @@ async def test_a_full_update_when_versions_disagree(
         acme.manager, acme.id, ListKind.WHITELIST, "Staff", station_id="SITE-1"
     )
     await platform.lists.add_cards(acme.manager, whitelist["id"], uids)
-    station = SimulatedStation(ocpp_url, "SITE-1", password="station-pass-1", config=FAST)
+    station = SimulatedStation(ocpp_url, "SITE-1", password="station-pass-0001", config=FAST)
     await station.connect()
     try:
         first = await platform.lists.sync_station("SITE-1")
@@ -169,7 +169,7 @@ async def test_a_whitelisted_session_is_typed_whitelist(
     )
     await platform.lists.add_cards(acme.manager, whitelist["id"], [listed])
     await platform.lists.wait_idle()  # offline: nothing to push
-    auth = {"Authorization": "Basic " + base64.b64encode(b"SITE-1:station-pass-1").decode()}
+    auth = {"Authorization": "Basic " + base64.b64encode(b"SITE-1:station-pass-0001").decode()}
     async with websockets.connect(
         f"{ocpp_url}/SITE-1", subprotocols=["ocpp1.6"], additional_headers=auth
     ) as ws:

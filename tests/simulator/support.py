@@ -10,7 +10,7 @@ import pytest
 
 from voltflow.simulator import SimulatedStation, StationConfig
 
-PASSWORD = "sim-secret-123"
+PASSWORD = "sim-secret-0123456"
 TAG = "SIMTAG01"
 
 # Everything short: a whole session, reboot or firmware update takes well under a second.

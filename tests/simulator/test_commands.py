@@ -13,7 +13,7 @@ from tests.ocpp.support import log_rows, sent_calls
 from voltflow.bootstrap import Platform
 from voltflow.domain.commands import RemoteAction
 from voltflow.ocpp.validation import schemas
-from voltflow.services.ports import CommandResult
+from voltflow.services.ports import CommandResult, InvalidCommand
 
 from .support import TAG, StationFactory, eventually
 
@@ -216,7 +216,12 @@ async def test_configuration(platform: Platform, make_station: StationFactory) -
     assert await change("HeartbeatInterval", "soon") == "Rejected"
     assert await change("LocalPreAuthorize", "maybe") == "Rejected"
     assert await change("MeterValuesSampledData", "Energy.Active.Import.Register,SoC") == "Rejected"
-    assert await change("AuthorizationKey", "short") == "Rejected"
+    # The platform sends no key outside OCPP's bounds; the station refuses one all the same.
+    with pytest.raises(InvalidCommand):
+        await change("AuthorizationKey", "short")
+    direct = {"key": "AuthorizationKey", "value": "short"}
+    refused = await platform.ocpp.call("SIM-CFG", "ChangeConfiguration", direct)
+    assert refused.payload == {"status": "Rejected"}
     assert await change("LocalPreAuthorize", "TRUE") == "Accepted"
     assert station.configuration["LocalPreAuthorize"] == "true"
 

@@ -21,7 +21,7 @@ async def test_a_station_is_concerned_by_a_list_with_cards_or_one_it_holds(
     (uid,) = await platform.cards.import_csv(op, stock_csv(1))
     await platform.cards.distribute(op, [uid], acme.id)
     for station_id in STATIONS:
-        await platform.stations.add(station_id, "station-pass-1")
+        await platform.stations.add(station_id, "station-pass-0001")
         await platform.stations.set_owner(op, station_id, acme.id)
     repo = platform.lists.repo
 

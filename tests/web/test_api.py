@@ -88,9 +88,9 @@ async def test_bad_station_input_names_the_field(
 
 async def test_duplicate_station_is_refused_and_the_first_kept(api: httpx.AsyncClient) -> None:
     assert (
-        await api.post("/api/v1/stations", json={"id": "CP-1", "password": "first-password"})
+        await api.post("/api/v1/stations", json={"id": "CP-1", "password": "first-password-0001"})
     ).status_code == 201
-    again = await api.post("/api/v1/stations", json={"id": "CP-1", "password": "second-password"})
+    again = await api.post("/api/v1/stations", json={"id": "CP-1", "password": "second-pass-0001"})
     assert again.status_code == 422
     assert again.json()["field"] == "id"
 
@@ -113,8 +113,8 @@ async def test_commands_report_offline_and_unknown_actions(api: httpx.AsyncClien
 async def test_command_round_trip_with_a_connected_station(
     api: httpx.AsyncClient, platform: Platform, ocpp_url: str
 ) -> None:
-    await api.post("/api/v1/stations", json={"id": "CP-1", "password": "station-pass-1"})
-    auth = base64.b64encode(b"CP-1:station-pass-1").decode()
+    await api.post("/api/v1/stations", json={"id": "CP-1", "password": "station-pass-0001"})
+    auth = base64.b64encode(b"CP-1:station-pass-0001").decode()
     async with websockets.connect(
         f"{ocpp_url}/CP-1",
         subprotocols=["ocpp1.6"],

@@ -92,7 +92,7 @@ class Live:
         self.key = await p.accounts.create_api_key(op.username)
         # Something for the generated identifiers to find: small integers name these.
         acme = await factories.company(p, op, "Acme", drivers=1)
-        await p.stations.add("CP-1", "station-pass-1", actor=op)
+        await p.stations.add("CP-1", "station-pass-0001", actor=op)
         await p.stations.set_owner(op, "CP-1", acme.id)
         await p.contracts.create(op, acme.id, ContractKind.EMSP, starts_on=date(2026, 1, 1))
         uids = await p.cards.import_csv(op, factories.stock_csv(3))

@@ -179,7 +179,7 @@ BODY_EXAMPLES: dict[tuple[str, str], Callable[[Alpha], list[Body]]] = {
         Body(json={"id": a.station_id, "password": "another-password"})
     ],
     ("PATCH", "/api/v1/stations/{station_id}"): lambda a: [
-        Body(json={"lenient": True, "password": "taken-over-key"})
+        Body(json={"lenient": True, "password": "taken-over-key-0001"})
     ],
     ("POST", "/api/v1/stations/{station_id}/commands/{action}"): lambda a: [
         Body(json={"payload": {"type": "Hard"}})

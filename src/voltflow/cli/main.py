@@ -345,7 +345,9 @@ def station() -> None:
 @station.command("add")
 @click.argument("station_id")
 @click.option(
-    "--password", default=None, help="HTTP Basic password the station presents (8–40 chars)."
+    "--password",
+    default=None,
+    help="HTTP Basic password the station presents (its AuthorizationKey: 16–40 characters).",
 )
 @click.option(
     "--generate-password", is_flag=True, help="Generate a strong password and print it once."
@@ -402,30 +404,113 @@ async def station_list(ctx: click.Context, as_json: bool) -> None:
             click.echo("no stations yet: add one with `voltflow station add ID --password PW`")
         for s in page.items:
             state = "online " if s["online"] else "offline"
+            keyless = "" if s["has_key"] else "  (no key: anyone may connect as it)"
             click.echo(
                 f"{s['id']:<24} {state} {s['registration']:<9} "
-                f"{s['vendor'] or '-'} {s['model'] or ''}"
+                f"{s['vendor'] or '-'} {s['model'] or ''}{keyless}"
             )
 
     await _with_platform(_settings(ctx), work)
 
 
+def _api_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    fn = click.option(
+        "--api-key", envvar="VOLTFLOW_API_KEY", default=None, help="Or set VOLTFLOW_API_KEY."
+    )(fn)
+    return click.option(
+        "--api-url", envvar="VOLTFLOW_API_URL", default="http://127.0.0.1:8000", show_default=True
+    )(fn)
+
+
+def _api_post(api_url: str, api_key: str, path: str, timeout: float = 40) -> dict[str, Any]:
+    """POST to the running server's API; its problem details become the message."""
+    import httpx
+
+    try:
+        response = httpx.post(
+            f"{api_url.rstrip('/')}/api/v1{path}",
+            headers={"Authorization": f"Bearer {api_key}"},
+            timeout=timeout,
+        )
+    except httpx.HTTPError as exc:
+        raise _fail(f"cannot reach the server at {api_url}: {exc}") from exc
+    data = response.json() if response.headers.get("content-type", "").endswith("json") else {}
+    if response.status_code != 200:
+        raise _fail(data.get("detail") or data.get("title") or f"HTTP {response.status_code}")
+    result: dict[str, Any] = data
+    return result
+
+
+def _echo_key(key: str | None, delivery: str | None) -> None:
+    if key:
+        click.echo(f"  new key   {key}   (shown once)")
+    if delivery:
+        click.echo(f"  key       {delivery}")
+
+
 @station.command("claim")
 @click.argument("station_id")
+@_api_options
 @click.pass_context
 @run_async
-async def station_claim(ctx: click.Context, station_id: str) -> None:
-    """Accept a station that registered itself and is Pending."""
+async def station_claim(
+    ctx: click.Context, station_id: str, api_url: str, api_key: str | None
+) -> None:
+    """Accept a station that registered itself and is Pending.
+
+    A station that came without a key is given one: with an API key, through the running
+    server, which sends it to the station if it is online; without, the key is stored for the
+    installer to set on the station. Until the station connects with it, it is still let in
+    without a key, and listed as keyless."""
+    from urllib.parse import quote
+
     from voltflow.services.stations import StationNotFound
+
+    if api_key:
+        data = _api_post(api_url, api_key, f"/stations/{quote(station_id, safe='')}/claim")
+        click.echo(f"station {station_id} accepted; it is told so at its next BootNotification")
+        _echo_key(data.get("key"), data.get("key_delivery"))
+        return
 
     async def work(p: Platform) -> None:
         try:
-            await p.stations.claim(station_id)
+            claimed = await p.stations.claim(station_id)
         except StationNotFound as exc:
             raise _fail(f"no station {station_id}") from exc
         click.echo(f"station {station_id} accepted; it is told so at its next BootNotification")
+        _echo_key(claimed.key, claimed.delivery)
 
     await _with_platform(_settings(ctx), work)
+
+
+@station.command("rotate-key")
+@click.argument("station_id")
+@_api_options
+@click.option("--timeout", type=float, default=None, help="Seconds to wait for the station.")
+def station_rotate_key(
+    station_id: str, api_url: str, api_key: str | None, timeout: float | None
+) -> None:
+    """Give an online station a new random key (ChangeConfiguration AuthorizationKey) through
+    the running server, and print it once. Its old key stays valid until it reconnects with
+    the new one."""
+    from urllib.parse import quote
+
+    if not api_key:
+        raise _fail(
+            "the running server sends the new key: an API key is needed "
+            "(`voltflow apikey create USER`, then --api-key or VOLTFLOW_API_KEY)"
+        )
+    path = f"/stations/{quote(station_id, safe='')}/rotate-key"
+    if timeout is not None:
+        path += f"?timeout={timeout:g}"
+    data = _api_post(api_url, api_key, path, (timeout or 30) + 10)
+    if not data.get("key"):
+        raise _fail(
+            f"station {station_id} refused the new key ({data['status']}): it keeps its key"
+        )
+    click.echo(f"station {station_id} answered {data['status']}")
+    click.echo(f"  new key   {data['key']}   (shown once)")
+    click.echo("  its old key stays valid until it reconnects with the new one")
 
 
 # -- tokens ---------------------------------------------------------------------------------------

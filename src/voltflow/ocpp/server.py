@@ -17,6 +17,7 @@ import contextlib
 import gc
 import itertools
 import logging
+import math
 import secrets
 from collections import OrderedDict, deque
 from collections.abc import Awaitable
@@ -26,13 +27,22 @@ from http import HTTPStatus
 from typing import Any, NamedTuple, Protocol
 from urllib.parse import unquote
 
+from sqlalchemy.exc import IntegrityError
 from websockets.datastructures import Headers
 from websockets.frames import CloseCode
 from websockets.http11 import Request, Response
 
+from voltflow.domain.station_keys import (
+    KEY_MAX,
+    KEY_MIN,
+    REDACTED,
+    is_authorization_key,
+    key_problem,
+)
 from voltflow.domain.stations import Registration
 from voltflow.ocpp import frames
 from voltflow.ocpp.errors import InternalError, OcppError
+from voltflow.ocpp.throttle import HandshakeThrottle
 from voltflow.ocpp.v16 import StationContext, handler_for, says_when
 from voltflow.ocpp.validation import SchemaSet, schemas
 from voltflow.ocpp.websocket import Socket, WebSocketServer
@@ -47,6 +57,7 @@ from voltflow.services.ports import (
 from voltflow.services.station_events import StationEvents
 from voltflow.services.stations import STATION_ID
 from voltflow.store.repositories import (
+    Admission,
     Answer,
     MessageLog,
     StationRepository,
@@ -63,6 +74,8 @@ RECENT_ANSWERS = 4
 # Frames a station may send ahead of our answers before we stop reading from it (a station
 # waits for each answer before its next call; only a misbehaving one gets here).
 INBOX_LIMIT = 4
+# Seconds a station is asked to wait when its handshake cannot be decided (the database is down).
+UNAVAILABLE_RETRY_AFTER = 10
 
 
 class Reply(NamedTuple):
@@ -178,6 +191,7 @@ class OcppServer:
         # What a closed connection leaves to do (the offline mark, presence listeners).
         self._closing: set[asyncio.Task[None]] = set()
         self.presence: list[PresenceListener] = []
+        self.throttle = HandshakeThrottle()
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def start(self) -> None:
@@ -215,32 +229,67 @@ class OcppServer:
         offered = ",".join(request.headers.get_all("Sec-WebSocket-Protocol"))
         if SUBPROTOCOL not in [p.strip() for p in offered.split(",")]:
             return _refuse(socket, HTTPStatus.BAD_REQUEST, f"subprotocol {SUBPROTOCOL} required\n")
-        password = _basic_password(request.headers, station_id)
-        admitted = await self.stations.admission(station_id)
-        if admitted is None:
-            if not self.settings.auto_register:
+        # Slowed before anything is looked up, let alone verified (``throttle``).
+        peer = socket.transport.get_extra_info("peername") if socket.transport else None
+        attempt = self.throttle.begin(peer, station_id)
+        if attempt.check_source():
+            return _slow_down(socket, station_id, attempt.retry_after)
+        failed = key_checked = False
+        try:
+            credentials = _basic_credentials(request.headers, station_id)
+            try:
+                admitted = await self.stations.admission(station_id)
+                if admitted is None and self.settings.auto_register:
+                    admitted = await self._register(station_id, credentials)
+            except Exception as exc:
+                return _unavailable(socket, station_id, exc)
+            if admitted is None:
+                failed = True
                 log.info("refused unknown station %s", station_id)
                 return _refuse(socket, HTTPStatus.NOT_FOUND, "unknown station\n")
-            # Auto-registration: the station waits, Pending, until an operator claims it; the key it
-            # presented now becomes its key.
-            with contextlib.suppress(Exception):  # two connects racing: the other one created it
-                await self.stations.add(
-                    station_id, password, now=self.clock.now(), registration=Registration.PENDING
-                )
-            admitted = await self.stations.admission(station_id)
-            if admitted is None:
-                return _refuse(socket, HTTPStatus.SERVICE_UNAVAILABLE, "try again\n")
-        if admitted.registration is Registration.REJECTED:
-            return _refuse(socket, HTTPStatus.FORBIDDEN, "station rejected\n")
-        if admitted.password_hash is not None and (
-            password is None or not verify_station_password(password, admitted.password_hash)
-        ):
-            log.info("refused station %s: bad credentials", station_id)
-            response = _refuse(socket, HTTPStatus.UNAUTHORIZED, "invalid credentials\n")
-            response.headers["WWW-Authenticate"] = 'Basic realm="ocpp", charset="UTF-8"'
-            return response
-        socket.attachment = StationContext(station_id, admitted.registration, admitted.lenient)
-        return None
+            if admitted.registration is Registration.REJECTED:
+                return _refuse(socket, HTTPStatus.FORBIDDEN, "station rejected\n")
+            current, pending = admitted.password_hash, admitted.pending_password_hash
+            if current is not None or pending is not None:
+                if attempt.check_station():
+                    return _slow_down(socket, station_id, attempt.retry_after)
+                if pending is not None and _verify(credentials, pending):
+                    key_checked = True
+                    # Its new key: from now on the only one (the old one is dropped).
+                    try:
+                        await self.stations.promote_key(station_id, pending)
+                    except Exception as exc:
+                        return _unavailable(socket, station_id, exc)
+                    log.info("station %s connected with its new key", station_id)
+                elif current is not None:
+                    key_checked = True
+                    if not _verify(credentials, current):
+                        failed = True
+                        log.info("refused station %s: bad credentials", station_id)
+                        response = _refuse(socket, HTTPStatus.UNAUTHORIZED, "invalid credentials\n")
+                        response.headers["WWW-Authenticate"] = 'Basic realm="ocpp", charset="UTF-8"'
+                        return response
+                # else: claimed without a key, its new one not yet used: let in as it came
+            socket.attachment = StationContext(station_id, admitted.registration, admitted.lenient)
+            return None
+        finally:
+            attempt.end(failed=failed, key_checked=key_checked)
+
+    async def _register(self, station_id: str, credentials: bytes | None) -> Admission | None:
+        """Auto-registration: the station waits, Pending, until an operator claims it. The key
+        it presented becomes its key if it is one a station may have (``station_keys``); else
+        it has none, shows as keyless, and claiming it hands it one."""
+        key = _text(credentials)
+        if key is not None and key_problem(key) is not None:
+            log.info(
+                "station %s registers without a key: the one it presented is too weak", station_id
+            )
+            key = None
+        with contextlib.suppress(IntegrityError):  # two connects racing: the other one created it
+            await self.stations.add(
+                station_id, key, now=self.clock.now(), registration=Registration.PENDING
+            )
+        return await self.stations.admission(station_id)
 
     # -- the station's frames, in order -----------------------------------------------------
     def opened(self, socket: Socket) -> None:
@@ -518,7 +567,7 @@ class OcppServer:
                     station_id,
                     sent_at,
                     "out",
-                    raw,
+                    _loggable(unique_id, action, payload, raw),
                     frames.CALL,
                     unique_id,
                     action,
@@ -565,15 +614,72 @@ def _refuse(socket: Socket, status: HTTPStatus, body: str) -> Response:
     return socket.reject(status, body)
 
 
-def _basic_password(headers: Headers, station_id: str) -> str | None:
+def _loggable(unique_id: str, action: str, payload: dict[str, Any], raw: str) -> str:
+    """The frame as the message log keeps it: a station's new key is not written down in
+    clear (the platform keeps keys hashed), anyone who reads the log could connect as it."""
+    if action == "ChangeConfiguration" and is_authorization_key(payload.get("key")):
+        return frames.call(unique_id, action, {**payload, "value": REDACTED})
+    return raw
+
+
+def _slow_down(socket: Socket, station_id: str, wait: float) -> Response:
+    log.info("refused station %s: too many failed attempts", station_id)
+    seconds = max(1, math.ceil(wait))
+    response = socket.reject(
+        HTTPStatus.TOO_MANY_REQUESTS, f"too many failed attempts: try again in {seconds} s\n"
+    )
+    response.headers["Retry-After"] = str(seconds)
+    return response
+
+
+def _unavailable(socket: Socket, station_id: str, exc: BaseException) -> Response:
+    """The station's keys cannot be read (or its new key stored): it is asked to come back
+    rather than told it is refused. One line, no traceback: a fleet retries in a loop."""
+    first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    log.warning(
+        "handshake of %s answered 503: database unavailable (%s: %s)",
+        station_id,
+        type(exc).__name__,
+        first_line[:200],
+    )
+    response = socket.reject(HTTPStatus.SERVICE_UNAVAILABLE, "temporarily unavailable\n")
+    response.headers["Retry-After"] = str(UNAVAILABLE_RETRY_AFTER)
+    return response
+
+
+def _basic_credentials(headers: Headers, station_id: str) -> bytes | None:
+    """The password of HTTP Basic credentials for ``station_id``, as sent (bytes: a station
+    that reads its AuthorizationKey as hexadecimal sends the octets it stands for)."""
     value = headers.get("Authorization")
     if not value or not value.lower().startswith("basic "):
         return None
     try:
-        decoded = base64.b64decode(value[6:].strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+        decoded = base64.b64decode(value[6:].strip(), validate=True)
+    except binascii.Error:
         return None
-    user, sep, password = decoded.partition(":")
-    if not sep or user != station_id:
+    user, sep, password = decoded.partition(b":")
+    if not sep or user != station_id.encode():
         return None
     return password
+
+
+def _text(credentials: bytes | None) -> str | None:
+    if credentials is None:
+        return None
+    try:
+        return credentials.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def _verify(credentials: bytes | None, stored: str) -> bool:
+    """The key as text, or, for a station that takes its AuthorizationKey as hexadecimal (the
+    1.6 security whitepaper's reading), the octets that the stored hexadecimal key stands for."""
+    if credentials is None:
+        return False
+    text = _text(credentials)
+    if text is not None and verify_station_password(text, stored):
+        return True
+    return KEY_MIN // 2 <= len(credentials) <= KEY_MAX // 2 and verify_station_password(
+        credentials.hex(), stored
+    )

@@ -3,19 +3,44 @@ own jobs (local list synchronisation) reach a station."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from voltflow.domain.access import PLATFORM, Actor, Permission
 from voltflow.domain.commands import DEFAULT_PAYLOADS, NOT_WHILE_PENDING, RemoteAction, allowed_for
+from voltflow.domain.station_keys import (
+    AUTHORIZATION_KEY,
+    KeyChange,
+    is_authorization_key,
+    key_problem,
+    new_key,
+)
 from voltflow.services.access import require
-from voltflow.services.ports import CommandError, CommandResult, InvalidCommand, StationLink
-from voltflow.store.repositories import StationRecord, StationRepository
+from voltflow.services.ports import (
+    CommandError,
+    CommandResult,
+    InvalidCommand,
+    StationLink,
+    StationOffline,
+)
+from voltflow.store.repositories import StationRecord, StationRepository, hash_station_password
+
+# What a station answers to a key it takes (RebootRequired: from its next start on).
+_KEY_TAKEN = frozenset({"Accepted", "RebootRequired"})
 
 
 class StationPending(CommandError):
     """The station's registration does not allow the command (it is still Pending): never sent."""
 
     kind = "station-pending"
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRotated:
+    """A key change's answer, with the key that was sent (shown once, to whoever rotated it)."""
+
+    result: CommandResult
+    key: str
 
 
 class CommandService:
@@ -52,9 +77,83 @@ class CommandService:
                 )
         if payload is None:
             payload = dict(DEFAULT_PAYLOADS.get(remote, {}))
+        if remote is RemoteAction.CHANGE_CONFIGURATION and is_authorization_key(payload.get("key")):
+            return await self._hand_over_key(station_id, payload, timeout or self.default_timeout)
         return await self.link.call(
             station_id, remote.value, payload, timeout or self.default_timeout
         )
+
+    async def change_key(
+        self,
+        station_id: str,
+        key: str,
+        timeout: float | None = None,
+        *,
+        actor: Actor = PLATFORM,
+    ) -> CommandResult:
+        """Give the station ``key`` by the handover (see ``_hand_over_key``)."""
+        return await self.send(
+            station_id,
+            RemoteAction.CHANGE_CONFIGURATION.value,
+            {"key": AUTHORIZATION_KEY, "value": key},
+            timeout,
+            actor=actor,
+        )
+
+    async def rotate_key(
+        self, station_id: str, timeout: float | None = None, *, actor: Actor = PLATFORM
+    ) -> KeyRotated:
+        """A new random key for the station, handed over; the answer carries it (shown once)."""
+        key = new_key()
+        return KeyRotated(await self.change_key(station_id, key, timeout, actor=actor), key)
+
+    async def _hand_over_key(
+        self, station_id: str, payload: dict[str, Any], timeout: float
+    ) -> CommandResult:
+        """ChangeConfiguration ``AuthorizationKey``: the station's next connection must find
+        its new key, and no answer may lock it out.
+
+        The new key is stored beside the current one before it is sent, and opens the door as
+        well from then on. Accepted: both stay valid until the station connects with the new
+        one (the handshake then drops the old). Refused, or no answer in time: only the current
+        key stays. The station gone before it answered: it may have taken the key, so the key
+        stays offered; its next connection, with either key, gets in."""
+        value = payload.get("value")
+        problem = key_problem(value)
+        if problem is not None:
+            raise InvalidCommand(
+                f"{AUTHORIZATION_KEY}: {problem}", code="PropertyConstraintViolation"
+            )
+        assert isinstance(value, str)
+        if not self.link.is_connected(station_id):
+            raise StationOffline(
+                f"station {station_id} is not connected: its key can only change while it is"
+            )
+        record = await self.stations.get(station_id)
+        if record is None:
+            raise StationOffline(f"no station {station_id}")
+        if record.key_change is KeyChange.ACCEPTED:
+            raise InvalidCommand(
+                f"station {station_id} accepted a new key and has not connected with it yet: "
+                "a new change now could leave it with a key the platform no longer knows "
+                "(reset it, or wait for its reconnection)"
+            )
+        hashed = hash_station_password(value)
+        await self.stations.offer_key(station_id, hashed)
+        try:
+            result = await self.link.call(
+                station_id, RemoteAction.CHANGE_CONFIGURATION.value, payload, timeout
+            )
+        except StationOffline:
+            raise
+        except CommandError:
+            await self.stations.withdraw_key(station_id, hashed)
+            raise
+        if result.payload.get("status") in _KEY_TAKEN:
+            await self.stations.key_accepted(station_id, hashed)
+        else:
+            await self.stations.withdraw_key(station_id, hashed)
+        return result
 
     def is_connected(self, station_id: str) -> bool:
         return self.link.is_connected(station_id)

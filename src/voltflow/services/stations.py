@@ -7,17 +7,27 @@ and internal callers), which holds the operator role.
 from __future__ import annotations
 
 import re
-import secrets
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import IntegrityError
 
 from voltflow.domain.access import PLATFORM, Actor, Permission
+from voltflow.domain.station_keys import key_problem, new_key
 from voltflow.domain.stations import Registration
 from voltflow.services.access import require, scope_of
-from voltflow.services.ports import Clock
-from voltflow.store.repositories import MessageLog, Page, StationRecord, StationRepository
+from voltflow.services.ports import Clock, CommandError
+from voltflow.store.repositories import (
+    MessageLog,
+    Page,
+    StationRecord,
+    StationRepository,
+    hash_station_password,
+    verify_station_password,
+)
+
+if TYPE_CHECKING:
+    from voltflow.services.commands import CommandService
 
 P = Permission
 # No ":" (OCPP 1.6 security profiles): HTTP Basic cannot carry it in the user name.
@@ -40,11 +50,29 @@ class NewStation:
     password: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A claimed station; for one that had no key, the key it was given (shown once) and what
+    became of sending it."""
+
+    record: StationRecord
+    key: str | None = None
+    delivery: str | None = None
+
+
 class StationService:
-    def __init__(self, stations: StationRepository, messages: MessageLog, clock: Clock) -> None:
+    def __init__(
+        self,
+        stations: StationRepository,
+        messages: MessageLog,
+        clock: Clock,
+        commands: CommandService | None = None,
+    ) -> None:
         self.repo = stations
         self.messages = messages
         self.clock = clock
+        # Reaches the stations to hand a new key over (claim); None where nothing can.
+        self.commands = commands
 
     async def add(
         self,
@@ -61,11 +89,9 @@ class StationService:
                 "station id: 1–64 characters of letters, digits and . _ -", field="id"
             )
         if generate_password and password is None:
-            password = secrets.token_urlsafe(24)
-        if password is not None and not 8 <= len(password) <= 40:
-            # OCPP 1.6 security profile 1/2: AuthorizationKey is 16–40 characters; we allow 8+
-            # for bench stations whose key cannot be changed.
-            raise StationError("password: 8–40 characters", field="password")
+            password = new_key()
+        if password is not None:
+            _check_key(password)
         try:
             record = await self.repo.add(
                 station_id, password, now=self.clock.now(), lenient=lenient
@@ -81,12 +107,35 @@ class StationService:
         require(actor, P.STATIONS_READ, record.organisation_id)
         return record
 
-    async def claim(self, station_id: str, *, actor: Actor = PLATFORM) -> StationRecord:
-        """Accept a station that registered itself and has been waiting."""
-        await self.get(station_id, actor=actor)
+    async def claim(self, station_id: str, *, actor: Actor = PLATFORM) -> Claimed:
+        """Accept a station that registered itself and has been waiting.
+
+        One that came without a key (security profile 0: anyone may connect under its id) is
+        given one by the key handover: sent with ChangeConfiguration when it is connected
+        here, or else kept for the installer to set on the station. Until the station connects
+        with it, it is still let in without one, and shows as keyless."""
+        record = await self.get(station_id, actor=actor)
         require(actor, P.STATIONS_WRITE, None)
         await self.repo.update(station_id, registration=Registration.ACCEPTED)
-        return await self.get(station_id, actor=actor)
+        if record.has_key:
+            return Claimed(await self.get(station_id, actor=actor))
+        key = new_key()
+        if self.commands is not None and self.commands.is_connected(station_id):
+            try:
+                result = await self.commands.change_key(station_id, key, actor=actor)
+            except CommandError as exc:
+                delivery = f"not taken ({exc.message})"
+            else:
+                delivery = f"sent: the station answered {result.payload.get('status')}"
+        else:
+            await self.repo.offer_key(station_id, hash_station_password(key))
+            delivery = (
+                "not sent: the station is not connected here; set it as the station's "
+                "AuthorizationKey, or rotate its key once it is online"
+            )
+        record = await self.get(station_id, actor=actor)
+        kept = verify_station_password(key, record.pending_password_hash)
+        return Claimed(record, key if kept else None, delivery)
 
     async def set_owner(
         self, actor: Actor, station_id: str, organisation_id: int | None
@@ -113,6 +162,8 @@ class StationService:
             raise StationError(
                 f"cannot change {', '.join(sorted(unknown))}", field=sorted(unknown)[0]
             )
+        if values.get("password") is not None:
+            _check_key(values["password"])
         if values:  # an empty change (PATCH {}) changes nothing
             await self.repo.update(station_id, **values)
         return await self.get(station_id, actor=actor)
@@ -145,3 +196,9 @@ class StationService:
     ) -> list[dict[str, Any]]:
         await self.get(station_id, actor=actor)
         return await self.messages.search(station_id, **filters)
+
+
+def _check_key(key: str) -> None:
+    problem = key_problem(key)
+    if problem is not None:
+        raise StationError(f"password: {problem}", field="password")

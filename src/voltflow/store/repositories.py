@@ -11,7 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from sqlalchemy import Table, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import Table, and_, bindparam, func, insert, null, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import Select
@@ -26,6 +26,7 @@ from voltflow.domain.sessions import (
     MeterSample,
     SignedSample,
 )
+from voltflow.domain.station_keys import KeyChange
 from voltflow.domain.stations import ConnectorRef, Registration
 from voltflow.store.database import Database
 from voltflow.store.prepared import Tx
@@ -69,6 +70,9 @@ class Admission(NamedTuple):
     password_hash: str | None
     registration: Registration
     lenient: bool
+    # The new key of a key change under way: it opens the door too, and replaces the current
+    # key once the station connects with it.
+    pending_password_hash: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +92,13 @@ class StationRecord:
     last_seen_at: datetime | None
     last_boot_at: datetime | None
     created_at: datetime
+    pending_password_hash: str | None = None
+    key_change: KeyChange | None = None
+
+    @property
+    def has_key(self) -> bool:
+        """False: anyone may connect under this station's id (security profile 0)."""
+        return self.password_hash is not None
 
     @classmethod
     def from_row(cls, row: Any) -> StationRecord:
@@ -108,6 +119,8 @@ class StationRecord:
             last_seen_at=m["last_seen_at"],
             last_boot_at=m["last_boot_at"],
             created_at=m["created_at"],
+            pending_password_hash=m["pending_password_hash"],
+            key_change=KeyChange(m["pending_key_state"]) if m["pending_key_state"] else None,
         )
 
 
@@ -274,9 +287,25 @@ def _signed_insert(dialect: str) -> Executable:
 
 
 _BOOT = update(stations).where(stations.c.id == bindparam("b_id"))
-_ADMISSION = select(stations.c.password_hash, stations.c.registration, stations.c.lenient).where(
-    stations.c.id == bindparam("b_id")
+_ADMISSION = select(
+    stations.c.password_hash,
+    stations.c.registration,
+    stations.c.lenient,
+    stations.c.pending_password_hash,
+).where(stations.c.id == bindparam("b_id"))
+_PROMOTE_KEY = (
+    update(stations)
+    .where(
+        stations.c.id == bindparam("b_id"),
+        stations.c.pending_password_hash == bindparam("b_hash"),
+    )
+    .values(
+        password_hash=stations.c.pending_password_hash,
+        pending_password_hash=null(),
+        pending_key_state=null(),
+    )
 )
+_SECRETS = frozenset({"password_hash", "pending_password_hash"})
 
 
 class StationRepository:
@@ -301,7 +330,10 @@ class StationRepository:
             if row is None:
                 return None
             return Admission(
-                row["password_hash"], Registration(row["registration"]), bool(row["lenient"])
+                row["password_hash"],
+                Registration(row["registration"]),
+                bool(row["lenient"]),
+                row["pending_password_hash"],
             )
 
         return await self.writer.commit((), work)
@@ -333,12 +365,49 @@ class StationRepository:
         if "password" in values:
             pw = values.pop("password")
             values["password_hash"] = hash_station_password(pw) if pw else None
+            # A key set outright ends any key change under way.
+            values["pending_password_hash"] = values["pending_key_state"] = None
         if "registration" in values and isinstance(values["registration"], Registration):
             values["registration"] = values["registration"].value
         async with self.db.writes.begin() as conn:
             result = await conn.execute(
                 update(stations).where(stations.c.id == station_id).values(**values)
             )
+        return bool(result.rowcount)
+
+    # -- a key change: the new key waits beside the current one ----------------------------
+    async def offer_key(self, station_id: str, key_hash: str) -> bool:
+        """Store ``key_hash`` as the station's new key, offered, beside its current one."""
+        return await self._set_key(
+            station_id,
+            None,
+            pending_password_hash=key_hash,
+            pending_key_state=KeyChange.OFFERED.value,
+        )
+
+    async def key_accepted(self, station_id: str, key_hash: str) -> bool:
+        """The station took the new key: both open the door until it connects with the new."""
+        return await self._set_key(station_id, key_hash, pending_key_state=KeyChange.ACCEPTED.value)
+
+    async def withdraw_key(self, station_id: str, key_hash: str) -> bool:
+        """The station refused the new key (or never answered): only the current one stays."""
+        return await self._set_key(
+            station_id, key_hash, pending_password_hash=None, pending_key_state=None
+        )
+
+    async def promote_key(self, station_id: str, key_hash: str) -> None:
+        """The station connected with its new key: it is now the only one. On the writer's
+        connection, where the handshake reads the keys."""
+        await self.writer.commit([Write(_PROMOTE_KEY, {"b_id": station_id, "b_hash": key_hash})])
+
+    async def _set_key(self, station_id: str, expected: str | None, **values: Any) -> bool:
+        """Each step names the key it is about (``expected``), so that a step of an older key
+        change never touches a newer one."""
+        where = [stations.c.id == station_id]
+        if expected is not None:
+            where.append(stations.c.pending_password_hash == expected)
+        async with self.db.writes.begin() as conn:
+            result = await conn.execute(update(stations).where(*where).values(**values))
         return bool(result.rowcount)
 
     async def page(
@@ -393,7 +462,8 @@ class StationRepository:
             by_station.setdefault(c.station_id, []).append(dict(c._mapping))
         items = []
         for r in rows:
-            item = {k: v for k, v in r._mapping.items() if k != "password_hash"}
+            item = {k: v for k, v in r._mapping.items() if k not in _SECRETS}
+            item["has_key"] = r.password_hash is not None
             item["connectors"] = by_station.get(r.id, [])
             items.append(item)
         return Page(items, total, offset, limit)

@@ -38,6 +38,10 @@ stations = Table(
     metadata,
     Column("id", String(64), primary_key=True),
     Column("password_hash", String(128), nullable=True),
+    # A key change under way: the new key, waiting beside the current one until the station
+    # connects with it, and whether the station has accepted it (``domain.station_keys``).
+    Column("pending_password_hash", String(128), nullable=True),
+    Column("pending_key_state", String(16), nullable=True),
     Column("registration", String(16), nullable=False, server_default="Accepted"),
     Column("lenient", Boolean, nullable=False, server_default="0"),
     Column("organisation_id", BigInteger, ForeignKey("organisations.id"), nullable=True),

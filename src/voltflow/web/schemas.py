@@ -93,11 +93,19 @@ class StationOut(BaseModel):
     last_boot_at: datetime | None
     created_at: datetime
     connectors: list[ConnectorOut] = []
+    has_key: bool = Field(
+        default=True, description="false: anyone may connect under this id (security profile 0)"
+    )
+    key_change: str | None = Field(
+        default=None,
+        description="a new key waiting beside the current one: Offered, or Accepted by the "
+        "station (both valid until it reconnects with the new one)",
+    )
 
 
 class StationIn(BaseModel):
     id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._\-]+$")
-    password: str | None = Field(default=None, min_length=8, max_length=40)
+    password: str | None = Field(default=None, min_length=16, max_length=40)
     generate_password: bool = False
     lenient: bool = False
 
@@ -111,7 +119,7 @@ class StationCreated(BaseModel):
 class StationPatch(BaseModel):
     lenient: bool | None = None
     registration: str | None = Field(default=None, pattern=r"^(Accepted|Pending|Rejected)$")
-    password: str | None = Field(default=None, min_length=8, max_length=40)
+    password: str | None = Field(default=None, min_length=16, max_length=40)
 
 
 class StatusHistoryOut(BaseModel):

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field
 
 from voltflow.domain.access import Actor
 from voltflow.domain.stations import Registration
@@ -84,6 +85,7 @@ async def add_station(
 async def _station_out(platform: Any, station_id: str, actor: Actor) -> StationOut:
     record = await platform.stations.get(station_id, actor=actor)
     out = StationOut.model_validate(asdict(record))
+    out.has_key = record.has_key
     out.connected = platform.commands.is_connected(station_id)
     out.connectors = [
         ConnectorOut.model_validate(c)
@@ -108,10 +110,54 @@ async def update_station(
     return await _station_out(platform, station_id, actor)
 
 
+class StationClaimed(StationOut):
+    key: str | None = Field(
+        default=None,
+        description="for a station that had no key, the key it is given: shown once",
+    )
+    key_delivery: str | None = Field(
+        default=None, description="whether the key was sent to the station, and its answer"
+    )
+
+
+class KeyRotated(BaseModel):
+    station_id: str
+    status: str = Field(description="the station's answer to ChangeConfiguration AuthorizationKey")
+    key: str | None = Field(
+        description="the new key, shown once; null when the station refused it (its key is "
+        "unchanged)"
+    )
+
+
 @router.post("/stations/{station_id}/claim", tags=["stations"])
-async def claim_station(station_id: str, platform: PlatformDep, actor: ApiUser) -> StationOut:
-    await platform.stations.claim(station_id, actor=actor)
-    return await _station_out(platform, station_id, actor)
+async def claim_station(station_id: str, platform: PlatformDep, actor: ApiUser) -> StationClaimed:
+    """Accept a Pending station. One that came without a key is given one by the key handover
+    (sent at once if it is connected; else set on the station by hand); until it connects
+    with it, it is let in without a key and shows ``has_key: false``."""
+    claimed = await platform.stations.claim(station_id, actor=actor)
+    out = await _station_out(platform, station_id, actor)
+    return StationClaimed(**out.model_dump(), key=claimed.key, key_delivery=claimed.delivery)
+
+
+@router.post(
+    "/stations/{station_id}/rotate-key",
+    tags=["stations"],
+    responses=problem_responses(409, 422, 502, 504),
+)
+async def rotate_key(
+    station_id: str,
+    platform: PlatformDep,
+    actor: ApiUser,
+    timeout: Annotated[float | None, Query(gt=0, le=300)] = None,
+) -> KeyRotated:
+    """Send the connected station a new random key (ChangeConfiguration AuthorizationKey).
+    Accepted: both keys are valid until it reconnects with the new one, then only the new;
+    refused or unanswered: it keeps its key. 409 when it is not connected."""
+    await platform.stations.get(station_id, actor=actor)
+    rotated = await platform.commands.rotate_key(station_id, timeout, actor=actor)
+    status = str(rotated.result.payload.get("status"))
+    taken = status in ("Accepted", "RebootRequired")
+    return KeyRotated(station_id=station_id, status=status, key=rotated.key if taken else None)
 
 
 @router.get("/stations/{station_id}/status-history", tags=["stations"])

@@ -247,9 +247,52 @@ async def station_messages(
 
 
 @router.post("/stations/{station_id}/claim", dependencies=[CsrfChecked])
-async def claim(station_id: str, platform: PlatformDep, user: ConsoleUser) -> Response:
-    await platform.stations.claim(station_id, actor=user)
-    return RedirectResponse(f"/stations/{station_id}", status_code=303)
+async def claim(
+    request: Request, station_id: str, platform: PlatformDep, user: ConsoleUser
+) -> Response:
+    """Accept the station; one without a key gets one, shown once, here and never in a
+    cookie: the answer is the fragment itself (htmx), or the station page."""
+    claimed = await platform.stations.claim(station_id, actor=user)
+    ctx = {
+        "title": f"{station_id} claimed",
+        "key": claimed.key,
+        "delivery": f"its new key was {claimed.delivery}" if claimed.delivery else None,
+        "error": None,
+    }
+    if is_partial(request):
+        response = render(request, "partials/key_result.html", ctx)
+        response.headers["HX-Trigger"] = "command-done"
+        return response
+    if claimed.key is None:
+        return RedirectResponse(f"/stations/{quote(station_id, safe='')}", status_code=303)
+    return render(request, "key_result_page.html", {"user": user, "station_id": station_id, **ctx})
+
+
+@router.post("/stations/{station_id}/rotate-key", dependencies=[CsrfChecked])
+async def rotate_key(
+    request: Request, station_id: str, platform: PlatformDep, user: ConsoleUser
+) -> HTMLResponse:
+    """A new key for the connected station (ChangeConfiguration AuthorizationKey), shown once."""
+    require(user, P.STATIONS_WRITE, None)
+    await platform.stations.get(station_id, actor=user)
+    ctx: dict[str, Any] = {"title": "Key rotation", "key": None, "delivery": None, "error": None}
+    try:
+        rotated = await platform.commands.rotate_key(station_id, actor=user)
+    except CommandError as exc:
+        ctx["error"] = f"{COMMAND_FAILURES.get(exc.kind, exc.kind)}: {exc.message}"
+    else:
+        status = rotated.result.payload.get("status")
+        if status in ("Accepted", "RebootRequired"):
+            ctx["key"] = rotated.key
+            ctx["delivery"] = (
+                f"the station answered {status}: its old key stays valid until it reconnects "
+                "with the new one"
+            )
+        else:
+            ctx["error"] = f"the station answered {status}: it keeps its key"
+    response = render(request, "partials/key_result.html", ctx)
+    response.headers["HX-Trigger"] = "command-done"
+    return response
 
 
 @router.post("/stations/{station_id}/owner", dependencies=[CsrfChecked])

@@ -1,0 +1,50 @@
+"""What a station's key (its HTTP Basic password) must be, and the state of a key change.
+
+OCPP security profiles 1 and 2 bound the key: 16 to 40 characters (1.6 ``AuthorizationKey``,
+2.0.1 ``BasicAuthPassword``) of the ``passwordString`` set. A key is changed by a handover
+(ChangeConfiguration ``AuthorizationKey``): the new key waits beside the current one, offered
+and then accepted by the station, until the station connects with it and it replaces the old.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+import secrets
+
+KEY_MIN, KEY_MAX = 16, 40
+_KEY = re.compile(r"^[A-Za-z0-9*\-_=:+|@.]*$")
+KEY_RULE = f"{KEY_MIN}–{KEY_MAX} characters of letters, digits and * - _ = : + | @ ."
+# The configuration key that carries it in OCPP 1.6 (configuration keys are case-insensitive).
+AUTHORIZATION_KEY = "AuthorizationKey"
+# What the message log shows in place of a key sent to a station.
+REDACTED = "(new key, not logged)"
+
+
+class KeyChange(enum.StrEnum):
+    """Where a new key stands while it waits beside the current one."""
+
+    OFFERED = "Offered"  # stored, sent (or to be set on the station by hand), not yet accepted
+    ACCEPTED = "Accepted"  # the station took it: both keys open the door until it uses the new
+
+
+def key_problem(key: object) -> str | None:
+    """Why ``key`` cannot be a station's key, or None when it can."""
+    if not isinstance(key, str):
+        return f"a text of {KEY_RULE}"
+    if not KEY_MIN <= len(key) <= KEY_MAX:
+        return f"{len(key)} characters; a station key has {KEY_RULE}"
+    if not _KEY.match(key):
+        return f"a station key has {KEY_RULE}"
+    return None
+
+
+def new_key() -> str:
+    """A key for a station: 20 random bytes as 40 hexadecimal digits, which reads the same to a
+    station that uses the key as it is and to one that takes it as hexadecimal (the 1.6
+    security whitepaper's reading)."""
+    return secrets.token_hex(20)
+
+
+def is_authorization_key(name: object) -> bool:
+    return isinstance(name, str) and name.lower() == AUTHORIZATION_KEY.lower()
