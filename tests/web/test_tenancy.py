@@ -70,6 +70,7 @@ B_STATION = "CP-B0042"
 A_UIDS = ["A1FA0001", "A1FA0002", "A1FA0003"]
 B_UIDS = ["B0B00001", "B0B00002"]
 A_IBAN = "BE68539007547034"
+STOCK_UID = "5700C001"  # a card in stock, which A's whitelist invites (no holder answers yet)
 
 
 @dataclass
@@ -535,6 +536,9 @@ async def _alpha(platform: Platform, op: Actor) -> Alpha:
         fm, org.id, ListKind.WHITELIST, f"{A_NAME} guests", station_id=A_STATION
     )
     await platform.lists.add_cards(fm, int(whitelist["id"]), [uids[0]])
+    await platform.cards.import_csv(op, f"uid,printed_number\n{STOCK_UID},PN-S-0001\n")
+    invited = await platform.lists.add_cards(fm, int(whitelist["id"]), [STOCK_UID])
+    assert invited.invited == [STOCK_UID]
     await platform.lists.wait_idle()
     shown = [str(c["contract_id"]) for c in (await platform.cards.search(op, q="A1FA")).items]
     assert len(shown) == len(uids)
@@ -808,3 +812,80 @@ async def test_a_fleet_manager_cannot_pull_in_another_organisations_person(world
         json={"username": stranger, "role": "host"},
     )
     assert operator.status_code == 201, operator.text
+    # Whose name it is, or that it is anyone's, the answer does not say.
+    assert stranger not in refused.text and "exist" not in refused.text, refused.text
+
+
+# -- foreign and unknown look alike ----------------------------------------------------------------
+
+# Identifiers that name nothing, one per path parameter: asked by B, A's things must be answered as
+# these are.
+UNKNOWN_EXAMPLES: dict[str, str] = {
+    "station_id": "CP-NONE0000",
+    "session_id": "987654321",
+    "uid": "DEADBEEF99",
+    "organisation_id": "987654321",
+    "user_id": "987654321",
+    "list_id": "987654321",
+    "group_id": "987654321",
+    "role": "driver",
+    "action": "Reset",
+}
+HEADING = re.compile(r"<h1[^>]*>(.*?)</h1>", re.S)
+
+
+def _shape(response: httpx.Response) -> tuple[Any, ...]:
+    """What an answer says apart from the identifier asked about: status, and the problem's
+    members and title (API) or the page's heading (console)."""
+    body = _json(response)
+    if isinstance(body, dict):
+        return (response.status_code, sorted(body), body.get("title"), body.get("field"))
+    heading = HEADING.search(response.text)
+    return (response.status_code, heading.group(1).strip() if heading else None)
+
+
+async def test_another_organisations_things_answer_as_unknown_ones(world: World) -> None:
+    """Every route naming a thing in its path answers B about A's thing exactly as about one that
+    does not exist (404, same problem members, same title; or 403 for both, a route refused to B
+    whatever it names), so that B cannot probe which of A's identifiers exist."""
+    routes, problems = route_table(world.app)
+    assert not problems, "\n".join(problems)
+    assert set(PATH_EXAMPLES) == set(UNKNOWN_EXAMPLES)
+    alpha = world.alpha
+    failures = []
+    compared = 0
+    for route in routes:
+        if not route.params:
+            continue
+        bodies: list[Body | None] = (
+            list(BODY_EXAMPLES[route.key](alpha)) if route.takes_body else [None]
+        )
+        for name in route.params:
+            # One parameter at a time names A's thing, the others name nothing (or A's too).
+            unknown_url = PARAM.sub(
+                lambda m, n=name: (
+                    UNKNOWN_EXAMPLES[m.group(1)]
+                    if m.group(1) == n
+                    else PATH_EXAMPLES[m.group(1)](alpha)
+                ),
+                route.path,
+            )
+            if unknown_url == PARAM.sub(lambda m: PATH_EXAMPLES[m.group(1)](alpha), route.path):
+                continue  # the parameter names no thing of A's (a role, an action)
+            for body in bodies:
+                known = Call(
+                    route, PARAM.sub(lambda m: PATH_EXAMPLES[m.group(1)](alpha), route.path), body
+                )
+                unknown = Call(route, unknown_url, body)
+                for intruder in world.intruders:
+                    theirs = _shape(await intruder.send(known))
+                    nothing = _shape(await intruder.send(unknown))
+                    compared += 1
+                    # Refused whatever it names (403 both: the operator's) tells nothing either.
+                    if theirs != nothing or theirs[0] not in (403, 404):
+                        failures.append(
+                            f"{known.describe()} as {intruder.name}: {theirs}, while"
+                            f" {unknown.url} answers {nothing}"
+                        )
+    assert compared > 40
+    assert not failures, f"{len(failures)} of {compared} differ:\n" + "\n".join(failures)

@@ -20,7 +20,7 @@ from voltflow.domain.contracts import (
     validate_mandate,
 )
 from voltflow.services.access import require, scope_of
-from voltflow.services.accounts import AccountError, AccountService
+from voltflow.services.accounts import NAME_UNAVAILABLE, AccountError, AccountService
 from voltflow.services.audit import AuditTrail
 from voltflow.services.ports import Clock
 from voltflow.store.organisations import (
@@ -88,9 +88,14 @@ class OrganisationService:
 
     async def get(self, actor: Actor, organisation_id: int) -> dict[str, Any]:
         org = await self.repo.get(organisation_id)
-        if org is None:
-            raise OrganisationNotFound(organisation_id)
-        require(actor, P.CUSTOMERS_READ, organisation_id)
+        require(
+            actor,
+            P.CUSTOMERS_READ,
+            organisation_id,
+            missing=lambda: OrganisationNotFound(organisation_id),
+            exists=org is not None,
+        )
+        assert org is not None
         return org
 
     async def search(
@@ -130,7 +135,7 @@ class OrganisationService:
         if user is not None and not await self._manages(actor, user.id):
             # Usernames are global. Attaching someone of another organisation would hand their
             # name and e-mail to this one, and them a role they never agreed to: operators only.
-            raise AccountError(f"user {username} already exists", "username")
+            raise AccountError(NAME_UNAVAILABLE, "username")
         if user is None:
             if password is None:
                 password = generated = secrets.token_urlsafe(12)
@@ -244,9 +249,13 @@ class ContractService:
         mandate_bic: str | None = None,
         mandate_signed_on: date | None = None,
     ) -> dict[str, Any]:
-        if await self.organisations.get(organisation_id) is None:
-            raise OrganisationNotFound(organisation_id)
-        require(actor, P.CONTRACTS_WRITE, organisation_id)
+        require(
+            actor,
+            P.CONTRACTS_WRITE,
+            organisation_id,
+            missing=lambda: OrganisationNotFound(organisation_id),
+            exists=await self.organisations.get(organisation_id) is not None,
+        )
         check_period(starts_on, ends_on)
         plan = subscription_plan(currency, fee_per_card, fee_per_station, fee_per_licence)
         mandate = None
@@ -299,7 +308,11 @@ class ContractService:
         return contract
 
     async def of_organisation(self, actor: Actor, organisation_id: int) -> list[dict[str, Any]]:
-        if await self.organisations.get(organisation_id) is None:
-            raise OrganisationNotFound(organisation_id)
-        require(actor, P.CONTRACTS_READ, organisation_id)
+        require(
+            actor,
+            P.CONTRACTS_READ,
+            organisation_id,
+            missing=lambda: OrganisationNotFound(organisation_id),
+            exists=await self.organisations.get(organisation_id) is not None,
+        )
         return await self.repo.of_organisation(organisation_id)

@@ -76,9 +76,12 @@ class StationService:
 
     async def get(self, station_id: str, *, actor: Actor = PLATFORM) -> StationRecord:
         record = await self.repo.get(station_id)
-        if record is None:
-            raise StationNotFound(station_id)
-        require(actor, P.STATIONS_READ, record.organisation_id)
+        owner = record.organisation_id if record else None
+        found = record is not None
+        require(
+            actor, P.STATIONS_READ, owner, missing=lambda: StationNotFound(station_id), exists=found
+        )
+        assert record is not None
         return record
 
     async def claim(self, station_id: str, *, actor: Actor = PLATFORM) -> StationRecord:

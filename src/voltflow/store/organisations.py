@@ -13,6 +13,7 @@ from sqlalchemy import and_, delete, func, insert, or_, select, update
 from voltflow.domain.access import Membership, OrganisationKind, Role
 from voltflow.store.database import Database
 from voltflow.store.repositories import Page, fetch_page
+from voltflow.store.search import contains
 from voltflow.store.tables import audit_log, contracts, memberships, organisations, users
 
 
@@ -65,7 +66,7 @@ class OrganisationRepository:
         if within is not None:
             cond.append(t.c.id.in_(list(within)))
         if q:
-            cond.append(or_(t.c.name.ilike(f"%{q}%"), t.c.vat_number.ilike(f"%{q}%")))
+            cond.append(or_(contains(t.c.name, q), contains(t.c.vat_number, q)))
         if kind:
             cond.append(t.c.kind == kind)
         where = and_(True, *cond)
@@ -146,12 +147,11 @@ class MembershipRepository:
         if role:
             cond.append(memberships.c.role == role.value)
         if q:
-            like = f"%{q}%"
             cond.append(
                 or_(
-                    users.c.username.ilike(like),
-                    users.c.full_name.ilike(like),
-                    users.c.email.ilike(like),
+                    contains(users.c.username, q),
+                    contains(users.c.full_name, q),
+                    contains(users.c.email, q),
                 )
             )
         base = (

@@ -198,6 +198,18 @@ authorization_list_cards = Table(
     Column("added_at", UTCDateTime, nullable=False),
 )
 
+# Cards of others (guests) a list's owner asked to put on it: the card joins the list (above) when
+# its holder accepts. No reference to ``cards``: the uid is what the inviter typed, and one that
+# names no card is kept all the same, so that the answer does not tell which uids exist.
+list_card_invitations = Table(
+    "list_card_invitations",
+    metadata,
+    Column("list_id", BigInteger, ForeignKey("authorization_lists.id"), primary_key=True),
+    Column("card_uid", String(36), primary_key=True),
+    Column("invited_at", UTCDateTime, nullable=False),
+    Index("ix_list_card_invitations_card", "card_uid"),
+)
+
 # What each station holds in its OCPP local authorization list, as last confirmed by it.
 station_local_lists = Table(
     "station_local_lists",

@@ -11,7 +11,17 @@ from voltflow.domain.cards import CardAction, CardState
 from voltflow.domain.emaid import parse_emaid
 from voltflow.web.auth import ApiUser, PlatformDep
 from voltflow.web.problems import Problem
-from voltflow.web.schemas import MAX_ID, IdQuery, Limit, Offset, PageOut, problem_responses
+from voltflow.web.schemas import (
+    MAX_ID,
+    IdQuery,
+    Limit,
+    Offset,
+    PageOut,
+    Search,
+    Uid,
+    UidPath,
+    problem_responses,
+)
 
 router = APIRouter(prefix="/api/v1")
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
@@ -45,7 +55,7 @@ class CardDetailOut(CardOut):
 
 class CardActionIn(BaseModel):
     action: CardAction
-    uids: list[str] = Field(min_length=1, max_length=1000)
+    uids: list[Uid] = Field(min_length=1, max_length=1000)
     organisation_id: int | None = Field(
         default=None, ge=1, le=MAX_ID, description="distribute: the distributor"
     )
@@ -75,7 +85,7 @@ def _display(card: dict[str, object]) -> dict[str, object]:
 async def list_cards(
     platform: PlatformDep,
     actor: ApiUser,
-    q: str | None = None,
+    q: Search = None,
     state: CardState | None = None,
     organisation_id: IdQuery = None,
     offset: Offset = 0,
@@ -98,7 +108,7 @@ async def list_cards(
 
 
 @router.get("/cards/{uid}", tags=["cards"])
-async def get_card(uid: str, platform: PlatformDep, actor: ApiUser) -> CardDetailOut:
+async def get_card(uid: UidPath, platform: PlatformDep, actor: ApiUser) -> CardDetailOut:
     return CardDetailOut.model_validate(_display(await platform.cards.get(actor, uid)))
 
 
@@ -110,7 +120,7 @@ async def get_card(uid: str, platform: PlatformDep, actor: ApiUser) -> CardDetai
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"text/csv": {"schema": {"type": "string"}}},
+            "content": {"text/csv": {"schema": {"type": "string", "maxLength": MAX_IMPORT_BYTES}}},
             "description": "columns uid, printed_number and optionally contract_id",
         }
     },

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from voltflow.domain.access import OrganisationKind, Role
 from voltflow.domain.contracts import ContractKind
 from voltflow.web.auth import ApiUser, PlatformDep
-from voltflow.web.schemas import IdPath, Limit, Offset, PageOut
+from voltflow.web.schemas import IdPath, KeyQuery, Limit, Offset, PageOut, Search
 
 router = APIRouter(prefix="/api/v1")
 
@@ -103,7 +103,7 @@ class AuditOut(BaseModel):
 async def list_organisations(
     platform: PlatformDep,
     actor: ApiUser,
-    q: str | None = None,
+    q: Search = None,
     kind: OrganisationKind | None = None,
     offset: Offset = 0,
     limit: Limit = 50,
@@ -135,7 +135,7 @@ async def list_people(
     platform: PlatformDep,
     actor: ApiUser,
     role: Role | None = None,
-    q: str | None = None,
+    q: Search = None,
     offset: Offset = 0,
     limit: Limit = 50,
 ) -> PageOut[PersonOut]:
@@ -193,7 +193,7 @@ async def create_contract(
 async def audit_log(
     platform: PlatformDep,
     actor: ApiUser,
-    entity: str | None = None,
+    entity: KeyQuery = None,
     offset: Offset = 0,
     limit: Limit = 50,
 ) -> PageOut[AuditOut]:

@@ -6,25 +6,31 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 
 from voltflow.domain.access import Actor
 from voltflow.domain.stations import Registration
 from voltflow.web.auth import ApiUser, PlatformDep
 from voltflow.web.problems import Problem
 from voltflow.web.schemas import (
+    KEY_MAX,
     MAX_ID,
+    SEARCH_MAX,
     CommandIn,
     CommandOut,
     ConnectorOut,
     IdPath,
+    KeyQuery,
     Limit,
     MessageOut,
     Offset,
     PageOut,
+    Search,
     SessionDetailOut,
     SessionOut,
     StationCreated,
+    StationIdPath,
+    StationIdQuery,
     StationIn,
     StationOut,
     StationPatch,
@@ -52,7 +58,7 @@ async def health(platform: PlatformDep) -> dict[str, Any]:
 async def list_stations(
     platform: PlatformDep,
     actor: ApiUser,
-    q: str | None = None,
+    q: Search = None,
     online: bool | None = None,
     offset: Offset = 0,
     limit: Limit = 50,
@@ -95,13 +101,15 @@ async def _station_out(platform: Any, station_id: str, actor: Actor) -> StationO
 
 
 @router.get("/stations/{station_id}", tags=["stations"])
-async def get_station(station_id: str, platform: PlatformDep, actor: ApiUser) -> StationOut:
+async def get_station(
+    station_id: StationIdPath, platform: PlatformDep, actor: ApiUser
+) -> StationOut:
     return await _station_out(platform, station_id, actor)
 
 
 @router.patch("/stations/{station_id}", tags=["stations"])
 async def update_station(
-    station_id: str, body: StationPatch, platform: PlatformDep, actor: ApiUser
+    station_id: StationIdPath, body: StationPatch, platform: PlatformDep, actor: ApiUser
 ) -> StationOut:
     values: dict[str, Any] = body.model_dump(exclude_none=True)
     if "registration" in values:
@@ -111,14 +119,16 @@ async def update_station(
 
 
 @router.post("/stations/{station_id}/claim", tags=["stations"])
-async def claim_station(station_id: str, platform: PlatformDep, actor: ApiUser) -> StationOut:
+async def claim_station(
+    station_id: StationIdPath, platform: PlatformDep, actor: ApiUser
+) -> StationOut:
     await platform.stations.claim(station_id, actor=actor)
     return await _station_out(platform, station_id, actor)
 
 
 @router.get("/stations/{station_id}/status-history", tags=["stations"])
 async def status_history(
-    station_id: str, platform: PlatformDep, actor: ApiUser, limit: Limit = 50
+    station_id: StationIdPath, platform: PlatformDep, actor: ApiUser, limit: Limit = 50
 ) -> list[StatusHistoryOut]:
     rows = await platform.stations.status_history(station_id, limit, actor=actor)
     return [StatusHistoryOut.model_validate(r) for r in rows]
@@ -126,15 +136,18 @@ async def status_history(
 
 @router.get("/stations/{station_id}/messages", tags=["stations"])
 async def station_messages(
-    station_id: str,
+    station_id: StationIdPath,
     platform: PlatformDep,
     actor: ApiUser,
-    action: str | None = None,
-    direction: Annotated[str | None, Query(pattern="^(in|out)$")] = None,
-    message_id: str | None = None,
+    action: KeyQuery = None,
+    direction: Annotated[str | None, Query(max_length=3, pattern="^(in|out)$")] = None,
+    message_id: KeyQuery = None,
     q: Annotated[
         str | None,
-        Query(description="text within a frame or its note: the whole exchange is listed"),
+        Query(
+            max_length=SEARCH_MAX,
+            description="text within a frame or its note: the whole exchange is listed",
+        ),
     ] = None,
     before_id: Annotated[
         int | None, Query(ge=1, le=MAX_ID, description="page backwards from this id")
@@ -162,8 +175,8 @@ async def station_messages(
     responses=problem_responses(409, 502, 504),
 )
 async def send_command(
-    station_id: str,
-    action: str,
+    station_id: StationIdPath,
+    action: Annotated[str, Path(min_length=1, max_length=KEY_MAX)],
     platform: PlatformDep,
     actor: ApiUser,
     body: CommandIn | None = None,
@@ -180,8 +193,8 @@ async def send_command(
 async def list_sessions(
     platform: PlatformDep,
     actor: ApiUser,
-    station_id: str | None = None,
-    id_tag: str | None = None,
+    station_id: StationIdQuery = None,
+    id_tag: KeyQuery = None,
     active: bool | None = None,
     started_from: Annotated[datetime | None, Query(alias="from")] = None,
     started_to: Annotated[datetime | None, Query(alias="to")] = None,

@@ -1,0 +1,19 @@
+"""Searching text columns for what a person typed: the typed text is matched as it is, ``%`` and
+``_`` included (they are LIKE's wildcards, escaped here), on SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement
+
+ESCAPE = "\\"
+
+
+def literal_pattern(text: str) -> str:
+    """A LIKE pattern matching ``text`` anywhere, each of its characters standing for itself."""
+    escaped = text.replace(ESCAPE, ESCAPE * 2).replace("%", ESCAPE + "%").replace("_", ESCAPE + "_")
+    return f"%{escaped}%"
+
+
+def contains(column: ColumnElement[str], text: str) -> ColumnElement[bool]:
+    """``column`` holds ``text``, case aside."""
+    return column.ilike(literal_pattern(text), escape=ESCAPE)
