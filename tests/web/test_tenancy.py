@@ -46,6 +46,7 @@ from voltflow.domain.cards import CardAction
 from voltflow.domain.contracts import ContractKind
 from voltflow.domain.emaid import parse_emaid
 from voltflow.services.lists import ListKind
+from voltflow.simulator import SimulatedStation, StationConfig
 from voltflow.web import create_app
 
 # Neither API routes nor console pages about anyone's things: logging in and out, static files,
@@ -577,6 +578,7 @@ class World:
     operator: Person
     intruders: list[Person]  # B's fleet manager, B's driver
     driver: Person  # A's driver 0
+    manager: Person  # A's fleet manager
     clients: list[httpx.AsyncClient] = field(default_factory=list)
 
 
@@ -611,6 +613,7 @@ async def world(platform: Platform) -> AsyncIterator[World]:
                 await person(beta.drivers[0].username, "driver-pass"),
             ],
             await person(alpha.drivers[0].username, "driver-pass"),
+            await person(alpha.manager.username, "manager-pass"),
             clients,
         )
     finally:
@@ -889,3 +892,120 @@ async def test_another_organisations_things_answer_as_unknown_ones(world: World)
                         )
     assert compared > 40
     assert not failures, f"{len(failures)} of {compared} differ:\n" + "\n".join(failures)
+
+
+# -- a guest's card on a list: an invitation its holder answers -----------------------------------
+
+FAST = StationConfig(heartbeat_interval=30, meter_interval=1, reconnect_min=0.2, reconnect_max=0.5)
+
+
+async def test_a_guest_card_is_invited_and_joins_once_its_holder_accepts(
+    world: World, platform: Platform, ocpp_url: str
+) -> None:
+    """A puts B's driver's card on its whitelist: the list shows the uid A typed and "invited",
+    exactly as for a uid that names no card, and nothing of the card; the station does not get it.
+    B's driver (or B's fleet manager) sees the invitation and accepts it: the card is then on the
+    list, with its number and state, and on the station's local list."""
+    alpha, manager = world.alpha, world.manager
+    b_manager, b_driver = world.intruders
+    guest, nobodys = B_UIDS[0], "DEADBEEF01"
+    station = SimulatedStation(ocpp_url, A_STATION, password=STATION_PASSWORD, config=FAST)
+    await station.connect()
+    try:
+        await platform.lists.wait_idle()
+        assert station.local_auth.status(alpha.uids[0], use_list=True, use_cache=False) == (
+            "Accepted"
+        )
+        answers = []
+        for uid in (guest, nobodys):
+            added = await manager.api.post(
+                f"/api/v1/lists/{alpha.list_id}/cards", json={"uids": [uid]}
+            )
+            assert added.status_code == 200, added.text
+            assert "PN-B-" not in added.text, added.text
+            answers.append(added.json())
+        invited = {i["card_uid"]: i for i in answers[-1]["invitations"]}
+        assert set(invited) == {STOCK_UID, guest, nobodys}
+        for uid in (guest, nobodys):
+            assert sorted(invited[uid]) == ["card_uid", "invited_at", "status"]
+            assert invited[uid]["status"] == "invited"
+        assert [c["card_uid"] for c in answers[-1]["cards"]] == [alpha.uids[0]]
+        page = await manager.console.get(f"/lists/{alpha.list_id}")
+        assert f'data-invited="{guest}"' in page.text
+        assert "PN-B-" not in page.text and b_driver.name not in page.text
+        await platform.lists.wait_idle()
+        assert station.local_auth.status(guest, use_list=True, use_cache=False) is None
+
+        # Only the card's holder answers; the inviter has nothing to answer.
+        assert (await manager.api.get("/api/v1/list-invitations")).json() == []
+        refused = await manager.api.post(f"/api/v1/list-invitations/{alpha.list_id}/{guest}/accept")
+        assert refused.status_code == 404, refused.text
+        for holder in (b_driver, b_manager):
+            pending = (await holder.api.get("/api/v1/list-invitations")).json()
+            assert [(p["list_id"], p["card_uid"], p["inviter"]) for p in pending] == [
+                (alpha.list_id, guest, A_NAME)
+            ]
+        cards_page = await b_driver.console.get("/cards")
+        assert f'data-invitation="{alpha.list_id}:{guest}"' in cards_page.text
+
+        accepted = await b_driver.api.post(
+            f"/api/v1/list-invitations/{alpha.list_id}/{guest}/accept"
+        )
+        assert accepted.status_code == 204, accepted.text
+        await platform.lists.wait_idle()
+        assert station.local_auth.status(guest, use_list=True, use_cache=False) == "Accepted"
+        shown = (await manager.api.get(f"/api/v1/lists/{alpha.list_id}")).json()
+        cards = {c["card_uid"]: (c["printed_number"], c["state"]) for c in shown["cards"]}
+        assert cards[guest] == ("PN-B-0001", "active")
+        assert {i["card_uid"] for i in shown["invitations"]} == {STOCK_UID, nobodys}
+        assert (await b_driver.api.get("/api/v1/list-invitations")).json() == []
+        again = await b_driver.api.post(f"/api/v1/list-invitations/{alpha.list_id}/{guest}/accept")
+        assert again.status_code == 404
+    finally:
+        await station.close()
+
+
+async def test_a_declined_invitation_is_gone(world: World) -> None:
+    """Through the console: A invites B's company card by its uid, B's fleet manager declines it;
+    the list then holds neither the card nor the invitation. A printed number A cannot see is
+    answered as one that names nothing."""
+    alpha, manager = world.alpha, world.manager
+    b_manager, b_driver = world.intruders
+    guest = B_UIDS[1]  # B's, with no driver
+    url = f"/lists/{alpha.list_id}/cards"
+    invited = await manager.console.post(url, data={"card": guest, "csrf_token": manager.csrf})
+    assert invited.status_code == 303, invited.text
+    page = await manager.console.get(f"/lists/{alpha.list_id}")
+    assert "invited: it joins the list once its holder accepts" in page.text
+    assert f'data-invited="{guest}"' in page.text and "PN-B-" not in page.text
+    by_number = []
+    for printed in ("PN-B-0002", "PN-Z-0002"):
+        answer = await manager.console.post(url, data={"card": printed, "csrf_token": manager.csrf})
+        assert answer.status_code == 422
+        found = re.search(r'class="field-error"[^>]*>([^<]*)<', answer.text)
+        assert found, answer.text
+        by_number.append(found.group(1).replace(printed, "…"))
+    assert by_number[0] == by_number[1]
+
+    # B's driver does not hold that card: nothing to see, nothing to answer.
+    assert (await b_driver.api.get("/api/v1/list-invitations")).json() == []
+    decline = f"/cards/invitations/{alpha.list_id}/{guest}/decline"
+    refused = await b_driver.console.post(decline, data={"csrf_token": b_driver.csrf})
+    assert refused.status_code == 404
+    cards_page = await b_manager.console.get("/cards")
+    assert f'data-invitation="{alpha.list_id}:{guest}"' in cards_page.text
+    declined = await b_manager.console.post(decline, data={"csrf_token": b_manager.csrf})
+    assert declined.status_code == 303, declined.text
+    assert (await b_manager.api.get("/api/v1/list-invitations")).json() == []
+    shown = (await manager.api.get(f"/api/v1/lists/{alpha.list_id}")).json()
+    assert guest not in {c["card_uid"] for c in shown["cards"]}
+    assert guest not in {i["card_uid"] for i in shown["invitations"]}
+
+    # The operator acts as before: any card goes straight onto the list, and shows.
+    added = await world.operator.api.post(
+        f"/api/v1/lists/{alpha.list_id}/cards", json={"uids": [guest]}
+    )
+    assert added.status_code == 200, added.text
+    assert {c["card_uid"]: c["printed_number"] for c in added.json()["cards"]}[guest] == (
+        "PN-B-0002"
+    )

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from voltflow.domain.access import OrganisationKind, Role
 from voltflow.domain.contracts import ContractKind
@@ -15,6 +15,25 @@ from voltflow.web.auth import ApiUser, PlatformDep
 from voltflow.web.schemas import IdPath, KeyQuery, Limit, Offset, PageOut, Search
 
 router = APIRouter(prefix="/api/v1")
+AMOUNT_MAX = 32
+
+
+def _short_amount(value: object) -> object:
+    # A decimal given as text is bounded like any other text (leading zeros are digits too).
+    if isinstance(value, str) and len(value) > AMOUNT_MAX:
+        raise ValueError(f"at most {AMOUNT_MAX} characters")
+    return value
+
+
+Fee = Annotated[
+    Decimal,
+    BeforeValidator(_short_amount),
+    Field(max_digits=12, decimal_places=4),
+    WithJsonSchema(
+        {"anyOf": [{"type": "number"}, {"type": "string", "maxLength": AMOUNT_MAX}]},
+        mode="validation",
+    ),
+]
 
 
 class OrganisationIn(BaseModel):
@@ -61,9 +80,9 @@ class ContractIn(BaseModel):
     starts_on: date
     ends_on: date | None = None
     currency: str = Field(default="EUR", min_length=3, max_length=3)
-    fee_per_card: Decimal = Field(default=Decimal(0), max_digits=12, decimal_places=4)
-    fee_per_station: Decimal = Field(default=Decimal(0), max_digits=12, decimal_places=4)
-    fee_per_licence: Decimal = Field(default=Decimal(0), max_digits=12, decimal_places=4)
+    fee_per_card: Fee = Decimal(0)
+    fee_per_station: Fee = Decimal(0)
+    fee_per_licence: Fee = Decimal(0)
     mandate_reference: str | None = Field(default=None, max_length=35)
     mandate_iban: str | None = Field(default=None, max_length=42)
     mandate_bic: str | None = Field(default=None, max_length=11)
