@@ -68,6 +68,7 @@ def _strings(schema: Any, components: dict[str, Any], path: str, seen: set[str])
         or "enum" in schema
         or "const" in schema
         or schema.get("format") in ("date", "date-time", "binary", "decimal", "uuid")
+        or _bounded_pattern(schema.get("pattern"))
     ):
         yield path
     for key in ("anyOf", "oneOf", "allOf", "prefixItems"):
@@ -80,6 +81,16 @@ def _strings(schema: Any, components: dict[str, Any], path: str, seen: set[str])
     extra = schema.get("additionalProperties")
     if isinstance(extra, dict):
         yield from _strings(extra, components, f"{path}.*", seen)
+
+
+def _bounded_pattern(pattern: object) -> bool:
+    """A whole-value pattern without repetition, such as ``^(Accepted|Pending)$``."""
+    return (
+        isinstance(pattern, str)
+        and pattern.startswith("^")
+        and pattern.endswith("$")
+        and not any(c in pattern for c in "*+{")
+    )
 
 
 def unbounded_inputs(document: dict[str, Any]) -> list[str]:
@@ -118,7 +129,21 @@ def test_the_walk_finds_an_unbounded_string() -> None:
     document = {
         "paths": {
             "/x": {
-                "get": {"parameters": [{"in": "query", "name": "q", "schema": {"type": "string"}}]},
+                "get": {
+                    "parameters": [
+                        {"in": "query", "name": "q", "schema": {"type": "string"}},
+                        {
+                            "in": "query",
+                            "name": "p",
+                            "schema": {"type": "string", "pattern": "^a+$"},
+                        },
+                        {
+                            "in": "query",
+                            "name": "r",
+                            "schema": {"type": "string", "pattern": "^(a|b)$"},
+                        },
+                    ]
+                },
                 "post": {
                     "requestBody": {
                         "content": {"application/json": {"schema": {"$ref": "#/c/Body"}}}
@@ -139,6 +164,7 @@ def test_the_walk_finds_an_unbounded_string() -> None:
     }
     assert unbounded_inputs(document) == [
         "GET /x query q",
+        "GET /x query p",
         "POST /x body (application/json)→Body.tags[]",
     ]
 

@@ -18,23 +18,6 @@ IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 Offset = Annotated[int, Query(ge=0, le=MAX_ID)]
 Limit = Annotated[int, Query(ge=1, le=500)]
 
-# Every text a request carries has a longest accepted length, refused (422 naming the field)
-# before it reaches a service: a search is a few words, a name a line, free text a paragraph.
-# (tests/web/test_input_limits.py walks the OpenAPI document so that none is forgotten.)
-NAME_MAX = 200
-TEXT_MAX = 2000
-SEARCH_MAX = 100
-KEY_MAX = 64  # identifiers people or stations choose: station ids, card uids, actions
-Search = Annotated[
-    str | None,
-    Query(max_length=SEARCH_MAX, description="text to look for; % and _ are plain characters"),
-]
-StationIdPath = Annotated[str, Path(min_length=1, max_length=KEY_MAX)]
-StationIdQuery = Annotated[str | None, Query(max_length=KEY_MAX)]
-UidPath = Annotated[str, Path(min_length=1, max_length=KEY_MAX)]
-KeyQuery = Annotated[str | None, Query(max_length=KEY_MAX)]
-Uid = Annotated[str, Field(min_length=1, max_length=KEY_MAX)]
-
 
 class ProblemOut(BaseModel):
     """An error as RFC 9457 problem details (``application/problem+json``); some carry more
@@ -125,9 +108,7 @@ class StationCreated(BaseModel):
 
 class StationPatch(BaseModel):
     lenient: bool | None = None
-    registration: str | None = Field(
-        default=None, max_length=16, pattern=r"^(Accepted|Pending|Rejected)$"
-    )
+    registration: str | None = Field(default=None, pattern=r"^(Accepted|Pending|Rejected)$")
     password: str | None = Field(default=None, min_length=8, max_length=40)
 
 

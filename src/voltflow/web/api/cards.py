@@ -10,18 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from voltflow.domain.cards import CardAction, CardState
 from voltflow.domain.emaid import parse_emaid
 from voltflow.web.auth import ApiUser, PlatformDep
+from voltflow.web.lengths import Search, Uid, UidPath
 from voltflow.web.problems import Problem
-from voltflow.web.schemas import (
-    MAX_ID,
-    IdQuery,
-    Limit,
-    Offset,
-    PageOut,
-    Search,
-    Uid,
-    UidPath,
-    problem_responses,
-)
+from voltflow.web.schemas import MAX_ID, IdQuery, Limit, Offset, PageOut, problem_responses
 
 router = APIRouter(prefix="/api/v1")
 MAX_IMPORT_BYTES = 5 * 1024 * 1024

@@ -10,18 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from voltflow.services.lists import ListKind
 from voltflow.web.auth import ApiUser, PlatformDep
-from voltflow.web.schemas import (
-    KEY_MAX,
-    MAX_ID,
-    IdPath,
-    Limit,
-    Offset,
-    PageOut,
-    StationIdPath,
-    StationIdQuery,
-    Uid,
-    UidPath,
-)
+from voltflow.web.lengths import KEY_MAX, StationIdPath, StationIdQuery, Uid, UidPath
+from voltflow.web.schemas import MAX_ID, IdPath, Limit, Offset, PageOut
 
 StationId = Annotated[str, Field(min_length=1, max_length=KEY_MAX)]
 

@@ -12,7 +12,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSche
 from voltflow.domain.access import OrganisationKind, Role
 from voltflow.domain.contracts import ContractKind
 from voltflow.web.auth import ApiUser, PlatformDep
-from voltflow.web.schemas import IdPath, KeyQuery, Limit, Offset, PageOut, Search
+from voltflow.web.lengths import KeyQuery, Search
+from voltflow.web.schemas import IdPath, Limit, Offset, PageOut
 
 router = APIRouter(prefix="/api/v1")
 AMOUNT_MAX = 32

@@ -6,31 +6,33 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Query, Request
 
 from voltflow.domain.access import Actor
 from voltflow.domain.stations import Registration
 from voltflow.web.auth import ApiUser, PlatformDep
+from voltflow.web.lengths import (
+    SEARCH_MAX,
+    ActionPath,
+    KeyQuery,
+    Search,
+    StationIdPath,
+    StationIdQuery,
+)
 from voltflow.web.problems import Problem
 from voltflow.web.schemas import (
-    KEY_MAX,
     MAX_ID,
-    SEARCH_MAX,
     CommandIn,
     CommandOut,
     ConnectorOut,
     IdPath,
-    KeyQuery,
     Limit,
     MessageOut,
     Offset,
     PageOut,
-    Search,
     SessionDetailOut,
     SessionOut,
     StationCreated,
-    StationIdPath,
-    StationIdQuery,
     StationIn,
     StationOut,
     StationPatch,
@@ -176,7 +178,7 @@ async def station_messages(
 )
 async def send_command(
     station_id: StationIdPath,
-    action: Annotated[str, Path(min_length=1, max_length=KEY_MAX)],
+    action: ActionPath,
     platform: PlatformDep,
     actor: ApiUser,
     body: CommandIn | None = None,

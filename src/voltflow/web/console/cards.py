@@ -35,7 +35,8 @@ from voltflow.web.console.common import (
     redirect,
     render,
 )
-from voltflow.web.schemas import KEY_MAX, MAX_ID, SEARCH_MAX, IdPath, UidPath
+from voltflow.web.lengths import KEY_MAX, SEARCH_MAX, UidPath
+from voltflow.web.schemas import MAX_ID, IdPath
 
 Key = Annotated[str, Form(max_length=KEY_MAX)]
 Reason = Annotated[str, Form(max_length=200)]

@@ -27,7 +27,8 @@ from voltflow.web.console.common import (
     redirect,
     render,
 )
-from voltflow.web.schemas import KEY_MAX, MAX_ID, NAME_MAX, IdPath, UidPath
+from voltflow.web.lengths import KEY_MAX, NAME_MAX, UidPath
+from voltflow.web.schemas import MAX_ID, IdPath
 
 Name = Annotated[str, Form(max_length=NAME_MAX)]
 Key = Annotated[str, Form(max_length=KEY_MAX)]
