@@ -24,6 +24,7 @@ from voltflow.services.ports import Clock
 from voltflow.store.cards import CardRepository, event_row
 from voltflow.store.organisations import MembershipRepository, OrganisationRepository
 from voltflow.store.repositories import Page
+from voltflow.store.search import LONGEST
 
 P = Permission
 UID = re.compile(r"^[0-9A-F]{4,20}$")
@@ -119,6 +120,8 @@ class CardService:
         offset: int = 0,
         limit: int = 50,
     ) -> Page:
+        if q is not None and len(q) > LONGEST:
+            raise CardError(f"q: at most {LONGEST} characters", "q")
         within = scope_of(actor, P.CARDS_READ)
         return await self.repo.page(
             within=within,

@@ -29,6 +29,7 @@ from voltflow.store.organisations import (
     OrganisationRepository,
 )
 from voltflow.store.repositories import Page
+from voltflow.store.search import LONGEST
 
 P = Permission
 
@@ -107,6 +108,7 @@ class OrganisationService:
         offset: int = 0,
         limit: int = 50,
     ) -> Page:
+        _check_search(q)
         return await self.repo.page(
             within=scope_of(actor, P.CUSTOMERS_READ), q=q, kind=kind, offset=offset, limit=limit
         )
@@ -186,6 +188,7 @@ class OrganisationService:
     ) -> Page:
         await self.get(actor, organisation_id)
         require(actor, P.PEOPLE_READ, organisation_id)
+        _check_search(q)
         return await self.memberships.people(
             organisation_id, role=role, q=q, offset=offset, limit=limit
         )
@@ -212,6 +215,11 @@ class OrganisationService:
             None, "person.add", "user", user.id, org_id, {"username": username, "role": "operator"}
         )
         return NewPerson(user.id, user.username, Role.OPERATOR, None)
+
+
+def _check_search(q: str | None) -> None:
+    if q is not None and len(q) > LONGEST:
+        raise OrganisationError(f"q: at most {LONGEST} characters", "q")
 
 
 class ContractService:

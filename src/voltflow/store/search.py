@@ -6,6 +6,9 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement
 
 ESCAPE = "\\"
+# The longest text searched for: a few words. (SQLite refuses LIKE patterns beyond 50,000 bytes;
+# long before that, a search is no longer something a person typed.)
+LONGEST = 100
 
 
 def literal_pattern(text: str) -> str:
