@@ -41,7 +41,7 @@ from websockets.typing import Subprotocol
 
 from tests import factories
 from voltflow.bootstrap import Platform
-from voltflow.domain.access import Actor
+from voltflow.domain.access import Actor, Role
 from voltflow.domain.cards import CardAction
 from voltflow.domain.contracts import ContractKind
 from voltflow.domain.emaid import parse_emaid
@@ -785,38 +785,64 @@ async def test_a_driver_sees_only_their_own_cards_and_sessions(world: World) -> 
         assert (await driver.console.get(f"/cards/{uid}")).status_code in (403, 404)
 
 
-async def test_a_fleet_manager_cannot_pull_in_another_organisations_person(world: World) -> None:
-    """Usernames are global: adding one that exists must not attach a person of another
-    organisation (who would then be listed, with their name and e-mail, among B's people)."""
+async def test_a_fleet_manager_cannot_pull_in_another_organisations_person(
+    world: World, platform: Platform
+) -> None:
+    """Usernames are global: one that exists must neither attach a person of another organisation
+    (who would then be listed, with their name and e-mail, among B's people) nor be refused as
+    taken (which would tell B that it exists). A fleet manager's new logins are made in the
+    organisation's login domain, so the answer is the same whether the name typed is someone's
+    elsewhere or nobody's."""
     manager, alpha = world.intruders[0], world.alpha
-    stranger = alpha.manager.username
-    refused = await manager.api.post(
-        f"/api/v1/organisations/{world.beta_id}/people",
-        json={"username": stranger, "role": "driver"},
-    )
-    assert refused.status_code == 422, refused.text
-    assert refused.json()["field"] == "username"
+    people_url = f"/api/v1/organisations/{world.beta_id}/people"
+    beta = (await manager.api.get(f"/api/v1/organisations/{world.beta_id}")).json()
+    domain = beta["login_domain"]
+    assert domain == "betatech"
+    made = {}
+    for name in (alpha.manager.username, "nobody-at-all"):
+        answer = await manager.api.post(people_url, json={"username": name, "role": "driver"})
+        assert answer.status_code == 201, answer.text
+        made[name] = answer.json()
+        assert made[name]["username"] == f"{name}@{domain}"
+        assert made[name]["password"]
+    assert made[alpha.manager.username]["user_id"] not in alpha.people
+    stranger = alpha.drivers[0].username
     page = await manager.console.post(
         f"/customers/{world.beta_id}/people",
         data={"username": stranger, "role": "driver", "csrf_token": manager.csrf},
     )
-    assert page.status_code == 422, page.text
-    people = await manager.api.get(f"/api/v1/organisations/{world.beta_id}/people")
+    assert page.status_code == 200, page.text
+    assert f"{stranger}@{domain}</strong> added as driver" in page.text
+    # A login of another domain is refused, whoever has it or not.
+    for name in (f"{alpha.manager.username.split('@')[0]}@alphaworks", "ghost@alphaworks"):
+        refused = await manager.api.post(people_url, json={"username": name, "role": "driver"})
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["field"] == "username"
+        assert refused.json()["detail"] == (
+            f"username: logins made here end in @{domain}; give the part before it"
+        )
+    people = await manager.api.get(people_url, params={"limit": 500})
     assert people.status_code == 200
-    assert A_NAME.lower() not in people.text.lower(), people.text
+    assert not {p["id"] for p in people.json()["items"]} & alpha.people
+    # A name in B's domain that an operator gave someone of A: refused, without saying why.
+    found = await platform.accounts.find(world.operator.name)
+    assert found is not None
+    op = await platform.accounts.actor(found.id)
+    assert op is not None and op.is_operator
+    await platform.organisations.add_person(op, alpha.org_id, f"carol@{domain}", Role.HOST)
+    taken = await manager.api.post(people_url, json={"username": "carol", "role": "driver"})
+    assert taken.status_code == 422, taken.text
+    assert "exist" not in taken.text and "carol" not in taken.text, taken.text
     # B's own people can take another role in B; an operator may attach anyone.
     driver = world.intruders[1].name
-    again = await manager.api.post(
-        f"/api/v1/organisations/{world.beta_id}/people", json={"username": driver, "role": "host"}
-    )
+    again = await manager.api.post(people_url, json={"username": driver, "role": "host"})
     assert again.status_code == 201, again.text
+    assert again.json()["username"] == driver
     operator = await world.operator.api.post(
-        f"/api/v1/organisations/{world.beta_id}/people",
-        json={"username": stranger, "role": "host"},
+        people_url, json={"username": alpha.manager.username, "role": "host"}
     )
     assert operator.status_code == 201, operator.text
-    # Whose name it is, or that it is anyone's, the answer does not say.
-    assert stranger not in refused.text and "exist" not in refused.text, refused.text
+    assert operator.json()["user_id"] == alpha.manager.user_id
 
 
 # -- foreign and unknown look alike ----------------------------------------------------------------

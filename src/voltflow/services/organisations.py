@@ -11,7 +11,15 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
 
-from voltflow.domain.access import KIND_ROLES, Actor, OrganisationKind, Permission, Role, allowed
+from voltflow.domain.access import (
+    KIND_ROLES,
+    Actor,
+    OrganisationKind,
+    Permission,
+    Role,
+    allowed,
+    login_domain,
+)
 from voltflow.domain.contracts import (
     ContractError,
     ContractKind,
@@ -74,9 +82,20 @@ class OrganisationService:
         name = name.strip()
         if not 1 <= len(name) <= 200:
             raise OrganisationError("name: 1–200 characters", "name")
-        org_id = await self.repo.add(
-            name, kind, (vat_number or "").strip() or None, self.clock.now()
-        )
+        domain = None
+        if kind is not OrganisationKind.OPERATOR:
+            base = login_domain(name)
+            domain = login_domain(name, await self.repo.login_domains(base))
+        try:
+            org_id = await self.repo.add(
+                name,
+                kind,
+                (vat_number or "").strip() or None,
+                self.clock.now(),
+                login_domain=domain,
+            )
+        except IntegrityError as exc:  # another organisation took the domain meanwhile
+            raise OrganisationError("name: try again", "name") from exc
         await self.audit.record(
             actor,
             "organisation.create",
@@ -135,9 +154,17 @@ class OrganisationService:
         generated = None
         user = await self.accounts.find(username)
         if user is not None and not await self._manages(actor, user.id):
-            # Usernames are global. Attaching someone of another organisation would hand their
-            # name and e-mail to this one, and them a role they never agreed to: operators only.
-            raise AccountError(NAME_UNAVAILABLE, "username")
+            user = None
+        if user is None and not actor.is_operator:
+            # Logins are global. Attaching someone of another organisation would hand their name
+            # and e-mail to this one, and them a role they never agreed to; refusing the name
+            # would tell that someone has it. So a new person's login is made in the
+            # organisation's own domain, where no other organisation names anyone: the same
+            # answer whoever has the name typed elsewhere, or nobody.
+            username = _in_domain(username, org.get("login_domain"))
+            user = await self.accounts.find(username)
+            if user is not None and not await self._manages(actor, user.id):
+                raise AccountError(NAME_UNAVAILABLE, "username")  # an operator's, in the domain
         if user is None:
             if password is None:
                 password = generated = secrets.token_urlsafe(12)
@@ -215,6 +242,21 @@ class OrganisationService:
             None, "person.add", "user", user.id, org_id, {"username": username, "role": "operator"}
         )
         return NewPerson(user.id, user.username, Role.OPERATOR, None)
+
+
+def _in_domain(username: str, domain: str | None) -> str:
+    """``username`` as a login of the organisation's domain: ``ann`` → ``ann@acme``; a name
+    already in it stays; one in another domain is refused."""
+    if domain is None:
+        return username
+    local, at, given = username.rpartition("@")
+    if not at:
+        return f"{username}@{domain}"
+    if given.lower() != domain:
+        raise AccountError(
+            f"username: logins made here end in @{domain}; give the part before it", "username"
+        )
+    return f"{local}@{domain}"
 
 
 def _check_search(q: str | None) -> None:

@@ -22,15 +22,35 @@ class OrganisationRepository:
         self.db = db
 
     async def add(
-        self, name: str, kind: OrganisationKind, vat_number: str | None, now: datetime
+        self,
+        name: str,
+        kind: OrganisationKind,
+        vat_number: str | None,
+        now: datetime,
+        *,
+        login_domain: str | None = None,
     ) -> int:
         async with self.db.writes.begin() as conn:
             result = await conn.execute(
                 insert(organisations)
-                .values(name=name, kind=kind.value, vat_number=vat_number, created_at=now)
+                .values(
+                    name=name,
+                    kind=kind.value,
+                    vat_number=vat_number,
+                    created_at=now,
+                    login_domain=login_domain,
+                )
                 .returning(organisations.c.id)
             )
             return int(result.scalar_one())
+
+    async def login_domains(self, prefix: str) -> set[str]:
+        """The login domains in use that begin with ``prefix``."""
+        query = select(organisations.c.login_domain).where(
+            organisations.c.login_domain.startswith(prefix, autoescape=True)
+        )
+        async with self.db.engine.connect() as conn:
+            return {d for d in (await conn.execute(query)).scalars() if d}
 
     async def get(self, organisation_id: int) -> dict[str, Any] | None:
         async with self.db.engine.connect() as conn:

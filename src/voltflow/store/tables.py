@@ -95,6 +95,9 @@ organisations = Table(
     Column("kind", String(16), nullable=False),
     Column("vat_number", String(32), nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
+    # What the logins its fleet managers create end in (ann@acme): each organisation names its
+    # people within its own domain, so that no name it picks can be taken by another's.
+    Column("login_domain", String(64), nullable=True, unique=True),
     Index("ix_organisations_name", "name"),
 )
 

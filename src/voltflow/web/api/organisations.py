@@ -49,11 +49,19 @@ class OrganisationOut(BaseModel):
     name: str
     kind: str
     vat_number: str | None
+    login_domain: str | None = Field(
+        default=None, description="what the logins its fleet managers make end in: ann@acme"
+    )
     created_at: datetime
 
 
 class PersonIn(BaseModel):
-    username: str = Field(min_length=1, max_length=128)
+    username: str = Field(
+        min_length=1,
+        max_length=128,
+        description="a person one manages already, or the new person's login: made by a fleet"
+        " manager, it ends in the organisation's login_domain (ann → ann@acme)",
+    )
     role: Role
     password: str | None = Field(default=None, min_length=8, max_length=200)
     full_name: str | None = Field(default=None, max_length=200)
