@@ -337,8 +337,15 @@ class ListService:
         return removed
 
     async def _writable(self, actor: Actor, list_id: int) -> dict[str, Any]:
-        found = await self.get(actor, list_id)
-        require(actor, P.LISTS_WRITE, found["organisation_id"])
+        found = await self.repo.get_list(list_id)
+        require(
+            actor,
+            P.LISTS_WRITE,
+            found["organisation_id"] if found else None,
+            missing=lambda: ListNotFound(f"list {list_id}"),
+            exists=found is not None,
+        )
+        assert found is not None
         return found
 
     async def whitelisted(self, station_id: str, uid: str) -> bool:
