@@ -18,6 +18,7 @@ from voltflow.domain.stations import Registration
 from voltflow.services.access import require, scope_of
 from voltflow.services.ports import Clock
 from voltflow.store.repositories import MessageLog, Page, StationRecord, StationRepository
+from voltflow.store.search import LONGEST
 
 P = Permission
 # No ":" (OCPP 1.6 security profiles): HTTP Basic cannot carry it in the user name.
@@ -129,6 +130,8 @@ class StationService:
         *,
         actor: Actor = PLATFORM,
     ) -> Page:
+        if q is not None and len(q) > LONGEST:
+            raise StationError(f"q: at most {LONGEST} characters", field="q")
         return await self.repo.page(
             q=q, offset=offset, limit=limit, online=online, within=scope_of(actor, P.STATIONS_READ)
         )
