@@ -273,6 +273,11 @@ async def test_percent_and_underscore_are_searched_literally(clients: Clients) -
     people = await op.get(f"/api/v1/organisations/{acme['id']}/people", params={"q": "n_b"})
     assert [p["username"] for p in people.json()["items"]] == ["ann_b"]
 
+    for station_id in ("CP_1", "CPX1"):
+        await clients.platform.stations.add(station_id, "station-pass-1")
+    stations = (await op.get("/api/v1/stations", params={"q": "p_1"})).json()
+    assert [s["id"] for s in stations["items"]] == ["CP_1"]
+
     csv = "uid,printed_number\nA1B2C3D4,PN-1\n"
     assert (
         await op.post("/api/v1/cards/import", content=csv, headers={"content-type": "text/csv"})

@@ -5,18 +5,11 @@ from __future__ import annotations
 
 from sqlalchemy import ColumnElement
 
-ESCAPE = "\\"
 # The longest text searched for: a few words. (SQLite refuses LIKE patterns beyond 50,000 bytes;
 # long before that, a search is no longer something a person typed.)
 LONGEST = 100
 
 
-def literal_pattern(text: str) -> str:
-    """A LIKE pattern matching ``text`` anywhere, each of its characters standing for itself."""
-    escaped = text.replace(ESCAPE, ESCAPE * 2).replace("%", ESCAPE + "%").replace("_", ESCAPE + "_")
-    return f"%{escaped}%"
-
-
 def contains(column: ColumnElement[str], text: str) -> ColumnElement[bool]:
-    """``column`` holds ``text``, case aside."""
-    return column.ilike(literal_pattern(text), escape=ESCAPE)
+    """``column`` holds ``text``, case aside; every character of ``text`` stands for itself."""
+    return column.icontains(text, autoescape=True)
