@@ -62,8 +62,11 @@ async def test_fleet_managers_only_touch_their_own_cards(platform: Platform) -> 
     await platform.cards.distribute(op, [uids[1]], globex.id)
     with pytest.raises(CardNotFound):
         await platform.cards.block(acme.manager, [uids[1]])
-    with pytest.raises(Forbidden):
+    # Another's card is no more there than an unknown one.
+    with pytest.raises(CardNotFound):
         await platform.cards.get(acme.manager, uids[1])
+    with pytest.raises(CardNotFound):
+        await platform.cards.assign(acme.manager, uids[1], acme.drivers[0].user_id)
     with pytest.raises(CardError, match="not a driver of Acme"):
         await platform.cards.assign(acme.manager, uids[0], globex.drivers[0].user_id)
     with pytest.raises(Forbidden):

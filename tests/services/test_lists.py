@@ -11,9 +11,15 @@ import websockets
 
 from tests.factories import Company, company, operator, stock_csv
 from voltflow.bootstrap import Platform
-from voltflow.domain.access import Actor
+from voltflow.domain.access import Actor, OrganisationKind, Role
 from voltflow.domain.contracts import ContractKind
-from voltflow.services.lists import ListError, ListKind, desired_entries, differential
+from voltflow.services.lists import (
+    ListError,
+    ListKind,
+    ListNotFound,
+    desired_entries,
+    differential,
+)
 from voltflow.simulator import SessionRejected, SimulatedStation, StationConfig
 
 FAST = StationConfig(
@@ -204,3 +210,95 @@ async def test_a_whitelisted_session_is_typed_whitelist(
             session = await platform.sessions.get(int(str(start["transactionId"])))
             types[uid] = (session["session_type"], session["energy_wh"])
     assert types == {listed: ("whitelist", 3667), other: ("normal", 3667)}
+
+
+async def test_a_guests_card_is_invited_and_its_holder_answers(
+    platform: Platform, setting: tuple[Actor, Company, list[str]]
+) -> None:
+    op, acme, (own, blocked) = setting
+    globex = await company(platform, op, "Globex")
+    held, unassigned = await platform.cards.import_csv(op, stock_csv(2, start=10))
+    await platform.cards.distribute(op, [held, unassigned], globex.id)
+    await platform.cards.assign(globex.manager, held, globex.drivers[0].user_id)
+    await platform.cards.activate(globex.manager, [held])
+    whitelist = await platform.lists.create_list(
+        acme.manager, acme.id, ListKind.WHITELIST, "Visitors", station_id="SITE-1"
+    )
+    list_id = int(whitelist["id"])
+
+    # Another's card and a uid naming no card are answered alike: invited.
+    result = await platform.lists.add_cards(
+        acme.manager, list_id, [own, held, unassigned, "ffff0042"]
+    )
+    assert result.added == [own]
+    assert result.invited == [held, unassigned, "FFFF0042"]
+    shown = await platform.lists.get(acme.manager, list_id)
+    assert [c["card_uid"] for c in shown["cards"]] == [own]
+    assert [(i["card_uid"], i["status"]) for i in shown["invitations"]] == [
+        (held, "invited"),
+        (unassigned, "invited"),
+        ("FFFF0042", "invited"),
+    ]
+    assert set(shown["invitations"][0]) == {"card_uid", "invited_at", "status"}
+    again = await platform.lists.add_cards(acme.manager, list_id, [held])
+    assert (again.added, again.invited) == ([], [])
+    assert not await platform.lists.whitelisted("SITE-1", held)
+
+    # The holder answers: the card's driver, or its organisation's fleet manager.
+    def pending(rows: list[dict[str, object]]) -> list[object]:
+        return [r["card_uid"] for r in rows]
+
+    assert pending(await platform.lists.invitations(globex.drivers[0])) == [held]
+    assert pending(await platform.lists.invitations(globex.manager)) == [held, unassigned]
+    assert pending(await platform.lists.invitations(globex.drivers[1])) == []
+    assert pending(await platform.lists.invitations(acme.manager)) == []
+    assert len(await platform.lists.invitations(op)) == 2
+    for who, uid in (
+        (acme.manager, held),
+        (globex.drivers[1], held),
+        (globex.drivers[0], unassigned),
+        (globex.manager, "FFFF0042"),
+    ):
+        with pytest.raises(ListNotFound):
+            await platform.lists.answer(who, list_id, uid, accept=True)
+    await platform.lists.answer(globex.drivers[0], list_id, held, accept=True)
+    await platform.lists.answer(globex.manager, list_id, unassigned, accept=False)
+    assert await platform.lists.whitelisted("SITE-1", held)
+    shown = await platform.lists.get(acme.manager, list_id)
+    assert {c["card_uid"]: c["state"] for c in shown["cards"]} == {own: "active", held: "active"}
+    assert [i["card_uid"] for i in shown["invitations"]] == ["FFFF0042"]
+    with pytest.raises(ListNotFound):
+        await platform.lists.answer(globex.manager, list_id, unassigned, accept=True)
+
+    # Withdrawn by the list's owner; its own cards are still checked; the operator as before.
+    assert await platform.lists.remove_cards(acme.manager, list_id, ["FFFF0042"]) == 1
+    assert (await platform.lists.get(acme.manager, list_id))["invitations"] == []
+    await platform.cards.block(acme.manager, [blocked])
+    with pytest.raises(ListError, match="cannot charge"):
+        await platform.lists.add_cards(acme.manager, list_id, [blocked])
+    with pytest.raises(ListError, match="not card uids"):
+        await platform.lists.add_cards(acme.manager, list_id, ["not a uid!"])
+    with pytest.raises(ListError, match="unknown cards: FFFF0099"):
+        await platform.lists.add_cards(op, list_id, ["FFFF0099"])
+    direct = await platform.lists.add_cards(op, list_id, [unassigned])
+    assert (direct.added, direct.invited) == ([unassigned], [])
+
+
+async def test_a_card_held_by_one_of_its_people_joins_at_once(
+    platform: Platform, setting: tuple[Actor, Company, list[str]]
+) -> None:
+    """A company's employee with a card of their household's: the company's list takes it as the
+    company's own, since one of its people holds it."""
+    op, acme, _ = setting
+    installer = await company(platform, op, "Fixit", kind=OrganisationKind.INSTALLER)
+    home = int((await platform.organisations.create(op, "Home", OrganisationKind.HOUSEHOLD))["id"])
+    employee = acme.drivers[1]
+    await platform.organisations.add_person(op, home, employee.username, Role.DRIVER)
+    (uid,) = await platform.cards.import_csv(op, stock_csv(1, start=20))
+    await platform.cards.distribute(op, [uid], installer.id)
+    await platform.cards.assign(installer.manager, uid, employee.user_id, home)
+    whitelist = await platform.lists.create_list(
+        acme.manager, acme.id, ListKind.WHITELIST, "Staff", station_id="SITE-1"
+    )
+    result = await platform.lists.add_cards(acme.manager, int(whitelist["id"]), [uid])
+    assert (result.added, result.invited) == ([uid], [])

@@ -132,13 +132,13 @@ async def test_fleet_manager_flow_and_boundaries(api: Clients) -> None:
         )
         assert illegal.status_code == 422
         assert "cannot unblock" in illegal.json()["detail"]
-        # Stock and other customers are out of reach.
-        assert (await fm_client.get(f"/api/v1/cards/{uids[2]}")).status_code == 403
+        # Stock and other customers are out of reach: as if they did not exist.
+        assert (await fm_client.get(f"/api/v1/cards/{uids[2]}")).status_code == 404
         stock = await fm_client.post(
             "/api/v1/cards/import", content=CSV, headers={"content-type": "text/csv"}
         )
         assert stock.status_code == 403
-        assert (await fm_client.get(f"/api/v1/organisations/{other['id']}")).status_code == 403
+        assert (await fm_client.get(f"/api/v1/organisations/{other['id']}")).status_code == 404
         orgs = (await fm_client.get("/api/v1/organisations")).json()
         assert [o["name"] for o in orgs["items"]] == ["Acme"]
         audit = (await fm_client.get("/api/v1/audit")).json()

@@ -41,11 +41,12 @@ from websockets.typing import Subprotocol
 
 from tests import factories
 from voltflow.bootstrap import Platform
-from voltflow.domain.access import Actor
+from voltflow.domain.access import Actor, Role
 from voltflow.domain.cards import CardAction
 from voltflow.domain.contracts import ContractKind
 from voltflow.domain.emaid import parse_emaid
 from voltflow.services.lists import ListKind
+from voltflow.simulator import SimulatedStation, StationConfig
 from voltflow.web import create_app
 
 # Neither API routes nor console pages about anyone's things: logging in and out, one's own
@@ -75,6 +76,7 @@ B_STATION = "CP-B0042"
 A_UIDS = ["A1FA0001", "A1FA0002", "A1FA0003"]
 B_UIDS = ["B0B00001", "B0B00002"]
 A_IBAN = "BE68539007547034"
+STOCK_UID = "5700C001"  # a card in stock, which A's whitelist invites (no holder answers yet)
 
 
 @dataclass
@@ -540,6 +542,9 @@ async def _alpha(platform: Platform, op: Actor) -> Alpha:
         fm, org.id, ListKind.WHITELIST, f"{A_NAME} guests", station_id=A_STATION
     )
     await platform.lists.add_cards(fm, int(whitelist["id"]), [uids[0]])
+    await platform.cards.import_csv(op, f"uid,printed_number\n{STOCK_UID},PN-S-0001\n")
+    invited = await platform.lists.add_cards(fm, int(whitelist["id"]), [STOCK_UID])
+    assert invited.invited == [STOCK_UID]
     await platform.lists.wait_idle()
     shown = [str(c["contract_id"]) for c in (await platform.cards.search(op, q="A1FA")).items]
     assert len(shown) == len(uids)
@@ -578,6 +583,7 @@ class World:
     operator: Person
     intruders: list[Person]  # B's fleet manager, B's driver
     driver: Person  # A's driver 0
+    manager: Person  # A's fleet manager
     clients: list[httpx.AsyncClient] = field(default_factory=list)
 
 
@@ -612,6 +618,7 @@ async def world(platform: Platform) -> AsyncIterator[World]:
                 await person(beta.drivers[0].username, "driver-pass"),
             ],
             await person(alpha.drivers[0].username, "driver-pass"),
+            await person(alpha.manager.username, "manager-pass"),
             clients,
         )
     finally:
@@ -783,33 +790,253 @@ async def test_a_driver_sees_only_their_own_cards_and_sessions(world: World) -> 
         assert (await driver.console.get(f"/cards/{uid}")).status_code in (403, 404)
 
 
-async def test_a_fleet_manager_cannot_pull_in_another_organisations_person(world: World) -> None:
-    """Usernames are global: adding one that exists must not attach a person of another
-    organisation (who would then be listed, with their name and e-mail, among B's people)."""
+async def test_a_fleet_manager_cannot_pull_in_another_organisations_person(
+    world: World, platform: Platform
+) -> None:
+    """Usernames are global: one that exists must neither attach a person of another organisation
+    (who would then be listed, with their name and e-mail, among B's people) nor be refused as
+    taken (which would tell B that it exists). A fleet manager's new logins are made in the
+    organisation's login domain, so the answer is the same whether the name typed is someone's
+    elsewhere or nobody's."""
     manager, alpha = world.intruders[0], world.alpha
-    stranger = alpha.manager.username
-    refused = await manager.api.post(
-        f"/api/v1/organisations/{world.beta_id}/people",
-        json={"username": stranger, "role": "driver"},
-    )
-    assert refused.status_code == 422, refused.text
-    assert refused.json()["field"] == "username"
+    people_url = f"/api/v1/organisations/{world.beta_id}/people"
+    beta = (await manager.api.get(f"/api/v1/organisations/{world.beta_id}")).json()
+    domain = beta["login_domain"]
+    assert domain == "betatech"
+    made = {}
+    for name in (alpha.manager.username, "nobody-at-all"):
+        answer = await manager.api.post(people_url, json={"username": name, "role": "driver"})
+        assert answer.status_code == 201, answer.text
+        made[name] = answer.json()
+        assert made[name]["username"] == f"{name}@{domain}"
+        assert made[name]["password"]
+    assert made[alpha.manager.username]["user_id"] not in alpha.people
+    stranger = alpha.drivers[0].username
     page = await manager.console.post(
         f"/customers/{world.beta_id}/people",
         data={"username": stranger, "role": "driver", "csrf_token": manager.csrf},
     )
-    assert page.status_code == 422, page.text
-    people = await manager.api.get(f"/api/v1/organisations/{world.beta_id}/people")
+    assert page.status_code == 200, page.text
+    assert f"{stranger}@{domain}</strong> added as driver" in page.text
+    # A login of another domain is refused, whoever has it or not.
+    for name in (f"{alpha.manager.username.split('@')[0]}@alphaworks", "ghost@alphaworks"):
+        refused = await manager.api.post(people_url, json={"username": name, "role": "driver"})
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["field"] == "username"
+        assert refused.json()["detail"] == (
+            f"username: logins made here end in @{domain}; give the part before it"
+        )
+    people = await manager.api.get(people_url, params={"limit": 500})
     assert people.status_code == 200
-    assert A_NAME.lower() not in people.text.lower(), people.text
+    assert not {p["id"] for p in people.json()["items"]} & alpha.people
+    # A name in B's domain that an operator gave someone of A: refused, without saying why.
+    found = await platform.accounts.find(world.operator.name)
+    assert found is not None
+    op = await platform.accounts.actor(found.id)
+    assert op is not None and op.is_operator
+    await platform.organisations.add_person(op, alpha.org_id, f"carol@{domain}", Role.HOST)
+    taken = await manager.api.post(people_url, json={"username": "carol", "role": "driver"})
+    assert taken.status_code == 422, taken.text
+    assert "exist" not in taken.text and "carol" not in taken.text, taken.text
     # B's own people can take another role in B; an operator may attach anyone.
     driver = world.intruders[1].name
-    again = await manager.api.post(
-        f"/api/v1/organisations/{world.beta_id}/people", json={"username": driver, "role": "host"}
-    )
+    again = await manager.api.post(people_url, json={"username": driver, "role": "host"})
     assert again.status_code == 201, again.text
+    assert again.json()["username"] == driver
     operator = await world.operator.api.post(
-        f"/api/v1/organisations/{world.beta_id}/people",
-        json={"username": stranger, "role": "host"},
+        people_url, json={"username": alpha.manager.username, "role": "host"}
     )
     assert operator.status_code == 201, operator.text
+    assert operator.json()["user_id"] == alpha.manager.user_id
+
+
+# -- foreign and unknown look alike ----------------------------------------------------------------
+
+# Identifiers that name nothing, one per path parameter: asked by B, A's things must be answered as
+# these are.
+UNKNOWN_EXAMPLES: dict[str, str] = {
+    "station_id": "CP-NONE0000",
+    "session_id": "987654321",
+    "uid": "DEADBEEF99",
+    "organisation_id": "987654321",
+    "user_id": "987654321",
+    "list_id": "987654321",
+    "group_id": "987654321",
+    "role": "driver",
+    "action": "Reset",
+}
+HEADING = re.compile(r"<h1[^>]*>(.*?)</h1>", re.S)
+
+
+def _shape(response: httpx.Response) -> tuple[Any, ...]:
+    """What an answer says apart from the identifier asked about: status, and the problem's
+    members and title (API) or the page's heading (console)."""
+    body = _json(response)
+    if isinstance(body, dict):
+        return (response.status_code, sorted(body), body.get("title"), body.get("field"))
+    heading = HEADING.search(response.text)
+    return (response.status_code, heading.group(1).strip() if heading else None)
+
+
+async def test_another_organisations_things_answer_as_unknown_ones(world: World) -> None:
+    """Every route naming a thing in its path answers B about A's thing exactly as about one that
+    does not exist (404, same problem members, same title; or 403 for both, a route refused to B
+    whatever it names), so that B cannot probe which of A's identifiers exist."""
+    routes, problems = route_table(world.app)
+    assert not problems, "\n".join(problems)
+    assert set(PATH_EXAMPLES) == set(UNKNOWN_EXAMPLES)
+    alpha = world.alpha
+    failures = []
+    compared = 0
+    for route in routes:
+        if not route.params:
+            continue
+        bodies: list[Body | None] = (
+            list(BODY_EXAMPLES[route.key](alpha)) if route.takes_body else [None]
+        )
+        for name in route.params:
+            # One parameter at a time names A's thing, the others name nothing (or A's too).
+            unknown_url = PARAM.sub(
+                lambda m, n=name: (
+                    UNKNOWN_EXAMPLES[m.group(1)]
+                    if m.group(1) == n
+                    else PATH_EXAMPLES[m.group(1)](alpha)
+                ),
+                route.path,
+            )
+            if unknown_url == PARAM.sub(lambda m: PATH_EXAMPLES[m.group(1)](alpha), route.path):
+                continue  # the parameter names no thing of A's (a role, an action)
+            for body in bodies:
+                known = Call(
+                    route, PARAM.sub(lambda m: PATH_EXAMPLES[m.group(1)](alpha), route.path), body
+                )
+                unknown = Call(route, unknown_url, body)
+                for intruder in world.intruders:
+                    theirs = _shape(await intruder.send(known))
+                    nothing = _shape(await intruder.send(unknown))
+                    compared += 1
+                    # Refused whatever it names (403 both: the operator's) tells nothing either.
+                    if theirs != nothing or theirs[0] not in (403, 404):
+                        failures.append(
+                            f"{known.describe()} as {intruder.name}: {theirs}, while"
+                            f" {unknown.url} answers {nothing}"
+                        )
+    assert compared > 40
+    assert not failures, f"{len(failures)} of {compared} differ:\n" + "\n".join(failures)
+
+
+# -- a guest's card on a list: an invitation its holder answers -----------------------------------
+
+FAST = StationConfig(heartbeat_interval=30, meter_interval=1, reconnect_min=0.2, reconnect_max=0.5)
+
+
+async def test_a_guest_card_is_invited_and_joins_once_its_holder_accepts(
+    world: World, platform: Platform, ocpp_url: str
+) -> None:
+    """A puts B's driver's card on its whitelist: the list shows the uid A typed and "invited",
+    exactly as for a uid that names no card, and nothing of the card; the station does not get it.
+    B's driver (or B's fleet manager) sees the invitation and accepts it: the card is then on the
+    list, with its number and state, and on the station's local list."""
+    alpha, manager = world.alpha, world.manager
+    b_manager, b_driver = world.intruders
+    guest, nobodys = B_UIDS[0], "DEADBEEF01"
+    station = SimulatedStation(ocpp_url, A_STATION, password=STATION_PASSWORD, config=FAST)
+    await station.connect()
+    try:
+        await platform.lists.wait_idle()
+        assert station.local_auth.status(alpha.uids[0], use_list=True, use_cache=False) == (
+            "Accepted"
+        )
+        answers = []
+        for uid in (guest, nobodys):
+            added = await manager.api.post(
+                f"/api/v1/lists/{alpha.list_id}/cards", json={"uids": [uid]}
+            )
+            assert added.status_code == 200, added.text
+            assert "PN-B-" not in added.text, added.text
+            answers.append(added.json())
+        invited = {i["card_uid"]: i for i in answers[-1]["invitations"]}
+        assert set(invited) == {STOCK_UID, guest, nobodys}
+        for uid in (guest, nobodys):
+            assert sorted(invited[uid]) == ["card_uid", "invited_at", "status"]
+            assert invited[uid]["status"] == "invited"
+        assert [c["card_uid"] for c in answers[-1]["cards"]] == [alpha.uids[0]]
+        page = await manager.console.get(f"/lists/{alpha.list_id}")
+        assert f'data-invited="{guest}"' in page.text
+        assert "PN-B-" not in page.text and b_driver.name not in page.text
+        await platform.lists.wait_idle()
+        assert station.local_auth.status(guest, use_list=True, use_cache=False) is None
+
+        # Only the card's holder answers; the inviter has nothing to answer.
+        assert (await manager.api.get("/api/v1/list-invitations")).json() == []
+        refused = await manager.api.post(f"/api/v1/list-invitations/{alpha.list_id}/{guest}/accept")
+        assert refused.status_code == 404, refused.text
+        for holder in (b_driver, b_manager):
+            pending = (await holder.api.get("/api/v1/list-invitations")).json()
+            assert [(p["list_id"], p["card_uid"], p["inviter"]) for p in pending] == [
+                (alpha.list_id, guest, A_NAME)
+            ]
+        cards_page = await b_driver.console.get("/cards")
+        assert f'data-invitation="{alpha.list_id}:{guest}"' in cards_page.text
+
+        accepted = await b_driver.api.post(
+            f"/api/v1/list-invitations/{alpha.list_id}/{guest}/accept"
+        )
+        assert accepted.status_code == 204, accepted.text
+        await platform.lists.wait_idle()
+        assert station.local_auth.status(guest, use_list=True, use_cache=False) == "Accepted"
+        shown = (await manager.api.get(f"/api/v1/lists/{alpha.list_id}")).json()
+        cards = {c["card_uid"]: (c["printed_number"], c["state"]) for c in shown["cards"]}
+        assert cards[guest] == ("PN-B-0001", "active")
+        assert {i["card_uid"] for i in shown["invitations"]} == {STOCK_UID, nobodys}
+        assert (await b_driver.api.get("/api/v1/list-invitations")).json() == []
+        again = await b_driver.api.post(f"/api/v1/list-invitations/{alpha.list_id}/{guest}/accept")
+        assert again.status_code == 404
+    finally:
+        await station.close()
+
+
+async def test_a_declined_invitation_is_gone(world: World) -> None:
+    """Through the console: A invites B's company card by its uid, B's fleet manager declines it;
+    the list then holds neither the card nor the invitation. A printed number A cannot see is
+    answered as one that names nothing."""
+    alpha, manager = world.alpha, world.manager
+    b_manager, b_driver = world.intruders
+    guest = B_UIDS[1]  # B's, with no driver
+    url = f"/lists/{alpha.list_id}/cards"
+    invited = await manager.console.post(url, data={"card": guest, "csrf_token": manager.csrf})
+    assert invited.status_code == 303, invited.text
+    page = await manager.console.get(f"/lists/{alpha.list_id}")
+    assert "invited: it joins the list once its holder accepts" in page.text
+    assert f'data-invited="{guest}"' in page.text and "PN-B-" not in page.text
+    by_number = []
+    for printed in ("PN-B-0002", "PN-Z-0002"):
+        answer = await manager.console.post(url, data={"card": printed, "csrf_token": manager.csrf})
+        assert answer.status_code == 422
+        found = re.search(r'class="field-error"[^>]*>([^<]*)<', answer.text)
+        assert found, answer.text
+        by_number.append(found.group(1).replace(printed, "…"))
+    assert by_number[0] == by_number[1]
+
+    # B's driver does not hold that card: nothing to see, nothing to answer.
+    assert (await b_driver.api.get("/api/v1/list-invitations")).json() == []
+    decline = f"/cards/invitations/{alpha.list_id}/{guest}/decline"
+    refused = await b_driver.console.post(decline, data={"csrf_token": b_driver.csrf})
+    assert refused.status_code == 404
+    cards_page = await b_manager.console.get("/cards")
+    assert f'data-invitation="{alpha.list_id}:{guest}"' in cards_page.text
+    declined = await b_manager.console.post(decline, data={"csrf_token": b_manager.csrf})
+    assert declined.status_code == 303, declined.text
+    assert (await b_manager.api.get("/api/v1/list-invitations")).json() == []
+    shown = (await manager.api.get(f"/api/v1/lists/{alpha.list_id}")).json()
+    assert guest not in {c["card_uid"] for c in shown["cards"]}
+    assert guest not in {i["card_uid"] for i in shown["invitations"]}
+
+    # The operator acts as before: any card goes straight onto the list, and shows.
+    added = await world.operator.api.post(
+        f"/api/v1/lists/{alpha.list_id}/cards", json={"uids": [guest]}
+    )
+    assert added.status_code == 200, added.text
+    assert {c["card_uid"]: c["printed_number"] for c in added.json()["cards"]}[guest] == (
+        "PN-B-0002"
+    )

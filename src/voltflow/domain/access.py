@@ -8,6 +8,8 @@ everyone else only inside the organisations where they hold a role that grants t
 from __future__ import annotations
 
 import enum
+import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -147,3 +149,16 @@ def system_actor(name: str) -> Actor:
 # The platform acting on its own behalf (list synchronisation, the CLI's direct database access,
 # internal calls): it holds the operator role.
 PLATFORM = system_actor("platform")
+
+
+def login_domain(name: str, taken: Iterable[str] = ()) -> str:
+    """The domain an organisation's logins end in, from its name: its letters and digits,
+    lower-case (``Acme Corp.`` → ``acmecorp``), numbered when ``taken`` holds it already."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    base = re.sub(r"[^a-z0-9]+", "", ascii_name.lower())[:40] or "org"
+    used = set(taken)
+    candidate, n = base, 1
+    while candidate in used:
+        n += 1
+        candidate = f"{base}{n}"
+    return candidate

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from voltflow.domain.access import ROLE_PERMISSIONS, Actor, Permission, Role, allowed
 
 # What a role grants over the person's own things only, not over all their organisation holds: a
@@ -18,11 +20,39 @@ class Forbidden(PermissionError):
         self.permission = permission
 
 
-def require(actor: Actor, permission: Permission, organisation_id: int | None) -> None:
+def require(
+    actor: Actor,
+    permission: Permission,
+    organisation_id: int | None,
+    *,
+    missing: Callable[[], Exception] | None = None,
+    exists: bool = True,
+) -> None:
+    """Refuses (``Forbidden``) unless ``actor`` may use ``permission`` on what
+    ``organisation_id`` owns.
+
+    For a thing looked up by its identifier, give ``missing`` (what an unknown identifier raises)
+    and ``exists`` (whether it was found): to someone with no role in the organisation owning it,
+    the thing then does not exist either, so that another organisation's identifiers cannot be
+    told from unknown ones. Those who know the organisation get the refusal; a key without the
+    scope is refused whatever it names, known or not."""
+    if missing is not None:
+        if actor.scopes is not None and permission not in actor.scopes:
+            raise Forbidden(actor, permission)
+        if not exists or not knows(actor, organisation_id):
+            raise missing()
     if not allowed(actor, permission, organisation_id) or (
         not actor.is_operator and organisation_id not in _whole(actor, permission)
     ):
         raise Forbidden(actor, permission)
+
+
+def knows(actor: Actor, organisation_id: int | None) -> bool:
+    """Whether the things of ``organisation_id`` are anything to ``actor``: operators know all,
+    others the organisations they hold a role in."""
+    if actor.is_operator:
+        return True
+    return organisation_id is not None and bool(actor.roles_in(organisation_id))
 
 
 def scope_of(actor: Actor, permission: Permission) -> frozenset[int] | None:

@@ -32,6 +32,11 @@ MIN_PASSWORD = 8
 USERNAME = re.compile(r"^[A-Za-z0-9._@+\-]{1,128}$")
 
 
+# Login names are global. Whether one is taken is said the same way whoever took it, and without
+# saying that someone did: an organisation's people are no one else's to learn of.
+NAME_UNAVAILABLE = "username: this login name cannot be used, choose another"
+
+
 class AccountError(ValueError):
     def __init__(self, message: str, field: str | None = None) -> None:
         super().__init__(message)
@@ -123,7 +128,7 @@ class AccountService:
                 email=email,
             )
         except IntegrityError as exc:
-            raise AccountError(f"user {username} already exists", "username") from exc
+            raise AccountError(NAME_UNAVAILABLE, "username") from exc
         return User(user_id, username, full_name, email)
 
     async def find(self, username: str) -> User | None:

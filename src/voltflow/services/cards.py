@@ -24,6 +24,7 @@ from voltflow.services.ports import Clock
 from voltflow.store.cards import CardRepository, event_row
 from voltflow.store.organisations import MembershipRepository, OrganisationRepository
 from voltflow.store.repositories import Page
+from voltflow.store.search import LONGEST
 
 P = Permission
 UID = re.compile(r"^[0-9A-F]{4,20}$")
@@ -97,10 +98,15 @@ class CardService:
     # -- reading ---------------------------------------------------------------------------------
     async def get(self, actor: Actor, uid: str) -> dict[str, Any]:
         card = await self.repo.get(normalize_uid(uid))
-        if card is None:
-            raise CardNotFound(uid)
-        if card["driver_id"] != actor.user_id:
-            require(actor, P.CARDS_READ, card["organisation_id"])
+        if card is None or card["driver_id"] != actor.user_id:
+            require(
+                actor,
+                P.CARDS_READ,
+                card["organisation_id"] if card else None,
+                missing=lambda: CardNotFound(uid),
+                exists=card is not None,
+            )
+        assert card is not None
         card["history"] = await self.repo.history(card["uid"])
         return card
 
@@ -114,6 +120,8 @@ class CardService:
         offset: int = 0,
         limit: int = 50,
     ) -> Page:
+        if q is not None and len(q) > LONGEST:
+            raise CardError(f"q: at most {LONGEST} characters", "q")
         within = scope_of(actor, P.CARDS_READ)
         return await self.repo.page(
             within=within,
@@ -275,8 +283,15 @@ class CardService:
     ) -> BulkResult:
         """Give a card to a driver. A company's cards go to its own drivers; an installer's go to
         a household's driver, and the household then holds the card."""
-        card = await self._card(uid)
-        require(actor, P.CARDS_WRITE, card["organisation_id"])
+        card = await self.repo.get(normalize_uid(uid))
+        require(
+            actor,
+            P.CARDS_WRITE,
+            card["organisation_id"] if card else None,
+            missing=lambda: CardNotFound(uid),
+            exists=card is not None,
+        )
+        assert card is not None
         holder = card["organisation_id"]
         target = organisation_id or holder
         if holder is None or target is None:
@@ -361,12 +376,6 @@ class CardService:
             CardAction.EXPIRE: self.expire,
         }
         return await simple[action](actor, uids)
-
-    async def _card(self, uid: str) -> dict[str, Any]:
-        card = await self.repo.get(normalize_uid(uid))
-        if card is None:
-            raise CardNotFound(uid)
-        return card
 
     async def _apply(
         self,

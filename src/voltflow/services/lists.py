@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import enum
 import logging
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,7 @@ from voltflow.domain.authorization import normalize_uid
 from voltflow.domain.cards import CardState
 from voltflow.services.access import require, scope_of
 from voltflow.services.audit import AuditTrail
+from voltflow.services.cards import UNUSABLE
 from voltflow.services.commands import CommandService
 from voltflow.services.ports import Clock, CommandError
 from voltflow.store.lists import ListRepository
@@ -32,6 +34,8 @@ from voltflow.store.repositories import Page, StationRepository
 
 log = logging.getLogger(__name__)
 P = Permission
+# What an OCPP 1.6 idTag can be once normalised (``normalize_uid``): up to 20 characters.
+TAG = re.compile(r"^[0-9A-Z]{1,20}$")
 BOOT_SETTLE_SECONDS = 1.0
 
 _LOCAL_STATUS = {
@@ -55,6 +59,12 @@ class ListError(ValueError):
 
 class ListNotFound(LookupError):
     pass
+
+
+@dataclass(frozen=True, slots=True)
+class CardsAdded:
+    added: list[str]  # now on the list
+    invited: list[str]  # guests' cards: on the list once their holder accepts
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,9 +145,15 @@ class ListService:
         self, actor: Actor, group_id: int, station_ids: Sequence[str]
     ) -> dict[str, Any]:
         group = await self.repo.get_group(group_id)
-        if group is None:
-            raise ListNotFound(f"group {group_id}")
-        require(actor, P.LISTS_WRITE, group["organisation_id"])
+        organisation_id = group["organisation_id"] if group else None
+        require(
+            actor,
+            P.LISTS_WRITE,
+            organisation_id,
+            missing=lambda: ListNotFound(f"group {group_id}"),
+            exists=group is not None,
+        )
+        assert group is not None
         await self._check_stations(group["organisation_id"], station_ids)
         await self.repo.set_group_members(group_id, list(station_ids))
         self.schedule(set(group["stations"]) | set(station_ids))
@@ -204,9 +220,14 @@ class ListService:
 
     async def get(self, actor: Actor, list_id: int) -> dict[str, Any]:
         found = await self.repo.get_list(list_id)
-        if found is None:
-            raise ListNotFound(f"list {list_id}")
-        require(actor, P.STATIONS_READ, found["organisation_id"])
+        require(
+            actor,
+            P.STATIONS_READ,
+            found["organisation_id"] if found else None,
+            missing=lambda: ListNotFound(f"list {list_id}"),
+            exists=found is not None,
+        )
+        assert found is not None
         return found
 
     async def search(
@@ -219,24 +240,91 @@ class ListService:
             limit=limit,
         )
 
-    async def add_cards(self, actor: Actor, list_id: int, uids: Sequence[str]) -> list[str]:
+    async def add_cards(self, actor: Actor, list_id: int, uids: Sequence[str]) -> CardsAdded:
+        """Puts the list's organisation's own cards (distributed to it, or held by its people) on
+        the list, and invites the others: a guest's card joins once its holder accepts. To whoever
+        is not an operator, a uid naming another's card, or no card at all, is answered alike (an
+        invitation, nothing about the card), so that the answer tells nothing of others' cards."""
         found = await self._writable(actor, list_id)
-        wanted = [normalize_uid(u) for u in uids]
-        states = await self.repo.card_states(wanted)
-        unknown = [u for u in wanted if u not in states]
-        if unknown:
-            raise ListError(f"unknown cards: {', '.join(unknown)}", "uids")
-        unusable = [
-            u for u in wanted if states[u] in (CardState.BLOCKED, CardState.LOST, CardState.EXPIRED)
-        ]
+        organisation_id = int(found["organisation_id"])
+        wanted = list(dict.fromkeys(normalize_uid(u) for u in uids))
+        bad = [u for u in wanted if not TAG.match(u)]
+        if bad:
+            raise ListError(
+                f"not card uids (1–20 letters or digits): {', '.join(bad)[:200]}", "uids"
+            )
+        known = await self.repo.holders(wanted)
+        if actor.is_operator:
+            unknown = [u for u in wanted if u not in known]
+            if unknown:
+                raise ListError(f"unknown cards: {', '.join(unknown)}", "uids")
+            own = wanted
+        else:
+            people = await self.repo.members(organisation_id)
+            own = [
+                u
+                for u in wanted
+                if u in known
+                and (
+                    known[u]["organisation_id"] == organisation_id
+                    or known[u]["driver_id"] in people
+                )
+            ]
+        guests = [u for u in wanted if u not in set(own)]
+        unusable = [u for u in own if known[u]["state"] in UNUSABLE]
         if unusable:
             raise ListError(f"cards that cannot charge: {', '.join(unusable)}", "uids")
-        added = await self.repo.add_cards(list_id, wanted, self.clock.now())
-        await self.audit.record(
-            actor, "list.add_cards", "list", list_id, found["organisation_id"], {"uids": added}
+        now = self.clock.now()
+        added = await self.repo.add_cards(list_id, own, now) if own else []
+        invited = await self.repo.invite(list_id, guests, now) if guests else []
+        if added:
+            await self.audit.record(
+                actor, "list.add_cards", "list", list_id, organisation_id, {"uids": added}
+            )
+            self.schedule(await self.repo.stations_of_lists([list_id]))
+        if invited:
+            await self.audit.record(
+                actor, "list.invite_cards", "list", list_id, organisation_id, {"uids": invited}
+            )
+        return CardsAdded(added, invited)
+
+    # -- a holder's answer to an invitation -----------------------------------------------------
+    async def invitations(self, actor: Actor) -> list[dict[str, Any]]:
+        """Pending invitations of the cards ``actor`` holds: as their driver, or as the fleet
+        manager of the organisation they belong to (operators: all)."""
+        as_driver = actor.scopes is None or P.CARDS_READ in actor.scopes
+        return await self.repo.invitations(
+            within=scope_of(actor, P.CARDS_WRITE), driver_id=actor.user_id if as_driver else None
         )
-        self.schedule(await self.repo.stations_of_lists([list_id]))
-        return added
+
+    async def answer(self, actor: Actor, list_id: int, uid: str, *, accept: bool) -> None:
+        uid = normalize_uid(uid)
+        pending = await self.repo.invitation(list_id, uid)
+        if pending is None or not self._holds(actor, pending):
+            raise ListNotFound(f"invitation of card {uid} to list {list_id}")
+        if not await self.repo.answer_invitation(list_id, uid, accept=accept, now=self.clock.now()):
+            raise ListNotFound(f"invitation of card {uid} to list {list_id}")
+        await self.audit.record(
+            actor,
+            "list.accept_card" if accept else "list.decline_card",
+            "list",
+            list_id,
+            pending["organisation_id"],
+            {"uid": uid},
+        )
+        if accept:
+            self.schedule(await self.repo.stations_of_lists([list_id]))
+
+    @staticmethod
+    def _holds(actor: Actor, card: dict[str, Any]) -> bool:
+        """The card's driver (a driver answers for their own card), or who may change the cards
+        of the organisation it belongs to."""
+        scopes = actor.scopes
+        if card["driver_id"] == actor.user_id and (scopes is None or P.CARDS_READ in scopes):
+            return True
+        organisation_id = card["organisation_id"]
+        within = scope_of(actor, P.CARDS_WRITE)
+        return within is None or (organisation_id is not None and organisation_id in within)
 
     async def remove_cards(self, actor: Actor, list_id: int, uids: Sequence[str]) -> int:
         found = await self._writable(actor, list_id)
@@ -250,9 +338,14 @@ class ListService:
 
     async def _writable(self, actor: Actor, list_id: int) -> dict[str, Any]:
         found = await self.repo.get_list(list_id)
-        if found is None:
-            raise ListNotFound(f"list {list_id}")
-        require(actor, P.LISTS_WRITE, found["organisation_id"])
+        require(
+            actor,
+            P.LISTS_WRITE,
+            found["organisation_id"] if found else None,
+            missing=lambda: ListNotFound(f"list {list_id}"),
+            exists=found is not None,
+        )
+        assert found is not None
         return found
 
     async def whitelisted(self, station_id: str, uid: str) -> bool:
@@ -307,9 +400,13 @@ class ListService:
     async def sync_now(self, actor: Actor, station_id: str) -> SyncResult:
         """An operator's or owner's "push the list now"."""
         record = await self.stations.get(station_id)
-        if record is None:
-            raise ListNotFound(f"station {station_id}")
-        require(actor, P.LISTS_WRITE, record.organisation_id)
+        require(
+            actor,
+            P.LISTS_WRITE,
+            record.organisation_id if record else None,
+            missing=lambda: ListNotFound(f"station {station_id}"),
+            exists=record is not None,
+        )
         return await self.sync_station(station_id)
 
     async def sync_station(self, station_id: str) -> SyncResult:

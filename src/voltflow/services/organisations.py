@@ -11,7 +11,15 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
 
-from voltflow.domain.access import KIND_ROLES, Actor, OrganisationKind, Permission, Role, allowed
+from voltflow.domain.access import (
+    KIND_ROLES,
+    Actor,
+    OrganisationKind,
+    Permission,
+    Role,
+    allowed,
+    login_domain,
+)
 from voltflow.domain.contracts import (
     ContractError,
     ContractKind,
@@ -20,7 +28,7 @@ from voltflow.domain.contracts import (
     validate_mandate,
 )
 from voltflow.services.access import require, scope_of
-from voltflow.services.accounts import AccountError, AccountService
+from voltflow.services.accounts import NAME_UNAVAILABLE, AccountError, AccountService
 from voltflow.services.audit import AuditTrail
 from voltflow.services.ports import Clock
 from voltflow.store.organisations import (
@@ -29,6 +37,7 @@ from voltflow.store.organisations import (
     OrganisationRepository,
 )
 from voltflow.store.repositories import Page
+from voltflow.store.search import LONGEST
 
 P = Permission
 
@@ -73,9 +82,20 @@ class OrganisationService:
         name = name.strip()
         if not 1 <= len(name) <= 200:
             raise OrganisationError("name: 1–200 characters", "name")
-        org_id = await self.repo.add(
-            name, kind, (vat_number or "").strip() or None, self.clock.now()
-        )
+        domain = None
+        if kind is not OrganisationKind.OPERATOR:
+            base = login_domain(name)
+            domain = login_domain(name, await self.repo.login_domains(base))
+        try:
+            org_id = await self.repo.add(
+                name,
+                kind,
+                (vat_number or "").strip() or None,
+                self.clock.now(),
+                login_domain=domain,
+            )
+        except IntegrityError as exc:  # another organisation took the domain meanwhile
+            raise OrganisationError("name: try again", "name") from exc
         await self.audit.record(
             actor,
             "organisation.create",
@@ -88,9 +108,14 @@ class OrganisationService:
 
     async def get(self, actor: Actor, organisation_id: int) -> dict[str, Any]:
         org = await self.repo.get(organisation_id)
-        if org is None:
-            raise OrganisationNotFound(organisation_id)
-        require(actor, P.CUSTOMERS_READ, organisation_id)
+        require(
+            actor,
+            P.CUSTOMERS_READ,
+            organisation_id,
+            missing=lambda: OrganisationNotFound(organisation_id),
+            exists=org is not None,
+        )
+        assert org is not None
         return org
 
     async def search(
@@ -102,6 +127,7 @@ class OrganisationService:
         offset: int = 0,
         limit: int = 50,
     ) -> Page:
+        _check_search(q)
         return await self.repo.page(
             within=scope_of(actor, P.CUSTOMERS_READ), q=q, kind=kind, offset=offset, limit=limit
         )
@@ -128,9 +154,17 @@ class OrganisationService:
         generated = None
         user = await self.accounts.find(username)
         if user is not None and not await self._manages(actor, user.id):
-            # Usernames are global. Attaching someone of another organisation would hand their
-            # name and e-mail to this one, and them a role they never agreed to: operators only.
-            raise AccountError(f"user {username} already exists", "username")
+            user = None
+        if user is None and not actor.is_operator:
+            # Logins are global. Attaching someone of another organisation would hand their name
+            # and e-mail to this one, and them a role they never agreed to; refusing the name
+            # would tell that someone has it. So a new person's login is made in the
+            # organisation's own domain, where no other organisation names anyone: the same
+            # answer whoever has the name typed elsewhere, or nobody.
+            username = _in_domain(username, org.get("login_domain"))
+            user = await self.accounts.find(username)
+            if user is not None and not await self._manages(actor, user.id):
+                raise AccountError(NAME_UNAVAILABLE, "username")  # an operator's, in the domain
         if user is None:
             if password is None:
                 password = generated = secrets.token_urlsafe(12)
@@ -181,6 +215,7 @@ class OrganisationService:
     ) -> Page:
         await self.get(actor, organisation_id)
         require(actor, P.PEOPLE_READ, organisation_id)
+        _check_search(q)
         return await self.memberships.people(
             organisation_id, role=role, q=q, offset=offset, limit=limit
         )
@@ -207,6 +242,26 @@ class OrganisationService:
             None, "person.add", "user", user.id, org_id, {"username": username, "role": "operator"}
         )
         return NewPerson(user.id, user.username, Role.OPERATOR, None)
+
+
+def _in_domain(username: str, domain: str | None) -> str:
+    """``username`` as a login of the organisation's domain: ``ann`` → ``ann@acme``; a name
+    already in it stays; one in another domain is refused."""
+    if domain is None:
+        return username
+    local, at, given = username.rpartition("@")
+    if not at:
+        return f"{username}@{domain}"
+    if given.lower() != domain:
+        raise AccountError(
+            f"username: logins made here end in @{domain}; give the part before it", "username"
+        )
+    return f"{local}@{domain}"
+
+
+def _check_search(q: str | None) -> None:
+    if q is not None and len(q) > LONGEST:
+        raise OrganisationError(f"q: at most {LONGEST} characters", "q")
 
 
 class ContractService:
@@ -244,9 +299,13 @@ class ContractService:
         mandate_bic: str | None = None,
         mandate_signed_on: date | None = None,
     ) -> dict[str, Any]:
-        if await self.organisations.get(organisation_id) is None:
-            raise OrganisationNotFound(organisation_id)
-        require(actor, P.CONTRACTS_WRITE, organisation_id)
+        require(
+            actor,
+            P.CONTRACTS_WRITE,
+            organisation_id,
+            missing=lambda: OrganisationNotFound(organisation_id),
+            exists=await self.organisations.get(organisation_id) is not None,
+        )
         check_period(starts_on, ends_on)
         plan = subscription_plan(currency, fee_per_card, fee_per_station, fee_per_licence)
         mandate = None
@@ -299,7 +358,11 @@ class ContractService:
         return contract
 
     async def of_organisation(self, actor: Actor, organisation_id: int) -> list[dict[str, Any]]:
-        if await self.organisations.get(organisation_id) is None:
-            raise OrganisationNotFound(organisation_id)
-        require(actor, P.CONTRACTS_READ, organisation_id)
+        require(
+            actor,
+            P.CONTRACTS_READ,
+            organisation_id,
+            missing=lambda: OrganisationNotFound(organisation_id),
+            exists=await self.organisations.get(organisation_id) is not None,
+        )
         return await self.repo.of_organisation(organisation_id)

@@ -25,6 +25,7 @@ from voltflow.store.repositories import (
     hash_station_password,
     verify_station_password,
 )
+from voltflow.store.search import LONGEST
 
 if TYPE_CHECKING:
     from voltflow.services.commands import CommandService
@@ -102,9 +103,12 @@ class StationService:
 
     async def get(self, station_id: str, *, actor: Actor = PLATFORM) -> StationRecord:
         record = await self.repo.get(station_id)
-        if record is None:
-            raise StationNotFound(station_id)
-        require(actor, P.STATIONS_READ, record.organisation_id)
+        owner = record.organisation_id if record else None
+        found = record is not None
+        require(
+            actor, P.STATIONS_READ, owner, missing=lambda: StationNotFound(station_id), exists=found
+        )
+        assert record is not None
         return record
 
     async def claim(self, station_id: str, *, actor: Actor = PLATFORM) -> Claimed:
@@ -177,6 +181,8 @@ class StationService:
         *,
         actor: Actor = PLATFORM,
     ) -> Page:
+        if q is not None and len(q) > LONGEST:
+            raise StationError(f"q: at most {LONGEST} characters", field="q")
         return await self.repo.page(
             q=q, offset=offset, limit=limit, online=online, within=scope_of(actor, P.STATIONS_READ)
         )

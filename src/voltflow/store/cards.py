@@ -13,6 +13,7 @@ from voltflow.domain.cards import CardStanding, CardState, ContractTerms
 from voltflow.store.database import Database
 from voltflow.store.prepared import Tx
 from voltflow.store.repositories import Page, fetch_page
+from voltflow.store.search import contains
 from voltflow.store.tables import card_events, cards, contracts, users
 
 
@@ -90,12 +91,11 @@ class CardRepository:
                 else t.c.organisation_id.in_(ids)
             )
         if q:
-            like = f"%{q.upper()}%"
             cond.append(
                 or_(
-                    t.c.uid.like(like),
-                    t.c.printed_number.ilike(f"%{q}%"),
-                    t.c.contract_id.like(like.replace("-", "")),
+                    contains(t.c.uid, q),
+                    contains(t.c.printed_number, q),
+                    contains(t.c.contract_id, q.replace("-", "")),
                 )
             )
         if state:

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, exists, func, insert, or_, select, union, update
-from sqlalchemy.sql.elements import BindParameter
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
 from voltflow.store.database import Database
 from voltflow.store.prepared import Tx
@@ -16,6 +16,9 @@ from voltflow.store.tables import (
     authorization_list_cards,
     authorization_lists,
     cards,
+    list_card_invitations,
+    memberships,
+    organisations,
     station_group_members,
     station_groups,
     station_local_list_entries,
@@ -24,7 +27,7 @@ from voltflow.store.tables import (
 from voltflow.store.whitelists import covers_station
 from voltflow.store.writer import DurableWriter
 
-L, LC = authorization_lists, authorization_list_cards
+L, LC, INV = authorization_lists, authorization_list_cards, list_card_invitations
 
 _STATION: BindParameter[str] = bindparam("station_id")
 # Whether a station has anything to do with local lists: it holds one of ours, or a list with
@@ -108,7 +111,19 @@ class ListRepository:
                     .order_by(cards.c.printed_number, LC.c.card_uid)
                 )
             ).all()
-        return {**dict(row._mapping), "cards": [dict(e._mapping) for e in entries]}
+            # What the inviter typed, and nothing of the card: it is not theirs to see yet.
+            invited = (
+                await conn.execute(
+                    select(INV.c.card_uid, INV.c.invited_at)
+                    .where(INV.c.list_id == list_id)
+                    .order_by(INV.c.card_uid)
+                )
+            ).all()
+        return {
+            **dict(row._mapping),
+            "cards": [dict(e._mapping) for e in entries],
+            "invitations": [{**dict(i._mapping), "status": "invited"} for i in invited],
+        }
 
     async def page(
         self,
@@ -160,11 +175,114 @@ class ListRepository:
         return new
 
     async def remove_cards(self, list_id: int, uids: Sequence[str]) -> int:
+        """Takes the cards off the list, and withdraws the invitations of those not on it yet."""
         async with self.db.writes.begin() as conn:
             result = await conn.execute(
                 delete(LC).where(LC.c.list_id == list_id, LC.c.card_uid.in_(list(uids)))
             )
-        return int(result.rowcount or 0)
+            withdrawn = await conn.execute(
+                delete(INV).where(INV.c.list_id == list_id, INV.c.card_uid.in_(list(uids)))
+            )
+        return int(result.rowcount or 0) + int(withdrawn.rowcount or 0)
+
+    # -- invitations of guests' cards -------------------------------------------------------------
+    async def holders(self, uids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The cards among ``uids`` that exist: their state, organisation and driver."""
+        if not uids:
+            return {}
+        query = select(
+            cards.c.uid, cards.c.state, cards.c.organisation_id, cards.c.driver_id
+        ).where(cards.c.uid.in_(list(uids)))
+        async with self.db.engine.connect() as conn:
+            return {r.uid: dict(r._mapping) for r in (await conn.execute(query)).all()}
+
+    async def members(self, organisation_id: int) -> set[int]:
+        query = select(memberships.c.user_id).where(
+            memberships.c.organisation_id == organisation_id
+        )
+        async with self.db.engine.connect() as conn:
+            return set((await conn.execute(query)).scalars())
+
+    async def invite(self, list_id: int, uids: Sequence[str], now: datetime) -> list[str]:
+        """Invitations for the cards neither on the list nor invited to it yet (those are left)."""
+        async with self.db.writes.begin() as conn:
+            listed = select(LC.c.card_uid).where(
+                LC.c.list_id == list_id, LC.c.card_uid.in_(list(uids))
+            )
+            pending = select(INV.c.card_uid).where(
+                INV.c.list_id == list_id, INV.c.card_uid.in_(list(uids))
+            )
+            present = set((await conn.execute(union(listed, pending))).scalars())
+            new = [u for u in uids if u not in present]
+            if new:
+                await conn.execute(
+                    insert(INV),
+                    [{"list_id": list_id, "card_uid": u, "invited_at": now} for u in new],
+                )
+        return new
+
+    async def invitations(
+        self, *, within: Iterable[int] | None, driver_id: int | None
+    ) -> list[dict[str, Any]]:
+        """Pending invitations of the cards held by ``driver_id`` or by the organisations
+        ``within`` (``None``: all cards), with the list and who invites."""
+        query = (
+            select(
+                INV.c.list_id,
+                INV.c.card_uid,
+                INV.c.invited_at,
+                cards.c.printed_number,
+                L.c.name.label("list_name"),
+                L.c.kind.label("list_kind"),
+                L.c.station_id,
+                organisations.c.name.label("inviter"),
+            )
+            .join(cards, cards.c.uid == INV.c.card_uid)
+            .join(L, L.c.id == INV.c.list_id)
+            .join(organisations, organisations.c.id == L.c.organisation_id)
+            .order_by(INV.c.invited_at, INV.c.list_id, INV.c.card_uid)
+        )
+        if within is not None:
+            held: list[ColumnElement[bool]] = [cards.c.organisation_id.in_(list(within))]
+            if driver_id is not None:
+                held.append(cards.c.driver_id == driver_id)
+            query = query.where(or_(*held))
+        async with self.db.engine.connect() as conn:
+            return [dict(r._mapping) for r in (await conn.execute(query)).all()]
+
+    async def invitation(self, list_id: int, uid: str) -> dict[str, Any] | None:
+        """The pending invitation, with the card's holder, when the uid names a card."""
+        query = (
+            select(INV.c.list_id, INV.c.card_uid, cards.c.organisation_id, cards.c.driver_id)
+            .join(cards, cards.c.uid == INV.c.card_uid)
+            .where(INV.c.list_id == list_id, INV.c.card_uid == uid)
+        )
+        async with self.db.engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+        return dict(row._mapping) if row else None
+
+    async def answer_invitation(
+        self, list_id: int, uid: str, *, accept: bool, now: datetime
+    ) -> bool:
+        """Settles the invitation (the card joins the list if accepted); False if none was
+        pending, e.g. answered meanwhile."""
+        async with self.db.writes.begin() as conn:
+            result = await conn.execute(
+                delete(INV).where(INV.c.list_id == list_id, INV.c.card_uid == uid)
+            )
+            if not result.rowcount:
+                return False
+            if accept:
+                listed = (
+                    await conn.execute(
+                        select(LC.c.card_uid).where(LC.c.list_id == list_id, LC.c.card_uid == uid)
+                    )
+                ).first()
+                if listed is None:
+                    await conn.execute(
+                        insert(LC).values(list_id=list_id, card_uid=uid, added_at=now)
+                    )
+        return True
 
     async def lists_with_cards(self, uids: Sequence[str]) -> list[int]:
         async with self.db.engine.connect() as conn:

@@ -13,6 +13,7 @@ from sqlalchemy import and_, delete, func, insert, or_, select, update
 from voltflow.domain.access import Membership, OrganisationKind, Role
 from voltflow.store.database import Database
 from voltflow.store.repositories import Page, fetch_page
+from voltflow.store.search import contains
 from voltflow.store.tables import audit_log, contracts, memberships, organisations, users
 
 
@@ -21,15 +22,35 @@ class OrganisationRepository:
         self.db = db
 
     async def add(
-        self, name: str, kind: OrganisationKind, vat_number: str | None, now: datetime
+        self,
+        name: str,
+        kind: OrganisationKind,
+        vat_number: str | None,
+        now: datetime,
+        *,
+        login_domain: str | None = None,
     ) -> int:
         async with self.db.writes.begin() as conn:
             result = await conn.execute(
                 insert(organisations)
-                .values(name=name, kind=kind.value, vat_number=vat_number, created_at=now)
+                .values(
+                    name=name,
+                    kind=kind.value,
+                    vat_number=vat_number,
+                    created_at=now,
+                    login_domain=login_domain,
+                )
                 .returning(organisations.c.id)
             )
             return int(result.scalar_one())
+
+    async def login_domains(self, prefix: str) -> set[str]:
+        """The login domains in use that begin with ``prefix``."""
+        query = select(organisations.c.login_domain).where(
+            organisations.c.login_domain.startswith(prefix, autoescape=True)
+        )
+        async with self.db.engine.connect() as conn:
+            return {d for d in (await conn.execute(query)).scalars() if d}
 
     async def get(self, organisation_id: int) -> dict[str, Any] | None:
         async with self.db.engine.connect() as conn:
@@ -65,7 +86,7 @@ class OrganisationRepository:
         if within is not None:
             cond.append(t.c.id.in_(list(within)))
         if q:
-            cond.append(or_(t.c.name.ilike(f"%{q}%"), t.c.vat_number.ilike(f"%{q}%")))
+            cond.append(or_(contains(t.c.name, q), contains(t.c.vat_number, q)))
         if kind:
             cond.append(t.c.kind == kind)
         where = and_(True, *cond)
@@ -146,12 +167,11 @@ class MembershipRepository:
         if role:
             cond.append(memberships.c.role == role.value)
         if q:
-            like = f"%{q}%"
             cond.append(
                 or_(
-                    users.c.username.ilike(like),
-                    users.c.full_name.ilike(like),
-                    users.c.email.ilike(like),
+                    contains(users.c.username, q),
+                    contains(users.c.full_name, q),
+                    contains(users.c.email, q),
                 )
             )
         base = (

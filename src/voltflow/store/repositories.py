@@ -423,12 +423,11 @@ class StationRepository:
         if within is not None:
             cond.append(stations.c.organisation_id.in_(list(within)))
         if q:
-            like = f"%{q}%"
             cond.append(
                 or_(
-                    stations.c.id.ilike(like),
-                    stations.c.vendor.ilike(like),
-                    stations.c.model.ilike(like),
+                    stations.c.id.icontains(q, autoescape=True),
+                    stations.c.vendor.icontains(q, autoescape=True),
+                    stations.c.model.icontains(q, autoescape=True),
                 )
             )
         if online is not None:

@@ -99,6 +99,9 @@ organisations = Table(
     Column("kind", String(16), nullable=False),
     Column("vat_number", String(32), nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
+    # What the logins its fleet managers create end in (ann@acme): each organisation names its
+    # people within its own domain, so that no name it picks can be taken by another's.
+    Column("login_domain", String(64), nullable=True, unique=True),
     Index("ix_organisations_name", "name"),
 )
 
@@ -200,6 +203,18 @@ authorization_list_cards = Table(
     Column("list_id", BigInteger, ForeignKey("authorization_lists.id"), primary_key=True),
     Column("card_uid", String(36), ForeignKey("cards.uid"), primary_key=True),
     Column("added_at", UTCDateTime, nullable=False),
+)
+
+# Cards of others (guests) a list's owner asked to put on it: the card joins the list (above) when
+# its holder accepts. No reference to ``cards``: the uid is what the inviter typed, and one that
+# names no card is kept all the same, so that the answer does not tell which uids exist.
+list_card_invitations = Table(
+    "list_card_invitations",
+    metadata,
+    Column("list_id", BigInteger, ForeignKey("authorization_lists.id"), primary_key=True),
+    Column("card_uid", String(36), primary_key=True),
+    Column("invited_at", UTCDateTime, nullable=False),
+    Index("ix_list_card_invitations_card", "card_uid"),
 )
 
 # What each station holds in its OCPP local authorization list, as last confirmed by it.

@@ -155,12 +155,15 @@ async def test_fleet_manager_assigns_activates_and_whitelists_a_card(
     await expect(page.locator("#add-card-error")).to_contain_text("no card VF-000003")
     assert len((await ui.platform.lists.get(acme.manager, list_id))["cards"]) == 1
 
-    # Another company's card and customer page: refused.
-    for path in (f"/cards/{world.globex_uid}", f"/customers/{world.globex.id}"):
+    # Another company's card and customer page: not found, as if there were none.
+    for path, heading in (
+        (f"/cards/{world.globex_uid}", "Card not found"),
+        (f"/customers/{world.globex.id}", "Organisation not found"),
+    ):
         response = await page.goto(path)
-        assert response is not None and response.status == 403, path
-        await expect(page.get_by_role("heading", name="Forbidden")).to_be_visible()
-        await expect(page.get_by_text("belongs to another organisation")).to_be_visible()
+        assert response is not None and response.status == 404, path
+        await expect(page.get_by_role("heading", name=heading)).to_be_visible()
+        await expect(page.get_by_text("may have been removed")).to_be_visible()
         await expect(page.get_by_text("Globex")).to_have_count(0)
 
     # Their own company is their page: people, cards, the station.

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from voltflow.domain.cards import CardAction, CardState
 from voltflow.domain.emaid import parse_emaid
 from voltflow.web.auth import ApiUser, PlatformDep
+from voltflow.web.lengths import Search, Uid, UidPath
 from voltflow.web.problems import Problem
 from voltflow.web.schemas import MAX_ID, IdQuery, Limit, Offset, PageOut, problem_responses
 
@@ -45,7 +46,7 @@ class CardDetailOut(CardOut):
 
 class CardActionIn(BaseModel):
     action: CardAction
-    uids: list[str] = Field(min_length=1, max_length=1000)
+    uids: list[Uid] = Field(min_length=1, max_length=1000)
     organisation_id: int | None = Field(
         default=None, ge=1, le=MAX_ID, description="distribute: the distributor"
     )
@@ -75,7 +76,7 @@ def _display(card: dict[str, object]) -> dict[str, object]:
 async def list_cards(
     platform: PlatformDep,
     actor: ApiUser,
-    q: str | None = None,
+    q: Search = None,
     state: CardState | None = None,
     organisation_id: IdQuery = None,
     offset: Offset = 0,
@@ -98,7 +99,7 @@ async def list_cards(
 
 
 @router.get("/cards/{uid}", tags=["cards"])
-async def get_card(uid: str, platform: PlatformDep, actor: ApiUser) -> CardDetailOut:
+async def get_card(uid: UidPath, platform: PlatformDep, actor: ApiUser) -> CardDetailOut:
     return CardDetailOut.model_validate(_display(await platform.cards.get(actor, uid)))
 
 
@@ -110,7 +111,7 @@ async def get_card(uid: str, platform: PlatformDep, actor: ApiUser) -> CardDetai
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"text/csv": {"schema": {"type": "string"}}},
+            "content": {"text/csv": {"schema": {"type": "string", "maxLength": MAX_IMPORT_BYTES}}},
             "description": "columns uid, printed_number and optionally contract_id",
         }
     },

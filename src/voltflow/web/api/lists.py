@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from voltflow.services.lists import ListKind
 from voltflow.web.auth import ApiUser, PlatformDep
+from voltflow.web.lengths import KEY_MAX, StationIdPath, StationIdQuery, Uid, UidPath
 from voltflow.web.schemas import MAX_ID, IdPath, Limit, Offset, PageOut
+
+StationId = Annotated[str, Field(min_length=1, max_length=KEY_MAX)]
 
 router = APIRouter(prefix="/api/v1")
 
@@ -17,11 +21,11 @@ router = APIRouter(prefix="/api/v1")
 class GroupIn(BaseModel):
     organisation_id: int = Field(ge=1, le=MAX_ID)
     name: str = Field(min_length=1, max_length=120)
-    station_ids: list[str] = Field(default_factory=list, max_length=5000)
+    station_ids: list[StationId] = Field(default_factory=list, max_length=5000)
 
 
 class GroupStationsIn(BaseModel):
-    station_ids: list[str] = Field(max_length=5000)
+    station_ids: list[StationId] = Field(max_length=5000)
 
 
 class GroupOut(BaseModel):
@@ -36,7 +40,7 @@ class ListIn(BaseModel):
     organisation_id: int = Field(ge=1, le=MAX_ID)
     kind: ListKind
     name: str = Field(min_length=1, max_length=120)
-    station_id: str | None = None
+    station_id: str | None = Field(default=None, min_length=1, max_length=KEY_MAX)
     group_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     tariff_ref: str | None = Field(default=None, max_length=64, description="discount lists")
 
@@ -61,12 +65,40 @@ class ListCardOut(BaseModel):
     added_at: datetime
 
 
+class ListInvitationOut(BaseModel):
+    """A guest's card asked onto the list: what the inviter typed, until its holder accepts."""
+
+    model_config = ConfigDict(extra="ignore")
+    card_uid: str
+    status: str = Field(description="invited: on the list once the card's holder accepts")
+    invited_at: datetime
+
+
 class ListDetailOut(ListOut):
     cards: list[ListCardOut]
+    invitations: list[ListInvitationOut] = []
 
 
 class CardsIn(BaseModel):
-    uids: list[str] = Field(min_length=1, max_length=1000)
+    uids: list[Uid] = Field(
+        min_length=1,
+        max_length=1000,
+        description="the organisation's own cards join at once; others' are invited",
+    )
+
+
+class InvitationOut(BaseModel):
+    """An invitation of a card one holds onto another organisation's list."""
+
+    model_config = ConfigDict(extra="ignore")
+    list_id: int
+    list_name: str
+    list_kind: ListKind
+    station_id: str | None
+    inviter: str = Field(description="the organisation whose list it is")
+    card_uid: str
+    printed_number: str | None
+    invited_at: datetime
 
 
 class SyncOut(BaseModel):
@@ -101,7 +133,7 @@ async def set_group_stations(
 async def list_lists(
     platform: PlatformDep,
     actor: ApiUser,
-    station_id: str | None = None,
+    station_id: StationIdQuery = None,
     offset: Offset = 0,
     limit: Limit = 50,
 ) -> PageOut[ListOut]:
@@ -138,14 +170,39 @@ async def add_list_cards(
 
 @router.delete("/lists/{list_id}/cards/{uid}", tags=["lists"])
 async def remove_list_card(
-    list_id: IdPath, uid: str, platform: PlatformDep, actor: ApiUser
+    list_id: IdPath, uid: UidPath, platform: PlatformDep, actor: ApiUser
 ) -> ListDetailOut:
+    """Takes the card off the list, or withdraws its invitation."""
     await platform.lists.remove_cards(actor, list_id, [uid])
     return ListDetailOut.model_validate(await platform.lists.get(actor, list_id))
 
 
+@router.get("/list-invitations", tags=["lists"])
+async def list_invitations(platform: PlatformDep, actor: ApiUser) -> list[InvitationOut]:
+    """Pending invitations of the cards one holds: as their driver, or as the fleet manager of
+    the organisation they belong to."""
+    return [InvitationOut.model_validate(i) for i in await platform.lists.invitations(actor)]
+
+
+@router.post("/list-invitations/{list_id}/{uid}/accept", status_code=204, tags=["lists"])
+async def accept_invitation(
+    list_id: IdPath, uid: UidPath, platform: PlatformDep, actor: ApiUser
+) -> None:
+    """The card joins the list, and the stations it covers take it into their local lists."""
+    await platform.lists.answer(actor, list_id, uid, accept=True)
+
+
+@router.post("/list-invitations/{list_id}/{uid}/decline", status_code=204, tags=["lists"])
+async def decline_invitation(
+    list_id: IdPath, uid: UidPath, platform: PlatformDep, actor: ApiUser
+) -> None:
+    await platform.lists.answer(actor, list_id, uid, accept=False)
+
+
 @router.post("/stations/{station_id}/local-list/sync", tags=["lists"])
-async def sync_local_list(station_id: str, platform: PlatformDep, actor: ApiUser) -> SyncOut:
+async def sync_local_list(
+    station_id: StationIdPath, platform: PlatformDep, actor: ApiUser
+) -> SyncOut:
     result = await platform.lists.sync_now(actor, station_id)
     return SyncOut(
         station_id=result.station_id,

@@ -4,17 +4,37 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from voltflow.domain.access import OrganisationKind, Role
 from voltflow.domain.contracts import ContractKind
 from voltflow.web.auth import ApiUser, PlatformDep
+from voltflow.web.lengths import KeyQuery, Search
 from voltflow.web.schemas import IdPath, Limit, Offset, PageOut
 
 router = APIRouter(prefix="/api/v1")
+AMOUNT_MAX = 32
+
+
+def _short_amount(value: object) -> object:
+    # A decimal given as text is bounded like any other text (leading zeros are digits too).
+    if isinstance(value, str) and len(value) > AMOUNT_MAX:
+        raise ValueError(f"at most {AMOUNT_MAX} characters")
+    return value
+
+
+Fee = Annotated[
+    Decimal,
+    BeforeValidator(_short_amount),
+    Field(max_digits=12, decimal_places=4),
+    WithJsonSchema(
+        {"anyOf": [{"type": "number"}, {"type": "string", "maxLength": AMOUNT_MAX}]},
+        mode="validation",
+    ),
+]
 
 
 class OrganisationIn(BaseModel):
@@ -29,11 +49,19 @@ class OrganisationOut(BaseModel):
     name: str
     kind: str
     vat_number: str | None
+    login_domain: str | None = Field(
+        default=None, description="what the logins its fleet managers make end in: ann@acme"
+    )
     created_at: datetime
 
 
 class PersonIn(BaseModel):
-    username: str = Field(min_length=1, max_length=128)
+    username: str = Field(
+        min_length=1,
+        max_length=128,
+        description="a person one manages already, or the new person's login: made by a fleet"
+        " manager, it ends in the organisation's login_domain (ann → ann@acme)",
+    )
     role: Role
     password: str | None = Field(default=None, min_length=8, max_length=200)
     full_name: str | None = Field(default=None, max_length=200)
@@ -61,9 +89,9 @@ class ContractIn(BaseModel):
     starts_on: date
     ends_on: date | None = None
     currency: str = Field(default="EUR", min_length=3, max_length=3)
-    fee_per_card: Decimal = Field(default=Decimal(0), max_digits=12, decimal_places=4)
-    fee_per_station: Decimal = Field(default=Decimal(0), max_digits=12, decimal_places=4)
-    fee_per_licence: Decimal = Field(default=Decimal(0), max_digits=12, decimal_places=4)
+    fee_per_card: Fee = Decimal(0)
+    fee_per_station: Fee = Decimal(0)
+    fee_per_licence: Fee = Decimal(0)
     mandate_reference: str | None = Field(default=None, max_length=35)
     mandate_iban: str | None = Field(default=None, max_length=42)
     mandate_bic: str | None = Field(default=None, max_length=11)
@@ -103,7 +131,7 @@ class AuditOut(BaseModel):
 async def list_organisations(
     platform: PlatformDep,
     actor: ApiUser,
-    q: str | None = None,
+    q: Search = None,
     kind: OrganisationKind | None = None,
     offset: Offset = 0,
     limit: Limit = 50,
@@ -135,7 +163,7 @@ async def list_people(
     platform: PlatformDep,
     actor: ApiUser,
     role: Role | None = None,
-    q: str | None = None,
+    q: Search = None,
     offset: Offset = 0,
     limit: Limit = 50,
 ) -> PageOut[PersonOut]:
@@ -193,7 +221,7 @@ async def create_contract(
 async def audit_log(
     platform: PlatformDep,
     actor: ApiUser,
-    entity: str | None = None,
+    entity: KeyQuery = None,
     offset: Offset = 0,
     limit: Limit = 50,
 ) -> PageOut[AuditOut]:

@@ -12,6 +12,14 @@ from pydantic import BaseModel, Field
 from voltflow.domain.access import Actor
 from voltflow.domain.stations import Registration
 from voltflow.web.auth import ApiUser, PlatformDep
+from voltflow.web.lengths import (
+    SEARCH_MAX,
+    ActionPath,
+    KeyQuery,
+    Search,
+    StationIdPath,
+    StationIdQuery,
+)
 from voltflow.web.problems import Problem
 from voltflow.web.schemas import (
     MAX_ID,
@@ -51,7 +59,7 @@ def ocpp_url(request: Request, station_id: str) -> str:
 async def list_stations(
     platform: PlatformDep,
     actor: ApiUser,
-    q: str | None = None,
+    q: Search = None,
     online: bool | None = None,
     offset: Offset = 0,
     limit: Limit = 50,
@@ -95,13 +103,15 @@ async def _station_out(platform: Any, station_id: str, actor: Actor) -> StationO
 
 
 @router.get("/stations/{station_id}", tags=["stations"])
-async def get_station(station_id: str, platform: PlatformDep, actor: ApiUser) -> StationOut:
+async def get_station(
+    station_id: StationIdPath, platform: PlatformDep, actor: ApiUser
+) -> StationOut:
     return await _station_out(platform, station_id, actor)
 
 
 @router.patch("/stations/{station_id}", tags=["stations"])
 async def update_station(
-    station_id: str, body: StationPatch, platform: PlatformDep, actor: ApiUser
+    station_id: StationIdPath, body: StationPatch, platform: PlatformDep, actor: ApiUser
 ) -> StationOut:
     values: dict[str, Any] = body.model_dump(exclude_none=True)
     if "registration" in values:
@@ -130,7 +140,9 @@ class KeyRotated(BaseModel):
 
 
 @router.post("/stations/{station_id}/claim", tags=["stations"])
-async def claim_station(station_id: str, platform: PlatformDep, actor: ApiUser) -> StationClaimed:
+async def claim_station(
+    station_id: StationIdPath, platform: PlatformDep, actor: ApiUser
+) -> StationClaimed:
     """Accept a Pending station. One that came without a key is given one by the key handover
     (sent at once if it is connected; else set on the station by hand); until it connects
     with it, it is let in without a key and shows ``has_key: false``."""
@@ -145,7 +157,7 @@ async def claim_station(station_id: str, platform: PlatformDep, actor: ApiUser) 
     responses=problem_responses(409, 422, 502, 504),
 )
 async def rotate_key(
-    station_id: str,
+    station_id: StationIdPath,
     platform: PlatformDep,
     actor: ApiUser,
     timeout: Annotated[float | None, Query(gt=0, le=300)] = None,
@@ -162,7 +174,7 @@ async def rotate_key(
 
 @router.get("/stations/{station_id}/status-history", tags=["stations"])
 async def status_history(
-    station_id: str, platform: PlatformDep, actor: ApiUser, limit: Limit = 50
+    station_id: StationIdPath, platform: PlatformDep, actor: ApiUser, limit: Limit = 50
 ) -> list[StatusHistoryOut]:
     rows = await platform.stations.status_history(station_id, limit, actor=actor)
     return [StatusHistoryOut.model_validate(r) for r in rows]
@@ -170,15 +182,18 @@ async def status_history(
 
 @router.get("/stations/{station_id}/messages", tags=["stations"])
 async def station_messages(
-    station_id: str,
+    station_id: StationIdPath,
     platform: PlatformDep,
     actor: ApiUser,
-    action: str | None = None,
-    direction: Annotated[str | None, Query(pattern="^(in|out)$")] = None,
-    message_id: str | None = None,
+    action: KeyQuery = None,
+    direction: Annotated[str | None, Query(max_length=3, pattern="^(in|out)$")] = None,
+    message_id: KeyQuery = None,
     q: Annotated[
         str | None,
-        Query(description="text within a frame or its note: the whole exchange is listed"),
+        Query(
+            max_length=SEARCH_MAX,
+            description="text within a frame or its note: the whole exchange is listed",
+        ),
     ] = None,
     before_id: Annotated[
         int | None, Query(ge=1, le=MAX_ID, description="page backwards from this id")
@@ -206,8 +221,8 @@ async def station_messages(
     responses=problem_responses(409, 502, 504),
 )
 async def send_command(
-    station_id: str,
-    action: str,
+    station_id: StationIdPath,
+    action: ActionPath,
     platform: PlatformDep,
     actor: ApiUser,
     body: CommandIn | None = None,
@@ -224,8 +239,8 @@ async def send_command(
 async def list_sessions(
     platform: PlatformDep,
     actor: ApiUser,
-    station_id: str | None = None,
-    id_tag: str | None = None,
+    station_id: StationIdQuery = None,
+    id_tag: KeyQuery = None,
     active: bool | None = None,
     started_from: Annotated[datetime | None, Query(alias="from")] = None,
     started_to: Annotated[datetime | None, Query(alias="to")] = None,

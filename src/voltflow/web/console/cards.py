@@ -8,8 +8,9 @@ from typing import Annotated, Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
+from pydantic import Field
 
 from voltflow.bootstrap import Platform
 from voltflow.domain.access import Actor, OrganisationKind, Role
@@ -34,6 +35,12 @@ from voltflow.web.console.common import (
     redirect,
     render,
 )
+from voltflow.web.lengths import KEY_MAX, SEARCH_MAX, UidPath
+from voltflow.web.schemas import MAX_ID, IdPath
+
+Key = Annotated[str, Form(max_length=KEY_MAX)]
+Reason = Annotated[str, Form(max_length=200)]
+Uids = Annotated[list[Annotated[str, Field(max_length=KEY_MAX)]] | None, Form(max_length=1000)]
 
 router = APIRouter(include_in_schema=False)
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
@@ -126,6 +133,7 @@ async def _list_context(
         ),
         "may_import": can(user, P.CARD_STOCK, None),
         "problems": None,
+        "invitations": await platform.lists.invitations(user),
     }
 
 
@@ -134,10 +142,10 @@ async def cards_page(
     request: Request,
     platform: PlatformDep,
     user: ConsoleUser,
-    q: str | None = None,
-    state: str | None = None,
-    organisation_id: str | None = None,
-    offset: int = 0,
+    q: Annotated[str | None, Query(max_length=SEARCH_MAX)] = None,
+    state: Annotated[str | None, Query(max_length=KEY_MAX)] = None,
+    organisation_id: Annotated[str | None, Query(max_length=KEY_MAX)] = None,
+    offset: Annotated[int, Query(le=MAX_ID)] = 0,
 ) -> HTMLResponse:
     ctx = await _list_context(platform, user, q, state, organisation_id, max(offset, 0))
     template = "partials/cards_table.html" if is_partial(request) else "cards.html"
@@ -186,11 +194,11 @@ async def bulk_action(
     request: Request,
     platform: PlatformDep,
     user: ConsoleUser,
-    action: Annotated[str, Form()] = "",
-    uids: Annotated[list[str] | None, Form()] = None,
-    organisation_id: Annotated[str, Form()] = "",
-    driver_id: Annotated[str, Form()] = "",
-    reason: Annotated[str, Form()] = "",
+    action: Key = "",
+    uids: Uids = None,
+    organisation_id: Key = "",
+    driver_id: Key = "",
+    reason: Reason = "",
 ) -> Response:
     """One step on the selected cards: all of them take it, or none."""
     wanted = [normalize_uid(u) for u in uids or [] if u.strip()]
@@ -285,7 +293,7 @@ async def _kind(platform: Platform, user: Actor, organisation_id: int) -> str | 
 
 @router.get("/cards/{uid}")
 async def card_page(
-    request: Request, uid: str, platform: PlatformDep, user: ConsoleUser
+    request: Request, uid: UidPath, platform: PlatformDep, user: ConsoleUser
 ) -> HTMLResponse:
     card = await platform.cards.get(user, uid)
     org_id: int | None = card["organisation_id"]
@@ -353,10 +361,10 @@ async def card_page(
 @router.get("/cards/{uid}/drivers")
 async def card_drivers(
     request: Request,
-    uid: str,
+    uid: UidPath,
     platform: PlatformDep,
     user: ConsoleUser,
-    organisation_id: str | None = None,
+    organisation_id: Annotated[str | None, Query(max_length=KEY_MAX)] = None,
 ) -> HTMLResponse:
     """The drivers a card may go to, as options: those of its company, or of the household an
     installer's card goes to."""
@@ -369,14 +377,14 @@ async def card_drivers(
 @router.post("/cards/{uid}/actions", dependencies=[CsrfChecked])
 async def card_action(
     request: Request,
-    uid: str,
+    uid: UidPath,
     platform: PlatformDep,
     user: ConsoleUser,
-    action: Annotated[str, Form()] = "",
-    organisation_id: Annotated[str, Form()] = "",
-    driver_id: Annotated[str, Form()] = "",
-    reason: Annotated[str, Form()] = "",
-    expires_on: Annotated[str, Form()] = "",
+    action: Key = "",
+    organisation_id: Key = "",
+    driver_id: Key = "",
+    reason: Reason = "",
+    expires_on: Key = "",
 ) -> Response:
     card = await platform.cards.get(user, uid)
     to = f"/cards/{quote(card['uid'], safe='')}"
@@ -419,3 +427,22 @@ async def card_action(
         return redirect(to)
     flash(request, f"Card {card['printed_number'] or card['uid']} {done}.")
     return redirect(to)
+
+
+# -- invitations of one's cards onto others' lists ---------------------------------------------
+@router.post("/cards/invitations/{list_id}/{uid}/accept", dependencies=[CsrfChecked])
+async def accept_invitation(
+    request: Request, list_id: IdPath, uid: UidPath, platform: PlatformDep, user: ConsoleUser
+) -> Response:
+    await platform.lists.answer(user, list_id, uid, accept=True)
+    flash(request, f"Card {normalize_uid(uid)} is on the list: its stations take it in.")
+    return redirect("/cards")
+
+
+@router.post("/cards/invitations/{list_id}/{uid}/decline", dependencies=[CsrfChecked])
+async def decline_invitation(
+    request: Request, list_id: IdPath, uid: UidPath, platform: PlatformDep, user: ConsoleUser
+) -> Response:
+    await platform.lists.answer(user, list_id, uid, accept=False)
+    flash(request, f"Invitation of card {normalize_uid(uid)} declined.")
+    return redirect("/cards")

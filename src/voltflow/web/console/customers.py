@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from voltflow.bootstrap import Platform
@@ -27,6 +27,13 @@ from voltflow.web.console.common import (
     render,
     roles_for,
 )
+from voltflow.web.lengths import KEY_MAX, NAME_MAX, SEARCH_MAX
+from voltflow.web.schemas import MAX_ID, IdPath
+
+Name = Annotated[str, Form(max_length=NAME_MAX)]
+Key = Annotated[str, Form(max_length=KEY_MAX)]
+SearchQuery = Annotated[str | None, Query(max_length=SEARCH_MAX)]
+OffsetQuery = Annotated[int, Query(le=MAX_ID)]
 
 router = APIRouter(include_in_schema=False)
 CUSTOMER_KINDS = [OrganisationKind.COMPANY, OrganisationKind.HOUSEHOLD, OrganisationKind.INSTALLER]
@@ -68,9 +75,9 @@ async def customers_page(
     request: Request,
     platform: PlatformDep,
     user: ConsoleUser,
-    q: str | None = None,
-    kind: str | None = None,
-    offset: int = 0,
+    q: SearchQuery = None,
+    kind: Annotated[str | None, Query(max_length=KEY_MAX)] = None,
+    offset: OffsetQuery = 0,
 ) -> HTMLResponse:
     ctx = await _list_context(platform, user, q, kind, max(offset, 0))
     template = "partials/customers_table.html" if is_partial(request) else "customers.html"
@@ -88,9 +95,9 @@ async def create_customer(
     request: Request,
     platform: PlatformDep,
     user: ConsoleUser,
-    name: Annotated[str, Form()] = "",
-    kind: Annotated[str, Form()] = "",
-    vat_number: Annotated[str, Form()] = "",
+    name: Name = "",
+    kind: Key = "",
+    vat_number: Key = "",
 ) -> Response:
     require(user, P.CUSTOMERS_WRITE, None)
     errors = FieldErrors()
@@ -155,11 +162,11 @@ async def _customer_context(
 @router.get("/customers/{organisation_id}")
 async def customer_page(
     request: Request,
-    organisation_id: int,
+    organisation_id: IdPath,
     platform: PlatformDep,
     user: ConsoleUser,
-    q: str | None = None,
-    offset: int = 0,
+    q: SearchQuery = None,
+    offset: OffsetQuery = 0,
 ) -> HTMLResponse:
     ctx = await _customer_context(platform, user, organisation_id, q, max(offset, 0))
     return render(request, "customer.html", {"user": user, **ctx})
@@ -168,13 +175,13 @@ async def customer_page(
 @router.post("/customers/{organisation_id}/people", dependencies=[CsrfChecked])
 async def add_person(
     request: Request,
-    organisation_id: int,
+    organisation_id: IdPath,
     platform: PlatformDep,
     user: ConsoleUser,
-    username: Annotated[str, Form()] = "",
-    role: Annotated[str, Form()] = "",
-    full_name: Annotated[str, Form()] = "",
-    email: Annotated[str, Form()] = "",
+    username: Annotated[str, Form(max_length=128)] = "",
+    role: Key = "",
+    full_name: Name = "",
+    email: Annotated[str, Form(max_length=254)] = "",
 ) -> HTMLResponse:
     org = await platform.organisations.get(user, organisation_id)
     require(user, P.PEOPLE_WRITE, organisation_id)
@@ -217,8 +224,8 @@ async def add_person(
 )
 async def remove_role(
     request: Request,
-    organisation_id: int,
-    user_id: int,
+    organisation_id: IdPath,
+    user_id: IdPath,
     role: Role,
     platform: PlatformDep,
     user: ConsoleUser,
@@ -238,20 +245,20 @@ async def remove_role(
 @router.post("/customers/{organisation_id}/contracts", dependencies=[CsrfChecked])
 async def create_contract(
     request: Request,
-    organisation_id: int,
+    organisation_id: IdPath,
     platform: PlatformDep,
     user: ConsoleUser,
-    kind: Annotated[str, Form()] = "",
-    starts_on: Annotated[str, Form()] = "",
-    ends_on: Annotated[str, Form()] = "",
-    currency: Annotated[str, Form()] = "EUR",
-    fee_per_card: Annotated[str, Form()] = "",
-    fee_per_station: Annotated[str, Form()] = "",
-    fee_per_licence: Annotated[str, Form()] = "",
-    mandate_reference: Annotated[str, Form()] = "",
-    mandate_iban: Annotated[str, Form()] = "",
-    mandate_bic: Annotated[str, Form()] = "",
-    mandate_signed_on: Annotated[str, Form()] = "",
+    kind: Key = "",
+    starts_on: Key = "",
+    ends_on: Key = "",
+    currency: Key = "EUR",
+    fee_per_card: Key = "",
+    fee_per_station: Key = "",
+    fee_per_licence: Key = "",
+    mandate_reference: Key = "",
+    mandate_iban: Key = "",
+    mandate_bic: Key = "",
+    mandate_signed_on: Key = "",
 ) -> Response:
     await platform.organisations.get(user, organisation_id)
     require(user, P.CONTRACTS_WRITE, organisation_id)

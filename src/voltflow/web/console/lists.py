@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from voltflow.bootstrap import Platform
@@ -13,7 +13,7 @@ from voltflow.domain.access import Actor
 from voltflow.domain.authorization import normalize_uid
 from voltflow.domain.emaid import parse_emaid
 from voltflow.services.access import require
-from voltflow.services.cards import UNUSABLE
+from voltflow.services.cards import UID, UNUSABLE
 from voltflow.services.lists import ListError, ListKind, ListNotFound
 from voltflow.web.auth import ConsoleUser, CsrfChecked, PlatformDep
 from voltflow.web.console.common import (
@@ -27,6 +27,11 @@ from voltflow.web.console.common import (
     redirect,
     render,
 )
+from voltflow.web.lengths import KEY_MAX, NAME_MAX, UidPath
+from voltflow.web.schemas import MAX_ID, IdPath
+
+Name = Annotated[str, Form(max_length=NAME_MAX)]
+Key = Annotated[str, Form(max_length=KEY_MAX)]
 
 router = APIRouter(include_in_schema=False)
 SYNC_OUTCOMES = {
@@ -102,8 +107,8 @@ async def lists_page(
     request: Request,
     platform: PlatformDep,
     user: ConsoleUser,
-    station_id: str | None = None,
-    offset: int = 0,
+    station_id: Annotated[str | None, Query(max_length=KEY_MAX)] = None,
+    offset: Annotated[int, Query(le=MAX_ID)] = 0,
 ) -> HTMLResponse:
     ctx = await _lists_context(platform, user, station_id, max(offset, 0))
     return render(request, "lists.html", {"user": user, **ctx})
@@ -129,10 +134,10 @@ async def create_list(
     request: Request,
     platform: PlatformDep,
     user: ConsoleUser,
-    kind: Annotated[str, Form()] = "",
-    name: Annotated[str, Form()] = "",
-    target: Annotated[str, Form()] = "",
-    tariff_ref: Annotated[str, Form()] = "",
+    kind: Key = "",
+    name: Name = "",
+    target: Key = "",
+    tariff_ref: Key = "",
 ) -> Response:
     """A whitelist or discount list for a station (``station:ID``) or group (``group:ID``)."""
     what, _, ident = target.partition(":")
@@ -179,9 +184,9 @@ async def create_group(
     request: Request,
     platform: PlatformDep,
     user: ConsoleUser,
-    organisation_id: Annotated[str, Form()] = "",
-    name: Annotated[str, Form()] = "",
-    station_ids: Annotated[list[str] | None, Form()] = None,
+    organisation_id: Key = "",
+    name: Name = "",
+    station_ids: Annotated[list[str] | None, Form(max_length=5000)] = None,
 ) -> Response:
     org_id = parse_int(organisation_id)
     errors = FieldErrors()
@@ -255,7 +260,7 @@ async def _list_context(platform: Platform, user: Actor, list_id: int) -> dict[s
 
 @router.get("/lists/{list_id}")
 async def list_page(
-    request: Request, list_id: int, platform: PlatformDep, user: ConsoleUser
+    request: Request, list_id: IdPath, platform: PlatformDep, user: ConsoleUser
 ) -> HTMLResponse:
     ctx = await _list_context(platform, user, list_id)
     return render(request, "list.html", {"user": user, **ctx})
@@ -292,30 +297,38 @@ async def _find_card(platform: Platform, user: Actor, text: str) -> dict[str, An
 @router.post("/lists/{list_id}/cards", dependencies=[CsrfChecked])
 async def add_card(
     request: Request,
-    list_id: int,
+    list_id: IdPath,
     platform: PlatformDep,
     user: ConsoleUser,
-    card: Annotated[str, Form()] = "",
+    card: Key = "",
 ) -> Response:
+    """A card of the organisation's own (found by uid, printed number or contract id) joins the
+    list; a uid naming none of them is an invitation, which the card's holder answers."""
     found = await platform.lists.get(user, list_id)
     require(user, P.LISTS_WRITE, int(found["organisation_id"]))
     errors = FieldErrors()
     match = await _find_card(platform, user, card)
+    uid = normalize_uid(card)
+    if isinstance(match, str) and not user.is_operator and UID.match(uid):
+        match = {"uid": uid, "printed_number": None}
     if isinstance(match, str):
         errors["card"] = match
     else:
         try:
-            added = await platform.lists.add_cards(user, list_id, [match["uid"]])
+            result = await platform.lists.add_cards(user, list_id, [match["uid"]])
         except ListError as exc:
             errors["card"] = str(exc)
         else:
             shown = match["printed_number"] or match["uid"]
-            flash(
-                request,
-                f"Card {shown} added: the stations' local lists follow."
-                if added
-                else f"Card {shown} was on the list already.",
-            )
+            if result.added:
+                flash(request, f"Card {shown} added: the stations' local lists follow.")
+            elif result.invited:
+                flash(
+                    request,
+                    f"Card {shown} invited: it joins the list once its holder accepts.",
+                )
+            else:
+                flash(request, f"Card {shown} was on the list, or invited, already.")
             return redirect(f"/lists/{list_id}")
     ctx = await _list_context(platform, user, list_id)
     ctx["card_form"] = {"card": card}
@@ -325,7 +338,7 @@ async def add_card(
 
 @router.post("/lists/{list_id}/cards/{uid}/remove", dependencies=[CsrfChecked])
 async def remove_card(
-    request: Request, list_id: int, uid: str, platform: PlatformDep, user: ConsoleUser
+    request: Request, list_id: IdPath, uid: UidPath, platform: PlatformDep, user: ConsoleUser
 ) -> Response:
     removed = await platform.lists.remove_cards(user, list_id, [uid])
     flash(
@@ -339,7 +352,7 @@ async def remove_card(
 
 @router.post("/lists/{list_id}/sync", dependencies=[CsrfChecked])
 async def sync_list(
-    request: Request, list_id: int, platform: PlatformDep, user: ConsoleUser
+    request: Request, list_id: IdPath, platform: PlatformDep, user: ConsoleUser
 ) -> Response:
     """Push the local lists of the stations the list covers now, rather than on the next change."""
     ctx = await _list_context(platform, user, list_id)
