@@ -274,7 +274,7 @@ async def test_percent_and_underscore_are_searched_literally(clients: Clients) -
     assert [p["username"] for p in people.json()["items"]] == ["ann_b"]
 
     for station_id in ("CP_1", "CPX1"):
-        await clients.platform.stations.add(station_id, "station-pass-1")
+        await clients.platform.stations.add(station_id, "station-pass-0001")
     stations = (await op.get("/api/v1/stations", params={"q": "p_1"})).json()
     assert [s["id"] for s in stations["items"]] == ["CP_1"]
 
