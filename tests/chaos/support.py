@@ -34,6 +34,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, select
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import InvalidStatus
 from websockets.typing import Subprotocol
 
 from tests.conftest import make_settings
@@ -235,6 +236,8 @@ class Ledger:
     acks: int = 0
     call_errors: Counter[str] = field(default_factory=Counter)
     lost_answers: int = 0
+    # Opening handshakes refused, by HTTP status.
+    refused: Counter[int] = field(default_factory=Counter)
 
 
 class Station:
@@ -255,6 +258,7 @@ class Station:
         self.acks = 0
         self.connections = 0
         self.in_flight = False
+        self.ws: ClientConnection | None = None
         self.last_problem = ""
         self.problems = 0
         self._auth = base64.b64encode(f"{station_id}:{PASSWORD}".encode()).decode()
@@ -277,6 +281,7 @@ class Station:
                     open_timeout=ANSWER_TIMEOUT,
                     close_timeout=1,
                 ) as ws:
+                    self.ws = ws
                     self.connections += 1
                     backoff = 0.1
                     boot = {"chargePointVendor": "Chaos", "chargePointModel": "Monkey"}
@@ -307,6 +312,8 @@ class Station:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # the server went, or refused us meanwhile: again
+                if isinstance(exc, InvalidStatus):
+                    self.ledger.refused[exc.response.status_code] += 1
                 self.last_problem = f"{type(exc).__name__}: {exc}"
                 self.problems += 1
                 await asyncio.sleep(backoff)
@@ -413,6 +420,14 @@ class Fleet:
 
     def start(self) -> None:
         self._tasks = [asyncio.create_task(s.run(self._stopping)) for s in self.stations]
+
+    def drop(self, every: int) -> list[Station]:
+        """Every ``every``-th station loses its connection (as a mobile network drops it)."""
+        dropped = self.stations[::every]
+        for station in dropped:
+            if station.ws is not None and station.ws.transport is not None:
+                station.ws.transport.abort()
+        return dropped
 
     def in_flight(self) -> int:
         return sum(s.in_flight for s in self.stations)

@@ -12,7 +12,7 @@ from tests.chaos.support import Fleet, ServerProcess, check_stored, register, st
 
 pytestmark = pytest.mark.chaos
 
-STATIONS = 60
+STATIONS = 100
 KILLS = 3
 
 
