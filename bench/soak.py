@@ -117,8 +117,12 @@ class Cluster:
         self.root = Path(tempfile.mkdtemp(prefix="voltflow-soak-pg-"))
         self.data = self.root / "data"
         self.port = harness.free_port()
-        if os.geteuid() == 0:
-            shutil.chown(self.root, "postgres", "postgres")
+        if os.geteuid() == 0:  # PostgreSQL refuses root: its programs run as postgres
+            try:
+                shutil.chown(self.root, "postgres", "postgres")
+            except LookupError as exc:
+                problem = f"as root, --postgres needs a postgres user: {exc}"
+                raise harness.BenchError(problem) from exc
         self._run("initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8")
         self.start()
 

@@ -8,6 +8,7 @@ import os
 import pwd
 import shutil
 from collections.abc import Iterator
+from typing import NoReturn
 
 import pytest
 
@@ -15,7 +16,7 @@ from tests.chaos.support import ThrowawayPostgres
 from tests.conftest import IN_CI
 
 
-def _unavailable(reason: str) -> None:
+def _unavailable(reason: str) -> NoReturn:
     if IN_CI:
         pytest.fail(f"{reason}: the PostgreSQL chaos tests are mandatory in CI")
     pytest.skip(reason)

@@ -53,7 +53,7 @@ async def test_database_outage_under_load(
         # Back: every station is answered again, without anyone restarting the platform.
         await fleet.progress(each=3)
         assert server.alive
-        assert all(s.connections == 2 for s in dropped)
+        assert all(s.connections >= 2 for s in dropped)
         outage_log = server.log_bytes()[log_before:].decode(errors="replace").splitlines()
         assert len(outage_log) < LOG_LINES_DURING_OUTAGE, "\n".join(outage_log[:200])
         # The failures held back are counted when their window (10 s) ends.
