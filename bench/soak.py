@@ -11,6 +11,8 @@ is injected, in turn:
   ``initdb``) stopped with ``-m immediate`` for ``--db-down`` s and started again; on SQLite,
   where the database is the server's own file, a server kill again.
 
+(``--faults database,database,kill`` injects those instead, evenly spaced.)
+
 Stations reconnect by themselves (backoff with jitter, as stations do), send a message again until
 it is acknowledged, and every load generator keeps a ledger of each acknowledgement. Reported per
 phase (between two faults): messages acknowledged, CALLERRORs, answers lost, handshakes refused,
@@ -43,7 +45,7 @@ import psutil
 
 import harness
 
-FAULTS = ("server kill", "station drop", "database restart")
+FAULTS = {"kill": "server kill", "drop": "station drop", "database": "database restart"}
 RSS_EVERY = 5.0  # seconds between two samples of the server's memory
 
 
@@ -288,12 +290,15 @@ def drive(
     for c in clients:
         c.event("ready", timeout=60)
     seconds = args.minutes * 60
-    faults = max(3, 3 * round(args.minutes / 20))
-    at = [seconds * (k + 1) / (faults + 1) for k in range(faults)]
+    if args.faults:
+        kinds = [FAULTS[k] for k in args.faults.split(",")]
+    else:  # each kind in turn, every 20 minutes or so: nine in an hour, three at least
+        kinds = [*FAULTS.values()] * max(1, round(args.minutes / 20))
+    at = [seconds * (k + 1) / (len(kinds) + 1) for k in range(len(kinds))]
     print(
         f"{args.stations} stations, one message every {args.interval:g} s each, "
         f"{args.minutes:g} min, faults at "
-        + ", ".join(f"{t / 60:.1f} min ({FAULTS[k % 3]})" for k, t in enumerate(at)),
+        + ", ".join(f"{t / 60:.1f} min ({kinds[k]})" for k, t in enumerate(at)),
         flush=True,
     )
     for c in clients:
@@ -326,7 +331,7 @@ def drive(
             break
         if pending and now >= pending[0][1]:
             k, _ = pending.pop(0)
-            kind = FAULTS[k % 3]
+            kind = kinds[k]
             if kind == "database restart" and cluster is None:
                 kind = "database restart (SQLite: server kill)"
             close_phase(now)
@@ -470,10 +475,19 @@ def main() -> int:
     parser.add_argument("--readings", type=int, default=10, help="MeterValues a session")
     parser.add_argument("--clients", type=int, default=None, help="load generators (1 per 2,500)")
     parser.add_argument("--postgres", action="store_true", help="a PostgreSQL cluster of its own")
+    parser.add_argument(
+        "--faults",
+        default=None,
+        help="the faults in order, evenly spaced, e.g. database,database (kinds: "
+        + ", ".join(FAULTS)
+        + "); default: each in turn, nine an hour",
+    )
     parser.add_argument("--db-down", type=float, default=10, help="s PostgreSQL stays down")
     parser.add_argument("--json", help="also write the results to this file")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
     args = parser.parse_args()
+    if args.faults and not set(args.faults.split(",")) <= set(FAULTS):
+        parser.error(f"--faults: kinds are {', '.join(FAULTS)}")
     if args.quick:
         args.minutes = 10
     if args.clients is None:
