@@ -72,37 +72,28 @@ class CollapsingHandler(logging.Handler):
         self.window = window
         self._clock = clock
         self._schedule = schedule
+        # Guarded by the handler's lock, which ``handle`` holds around ``emit``, and the timers'
+        # ``flush_ended`` takes: always before the target's, so the two cannot deadlock.
         self._windows: dict[Kind, _Window] = {}
-        # Not the handler's own lock: records are passed on outside it, so that a target that
-        # logs (or a timer firing meanwhile) cannot deadlock against us.
-        self._state = threading.Lock()
 
     def emit(self, record: logging.LogRecord) -> None:
         kind = kind_of(record)
-        with self._state:
-            now = self._clock()
-            ready = self._ended(now)
-            window = self._windows.get(kind)
-            timer: float | None = None
-            passed: logging.LogRecord | None = None
-            if window is not None:
-                window.repeats += 1
-                window.last = record
-                if not window.timer_set:  # the count is written when the window ends
-                    window.timer_set = True
-                    timer = window.ends - now
-            else:
-                self._windows[kind] = _Window(ends=now + self.window, started=now)
-                passed = record
-        for summary in ready:
+        now = self._clock()
+        for summary in self._ended(now):
             self.target.handle(summary)
-        if passed is not None:
-            self.target.handle(passed)
-        if timer is not None:
-            self._schedule(max(0.0, timer), self.flush_ended)
+        window = self._windows.get(kind)
+        if window is None:
+            self._windows[kind] = _Window(ends=now + self.window, started=now)
+            self.target.handle(record)
+            return
+        window.repeats += 1
+        window.last = record
+        if not window.timer_set:  # the count is written when the window ends
+            window.timer_set = True
+            self._schedule(max(0.0, window.ends - now), self.flush_ended)
 
     def _ended(self, now: float) -> list[logging.LogRecord]:
-        """Closes the windows that are over (called with ``_state`` held); their summaries."""
+        """Closes the windows that are over; their summaries."""
         summaries = []
         for kind, window in list(self._windows.items()):
             if window.ends <= now:
@@ -134,10 +125,12 @@ class CollapsingHandler(logging.Handler):
 
     def flush_ended(self) -> None:
         """Writes the count of every window that is over."""
-        with self._state:
-            ready = self._ended(self._clock())
-        for summary in ready:
-            self.target.handle(summary)
+        self.acquire()
+        try:
+            for summary in self._ended(self._clock()):
+                self.target.handle(summary)
+        finally:
+            self.release()
 
     def flush(self) -> None:
         self.flush_ended()
@@ -145,12 +138,15 @@ class CollapsingHandler(logging.Handler):
 
     def close(self) -> None:
         """Writes every count still held, however recent its window, then closes the target."""
-        with self._state:
+        self.acquire()
+        try:
             now = self._clock()
-            pending = [self._summary(w, now) for w in self._windows.values() if w.repeats]
+            for window in self._windows.values():
+                if window.repeats:
+                    self.target.handle(self._summary(window, now))
             self._windows.clear()
-        for summary in pending:
-            self.target.handle(summary)
+        finally:
+            self.release()
         self.target.close()
         super().close()
 
