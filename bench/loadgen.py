@@ -11,6 +11,12 @@ Three modes, each reading commands on stdin and writing one JSON object per line
 ``profile``  on ``go``: connects; on ``start``: for ``--window`` s each station sends MeterValues
              every ``--mv`` s and Heartbeat every ``--hb`` s, from a random offset, one CALL at a
              time, and the round trip of every answer is recorded.
+``soak``     on ``go``: stations charge for as long as it runs (StartTransaction, ``--readings``
+             MeterValues, StopTransaction, one message every ``--interval`` s), reconnect by
+             themselves when the connection goes, and send a message again until it is
+             acknowledged. ``stats`` reports the phase since the last ``stats``; ``drop F``
+             closes a fraction F of the connections at once; ``quit`` lets each station finish
+             the message in hand and writes every acknowledgement to ``--ledger``.
 
     .venv/bin/python bench/loadgen.py cost --port 9100 --stations 200 --server-pid 1234
 """
@@ -356,9 +362,236 @@ async def run_profile(args: argparse.Namespace) -> None:
         ws.abort()
 
 
+# -- soak: stations that charge for hours, lose their connection, and keep a ledger ---------
+class SoakStation:
+    """One station's state: its clock, its meter, the message it has in hand."""
+
+    __slots__ = (
+        "answer",
+        "meter_wh",
+        "n",
+        "pending",
+        "readings",
+        "second",
+        "sent_at",
+        "seq",
+        "transaction_id",
+        "ws",
+    )
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.ws: RawWebSocket | None = None
+        self.seq = 0
+        self.second = 0
+        self.meter_wh = 1000
+        self.transaction_id: int | None = None
+        self.readings = 0
+        # What it sends until acknowledged: (kind, meter, station second); rebuilt with a new
+        # message id for every attempt, the same payload each time.
+        self.pending: tuple[str, int, int] | None = None
+        self.answer: asyncio.Future[bytes] | None = None
+        self.sent_at = 0.0
+
+
+class SoakLedger:
+    """Everything acknowledged, and the current phase's counters."""
+
+    def __init__(self) -> None:
+        self.starts: list[tuple[int, int, int]] = []  # transaction id, station, meterStart
+        self.stops: list[tuple[int, int]] = []  # transaction id, meterStop
+        self.readings: dict[int, list[int]] = {}  # station: acknowledged energy registers
+        self.reset()
+
+    def reset(self) -> None:
+        self.answered = 0
+        self.call_errors = 0
+        self.lost = 0
+        self.reconnects = 0
+        self.refused: dict[str, int] = {}
+        self.latencies: list[float] = []
+
+
+class Lost(Exception):
+    """No answer: the connection went, or the answer did not come in time."""
+
+
+async def run_soak(args: argparse.Namespace) -> None:
+    loop = asyncio.get_running_loop()
+    ledger = SoakLedger()
+    stations = {n: SoakStation(n) for n in range(args.first, args.first + args.count)}
+    by_ws: dict[int, SoakStation] = {}
+    running = True
+    rng = random.Random(args.first)
+
+    def on_text(ws: RawWebSocket, raw: bytes) -> None:
+        st = by_ws.get(id(ws))
+        if st is None:
+            return
+        if raw.startswith(b"[2,"):  # the platform's own call (local lists): not supported here
+            uid = raw.split(b",", 2)[1]
+            ws.send_text(b"[4," + uid + b',"NotSupported","",{}]')
+            return
+        if st.answer is not None and not st.answer.done():
+            st.answer.set_result(raw)
+
+    def frame(st: SoakStation) -> bytes:
+        assert st.pending is not None
+        kind, meter, second = st.pending
+        st.seq += 1
+        uid = f"{st.seq}"
+        if kind == "Boot":
+            return ocppframes.boot(uid)
+        if kind == "Start":
+            return ocppframes.start_transaction(uid, meter, second)
+        assert st.transaction_id is not None
+        if kind == "Meter":
+            return ocppframes.meter_values(uid, st.transaction_id, meter, second)
+        return ocppframes.stop_transaction(uid, st.transaction_id, meter, second)
+
+    async def call(st: SoakStation) -> bytes:
+        ws = st.ws
+        assert ws is not None
+        st.answer = fut = loop.create_future()
+        st.sent_at = time.perf_counter()
+        ws.send_text(frame(st))
+        done, _ = await asyncio.wait(
+            {fut, ws.closed}, timeout=args.answer_timeout, return_when=asyncio.FIRST_COMPLETED
+        )
+        if fut not in done:
+            ledger.lost += 1
+            raise Lost
+        ledger.latencies.append((time.perf_counter() - st.sent_at) * 1000)
+        return fut.result()
+
+    def next_message(st: SoakStation) -> tuple[str, int, int]:
+        st.second += 1
+        if st.transaction_id is None:
+            st.meter_wh += 1
+            return ("Start", st.meter_wh, st.second)
+        if st.readings < args.readings:
+            st.meter_wh += 250
+            return ("Meter", st.meter_wh, st.second)
+        st.meter_wh += 1
+        return ("Stop", st.meter_wh, st.second)
+
+    def acknowledged(st: SoakStation, raw: bytes) -> None:
+        assert st.pending is not None
+        kind, meter, _ = st.pending
+        st.pending = None
+        ledger.answered += 1
+        if kind == "Start":
+            transaction_id = int(json.loads(raw)[2]["transactionId"])
+            st.transaction_id, st.readings = transaction_id, 0
+            ledger.starts.append((transaction_id, st.n, meter))
+        elif kind == "Meter":
+            st.readings += 1
+            ledger.readings.setdefault(st.n, []).append(meter)
+        elif kind == "Stop":
+            assert st.transaction_id is not None
+            ledger.stops.append((st.transaction_id, meter))
+            st.transaction_id = None
+
+    async def station(st: SoakStation) -> None:
+        await asyncio.sleep(rng.uniform(0, args.interval))  # an even load from the start
+        backoff, first = 1.0, True
+        while running:
+            try:
+                ws = await connect(
+                    HOST, args.port, ocppframes.station_id(st.n), args.password or None, on_text
+                )
+            except Exception as exc:
+                key = str(exc).split(" ")[1] if str(exc).startswith("HTTP/") else type(exc).__name__
+                ledger.refused[key] = ledger.refused.get(key, 0) + 1
+                await asyncio.sleep(rng.uniform(0.5, 1.5) * backoff)
+                backoff = min(backoff * 2, args.max_backoff)
+                continue
+            if not first:
+                ledger.reconnects += 1
+            first, backoff = False, 1.0
+            st.ws = ws
+            by_ws[id(ws)] = st
+            resume, st.pending = st.pending, ("Boot", 0, 0)
+            try:
+                while True:
+                    raw = await call(st)
+                    if not raw.startswith(b"[3,"):
+                        ledger.call_errors += 1
+                        if not running:
+                            break
+                        await asyncio.sleep(min(args.interval, 5) * rng.uniform(0.5, 1.5))
+                        continue
+                    if st.pending is not None and st.pending[0] == "Boot":
+                        st.pending = resume
+                    else:
+                        acknowledged(st, raw)
+                    if not running:
+                        break
+                    await asyncio.sleep(args.interval)
+                    if not running:
+                        break
+                    if st.pending is None:
+                        st.pending = next_message(st)
+            except Lost:
+                ws.abort()
+                await asyncio.sleep(rng.uniform(0.5, 1.5) * backoff)
+            finally:
+                by_ws.pop(id(ws), None)
+                if not running:
+                    ws.abort()
+            if st.pending is not None and st.pending[0] == "Boot":
+                st.pending = resume
+
+    emit(event="ready")
+    if await read_command() != "go":
+        return
+    tasks = [asyncio.create_task(station(st)) for st in stations.values()]
+    while True:
+        command = await read_command()
+        if command == "stats":
+            alive = sum(1 for st in stations.values() if st.ws and not st.ws.closed.done())
+            emit(
+                event="stats",
+                answered=ledger.answered,
+                call_errors=ledger.call_errors,
+                lost=ledger.lost,
+                reconnects=ledger.reconnects,
+                refused=ledger.refused,
+                alive=alive,
+                latencies=[round(x, 2) for x in ledger.latencies],
+            )
+            ledger.reset()
+        elif command.startswith("drop "):
+            fraction = float(command.split()[1])
+            open_now = [
+                st.ws for st in stations.values() if st.ws is not None and not st.ws.closed.done()
+            ]
+            dropped = rng.sample(open_now, int(len(open_now) * fraction))
+            for ws in dropped:
+                ws.abort()
+            emit(event="dropped", count=len(dropped))
+        else:
+            break
+    running = False
+    # Each station finishes the message in hand (answered, or given up after --answer-timeout).
+    await asyncio.wait(tasks, timeout=args.answer_timeout + args.interval + 5)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    in_hand = sum(1 for st in stations.values() if st.pending is not None)
+    write_ledger(args.ledger, ledger)
+    emit(event="done", in_hand=in_hand)
+
+
+def write_ledger(path: str, ledger: SoakLedger) -> None:
+    with open(path, "w") as out:
+        acknowledged = {"starts": ledger.starts, "stops": ledger.stops}
+        json.dump({**acknowledged, "readings": ledger.readings}, out)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("mode", choices=["cost", "idle", "profile"])
+    parser.add_argument("mode", choices=["cost", "idle", "profile", "soak"])
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--first", type=int, default=1, help="first station number")
     parser.add_argument("--count", "--stations", type=int, default=200, dest="count")
@@ -371,11 +604,18 @@ def main() -> None:
     parser.add_argument("--window", type=float, default=20)
     parser.add_argument("--mv", type=float, default=15, help="MeterValues interval, s")
     parser.add_argument("--hb", type=float, default=60, help="Heartbeat interval, s")
+    parser.add_argument("--interval", type=float, default=15, help="soak: s between messages")
+    parser.add_argument("--readings", type=int, default=10, help="soak: MeterValues a session")
+    parser.add_argument("--answer-timeout", type=float, default=30, help="soak: then reconnect")
+    parser.add_argument("--max-backoff", type=float, default=30, help="soak: reconnect backoff cap")
+    parser.add_argument("--ledger", default="ledger.json", help="soak: acknowledgements, at quit")
     args = parser.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < hard:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    runner = {"cost": run_cost, "idle": run_idle, "profile": run_profile}[args.mode]
+    runner = {"cost": run_cost, "idle": run_idle, "profile": run_profile, "soak": run_soak}[
+        args.mode
+    ]
     asyncio.run(runner(args))
 
 

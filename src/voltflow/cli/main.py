@@ -125,11 +125,15 @@ OnReady = Callable[[], Coroutine[Any, Any, None]]
 async def _serve(platform: Platform, on_ready: OnReady | None = None) -> None:
     import uvicorn
 
+    from voltflow.logs import collapse_repeats
     from voltflow.ocpp.server import tune_gc
     from voltflow.store.database import upgrade
     from voltflow.web import create_app
 
     settings = platform.settings
+    # A database outage fails every station message alike: one line and a count, not a
+    # traceback each (see voltflow.logs).
+    collapse_repeats()
     await upgrade(platform.db)
     await platform.start()
     tune_gc()  # thousands of station sockets: see its docstring
@@ -143,6 +147,8 @@ async def _serve(platform: Platform, on_ready: OnReady | None = None) -> None:
         # (web/proxy.py), not uvicorn's from its own list as well.
         proxy_headers=False,
     )
+    # Uvicorn's config gives its loggers handlers of their own: those repeat themselves too.
+    collapse_repeats(("uvicorn", "uvicorn.access"))
     server = uvicorn.Server(config)
     click.echo(
         f"OCPP 1.6J endpoint  ws://{_display_host(settings.ocpp_host)}:{platform.ocpp.port}/ocpp/{{station_id}}"

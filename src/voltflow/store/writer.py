@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -74,6 +75,13 @@ _Group = tuple[str, list[Any]]
 
 class WriterClosed(RuntimeError):
     pass
+
+
+def _copy(exc: Exception) -> Exception:
+    try:
+        return copy.copy(exc)
+    except Exception:  # an exception type that cannot be copied: shared, then
+        return exc
 
 
 class DurableWriter:
@@ -227,6 +235,8 @@ class DurableWriter:
     def _write_on_thread(self, batch: list[_Item[Any]], groups: list[_Group] | None) -> None:
         started = time.thread_time()
         try:
+            if not self._reachable(batch):
+                return
             if groups is not None:
                 try:
                     self._transaction(batch, groups)
@@ -239,7 +249,9 @@ class DurableWriter:
             # A unit of work that failed, a row the database (or the driver, ``groups`` None)
             # refused, or a broken connection: each item again in a transaction of its own, on
             # a new connection, so that one item's failure is its own only.
-            for item in batch:
+            for n, item in enumerate(batch):
+                if not self._reachable(batch[n:]):
+                    return
                 item.result, item.error = None, None
                 try:
                     self._transaction([item], self._groups([item]))
@@ -250,6 +262,32 @@ class DurableWriter:
                         log.error("dropped unacknowledged write: %s", exc)
         finally:
             self.thread_cpu += time.thread_time() - started
+
+    def _reachable(self, items: list[_Item[Any]]) -> bool:
+        """Connects if need be; when the database cannot be reached, every item in ``items``
+        fails with that, and none is tried: a failed connection is no item's fault, and trying
+        again for each would cost the whole batch's worth of attempts (each as long as a connect
+        timeout, when the database's host is gone) before the writer could take the next."""
+        try:
+            self._connection()
+        except Exception as exc:
+            self._drop_connection()
+            dialect: Dialect = self._engine.dialect
+            dbapi_error = dialect.loaded_dbapi.Error
+            if isinstance(exc, dbapi_error):  # as SQLAlchemy raises it, like _transaction's
+                exc = DBAPIError.instance("connect", (), exc, dbapi_error, dialect=dialect)
+            unacknowledged = 0
+            for item in items:
+                item.result = None
+                # One exception each: an instance raised in many tasks would carry every one's
+                # traceback.
+                item.error = _copy(exc)
+                unacknowledged += item.future is None
+            if unacknowledged:
+                reason = str(exc).split("\n", 1)[0]
+                log.error("dropped %d unacknowledged writes: %s", unacknowledged, reason)
+            return False
+        return True
 
     def _connection(self) -> Driver:
         if self._driver is None:
