@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import gc
 import json
 from datetime import date
 
@@ -17,6 +19,7 @@ from voltflow.services.lists import (
     ListError,
     ListKind,
     ListNotFound,
+    SyncResult,
     desired_entries,
     differential,
 )
@@ -302,3 +305,24 @@ async def test_a_card_held_by_one_of_its_people_joins_at_once(
     )
     result = await platform.lists.add_cards(acme.manager, int(whitelist["id"]), [uid])
     assert (result.added, result.invited) == ([uid], [])
+
+
+async def test_a_failed_background_sync_is_one_warning_not_an_unretrieved_task(
+    platform: Platform, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def database_gone() -> SyncResult:
+        raise OSError("connection refused\nwith the driver's details on further lines")
+
+    unretrieved: list[dict[str, object]] = []
+    loop = asyncio.get_running_loop()
+    loop.set_exception_handler(lambda _loop, context: unretrieved.append(context))
+    try:
+        platform.lists._track(asyncio.create_task(database_gone(), name="local-list-CP-9"))
+        await platform.lists.wait_idle()
+        gc.collect()  # an unretrieved exception is reported when its task is collected
+    finally:
+        loop.set_exception_handler(None)
+    assert unretrieved == []
+    assert [r.getMessage() for r in caplog.records if r.name == "voltflow.services.lists"] == [
+        "local-list-CP-9 failed: connection refused"
+    ]

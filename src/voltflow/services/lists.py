@@ -374,18 +374,25 @@ class ListService:
                 return SyncResult(station_id, "unchanged")
             return await self.sync_station(station_id)
 
-        task = asyncio.create_task(later(), name=f"local-list-boot-{station_id}")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._track(asyncio.create_task(later(), name=f"local-list-boot-{station_id}"))
 
     # -- synchronisation -----------------------------------------------------------------------
     def schedule(self, station_ids: Iterable[str]) -> None:
         for station_id in station_ids:
-            task = asyncio.create_task(
-                self.sync_station(station_id), name=f"local-list-{station_id}"
+            self._track(
+                asyncio.create_task(self.sync_station(station_id), name=f"local-list-{station_id}")
             )
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+
+    def _track(self, task: asyncio.Task[SyncResult]) -> None:
+        self._tasks.add(task)
+        task.add_done_callback(self._settled)
+
+    def _settled(self, task: asyncio.Task[SyncResult]) -> None:
+        # Nobody awaits these: a failure (the database down at a boot storm, say) is logged here,
+        # in one line, instead of as an unretrieved exception with its traceback per station.
+        self._tasks.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            log.warning("%s failed: %s", task.get_name(), str(exc).split("\n", 1)[0])
 
     async def wait_idle(self) -> None:
         while self._tasks:
