@@ -64,7 +64,9 @@ class Database:
         """An engine with a blocking driver, for the group commit's own thread (``writer``):
         a batch there costs no event-loop turn per statement. Connections are not pooled: the
         writer keeps one for as long as it works."""
-        engine = create_engine(blocking_url(self.url), poolclass=NullPool)
+        engine = create_engine(
+            blocking_url(self.url), poolclass=NullPool, connect_args=_connect_args(self.url)
+        )
         if self.dialect == "sqlite":
             _sqlite_pragmas(engine, self.synchronous, wal_autocheckpoint=WRITER_WAL_PAGES)
         return engine
@@ -73,13 +75,26 @@ class Database:
         await self.engine.dispose()
 
 
+# Seconds to wait for PostgreSQL to accept a connection. Without a bound, a database host that
+# vanished (no refusal, just silence) holds each attempt for the kernel's TCP timeout, minutes,
+# and every request and station message waiting on it with it.
+CONNECT_TIMEOUT = 5
+
+
+def _connect_args(url: str) -> dict[str, Any]:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "postgresql" or "connect_timeout" in parsed.query:
+        return {}
+    return {"connect_timeout": CONNECT_TIMEOUT}
+
+
 def create_database(url: str, *, synchronous: str = "FULL", pool_size: int = 10) -> Database:
     url = normalize_url(url)
     parsed = make_url(url)
     kwargs: dict[str, Any] = {}
     if parsed.get_backend_name() == "postgresql":
         kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
-    engine = create_async_engine(url, **kwargs)
+    engine = create_async_engine(url, connect_args=_connect_args(url), **kwargs)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
