@@ -202,3 +202,16 @@ def test_a_task_exception_never_retrieved_is_one_kind_whichever_task(
         "ERROR voltflow.test_logs: repeated 2 times in the last 10 s: "
         "Task exception was never retrieved (ConnectionError)"
     )
+
+
+def test_information_is_written_line_by_line(
+    log: logging.Logger, timers: FakeTimers, recorder: Recorder
+) -> None:
+    for station in ("DEMO-01", "DEMO-02", "DEMO-03"):
+        log.info("%s: online", station)
+    timers.advance(10)
+    assert recorder.lines == [
+        "INFO voltflow.test_logs: DEMO-01: online",
+        "INFO voltflow.test_logs: DEMO-02: online",
+        "INFO voltflow.test_logs: DEMO-03: online",
+    ]

@@ -7,9 +7,9 @@ record of a kind is written whole, identical ones that follow within ``window`` 
 counted, and when the window ends (or with the next record written, whichever comes first) one
 line says how many there were.
 
-Records are of a kind when they share logger, level, message template (the first line of
-``record.msg``, before the arguments are put in: "%s: %s failed" is one kind whichever station
-failed) and exception type.
+Warnings and errors are collapsed; information is not. Records are of a kind when they share
+logger, level, message template (the first line of ``record.msg``, before the arguments are put
+in: "%s: %s failed" is one kind whichever station failed) and exception type.
 """
 
 from __future__ import annotations
@@ -29,6 +29,10 @@ Clock = Callable[[], float]
 Scheduler = Callable[[float, Callable[[], None]], None]
 
 Kind = tuple[str, int, str, str | None]
+
+# Information ("DEMO-01: online") is written as it comes, whatever its template: each line says
+# something of its own, and information does not come in floods. Warnings and errors repeat.
+COLLAPSED_FROM = logging.WARNING
 
 
 def _thread_timer(delay: float, callback: Callable[[], None]) -> None:
@@ -77,10 +81,13 @@ class CollapsingHandler(logging.Handler):
         self._windows: dict[Kind, _Window] = {}
 
     def emit(self, record: logging.LogRecord) -> None:
-        kind = kind_of(record)
         now = self._clock()
         for summary in self._ended(now):
             self.target.handle(summary)
+        if record.levelno < COLLAPSED_FROM:
+            self.target.handle(record)
+            return
+        kind = kind_of(record)
         window = self._windows.get(kind)
         if window is None:
             self._windows[kind] = _Window(ends=now + self.window, started=now)
