@@ -6,7 +6,6 @@ import asyncio
 import base64
 import json
 import re
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -15,17 +14,6 @@ from fastapi.routing import iter_route_contexts
 
 from voltflow.bootstrap import Platform
 from voltflow.web import create_app
-
-
-@pytest.fixture
-async def api(platform: Platform) -> AsyncIterator[httpx.AsyncClient]:
-    await platform.organisations.add_operator("op", "op-password")
-    key = await platform.accounts.create_api_key("op")
-    transport = httpx.ASGITransport(app=create_app(platform))
-    async with httpx.AsyncClient(
-        transport=transport, base_url="http://test", headers={"Authorization": f"Bearer {key}"}
-    ) as client:
-        yield client
 
 
 async def test_every_api_route_needs_a_key(platform: Platform) -> None:

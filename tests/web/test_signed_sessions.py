@@ -55,17 +55,6 @@ async def charge(platform: Platform, ocpp_url: str, *, with_signed: bool = True)
 
 
 @pytest.fixture
-async def api(platform: Platform) -> AsyncIterator[httpx.AsyncClient]:
-    await platform.organisations.add_operator("op", "op-password")
-    key = await platform.accounts.create_api_key("op")
-    transport = httpx.ASGITransport(app=create_app(platform))
-    async with httpx.AsyncClient(
-        transport=transport, base_url="http://test", headers={"Authorization": f"Bearer {key}"}
-    ) as client:
-        yield client
-
-
-@pytest.fixture
 async def console(platform: Platform) -> AsyncIterator[httpx.AsyncClient]:
     await platform.organisations.add_operator("op2", "op2-password")
     transport = httpx.ASGITransport(app=create_app(platform))

@@ -18,17 +18,6 @@ CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 @pytest.fixture
-async def api(platform: Platform) -> AsyncIterator[httpx.AsyncClient]:
-    await platform.organisations.add_operator("op", "op-password")
-    key = await platform.accounts.create_api_key("op")
-    transport = httpx.ASGITransport(app=create_app(platform))
-    async with httpx.AsyncClient(
-        transport=transport, base_url="http://test", headers={"Authorization": f"Bearer {key}"}
-    ) as client:
-        yield client
-
-
-@pytest.fixture
 async def console(platform: Platform) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
     await platform.organisations.add_operator("op", "op-password")
     transport = httpx.ASGITransport(app=create_app(platform))
