@@ -3,7 +3,7 @@
 
     python3 tasks.py demo      start the platform with demo data and simulated stations
     python3 tasks.py test      run the whole test suite (arguments after it go to pytest)
-    python3 tasks.py check     lint, format check and strict typing
+    python3 tasks.py check     lint, format check, strict typing and the import contracts
     python3 tasks.py serve     start the platform (arguments go to `voltflow serve`)
     python3 tasks.py voltflow  any `voltflow` command, e.g. `python3 tasks.py voltflow station list`
     python3 tasks.py lock      pin the newest versions pyproject.toml allows in requirements.lock
@@ -114,6 +114,7 @@ def main(argv: list[str]) -> int:
             [str(BIN / "ruff"), "check", "src", "tests", "bench", "tasks.py"],
             [str(BIN / "ruff"), "format", "--check", "src", "tests", "bench", "tasks.py"],
             [str(BIN / "mypy")],
+            [str(BIN / "lint-imports")],
         ):
             code = run(*cmd)
             if code:
