@@ -27,9 +27,9 @@ from sqlalchemy import insert, text
 
 from voltflow.bootstrap import Platform, build
 from voltflow.config import Settings
+from voltflow.domain.station_keys import hash_station_password
 from voltflow.ocpp.server import tune_gc
 from voltflow.store.database import upgrade
-from voltflow.store.repositories import hash_station_password
 from voltflow.store.tables import metadata
 from voltflow.store.tables import stations as stations_table
 from voltflow.store.writer import DurableWriter

@@ -21,7 +21,7 @@ from voltflow.services.stations import StationService
 from voltflow.services.tokens import TokenService
 from voltflow.store.cards import CardRepository
 from voltflow.store.console_sessions import ConsoleSessionRepository
-from voltflow.store.database import Database, create_database
+from voltflow.store.database import Database, create_database, upgrade
 from voltflow.store.lists import ListRepository
 from voltflow.store.organisations import (
     AuditRepository,
@@ -37,6 +37,10 @@ from voltflow.store.repositories import (
     UserRepository,
 )
 from voltflow.store.writer import DurableWriter
+
+# The schema is created and upgraded by the entry points (``voltflow migrate``, ``serve``): they
+# reach the store through here, as everything else does.
+__all__ = ["Platform", "build", "create_database", "upgrade"]
 
 
 @dataclass
@@ -111,7 +115,6 @@ def build(
     )
     ocpp = OcppServer(
         events,
-        station_repo,
         messages,
         clock,
         OcppServerSettings(

@@ -26,12 +26,11 @@ from tests.ocpp.support import (
     raw_station,
 )
 from voltflow.bootstrap import Platform, build
-from voltflow.domain.station_keys import KeyChange
+from voltflow.domain.station_keys import KeyChange, verify_station_password
 from voltflow.domain.stations import Registration
 from voltflow.ocpp.throttle import HandshakeThrottle
 from voltflow.services.ports import CommandRejected, CommandTimeout, InvalidCommand, StationOffline
 from voltflow.services.stations import StationError
-from voltflow.store.repositories import verify_station_password
 
 TS = "2025-03-01T12:00:00Z"
 BOOT = {"chargePointVendor": "Acme", "chargePointModel": "Wallbox"}

@@ -26,7 +26,7 @@ METER = {"connectorId": 1, "meterValue": [{"timestamp": TS, "sampledValue": [{"v
 async def pending(platform: Platform, ocpp_url: str) -> AsyncIterator[RawStation]:
     """CP-1, connected and booted, waiting for an operator to claim it."""
     await add_station(platform, "CP-1")
-    await platform.ocpp.stations.update("CP-1", registration=Registration.PENDING)
+    await platform.stations.repo.update("CP-1", registration=Registration.PENDING)
     async with raw_station(ocpp_url, "CP-1") as st:
         await st.send_raw('[2,"boot","BootNotification",' + orjson.dumps(BOOT).decode() + "]")
         assert orjson.loads(await st.recv_text())[2]["status"] == "Pending"

@@ -221,7 +221,7 @@ async def test_a_boot_that_reads_the_same_after_a_reboot_gets_a_fresh_answer(
     """Stations boot with the same payload and, counting from 1 again, often the same id: the
     answer to the last boot (its time, a registration since changed) is not the answer now."""
     await add_station(platform, "CP-1")
-    await platform.ocpp.stations.update("CP-1", registration=Registration.PENDING)
+    await platform.stations.repo.update("CP-1", registration=Registration.PENDING)
     boot = literal("1", "BootNotification", BOOT)
     async with raw_station(ocpp_url, "CP-1") as st:
         await st.send_raw(boot)

@@ -19,6 +19,7 @@ from voltflow.services.lists import (
     ListError,
     ListKind,
     ListNotFound,
+    LocalList,
     SyncResult,
     desired_entries,
     differential,
@@ -167,6 +168,26 @@ async def test_lists_belong_to_the_station_owner(
         tariff_ref="VISITOR-2026",
     )
     assert discount["tariff_ref"] == "VISITOR-2026"
+
+
+async def test_a_group_and_its_lists_on_the_stations_are_shown_to_its_owner(
+    platform: Platform, setting: tuple[Actor, Company, list[str]]
+) -> None:
+    op, acme, _ = setting
+    other = await company(platform, op, "Globex")
+    group = await platform.lists.create_group(acme.manager, acme.id, "Car park", ["SITE-1"])
+    assert (await platform.lists.group(acme.manager, group["id"]))["stations"] == ["SITE-1"]
+    with pytest.raises(ListNotFound):
+        await platform.lists.group(other.manager, group["id"])
+    staff = await platform.lists.create_list(
+        acme.manager, acme.id, ListKind.WHITELIST, "Staff", group_id=group["id"]
+    )
+    # Never pushed (the station is offline): no record, no entries.
+    assert await platform.lists.on_stations(acme.manager, staff["id"]) == {
+        "SITE-1": LocalList(None, {})
+    }
+    with pytest.raises(ListNotFound):
+        await platform.lists.on_stations(other.manager, staff["id"])
 
 
 async def test_a_whitelisted_session_is_typed_whitelist(

@@ -12,9 +12,9 @@ import pytest
 
 from tests.ocpp.support import sent_calls
 from voltflow.bootstrap import Platform
+from voltflow.domain.station_keys import verify_station_password
 from voltflow.domain.stations import Registration
 from voltflow.simulator import SessionRejected
-from voltflow.store.repositories import verify_station_password
 
 from .support import PASSWORD, TAG, StationFactory, eventually
 

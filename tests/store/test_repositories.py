@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from voltflow.bootstrap import Platform
+from voltflow.domain.station_keys import verify_station_password
 from voltflow.domain.stations import Registration
-from voltflow.store.repositories import Admission, verify_station_password
+from voltflow.store.repositories import Admission
 
 
 async def test_admission_reads_what_the_handshake_needs(platform: Platform) -> None:

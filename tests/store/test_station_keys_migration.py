@@ -10,8 +10,8 @@ from alembic import command
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, select
 
+from voltflow.domain.station_keys import hash_station_password, verify_station_password
 from voltflow.store.database import alembic_config, create_database, upgrade
-from voltflow.store.repositories import hash_station_password, verify_station_password
 from voltflow.store.tables import stations
 
 

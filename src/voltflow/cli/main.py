@@ -68,7 +68,7 @@ def _settings(ctx: click.Context) -> Settings:
 
 
 async def _open(settings: Settings, *, migrate: bool = True) -> Platform:
-    from voltflow.store.database import upgrade
+    from voltflow.bootstrap import upgrade
 
     platform = build(settings)
     if migrate:
@@ -125,9 +125,9 @@ OnReady = Callable[[], Coroutine[Any, Any, None]]
 async def _serve(platform: Platform, on_ready: OnReady | None = None) -> None:
     import uvicorn
 
+    from voltflow.bootstrap import upgrade
     from voltflow.logs import collapse_repeats
     from voltflow.ocpp.server import tune_gc
-    from voltflow.store.database import upgrade
     from voltflow.web import create_app
 
     settings = platform.settings
@@ -332,7 +332,7 @@ async def _seed_demo_company(platform: Platform, station_id: str | None) -> None
 @run_async
 async def migrate(ctx: click.Context) -> None:
     """Create or upgrade the database schema."""
-    from voltflow.store.database import create_database, upgrade
+    from voltflow.bootstrap import create_database, upgrade
 
     db = create_database(_settings(ctx).database_url)
     try:

@@ -1,10 +1,28 @@
-"""The remote actions an operator may send to a station (OCPP 1.6, CSMS → station)."""
+"""The remote actions an operator may send to a station (OCPP 1.6, CSMS → station), and the
+actions a station sends."""
 
 from __future__ import annotations
 
 import enum
 
 from voltflow.domain.stations import Registration
+
+# What the station may send us. Everything else in OCPP 1.6 flows the other way (DataTransfer
+# both ways).
+STATION_ACTIONS = frozenset(
+    {
+        "BootNotification",
+        "Heartbeat",
+        "StatusNotification",
+        "Authorize",
+        "StartTransaction",
+        "StopTransaction",
+        "MeterValues",
+        "DataTransfer",
+        "DiagnosticsStatusNotification",
+        "FirmwareStatusNotification",
+    }
+)
 
 
 class RemoteAction(enum.StrEnum):

@@ -27,7 +27,6 @@ from http import HTTPStatus
 from typing import Any, NamedTuple, Protocol
 from urllib.parse import unquote
 
-from sqlalchemy.exc import IntegrityError
 from websockets.datastructures import Headers
 from websockets.frames import CloseCode
 from websockets.http11 import Request, Response
@@ -37,7 +36,7 @@ from voltflow.domain.station_keys import (
     KEY_MIN,
     REDACTED,
     is_authorization_key,
-    key_problem,
+    verify_station_password,
 )
 from voltflow.domain.stations import Registration
 from voltflow.ocpp import frames
@@ -47,23 +46,17 @@ from voltflow.ocpp.v16 import StationContext, handler_for, says_when
 from voltflow.ocpp.validation import SchemaSet, schemas
 from voltflow.ocpp.websocket import Socket, WebSocketServer
 from voltflow.services.ports import (
+    Answer,
     Clock,
     CommandRejected,
     CommandResult,
     CommandTimeout,
+    FrameLog,
     InvalidCommand,
     StationOffline,
 )
 from voltflow.services.station_events import StationEvents
 from voltflow.services.stations import STATION_ID
-from voltflow.store.repositories import (
-    Admission,
-    Answer,
-    MessageLog,
-    StationRepository,
-    verify_station_password,
-)
-from voltflow.store.writer import Write
 
 log = logging.getLogger(__name__)
 
@@ -172,13 +165,11 @@ class OcppServer:
     def __init__(
         self,
         events: StationEvents,
-        stations: StationRepository,
-        messages: MessageLog,
+        messages: FrameLog,
         clock: Clock,
         settings: OcppServerSettings | None = None,
     ) -> None:
         self.events = events
-        self.stations = stations
         self.messages = messages
         self.clock = clock
         self.settings = settings or OcppServerSettings()
@@ -238,9 +229,9 @@ class OcppServer:
         try:
             credentials = _basic_credentials(request.headers, station_id)
             try:
-                admitted = await self.stations.admission(station_id)
+                admitted = await self.events.admission(station_id)
                 if admitted is None and self.settings.auto_register:
-                    admitted = await self._register(station_id, credentials)
+                    admitted = await self.events.register_pending(station_id, _text(credentials))
             except Exception as exc:
                 return _unavailable(socket, station_id, exc)
             if admitted is None:
@@ -257,7 +248,7 @@ class OcppServer:
                     key_checked = True
                     # Its new key: from now on the only one (the old one is dropped).
                     try:
-                        await self.stations.promote_key(station_id, pending)
+                        await self.events.new_key_used(station_id, pending)
                     except Exception as exc:
                         return _unavailable(socket, station_id, exc)
                     log.info("station %s connected with its new key", station_id)
@@ -274,22 +265,6 @@ class OcppServer:
             return None
         finally:
             attempt.end(failed=failed, key_checked=key_checked)
-
-    async def _register(self, station_id: str, credentials: bytes | None) -> Admission | None:
-        """Auto-registration: the station waits, Pending, until an operator claims it. The key
-        it presented becomes its key if it is one a station may have (``station_keys``); else
-        it has none, shows as keyless, and claiming it hands it one."""
-        key = _text(credentials)
-        if key is not None and key_problem(key) is not None:
-            log.info(
-                "station %s registers without a key: the one it presented is too weak", station_id
-            )
-            key = None
-        with contextlib.suppress(IntegrityError):  # two connects racing: the other one created it
-            await self.stations.add(
-                station_id, key, now=self.clock.now(), registration=Registration.PENDING
-            )
-        return await self.stations.admission(station_id)
 
     # -- the station's frames, in order -----------------------------------------------------
     def opened(self, socket: Socket) -> None:
@@ -339,10 +314,8 @@ class OcppServer:
         task.add_done_callback(self._closing.discard)
 
     async def _online(self, conn: StationConnection) -> None:
-        # Online and offline ride the group commit: in a connect storm, thousands of stations
-        # would otherwise each take the write lock (and an fsync) for a transaction of their own.
         station_id = conn.context.station_id
-        await self.stations.writer.commit([self.stations.w_touch(station_id, self.clock.now())])
+        await self.events.connected(station_id)
         for listener in self.presence:
             await listener.station_connected(station_id)
 
@@ -360,9 +333,7 @@ class OcppServer:
         if station_id in self.connections:
             return  # back meanwhile: its new connection marks it online after this
         with contextlib.suppress(Exception):
-            await self.stations.writer.commit(
-                [Write(self.stations.sql.station_offline, {"b_id": station_id})]
-            )
+            await self.events.disconnected(station_id)
 
     async def _handle(self, conn: StationConnection, first: Awaitable[None] | None = None) -> None:
         """The station's frames, one at a time, until none is left."""
@@ -396,19 +367,15 @@ class OcppServer:
             # Logged with its call, by ``call``, once the exchange is over.
             fut.set_result(Reply(frame, text, now))
             return
-        self.messages.writer.enqueue(
-            [
-                self.messages.w_frame(
-                    conn.context.station_id,
-                    now,
-                    "in",
-                    text,
-                    frames.message_type(frame),
-                    frame.unique_id,
-                    None,
-                    "answer to no outstanding call",
-                )
-            ]
+        self.messages.record(
+            conn.context.station_id,
+            now,
+            "in",
+            text,
+            frames.message_type(frame),
+            frame.unique_id,
+            None,
+            "answer to no outstanding call",
         )
 
     async def _on_frame(self, conn: StationConnection, taken: _Taken) -> None:
@@ -448,7 +415,7 @@ class OcppServer:
         try:
             if call.action == "BootNotification":
                 # An operator may have claimed the station since it connected.
-                admitted = await self.stations.admission(ctx.station_id)
+                admitted = await self.events.admission(ctx.station_id)
                 if admitted is not None:
                     ctx.registration, ctx.lenient = admitted.registration, admitted.lenient
             deviations = self.schemas.validate(call.action, call.payload, lenient=ctx.lenient)
@@ -501,20 +468,16 @@ class OcppServer:
         with the next commit, within ``DurableWriter.log_delay``."""
         conn.socket.send(answer)  # a station gone meanwhile: its frame is logged all the same
         at, raw, message_type, unique_id, action, note = received
-        self.messages.writer.enqueue(
-            [
-                self.messages.w_frame(
-                    conn.context.station_id,
-                    at,
-                    "in",
-                    raw,
-                    message_type,
-                    unique_id,
-                    action,
-                    note,
-                    Answer(answer, answer_type, self.clock.now()),
-                )
-            ]
+        self.messages.record(
+            conn.context.station_id,
+            at,
+            "in",
+            raw,
+            message_type,
+            unique_id,
+            action,
+            note,
+            Answer(answer, answer_type, self.clock.now()),
         )
 
     # -- StationLink: remote commands ---------------------------------------------------------
@@ -563,19 +526,18 @@ class OcppServer:
                 # The call and the station's answer, one row, once the exchange is over; stored
                 # before the caller hears back, who may well read the log next (commands are
                 # few: the wait costs the fleet nothing).
-                row = self.messages.w_frame(
-                    station_id,
-                    sent_at,
-                    "out",
-                    _loggable(unique_id, action, payload, raw),
-                    frames.CALL,
-                    unique_id,
-                    action,
-                    note,
-                    reply.answer_of() if reply is not None else None,
-                )
                 with contextlib.suppress(Exception):
-                    await self.messages.writer.commit([row])
+                    await self.messages.record_now(
+                        station_id,
+                        sent_at,
+                        "out",
+                        _loggable(unique_id, action, payload, raw),
+                        frames.CALL,
+                        unique_id,
+                        action,
+                        note,
+                        reply.answer_of() if reply is not None else None,
+                    )
         answer = reply.frame
         if isinstance(answer, frames.CallError):
             raise CommandRejected(

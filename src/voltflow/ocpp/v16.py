@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from voltflow.domain.commands import STATION_ACTIONS
 from voltflow.domain.sessions import (
     SIGNED_DATA,
     MeterSample,
@@ -26,22 +27,6 @@ from voltflow.services.station_events import BootInfo, StationEvents, StopReques
 
 Payload = dict[str, Any]
 Handler = Callable[[StationEvents, "StationContext", Payload], Awaitable[Payload]]
-
-# What the station may send us. Everything else in OCPP 1.6 flows the other way.
-STATION_ACTIONS = frozenset(
-    {
-        "BootNotification",
-        "Heartbeat",
-        "StatusNotification",
-        "Authorize",
-        "StartTransaction",
-        "StopTransaction",
-        "MeterValues",
-        "DataTransfer",
-        "DiagnosticsStatusNotification",
-        "FirmwareStatusNotification",
-    }
-)
 
 # Allowed before an operator has claimed an auto-registered station (OCPP 1.6 §4.2): its boot,
 # asked again at the interval we answer, and heartbeats, which keep its connection alive. It

@@ -11,6 +11,7 @@ from voltflow.domain.commands import DEFAULT_PAYLOADS, NOT_WHILE_PENDING, Remote
 from voltflow.domain.station_keys import (
     AUTHORIZATION_KEY,
     KeyChange,
+    hash_station_password,
     is_authorization_key,
     key_problem,
     new_key,
@@ -23,7 +24,7 @@ from voltflow.services.ports import (
     StationLink,
     StationOffline,
 )
-from voltflow.store.repositories import StationRecord, StationRepository, hash_station_password
+from voltflow.store.repositories import StationRecord, StationRepository
 
 # What a station answers to a key it takes (RebootRequired: from its next start on).
 _KEY_TAKEN = frozenset({"Accepted", "RebootRequired"})

@@ -17,7 +17,7 @@ import logging
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy.exc import IntegrityError
 
@@ -103,6 +103,14 @@ def differential(held: dict[str, str], wanted: dict[str, str]) -> list[dict[str,
     return changes
 
 
+class LocalList(NamedTuple):
+    """A station's local list as last pushed: its record (version, when confirmed, the last
+    error; None before the first push) and its entries, uid → status."""
+
+    stored: dict[str, Any] | None
+    entries: dict[str, str]
+
+
 class ListService:
     def __init__(
         self,
@@ -162,7 +170,21 @@ class ListService:
         return updated
 
     async def groups(self, actor: Actor) -> list[dict[str, Any]]:
+        """The groups the person may see, without their stations (``group`` has them)."""
         return await self.repo.groups(scope_of(actor, P.STATIONS_READ))
+
+    async def group(self, actor: Actor, group_id: int) -> dict[str, Any]:
+        """A group with its stations."""
+        group = await self.repo.get_group(group_id)
+        require(
+            actor,
+            P.STATIONS_READ,
+            group["organisation_id"] if group else None,
+            missing=lambda: ListNotFound(f"group {group_id}"),
+            exists=group is not None,
+        )
+        assert group is not None
+        return group
 
     async def _check_stations(self, organisation_id: int, station_ids: Iterable[str]) -> None:
         for station_id in station_ids:
@@ -229,6 +251,23 @@ class ListService:
         )
         assert found is not None
         return found
+
+    async def on_stations(self, actor: Actor, list_id: int) -> dict[str, LocalList]:
+        """For each station the list covers (its own, or its group's), what the station's local
+        list holds as last pushed: the version the station confirmed and the entries."""
+        found = await self.get(actor, list_id)
+        covered: list[str] = []
+        if found["station_id"] is not None:
+            covered = [str(found["station_id"])]
+        elif found["group_id"] is not None:
+            # Read with the list's own permission: a group's stations are the list's.
+            group = await self.repo.get_group(int(found["group_id"]))
+            covered = list(group["stations"]) if group else []
+        held: dict[str, LocalList] = {}
+        for station_id in covered:
+            stored, entries = await self.repo.local_list(station_id)
+            held[station_id] = LocalList(stored, entries)
+        return held
 
     async def search(
         self, actor: Actor, *, station_id: str | None = None, offset: int = 0, limit: int = 50

@@ -1,10 +1,18 @@
-"""The small interfaces services depend on, so tests and deployments can swap what sits behind."""
+"""The small interfaces services depend on, so tests and deployments can swap what sits behind,
+and the interfaces and types the adapters (OCPP, REST, console, CLI, bus) are given by them: an
+adapter holds these and never imports the store."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
+
+# What the store answers that adapters read: a station's admission, the answer a logged call got,
+# and the writer no longer taking work (a request meanwhile is answered "try later").
+from voltflow.store.repositories import Admission as Admission
+from voltflow.store.repositories import Answer as Answer
+from voltflow.store.writer import WriterClosed as WriterClosed
 
 
 class Clock(Protocol):
@@ -69,3 +77,39 @@ class StationLink(Protocol):
     ) -> CommandResult: ...
 
     def is_connected(self, station_id: str) -> bool: ...
+
+
+class FrameLog(Protocol):
+    """The OCPP message log as the protocol adapter writes it: an exchange a row (a frame, and
+    the answer it got), riding the station writer's group commit."""
+
+    def record(
+        self,
+        station_id: str,
+        at: datetime,
+        direction: str,
+        raw: str,
+        message_type: int | None,
+        message_id: str | None,
+        action: str | None,
+        note: str | None = None,
+        answer: Answer | None = None,
+    ) -> None:
+        """Written with the next commit; returns at once (the station's own messages: what
+        they say is stored already, the log of the last moments before a power cut may go)."""
+        ...
+
+    async def record_now(
+        self,
+        station_id: str,
+        at: datetime,
+        direction: str,
+        raw: str,
+        message_type: int | None,
+        message_id: str | None,
+        action: str | None,
+        note: str | None = None,
+        answer: Answer | None = None,
+    ) -> None:
+        """Returns once committed (a remote command's exchange, read by its caller next)."""
+        ...

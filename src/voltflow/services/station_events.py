@@ -1,17 +1,22 @@
 """What stations tell the platform: boot, heartbeat, status, authorization, transactions, meter
 values. Each method stores what the message says (durably, before it returns) and gives the answer.
 
-Protocol adapters translate frames into these calls (and keep their own log of the frames).
+Protocol adapters translate frames into these calls (and keep their own log of the frames,
+through ``ports.FrameLog``); the connection itself comes here too: who is let in, auto-registration,
+online and offline.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
+
+from sqlalchemy.exc import IntegrityError
 
 from voltflow.domain.authorization import AuthorizationStatus, normalize_uid
 from voltflow.domain.cards import authorize_card
@@ -24,8 +29,9 @@ from voltflow.domain.sessions import (
     SignedSample,
     superseded_stop,
 )
+from voltflow.domain.station_keys import key_problem
 from voltflow.domain.stations import ConnectorRef, Registration
-from voltflow.services.ports import Clock
+from voltflow.services.ports import Admission, Clock
 from voltflow.store.cards import CardRepository
 from voltflow.store.prepared import Tx
 from voltflow.store.repositories import SessionRepository, SignedInfo, StationRepository
@@ -134,6 +140,40 @@ class StationEvents:
             self._remember_owner(session_id, owner)
         return owner
 
+    # -- the connection ----------------------------------------------------------------------
+    async def admission(self, station_id: str) -> Admission | None:
+        """What letting the station in takes (its keys, registration, leniency); None for a
+        station the platform does not know."""
+        return await self.stations.admission(station_id)
+
+    async def register_pending(self, station_id: str, key: str | None) -> Admission | None:
+        """Auto-registration: the station waits, Pending, until an operator claims it. The key
+        it presented becomes its key if it is one a station may have (``station_keys``); else
+        it has none, shows as keyless, and claiming it hands it one."""
+        if key is not None and key_problem(key) is not None:
+            log.info(
+                "station %s registers without a key: the one it presented is too weak", station_id
+            )
+            key = None
+        with contextlib.suppress(IntegrityError):  # two connects racing: the other one created it
+            await self.stations.add(
+                station_id, key, now=self.clock.now(), registration=Registration.PENDING
+            )
+        return await self.stations.admission(station_id)
+
+    async def new_key_used(self, station_id: str, key_hash: str) -> None:
+        """The station connected with the new key of a key change: from now on its only one."""
+        await self.stations.promote_key(station_id, key_hash)
+
+    # Online and offline ride the group commit: in a connect storm, thousands of stations would
+    # otherwise each take the write lock (and an fsync) for a transaction of their own.
+    async def connected(self, station_id: str) -> None:
+        await self.writer.commit([self.stations.w_touch(station_id, self.clock.now())])
+
+    async def disconnected(self, station_id: str) -> None:
+        await self.writer.commit([self.stations.w_offline(station_id)])
+
+    # -- what the station says -------------------------------------------------------------------
     async def boot(self, station_id: str, info: BootInfo, registration: Registration) -> BootAnswer:
         now = self.clock.now()
         work = self.stations.boot_work(station_id, _boot_fields(info), now)

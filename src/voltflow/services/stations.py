@@ -13,7 +13,12 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.exc import IntegrityError
 
 from voltflow.domain.access import PLATFORM, Actor, Permission
-from voltflow.domain.station_keys import key_problem, new_key
+from voltflow.domain.station_keys import (
+    hash_station_password,
+    key_problem,
+    new_key,
+    verify_station_password,
+)
 from voltflow.domain.stations import Registration
 from voltflow.services.access import require, scope_of
 from voltflow.services.ports import Clock, CommandError
@@ -22,8 +27,6 @@ from voltflow.store.repositories import (
     Page,
     StationRecord,
     StationRepository,
-    hash_station_password,
-    verify_station_password,
 )
 from voltflow.store.search import LONGEST
 
@@ -179,13 +182,18 @@ class StationService:
         limit: int = 50,
         online: bool | None = None,
         *,
+        organisation_id: int | None = None,
         actor: Actor = PLATFORM,
     ) -> Page:
+        """Stations the person may see; with ``organisation_id``, those of that organisation."""
         if q is not None and len(q) > LONGEST:
             raise StationError(f"q: at most {LONGEST} characters", field="q")
-        return await self.repo.page(
-            q=q, offset=offset, limit=limit, online=online, within=scope_of(actor, P.STATIONS_READ)
-        )
+        within = scope_of(actor, P.STATIONS_READ)
+        if organisation_id is not None:
+            within = frozenset(
+                {organisation_id} if within is None or organisation_id in within else ()
+            )
+        return await self.repo.page(q=q, offset=offset, limit=limit, online=online, within=within)
 
     async def connectors(self, station_id: str, *, actor: Actor = PLATFORM) -> list[dict[str, Any]]:
         await self.get(station_id, actor=actor)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import hmac
-import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,7 +24,7 @@ from voltflow.domain.sessions import (
     MeterSample,
     SignedSample,
 )
-from voltflow.domain.station_keys import KeyChange
+from voltflow.domain.station_keys import KeyChange, hash_station_password
 from voltflow.domain.stations import ConnectorRef, Registration
 from voltflow.store.database import Database
 from voltflow.store.prepared import Tx
@@ -44,24 +42,6 @@ from voltflow.store.tables import (
 )
 from voltflow.store.whitelists import on_station_whitelist
 from voltflow.store.writer import DurableWriter, Work, Write
-
-
-def hash_station_password(password: str, salt: str | None = None) -> str:
-    """Station keys are long random strings (OCPP security profile 1/2), so a salted SHA-256 is
-    enough, and it keeps a connect storm of thousands of stations cheap."""
-    salt = salt or secrets.token_hex(8)
-    digest = hashlib.sha256((salt + password).encode()).hexdigest()
-    return f"sha256${salt}${digest}"
-
-
-def verify_station_password(password: str, stored: str | None) -> bool:
-    if not stored:
-        return False
-    try:
-        _, salt, _digest = stored.split("$", 2)
-    except ValueError:
-        return False
-    return hmac.compare_digest(hash_station_password(password, salt), stored)
 
 
 class Admission(NamedTuple):
@@ -500,6 +480,9 @@ class StationRepository:
     def w_touch(self, station_id: str, now: datetime) -> Write:
         return Write(self.sql.touch_station, {"b_id": station_id, "b_seen": now})
 
+    def w_offline(self, station_id: str) -> Write:
+        return Write(self.sql.station_offline, {"b_id": station_id})
+
     def w_status(
         self,
         station_id: str,
@@ -597,6 +580,48 @@ class MessageLog:
                 "answer_type": answer.message_type if answer else None,
                 "answered_at": answer.at if answer else None,
             },
+        )
+
+    def record(
+        self,
+        station_id: str,
+        at: datetime,
+        direction: str,
+        raw: str,
+        message_type: int | None,
+        message_id: str | None,
+        action: str | None,
+        note: str | None = None,
+        answer: Answer | None = None,
+    ) -> None:
+        """The frame's row rides the next commit (``services.ports.FrameLog``)."""
+        self.writer.enqueue(
+            [
+                self.w_frame(
+                    station_id, at, direction, raw, message_type, message_id, action, note, answer
+                )
+            ]
+        )
+
+    async def record_now(
+        self,
+        station_id: str,
+        at: datetime,
+        direction: str,
+        raw: str,
+        message_type: int | None,
+        message_id: str | None,
+        action: str | None,
+        note: str | None = None,
+        answer: Answer | None = None,
+    ) -> None:
+        """The frame's row, committed before this returns (``services.ports.FrameLog``)."""
+        await self.writer.commit(
+            [
+                self.w_frame(
+                    station_id, at, direction, raw, message_type, message_id, action, note, answer
+                )
+            ]
         )
 
     async def search(

@@ -19,11 +19,10 @@ from voltflow.services.accounts import AccountError
 from voltflow.services.cards import CardError, CardNotFound, ImportRejected
 from voltflow.services.lists import ListError, ListNotFound
 from voltflow.services.organisations import OrganisationError, OrganisationNotFound
-from voltflow.services.ports import CommandError
+from voltflow.services.ports import CommandError, WriterClosed
 from voltflow.services.sessions import SessionNotFound
 from voltflow.services.stations import StationError, StationNotFound
 from voltflow.services.tokens import TokenError
-from voltflow.store.writer import WriterClosed
 
 log = logging.getLogger(__name__)
 

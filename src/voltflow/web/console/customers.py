@@ -154,8 +154,9 @@ async def _customer_context(
     if can(user, P.CARDS_READ, organisation_id):
         ctx["cards"] = await platform.cards.search(user, organisation_id=organisation_id, limit=10)
     if can(user, P.STATIONS_READ, organisation_id):
-        # StationService.search has no organisation filter: the repository's, behind the check.
-        ctx["stations"] = await platform.stations.repo.page(within=[organisation_id], limit=10)
+        ctx["stations"] = await platform.stations.search(
+            organisation_id=organisation_id, limit=10, actor=user
+        )
     return ctx
 
 

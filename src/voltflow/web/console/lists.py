@@ -57,9 +57,8 @@ async def _writable_stations(platform: Platform, user: Actor) -> list[dict[str, 
 async def _groups(platform: Platform, user: Actor) -> list[dict[str, Any]]:
     groups = []
     for g in await platform.lists.groups(user):
-        # ListService.groups leaves out the members; the repository has them (same groups).
-        full = await platform.lists.repo.get_group(int(g["id"]))
-        groups.append({**g, "stations": full["stations"] if full else []})
+        full = await platform.lists.group(user, int(g["id"]))
+        groups.append({**g, "stations": full["stations"]})
     return groups
 
 
@@ -222,12 +221,10 @@ async def _list_context(platform: Platform, user: Actor, list_id: int) -> dict[s
     names = await organisation_names(platform, user, [org_id])
     group = None
     if found["group_id"] is not None:
-        # The list is readable, so is its group (same organisation): the repository has members.
-        group = await platform.lists.repo.get_group(int(found["group_id"]))
-    covered = [found["station_id"]] if found["station_id"] else (group or {}).get("stations", [])
+        # The list is readable, so is its group (same organisation).
+        group = await platform.lists.group(user, int(found["group_id"]))
     sync = []
-    for station_id in covered:
-        stored, held = await platform.lists.repo.local_list(station_id)
+    for station_id, (stored, held) in (await platform.lists.on_stations(user, list_id)).items():
         sync.append(
             {
                 "station_id": station_id,

@@ -11,8 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from voltflow.domain.access import Actor
 from voltflow.domain.authorization import normalize_uid
-from voltflow.domain.commands import DEFAULT_PAYLOADS, RemoteAction
-from voltflow.ocpp.v16 import STATION_ACTIONS
+from voltflow.domain.commands import DEFAULT_PAYLOADS, STATION_ACTIONS, RemoteAction
 from voltflow.services.access import require
 from voltflow.services.ports import CommandError
 from voltflow.services.stations import StationError, StationNotFound
