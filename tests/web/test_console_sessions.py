@@ -361,3 +361,15 @@ async def test_a_throttled_address_behind_the_proxy_is_the_client_not_the_proxy(
             assert (await login(attacker, password="guess-guess")).status_code == 401
         assert (await login(attacker, password="guess-guess")).status_code == 429
         assert (await login(operator)).status_code == 303
+
+
+async def test_over_long_logins_are_refused_before_hashing_or_counting(console: Console) -> None:
+    async with browser(console.app, "203.0.113.5") as client:
+        for username, password in (("x" * 60_000, "guess-guess"), (OPERATOR[0], "p" * 60_000)):
+            refused = await login(client, username, password)
+            assert refused.status_code == 422
+            assert "at most" in refused.text
+        # Neither counted as a failure of this address: five real ones still go before a 429.
+        for _ in range(5):
+            assert (await login(client, password="guess-guess")).status_code == 401
+        assert (await login(client)).status_code == 303

@@ -14,6 +14,9 @@ NAME_MAX = 200
 TEXT_MAX = 2000
 SEARCH_MAX = 100
 KEY_MAX = 64  # identifiers people or stations choose: station ids, card uids, actions
+# A password is hashed (Argon2) before anything else is known of it: hashing a megabyte would be
+# the cheapest way to keep the server busy.
+PASSWORD_MAX = 1024
 
 Search = Annotated[
     str | None,

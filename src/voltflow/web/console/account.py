@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from voltflow.bootstrap import Platform
 from voltflow.domain.access import Actor
 from voltflow.services.accounts import AccountError, LoginThrottled
 from voltflow.web.auth import (
@@ -19,6 +20,7 @@ from voltflow.web.auth import (
     session_token,
 )
 from voltflow.web.console.common import FieldErrors, flash, redirect, render
+from voltflow.web.lengths import NAME_MAX, PASSWORD_MAX
 
 router = APIRouter(include_in_schema=False)
 
@@ -45,8 +47,8 @@ async def login_page(request: Request, platform: PlatformDep) -> Response:
 async def login(
     request: Request,
     platform: PlatformDep,
-    username: Annotated[str, Form()],
-    password: Annotated[str, Form()],
+    username: Annotated[str, Form(max_length=NAME_MAX)],
+    password: Annotated[str, Form(max_length=PASSWORD_MAX)],
 ) -> Response:
     address = client_address(request)
     try:
@@ -104,7 +106,7 @@ async def logout(
     return RedirectResponse("/login", status_code=303)
 
 
-async def _account_context(request: Request, platform: Any, user: Actor) -> dict[str, Any]:
+async def _account_context(request: Request, platform: Platform, user: Actor) -> dict[str, Any]:
     return {
         "user": user,
         "person": await platform.accounts.get(user.user_id),
@@ -125,9 +127,9 @@ async def change_password(
     request: Request,
     platform: PlatformDep,
     user: ConsoleUser,
-    current_password: Annotated[str, Form()] = "",
-    new_password: Annotated[str, Form()] = "",
-    confirm_password: Annotated[str, Form()] = "",
+    current_password: Annotated[str, Form(max_length=PASSWORD_MAX)] = "",
+    new_password: Annotated[str, Form(max_length=PASSWORD_MAX)] = "",
+    confirm_password: Annotated[str, Form(max_length=PASSWORD_MAX)] = "",
 ) -> Response:
     """A new password; the person's other sessions end, this one goes on."""
     errors = FieldErrors()
