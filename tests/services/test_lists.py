@@ -327,6 +327,20 @@ async def test_a_card_held_by_one_of_its_people_joins_at_once(
     result = await platform.lists.add_cards(acme.manager, int(whitelist["id"]), [uid])
     assert (result.added, result.invited) == ([uid], [])
 
+    # Blocked, it is another organisation's card whose state Acme is not told: invited, and its
+    # holder, who knows, cannot bring a card that cannot charge onto the list.
+    await platform.cards.activate(op, [uid])
+    await platform.cards.block(op, [uid])
+    visitors = await platform.lists.create_list(
+        acme.manager, acme.id, ListKind.WHITELIST, "Visitors", station_id="SITE-1"
+    )
+    result = await platform.lists.add_cards(acme.manager, int(visitors["id"]), [uid])
+    assert (result.added, result.invited) == ([], [uid])
+    with pytest.raises(ListError, match="cannot charge"):
+        await platform.lists.answer(employee, int(visitors["id"]), uid, accept=True)
+    shown = await platform.lists.get(acme.manager, int(visitors["id"]))
+    assert shown["cards"] == []
+
 
 async def test_a_failed_background_sync_is_one_warning_not_an_unretrieved_task(
     platform: Platform, caplog: pytest.LogCaptureFixture

@@ -300,13 +300,16 @@ class ListService:
             own = wanted
         else:
             people = await self.repo.members(organisation_id)
+            # The organisation's cards, and the cards its people hold (an employee's household
+            # card). Only of the organisation's own is a state told: a card its person holds for
+            # another organisation that cannot charge is invited like a guest's, unremarked.
             own = [
                 u
                 for u in wanted
                 if u in known
                 and (
                     known[u]["organisation_id"] == organisation_id
-                    or known[u]["driver_id"] in people
+                    or (known[u]["driver_id"] in people and known[u]["state"] not in UNUSABLE)
                 )
             ]
         guests = [u for u in wanted if u not in set(own)]
@@ -341,6 +344,9 @@ class ListService:
         pending = await self.repo.invitation(list_id, uid)
         if pending is None or not self._holds(actor, pending):
             raise ListNotFound(f"invitation of card {uid} to list {list_id}")
+        if accept and pending["state"] in UNUSABLE:
+            # Told to the card's holder, who knows its state: a blocked card joins no list.
+            raise ListError(f"card {uid} cannot charge ({pending['state']})", "uid")
         if not await self.repo.answer_invitation(list_id, uid, accept=accept, now=self.clock.now()):
             raise ListNotFound(f"invitation of card {uid} to list {list_id}")
         await self.audit.record(

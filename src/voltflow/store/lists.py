@@ -251,9 +251,15 @@ class ListRepository:
             return [dict(r._mapping) for r in (await conn.execute(query)).all()]
 
     async def invitation(self, list_id: int, uid: str) -> dict[str, Any] | None:
-        """The pending invitation, with the card's holder, when the uid names a card."""
+        """The pending invitation, with the card's holder and state, when the uid names a card."""
         query = (
-            select(INV.c.list_id, INV.c.card_uid, cards.c.organisation_id, cards.c.driver_id)
+            select(
+                INV.c.list_id,
+                INV.c.card_uid,
+                cards.c.organisation_id,
+                cards.c.driver_id,
+                cards.c.state,
+            )
             .join(cards, cards.c.uid == INV.c.card_uid)
             .where(INV.c.list_id == list_id, INV.c.card_uid == uid)
         )
