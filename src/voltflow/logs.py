@@ -1,8 +1,8 @@
 """Logging for the running platform: repeated errors are written once, with a count.
 
 When the database goes away, every station message fails the same way: thousands of stations
-each a traceback a message fill the disk in minutes (42 MB in 35 s was seen) and bury the one line
-that says what happened. :class:`CollapsingHandler` sits in front of the real handlers: the first
+each a traceback a message fill the disk in minutes and bury the one line that says what
+happened. :class:`CollapsingHandler` sits in front of the real handlers: the first
 record of a kind is written whole, identical ones that follow within ``window`` seconds are only
 counted, and when the window ends (or with the next record written, whichever comes first) one
 line says how many there were.

@@ -2,8 +2,8 @@
 them: from their Content-Length at once, or, sent in chunks, as soon as the running count passes
 the limit. A pure ASGI middleware, so that it sits in front of the whole application.
 
-Without it an unauthenticated 60 MB JSON body is read whole and parsed before the API key is
-even looked at, and a few of them take the process's memory up by hundreds of megabytes.
+Without it an unauthenticated body of any size is read whole and parsed before the API key is
+even looked at, and the process's memory grows with it (docs/reliability.md).
 """
 
 from __future__ import annotations
