@@ -29,6 +29,7 @@ from voltflow.bootstrap import Platform, build
 from voltflow.domain.station_keys import KeyChange, verify_station_password
 from voltflow.domain.stations import Registration
 from voltflow.ocpp.throttle import HandshakeThrottle
+from voltflow.services.commands import KeyChangeBusy, KeyRotated
 from voltflow.services.ports import CommandRejected, CommandTimeout, InvalidCommand, StationOffline
 from voltflow.services.stations import StationError
 
@@ -557,18 +558,76 @@ async def test_a_refused_key_change_keeps_the_old_key(
         await st.heartbeat()
 
 
-async def test_an_unanswered_key_change_keeps_the_old_key(
+async def test_a_key_accepted_after_the_timeout_still_opens_the_door(
+    platform: Platform, ocpp_url: str
+) -> None:
+    """The station applied the key but answered too late: the platform cannot tell, so the new
+    key stays valid beside the old one until the station connects with it."""
+    await add_station(platform, "CP-1")
+    async with raw_station(ocpp_url, "CP-1") as st:
+        with pytest.raises(CommandTimeout):
+            await platform.commands.rotate_key("CP-1", timeout=0.2)
+        frame = await change_configuration(st)
+        new_key = frame[3]["value"]
+        await st.answer(frame, {"status": "Accepted"})  # after the timeout
+        await st.heartbeat()
+    assert (await key_of(platform, "CP-1")).key_change is KeyChange.OFFERED
+    async with raw_station(ocpp_url, "CP-1") as st:  # the old key, until the new one is used
+        await st.heartbeat()
+    async with raw_station(ocpp_url, "CP-1", password=new_key) as st:
+        await st.heartbeat()
+    record = await key_of(platform, "CP-1")
+    assert record.key_change is None and verify_station_password(new_key, record.password_hash)
+    assert (await refused(open_socket(ocpp_url, "CP-1"))).response.status_code == 401
+
+
+async def test_a_refused_change_puts_back_the_unanswered_key_it_replaced(
     platform: Platform, ocpp_url: str
 ) -> None:
     await add_station(platform, "CP-1")
     async with raw_station(ocpp_url, "CP-1") as st:
         with pytest.raises(CommandTimeout):
             await platform.commands.rotate_key("CP-1", timeout=0.2)
-        frame = await change_configuration(st)  # received, never answered
-        new_key = frame[3]["value"]
-    assert (await key_of(platform, "CP-1")).pending_password_hash is None
-    error = await refused(open_socket(ocpp_url, "CP-1", password=new_key))
-    assert error.response.status_code == 401
+        unanswered = (await change_configuration(st))[3]["value"]
+        rotation = asyncio.create_task(platform.commands.rotate_key("CP-1"))
+        await st.answer(await change_configuration(st), {"status": "Rejected"})
+        assert (await rotation).result.payload == {"status": "Rejected"}
+    assert (await key_of(platform, "CP-1")).key_change is KeyChange.OFFERED
+    async with raw_station(ocpp_url, "CP-1", password=unanswered) as st:
+        await st.heartbeat()
+    assert (await key_of(platform, "CP-1")).key_change is None
+
+
+async def test_two_key_changes_at_once_send_one(platform: Platform, ocpp_url: str) -> None:
+    await add_station(platform, "CP-1")
+    async with raw_station(ocpp_url, "CP-1") as st:
+        rotations = [
+            asyncio.create_task(platform.commands.rotate_key("CP-1", timeout=5)) for _ in "ab"
+        ]
+        frame = await change_configuration(st)
+        await st.answer(frame, {"status": "Accepted"})
+        answers = await asyncio.gather(*rotations, return_exceptions=True)
+        await st.heartbeat()  # the other change was never sent
+    refusals = [a for a in answers if isinstance(a, KeyChangeBusy)]
+    rotated = [a for a in answers if isinstance(a, KeyRotated)]
+    assert len(refusals) == 1 and len(rotated) == 1, answers
+    assert rotated[0].key == frame[3]["value"]
+    async with raw_station(ocpp_url, "CP-1", password=rotated[0].key) as st:
+        await st.heartbeat()
+
+
+async def test_an_offer_never_overwrites_another_key_change(platform: Platform) -> None:
+    """What guards two processes that read the station at once: each offer names what it
+    expects to find."""
+    await add_station(platform, "CP-1")
+    stations = platform.stations.repo
+    assert await stations.offer_key("CP-1", "first")
+    assert not await stations.offer_key("CP-1", "second")
+    assert not await stations.offer_key("CP-1", "second", replacing="other")
+    assert await stations.offer_key("CP-1", "second", replacing="first")
+    assert await stations.key_accepted("CP-1", "second")
+    assert not await stations.offer_key("CP-1", "third", replacing="second")
+    assert (await key_of(platform, "CP-1")).pending_password_hash == "second"
 
 
 async def test_a_key_is_changed_only_online_and_only_to_a_valid_key(

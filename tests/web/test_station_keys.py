@@ -96,6 +96,21 @@ async def test_a_refused_rotation_returns_no_key(
     assert (await api.get("/api/v1/stations/CP-1")).json()["key_change"] is None
 
 
+async def test_a_second_rotation_meanwhile_is_a_conflict(
+    platform: Platform, api: httpx.AsyncClient, ocpp_url: str
+) -> None:
+    await add_station(platform, "CP-1")
+    async with raw_station(ocpp_url, "CP-1") as st:
+        first = asyncio.create_task(api.post("/api/v1/stations/CP-1/rotate-key"))
+        frame = await st.recv()  # the first change is in flight
+        second = await api.post("/api/v1/stations/CP-1/rotate-key")
+        await st.answer(frame, {"status": "Accepted"})
+        response = await first
+    assert response.status_code == 200 and response.json()["key"] == frame[3]["value"]
+    assert second.status_code == 409, second.text
+    assert second.json()["kind"] == "key-change-busy"
+
+
 async def test_claiming_a_keyless_station_through_the_api(
     platform: Platform, api: httpx.AsyncClient
 ) -> None:

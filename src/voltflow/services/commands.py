@@ -20,6 +20,7 @@ from voltflow.services.access import require
 from voltflow.services.ports import (
     CommandError,
     CommandResult,
+    CommandTimeout,
     InvalidCommand,
     StationLink,
     StationOffline,
@@ -36,12 +37,24 @@ class StationPending(CommandError):
     kind = "station-pending"
 
 
+class KeyChangeBusy(CommandError):
+    """Another key change for the station is under way: this one is never sent, since whichever
+    answer came second would leave the station with a key the platform may no longer know."""
+
+    kind = "key-change-busy"
+
+
 @dataclass(frozen=True, slots=True)
 class KeyRotated:
     """A key change's answer, with the key that was sent (shown once, to whoever rotated it)."""
 
     result: CommandResult
     key: str
+
+    @property
+    def taken(self) -> bool:
+        """The station took the key (now or from its next start)."""
+        return self.result.payload.get("status") in _KEY_TAKEN
 
 
 class CommandService:
@@ -51,6 +64,9 @@ class CommandService:
         self.link = link
         self.stations = stations
         self.default_timeout = default_timeout
+        # Stations with a key change in flight from here; the offer's expectation in the store
+        # guards the same against other processes between reading the station and offering.
+        self._handing_over: set[str] = set()
 
     async def send(
         self,
@@ -116,9 +132,10 @@ class CommandService:
 
         The new key is stored beside the current one before it is sent, and opens the door as
         well from then on. Accepted: both stay valid until the station connects with the new
-        one (the handshake then drops the old). Refused, or no answer in time: only the current
-        key stays. The station gone before it answered: it may have taken the key, so the key
-        stays offered; its next connection, with either key, gets in."""
+        one (the handshake then drops the old). Refused: only the current key stays. No answer
+        in time, or the station gone before it answered: it may have taken the key (and say so
+        too late), so the key stays offered beside the current one until the station connects
+        with it or a later change replaces it. One change at a time per station."""
         value = payload.get("value")
         problem = key_problem(value)
         if problem is not None:
@@ -130,6 +147,17 @@ class CommandService:
             raise StationOffline(
                 f"station {station_id} is not connected: its key can only change while it is"
             )
+        if station_id in self._handing_over:
+            raise _busy(station_id)
+        self._handing_over.add(station_id)
+        try:
+            return await self._offer_and_send(station_id, value, payload, timeout)
+        finally:
+            self._handing_over.discard(station_id)
+
+    async def _offer_and_send(
+        self, station_id: str, value: str, payload: dict[str, Any], timeout: float
+    ) -> CommandResult:
         record = await self.stations.get(station_id)
         if record is None:
             raise StationOffline(f"no station {station_id}")
@@ -139,22 +167,32 @@ class CommandService:
                 "a new change now could leave it with a key the platform no longer knows "
                 "(reset it, or wait for its reconnection)"
             )
+        # A key still offered from a change that got no answer may be on the station already:
+        # this change replaces it, and puts it back if the station refuses this one.
+        replacing = record.pending_password_hash
         hashed = hash_station_password(value)
-        await self.stations.offer_key(station_id, hashed)
+        if not await self.stations.offer_key(station_id, hashed, replacing=replacing):
+            raise _busy(station_id)
         try:
             result = await self.link.call(
                 station_id, RemoteAction.CHANGE_CONFIGURATION.value, payload, timeout
             )
-        except StationOffline:
+        except (StationOffline, CommandTimeout):
             raise
         except CommandError:
-            await self.stations.withdraw_key(station_id, hashed)
+            await self.stations.withdraw_key(station_id, hashed, restore=replacing)
             raise
         if result.payload.get("status") in _KEY_TAKEN:
             await self.stations.key_accepted(station_id, hashed)
         else:
-            await self.stations.withdraw_key(station_id, hashed)
+            await self.stations.withdraw_key(station_id, hashed, restore=replacing)
         return result
 
     def is_connected(self, station_id: str) -> bool:
         return self.link.is_connected(station_id)
+
+
+def _busy(station_id: str) -> KeyChangeBusy:
+    return KeyChangeBusy(
+        f"station {station_id}: another key change is under way; try again once it is answered"
+    )

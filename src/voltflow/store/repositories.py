@@ -356,23 +356,37 @@ class StationRepository:
         return bool(result.rowcount)
 
     # -- a key change: the new key waits beside the current one ----------------------------
-    async def offer_key(self, station_id: str, key_hash: str) -> bool:
-        """Store ``key_hash`` as the station's new key, offered, beside its current one."""
+    async def offer_key(
+        self, station_id: str, key_hash: str, *, replacing: str | None = None
+    ) -> bool:
+        """Store ``key_hash`` as the station's new key, offered, beside its current one; only
+        while no other key change is under way: none pending, or (``replacing``) the pending
+        one is still that key, offered and unanswered. False when another change came first."""
+        expected = [stations.c.id == station_id]
+        if replacing is None:
+            expected.append(stations.c.pending_password_hash.is_(None))
+        else:
+            expected.append(stations.c.pending_password_hash == replacing)
+            expected.append(stations.c.pending_key_state == KeyChange.OFFERED.value)
         return await self._set_key(
-            station_id,
-            None,
-            pending_password_hash=key_hash,
-            pending_key_state=KeyChange.OFFERED.value,
+            expected, pending_password_hash=key_hash, pending_key_state=KeyChange.OFFERED.value
         )
 
     async def key_accepted(self, station_id: str, key_hash: str) -> bool:
         """The station took the new key: both open the door until it connects with the new."""
-        return await self._set_key(station_id, key_hash, pending_key_state=KeyChange.ACCEPTED.value)
-
-    async def withdraw_key(self, station_id: str, key_hash: str) -> bool:
-        """The station refused the new key (or never answered): only the current one stays."""
         return await self._set_key(
-            station_id, key_hash, pending_password_hash=None, pending_key_state=None
+            self._about(station_id, key_hash), pending_key_state=KeyChange.ACCEPTED.value
+        )
+
+    async def withdraw_key(
+        self, station_id: str, key_hash: str, *, restore: str | None = None
+    ) -> bool:
+        """The station refused the new key: only the current one stays, and ``restore`` (the
+        unanswered key the refused change replaced, which the station may hold) stays offered."""
+        return await self._set_key(
+            self._about(station_id, key_hash),
+            pending_password_hash=restore,
+            pending_key_state=KeyChange.OFFERED.value if restore is not None else None,
         )
 
     async def promote_key(self, station_id: str, key_hash: str) -> None:
@@ -380,14 +394,15 @@ class StationRepository:
         connection, where the handshake reads the keys."""
         await self.writer.commit([Write(_PROMOTE_KEY, {"b_id": station_id, "b_hash": key_hash})])
 
-    async def _set_key(self, station_id: str, expected: str | None, **values: Any) -> bool:
-        """Each step names the key it is about (``expected``), so that a step of an older key
-        change never touches a newer one."""
-        where = [stations.c.id == station_id]
-        if expected is not None:
-            where.append(stations.c.pending_password_hash == expected)
+    @staticmethod
+    def _about(station_id: str, key_hash: str) -> list[ColumnElement[bool]]:
+        """Each step names the key it is about, so that a step of an older key change never
+        touches a newer one."""
+        return [stations.c.id == station_id, stations.c.pending_password_hash == key_hash]
+
+    async def _set_key(self, expected: list[ColumnElement[bool]], **values: Any) -> bool:
         async with self.db.writes.begin() as conn:
-            result = await conn.execute(update(stations).where(*where).values(**values))
+            result = await conn.execute(update(stations).where(*expected).values(**values))
         return bool(result.rowcount)
 
     async def page(

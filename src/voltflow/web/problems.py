@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 COMMAND_STATUS = {
     "offline": 409,
     "station-pending": 409,
+    "key-change-busy": 409,
     "timeout": 504,
     "callerror": 502,
     "invalid": 422,

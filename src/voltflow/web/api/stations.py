@@ -164,12 +164,14 @@ async def rotate_key(
 ) -> KeyRotated:
     """Send the connected station a new random key (ChangeConfiguration AuthorizationKey).
     Accepted: both keys are valid until it reconnects with the new one, then only the new;
-    refused or unanswered: it keeps its key. 409 when it is not connected."""
+    refused: it keeps its key; unanswered (504): the new key stays valid beside the old in case
+    the station took it. 409 when it is not connected or another key change is under way."""
     await platform.stations.get(station_id, actor=actor)
     rotated = await platform.commands.rotate_key(station_id, timeout, actor=actor)
     status = str(rotated.result.payload.get("status"))
-    taken = status in ("Accepted", "RebootRequired")
-    return KeyRotated(station_id=station_id, status=status, key=rotated.key if taken else None)
+    return KeyRotated(
+        station_id=station_id, status=status, key=rotated.key if rotated.taken else None
+    )
 
 
 @router.get("/stations/{station_id}/status-history", tags=["stations"])

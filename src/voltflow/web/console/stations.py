@@ -58,6 +58,7 @@ COMMAND_FAILURES = {
     "timeout": "no answer",
     "callerror": "refused by the station",
     "invalid": "invalid payload, not sent",
+    "key-change-busy": "another key change under way, not sent",
 }
 
 
@@ -281,7 +282,7 @@ async def rotate_key(
         ctx["error"] = f"{COMMAND_FAILURES.get(exc.kind, exc.kind)}: {exc.message}"
     else:
         status = rotated.result.payload.get("status")
-        if status in ("Accepted", "RebootRequired"):
+        if rotated.taken:
             ctx["key"] = rotated.key
             ctx["delivery"] = (
                 f"the station answered {status}: its old key stays valid until it reconnects "
