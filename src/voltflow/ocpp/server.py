@@ -32,6 +32,7 @@ from websockets.datastructures import Headers
 from websockets.frames import CloseCode
 from websockets.http11 import Request, Response
 
+from voltflow.domain.addresses import forwarded_client, parse_networks
 from voltflow.domain.station_keys import (
     KEY_MAX,
     KEY_MIN,
@@ -100,6 +101,15 @@ _Recent = tuple[bytes, str, int]
 _connection_numbers = itertools.count(1)
 
 
+class _Admitted(NamedTuple):
+    """A station let in, between its handshake and its connection's opening."""
+
+    context: StationContext
+    # Where it presented its key from, when that is not the source stored with it: stored with
+    # its online mark.
+    new_trusted_source: str | None
+
+
 class PresenceListener(Protocol):
     """Told when this process starts or stops holding a station's socket."""
 
@@ -137,6 +147,9 @@ class OcppServerSettings:
     ping_interval: float | None = 60
     command_timeout: float = 30
     answers_kept_for: float = ANSWERS_KEPT_FOR
+    # Proxies (addresses, networks) whose X-Forwarded-For names the station's address: behind
+    # the TLS-terminating proxy of security profile 2, every station's peer is the proxy.
+    trusted_proxies: tuple[str, ...] = ()
 
 
 class StationConnection:
@@ -195,6 +208,7 @@ class OcppServer:
         self._closing: set[asyncio.Task[None]] = set()
         self.presence: list[PresenceListener] = []
         self.throttle = HandshakeThrottle()
+        self.proxies = parse_networks(self.settings.trusted_proxies)
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def start(self) -> None:
@@ -237,7 +251,11 @@ class OcppServer:
             return _refuse(socket, HTTPStatus.BAD_REQUEST, f"subprotocol {SUBPROTOCOL} required\n")
         # Slowed before anything is looked up, let alone verified (``throttle``).
         peer = socket.transport.get_extra_info("peername") if socket.transport else None
-        attempt = self.throttle.begin(peer, station_id)
+        host = peer[0] if isinstance(peer, tuple) and peer and isinstance(peer[0], str) else None
+        if self.proxies:
+            forwarded = ",".join(request.headers.get_all("X-Forwarded-For"))
+            host = forwarded_client(host, forwarded or None, self.proxies)
+        attempt = self.throttle.begin(host, station_id)
         if attempt.check_source():
             return _slow_down(socket, station_id, attempt.retry_after)
         failed = key_checked = False
@@ -257,6 +275,7 @@ class OcppServer:
                 return _refuse(socket, HTTPStatus.FORBIDDEN, "station rejected\n")
             current, pending = admitted.password_hash, admitted.pending_password_hash
             if current is not None or pending is not None:
+                attempt.trust_stored(admitted.trusted_source)
                 if attempt.check_station():
                     return _slow_down(socket, station_id, attempt.retry_after)
                 if pending is not None and _verify(credentials, pending):
@@ -276,14 +295,18 @@ class OcppServer:
                         response.headers["WWW-Authenticate"] = 'Basic realm="ocpp", charset="UTF-8"'
                         return response
                 # else: claimed without a key, its new one not yet used: let in as it came
-            socket.attachment = StationContext(station_id, admitted.registration, admitted.lenient)
+            context = StationContext(station_id, admitted.registration, admitted.lenient)
+            trusted = attempt.source if key_checked else None
+            socket.attachment = _Admitted(
+                context, trusted if trusted != admitted.trusted_source else None
+            )
             return None
         finally:
             attempt.end(failed=failed, key_checked=key_checked)
 
     # -- the station's frames, in order -----------------------------------------------------
     def opened(self, socket: Socket) -> None:
-        context: StationContext = socket.attachment
+        context, new_trusted_source = socket.attachment
         station_id = context.station_id
         conn = socket.attachment = StationConnection(socket, context)
         previous = self.connections.get(station_id)
@@ -298,7 +321,9 @@ class OcppServer:
         # again is then found answered, not stored twice), and for the station to be marked
         # online: the effects of what it says come after its connection, in storage as on the
         # wire.
-        conn.task = asyncio.create_task(self._handle(conn, self._online(conn, earlier)))
+        conn.task = asyncio.create_task(
+            self._handle(conn, self._online(conn, earlier, new_trusted_source))
+        )
 
     def received(self, socket: Socket, message: str | bytes) -> None:
         conn: StationConnection = socket.attachment
@@ -344,12 +369,17 @@ class OcppServer:
         if station_id not in self.connections:
             self._answers.pop(station_id, None)
 
-    async def _online(self, conn: StationConnection, earlier: list[StationConnection]) -> None:
+    async def _online(
+        self,
+        conn: StationConnection,
+        earlier: list[StationConnection],
+        new_trusted_source: str | None,
+    ) -> None:
         station_id = conn.context.station_id
         for old in earlier:
             while old.task is not None:
                 await asyncio.gather(old.task, return_exceptions=True)
-        await self.events.connected(station_id)
+        await self.events.connected(station_id, new_trusted_source)
         for listener in self.presence:
             await listener.station_connected(station_id)
 
