@@ -122,6 +122,7 @@ def build(
             port=settings.ocpp_port,
             auto_register=settings.auto_register,
             command_timeout=settings.command_timeout,
+            trusted_proxies=settings.trusted_proxies,
         ),
     )
     audit = AuditTrail(AuditRepository(db), clock)

@@ -166,6 +166,9 @@ def test_signature_defaults_and_vendor_fields() -> None:
         ("2023-04-14T11:51:06,000+0000", datetime(2023, 4, 14, 11, 51, 6, tzinfo=UTC), None),
         ("2023-04-14T11:51:06,000 U", None, "U"),  # no offset: no instant
         ("yesterday S", None, "S"),
+        # At the calendar's edges: no instant in UTC, the text and its state kept all the same.
+        ("0001-01-01T00:00:00,000+0200 S", None, "S"),
+        ("9999-12-31T23:59:59,000-0200 S", None, "S"),
     ],
 )
 def test_reading_times(tm: str, at: datetime | None, state: str | None) -> None:
@@ -215,6 +218,9 @@ READING = '{"TM":"2025-03-01T13:00:00,000+0100 S","TX":"B","RV":1.5,"RU":"kWh","
         ('OCMF|{"IF":"RFID_PLAIN"}|{}', "IF is not a list of texts"),
         ('OCMF|{"MS":["A"]}|{}', "MS is not a text"),
         ("OCMF|" + "[" * 50_000, "nested too deeply"),
+        ('OCMF|{"RD":[{"RV":' + "1" * 5000 + "}]}|{}", "payload section holds an unreadable"),
+        ('OCMF|{"GI":' + "9" * 5000 + "}|{}", "payload section holds an unreadable number"),
+        ('OCMF|{"PG":"T1"}|{"SD":' + "1" * 5000 + "}", "signature section holds an unreadable"),
     ],
 )
 def test_a_malformed_record_is_kept_with_the_reason(value: str, why: str) -> None:
@@ -226,6 +232,15 @@ def test_a_malformed_record_is_kept_with_the_reason(value: str, why: str) -> Non
         assert "kept as received" in read.note
     with pytest.raises(OcmfError):
         parse_ocmf(value)
+
+
+@pytest.mark.parametrize("tm", ["0001-01-01T00:00:00,000+0200", "9999-12-31T23:59:59,000-0200 S"])
+def test_a_reading_dated_at_the_calendars_edge_is_read_without_an_instant(tm: str) -> None:
+    value = rec.record(rec.payload([{"TM": tm, "TX": "B", "RV": "1.5"}]), {"SD": "00"})
+    read = read_signed_value(value)
+    assert read.ocmf is not None
+    assert read.ocmf.readings[0].time == tm
+    assert read.ocmf.readings[0].at is None
 
 
 @pytest.mark.parametrize(
@@ -310,6 +325,13 @@ def test_any_record_reads_the_same_however_it_is_wrapped(text: str, wrap: object
         st.binary().map(bytes.hex),
         st.text().map(lambda t: rec.as_hex("OCMF|" + t)),
         st.text().map(lambda t: rec.as_base64("OCMF|" + t)),
+        # Numbers of any length, reading times anywhere in the calendar.
+        st.integers(1, 6000).map(lambda k: f'OCMF|{{"RD":[{{"RV":{"7" * k}}}]}}|{{}}'),
+        st.builds(
+            lambda t, hours: f"{t.year:04d}{t.strftime('-%m-%dT%H:%M:%S')},000{hours:+03d}00",
+            st.datetimes(),
+            st.integers(-23, 23),
+        ).map(lambda tm: f'OCMF|{{"RD":[{{"TM":"{tm}"}}]}}|{{}}'),
     )
 )
 def test_reading_a_value_never_fails_and_always_says_what_it_found(value: str) -> None:

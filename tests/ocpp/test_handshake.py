@@ -441,6 +441,114 @@ async def test_a_clean_address_is_never_slowed(
     assert opened == [101] * 30
 
 
+async def trusted_source_of(platform: Platform, station_id: str) -> str | None:
+    admitted = await platform.events.admission(station_id)
+    assert admitted is not None
+    return admitted.trusted_source
+
+
+async def test_a_station_is_not_locked_out_after_a_restart_while_its_id_is_attacked(
+    platform: Platform, ocpp_url: str, database_url: str
+) -> None:
+    """The source a station connected from with its key is kept with the station: a restarted
+    platform, which remembers no handshake, still lets the station in from there while a
+    guesser on ever new addresses keeps its id's limit hot."""
+    await add_station(platform, "CP-1")
+    async with from_address(ocpp_url, "CP-1", "127.0.0.1", PASSWORD):
+        pass
+
+    async def stored() -> bool:
+        return await trusted_source_of(platform, "CP-1") == "127.0.0.1"
+
+    await eventually(stored)
+    await platform.stop()
+    restarted = build(make_settings(database_url))
+    await restarted.start()
+    try:
+        clock = FakeClock()
+        restarted.ocpp.throttle = HandshakeThrottle(clock=clock)
+        url = f"ws://127.0.0.1:{restarted.ocpp.port}/ocpp"
+        attacks = [
+            await status_of(from_address(url, "CP-1", f"127.0.0.{n}", "g" * 20))
+            for n in range(2, 30)
+        ]
+        assert attacks.count(401) == 3 and attacks[-1] == 429, attacks
+        assert await status_of(from_address(url, "CP-1", "127.0.0.1", PASSWORD)) == 101
+        # Anyone else with the key waits the id's limit (a new lease, a new address).
+        assert await status_of(from_address(url, "CP-1", "127.0.0.30", PASSWORD)) == 429
+        # The trusted source that fails on the id loses its standing there.
+        assert await status_of(from_address(url, "CP-1", "127.0.0.1", "g" * 20)) == 401
+        assert await status_of(from_address(url, "CP-1", "127.0.0.1", PASSWORD)) == 429
+    finally:
+        await restarted.stop()
+
+
+def via_proxy(ocpp_url: str, station_id: str, forwarded_for: str, password: str) -> Any:
+    return open_socket(
+        ocpp_url,
+        station_id,
+        headers={**basic(station_id, password), "X-Forwarded-For": forwarded_for},
+    )
+
+
+@pytest.fixture
+async def behind_proxy(database_url: str) -> AsyncIterator[Platform]:
+    p = build(make_settings(database_url, trusted_proxies=("127.0.0.1",)))
+    await p.start()
+    p.ocpp.throttle = HandshakeThrottle(clock=FakeClock())
+    try:
+        yield p
+    finally:
+        await p.stop()
+
+
+async def test_behind_a_trusted_proxy_each_station_is_its_forwarded_address(
+    behind_proxy: Platform,
+) -> None:
+    """Security profile 2 with TLS ended at a proxy: every station's peer is the proxy. Its
+    X-Forwarded-For names the station (the right-most address not of our proxies), and that is
+    what the handshake throttles and trusts; from any other peer the header means nothing."""
+    platform = behind_proxy
+    url = f"ws://127.0.0.1:{platform.ocpp.port}/ocpp"
+    for n in range(3):
+        await add_station(platform, f"CP-{n}")
+    # A guesser behind the proxy (what it puts in the header itself is ignored: left of it).
+    guesses = [
+        await status_of(via_proxy(url, f"CP-X{n}", "198.51.100.1, 203.0.113.7", "g" * 20))
+        for n in range(20)
+    ]
+    assert guesses.count(404) <= 6 and guesses[-1] == 429, guesses
+    # Stations behind the same proxy are not slowed by it.
+    assert await status_of(via_proxy(url, "CP-0", "203.0.113.8", PASSWORD)) == 101
+    assert await status_of(via_proxy(url, "CP-1", "203.0.113.9, 127.0.0.1", PASSWORD)) == 101
+
+    async def stored() -> bool:
+        return await trusted_source_of(platform, "CP-1") == "203.0.113.9"
+
+    await eventually(stored)
+    # The guesser stays slowed, whichever station it names.
+    assert await status_of(via_proxy(url, "CP-2", "203.0.113.7", PASSWORD)) == 429
+    # A peer that is not one of our proxies is itself the source, whatever it forwards.
+    refused = [
+        await status_of(
+            from_address_with(url, f"CP-Y{n}", "127.0.0.2", {"X-Forwarded-For": f"192.0.2.{n}"})
+        )
+        for n in range(20)
+    ]
+    assert refused[-1] == 429, refused
+
+
+def from_address_with(ocpp_url: str, station_id: str, address: str, headers: dict[str, str]) -> Any:
+    return connect(
+        f"{ocpp_url}/{station_id}",
+        subprotocols=[OCPP16],
+        additional_headers={**basic(station_id, "g" * 20), **headers},
+        open_timeout=5,
+        close_timeout=1,
+        local_addr=(address, 0),
+    )
+
+
 # -- a key change is a handover ------------------------------------------------------------------
 
 

@@ -705,3 +705,70 @@ async def test_a_silent_station_is_still_closed_for_it(pinging: tuple[Platform, 
 
 async def _not_connected(platform: Platform, station_id: str) -> bool:
     return not platform.ocpp.is_connected(station_id)
+
+
+async def test_a_message_sent_again_on_a_new_connection_while_the_first_is_handling_it(
+    platform: Platform, ocpp_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The connection drops while the station's reading is being handled (here: the look-up of
+    its transaction's owner is slow, as after a restart on a loaded database); the station
+    reconnects and sends it again before that is done. The old connection's handling goes on
+    after its close: the new one must answer as before, not handle the message a second time."""
+    await add_station(platform, "CP-1")
+    frame = literal("42", "MeterValues", energy(5, 2000, tx=999))
+    read_session = platform.events.sessions.get
+    reading = asyncio.Event()
+    slow = asyncio.Event()
+
+    async def slow_read(session_id: int) -> Any:
+        reading.set()
+        await slow.wait()
+        return await read_session(session_id)
+
+    monkeypatch.setattr(platform.events.sessions, "get", slow_read)
+    async with raw_station(ocpp_url, "CP-1") as st:
+        await st.send_raw(frame)
+        await reading.wait()
+    async with raw_station(ocpp_url, "CP-1") as st:
+        await st.send_raw(frame)
+        with pytest.raises(TimeoutError):  # not before the first one is handled
+            await asyncio.wait_for(st.recv_text(), 0.3)
+        slow.set()
+        answer = orjson.loads(await st.recv_text())
+        await st.heartbeat()
+    assert answer == [3, "42", {}]
+    assert (await counts(platform))["meter_values"] == 1
+    logged = await log_rows(platform, "CP-1", message_id="42", direction="in")
+    assert sorted(str(r["note"]) for r in logged) == [
+        "None",
+        "repeated message id: answered as before",
+    ]
+
+
+async def test_a_station_gone_for_a_while_leaves_no_answers_behind(
+    platform: Platform, ocpp_url: str
+) -> None:
+    """Recent answers are kept for a station that comes back soon, as a digest of what it sent
+    (a frame may be large), and forgotten once it has been away for longer."""
+    platform.ocpp.settings.answers_kept_for = 0.05
+    await add_station(platform, "CP-1")
+    frame = literal("1", "StartTransaction", start())
+    async with raw_station(ocpp_url, "CP-1") as st:
+        await st.send_raw(frame)
+        await st.recv_text()
+        kept = platform.ocpp._answers["CP-1"]
+        assert [len(digest) for digest, _, _ in kept.values()] == [16]
+        assert frame not in repr(kept)
+
+    async def forgotten() -> bool:
+        return "CP-1" not in platform.ocpp._answers
+
+    await eventually(forgotten)
+    # Back within the time kept: what it sent before is still known.
+    platform.ocpp.settings.answers_kept_for = 60
+    async with raw_station(ocpp_url, "CP-1") as st:
+        await st.send_raw(frame)
+        first = await st.recv_text()
+    async with raw_station(ocpp_url, "CP-1") as st:
+        await st.send_raw(frame)
+        assert await st.recv_text() == first

@@ -298,3 +298,48 @@ async def test_a_block_holding_a_nul_character_is_kept(platform: Platform, ocpp_
     [row] = await stored_signed(platform)
     assert row["data"] == "AP;0;3;\\u0000;XYZ"
     assert row["session_id"] == tx
+
+
+HOSTILE = [
+    pytest.param('OCMF|{"RD":[{"RV":' + "1" * 5000 + "}]}|{}", "plain", id="rv-5000-digits"),
+    pytest.param('OCMF|{"GI":' + "9" * 5000 + ',"PG":"T1"}|{}', "plain", id="gi-5000-digits"),
+    pytest.param(
+        rec.as_hex(
+            rec.record(
+                rec.payload([{"TM": "0001-01-01T00:00:00,000+0200 S", "TX": "B", "RV": "1"}]),
+                {"SD": "00"},
+            )
+        ),
+        "hex",
+        id="tm-year-1",
+    ),
+    pytest.param(
+        rec.record(
+            rec.payload([{"TM": "9999-12-31T23:59:59,000-0200 S", "TX": "E", "RV": "2"}]),
+            {"SD": "00"},
+        ),
+        "plain",
+        id="tm-year-9999",
+    ),
+]
+
+
+@pytest.mark.parametrize(("value", "encoding"), HOSTILE)
+async def test_a_hostile_signed_value_is_answered_and_kept_as_received(
+    platform: Platform, ocpp_url: str, value: str, encoding: str
+) -> None:
+    await add_station(platform, "CP-EICH")
+    async with raw_station(ocpp_url, "CP-EICH") as st:
+        tx = await begin(st)
+        sampled = [{"timestamp": at(40), "sampledValue": [signed(value, "Sample.Periodic")]}]
+        await st.result(
+            "MeterValues", {"connectorId": 1, "transactionId": tx, "meterValue": sampled}
+        )
+        stop = {"meterStop": 1246060, "timestamp": at(41), "transactionData": sampled}
+        await st.result("StopTransaction", {"transactionId": tx, **stop})
+    # (The stop's block, the same as the one stored already, is not stored twice.)
+    [row] = await stored_signed(platform)
+    assert (row["data"], row["encoding"], row["message"]) == (value, encoding, "MeterValues")
+    session = await platform.sessions.get(tx)
+    assert session["stopped_at"] is not None
+    assert len(session["signed_meter_values"]) == 1

@@ -102,7 +102,7 @@ def test_ipv6_sources_are_their_64(clock: Clock) -> None:
     assert source_of(("2001:db8:1:2:aaaa::1", 1, 0, 0)) == source_of(("2001:db8:1:2::99", 1, 0, 0))
     assert source_of(("2001:db8:1:3::1", 1, 0, 0)) != source_of(("2001:db8:1:2::1", 1, 0, 0))
     assert source_of(("::ffff:192.0.2.1", 1, 0, 0)) == "192.0.2.1"
-    assert source_of(None) == "?"
+    assert source_of(None) == "unknown"
     throttle = HandshakeThrottle(clock=clock)
     looked_at = sum(guess(throttle, f"2001:db8:1:2::{n:x}", f"CP-{n}") for n in range(1000))
     assert looked_at <= 6

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from voltflow.services.throttle import FORGET_AFTER, LoginThrottle, Rule, source_key
+from voltflow.domain.addresses import source_key
+from voltflow.services.throttle import FORGET_AFTER, LoginThrottle, Rule
 
 
 class HandClock:

@@ -120,10 +120,21 @@ class SignedValue:
 def read_signed_value(raw: str) -> SignedValue:
     """The OCMF record in a ``SignedData`` value, wherever the station put it. Never raises."""
     text = raw.strip()
-    wrapped = _read_wrapper(text)
-    if wrapped is not None:
-        return wrapped
-    return _read_block(text, prefix="")
+    try:
+        wrapped = _read_wrapper(text)
+        if wrapped is not None:
+            return wrapped
+        return _read_block(text, prefix="")
+    except Exception as exc:
+        # Called while a station's message is handled: whatever a hostile value trips over
+        # must not fail the message (a StopTransaction would be sent again for ever).
+        return SignedValue(
+            None,
+            None,
+            None,
+            None,
+            f"signed value could not be read ({type(exc).__name__}): kept as received",
+        )
 
 
 def _read_block(
@@ -247,6 +258,8 @@ def parse_ocmf(text: str) -> Ocmf:
         payload, end = _DECODER.raw_decode(rest, start)
     except json.JSONDecodeError as exc:
         raise OcmfError(f"payload section is not JSON: {exc.msg} at {exc.pos}") from exc
+    except ValueError as exc:  # an integer longer than Python reads (4300 digits)
+        raise OcmfError(f"payload section holds an unreadable number: {exc}") from exc
     except RecursionError as exc:  # a station's nesting deeper than the parser goes
         raise OcmfError("payload section is nested too deeply") from exc
     if not isinstance(payload, dict):
@@ -259,6 +272,8 @@ def parse_ocmf(text: str) -> Ocmf:
         signature = _DECODER.decode(signature_text)
     except json.JSONDecodeError as exc:
         raise OcmfError(f"signature section is not JSON: {exc.msg} at {exc.pos}") from exc
+    except ValueError as exc:
+        raise OcmfError(f"signature section holds an unreadable number: {exc}") from exc
     except RecursionError as exc:
         raise OcmfError("signature section is nested too deeply") from exc
     if not isinstance(signature, dict):
@@ -349,11 +364,11 @@ def parse_reading_time(tm: str) -> tuple[datetime | None, str | None]:
     stamp, _, state = tm.strip().partition(" ")
     try:
         at: datetime | None = datetime.fromisoformat(stamp)
-    except ValueError:
-        at = None
-    if at is not None:
         # In UTC like every time the platform keeps; TM itself keeps the meter's own offset.
-        at = at.astimezone(UTC) if at.tzinfo is not None else None
+        # A time at the edge of the calendar has no UTC instant (year 0 or 10000): none.
+        at = at.astimezone(UTC) if at is not None and at.tzinfo is not None else None
+    except (ValueError, OverflowError):
+        at = None
     return at, state.strip() or None
 
 

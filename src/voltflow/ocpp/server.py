@@ -15,6 +15,7 @@ import base64
 import binascii
 import contextlib
 import gc
+import hashlib
 import itertools
 import logging
 import math
@@ -31,6 +32,7 @@ from websockets.datastructures import Headers
 from websockets.frames import CloseCode
 from websockets.http11 import Request, Response
 
+from voltflow.domain.addresses import forwarded_client, parse_networks
 from voltflow.domain.station_keys import (
     KEY_MAX,
     KEY_MIN,
@@ -64,6 +66,9 @@ SUBPROTOCOL = "ocpp1.6"
 PATH_PREFIX = "/ocpp/"
 # Answers to a station's recent messages: a message sent again gets the same answer, untouched.
 RECENT_ANSWERS = 4
+# Seconds a station's recent answers are kept once it has gone: long enough for a station that
+# lost its connection to come back and send again what it got no answer to.
+ANSWERS_KEPT_FOR = 300.0
 # Frames a station may send ahead of our answers before we stop reading from it (a station
 # waits for each answer before its next call; only a misbehaving one gets here).
 INBOX_LIMIT = 4
@@ -89,10 +94,20 @@ _Taken = tuple["frames.Call | frames.FrameError", str, datetime]
 # A station's frame as logged: time, text, type, message id, action, note.
 _Received = tuple[datetime, str, int | None, str | None, str | None, str | None]
 
-# A recent answer: the station's frame as received, our answer, the connection it came on.
-_Recent = tuple[str, str, int]
+# A recent answer: the digest of the station's frame as received, our answer, the connection it
+# came on. A digest, not the frame: a frame may be a megabyte, and every station keeps a few.
+_Recent = tuple[bytes, str, int]
 
 _connection_numbers = itertools.count(1)
+
+
+class _Admitted(NamedTuple):
+    """A station let in, between its handshake and its connection's opening."""
+
+    context: StationContext
+    # Where it presented its key from, when that is not the source stored with it: stored with
+    # its online mark.
+    new_trusted_source: str | None
 
 
 class PresenceListener(Protocol):
@@ -131,6 +146,10 @@ class OcppServerSettings:
     auto_register: bool = False
     ping_interval: float | None = 60
     command_timeout: float = 30
+    answers_kept_for: float = ANSWERS_KEPT_FOR
+    # Proxies (addresses, networks) whose X-Forwarded-For names the station's address: behind
+    # the TLS-terminating proxy of security profile 2, every station's peer is the proxy.
+    trusted_proxies: tuple[str, ...] = ()
 
 
 class StationConnection:
@@ -178,11 +197,18 @@ class OcppServer:
         # Per station, by message id; kept across reconnects, for a station that sends again
         # what it got no answer to before its connection dropped.
         self._answers: dict[str, OrderedDict[str, _Recent]] = {}
+        # Stations gone, by id: when their recent answers are to be forgotten.
+        self._forget: dict[str, asyncio.TimerHandle] = {}
+        # A closed connection whose frames are still being handled, by station id: a new
+        # connection of the station handles nothing before it is done (what it sends again may
+        # be what the old one is still storing).
+        self._draining: dict[str, StationConnection] = {}
         self._server: WebSocketServer | None = None
         # What a closed connection leaves to do (the offline mark, presence listeners).
         self._closing: set[asyncio.Task[None]] = set()
         self.presence: list[PresenceListener] = []
         self.throttle = HandshakeThrottle()
+        self.proxies = parse_networks(self.settings.trusted_proxies)
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def start(self) -> None:
@@ -208,6 +234,9 @@ class OcppServer:
             self._server = None
         while self._closing:
             await asyncio.gather(*self._closing, return_exceptions=True)
+        for timer in self._forget.values():
+            timer.cancel()
+        self._forget.clear()
 
     # -- handshake -----------------------------------------------------------------------------
     async def handshake(self, socket: Socket, request: Request) -> Response | None:
@@ -222,7 +251,11 @@ class OcppServer:
             return _refuse(socket, HTTPStatus.BAD_REQUEST, f"subprotocol {SUBPROTOCOL} required\n")
         # Slowed before anything is looked up, let alone verified (``throttle``).
         peer = socket.transport.get_extra_info("peername") if socket.transport else None
-        attempt = self.throttle.begin(peer, station_id)
+        host = peer[0] if isinstance(peer, tuple) and peer and isinstance(peer[0], str) else None
+        if self.proxies:
+            forwarded = ",".join(request.headers.get_all("X-Forwarded-For"))
+            host = forwarded_client(host, forwarded or None, self.proxies)
+        attempt = self.throttle.begin(host, station_id)
         if attempt.check_source():
             return _slow_down(socket, station_id, attempt.retry_after)
         failed = key_checked = False
@@ -242,6 +275,7 @@ class OcppServer:
                 return _refuse(socket, HTTPStatus.FORBIDDEN, "station rejected\n")
             current, pending = admitted.password_hash, admitted.pending_password_hash
             if current is not None or pending is not None:
+                attempt.trust_stored(admitted.trusted_source)
                 if attempt.check_station():
                     return _slow_down(socket, station_id, attempt.retry_after)
                 if pending is not None and _verify(credentials, pending):
@@ -261,23 +295,35 @@ class OcppServer:
                         response.headers["WWW-Authenticate"] = 'Basic realm="ocpp", charset="UTF-8"'
                         return response
                 # else: claimed without a key, its new one not yet used: let in as it came
-            socket.attachment = StationContext(station_id, admitted.registration, admitted.lenient)
+            context = StationContext(station_id, admitted.registration, admitted.lenient)
+            trusted = attempt.source if key_checked else None
+            socket.attachment = _Admitted(
+                context, trusted if trusted != admitted.trusted_source else None
+            )
             return None
         finally:
             attempt.end(failed=failed, key_checked=key_checked)
 
     # -- the station's frames, in order -----------------------------------------------------
     def opened(self, socket: Socket) -> None:
-        context: StationContext = socket.attachment
+        context, new_trusted_source = socket.attachment
         station_id = context.station_id
         conn = socket.attachment = StationConnection(socket, context)
         previous = self.connections.get(station_id)
         self.connections[station_id] = conn
+        timer = self._forget.pop(station_id, None)
+        if timer is not None:
+            timer.cancel()
+        earlier = [c for c in (self._draining.get(station_id), previous) if c is not None]
         if previous is not None:  # the station reconnected before we noticed it left
             previous.socket.close(CloseCode.NORMAL_CLOSURE, "replaced by a new connection")
-        # Its first frames wait for the station to be marked online: the effects of what it
-        # says come after its connection, in storage as on the wire.
-        conn.task = asyncio.create_task(self._handle(conn, self._online(conn)))
+        # Its first frames wait for its earlier connection's frames to be handled (one it sends
+        # again is then found answered, not stored twice), and for the station to be marked
+        # online: the effects of what it says come after its connection, in storage as on the
+        # wire.
+        conn.task = asyncio.create_task(
+            self._handle(conn, self._online(conn, earlier, new_trusted_source))
+        )
 
     def received(self, socket: Socket, message: str | bytes) -> None:
         conn: StationConnection = socket.attachment
@@ -309,13 +355,31 @@ class OcppServer:
                 fut.set_exception(StationOffline(f"{station_id} disconnected before answering"))
         if self.connections.get(station_id) is conn:
             del self.connections[station_id]
+            self._forget[station_id] = asyncio.get_running_loop().call_later(
+                self.settings.answers_kept_for, self._forget_answers, station_id
+            )
+        if conn.task is not None:
+            self._draining[station_id] = conn
         task = asyncio.create_task(self._offline(conn))
         self._closing.add(task)
         task.add_done_callback(self._closing.discard)
 
-    async def _online(self, conn: StationConnection) -> None:
+    def _forget_answers(self, station_id: str) -> None:
+        del self._forget[station_id]
+        if station_id not in self.connections:
+            self._answers.pop(station_id, None)
+
+    async def _online(
+        self,
+        conn: StationConnection,
+        earlier: list[StationConnection],
+        new_trusted_source: str | None,
+    ) -> None:
         station_id = conn.context.station_id
-        await self.events.connected(station_id)
+        for old in earlier:
+            while old.task is not None:
+                await asyncio.gather(old.task, return_exceptions=True)
+        await self.events.connected(station_id, new_trusted_source)
         for listener in self.presence:
             await listener.station_connected(station_id)
 
@@ -325,6 +389,8 @@ class OcppServer:
         while conn.task is not None:
             await asyncio.gather(conn.task, return_exceptions=True)
         station_id = conn.context.station_id
+        if self._draining.get(station_id) is conn:
+            del self._draining[station_id]
         if station_id in self.connections:
             return
         for listener in self.presence:
@@ -397,12 +463,14 @@ class OcppServer:
         answers = self._answers.get(ctx.station_id)
         recent = answers.get(call.unique_id) if answers is not None else None
         if recent is not None:
-            frame, answer, number = recent
+            digest, answer, number = recent
             # An id alone proves nothing: ids are unique within a connection only, and a station
             # that reboots counts from 1 again. The same frame is a repeat on the same
             # connection; on a later one only if it dates what it reports (a Heartbeat or a
             # BootNotification that reads the same after a reboot is a new message).
-            if frame == text and (number == conn.number or says_when(call.action, call.payload)):
+            if digest == _digest(text) and (
+                number == conn.number or says_when(call.action, call.payload)
+            ):
                 repeated = "repeated message id: answered as before"
                 self._answer(
                     conn,
@@ -436,7 +504,7 @@ class OcppServer:
         answer = frames.call_result(call.unique_id, result)
         if answers is None:  # (the station's earlier connection may have made it meanwhile)
             answers = self._answers.setdefault(ctx.station_id, OrderedDict())
-        answers[call.unique_id] = (text, answer, conn.number)
+        answers[call.unique_id] = (_digest(text), answer, conn.number)
         if recent is not None:  # an id used before: now the most recent
             answers.move_to_end(call.unique_id)
         if len(answers) > RECENT_ANSWERS:
@@ -553,6 +621,10 @@ class OcppServer:
                 code=err.code,
             ) from err
         return CommandResult(station_id, action, answer.payload)
+
+
+def _digest(text: str) -> bytes:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
 def _triggered(

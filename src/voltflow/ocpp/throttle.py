@@ -17,18 +17,25 @@ one at a time). That limit is kept short, and neither applies to a source that c
 as the station with its key (until it fails on that id): the station itself, reconnecting, is
 never locked out by someone else's failures on its id, nor by a neighbour behind its address.
 
+The source a station last connected from with its key is also kept with the station (its
+``trusted_source``, read with its keys at the handshake): after a restart, or once the pair has
+left the table here, that source is still spared the limit on the id, so a guesser keeping the
+id's limit hot from ever new addresses cannot keep the station out. (The limit on the source is
+checked before anything is looked up: only the pairs remembered here skip it.)
+
 In memory: the one process that holds the sockets decides. Only sources and ids that failed
 (or earned credit) have a record; every table is bounded, least recently used out first.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import math
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from voltflow.domain.addresses import source_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,17 +145,7 @@ def source_of(peer: object) -> str:
     """The source a limit applies to: the address, or an IPv6 address's /64 (one subscriber
     has all of it)."""
     host = peer[0] if isinstance(peer, tuple) and peer else peer
-    if not isinstance(host, str):
-        return "?"
-    try:
-        address = ipaddress.ip_address(host.split("%", 1)[0])
-    except ValueError:
-        return host
-    if isinstance(address, ipaddress.IPv6Address):
-        if address.ipv4_mapped is not None:
-            return str(address.ipv4_mapped)
-        return str(ipaddress.IPv6Network((address, 64), strict=False))
-    return str(address)
+    return source_key(host if isinstance(host, str) else None)
 
 
 class Attempt:
@@ -181,6 +178,16 @@ class Attempt:
         self.retry_after, self._source_counted = t.sources.wait(self.source, t.clock())
         return self.retry_after
 
+    def trust_stored(self, trusted_source: str | None) -> None:
+        """The station's stored trusted source, read with its keys: when it is this attempt's,
+        the id's limit does not apply (unless this source failed on the id since)."""
+        if (
+            not self.trusted
+            and trusted_source == self.source
+            and _pair(self.station_id, self.source) not in self._throttle.distrusted
+        ):
+            self.trusted = True
+
     def check_station(self) -> float:
         """Before the key is verified: seconds to wait for the station id's limit, or 0."""
         if self.trusted:
@@ -197,6 +204,7 @@ class Attempt:
         pair = _pair(self.station_id, self.source)
         if self.trusted and failed:  # the source loses its standing for this id
             t.trusted.pop(pair, None)
+            t.distrust(pair)
         t.sources.end(self.source, now, counted=self._source_counted, failed=failed)
         # Only the ids of stations with a key: made-up ids cannot crowd the table.
         t.stations.end(
@@ -206,6 +214,7 @@ class Attempt:
             if pair not in t.trusted:
                 t.sources.earn(self.source, now)
             t.trust(pair)
+            t.distrusted.pop(pair, None)
 
 
 def _pair(station_id: str, source: str) -> str:
@@ -232,13 +241,22 @@ class HandshakeThrottle:
         self.stations = _Table(station_schedule, max_stations, count_every_attempt=True)
         # (station id, source) pairs that presented the station's key: the station itself.
         self.trusted: OrderedDict[str, None] = OrderedDict()
+        # Pairs that failed since they were trusted: their stored trust does not hold until
+        # they present the key again.
+        self.distrusted: OrderedDict[str, None] = OrderedDict()
         self.max_trusted = max_trusted
 
     def begin(self, peer: object, station_id: str) -> Attempt:
-        """A handshake from ``peer`` as ``station_id``; check its source, then (once the
-        station is known to need a key) its id, before the key is verified."""
+        """A handshake from ``peer`` (an address, or a socket's peer name) as ``station_id``;
+        check its source, then (once the station is known to need a key) its id, before the
+        key is verified."""
         source = source_of(peer)
         return Attempt(self, source, station_id, _pair(station_id, source) in self.trusted)
+
+    def distrust(self, pair: str) -> None:
+        self.distrusted[pair] = None
+        while len(self.distrusted) > self.max_trusted:
+            self.distrusted.popitem(last=False)
 
     def trust(self, pair: str) -> None:
         self.trusted[pair] = None

@@ -167,8 +167,13 @@ class StationEvents:
 
     # Online and offline ride the group commit: in a connect storm, thousands of stations would
     # otherwise each take the write lock (and an fsync) for a transaction of their own.
-    async def connected(self, station_id: str) -> None:
-        await self.writer.commit([self.stations.w_touch(station_id, self.clock.now())])
+    async def connected(self, station_id: str, trusted_source: str | None = None) -> None:
+        """``trusted_source``: where the station connected from with its key, when that is new
+        (it is then spared the limit on its id that others' failures raise)."""
+        writes = [self.stations.w_touch(station_id, self.clock.now())]
+        if trusted_source is not None:
+            writes.append(self.stations.w_trusted_source(station_id, trusted_source))
+        await self.writer.commit(writes)
 
     async def disconnected(self, station_id: str) -> None:
         await self.writer.commit([self.stations.w_offline(station_id)])

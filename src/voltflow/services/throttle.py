@@ -10,12 +10,12 @@ first), and are forgotten a while after their last failure.
 
 from __future__ import annotations
 
-import ipaddress
 import math
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from voltflow.domain.addresses import source_key
 from voltflow.services.ports import Clock
 
 
@@ -38,23 +38,6 @@ ACCOUNT_AT_ADDRESS = Rule(free=5, first_block=timedelta(seconds=2), ceiling=time
 ADDRESS = Rule(free=20, first_block=timedelta(seconds=2), ceiling=timedelta(minutes=15))
 FORGET_AFTER = timedelta(hours=1)
 CAPACITY = 10_000
-
-
-def source_key(address: str | None) -> str:
-    """Where an attempt comes from: an IPv4 address, or an IPv6 address's /64 (one subscriber
-    gets a whole /64 and could otherwise change address at every attempt)."""
-    if not address:
-        return "unknown"
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return address[:64]
-    if ip.version == 6:
-        mapped = ip.ipv4_mapped
-        if mapped is not None:
-            return str(mapped)
-        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
-    return str(ip)
 
 
 class _Counter:

@@ -53,6 +53,8 @@ class Admission(NamedTuple):
     # The new key of a key change under way: it opens the door too, and replaces the current
     # key once the station connects with it.
     pending_password_hash: str | None = None
+    # The source it last connected from with its key (``ocpp.throttle``).
+    trusted_source: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +157,11 @@ class Statements:
             update(stations)
             .where(stations.c.id == bindparam("b_id"))
             .values(last_seen_at=bindparam("b_seen"), online=True)
+        )
+        self.trusted_source: Executable = (
+            update(stations)
+            .where(stations.c.id == bindparam("b_id"))
+            .values(trusted_source=bindparam("b_source"))
         )
         self.station_offline: Executable = (
             update(stations).where(stations.c.id == bindparam("b_id")).values(online=False)
@@ -272,6 +279,7 @@ _ADMISSION = select(
     stations.c.registration,
     stations.c.lenient,
     stations.c.pending_password_hash,
+    stations.c.trusted_source,
 ).where(stations.c.id == bindparam("b_id"))
 _PROMOTE_KEY = (
     update(stations)
@@ -314,6 +322,7 @@ class StationRepository:
                 Registration(row["registration"]),
                 bool(row["lenient"]),
                 row["pending_password_hash"],
+                row["trusted_source"],
             )
 
         return await self.writer.commit((), work)
@@ -494,6 +503,9 @@ class StationRepository:
     # -- writes that ride the group commit -------------------------------------------------
     def w_touch(self, station_id: str, now: datetime) -> Write:
         return Write(self.sql.touch_station, {"b_id": station_id, "b_seen": now})
+
+    def w_trusted_source(self, station_id: str, source: str) -> Write:
+        return Write(self.sql.trusted_source, {"b_id": station_id, "b_source": source[:64]})
 
     def w_offline(self, station_id: str) -> Write:
         return Write(self.sql.station_offline, {"b_id": station_id})

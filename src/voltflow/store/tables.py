@@ -42,6 +42,10 @@ stations = Table(
     # connects with it, and whether the station has accepted it (``domain.station_keys``).
     Column("pending_password_hash", String(128), nullable=True),
     Column("pending_key_state", String(16), nullable=True),
+    # Where the station last connected from with its key (a source as the handshake throttle
+    # counts it): that source is not slowed by others' failures on the station's id, also after
+    # a restart (``ocpp.throttle``).
+    Column("trusted_source", String(64), nullable=True),
     Column("registration", String(16), nullable=False, server_default="Accepted"),
     Column("lenient", Boolean, nullable=False, server_default="0"),
     Column("organisation_id", BigInteger, ForeignKey("organisations.id"), nullable=True),

@@ -9,23 +9,11 @@ cookies of a response ``Secure`` when its request came over TLS (or always, when
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-
-def parse_networks(values: Iterable[str]) -> list[Network]:
-    """``127.0.0.1``, ``10.0.0.0/8``, ``::1``: a bad one is refused with its text."""
-    networks: list[Network] = []
-    for value in values:
-        try:
-            networks.append(ipaddress.ip_network(value.strip(), strict=False))
-        except ValueError as exc:
-            raise ValueError(f"trusted proxy {value!r}: not an address or network") from exc
-    return networks
+from voltflow.domain.addresses import forwarded_client, is_trusted, parse_networks
 
 
 class TrustedProxies:
@@ -33,21 +21,12 @@ class TrustedProxies:
         self.app = app
         self.networks = parse_networks(trusted)
 
-    def _trusted(self, host: str | None) -> bool:
-        if not host:
-            return False
-        try:
-            address = ipaddress.ip_address(host)
-        except ValueError:
-            return False
-        return any(address in network for network in self.networks)
-
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket") or not self.networks:
             await self.app(scope, receive, send)
             return
         client = scope.get("client")
-        if not client or not self._trusted(client[0]):
+        if not client or not is_trusted(client[0], self.networks):
             await self.app(scope, receive, send)
             return
         headers = _headers(scope)
@@ -64,16 +43,9 @@ class TrustedProxies:
                     scope["scheme"] = last
         forwarded_for = headers.get(b"x-forwarded-for")
         if forwarded_for:
-            hops = [h.strip() for h in forwarded_for.decode("latin-1").split(",") if h.strip()]
-            # From the nearest hop outwards, past our own proxies: the first address they did
-            # not add themselves is the client (what comes before it, the client could forge).
-            for hop in reversed(hops):
-                if not self._trusted(hop):
-                    scope["client"] = (hop, 0)
-                    break
-            else:
-                if hops:
-                    scope["client"] = (hops[0], 0)
+            host = forwarded_client(client[0], forwarded_for.decode("latin-1"), self.networks)
+            if host is not None and host != client[0]:
+                scope["client"] = (host, 0)
         await self.app(scope, receive, send)
 
 
