@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from voltflow.domain.access import ROLE_PERMISSIONS, Actor, Permission, Role, allowed
 
@@ -45,6 +46,28 @@ def require(
         not actor.is_operator and organisation_id not in _whole(actor, permission)
     ):
         raise Forbidden(actor, permission)
+
+
+Found = TypeVar("Found", bound=Mapping[str, Any])
+
+
+def require_found(
+    actor: Actor,
+    permission: Permission,
+    found: Found | None,
+    missing: Callable[[], Exception],
+) -> Found:
+    """``require`` for a row looked up by its identifier, owned by its ``organisation_id``:
+    answers the row, found and allowed; unknown and foreign alike raise ``missing``."""
+    require(
+        actor,
+        permission,
+        found["organisation_id"] if found is not None else None,
+        missing=missing,
+        exists=found is not None,
+    )
+    assert found is not None
+    return found
 
 
 def knows(actor: Actor, organisation_id: int | None) -> bool:

@@ -18,7 +18,7 @@ from voltflow.domain.access import Actor, OrganisationKind, Permission, Role
 from voltflow.domain.authorization import normalize_uid
 from voltflow.domain.cards import CardAction, CardState, IllegalTransition, next_state
 from voltflow.domain.emaid import Emaid, parse_emaid
-from voltflow.services.access import Forbidden, require, scope_of
+from voltflow.services.access import Forbidden, require, require_found, scope_of
 from voltflow.services.audit import AuditTrail
 from voltflow.services.ports import Clock
 from voltflow.store.cards import CardRepository, event_row
@@ -283,15 +283,9 @@ class CardService:
     ) -> BulkResult:
         """Give a card to a driver. A company's cards go to its own drivers; an installer's go to
         a household's driver, and the household then holds the card."""
-        card = await self.repo.get(normalize_uid(uid))
-        require(
-            actor,
-            P.CARDS_WRITE,
-            card["organisation_id"] if card else None,
-            missing=lambda: CardNotFound(uid),
-            exists=card is not None,
+        card = require_found(
+            actor, P.CARDS_WRITE, await self.repo.get(normalize_uid(uid)), lambda: CardNotFound(uid)
         )
-        assert card is not None
         holder = card["organisation_id"]
         target = organisation_id or holder
         if holder is None or target is None:

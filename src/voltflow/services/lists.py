@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from voltflow.domain.access import Actor, Permission
 from voltflow.domain.authorization import normalize_uid
 from voltflow.domain.cards import CardState
-from voltflow.services.access import require, scope_of
+from voltflow.services.access import require, require_found, scope_of
 from voltflow.services.audit import AuditTrail
 from voltflow.services.cards import UNUSABLE
 from voltflow.services.commands import CommandService
@@ -152,16 +152,12 @@ class ListService:
     async def set_group_stations(
         self, actor: Actor, group_id: int, station_ids: Sequence[str]
     ) -> dict[str, Any]:
-        group = await self.repo.get_group(group_id)
-        organisation_id = group["organisation_id"] if group else None
-        require(
+        group = require_found(
             actor,
             P.LISTS_WRITE,
-            organisation_id,
-            missing=lambda: ListNotFound(f"group {group_id}"),
-            exists=group is not None,
+            await self.repo.get_group(group_id),
+            lambda: ListNotFound(f"group {group_id}"),
         )
-        assert group is not None
         await self._check_stations(group["organisation_id"], station_ids)
         await self.repo.set_group_members(group_id, list(station_ids))
         self.schedule(set(group["stations"]) | set(station_ids))
@@ -175,16 +171,12 @@ class ListService:
 
     async def group(self, actor: Actor, group_id: int) -> dict[str, Any]:
         """A group with its stations."""
-        group = await self.repo.get_group(group_id)
-        require(
+        return require_found(
             actor,
             P.STATIONS_READ,
-            group["organisation_id"] if group else None,
-            missing=lambda: ListNotFound(f"group {group_id}"),
-            exists=group is not None,
+            await self.repo.get_group(group_id),
+            lambda: ListNotFound(f"group {group_id}"),
         )
-        assert group is not None
-        return group
 
     async def _check_stations(self, organisation_id: int, station_ids: Iterable[str]) -> None:
         for station_id in station_ids:
@@ -241,16 +233,12 @@ class ListService:
         return await self.get(actor, list_id)
 
     async def get(self, actor: Actor, list_id: int) -> dict[str, Any]:
-        found = await self.repo.get_list(list_id)
-        require(
+        return require_found(
             actor,
             P.STATIONS_READ,
-            found["organisation_id"] if found else None,
-            missing=lambda: ListNotFound(f"list {list_id}"),
-            exists=found is not None,
+            await self.repo.get_list(list_id),
+            lambda: ListNotFound(f"list {list_id}"),
         )
-        assert found is not None
-        return found
 
     async def on_stations(self, actor: Actor, list_id: int) -> dict[str, LocalList]:
         """For each station the list covers (its own, or its group's), what the station's local
@@ -382,16 +370,12 @@ class ListService:
         return removed
 
     async def _writable(self, actor: Actor, list_id: int) -> dict[str, Any]:
-        found = await self.repo.get_list(list_id)
-        require(
+        return require_found(
             actor,
             P.LISTS_WRITE,
-            found["organisation_id"] if found else None,
-            missing=lambda: ListNotFound(f"list {list_id}"),
-            exists=found is not None,
+            await self.repo.get_list(list_id),
+            lambda: ListNotFound(f"list {list_id}"),
         )
-        assert found is not None
-        return found
 
     async def whitelisted(self, station_id: str, uid: str) -> bool:
         """Whether the card is on a whitelist that covers the station (free charging)."""
