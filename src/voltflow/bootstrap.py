@@ -22,6 +22,7 @@ from voltflow.services.tokens import TokenService
 from voltflow.store.cards import CardRepository
 from voltflow.store.console_sessions import ConsoleSessionRepository
 from voltflow.store.database import Database, create_database, upgrade
+from voltflow.store.frames import MessageLog
 from voltflow.store.lists import ListRepository
 from voltflow.store.organisations import (
     AuditRepository,
@@ -29,13 +30,10 @@ from voltflow.store.organisations import (
     MembershipRepository,
     OrganisationRepository,
 )
-from voltflow.store.repositories import (
-    MessageLog,
-    SessionRepository,
-    StationRepository,
-    TokenRepository,
-    UserRepository,
-)
+from voltflow.store.sessions import SessionRepository
+from voltflow.store.stations import StationRepository
+from voltflow.store.tokens import TokenRepository
+from voltflow.store.users import UserRepository
 from voltflow.store.writer import DurableWriter
 
 # The schema is created and upgraded by the entry points (``voltflow migrate``, ``serve``): they

@@ -25,7 +25,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from tests.factories import meter_row
 from voltflow.store.database import Database, create_database
 from voltflow.store.prepared import Plans, Tx, compile_plan
-from voltflow.store.repositories import Statements
+from voltflow.store.statements import Statements
 from voltflow.store.tables import charging_sessions, meter_values, stations
 from voltflow.store.writer import DurableWriter
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from voltflow.bootstrap import Platform
 from voltflow.domain.station_keys import verify_station_password
 from voltflow.domain.stations import Registration
-from voltflow.store.repositories import Admission
+from voltflow.store.stations import Admission
 
 
 async def test_admission_reads_what_the_handshake_needs(platform: Platform) -> None:

@@ -19,7 +19,7 @@ from voltflow.domain.sessions import MeterSample
 from voltflow.domain.stations import ConnectorRef
 from voltflow.store.database import Database, create_database
 from voltflow.store.prepared import Tx
-from voltflow.store.repositories import Statements
+from voltflow.store.statements import Statements
 from voltflow.store.tables import connectors, meter_values, ocpp_messages, stations
 from voltflow.store.writer import DurableWriter, Write, WriterClosed
 

@@ -22,7 +22,7 @@ from voltflow.services.ports import Clock
 from voltflow.services.throttle import LoginThrottle
 from voltflow.store.console_sessions import ConsoleSessionRepository
 from voltflow.store.organisations import MembershipRepository
-from voltflow.store.repositories import UserRepository
+from voltflow.store.users import UserRepository
 
 # How long a console login lasts, however active; logging out ends it sooner.
 SESSION_LIFETIME = timedelta(hours=12)

@@ -8,7 +8,7 @@ from voltflow.domain.access import Actor, Permission
 from voltflow.services.access import scope_of
 from voltflow.services.ports import Clock
 from voltflow.store.organisations import AuditRepository
-from voltflow.store.repositories import Page
+from voltflow.store.paging import Page
 
 
 class AuditTrail:

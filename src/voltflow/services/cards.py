@@ -23,7 +23,7 @@ from voltflow.services.audit import AuditTrail
 from voltflow.services.ports import Clock
 from voltflow.store.cards import CardRepository, event_row
 from voltflow.store.organisations import MembershipRepository, OrganisationRepository
-from voltflow.store.repositories import Page
+from voltflow.store.paging import Page
 from voltflow.store.search import LONGEST
 
 P = Permission

@@ -25,7 +25,7 @@ from voltflow.services.ports import (
     StationLink,
     StationOffline,
 )
-from voltflow.store.repositories import StationRecord, StationRepository
+from voltflow.store.stations import StationRecord, StationRepository
 
 # What a station answers to a key it takes (RebootRequired: from its next start on).
 _KEY_TAKEN = frozenset({"Accepted", "RebootRequired"})

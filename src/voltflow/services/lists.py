@@ -30,7 +30,8 @@ from voltflow.services.cards import UNUSABLE
 from voltflow.services.commands import CommandService
 from voltflow.services.ports import Clock, CommandError
 from voltflow.store.lists import ListRepository
-from voltflow.store.repositories import Page, StationRepository
+from voltflow.store.paging import Page
+from voltflow.store.stations import StationRepository
 
 log = logging.getLogger(__name__)
 P = Permission

@@ -36,7 +36,7 @@ from voltflow.store.organisations import (
     MembershipRepository,
     OrganisationRepository,
 )
-from voltflow.store.repositories import Page
+from voltflow.store.paging import Page
 from voltflow.store.search import LONGEST
 
 P = Permission

@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from voltflow.store.frames import Answer as Answer
+
 # What the store answers that adapters read: a station's admission, the answer a logged call got,
 # and the writer no longer taking work (a request meanwhile is answered "try later").
-from voltflow.store.repositories import Admission as Admission
-from voltflow.store.repositories import Answer as Answer
+from voltflow.store.stations import Admission as Admission
 from voltflow.store.writer import WriterClosed as WriterClosed
 
 

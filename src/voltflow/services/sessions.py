@@ -12,7 +12,8 @@ from voltflow.domain.access import PLATFORM, Actor, Permission
 from voltflow.domain.ocmf import TransparencyDataset, read_signed_value, transparency_xml
 from voltflow.domain.sessions import SignedMark, signed_start_end
 from voltflow.services.access import scope_of
-from voltflow.store.repositories import Page, SessionRepository
+from voltflow.store.paging import Page
+from voltflow.store.sessions import SessionRepository
 
 
 class SessionNotFound(LookupError):

@@ -34,7 +34,8 @@ from voltflow.domain.stations import ConnectorRef, Registration
 from voltflow.services.ports import Admission, Clock
 from voltflow.store.cards import CardRepository
 from voltflow.store.prepared import Tx
-from voltflow.store.repositories import SessionRepository, SignedInfo, StationRepository
+from voltflow.store.sessions import SessionRepository, SignedInfo
+from voltflow.store.stations import StationRepository
 from voltflow.store.writer import DurableWriter
 
 log = logging.getLogger(__name__)

@@ -22,13 +22,10 @@ from voltflow.domain.station_keys import (
 from voltflow.domain.stations import Registration
 from voltflow.services.access import require, scope_of
 from voltflow.services.ports import Clock, CommandError
-from voltflow.store.repositories import (
-    MessageLog,
-    Page,
-    StationRecord,
-    StationRepository,
-)
+from voltflow.store.frames import MessageLog
+from voltflow.store.paging import Page
 from voltflow.store.search import LONGEST
+from voltflow.store.stations import StationRecord, StationRepository
 
 if TYPE_CHECKING:
     from voltflow.services.commands import CommandService

@@ -12,7 +12,8 @@ from voltflow.domain.access import PLATFORM, Actor, Permission
 from voltflow.domain.authorization import Token, normalize_uid
 from voltflow.services.access import require
 from voltflow.services.ports import Clock
-from voltflow.store.repositories import Page, TokenRepository
+from voltflow.store.paging import Page
+from voltflow.store.tokens import TokenRepository
 
 UID = re.compile(r"^[0-9A-Z]{1,20}$")
 

@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from voltflow.domain.cards import CardStanding, CardState, ContractTerms
 from voltflow.store.database import Database
+from voltflow.store.paging import Page, fetch_page
 from voltflow.store.prepared import Tx
-from voltflow.store.repositories import Page, fetch_page
 from voltflow.store.search import contains
 from voltflow.store.tables import card_events, cards, contracts, users
 

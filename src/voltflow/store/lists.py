@@ -10,8 +10,8 @@ from sqlalchemy import and_, bindparam, delete, exists, func, insert, or_, selec
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
 from voltflow.store.database import Database
+from voltflow.store.paging import Page
 from voltflow.store.prepared import Tx
-from voltflow.store.repositories import Page
 from voltflow.store.tables import (
     authorization_list_cards,
     authorization_lists,

@@ -12,7 +12,7 @@ from sqlalchemy import and_, delete, func, insert, or_, select, update
 
 from voltflow.domain.access import Membership, OrganisationKind, Role
 from voltflow.store.database import Database
-from voltflow.store.repositories import Page, fetch_page
+from voltflow.store.paging import Page, fetch_page
 from voltflow.store.search import contains
 from voltflow.store.tables import audit_log, contracts, memberships, organisations, users
 

@@ -1,0 +1,363 @@
+"""Charging sessions, their meter values and signed readings."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, NamedTuple
+
+from sqlalchemy import and_, bindparam, or_, select, update
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.sql.base import Executable
+from sqlalchemy.sql.elements import ColumnElement
+
+from voltflow.domain.sessions import (
+    ENERGY_REGISTER,
+    SIGNED_DATA,
+    SUPERSEDED,
+    MeterSample,
+    SignedSample,
+)
+from voltflow.store.database import Database
+from voltflow.store.paging import Page, fetch_page
+from voltflow.store.prepared import Tx
+from voltflow.store.statements import Statements, dialect_insert, fit_columns
+from voltflow.store.tables import (
+    cards,
+    charging_sessions,
+    meter_values,
+    signed_meter_values,
+    stations,
+)
+from voltflow.store.whitelists import on_station_whitelist
+from voltflow.store.writer import DurableWriter, Write
+
+_S = charging_sessions
+# The hot path's reads and single-row writes, built once (see ``prepared``).
+_FIND_STARTED = select(_S.c.id).where(
+    _S.c.station_id == bindparam("station_id"),
+    _S.c.evse_id == bindparam("evse_id"),
+    _S.c.started_at == bindparam("started_at"),
+    _S.c.meter_start_wh == bindparam("meter_start_wh"),
+)
+# A retried StartTransaction (same station, connector, time and meter) inserts nothing and gets
+# no id back: the common case, a new session, is one statement. PostgreSQL's construct compiles
+# alike for SQLite.
+_INSERT_STARTED = (
+    postgresql.insert(_S)
+    .on_conflict_do_nothing(
+        index_elements=["station_id", "evse_id", "started_at", "meter_start_wh"]
+    )
+    .returning(_S.c.id)
+)
+# The session a StopTransaction closes, with the one fact its type needs from elsewhere, in one
+# statement. FOR UPDATE on PostgreSQL, where two stops of one session may race; SQLite's writer
+# holds the database's write lock already.
+_SESSION_FOR_UPDATE = (
+    select(_S, on_station_whitelist(_S.c.station_id, _S.c.id_tag).label("on_whitelist"))
+    .where(_S.c.id == bindparam("session_id"), _S.c.station_id == bindparam("station_id"))
+    .with_for_update(of=_S)
+)
+# A stop that comes again (a retry, a late copy) finds the session closed and changes nothing;
+# the station's own stop replaces one the platform inferred (``SUPERSEDED``).
+_CLOSE_SESSION = update(_S).where(
+    _S.c.id == bindparam("session_id"),
+    or_(_S.c.stopped_at.is_(None), _S.c.stop_reason == SUPERSEDED),
+)
+# Sessions still open on an EVSE that began before a new one there: an EVSE runs one
+# transaction at a time, so these are sessions their station lost. Read through the partial
+# index of open sessions (``ix_sessions_open``): none, almost always, whatever the EVSE's history.
+_OPEN_BEFORE = (
+    select(
+        _S.c.id,
+        _S.c.started_at,
+        _S.c.meter_start_wh,
+        _S.c.auth_status,
+        on_station_whitelist(_S.c.station_id, _S.c.id_tag).label("on_whitelist"),
+    )
+    .where(
+        _S.c.station_id == bindparam("station_id"),
+        _S.c.evse_id == bindparam("evse_id"),
+        _S.c.stopped_at.is_(None),
+        _S.c.started_at < bindparam("started_at"),
+    )
+    .order_by(_S.c.started_at)
+    .with_for_update(of=_S)
+)
+_MV = meter_values
+_LAST_ENERGY = (
+    select(_MV.c.sampled_at, _MV.c.value)
+    .where(_MV.c.session_id == bindparam("session_id"), _MV.c.measurand == ENERGY_REGISTER)
+    .order_by(_MV.c.sampled_at.desc())
+    .limit(1)
+)
+_SMV = signed_meter_values
+
+
+def _signed_insert(dialect: str) -> Executable:
+    """A signed block already stored (a retry, or the same block in MeterValues and then in the
+    StopTransaction) is the same reading: it is not stored again, but it joins its session when
+    it was stored without one (a MeterValues sent before the station knew its transaction)."""
+    upsert = dialect_insert(dialect, _SMV)
+    excluded = upsert.excluded
+    statement: Executable = upsert.on_conflict_do_update(
+        index_elements=["station_id", "data_sha256"],
+        set_={
+            "session_id": excluded.session_id,
+            "evse_id": excluded.evse_id,
+            "connector_id": excluded.connector_id,
+        },
+        where=and_(_SMV.c.session_id.is_(None), excluded.session_id.is_not(None)),
+    )
+    return statement
+
+
+class SignedInfo(NamedTuple):
+    """What the platform read in a signed block, stored beside it."""
+
+    encoding: str | None
+    public_key: str | None
+    note: str | None
+
+
+class SessionRepository:
+    def __init__(self, db: Database, writer: DurableWriter, statements: Statements) -> None:
+        self.db = db
+        self.writer = writer
+        self.sql = statements
+        self._signed_insert = _signed_insert(db.dialect)
+
+    def w_signed(
+        self,
+        station_id: str,
+        evse_id: int | None,
+        connector_id: int | None,
+        session_id: int | None,
+        message: str,
+        received_at: datetime,
+        signed: Sequence[tuple[SignedSample, SignedInfo]],
+    ) -> list[Write]:
+        return [
+            Write(
+                self._signed_insert,
+                fit_columns(
+                    signed_meter_values,
+                    {
+                        "station_id": station_id,
+                        "evse_id": evse_id,
+                        "connector_id": connector_id,
+                        "session_id": session_id,
+                        "sampled_at": s.timestamp,
+                        "received_at": received_at,
+                        "message": message,
+                        "format": SIGNED_DATA,
+                        "measurand": s.measurand,
+                        "context": s.context,
+                        "unit": s.unit,
+                        "phase": s.phase,
+                        "location": s.location,
+                        "data": _without_nul(s.data),
+                        "data_sha256": hashlib.sha256(s.data.encode()).hexdigest(),
+                        "encoding": info.encoding,
+                        "public_key": _without_nul(info.public_key),
+                        "note": info.note,
+                    },
+                ),
+            )
+            for s, info in signed
+        ]
+
+    def w_samples(
+        self, station_id: str, evse_id: int, session_id: int | None, samples: Sequence[MeterSample]
+    ) -> list[Write]:
+        return [
+            Write(
+                self.sql.meter_value,
+                {
+                    "station_id": station_id,
+                    "evse_id": evse_id,
+                    "session_id": session_id,
+                    "sampled_at": s.timestamp,
+                    "measurand": s.measurand,
+                    "phase": s.phase or "",
+                    "location": s.location or "",
+                    "context": s.context or "",
+                    "unit": s.unit,
+                    "value": s.value,
+                },
+            )
+            for s in samples
+        ]
+
+    # -- inside a station message's transaction (units of work, see ``writer``) ---------------
+    @staticmethod
+    def find_started(
+        tx: Tx, station_id: str, evse_id: int, started_at: datetime, meter_start: int
+    ) -> int | None:
+        row = tx.one(
+            _FIND_STARTED,
+            {
+                "station_id": station_id,
+                "evse_id": evse_id,
+                "started_at": started_at,
+                "meter_start_wh": meter_start,
+            },
+        )
+        return int(row["id"]) if row else None
+
+    @staticmethod
+    def insert_started(tx: Tx, values: dict[str, Any]) -> int | None:
+        """The new session's id; None when the station, connector, start time and meter are
+        those of a session already stored (a retried StartTransaction): nothing is inserted."""
+        row = tx.one(_INSERT_STARTED, fit_columns(charging_sessions, values))
+        return int(row["id"]) if row else None
+
+    @staticmethod
+    def get_for_update(tx: Tx, session_id: int, station_id: str) -> dict[str, Any] | None:
+        """The session, with ``on_whitelist``: whether a whitelist of its station holds its
+        token (what its type needs when it stops)."""
+        return tx.one(_SESSION_FOR_UPDATE, {"session_id": session_id, "station_id": station_id})
+
+    @staticmethod
+    def open_before(
+        tx: Tx, station_id: str, evse_id: int, started_at: datetime
+    ) -> list[dict[str, Any]]:
+        """Sessions still open on the EVSE that began before ``started_at``, oldest first, with
+        ``on_whitelist`` as :meth:`get_for_update` gives it."""
+        return tx.all(
+            _OPEN_BEFORE, {"station_id": station_id, "evse_id": evse_id, "started_at": started_at}
+        )
+
+    @staticmethod
+    def last_energy_reading(tx: Tx, session_id: int) -> tuple[datetime, Decimal] | None:
+        row = tx.one(_LAST_ENERGY, {"session_id": session_id})
+        return (row["sampled_at"], row["value"]) if row else None
+
+    @staticmethod
+    def close(tx: Tx, session_id: int, values: dict[str, Any]) -> None:
+        tx.execute(
+            _CLOSE_SESSION, {**fit_columns(charging_sessions, values), "session_id": session_id}
+        )
+
+    async def get(self, session_id: int) -> dict[str, Any] | None:
+        async with self.db.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(charging_sessions).where(charging_sessions.c.id == session_id)
+                )
+            ).first()
+        return dict(row._mapping) if row else None
+
+    async def open_session(self, station_id: str, evse_id: int) -> dict[str, Any] | None:
+        t = charging_sessions
+        async with self.db.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(t)
+                    .where(
+                        t.c.station_id == station_id,
+                        t.c.evse_id == evse_id,
+                        t.c.stopped_at.is_(None),
+                    )
+                    .order_by(t.c.started_at.desc())
+                    .limit(1)
+                )
+            ).first()
+        return dict(row._mapping) if row else None
+
+    async def page(
+        self,
+        *,
+        station_id: str | None = None,
+        id_tag: str | None = None,
+        active: bool | None = None,
+        started_from: datetime | None = None,
+        started_to: datetime | None = None,
+        offset: int = 0,
+        limit: int = 50,
+        within: Iterable[int] | None = None,
+        driver_id: int | None = None,
+        session_id: int | None = None,
+    ) -> Page:
+        t = charging_sessions
+        cond: list[Any] = []
+        if session_id is not None:
+            cond.append(t.c.id == session_id)
+        if within is not None:
+            # Sessions at the organisation's stations (CPO side) and with its cards (mobility side),
+            # and a driver's own.
+            orgs = list(within)
+            own_stations = select(stations.c.id).where(stations.c.organisation_id.in_(orgs))
+            card_filter: ColumnElement[bool] = cards.c.organisation_id.in_(orgs)
+            if driver_id is not None:
+                card_filter = or_(card_filter, cards.c.driver_id == driver_id)
+            own_cards = select(cards.c.uid).where(card_filter)
+            cond.append(or_(t.c.station_id.in_(own_stations), t.c.id_tag.in_(own_cards)))
+        if station_id:
+            cond.append(t.c.station_id == station_id)
+        if id_tag:
+            cond.append(t.c.id_tag == id_tag)
+        if active is True:
+            cond.append(t.c.stopped_at.is_(None))
+        elif active is False:
+            cond.append(t.c.stopped_at.is_not(None))
+        if started_from:
+            cond.append(t.c.started_at >= started_from)
+        if started_to:
+            cond.append(t.c.started_at < started_to)
+        async with self.db.engine.connect() as conn:
+            return await fetch_page(
+                conn,
+                select(t).where(*cond),
+                t.c.started_at.desc(),
+                t.c.id.desc(),
+                offset=offset,
+                limit=limit,
+            )
+
+    async def meter_values(self, session_id: int, limit: int = 1000) -> list[dict[str, Any]]:
+        t = meter_values
+        async with self.db.engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    select(t)
+                    .where(t.c.session_id == session_id)
+                    .order_by(t.c.sampled_at, t.c.id)
+                    .limit(limit)
+                )
+            ).all()
+        return [dict(r._mapping) for r in rows]
+
+    async def signed_values(self, session_id: int, limit: int = 1000) -> list[dict[str, Any]]:
+        """The session's signed values, in the order they were sampled."""
+        t = signed_meter_values
+        async with self.db.engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    select(t)
+                    .where(t.c.session_id == session_id)
+                    .order_by(t.c.sampled_at, t.c.id)
+                    .limit(limit)
+                )
+            ).all()
+        return [dict(r._mapping) for r in rows]
+
+    async def latest_energy(self, session_ids: Sequence[int]) -> dict[int, Decimal]:
+        """The last energy register per open session, for the live kWh the console shows."""
+        if not session_ids:
+            return {}
+        out: dict[int, Decimal] = {}
+        async with self.db.engine.connect() as conn:
+            for session_id in session_ids:
+                row = (await conn.execute(_LAST_ENERGY, {"session_id": session_id})).first()
+                if row is not None:
+                    out[session_id] = row.value
+        return out
+
+
+def _without_nul(text: str | None) -> str | None:
+    """PostgreSQL's text cannot hold NUL, which JSON can carry (``\\u0000``): written as JSON
+    writes it, on both databases, so that the block is kept rather than its message refused."""
+    return text.replace("\x00", "\\u0000") if text and "\x00" in text else text
