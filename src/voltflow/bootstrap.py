@@ -9,9 +9,11 @@ from typing import Any
 from voltflow.config import Settings
 from voltflow.ocpp.server import OcppServer, OcppServerSettings
 from voltflow.services.accounts import AccountService
+from voltflow.services.activity import ActivityService, StationDailyTotals
 from voltflow.services.audit import AuditTrail
 from voltflow.services.cards import CardService
 from voltflow.services.commands import CommandService
+from voltflow.services.events import EventSink, LocalDelivery, OutboxRelay
 from voltflow.services.lists import ListService
 from voltflow.services.organisations import ContractService, OrganisationService
 from voltflow.services.ports import Clock, StationLink, SystemClock
@@ -19,6 +21,7 @@ from voltflow.services.sessions import SessionService
 from voltflow.services.station_events import StationEvents
 from voltflow.services.stations import StationService
 from voltflow.services.tokens import TokenService
+from voltflow.store.activity import ActivityRepository
 from voltflow.store.cards import CardRepository
 from voltflow.store.console_sessions import ConsoleSessionRepository
 from voltflow.store.database import Database, create_database, upgrade
@@ -30,9 +33,11 @@ from voltflow.store.organisations import (
     MembershipRepository,
     OrganisationRepository,
 )
+from voltflow.store.outbox import OutboxRepository
 from voltflow.store.sessions import SessionRepository
 from voltflow.store.stations import StationRepository
 from voltflow.store.tokens import TokenRepository
+from voltflow.store.units import SqlUnitOfWork
 from voltflow.store.users import UserRepository
 from voltflow.store.writer import DurableWriter
 
@@ -59,9 +64,19 @@ class Platform:
     lists: ListService
     commands: CommandService
     ocpp: OcppServer
+    activity: ActivityService
+    uow: SqlUnitOfWork
+    outbox: OutboxRepository
+    # The subscribers of this process, and the relay publishing the outbox to them (or to NATS).
+    delivery: LocalDelivery
+    relay: OutboxRelay
     bus: Any = None  # the NATS connection, when gateways share the work
+    consumers: Any = None  # the JetStream consumers, when this process runs them
 
     async def start(self, *, ocpp: bool = True) -> None:
+        """``ocpp``: run as the server (stations, the outbox relay, the event consumers); else
+        as a command that reads and writes through the services and leaves its events in the
+        outbox for the server's relay."""
         await self.writer.start()
         if ocpp and self.settings.nats_url:
             await self._join_bus(self.settings.nats_url)
@@ -69,6 +84,32 @@ class Platform:
             # Sockets do not survive a restart: whatever was online is offline until it reconnects.
             await self.stations.repo.mark_all_offline()
             await self.ocpp.start()
+            await self._start_events(consume=self.settings.consumers)
+
+    async def start_worker(self) -> None:
+        """Runs the event consumers without stations: from NATS JetStream when it is
+        configured, else straight from the outbox."""
+        await self.writer.start()
+        if self.settings.nats_url:
+            import nats
+
+            self.bus = await nats.connect(self.settings.nats_url, name="voltflow-worker")
+        await self._start_events(consume=True, relay=self.bus is None)
+
+    async def _start_events(self, *, consume: bool, relay: bool = True) -> None:
+        if self.bus is not None:
+            from voltflow.bus.events import JetStreamConsumers, JetStreamSink, ensure_stream
+
+            await ensure_stream(self.bus)
+            if relay:
+                self.relay.sink = JetStreamSink(self.bus)
+            if consume:
+                self.consumers = JetStreamConsumers(self.bus, self.delivery)
+                await self.consumers.start()
+        elif not consume:
+            self.relay.sink = _Nowhere()
+        if relay:
+            await self.relay.start()
 
     async def _join_bus(self, url: str) -> None:
         import nats
@@ -83,10 +124,21 @@ class Platform:
     async def stop(self) -> None:
         await self.lists.close()
         await self.ocpp.stop()
+        await self.relay.stop()
+        if self.consumers is not None:
+            await self.consumers.stop()
         if self.bus is not None:
             await self.bus.drain()
         await self.writer.stop()
         await self.db.dispose()
+
+
+class _Nowhere:
+    """Without NATS and without consumers here, events wait in the outbox for a process that
+    runs them (``voltflow worker``): the relay publishes nothing."""
+
+    async def publish(self, events: Any) -> None:
+        raise RuntimeError("this process runs no event consumers")
 
 
 def build(
@@ -99,6 +151,16 @@ def build(
     clock = clock or SystemClock()
     db = database or create_database(settings.database_url, synchronous=settings.sqlite_synchronous)
     writer = DurableWriter(db, commit_interval=settings.commit_interval_ms / 1000)
+    outbox = OutboxRepository(db)
+    uow = SqlUnitOfWork(db, outbox)
+    activity_repo = ActivityRepository(db)
+    # The consumers of events in this process: each applies an event once (``services.events``).
+    delivery = LocalDelivery(
+        uow, outbox, clock, [StationDailyTotals(activity_repo, settings.timezone)]
+    )
+    sink: EventSink = delivery
+    relay = OutboxRelay(outbox, sink, clock)
+    uow.committed = relay.wake
     station_repo = StationRepository(db, writer)
     messages = MessageLog(db, writer, station_repo.sql)
     session_repo = SessionRepository(db, writer, station_repo.sql)
@@ -111,6 +173,7 @@ def build(
         heartbeat_interval=settings.heartbeat_interval,
         timezone=settings.timezone,
     )
+    events.events_committed = relay.wake
     ocpp = OcppServer(
         events,
         messages,
@@ -159,4 +222,9 @@ def build(
         lists=lists,
         commands=commands,
         ocpp=ocpp,
+        activity=ActivityService(activity_repo, station_repo, clock, settings.timezone),
+        uow=uow,
+        outbox=outbox,
+        delivery=delivery,
+        relay=relay,
     )

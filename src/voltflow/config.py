@@ -39,6 +39,8 @@ class Settings:
     emaid_prefix: str = "BE-VFL"
     # With several gateway processes: NATS carries commands to the one holding a station's socket.
     nats_url: str | None = None
+    # With NATS: whether ``serve`` also runs the event consumers (else ``voltflow worker`` does).
+    consumers: bool = True
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -63,4 +65,5 @@ class Settings:
         s.timezone = e.get("VOLTFLOW_TIMEZONE", s.timezone)
         s.emaid_prefix = e.get("VOLTFLOW_EMAID_PREFIX", s.emaid_prefix)
         s.nats_url = e.get("VOLTFLOW_NATS_URL") or None
+        s.consumers = _bool(e.get("VOLTFLOW_CONSUMERS"), s.consumers)
         return s

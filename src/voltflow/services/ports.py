@@ -4,16 +4,31 @@ adapter holds these and never imports the store."""
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from voltflow.domain.events import Event
 from voltflow.store.frames import Answer as Answer
 
 # What the store answers that adapters read: a station's admission, the answer a logged call got,
 # and the writer no longer taking work (a request meanwhile is answered "try later").
 from voltflow.store.stations import Admission as Admission
 from voltflow.store.writer import WriterClosed as WriterClosed
+
+
+class Changes(Protocol):
+    """What a use case tells others once it commits."""
+
+    def emit(self, event: Event) -> None: ...
+
+
+class UnitOfWork(Protocol):
+    """One use case, one transaction: ``async with uow() as changes:`` commits the block's
+    reads, checks, writes, audit entries and emitted events together, or none of them."""
+
+    def __call__(self) -> AbstractAsyncContextManager[Changes]: ...
 
 
 class Clock(Protocol):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -20,6 +20,18 @@ from sqlalchemy.exc import IntegrityError
 
 from voltflow.domain.authorization import AuthorizationStatus, normalize_uid
 from voltflow.domain.cards import authorize_card
+from voltflow.domain.events import (
+    ConnectorStatusChanged,
+    DiagnosticsStatusChanged,
+    Event,
+    FirmwareStatusChanged,
+    SessionClosed,
+    SessionCorrected,
+    SessionStarted,
+    StationBooted,
+    StationConnected,
+    StationDisconnected,
+)
 from voltflow.domain.ocmf import read_signed_value
 from voltflow.domain.session_types import SessionFacts, ValidityBounds, classify
 from voltflow.domain.sessions import (
@@ -33,10 +45,11 @@ from voltflow.domain.station_keys import key_problem
 from voltflow.domain.stations import ConnectorRef, Registration
 from voltflow.services.ports import Admission, Clock
 from voltflow.store.cards import CardRepository
+from voltflow.store.outbox import OutboxRepository
 from voltflow.store.prepared import Tx
 from voltflow.store.sessions import SessionRepository, SignedInfo
 from voltflow.store.stations import StationRepository
-from voltflow.store.writer import DurableWriter
+from voltflow.store.writer import DurableWriter, Write
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +123,12 @@ class StationEvents:
         self.zone = ZoneInfo(timezone)
         self._session_owner: dict[int, str] = {}
         self.listeners: list[StationListener] = []
+        # The outbox relay's wake-up, called once a batch that wrote events has committed.
+        self.events_committed: Callable[[], None] = lambda: None
+
+    async def _commit_with(self, writes: Sequence[Write], *events: Event) -> None:
+        await self.writer.commit([*writes, *(OutboxRepository.w_event(e) for e in events)])
+        self.events_committed()
 
     def _authorize_in(self, tx: Tx, uid: str) -> AuthorizationStatus:
         """A card's answer at a station: from its state and its holder's contract."""
@@ -171,19 +190,33 @@ class StationEvents:
     async def connected(self, station_id: str, trusted_source: str | None = None) -> None:
         """``trusted_source``: where the station connected from with its key, when that is new
         (it is then spared the limit on its id that others' failures raise)."""
-        writes = [self.stations.w_touch(station_id, self.clock.now())]
+        now = self.clock.now()
+        writes = [self.stations.w_touch(station_id, now)]
         if trusted_source is not None:
             writes.append(self.stations.w_trusted_source(station_id, trusted_source))
-        await self.writer.commit(writes)
+        await self._commit_with(writes, StationConnected(occurred_at=now, station_id=station_id))
 
     async def disconnected(self, station_id: str) -> None:
-        await self.writer.commit([self.stations.w_offline(station_id)])
+        await self._commit_with(
+            [self.stations.w_offline(station_id)],
+            StationDisconnected(occurred_at=self.clock.now(), station_id=station_id),
+        )
 
     # -- what the station says -------------------------------------------------------------------
     async def boot(self, station_id: str, info: BootInfo, registration: Registration) -> BootAnswer:
         now = self.clock.now()
         work = self.stations.boot_work(station_id, _boot_fields(info), now)
-        await self.writer.commit((), work)
+        booted = StationBooted(
+            occurred_at=now,
+            station_id=station_id,
+            registration=registration.value,
+            vendor=info.vendor,
+            model=info.model,
+            firmware_version=info.firmware_version,
+            protocol="1.6",
+        )
+        await self.writer.commit([OutboxRepository.w_event(booted)], work)
+        self.events_committed()
         interval = (
             self.heartbeat_interval
             if registration is Registration.ACCEPTED
@@ -221,7 +254,18 @@ class StationEvents:
             timestamp or now,
             now,
         )
-        await self.writer.commit(writes)
+        changed = ConnectorStatusChanged(
+            occurred_at=now,
+            station_id=station_id,
+            evse_id=ref.evse_id,
+            connector_id=ref.connector_id,
+            status=status,
+            error_code=error_code,
+            vendor_error_code=vendor_error_code,
+            info=info,
+            status_at=timestamp or now,
+        )
+        await self._commit_with(writes, changed)
 
     async def authorize(self, station_id: str, id_tag: str) -> AuthorizationStatus:
         return await self.check_token(id_tag)
@@ -261,10 +305,25 @@ class StationEvents:
                 assert session_id is not None
             else:
                 self._close_superseded(tx, station_id, ref.evse_id, started_at)
+                _emit(
+                    tx,
+                    SessionStarted(
+                        occurred_at=now,
+                        session_id=str(session_id),
+                        station_id=station_id,
+                        evse_id=ref.evse_id,
+                        connector_id=ref.connector_id,
+                        id_token=uid,
+                        authorization=status.value,
+                        started_at=started_at,
+                        meter_start_wh=meter_start_wh,
+                    ),
+                )
             return StartAnswer(session_id, status)
 
         answer = await self.writer.commit((), work)
         assert answer is not None
+        self.events_committed()
         self._remember_owner(answer.transaction_id, station_id)
         return answer
 
@@ -322,6 +381,45 @@ class StationEvents:
                 "type_reason": verdict.reason,
             },
         )
+        now = self.clock.now()
+        if session.get("stopped_at") is not None:  # the station's stop replaces the inferred one
+            _emit(
+                tx,
+                SessionCorrected(
+                    occurred_at=now,
+                    session_id=str(session["id"]),
+                    station_id=str(session["station_id"]),
+                    started_at=session["started_at"],
+                    stopped_at=stopped_at,
+                    energy_wh=energy,
+                    session_type=verdict.type.value,
+                    type_reason=verdict.reason,
+                    stop_reason=reason,
+                    previous_stopped_at=session["stopped_at"],
+                    previous_energy_wh=int(session["energy_wh"] or 0),
+                    previous_session_type=str(session["session_type"]),
+                    reason="the station's own stop replaces the one the platform inferred",
+                ),
+            )
+            return
+        _emit(
+            tx,
+            SessionClosed(
+                occurred_at=now,
+                session_id=str(session["id"]),
+                station_id=str(session["station_id"]),
+                evse_id=int(session["evse_id"]),
+                connector_id=int(session["connector_id"]),
+                id_token=str(session["id_tag"]),
+                started_at=session["started_at"],
+                stopped_at=stopped_at,
+                energy_wh=energy,
+                session_type=verdict.type.value,
+                type_reason=verdict.reason,
+                stop_reason=reason,
+                closed_by="platform" if reason == SUPERSEDED else "station",
+            ),
+        )
 
     async def stop_transaction(
         self, station_id: str, stop: StopRequest
@@ -367,7 +465,9 @@ class StationEvents:
             )
             return tag_status
 
-        return await self.writer.commit((), work)
+        answer = await self.writer.commit((), work)
+        self.events_committed()
+        return answer
 
     async def meter_values(
         self,
@@ -396,10 +496,20 @@ class StationEvents:
         await self.writer.commit(writes)
 
     async def firmware_status(self, station_id: str, status: str) -> None:
-        await self.writer.commit([self.stations.w_field(station_id, "firmware_status", status)])
+        await self._commit_with(
+            [self.stations.w_field(station_id, "firmware_status", status)],
+            FirmwareStatusChanged(
+                occurred_at=self.clock.now(), station_id=station_id, status=status
+            ),
+        )
 
     async def diagnostics_status(self, station_id: str, status: str) -> None:
-        await self.writer.commit([self.stations.w_field(station_id, "diagnostics_status", status)])
+        await self._commit_with(
+            [self.stations.w_field(station_id, "diagnostics_status", status)],
+            DiagnosticsStatusChanged(
+                occurred_at=self.clock.now(), station_id=station_id, status=status
+            ),
+        )
 
     async def data_transfer(
         self,
@@ -411,6 +521,12 @@ class StationEvents:
         """No vendor extensions are known yet: the message is kept in the protocol's log only,
         and answered as the protocol says for an unknown vendor."""
         return "UnknownVendorId"
+
+
+def _emit(tx: Tx, event: Event) -> None:
+    """The event into the outbox, in the writer's transaction that makes it true."""
+    write = OutboxRepository.w_event(event)
+    tx.execute(write.statement, write.params)
 
 
 def _read_signed(signed: Sequence[SignedSample]) -> list[tuple[SignedSample, SignedInfo]]:

@@ -22,7 +22,7 @@ class CardRepository:
         self.db = db
 
     async def get(self, uid: str) -> dict[str, Any] | None:
-        async with self.db.engine.connect() as conn:
+        async with self.db.reading() as conn:
             return await self.get_in(conn, uid)
 
     @staticmethod
@@ -31,7 +31,7 @@ class CardRepository:
         return dict(row._mapping) if row else None
 
     async def many(self, uids: Sequence[str]) -> dict[str, dict[str, Any]]:
-        async with self.db.engine.connect() as conn:
+        async with self.db.reading() as conn:
             rows = (await conn.execute(select(cards).where(cards.c.uid.in_(list(uids))))).all()
         return {r.uid: dict(r._mapping) for r in rows}
 
@@ -40,12 +40,12 @@ class CardRepository:
         values = [v for v in values if v]
         if not values:
             return set()
-        async with self.db.engine.connect() as conn:
+        async with self.db.reading() as conn:
             rows = (await conn.execute(select(col).where(col.in_(values)))).scalars().all()
         return set(rows)
 
     async def contract_ids_with_prefix(self, prefix: str) -> list[str]:
-        async with self.db.engine.connect() as conn:
+        async with self.db.reading() as conn:
             rows = (
                 await conn.execute(
                     select(cards.c.contract_id).where(cards.c.contract_id.like(f"{prefix}%"))
@@ -55,7 +55,7 @@ class CardRepository:
 
     async def insert_many(self, rows: list[dict[str, Any]], events: list[dict[str, Any]]) -> None:
         """All or nothing: an import either lands whole or not at all."""
-        async with self.db.writes.begin() as conn:
+        async with self.db.writing() as conn:
             if rows:
                 await conn.execute(insert(cards), rows)
             if events:
@@ -64,7 +64,7 @@ class CardRepository:
     async def apply(
         self, changes: list[tuple[str, dict[str, Any]]], events: list[dict[str, Any]]
     ) -> None:
-        async with self.db.writes.begin() as conn:
+        async with self.db.writing() as conn:
             for uid, values in changes:
                 await conn.execute(update(cards).where(cards.c.uid == uid).values(**values))
             if events:
@@ -106,13 +106,13 @@ class CardRepository:
         query = select(
             t, users.c.username.label("driver_username"), users.c.full_name.label("driver_name")
         ).outerjoin(users, users.c.id == t.c.driver_id)
-        async with self.db.engine.connect() as conn:
+        async with self.db.reading() as conn:
             return await fetch_page(
                 conn, query.where(where), t.c.printed_number, t.c.uid, offset=offset, limit=limit
             )
 
     async def history(self, uid: str) -> list[dict[str, Any]]:
-        async with self.db.engine.connect() as conn:
+        async with self.db.reading() as conn:
             rows = (
                 await conn.execute(
                     select(card_events)

@@ -25,7 +25,7 @@ class ConsoleSessionRepository:
         user_agent: str | None,
         address: str | None,
     ) -> int:
-        async with self.db.writes.begin() as conn:
+        async with self.db.writing() as conn:
             # What expired of this person's is dropped here, by the person's index, so that the
             # table holds what can still be used plus at most one login's worth per person.
             await conn.execute(
@@ -60,12 +60,12 @@ class ConsoleSessionRepository:
                 users.c.disabled_at.is_(None),
             )
         )
-        async with self.db.engine.connect() as conn:
+        async with self.db.reading() as conn:
             row = (await conn.execute(query)).first()
         return dict(row._mapping) if row else None
 
     async def seen(self, session_id: int, now: datetime) -> None:
-        async with self.db.writes.begin() as conn:
+        async with self.db.writing() as conn:
             await conn.execute(
                 update(console_sessions)
                 .where(console_sessions.c.id == session_id)
@@ -78,11 +78,11 @@ class ConsoleSessionRepository:
             .where(console_sessions.c.user_id == user_id, console_sessions.c.expires_at > now)
             .order_by(console_sessions.c.last_seen_at.desc(), console_sessions.c.id.desc())
         )
-        async with self.db.engine.connect() as conn:
+        async with self.db.reading() as conn:
             return [dict(r._mapping) for r in await conn.execute(query)]
 
     async def end(self, token_hash: str) -> None:
-        async with self.db.writes.begin() as conn:
+        async with self.db.writing() as conn:
             await conn.execute(
                 delete(console_sessions).where(console_sessions.c.token_hash == token_hash)
             )
@@ -92,6 +92,6 @@ class ConsoleSessionRepository:
         condition = console_sessions.c.user_id == user_id
         if keep is not None:
             condition = condition & (console_sessions.c.token_hash != keep)
-        async with self.db.writes.begin() as conn:
+        async with self.db.writing() as conn:
             result = await conn.execute(delete(console_sessions).where(condition))
         return int(result.rowcount or 0)

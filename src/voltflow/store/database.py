@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -71,8 +74,59 @@ class Database:
             _sqlite_pragmas(engine, self.synchronous, wal_autocheckpoint=WRITER_WAL_PAGES)
         return engine
 
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncConnection]:
+        """A connection to read on: the unit of work's, inside one (it sees what the unit wrote
+        so far), else one of the pool's for this read alone."""
+        unit = _unit.get()
+        if unit is not None and unit.db is self and unit.connection is not None:
+            yield unit.connection
+            return
+        async with self.engine.connect() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def writing(self) -> AsyncIterator[AsyncConnection]:
+        """A connection to write on: the unit of work's, inside one (committed with the rest of
+        the unit, or not at all), else a transaction of its own, committed at the block's end."""
+        unit = _unit.get()
+        if unit is not None and unit.db is self and unit.connection is not None:
+            yield unit.connection
+            return
+        async with self.writes.begin() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def unit(self) -> AsyncIterator[AsyncConnection]:
+        """One transaction for everything the block reads and writes through :meth:`reading`
+        and :meth:`writing`: committed when the block ends, rolled back whole when it raises. A
+        unit inside a unit joins it."""
+        outer = _unit.get()
+        if outer is not None and outer.db is self and outer.connection is not None:
+            yield outer.connection
+            return
+        async with self.writes.begin() as conn:
+            unit = _Unit(self, conn)
+            token = _unit.set(unit)
+            try:
+                yield conn
+            finally:
+                # Tasks started inside the unit copied its context: once it ends, they open
+                # connections of their own instead of using one that is gone.
+                unit.connection = None
+                _unit.reset(token)
+
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+@dataclass
+class _Unit:
+    db: Database
+    connection: AsyncConnection | None
+
+
+_unit: ContextVar[_Unit | None] = ContextVar("voltflow_unit_of_work", default=None)
 
 
 # Seconds to wait for PostgreSQL to accept a connection. Without a bound, a database host that

@@ -145,7 +145,7 @@ class MessageLog:
             )
         if before_id:
             cond.append(t.c.id < before_id)
-        async with self.db.engine.connect() as conn:
+        async with self.db.reading() as conn:
             rows = (
                 await conn.execute(select(t).where(*cond).order_by(t.c.id.desc()).limit(limit))
             ).all()

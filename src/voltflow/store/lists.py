@@ -50,7 +50,7 @@ class ListRepository:
 
     # -- station groups ---------------------------------------------------------------------------
     async def add_group(self, organisation_id: int, name: str, now: datetime) -> int:
-        async with self.db.writes.begin() as conn:
+        async with self.db.writing() as conn:
             result = await conn.execute(
                 insert(station_groups)
                 .values(organisation_id=organisation_id, name=name, created_at=now)
@@ -59,7 +59,7 @@ class ListRepository:
             return int(result.scalar_one())
 
     async def get_group(self, group_id: int) -> dict[str, Any] | None:
-        async with self.db.engine.connect() as conn:
+        async with self.db.reading() as conn:
             row = (
                 await conn.execute(select(station_groups).where(station_groups.c.id == group_id))
             ).first()
@@ -78,11 +78,11 @@ class ListRepository:
         query = select(station_groups).order_by(station_groups.c.name)
         if within is not None:
             query = query.where(station_groups.c.organisation_id.in_(list(within)))
-        async with self.db.engine.connect() as conn:
+        async with self.db.reading() as conn:
             return [dict(r._mapping) for r in (await conn.execute(query)).all()]
 
     async def set_group_members(self, group_id: int, station_ids: Sequence[str]) -> None:
-        async with self.db.writes.begin() as conn:
+        async with self.db.writing() as conn:
             await conn.execute(
                 delete(station_group_members).where(station_group_members.c.group_id == group_id)
             )
@@ -94,12 +94,12 @@ class ListRepository:
 
     # -- lists -------------------------------------------------------------------------------------
     async def add_list(self, values: dict[str, Any]) -> int:
-        async with self.db.writes.begin() as conn:
+        async with self.db.writing() as conn:
             result = await conn.execute(insert(L).values(**values).returning(L.c.id))
             return int(result.scalar_one())
 
     async def get_list(self, list_id: int) -> dict[str, Any] | None:
-        async with self.db.engine.connect() as conn:
+        async with self.db.reading() as conn:
             row = (await conn.execute(select(L).where(L.c.id == list_id))).first()
             if row is None:
                 return None
@@ -140,7 +140,7 @@ class ListRepository:
             cond.append(covers_station(station_id))
         where = and_(True, *cond)
         counts = select(LC.c.list_id, func.count().label("cards")).group_by(LC.c.list_id).subquery()
-        async with self.db.engine.connect() as conn:
+        async with self.db.reading() as conn:
             total = (
                 await conn.execute(select(func.count()).select_from(L).where(where))
             ).scalar_one()
@@ -157,7 +157,7 @@ class ListRepository:
         return Page([dict(r._mapping) for r in rows], int(total), offset, limit)
 
     async def add_cards(self, list_id: int, uids: Sequence[str], now: datetime) -> list[str]:
-        async with self.db.writes.begin() as conn:
+        async with self.db.writing() as conn:
             present = set(
                 (
                     await conn.execute(
@@ -176,7 +176,7 @@ class ListRepository:
 
     async def remove_cards(self, list_id: int, uids: Sequence[str]) -> int:
         """Takes the cards off the list, and withdraws the invitations of those not on it yet."""
-        async with self.db.writes.begin() as conn:
+        async with self.db.writing() as conn:
             result = await conn.execute(
                 delete(LC).where(LC.c.list_id == list_id, LC.c.card_uid.in_(list(uids)))
             )
@@ -193,19 +193,19 @@ class ListRepository:
         query = select(
             cards.c.uid, cards.c.state, cards.c.organisation_id, cards.c.driver_id
         ).where(cards.c.uid.in_(list(uids)))
-        async with self.db.engine.connect() as conn:
+        async with self.db.reading() as conn:
             return {r.uid: dict(r._mapping) for r in (await conn.execute(query)).all()}
 
     async def members(self, organisation_id: int) -> set[int]:
         query = select(memberships.c.user_id).where(
             memberships.c.organisation_id == organisation_id
         )
-        async with self.db.engine.connect() as conn:
+        async with self.db.reading() as conn:
             return set((await conn.execute(query)).scalars())
 
     async def invite(self, list_id: int, uids: Sequence[str], now: datetime) -> list[str]:
         """Invitations for the cards neither on the list nor invited to it yet (those are left)."""
-        async with self.db.writes.begin() as conn:
+        async with self.db.writing() as conn:
             listed = select(LC.c.card_uid).where(
                 LC.c.list_id == list_id, LC.c.card_uid.in_(list(uids))
             )
@@ -247,7 +247,7 @@ class ListRepository:
             if driver_id is not None:
                 held.append(cards.c.driver_id == driver_id)
             query = query.where(or_(*held))
-        async with self.db.engine.connect() as conn:
+        async with self.db.reading() as conn:
             return [dict(r._mapping) for r in (await conn.execute(query)).all()]
 
     async def invitation(self, list_id: int, uid: str) -> dict[str, Any] | None:
@@ -263,7 +263,7 @@ class ListRepository:
             .join(cards, cards.c.uid == INV.c.card_uid)
             .where(INV.c.list_id == list_id, INV.c.card_uid == uid)
         )
-        async with self.db.engine.connect() as conn:
+        async with self.db.reading() as conn:
             row = (await conn.execute(query)).first()
         return dict(row._mapping) if row else None
 
@@ -272,7 +272,7 @@ class ListRepository:
     ) -> bool:
         """Settles the invitation (the card joins the list if accepted); False if none was
         pending, e.g. answered meanwhile."""
-        async with self.db.writes.begin() as conn:
+        async with self.db.writing() as conn:
             result = await conn.execute(
                 delete(INV).where(INV.c.list_id == list_id, INV.c.card_uid == uid)
             )
@@ -291,7 +291,7 @@ class ListRepository:
         return True
 
     async def lists_with_cards(self, uids: Sequence[str]) -> list[int]:
-        async with self.db.engine.connect() as conn:
+        async with self.db.reading() as conn:
             rows = (
                 await conn.execute(
                     select(LC.c.list_id).where(LC.c.card_uid.in_(list(uids))).distinct()
@@ -300,7 +300,7 @@ class ListRepository:
             return list(rows)
 
     async def remove_everywhere(self, uids: Sequence[str]) -> None:
-        async with self.db.writes.begin() as conn:
+        async with self.db.writing() as conn:
             await conn.execute(delete(LC).where(LC.c.card_uid.in_(list(uids))))
 
     async def stations_of_lists(self, list_ids: Sequence[int]) -> set[str]:
@@ -314,12 +314,12 @@ class ListRepository:
             .join(L, L.c.group_id == station_group_members.c.group_id)
             .where(L.c.id.in_(list_ids))
         )
-        async with self.db.engine.connect() as conn:
+        async with self.db.reading() as conn:
             return set((await conn.execute(union(direct, grouped))).scalars())
 
     async def stations_with_entries(self, uids: Sequence[str]) -> set[str]:
         t = station_local_list_entries
-        async with self.db.engine.connect() as conn:
+        async with self.db.reading() as conn:
             return set(
                 (
                     await conn.execute(
@@ -340,14 +340,14 @@ class ListRepository:
             .where(*cond)
             .distinct()
         )
-        async with self.db.engine.connect() as conn:
+        async with self.db.reading() as conn:
             return {r.uid: r.state for r in (await conn.execute(query)).all()}
 
     async def card_states(self, uids: Iterable[str]) -> dict[str, str]:
         wanted = list(uids)
         if not wanted:
             return {}
-        async with self.db.engine.connect() as conn:
+        async with self.db.reading() as conn:
             rows = (
                 await conn.execute(
                     select(cards.c.uid, cards.c.state).where(cards.c.uid.in_(wanted))
@@ -367,7 +367,7 @@ class ListRepository:
         return bool(await self.writer.commit((), work))
 
     async def local_list(self, station_id: str) -> tuple[dict[str, Any] | None, dict[str, str]]:
-        async with self.db.engine.connect() as conn:
+        async with self.db.reading() as conn:
             row = (
                 await conn.execute(
                     select(station_local_lists).where(
@@ -388,7 +388,7 @@ class ListRepository:
         self, station_id: str, version: int, entries: dict[str, str], now: datetime
     ) -> None:
         t, e = station_local_lists, station_local_list_entries
-        async with self.db.writes.begin() as conn:
+        async with self.db.writing() as conn:
             exists = (
                 await conn.execute(select(t.c.station_id).where(t.c.station_id == station_id))
             ).first()
@@ -409,7 +409,7 @@ class ListRepository:
 
     async def note_sync_error(self, station_id: str, error: str) -> None:
         t = station_local_lists
-        async with self.db.writes.begin() as conn:
+        async with self.db.writing() as conn:
             exists = (
                 await conn.execute(select(t.c.station_id).where(t.c.station_id == station_id))
             ).first()

@@ -30,7 +30,7 @@ class OrganisationRepository:
         *,
         login_domain: str | None = None,
     ) -> int:
-        async with self.db.writes.begin() as conn:
+        async with self.db.writing() as conn:
             result = await conn.execute(
                 insert(organisations)
                 .values(
@@ -49,11 +49,11 @@ class OrganisationRepository:
         query = select(organisations.c.login_domain).where(
             organisations.c.login_domain.startswith(prefix, autoescape=True)
         )
-        async with self.db.engine.connect() as conn:
+        async with self.db.reading() as conn:
             return {d for d in (await conn.execute(query)).scalars() if d}
 
     async def get(self, organisation_id: int) -> dict[str, Any] | None:
-        async with self.db.engine.connect() as conn:
+        async with self.db.reading() as conn:
             row = (
                 await conn.execute(
                     select(organisations).where(organisations.c.id == organisation_id)
@@ -62,7 +62,7 @@ class OrganisationRepository:
         return dict(row._mapping) if row else None
 
     async def by_kind(self, kind: OrganisationKind) -> list[dict[str, Any]]:
-        async with self.db.engine.connect() as conn:
+        async with self.db.reading() as conn:
             rows = (
                 await conn.execute(
                     select(organisations)
@@ -90,13 +90,13 @@ class OrganisationRepository:
         if kind:
             cond.append(t.c.kind == kind)
         where = and_(True, *cond)
-        async with self.db.engine.connect() as conn:
+        async with self.db.reading() as conn:
             return await fetch_page(
                 conn, select(t).where(where), t.c.name, t.c.id, offset=offset, limit=limit
             )
 
     async def update(self, organisation_id: int, **values: Any) -> None:
-        async with self.db.writes.begin() as conn:
+        async with self.db.writing() as conn:
             await conn.execute(
                 update(organisations).where(organisations.c.id == organisation_id).values(**values)
             )
@@ -107,7 +107,7 @@ class MembershipRepository:
         self.db = db
 
     async def of_user(self, user_id: int) -> tuple[Membership, ...]:
-        async with self.db.engine.connect() as conn:
+        async with self.db.reading() as conn:
             rows = (
                 await conn.execute(
                     select(memberships.c.organisation_id, memberships.c.role, organisations.c.kind)
@@ -121,7 +121,7 @@ class MembershipRepository:
         )
 
     async def grant(self, user_id: int, organisation_id: int, role: Role, now: datetime) -> bool:
-        async with self.db.writes.begin() as conn:
+        async with self.db.writing() as conn:
             exists = (
                 await conn.execute(
                     select(memberships.c.user_id).where(
@@ -144,7 +144,7 @@ class MembershipRepository:
         return True
 
     async def revoke(self, user_id: int, organisation_id: int, role: Role) -> bool:
-        async with self.db.writes.begin() as conn:
+        async with self.db.writing() as conn:
             result = await conn.execute(
                 delete(memberships).where(
                     memberships.c.user_id == user_id,
@@ -180,7 +180,7 @@ class MembershipRepository:
             .where(*cond)
             .distinct()
         )
-        async with self.db.engine.connect() as conn:
+        async with self.db.reading() as conn:
             total = (
                 await conn.execute(select(func.count()).select_from(base.subquery()))
             ).scalar_one()
@@ -208,21 +208,21 @@ class ContractRepository:
         self.db = db
 
     async def add(self, values: dict[str, Any]) -> int:
-        async with self.db.writes.begin() as conn:
+        async with self.db.writing() as conn:
             result = await conn.execute(
                 insert(contracts).values(**values).returning(contracts.c.id)
             )
             return int(result.scalar_one())
 
     async def get(self, contract_id: int) -> dict[str, Any] | None:
-        async with self.db.engine.connect() as conn:
+        async with self.db.reading() as conn:
             row = (
                 await conn.execute(select(contracts).where(contracts.c.id == contract_id))
             ).first()
         return dict(row._mapping) if row else None
 
     async def of_organisation(self, organisation_id: int) -> list[dict[str, Any]]:
-        async with self.db.engine.connect() as conn:
+        async with self.db.reading() as conn:
             rows = (
                 await conn.execute(
                     select(contracts)
@@ -241,7 +241,7 @@ class ContractRepository:
         return rows[0] if rows else None
 
     async def update(self, contract_id: int, **values: Any) -> None:
-        async with self.db.writes.begin() as conn:
+        async with self.db.writing() as conn:
             await conn.execute(
                 update(contracts).where(contracts.c.id == contract_id).values(**values)
             )
@@ -263,7 +263,7 @@ class AuditRepository:
         entity_id: str | None,
         detail: dict[str, Any] | None,
     ) -> None:
-        async with self.db.writes.begin() as conn:
+        async with self.db.writing() as conn:
             await conn.execute(
                 insert(audit_log).values(
                     at=at,
@@ -294,7 +294,7 @@ class AuditRepository:
         if entity:
             cond.append(t.c.entity == entity)
         where = and_(True, *cond)
-        async with self.db.engine.connect() as conn:
+        async with self.db.reading() as conn:
             return await fetch_page(
                 conn, select(t).where(where), t.c.id.desc(), offset=offset, limit=limit
             )

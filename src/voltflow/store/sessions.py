@@ -72,6 +72,10 @@ _CLOSE_SESSION = update(_S).where(
 _OPEN_BEFORE = (
     select(
         _S.c.id,
+        _S.c.station_id,
+        _S.c.evse_id,
+        _S.c.connector_id,
+        _S.c.id_tag,
         _S.c.started_at,
         _S.c.meter_start_wh,
         _S.c.auth_status,
@@ -242,7 +246,7 @@ class SessionRepository:
         )
 
     async def get(self, session_id: int) -> dict[str, Any] | None:
-        async with self.db.engine.connect() as conn:
+        async with self.db.reading() as conn:
             row = (
                 await conn.execute(
                     select(charging_sessions).where(charging_sessions.c.id == session_id)
@@ -252,7 +256,7 @@ class SessionRepository:
 
     async def open_session(self, station_id: str, evse_id: int) -> dict[str, Any] | None:
         t = charging_sessions
-        async with self.db.engine.connect() as conn:
+        async with self.db.reading() as conn:
             row = (
                 await conn.execute(
                     select(t)
@@ -307,7 +311,7 @@ class SessionRepository:
             cond.append(t.c.started_at >= started_from)
         if started_to:
             cond.append(t.c.started_at < started_to)
-        async with self.db.engine.connect() as conn:
+        async with self.db.reading() as conn:
             return await fetch_page(
                 conn,
                 select(t).where(*cond),
@@ -319,7 +323,7 @@ class SessionRepository:
 
     async def meter_values(self, session_id: int, limit: int = 1000) -> list[dict[str, Any]]:
         t = meter_values
-        async with self.db.engine.connect() as conn:
+        async with self.db.reading() as conn:
             rows = (
                 await conn.execute(
                     select(t)
@@ -333,7 +337,7 @@ class SessionRepository:
     async def signed_values(self, session_id: int, limit: int = 1000) -> list[dict[str, Any]]:
         """The session's signed values, in the order they were sampled."""
         t = signed_meter_values
-        async with self.db.engine.connect() as conn:
+        async with self.db.reading() as conn:
             rows = (
                 await conn.execute(
                     select(t)
@@ -349,7 +353,7 @@ class SessionRepository:
         if not session_ids:
             return {}
         out: dict[int, Decimal] = {}
-        async with self.db.engine.connect() as conn:
+        async with self.db.reading() as conn:
             for session_id in session_ids:
                 row = (await conn.execute(_LAST_ENERGY, {"session_id": session_id})).first()
                 if row is not None:

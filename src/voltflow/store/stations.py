@@ -116,7 +116,7 @@ class StationRepository:
         self.sql = Statements(db.dialect)
 
     async def get(self, station_id: str) -> StationRecord | None:
-        async with self.db.engine.connect() as conn:
+        async with self.db.reading() as conn:
             row = (await conn.execute(select(stations).where(stations.c.id == station_id))).first()
         return StationRecord.from_row(row) if row else None
 
@@ -149,7 +149,7 @@ class StationRepository:
         registration: Registration = Registration.ACCEPTED,
         lenient: bool = False,
     ) -> StationRecord:
-        async with self.db.writes.begin() as conn:
+        async with self.db.writing() as conn:
             await conn.execute(
                 insert(stations).values(
                     id=station_id,
@@ -171,7 +171,7 @@ class StationRepository:
             values["pending_password_hash"] = values["pending_key_state"] = None
         if "registration" in values and isinstance(values["registration"], Registration):
             values["registration"] = values["registration"].value
-        async with self.db.writes.begin() as conn:
+        async with self.db.writing() as conn:
             result = await conn.execute(
                 update(stations).where(stations.c.id == station_id).values(**values)
             )
@@ -223,7 +223,7 @@ class StationRepository:
         return [stations.c.id == station_id, stations.c.pending_password_hash == key_hash]
 
     async def _set_key(self, expected: list[ColumnElement[bool]], **values: Any) -> bool:
-        async with self.db.writes.begin() as conn:
+        async with self.db.writing() as conn:
             result = await conn.execute(update(stations).where(*expected).values(**values))
         return bool(result.rowcount)
 
@@ -250,7 +250,7 @@ class StationRepository:
         if online is not None:
             cond.append(stations.c.online == online)
         where = and_(True, *cond)
-        async with self.db.engine.connect() as conn:
+        async with self.db.reading() as conn:
             total = (
                 await conn.execute(select(func.count()).select_from(stations).where(where))
             ).scalar_one()
@@ -285,7 +285,7 @@ class StationRepository:
         return Page(items, total, offset, limit)
 
     async def connectors(self, station_id: str) -> list[dict[str, Any]]:
-        async with self.db.engine.connect() as conn:
+        async with self.db.reading() as conn:
             rows = (
                 await conn.execute(
                     select(connectors)
@@ -296,7 +296,7 @@ class StationRepository:
         return [dict(r._mapping) for r in rows]
 
     async def status_history(self, station_id: str, limit: int = 50) -> list[dict[str, Any]]:
-        async with self.db.engine.connect() as conn:
+        async with self.db.reading() as conn:
             rows = (
                 await conn.execute(
                     select(connector_status_history)
@@ -308,7 +308,7 @@ class StationRepository:
         return [dict(r._mapping) for r in rows]
 
     async def mark_all_offline(self) -> None:
-        async with self.db.writes.begin() as conn:
+        async with self.db.writing() as conn:
             await conn.execute(
                 update(stations).where(stations.c.online.is_(True)).values(online=False)
             )

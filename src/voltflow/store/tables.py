@@ -426,3 +426,42 @@ api_keys = Table(
     Column("scopes", Text, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
 )
+
+# Events waiting to be published (``services.events``): written in the transaction of the change
+# they tell of, marked once published. ``seq`` orders them as they were committed.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("seq", BigId, primary_key=True, autoincrement=True),
+    Column("id", String(36), nullable=False, unique=True),
+    Column("kind", String(48), nullable=False),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("published_at", UTCDateTime, nullable=True),
+    Index(
+        "ix_outbox_unpublished",
+        "seq",
+        sqlite_where=Column("published_at").is_(None),
+        postgresql_where=Column("published_at").is_(None),
+    ),
+)
+
+# The events each consumer has applied, written in the transaction that applies one: an event
+# delivered again (after a crash, or by JetStream) finds its id here and changes nothing.
+event_receipts = Table(
+    "event_receipts",
+    metadata,
+    Column("consumer", String(48), primary_key=True),
+    Column("event_id", String(36), primary_key=True),
+    Column("applied_at", UTCDateTime, nullable=False),
+)
+
+# Sessions and energy per station and local day, kept from the session events.
+station_daily_totals = Table(
+    "station_daily_totals",
+    metadata,
+    Column("station_id", String(64), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("sessions", Integer, nullable=False),
+    Column("energy_wh", BigInteger, nullable=False),
+)

@@ -19,7 +19,7 @@ class TokenRepository:
         self.db = db
 
     async def add(self, uid: str, now: datetime, expires_at: datetime | None = None) -> Token:
-        async with self.db.writes.begin() as conn:
+        async with self.db.writing() as conn:
             await conn.execute(
                 insert(cards).values(
                     uid=uid,
@@ -33,5 +33,5 @@ class TokenRepository:
 
     async def page(self, offset: int = 0, limit: int = 100) -> Page:
         query = select(cards.c.uid, cards.c.state, cards.c.expires_at)
-        async with self.db.engine.connect() as conn:
+        async with self.db.reading() as conn:
             return await fetch_page(conn, query, cards.c.uid, offset=offset, limit=limit)

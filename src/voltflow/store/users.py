@@ -19,12 +19,12 @@ class UserRepository:
         self.db = db
 
     async def by_username(self, username: str) -> dict[str, Any] | None:
-        async with self.db.engine.connect() as conn:
+        async with self.db.reading() as conn:
             row = (await conn.execute(select(users).where(users.c.username == username))).first()
         return dict(row._mapping) if row else None
 
     async def by_id(self, user_id: int) -> dict[str, Any] | None:
-        async with self.db.engine.connect() as conn:
+        async with self.db.reading() as conn:
             row = (await conn.execute(select(users).where(users.c.id == user_id))).first()
         return dict(row._mapping) if row else None
 
@@ -38,7 +38,7 @@ class UserRepository:
         full_name: str | None = None,
         email: str | None = None,
     ) -> int:
-        async with self.db.writes.begin() as conn:
+        async with self.db.writing() as conn:
             result = await conn.execute(
                 insert(users)
                 .values(
@@ -54,13 +54,13 @@ class UserRepository:
             return int(result.scalar_one())
 
     async def update(self, user_id: int, **values: Any) -> None:
-        async with self.db.writes.begin() as conn:
+        async with self.db.writing() as conn:
             await conn.execute(update(users).where(users.c.id == user_id).values(**values))
 
     async def add_api_key(
         self, user_id: int, key_hash: str, label: str, now: datetime, scopes: str | None = None
     ) -> None:
-        async with self.db.writes.begin() as conn:
+        async with self.db.writing() as conn:
             await conn.execute(
                 insert(api_keys).values(
                     user_id=user_id, key_hash=key_hash, label=label, scopes=scopes, created_at=now
@@ -68,7 +68,7 @@ class UserRepository:
             )
 
     async def by_api_key(self, key_hash: str) -> tuple[dict[str, Any], str | None] | None:
-        async with self.db.engine.connect() as conn:
+        async with self.db.reading() as conn:
             row = (
                 await conn.execute(
                     select(users, api_keys.c.scopes)

@@ -1,0 +1,155 @@
+"""Events after commit: the outbox relay and the consumers it delivers to.
+
+A change and the events that tell of it commit together (``ports.UnitOfWork``; the station
+writer's batches for what stations say). The relay then reads the outbox in commit order and
+hands each batch to a sink: the subscribers of this process (``LocalDelivery``), or NATS
+JetStream (``bus.events``) from which workers in other processes consume. It marks a batch
+published only once the sink took it, so a process killed in between publishes it again on
+restart: delivery is at least once. Each consumer applies an event in a transaction that also
+records the event's id (``event_receipts``), so an event delivered again changes nothing:
+applied exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from typing import Protocol
+
+from voltflow import failpoints
+from voltflow.domain.events import Envelope, Event
+from voltflow.services.ports import Clock, UnitOfWork
+from voltflow.store.outbox import OutboxRepository
+
+log = logging.getLogger(__name__)
+
+
+class Subscriber(Protocol):
+    """A consumer of events. ``handle`` runs inside the unit of work that records the event's
+    receipt: what it writes through the services and repositories commits with the receipt."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def kinds(self) -> frozenset[str]: ...
+
+    async def handle(self, event: Event) -> None: ...
+
+
+class EventSink(Protocol):
+    """Where the relay publishes: returns once the events are taken (delivered, or stored by a
+    broker that will deliver them)."""
+
+    async def publish(self, events: Sequence[Envelope]) -> None: ...
+
+
+class LocalDelivery:
+    """Applies events to this process's subscribers, each in a transaction with its receipt."""
+
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        outbox: OutboxRepository,
+        clock: Clock,
+        subscribers: Sequence[Subscriber] = (),
+    ) -> None:
+        self.uow = uow
+        self.outbox = outbox
+        self.clock = clock
+        self.subscribers: list[Subscriber] = list(subscribers)
+
+    def named(self, name: str) -> Subscriber:
+        for subscriber in self.subscribers:
+            if subscriber.name == name:
+                return subscriber
+        raise LookupError(name)
+
+    async def publish(self, events: Sequence[Envelope]) -> None:
+        for envelope in events:
+            event = envelope.open()
+            for subscriber in self.subscribers:
+                if event.kind in subscriber.kinds:
+                    await self.apply(subscriber, event)
+
+    async def apply(self, subscriber: Subscriber, event: Event) -> bool:
+        """Applies ``event`` unless ``subscriber`` already has; True when it did now."""
+        async with self.uow():
+            if not await self.outbox.first_receipt(subscriber.name, event.id, self.clock.now()):
+                return False
+            await subscriber.handle(event)
+            await failpoints.reach("consumer.before_commit")
+        return True
+
+
+class OutboxRelay:
+    """Publishes what the outbox holds, in commit order, woken by each commit that wrote an
+    event and, as a safety net, every ``poll`` seconds."""
+
+    def __init__(
+        self,
+        outbox: OutboxRepository,
+        sink: EventSink,
+        clock: Clock,
+        *,
+        batch: int = 500,
+        poll: float = 1.0,
+        retry_max: float = 30.0,
+    ) -> None:
+        self.outbox = outbox
+        self.sink = sink
+        self.clock = clock
+        self.batch = batch
+        self.poll = poll
+        self.retry_max = retry_max
+        self._wakeup = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def wake(self) -> None:
+        self._wakeup.set()
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="outbox-relay")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def drain(self) -> int:
+        """Publishes everything the outbox holds now; the number published."""
+        published = 0
+        while True:
+            events = await self.outbox.unpublished(self.batch)
+            if not events:
+                return published
+            await failpoints.reach("outbox.before_publish")
+            await self.sink.publish(events)
+            await self.outbox.mark_published([e.seq for e in events], self.clock.now())
+            published += len(events)
+            if len(events) < self.batch:
+                return published
+
+    async def _run(self) -> None:
+        delay = 0.5
+        while True:
+            self._wakeup.clear()
+            try:
+                await self.drain()
+                delay = 0.5
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("events: publishing failed; trying again in %.0f s", delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.retry_max)
+                continue
+            # Not ``wait_for``: on 3.11 it can swallow a cancellation that comes as the wait ends.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.poll):
+                    await self._wakeup.wait()
