@@ -8,7 +8,8 @@ platform sends. For demos, commissioning rehearsals and load tests.
 from voltflow.simulator._common import SessionRejected, SimulatorError
 from voltflow.simulator._config import StationConfig
 from voltflow.simulator._runner import simulate
-from voltflow.simulator._station import SimulatedStation, Transaction, station_url
+from voltflow.simulator._state import Transaction, station_url
+from voltflow.simulator._station import SimulatedStation
 
 __all__ = [
     "SessionRejected",

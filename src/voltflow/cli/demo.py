@@ -1,0 +1,128 @@
+"""``voltflow demo``: the platform with demo data and simulated stations charging."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+
+import click
+
+from voltflow.bootstrap import Platform, build
+from voltflow.cli._common import run_async, settings_of
+from voltflow.cli.runtime import apply_server_options, serve_platform, server_options
+from voltflow.domain.access import PLATFORM
+
+DEMO_USER = "demo"
+DEMO_PASSWORD = "demo-password"
+DEMO_TOKEN = "DEMO0001"
+DEMO_COMPANY = "Demo Company NV"
+DEMO_FLEET_MANAGER = "fleet@demo"
+
+
+@click.command()
+@server_options
+@click.option(
+    "--stations", "count", type=int, default=3, show_default=True, help="Simulated stations."
+)
+@click.pass_context
+@run_async
+async def demo(
+    ctx: click.Context, host: str | None, http_port: int | None, ocpp_port: int | None, count: int
+) -> None:
+    """Run the platform with demo data and simulated stations charging (SQLite by default)."""
+    settings = settings_of(ctx)
+    if ctx.find_root().params.get("database") is None and "VOLTFLOW_DATABASE_URL" not in os.environ:
+        settings.database_url = "sqlite:///./voltflow-demo.db"
+    apply_server_options(settings, host, http_port, ocpp_port)
+    settings.heartbeat_interval = 60
+    platform = build(settings)
+    password = "demo-station-key"
+    ids = [f"DEMO-{i:02d}" for i in range(1, count + 1)]
+
+    async def seed_and_simulate() -> None:
+        api_key = await _seed_demo(platform, ids, password)
+        click.echo(f"Demo login          {DEMO_USER} / {DEMO_PASSWORD}  (operator)")
+        click.echo(f"                    {DEMO_FLEET_MANAGER} / {DEMO_PASSWORD}  (fleet manager)")
+        click.echo(f"API key             {api_key}")
+        click.echo(f"Simulating {len(ids)} stations: {', '.join(ids)}  (Ctrl+C stops everything)")
+        from voltflow.simulator import simulate
+
+        await simulate(
+            f"ws://127.0.0.1:{platform.ocpp.port}/ocpp",
+            ids,
+            password=password,
+            id_tag=DEMO_TOKEN,
+            heartbeat_interval=60,
+            meter_interval=10,
+            session_seconds=180,
+            idle_seconds=20,
+        )
+
+    await serve_platform(platform, seed_and_simulate)
+
+
+async def _seed_demo(platform: Platform, ids: list[str], password: str) -> str:
+    from voltflow.services.accounts import AccountError
+    from voltflow.services.stations import StationError
+    from voltflow.services.tokens import TokenError
+
+    with contextlib.suppress(AccountError):
+        await platform.organisations.add_operator(DEMO_USER, DEMO_PASSWORD)
+    for station_id in ids:
+        with contextlib.suppress(StationError):
+            await platform.stations.add(station_id, password)
+    with contextlib.suppress(TokenError):
+        await platform.tokens.add(DEMO_TOKEN)
+    if not (await platform.organisations.search(PLATFORM, q=DEMO_COMPANY)).items:
+        await _seed_demo_company(platform, ids[0] if ids else None)
+    return await platform.accounts.create_api_key(DEMO_USER, "demo")
+
+
+async def _seed_demo_company(platform: Platform, station_id: str | None) -> None:
+    """A company customer with a contract, a fleet manager, employees with cards and a whitelist
+    on its car-park station: enough to walk through every page."""
+    from datetime import date
+    from decimal import Decimal
+
+    from voltflow.domain.access import OrganisationKind, Role
+    from voltflow.domain.contracts import ContractKind
+    from voltflow.services.lists import ListKind
+
+    op = PLATFORM
+    org = await platform.organisations.create(
+        op, DEMO_COMPANY, OrganisationKind.COMPANY, "BE0123456749"
+    )
+    org_id = int(org["id"])
+    await platform.contracts.create(
+        op,
+        org_id,
+        ContractKind.EMSP,
+        starts_on=date(2026, 1, 1),
+        fee_per_card=Decimal("2.50"),
+        fee_per_licence=Decimal("4.00"),
+        mandate_reference="DEMO-2026-0001",
+        mandate_iban="BE68539007547034",
+        mandate_bic="GKCCBEBB",
+        mandate_signed_on=date(2025, 12, 15),
+    )
+    await platform.organisations.add_person(
+        op, org_id, DEMO_FLEET_MANAGER, Role.FLEET_MANAGER, password=DEMO_PASSWORD
+    )
+    drivers = []
+    for name, full in (("ann", "Ann Peeters"), ("bart", "Bart Claes"), ("chloe", "Chloé Maes")):
+        person = await platform.organisations.add_person(
+            op, org_id, f"{name}@demo", Role.DRIVER, password=DEMO_PASSWORD, full_name=full
+        )
+        drivers.append(person.user_id)
+    rows = "\n".join(f"04D3{i:04X}00,VF-DEMO-{i:03d}" for i in range(1, 9))
+    uids = await platform.cards.import_csv(op, f"uid,printed_number\n{rows}\n")
+    await platform.cards.distribute(op, uids[:6], org_id)
+    for uid, driver in zip(uids, drivers, strict=False):
+        await platform.cards.assign(op, uid, driver)
+    await platform.cards.activate(op, uids[:3])
+    if station_id is not None:
+        await platform.stations.set_owner(op, station_id, org_id)
+        whitelist = await platform.lists.create_list(
+            op, org_id, ListKind.WHITELIST, "Company car park", station_id=station_id
+        )
+        await platform.lists.add_cards(op, int(whitelist["id"]), uids[:2])

@@ -1,0 +1,50 @@
+"""``voltflow sessions``: charging sessions."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from voltflow.bootstrap import Platform
+from voltflow.cli._common import run_async, settings_of, with_platform
+
+
+@click.group()
+def sessions() -> None:
+    """Charging sessions."""
+
+
+@sessions.command("list")
+@click.option("--station", "station_id", default=None, help="Only this station.")
+@click.option("--active", is_flag=True, help="Only sessions still charging.")
+@click.option("--limit", type=click.IntRange(1, 10000), default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+@run_async
+async def sessions_list(
+    ctx: click.Context, station_id: str | None, active: bool, limit: int, as_json: bool
+) -> None:
+    """List the most recent sessions."""
+    from voltflow.domain.sessions import format_duration, format_kwh
+
+    async def work(p: Platform) -> None:
+        page = await p.sessions.search(
+            station_id=station_id, active=True if active else None, limit=limit
+        )
+        if as_json:
+            click.echo(json.dumps(page.items, default=str, indent=2))
+            return
+        if not page.items:
+            click.echo("no sessions")
+        for s in page.items:
+            stopped = s["stopped_at"]
+            dur = format_duration(stopped - s["started_at"]) if stopped else "charging"
+            energy = s["energy_wh"] if stopped else s["live_energy_wh"]
+            click.echo(
+                f"{s['id']:>6}  {s['started_at']:%Y-%m-%d %H:%M:%S}Z  {s['station_id']:<16} "
+                f"{s['evse_id']:>2}  {s['id_tag']:<12} {dur:>9}  {format_kwh(energy):>12}  "
+                f"{s['session_type'] or '-'}"
+            )
+
+    await with_platform(settings_of(ctx), work)

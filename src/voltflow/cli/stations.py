@@ -1,0 +1,156 @@
+"""``voltflow station``: register, list, claim stations and rotate their keys."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from voltflow.bootstrap import Platform
+from voltflow.cli._common import api_options, api_post, fail, run_async, settings_of, with_platform
+
+
+@click.group()
+def station() -> None:
+    """Register and manage stations."""
+
+
+@station.command("add")
+@click.argument("station_id")
+@click.option(
+    "--password",
+    default=None,
+    help="HTTP Basic password the station presents (its AuthorizationKey: 16–40 characters).",
+)
+@click.option(
+    "--generate-password", is_flag=True, help="Generate a strong password and print it once."
+)
+@click.option(
+    "--lenient", is_flag=True, help="Accept known vendor deviations from the OCPP schemas."
+)
+@click.pass_context
+@run_async
+async def station_add(
+    ctx: click.Context,
+    station_id: str,
+    password: str | None,
+    generate_password: bool,
+    lenient: bool,
+) -> None:
+    """Register a station so it may connect."""
+    from voltflow.services.stations import StationError
+
+    settings = settings_of(ctx)
+
+    async def work(p: Platform) -> None:
+        try:
+            new = await p.stations.add(
+                station_id, password, generate_password=generate_password, lenient=lenient
+            )
+        except StationError as exc:
+            raise fail(str(exc)) from exc
+        click.echo(f"station {new.record.id} added")
+        click.echo(f"  OCPP URL  ws://<this host>:{settings.ocpp_port}/ocpp/{new.record.id}")
+        if new.password:
+            click.echo(f"  password  {new.password}")
+        else:
+            click.echo(
+                "  no password: the station connects without HTTP Basic auth (security profile 0)"
+            )
+
+    await with_platform(settings, work)
+
+
+@station.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+@run_async
+async def station_list(ctx: click.Context, as_json: bool) -> None:
+    """List stations with their status."""
+
+    async def work(p: Platform) -> None:
+        page = await p.stations.search(limit=500)
+        if as_json:
+            click.echo(json.dumps(page.items, default=str, indent=2))
+            return
+        if not page.items:
+            click.echo("no stations yet: add one with `voltflow station add ID --password PW`")
+        for s in page.items:
+            state = "online " if s["online"] else "offline"
+            keyless = "" if s["has_key"] else "  (no key: anyone may connect as it)"
+            click.echo(
+                f"{s['id']:<24} {state} {s['registration']:<9} "
+                f"{s['vendor'] or '-'} {s['model'] or ''}{keyless}"
+            )
+
+    await with_platform(settings_of(ctx), work)
+
+
+def _echo_key(key: str | None, delivery: str | None) -> None:
+    if key:
+        click.echo(f"  new key   {key}   (shown once)")
+    if delivery:
+        click.echo(f"  key       {delivery}")
+
+
+@station.command("claim")
+@click.argument("station_id")
+@api_options
+@click.pass_context
+@run_async
+async def station_claim(
+    ctx: click.Context, station_id: str, api_url: str, api_key: str | None
+) -> None:
+    """Accept a station that registered itself and is Pending.
+
+    A station that came without a key is given one: with an API key, through the running
+    server, which sends it to the station if it is online; without, the key is stored for the
+    installer to set on the station. Until the station connects with it, it is still let in
+    without a key, and listed as keyless."""
+    from urllib.parse import quote
+
+    from voltflow.services.stations import StationNotFound
+
+    if api_key:
+        data = api_post(api_url, api_key, f"/stations/{quote(station_id, safe='')}/claim")
+        click.echo(f"station {station_id} accepted; it is told so at its next BootNotification")
+        _echo_key(data.get("key"), data.get("key_delivery"))
+        return
+
+    async def work(p: Platform) -> None:
+        try:
+            claimed = await p.stations.claim(station_id)
+        except StationNotFound as exc:
+            raise fail(f"no station {station_id}") from exc
+        click.echo(f"station {station_id} accepted; it is told so at its next BootNotification")
+        _echo_key(claimed.key, claimed.delivery)
+
+    await with_platform(settings_of(ctx), work)
+
+
+@station.command("rotate-key")
+@click.argument("station_id")
+@api_options
+@click.option("--timeout", type=float, default=None, help="Seconds to wait for the station.")
+def station_rotate_key(
+    station_id: str, api_url: str, api_key: str | None, timeout: float | None
+) -> None:
+    """Give an online station a new random key (ChangeConfiguration AuthorizationKey) through
+    the running server, and print it once. Its old key stays valid until it reconnects with
+    the new one."""
+    from urllib.parse import quote
+
+    if not api_key:
+        raise fail(
+            "the running server sends the new key: an API key is needed "
+            "(`voltflow apikey create USER`, then --api-key or VOLTFLOW_API_KEY)"
+        )
+    path = f"/stations/{quote(station_id, safe='')}/rotate-key"
+    if timeout is not None:
+        path += f"?timeout={timeout:g}"
+    data = api_post(api_url, api_key, path, (timeout or 30) + 10)
+    if not data.get("key"):
+        raise fail(f"station {station_id} refused the new key ({data['status']}): it keeps its key")
+    click.echo(f"station {station_id} answered {data['status']}")
+    click.echo(f"  new key   {data['key']}   (shown once)")
+    click.echo("  its old key stays valid until it reconnects with the new one")
