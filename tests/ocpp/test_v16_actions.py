@@ -1,7 +1,8 @@
 import pytest
 
-from voltflow.domain.commands import DEFAULT_PAYLOADS, NOT_WHILE_PENDING, RemoteAction, allowed_for
+from voltflow.domain.commands import NOT_WHILE_PENDING, allowed_for
 from voltflow.domain.stations import Registration
+from voltflow.ocpp.v16.actions import DEFAULT_PAYLOADS, RemoteAction
 
 
 @pytest.mark.parametrize(
@@ -38,10 +39,10 @@ def test_default_payloads_are_for_known_actions() -> None:
 
 @pytest.mark.parametrize("action", list(RemoteAction))
 def test_a_pending_station_is_sent_no_remote_start_or_stop(action: RemoteAction) -> None:
-    assert allowed_for(action, Registration.ACCEPTED)
+    assert allowed_for(action.kind, Registration.ACCEPTED)
     expected = action not in {
         RemoteAction.REMOTE_START_TRANSACTION,
         RemoteAction.REMOTE_STOP_TRANSACTION,
     }
-    assert allowed_for(action, Registration.PENDING) is expected
-    assert (action in NOT_WHILE_PENDING) is not expected
+    assert allowed_for(action.kind, Registration.PENDING) is expected
+    assert (action.kind in NOT_WHILE_PENDING) is not expected
