@@ -67,8 +67,8 @@ async def measure(database: str | None, args: argparse.Namespace) -> dict[str, f
     from voltflow.bootstrap import build
     from voltflow.config import Settings
     from voltflow.domain.stations import Registration
+    from voltflow.ocpp.protocol import StationContext
     from voltflow.ocpp.server import StationConnection, tune_gc
-    from voltflow.ocpp.v16 import StationContext
 
     platform = build(Settings(database_url=database or "sqlite:///:memory:"))
     if database is not None:

@@ -6,6 +6,8 @@ from hypothesis import strategies as st
 
 from voltflow.domain.authorization import (
     AuthorizationStatus,
+    IdToken,
+    IdTokenType,
     Token,
     TokenState,
     authorize,
@@ -88,3 +90,22 @@ def test_separators_between_bytes_do_not_matter(hex_uid: str) -> None:
     pairs = [hex_uid[i : i + 2] for i in range(0, len(hex_uid), 2)]
     assert normalize_uid(":".join(pairs).lower()) == hex_uid
     assert normalize_uid("-".join(pairs)) == hex_uid
+
+
+def test_an_id_token_is_stored_by_its_normalized_value() -> None:
+    token = IdToken("04:a2-3b ", IdTokenType.ISO14443)
+    assert token.uid == normalize_uid("04:a2-3b ") == "04A23B"
+    assert token.type is IdTokenType.ISO14443
+
+
+def test_id_token_types_are_ocpp201s() -> None:
+    assert {t.value for t in IdTokenType} == {
+        "Central",
+        "eMAID",
+        "ISO14443",
+        "ISO15693",
+        "KeyCode",
+        "Local",
+        "MacAddress",
+        "NoAuthorization",
+    }

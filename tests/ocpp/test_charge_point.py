@@ -10,7 +10,11 @@ from ocpp.v16 import call
 from tests.ocpp.support import Station, add_station, iso, log_rows, ocpp_station
 from voltflow.bootstrap import Platform
 from voltflow.domain.access import PLATFORM
+from voltflow.domain.authorization import IdToken, IdTokenType
+from voltflow.domain.commands import RemoteStart, RemoteStop, Reset
 from voltflow.domain.sessions import ENERGY_REGISTER
+from voltflow.domain.stations import ConnectorRef
+from voltflow.services.ports import InvalidCommand, StationOffline
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -303,3 +307,24 @@ async def test_a_station_errors_on_what_the_platform_does_not_offer(
             await cp.call(call.Reset(type="Soft"), suppress=False)
         assert info.value.code == "NotSupported"
         await cp.call(call.Heartbeat(), suppress=False)
+
+
+async def test_neutral_commands_reach_the_station_in_its_words(
+    platform: Platform, ocpp_url: str
+) -> None:
+    await add_station(platform, "CP-1")
+    with pytest.raises(StationOffline):
+        await platform.commands.perform("CP-1", Reset())
+    async with ocpp_station(ocpp_url, "CP-1") as cp:
+        await boot(cp)
+        reset = await platform.commands.perform("CP-1", Reset(hard=True))
+        token = IdToken("04A2B3C4", IdTokenType.CENTRAL)
+        start = await platform.commands.perform("CP-1", RemoteStart(token, ConnectorRef(1, 1)))
+        with pytest.raises(InvalidCommand, match="cannot carry it"):
+            await platform.commands.perform("CP-1", RemoteStop("tx-1"))
+    assert (reset.action, reset.payload) == ("Reset", {"status": "Accepted"})
+    assert (start.action, start.payload) == ("RemoteStartTransaction", {"status": "Accepted"})
+    assert cp.received == [
+        ("Reset", {"type": "Hard"}),
+        ("RemoteStartTransaction", {"idTag": "04A2B3C4"}),
+    ]

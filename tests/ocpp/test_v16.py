@@ -14,17 +14,10 @@ from voltflow.ocpp.errors import (
     PropertyConstraintViolation,
     SecurityError,
 )
-from voltflow.ocpp.v16 import (
-    HANDLERS,
-    PENDING_ACTIONS,
-    STATION_ACTIONS,
-    TRIGGERED_FOR,
-    StationContext,
-    handler_for,
-    parse_connector,
-    parse_samples,
-    parse_time,
-)
+from voltflow.ocpp.protocol import TRIGGERED_FOR, StationContext
+from voltflow.ocpp.v16.actions import PENDING_ACTIONS, STATION_ACTIONS
+from voltflow.ocpp.v16.handlers import HANDLERS, handler_for
+from voltflow.ocpp.v16.payloads import parse_connector, parse_samples, parse_time
 
 T = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 

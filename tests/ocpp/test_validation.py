@@ -5,7 +5,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from voltflow.domain.commands import DEFAULT_PAYLOADS, RemoteAction
 from voltflow.ocpp.errors import (
     FormationViolation,
     NotImplementedOcpp,
@@ -15,7 +14,7 @@ from voltflow.ocpp.errors import (
     ProtocolError,
     TypeConstraintViolation,
 )
-from voltflow.ocpp.v16 import STATION_ACTIONS
+from voltflow.ocpp.v16.actions import DEFAULT_PAYLOADS, STATION_ACTIONS, RemoteAction
 from voltflow.ocpp.validation import (
     LENIENT_RULES,
     SchemaSet,

@@ -11,7 +11,7 @@ import pytest
 
 from tests.ocpp.support import log_rows, sent_calls
 from voltflow.bootstrap import Platform
-from voltflow.domain.commands import RemoteAction
+from voltflow.ocpp.v16.actions import RemoteAction
 from voltflow.ocpp.validation import schemas
 from voltflow.services.ports import CommandResult, InvalidCommand
 

@@ -26,6 +26,7 @@ from voltflow.services.ports import (
     CommandResult,
     CommandTimeout,
     InvalidCommand,
+    ProtocolCatalogue,
     StationLink,
     StationOffline,
 )
@@ -104,6 +105,11 @@ class NatsStationLink:
     def is_connected(self, station_id: str) -> bool:
         """Whether this process holds the socket; others may hold it too (see ``call``)."""
         return self.local.is_connected(station_id)
+
+    def catalogue(self, station_id: str) -> ProtocolCatalogue:
+        """The local connection's version, or the default's. (With several versions served,
+        a station held by another gateway would need its version carried here: it is not yet.)"""
+        return self.local.catalogue(station_id)
 
     async def call(
         self, station_id: str, action: str, payload: dict[str, Any], timeout: float

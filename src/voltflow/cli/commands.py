@@ -32,10 +32,10 @@ def command(
     """Send a remote command (Reset, RemoteStartTransaction, …) through the running server."""
     import httpx
 
-    from voltflow.domain.commands import RemoteAction
+    from voltflow.ocpp.versions import remote_action
 
     try:
-        remote = RemoteAction.parse(action)
+        action = remote_action(action)
     except ValueError as exc:
         raise fail(str(exc)) from exc
     body: dict[str, Any] = {}
@@ -53,7 +53,7 @@ def command(
             "an API key is needed: `voltflow apikey create USER`, "
             "then --api-key or VOLTFLOW_API_KEY"
         )
-    url = f"{api_url.rstrip('/')}/api/v1/stations/{station_id}/commands/{remote.value}"
+    url = f"{api_url.rstrip('/')}/api/v1/stations/{station_id}/commands/{action}"
     try:
         response = httpx.post(
             url,

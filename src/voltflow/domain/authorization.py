@@ -42,3 +42,29 @@ def normalize_uid(uid: str) -> str:
 
     Separators go before the blanks around them, so that ``": 04A2"`` does not keep a blank."""
     return uid.replace(":", "").replace("-", "").strip().upper()
+
+
+class IdTokenType(enum.StrEnum):
+    """How a token identifies its holder (OCPP 2.0.1's IdTokenEnumType)."""
+
+    CENTRAL = "Central"
+    EMAID = "eMAID"
+    ISO14443 = "ISO14443"
+    ISO15693 = "ISO15693"
+    KEY_CODE = "KeyCode"
+    LOCAL = "Local"
+    MAC_ADDRESS = "MacAddress"
+    NO_AUTHORIZATION = "NoAuthorization"
+
+
+@dataclass(frozen=True, slots=True)
+class IdToken:
+    """A token as a station presents it: its value, and what kind of token it is."""
+
+    value: str
+    type: IdTokenType
+
+    @property
+    def uid(self) -> str:
+        """The value in the one form the platform stores (``normalize_uid``)."""
+        return normalize_uid(self.value)

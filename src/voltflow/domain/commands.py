@@ -1,74 +1,69 @@
-"""The remote actions an operator may send to a station (OCPP 1.6, CSMS → station), and the
-actions a station sends."""
+"""What the platform asks of a station, whatever the protocol version calls it.
+
+Each OCPP version names its own actions and shapes its own payloads (``voltflow.ocpp.v16``); the
+platform speaks of a command's kind, and builds the few commands it sends itself from the values
+below, which address an EVSE and a connector as the station model does (``stations``)."""
 
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 
-from voltflow.domain.stations import Registration
-
-# What the station may send us. Everything else in OCPP 1.6 flows the other way (DataTransfer
-# both ways).
-STATION_ACTIONS = frozenset(
-    {
-        "BootNotification",
-        "Heartbeat",
-        "StatusNotification",
-        "Authorize",
-        "StartTransaction",
-        "StopTransaction",
-        "MeterValues",
-        "DataTransfer",
-        "DiagnosticsStatusNotification",
-        "FirmwareStatusNotification",
-    }
-)
+from voltflow.domain.authorization import IdToken
+from voltflow.domain.stations import ConnectorRef, Registration
 
 
-class RemoteAction(enum.StrEnum):
-    RESET = "Reset"
-    REMOTE_START_TRANSACTION = "RemoteStartTransaction"
-    REMOTE_STOP_TRANSACTION = "RemoteStopTransaction"
-    UNLOCK_CONNECTOR = "UnlockConnector"
-    CHANGE_AVAILABILITY = "ChangeAvailability"
-    GET_CONFIGURATION = "GetConfiguration"
-    CHANGE_CONFIGURATION = "ChangeConfiguration"
-    TRIGGER_MESSAGE = "TriggerMessage"
-    UPDATE_FIRMWARE = "UpdateFirmware"
-    GET_DIAGNOSTICS = "GetDiagnostics"
-    CLEAR_CACHE = "ClearCache"
-    GET_LOCAL_LIST_VERSION = "GetLocalListVersion"
-    SEND_LOCAL_LIST = "SendLocalList"
-    DATA_TRANSFER = "DataTransfer"
+class CommandKind(enum.StrEnum):
+    """What a remote command does."""
 
-    @classmethod
-    def parse(cls, name: str) -> RemoteAction:
-        for action in cls:
-            if action.value.lower() == name.lower():
-                return action
-        known = ", ".join(a.value for a in cls)
-        raise ValueError(f"unknown remote action {name!r}; known: {known}")
+    RESET = "reset"
+    REMOTE_START = "remote-start"
+    REMOTE_STOP = "remote-stop"
+    UNLOCK = "unlock"
+    CHANGE_AVAILABILITY = "change-availability"
+    GET_SETTINGS = "get-settings"
+    CHANGE_SETTING = "change-setting"
+    TRIGGER_MESSAGE = "trigger-message"
+    UPDATE_FIRMWARE = "update-firmware"
+    GET_LOG = "get-log"
+    CLEAR_CACHE = "clear-cache"
+    GET_LIST_VERSION = "get-list-version"
+    SEND_LIST = "send-list"
+    DATA_TRANSFER = "data-transfer"
 
 
-# Payloads the console's buttons send when the operator gives none.
-DEFAULT_PAYLOADS: dict[RemoteAction, dict[str, object]] = {
-    RemoteAction.RESET: {"type": "Soft"},
-    RemoteAction.GET_CONFIGURATION: {},
-    RemoteAction.CLEAR_CACHE: {},
-    RemoteAction.GET_LOCAL_LIST_VERSION: {},
-    RemoteAction.TRIGGER_MESSAGE: {"requestedMessage": "StatusNotification"},
-    RemoteAction.UNLOCK_CONNECTOR: {"connectorId": 1},
-    RemoteAction.CHANGE_AVAILABILITY: {"connectorId": 0, "type": "Operative"},
-}
+# What a station must not be sent while its registration is Pending (OCPP 1.6 §4.2, 2.0.1 B02):
+# it may be configured and asked about itself, but it charges only once an operator has accepted
+# it.
+NOT_WHILE_PENDING = frozenset({CommandKind.REMOTE_START, CommandKind.REMOTE_STOP})
 
 
-# What a station must not be sent while its registration is Pending (OCPP 1.6 §4.2): it may be
-# configured and asked about itself, but it charges only once an operator has accepted it.
-NOT_WHILE_PENDING = frozenset(
-    {RemoteAction.REMOTE_START_TRANSACTION, RemoteAction.REMOTE_STOP_TRANSACTION}
-)
+def allowed_for(kind: CommandKind, registration: Registration) -> bool:
+    """Whether a station with this registration may be sent a command of this kind."""
+    return registration is Registration.ACCEPTED or kind not in NOT_WHILE_PENDING
 
 
-def allowed_for(action: RemoteAction, registration: Registration) -> bool:
-    """Whether a station with this registration may be sent the action."""
-    return registration is Registration.ACCEPTED or action not in NOT_WHILE_PENDING
+@dataclass(frozen=True, slots=True)
+class RemoteStart:
+    """Start charging for ``token``, on ``evse`` or wherever the station chooses."""
+
+    token: IdToken
+    evse: ConnectorRef | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteStop:
+    transaction_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reset:
+    hard: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Unlock:
+    connector: ConnectorRef
+
+
+Command = RemoteStart | RemoteStop | Reset | Unlock

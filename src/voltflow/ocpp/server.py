@@ -2,7 +2,8 @@
 
 The WebSocket layer (``websocket``) hands over each message as it arrives. A CALL from the
 station waits its turn behind the station's earlier ones, is validated, handed to
-:class:`StationEvents` (which returns only once its effects are durable), and answered; a
+:class:`StationEvents` (which returns only once its effects are durable), and answered, all by
+the OCPP version its connection negotiated (``versions``); a
 CALLRESULT or CALLERROR answers one of our own calls and is taken at once. The server is also
 the in-process :class:`StationLink`: it carries remote commands to the stations whose sockets
 it holds.
@@ -33,19 +34,12 @@ from websockets.frames import CloseCode
 from websockets.http11 import Request, Response
 
 from voltflow.domain.addresses import forwarded_client, parse_networks
-from voltflow.domain.station_keys import (
-    KEY_MAX,
-    KEY_MIN,
-    REDACTED,
-    is_authorization_key,
-    verify_station_password,
-)
+from voltflow.domain.station_keys import KEY_MAX, KEY_MIN, verify_station_password
 from voltflow.domain.stations import Registration
-from voltflow.ocpp import frames
+from voltflow.ocpp import frames, versions
 from voltflow.ocpp.errors import InternalError, OcppError
+from voltflow.ocpp.protocol import OcppVersion, StationContext
 from voltflow.ocpp.throttle import HandshakeThrottle
-from voltflow.ocpp.v16 import StationContext, handler_for, says_when
-from voltflow.ocpp.validation import SchemaSet, schemas
 from voltflow.ocpp.websocket import Socket, WebSocketServer
 from voltflow.services.ports import (
     Answer,
@@ -55,6 +49,7 @@ from voltflow.services.ports import (
     CommandTimeout,
     FrameLog,
     InvalidCommand,
+    ProtocolCatalogue,
     StationOffline,
 )
 from voltflow.services.station_events import StationEvents
@@ -62,7 +57,6 @@ from voltflow.services.stations import STATION_ID
 
 log = logging.getLogger(__name__)
 
-SUBPROTOCOL = "ocpp1.6"
 PATH_PREFIX = "/ocpp/"
 # Answers to a station's recent messages: a message sent again gets the same answer, untouched.
 RECENT_ANSWERS = 4
@@ -105,6 +99,7 @@ class _Admitted(NamedTuple):
     """A station let in, between its handshake and its connection's opening."""
 
     context: StationContext
+    version: OcppVersion
     # Where it presented its key from, when that is not the source stored with it: stored with
     # its online mark.
     new_trusted_source: str | None
@@ -156,11 +151,15 @@ class StationConnection:
     """A connected station: its socket, what we know of it, its frames waiting their turn and
     our calls waiting for its answers."""
 
-    __slots__ = ("_lock", "context", "inbox", "number", "pending", "socket", "task")
+    __slots__ = ("_lock", "context", "inbox", "number", "pending", "socket", "task", "version")
 
-    def __init__(self, socket: Socket, context: StationContext) -> None:
+    def __init__(
+        self, socket: Socket, context: StationContext, version: OcppVersion = versions.DEFAULT
+    ) -> None:
         self.socket = socket
         self.context = context
+        # The OCPP version the connection negotiated: what its frames mean.
+        self.version = version
         # Tells what the station sent on this connection from what it sent on earlier ones.
         self.number = next(_connection_numbers)
         # The station's frames, handled one at a time in order by ``task`` (a task while there
@@ -192,7 +191,6 @@ class OcppServer:
         self.messages = messages
         self.clock = clock
         self.settings = settings or OcppServerSettings()
-        self.schemas: SchemaSet = schemas("1.6")
         self.connections: dict[str, StationConnection] = {}
         # Per station, by message id; kept across reconnects, for a station that sends again
         # what it got no answer to before its connection dropped.
@@ -214,7 +212,7 @@ class OcppServer:
     async def start(self) -> None:
         server = WebSocketServer(
             self,
-            subprotocols=[SUBPROTOCOL],
+            subprotocols=list(versions.VERSIONS),
             server_header="Voltflow",
             ping_interval=self.settings.ping_interval,
         )
@@ -247,8 +245,10 @@ class OcppServer:
         if not STATION_ID.match(station_id):
             return _refuse(socket, HTTPStatus.NOT_FOUND, "invalid station id\n")
         offered = ",".join(request.headers.get_all("Sec-WebSocket-Protocol"))
-        if SUBPROTOCOL not in [p.strip() for p in offered.split(",")]:
-            return _refuse(socket, HTTPStatus.BAD_REQUEST, f"subprotocol {SUBPROTOCOL} required\n")
+        version = versions.negotiate(offered.split(","))
+        if version is None:
+            served = " or ".join(versions.VERSIONS)
+            return _refuse(socket, HTTPStatus.BAD_REQUEST, f"subprotocol {served} required\n")
         # Slowed before anything is looked up, let alone verified (``throttle``).
         peer = socket.transport.get_extra_info("peername") if socket.transport else None
         host = peer[0] if isinstance(peer, tuple) and peer and isinstance(peer[0], str) else None
@@ -298,7 +298,7 @@ class OcppServer:
             context = StationContext(station_id, admitted.registration, admitted.lenient)
             trusted = attempt.source if key_checked else None
             socket.attachment = _Admitted(
-                context, trusted if trusted != admitted.trusted_source else None
+                context, version, trusted if trusted != admitted.trusted_source else None
             )
             return None
         finally:
@@ -306,9 +306,9 @@ class OcppServer:
 
     # -- the station's frames, in order -----------------------------------------------------
     def opened(self, socket: Socket) -> None:
-        context, new_trusted_source = socket.attachment
+        context, version, new_trusted_source = socket.attachment
         station_id = context.station_id
-        conn = socket.attachment = StationConnection(socket, context)
+        conn = socket.attachment = StationConnection(socket, context, version)
         previous = self.connections.get(station_id)
         self.connections[station_id] = conn
         timer = self._forget.pop(station_id, None)
@@ -428,8 +428,8 @@ class OcppServer:
         outstanding = conn.pending.get(frame.unique_id)
         if outstanding is not None and not outstanding[2].done():
             action, payload, fut = outstanding
-            if action == "TriggerMessage":
-                _triggered(conn.context, payload, frame, now)
+            result = frame.payload if isinstance(frame, frames.CallResult) else None
+            conn.version.answered(conn.context, action, payload, result, now)
             # Logged with its call, by ``call``, once the exchange is over.
             fut.set_result(Reply(frame, text, now))
             return
@@ -469,7 +469,7 @@ class OcppServer:
             # connection; on a later one only if it dates what it reports (a Heartbeat or a
             # BootNotification that reads the same after a reboot is a new message).
             if digest == _digest(text) and (
-                number == conn.number or says_when(call.action, call.payload)
+                number == conn.number or conn.version.says_when(call.action, call.payload)
             ):
                 repeated = "repeated message id: answered as before"
                 self._answer(
@@ -486,11 +486,12 @@ class OcppServer:
                 admitted = await self.events.admission(ctx.station_id)
                 if admitted is not None:
                     ctx.registration, ctx.lenient = admitted.registration, admitted.lenient
-            deviations = self.schemas.validate(call.action, call.payload, lenient=ctx.lenient)
+            version = conn.version
+            deviations = version.schemas.validate(call.action, call.payload, lenient=ctx.lenient)
             if deviations:
                 note = "lenient: " + "; ".join(d.message for d in deviations)
                 log.info("%s %s accepted leniently: %s", ctx.station_id, call.action, note)
-            handler = handler_for(call.action, ctx, now)
+            handler = version.handler_for(call.action, ctx, now)
             result = await handler(self.events, ctx, call.payload)
         except OcppError as err:
             self._reject(conn, call, text, now, err)
@@ -552,17 +553,22 @@ class OcppServer:
     def is_connected(self, station_id: str) -> bool:
         return station_id in self.connections
 
+    def catalogue(self, station_id: str) -> ProtocolCatalogue:
+        conn = self.connections.get(station_id)
+        return (conn.version if conn is not None else versions.DEFAULT).catalogue
+
     async def call(
         self, station_id: str, action: str, payload: dict[str, Any], timeout: float | None = None
     ) -> CommandResult:
         timeout = timeout or self.settings.command_timeout
+        conn = self.connections.get(station_id)
+        version = conn.version if conn is not None else versions.DEFAULT
         try:
-            self.schemas.validate(action, payload)
+            version.schemas.validate(action, payload)
         except OcppError as err:
             raise InvalidCommand(
                 f"{action} payload: {err.description}", code=err.code, details=err.details
             ) from err
-        conn = self.connections.get(station_id)
         if conn is None:
             raise StationOffline(f"station {station_id} is not connected")
         async with conn.lock:  # OCPP allows one outstanding CALL per direction: the rest queue here
@@ -599,7 +605,7 @@ class OcppServer:
                         station_id,
                         sent_at,
                         "out",
-                        _loggable(unique_id, action, payload, raw),
+                        _loggable(version, unique_id, action, payload, raw),
                         frames.CALL,
                         unique_id,
                         action,
@@ -614,7 +620,9 @@ class OcppServer:
                 details=answer.details,
             )
         try:
-            self.schemas.validate(action + "Response", answer.payload, lenient=conn.context.lenient)
+            version.schemas.validate(
+                action + "Response", answer.payload, lenient=conn.context.lenient
+            )
         except OcppError as err:
             raise CommandRejected(
                 f"{station_id} answered {action} with an invalid payload: {err.description}",
@@ -627,33 +635,16 @@ def _digest(text: str) -> bytes:
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
-def _triggered(
-    ctx: StationContext,
-    trigger: dict[str, Any],
-    answer: frames.CallResult | frames.CallError,
-    now: datetime,
-) -> None:
-    """A station that is not accepted yet may send what a TriggerMessage it accepted asks for
-    (OCPP 1.6 §4.2). Permitted as its answer arrives, not once ``call`` returns: the station
-    sends the message right after its answer, before that."""
-    if (
-        ctx.registration is not Registration.ACCEPTED
-        and isinstance(answer, frames.CallResult)
-        and answer.payload.get("status") == "Accepted"
-    ):
-        ctx.permit(str(trigger["requestedMessage"]), now)
-
-
 def _refuse(socket: Socket, status: HTTPStatus, body: str) -> Response:
     return socket.reject(status, body)
 
 
-def _loggable(unique_id: str, action: str, payload: dict[str, Any], raw: str) -> str:
-    """The frame as the message log keeps it: a station's new key is not written down in
-    clear (the platform keeps keys hashed), anyone who reads the log could connect as it."""
-    if action == "ChangeConfiguration" and is_authorization_key(payload.get("key")):
-        return frames.call(unique_id, action, {**payload, "value": REDACTED})
-    return raw
+def _loggable(
+    version: OcppVersion, unique_id: str, action: str, payload: dict[str, Any], raw: str
+) -> str:
+    """The frame as the message log keeps it (a station's new key is not written down)."""
+    kept = version.loggable(action, payload)
+    return raw if kept is None else frames.call(unique_id, action, kept)
 
 
 def _slow_down(socket: Socket, station_id: str, wait: float) -> Response:

@@ -7,12 +7,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from voltflow.domain.access import PLATFORM, Actor, Permission
-from voltflow.domain.commands import DEFAULT_PAYLOADS, NOT_WHILE_PENDING, RemoteAction, allowed_for
+from voltflow.domain.commands import NOT_WHILE_PENDING, Command, allowed_for
 from voltflow.domain.station_keys import (
     AUTHORIZATION_KEY,
     KeyChange,
     hash_station_password,
-    is_authorization_key,
     key_problem,
     new_key,
 )
@@ -22,6 +21,8 @@ from voltflow.services.ports import (
     CommandResult,
     CommandTimeout,
     InvalidCommand,
+    KeyOffer,
+    ProtocolCatalogue,
     StationLink,
     StationOffline,
 )
@@ -81,24 +82,46 @@ class CommandService:
         if actor is not PLATFORM:
             record = await self.stations.get(station_id)
             require(actor, Permission.STATIONS_COMMAND, record.organisation_id if record else None)
+        catalogue = self.link.catalogue(station_id)
         try:
-            remote = RemoteAction.parse(action)
+            action = catalogue.action(action)
         except ValueError as exc:
             raise InvalidCommand(str(exc)) from exc
-        if remote in NOT_WHILE_PENDING:
+        kind = catalogue.kind(action)
+        if kind in NOT_WHILE_PENDING:
             record = record or await self.stations.get(station_id)
-            if record is not None and not allowed_for(remote, record.registration):
+            if record is not None and not allowed_for(kind, record.registration):
                 raise StationPending(
-                    f"station {station_id} is {record.registration.value}: {remote.value} is "
+                    f"station {station_id} is {record.registration.value}: {action} is "
                     "not allowed until an operator claims it"
                 )
         if payload is None:
-            payload = dict(DEFAULT_PAYLOADS.get(remote, {}))
-        if remote is RemoteAction.CHANGE_CONFIGURATION and is_authorization_key(payload.get("key")):
-            return await self._hand_over_key(station_id, payload, timeout or self.default_timeout)
-        return await self.link.call(
-            station_id, remote.value, payload, timeout or self.default_timeout
-        )
+            payload = catalogue.default_payload(action) or {}
+        offer = catalogue.key_offer(action, payload)
+        if offer is not None:
+            return await self._hand_over_key(
+                station_id, action, payload, offer, timeout or self.default_timeout
+            )
+        return await self.link.call(station_id, action, payload, timeout or self.default_timeout)
+
+    async def perform(
+        self,
+        station_id: str,
+        command: Command,
+        timeout: float | None = None,
+        *,
+        actor: Actor = PLATFORM,
+    ) -> CommandResult:
+        """``command`` in the words of the station's protocol version, sent as ``send`` does."""
+        try:
+            action, payload = self.link.catalogue(station_id).encode(command)
+        except ValueError as exc:
+            raise InvalidCommand(str(exc)) from exc
+        return await self.send(station_id, action, payload, timeout, actor=actor)
+
+    def catalogue(self, station_id: str) -> ProtocolCatalogue:
+        """The commands the station's protocol version takes (``StationLink.catalogue``)."""
+        return self.link.catalogue(station_id)
 
     async def change_key(
         self,
@@ -109,13 +132,8 @@ class CommandService:
         actor: Actor = PLATFORM,
     ) -> CommandResult:
         """Give the station ``key`` by the handover (see ``_hand_over_key``)."""
-        return await self.send(
-            station_id,
-            RemoteAction.CHANGE_CONFIGURATION.value,
-            {"key": AUTHORIZATION_KEY, "value": key},
-            timeout,
-            actor=actor,
-        )
+        action, payload = self.link.catalogue(station_id).key_change(key)
+        return await self.send(station_id, action, payload, timeout, actor=actor)
 
     async def rotate_key(
         self, station_id: str, timeout: float | None = None, *, actor: Actor = PLATFORM
@@ -125,10 +143,15 @@ class CommandService:
         return KeyRotated(await self.change_key(station_id, key, timeout, actor=actor), key)
 
     async def _hand_over_key(
-        self, station_id: str, payload: dict[str, Any], timeout: float
+        self,
+        station_id: str,
+        action: str,
+        payload: dict[str, Any],
+        offer: KeyOffer,
+        timeout: float,
     ) -> CommandResult:
-        """ChangeConfiguration ``AuthorizationKey``: the station's next connection must find
-        its new key, and no answer may lock it out.
+        """A new key for the station (OCPP 1.6: ChangeConfiguration ``AuthorizationKey``): the
+        station's next connection must find its new key, and no answer may lock it out.
 
         The new key is stored beside the current one before it is sent, and opens the door as
         well from then on. Accepted: both stay valid until the station connects with the new
@@ -136,7 +159,7 @@ class CommandService:
         in time, or the station gone before it answered: it may have taken the key (and say so
         too late), so the key stays offered beside the current one until the station connects
         with it or a later change replaces it. One change at a time per station."""
-        value = payload.get("value")
+        value = offer.value
         problem = key_problem(value)
         if problem is not None:
             raise InvalidCommand(
@@ -151,12 +174,12 @@ class CommandService:
             raise _busy(station_id)
         self._handing_over.add(station_id)
         try:
-            return await self._offer_and_send(station_id, value, payload, timeout)
+            return await self._offer_and_send(station_id, value, action, payload, timeout)
         finally:
             self._handing_over.discard(station_id)
 
     async def _offer_and_send(
-        self, station_id: str, value: str, payload: dict[str, Any], timeout: float
+        self, station_id: str, value: str, action: str, payload: dict[str, Any], timeout: float
     ) -> CommandResult:
         record = await self.stations.get(station_id)
         if record is None:
@@ -174,9 +197,7 @@ class CommandService:
         if not await self.stations.offer_key(station_id, hashed, replacing=replacing):
             raise _busy(station_id)
         try:
-            result = await self.link.call(
-                station_id, RemoteAction.CHANGE_CONFIGURATION.value, payload, timeout
-            )
+            result = await self.link.call(station_id, action, payload, timeout)
         except (StationOffline, CommandTimeout):
             raise
         except CommandError:

@@ -4,11 +4,13 @@ adapter holds these and never imports the store."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from voltflow.domain.commands import Command, CommandKind
 from voltflow.domain.events import Event
 from voltflow.store.frames import Answer as Answer
 
@@ -81,6 +83,65 @@ class InvalidCommand(CommandError):
     kind = "invalid"
 
 
+@dataclass(frozen=True, slots=True)
+class KeyOffer:
+    """A command that gives the station a new key (its HTTP Basic password): the key it carries,
+    as given (checked before anything is sent)."""
+
+    value: object
+
+
+class ProtocolCatalogue(Protocol):
+    """The commands a station's protocol version takes, in that version's own words: what an
+    operator may send it, and how the platform's own commands read in it. Each OCPP version
+    adapter has one; the services never name a version's actions themselves."""
+
+    @property
+    def version(self) -> str:
+        """The version, as stored with a station (``"1.6"``)."""
+        ...
+
+    @property
+    def remote_actions(self) -> Sequence[str]:
+        """What the platform may send a station, in the order an operator is shown them."""
+        ...
+
+    @property
+    def actions(self) -> frozenset[str]:
+        """Every action of the version either side sends: what the message log can hold."""
+        ...
+
+    def action(self, name: str) -> str:
+        """The remote action's own spelling for ``name``, whatever its case; ValueError,
+        naming the known ones, for what the platform may not send."""
+        ...
+
+    def kind(self, action: str) -> CommandKind:
+        """What a remote action does (``action`` as ``action()`` spells it)."""
+        ...
+
+    def default_payload(self, action: str) -> dict[str, Any] | None:
+        """What the action sends when the operator gives no payload; None when it needs one."""
+        ...
+
+    def example_payload(self, action: str) -> dict[str, Any]:
+        """A hint of what the action's payload holds, never sent as is."""
+        ...
+
+    def encode(self, command: Command) -> tuple[str, dict[str, Any]]:
+        """The action and payload that carry ``command``; ValueError when this version cannot
+        say it."""
+        ...
+
+    def key_change(self, key: str) -> tuple[str, dict[str, Any]]:
+        """The action and payload that give the station ``key``."""
+        ...
+
+    def key_offer(self, action: str, payload: Mapping[str, Any]) -> KeyOffer | None:
+        """The new key, when the command gives the station one; else None."""
+        ...
+
+
 class StationLink(Protocol):
     """Carries a CALL to a station and brings back its answer, wherever its socket is held.
 
@@ -93,6 +154,11 @@ class StationLink(Protocol):
     ) -> CommandResult: ...
 
     def is_connected(self, station_id: str) -> bool: ...
+
+    def catalogue(self, station_id: str) -> ProtocolCatalogue:
+        """The commands of the protocol version the station speaks: the one its connection
+        negotiated, or the platform's default for a station not connected here."""
+        ...
 
 
 class FrameLog(Protocol):

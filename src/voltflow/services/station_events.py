@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
 
-from voltflow.domain.authorization import AuthorizationStatus, normalize_uid
+from voltflow.domain.authorization import AuthorizationStatus, IdToken, normalize_uid
 from voltflow.domain.cards import authorize_card
 from voltflow.domain.events import (
     ConnectorStatusChanged,
@@ -64,6 +65,8 @@ class StationListener(Protocol):
 class BootInfo:
     vendor: str
     model: str
+    # The protocol version the station speaks, as its connection negotiated it ("1.6").
+    ocpp_version: str
     serial_number: str | None = None
     firmware_version: str | None = None
     iccid: str | None = None
@@ -81,23 +84,33 @@ class BootAnswer:
 
 @dataclass(frozen=True, slots=True)
 class StartAnswer:
-    transaction_id: int
+    transaction_id: str
     status: AuthorizationStatus
 
 
 @dataclass(frozen=True, slots=True)
 class StopRequest:
-    transaction_id: int
+    transaction_id: str
     stopped_at: datetime
     meter_stop_wh: int
     reason: str | None
-    id_tag: str | None
+    id_token: IdToken | None
     samples: Sequence[MeterSample]
     signed: Sequence[SignedSample] = ()
 
 
 # Sessions whose station we remember, for MeterValues; ids never move, so entries never go stale.
 SESSION_OWNERS_KEPT = 100_000
+
+# A transaction id is text at this boundary (OCPP 2.0.1's are); the platform's own, which it
+# hands out, are its session ids written in decimals.
+_SESSION_ID = re.compile(r"-?[0-9]+")
+
+
+def session_id_of(transaction_id: str) -> int | None:
+    """The session a transaction id names, if it is one of the platform's; None for an id no
+    session of the platform can have."""
+    return int(transaction_id) if _SESSION_ID.fullmatch(transaction_id) else None
 
 
 class StationEvents:
@@ -213,7 +226,7 @@ class StationEvents:
             vendor=info.vendor,
             model=info.model,
             firmware_version=info.firmware_version,
-            protocol="1.6",
+            protocol=info.ocpp_version,
         )
         await self.writer.commit([OutboxRepository.w_event(booted)], work)
         self.events_committed()
@@ -267,22 +280,22 @@ class StationEvents:
         )
         await self._commit_with(writes, changed)
 
-    async def authorize(self, station_id: str, id_tag: str) -> AuthorizationStatus:
-        return await self.check_token(id_tag)
+    async def authorize(self, station_id: str, token: IdToken) -> AuthorizationStatus:
+        return await self.check_token(token.value)
 
     async def start_transaction(
         self,
         station_id: str,
         ref: ConnectorRef,
-        id_tag: str,
+        token: IdToken,
         meter_start_wh: int,
         started_at: datetime,
         reservation_id: int | None,
     ) -> StartAnswer:
         now = self.clock.now()
-        uid = normalize_uid(id_tag)
+        uid = token.uid
 
-        def work(tx: Tx) -> StartAnswer:
+        def work(tx: Tx) -> tuple[int, AuthorizationStatus]:
             status = self._authorize_in(tx, uid)
             session_id = SessionRepository.insert_started(
                 tx,
@@ -319,13 +332,14 @@ class StationEvents:
                         meter_start_wh=meter_start_wh,
                     ),
                 )
-            return StartAnswer(session_id, status)
+            return session_id, status
 
-        answer = await self.writer.commit((), work)
-        assert answer is not None
+        started = await self.writer.commit((), work)
+        assert started is not None
         self.events_committed()
-        self._remember_owner(answer.transaction_id, station_id)
-        return answer
+        session_id, status = started
+        self._remember_owner(session_id, station_id)
+        return StartAnswer(str(session_id), status)
 
     def _close_superseded(
         self, tx: Tx, station_id: str, evse_id: int, started_at: datetime
@@ -424,21 +438,26 @@ class StationEvents:
     async def stop_transaction(
         self, station_id: str, stop: StopRequest
     ) -> AuthorizationStatus | None:
-        stop_uid = normalize_uid(stop.id_tag) if stop.id_tag else None
+        stop_uid = stop.id_token.uid if stop.id_token is not None else None
+        session_id = session_id_of(stop.transaction_id)
         received_at = self.clock.now()
         # Read here, not on the writer's thread, whose time every station's message shares.
         signed_read = _read_signed(stop.signed)
 
         def work(tx: Tx) -> AuthorizationStatus | None:
             tag_status = self._authorize_in(tx, stop_uid) if stop_uid else None
-            session = SessionRepository.get_for_update(tx, stop.transaction_id, station_id)
+            session = (
+                None
+                if session_id is None
+                else SessionRepository.get_for_update(tx, session_id, station_id)
+            )
             if signed_read:
                 # Evidence under calibration law: kept, under its session when it is known.
                 signed = self.sessions.w_signed(
                     station_id,
                     None if session is None else int(session["evse_id"]),
                     None if session is None else int(session["connector_id"]),
-                    None if session is None else stop.transaction_id,
+                    None if session is None else session_id,
                     "StopTransaction",
                     received_at,
                     signed_read,
@@ -454,9 +473,7 @@ class StationEvents:
             evse_id = int(session["evse_id"])
             if stop.samples:
                 # Readings may arrive again with a retried stop; the store ignores duplicates.
-                samples = self.sessions.w_samples(
-                    station_id, evse_id, stop.transaction_id, stop.samples
-                )
+                samples = self.sessions.w_samples(station_id, evse_id, session_id, stop.samples)
                 tx.executemany(samples[0].statement, [w.params for w in samples])
             if session["stopped_at"] is not None and session["stop_reason"] != SUPERSEDED:
                 return tag_status  # already stopped by the station: a retry changes nothing
@@ -473,14 +490,14 @@ class StationEvents:
         self,
         station_id: str,
         ref: ConnectorRef,
-        transaction_id: int | None,
+        transaction_id: str | None,
         samples: Sequence[MeterSample],
         signed: Sequence[SignedSample] = (),
     ) -> None:
-        session_id = transaction_id
+        session_id = None if transaction_id is None else session_id_of(transaction_id)
         # Transaction ids are global: a station's stale or wrong id may be another station's
         # session. Its readings are kept, but not under a session that is not its own.
-        if transaction_id is not None and await self._owner(transaction_id) != station_id:
+        if session_id is not None and await self._owner(session_id) != station_id:
             session_id = None
         writes = self.sessions.w_samples(station_id, ref.evse_id, session_id, samples)
         if signed:
@@ -549,7 +566,7 @@ def _boot_fields(info: BootInfo) -> dict[str, Any]:
         "imsi": info.imsi,
         "meter_type": info.meter_type,
         "meter_serial_number": info.meter_serial_number,
-        "ocpp_version": "1.6",
+        "ocpp_version": info.ocpp_version,
     }
 
 

@@ -11,9 +11,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from voltflow.domain.access import Actor
 from voltflow.domain.authorization import normalize_uid
-from voltflow.domain.commands import DEFAULT_PAYLOADS, STATION_ACTIONS, RemoteAction
 from voltflow.services.access import require
-from voltflow.services.ports import CommandError
+from voltflow.services.ports import CommandError, ProtocolCatalogue
 from voltflow.services.stations import StationError, StationNotFound
 from voltflow.web.auth import ConsoleUser, CsrfChecked, PlatformDep
 from voltflow.web.console.common import (
@@ -31,26 +30,6 @@ from voltflow.web.console.common import (
 )
 
 router = APIRouter(include_in_schema=False)
-
-# Every OCPP 1.6 action the log can hold, for the filter's suggestions and to match what the
-# operator types whatever its case.
-OCPP_ACTIONS = sorted(STATION_ACTIONS | {a.value for a in RemoteAction})
-
-# Shown as the payload's placeholder for the actions that have no default payload: a hint of
-# what to fill in, never sent as is (an empty payload is refused with the missing fields).
-PAYLOAD_EXAMPLES: dict[RemoteAction, dict[str, object]] = {
-    RemoteAction.REMOTE_START_TRANSACTION: {"connectorId": 1, "idTag": "…"},
-    RemoteAction.REMOTE_STOP_TRANSACTION: {"transactionId": 0},
-    RemoteAction.CHANGE_CONFIGURATION: {"key": "HeartbeatInterval", "value": "300"},
-    RemoteAction.UPDATE_FIRMWARE: {"location": "https://…", "retrieveDate": "2030-01-01T00:00:00Z"},
-    RemoteAction.GET_DIAGNOSTICS: {"location": "ftp://…"},
-    RemoteAction.SEND_LOCAL_LIST: {
-        "listVersion": 1,
-        "updateType": "Full",
-        "localAuthorizationList": [],
-    },
-    RemoteAction.DATA_TRANSFER: {"vendorId": "…", "messageId": "…", "data": "…"},
-}
 
 # How a failed command reads in the console, by CommandError.kind.
 COMMAND_FAILURES = {
@@ -72,12 +51,18 @@ def _ocpp_url(request: Request, station_id: str) -> str:
     return f"ws://{host}:{port}/ocpp/{quote(station_id, safe='')}"
 
 
-def _canonical_action(action: str | None) -> str | None:
+def _ocpp_actions(catalogue: ProtocolCatalogue) -> list[str]:
+    """Every action of the station's OCPP version the log can hold, for the filter's
+    suggestions and to match what the operator types whatever its case."""
+    return sorted(catalogue.actions)
+
+
+def _canonical_action(action: str | None, known_actions: list[str]) -> str | None:
     """The OCPP action's own spelling for what the operator typed (``statusnotification``)."""
     if not action or not action.strip():
         return None
     wanted = action.strip()
-    for known in OCPP_ACTIONS:
+    for known in known_actions:
         if known.lower() == wanted.lower():
             return known
     return wanted
@@ -168,14 +153,17 @@ async def station_page(
             request, "not_found.html", {"user": user, "what": f"station {station_id}"}, 404
         )
     messages = await platform.stations.message_log(station_id, limit=PAGE, actor=user)
-    actions = [
-        {
-            "name": a.value,
-            "payload": json.dumps(DEFAULT_PAYLOADS[a]) if a in DEFAULT_PAYLOADS else "",
-            "example": json.dumps(PAYLOAD_EXAMPLES.get(a, {})),
-        }
-        for a in RemoteAction
-    ]
+    catalogue: ProtocolCatalogue = platform.commands.catalogue(station_id)
+    actions = []
+    for name in catalogue.remote_actions:
+        default = catalogue.default_payload(name)
+        actions.append(
+            {
+                "name": name,
+                "payload": json.dumps(default) if default is not None else "",
+                "example": json.dumps(catalogue.example_payload(name)),
+            }
+        )
     return render(
         request,
         "station.html",
@@ -185,7 +173,7 @@ async def station_page(
             "messages": messages,
             "actions": actions,
             "filters": {"action": "", "direction": "", "q": ""},
-            "ocpp_actions": OCPP_ACTIONS,
+            "ocpp_actions": _ocpp_actions(catalogue),
             "older": False,
             "limit": PAGE,
             "customers": (
@@ -218,7 +206,8 @@ async def station_messages(
     q: str | None = None,
     before_id: int | None = None,
 ) -> Response:
-    action = _canonical_action(action)
+    known_actions = _ocpp_actions(platform.commands.catalogue(station_id))
+    action = _canonical_action(action, known_actions)
     try:
         messages = await platform.stations.message_log(
             station_id,
@@ -240,7 +229,7 @@ async def station_messages(
             "messages": messages,
             "limit": PAGE,
             "filters": {"action": action or "", "direction": direction or "", "q": q or ""},
-            "ocpp_actions": OCPP_ACTIONS,
+            "ocpp_actions": known_actions,
             "older": before_id is not None,
         },
     )
