@@ -15,6 +15,7 @@ import resource
 import secrets
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import asdict
 from typing import Any, ParamSpec, TypeVar
 
 import click
@@ -22,6 +23,9 @@ import click
 from voltflow.bootstrap import Platform, build
 from voltflow.config import Settings
 from voltflow.domain.access import PLATFORM
+from voltflow.domain.paging import PageRequest
+from voltflow.domain.queries import OrganisationFilter, SessionFilter, StationFilter
+from voltflow.domain.records import CardDetail
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -272,7 +276,10 @@ async def _seed_demo(platform: Platform, ids: list[str], password: str) -> str:
             await platform.stations.add(station_id, password)
     with contextlib.suppress(TokenError):
         await platform.tokens.add(DEMO_TOKEN)
-    if not (await platform.organisations.search(PLATFORM, q=DEMO_COMPANY)).items:
+    found = await platform.organisations.search(
+        PLATFORM, OrganisationFilter(q=DEMO_COMPANY), PageRequest()
+    )
+    if not found.items:
         await _seed_demo_company(platform, ids[0] if ids else None)
     return await platform.accounts.create_api_key(DEMO_USER, "demo")
 
@@ -291,7 +298,7 @@ async def _seed_demo_company(platform: Platform, station_id: str | None) -> None
     org = await platform.organisations.create(
         op, DEMO_COMPANY, OrganisationKind.COMPANY, "BE0123456749"
     )
-    org_id = int(org["id"])
+    org_id = org.id
     await platform.contracts.create(
         op,
         org_id,
@@ -324,7 +331,7 @@ async def _seed_demo_company(platform: Platform, station_id: str | None) -> None
         whitelist = await platform.lists.create_list(
             op, org_id, ListKind.WHITELIST, "Company car park", station_id=station_id
         )
-        await platform.lists.add_cards(op, int(whitelist["id"]), uids[:2])
+        await platform.lists.add_cards(op, whitelist.id, uids[:2])
 
 
 @main.command()
@@ -402,18 +409,17 @@ async def station_list(ctx: click.Context, as_json: bool) -> None:
     """List stations with their status."""
 
     async def work(p: Platform) -> None:
-        page = await p.stations.search(limit=500)
+        page = await p.stations.search(StationFilter(), PageRequest(limit=500))
         if as_json:
-            click.echo(json.dumps(page.items, default=str, indent=2))
+            click.echo(json.dumps([asdict(s) for s in page.items], default=str, indent=2))
             return
         if not page.items:
             click.echo("no stations yet: add one with `voltflow station add ID --password PW`")
         for s in page.items:
-            state = "online " if s["online"] else "offline"
-            keyless = "" if s["has_key"] else "  (no key: anyone may connect as it)"
+            state = "online " if s.online else "offline"
+            keyless = "" if s.has_key else "  (no key: anyone may connect as it)"
             click.echo(
-                f"{s['id']:<24} {state} {s['registration']:<9} "
-                f"{s['vendor'] or '-'} {s['model'] or ''}{keyless}"
+                f"{s.id:<24} {state} {s.registration:<9} {s.vendor or '-'} {s.model or ''}{keyless}"
             )
 
     await _with_platform(_settings(ctx), work)
@@ -550,9 +556,9 @@ async def token_list(ctx: click.Context) -> None:
     """List tokens."""
 
     async def work(p: Platform) -> None:
-        page = await p.tokens.search(limit=1000)
+        page = await p.tokens.search(PageRequest(limit=1000))
         for t in page.items:
-            click.echo(f"{t['uid']:<22} {t['state']}")
+            click.echo(f"{t.uid:<22} {t.state}")
         if not page.items:
             click.echo("no tokens yet: add one with `voltflow token add UID`")
 
@@ -568,24 +574,24 @@ def _cli_actor() -> Any:
     return system_actor(f"cli ({getpass.getuser()})")
 
 
-def _card_text(card: dict[str, Any]) -> str:
+def _card_text(card: CardDetail) -> str:
     from voltflow.domain.emaid import parse_emaid
 
     lines = [
-        f"uid              {card['uid']}",
-        f"printed number   {card['printed_number'] or '-'}",
-        f"contract id      {parse_emaid(card['contract_id']) if card['contract_id'] else '-'}",
-        f"state            {card['state']}",
-        f"organisation     {card['organisation_id'] or '-'}",
-        f"driver           {card['driver_id'] or '-'}",
-        f"expires          {card['expires_at'] or '-'}",
+        f"uid              {card.uid}",
+        f"printed number   {card.printed_number or '-'}",
+        f"contract id      {parse_emaid(card.contract_id) if card.contract_id else '-'}",
+        f"state            {card.state}",
+        f"organisation     {card.organisation_id or '-'}",
+        f"driver           {card.driver_id or '-'}",
+        f"expires          {card.expires_at or '-'}",
         "history:",
     ]
-    for e in card["history"]:
-        why = f"  ({e['detail']})" if e["detail"] else ""
+    for e in card.history:
+        why = f"  ({e.detail})" if e.detail else ""
         lines.append(
-            f"  {e['at']:%Y-%m-%d %H:%M:%S}Z  {e['action']:<16} {e['from_state'] or '':>11} → "
-            f"{e['to_state']:<11} by {e['actor_name']}{why}"
+            f"  {e.at:%Y-%m-%d %H:%M:%S}Z  {e.action:<16} {e.from_state or '':>11} → "
+            f"{e.to_state:<11} by {e.actor_name}{why}"
         )
     return "\n".join(lines)
 
@@ -639,7 +645,9 @@ async def card_show(ctx: click.Context, uid: str, as_json: bool) -> None:
             found = await p.cards.get(_cli_actor(), uid)
         except CardNotFound as exc:
             raise _fail(f"no card {uid}") from exc
-        click.echo(json.dumps(found, default=str, indent=2) if as_json else _card_text(found))
+        click.echo(
+            json.dumps(asdict(found), default=str, indent=2) if as_json else _card_text(found)
+        )
 
     await _with_platform(_settings(ctx), work)
 
@@ -690,21 +698,22 @@ async def sessions_list(
 
     async def work(p: Platform) -> None:
         page = await p.sessions.search(
-            station_id=station_id, active=True if active else None, limit=limit
+            SessionFilter(station_id=station_id, active=True if active else None),
+            PageRequest(limit=limit),
         )
         if as_json:
-            click.echo(json.dumps(page.items, default=str, indent=2))
+            click.echo(json.dumps([asdict(s) for s in page.items], default=str, indent=2))
             return
         if not page.items:
             click.echo("no sessions")
         for s in page.items:
-            stopped = s["stopped_at"]
-            dur = format_duration(stopped - s["started_at"]) if stopped else "charging"
-            energy = s["energy_wh"] if stopped else s["live_energy_wh"]
+            stopped = s.stopped_at
+            dur = format_duration(stopped - s.started_at) if stopped else "charging"
+            energy = s.energy_wh if stopped else s.live_energy_wh
             click.echo(
-                f"{s['id']:>6}  {s['started_at']:%Y-%m-%d %H:%M:%S}Z  {s['station_id']:<16} "
-                f"{s['evse_id']:>2}  {s['id_tag']:<12} {dur:>9}  {format_kwh(energy):>12}  "
-                f"{s['session_type'] or '-'}"
+                f"{s.id:>6}  {s.started_at:%Y-%m-%d %H:%M:%S}Z  {s.station_id:<16} "
+                f"{s.evse_id:>2}  {s.id_tag:<12} {dur:>9}  {format_kwh(energy):>12}  "
+                f"{s.session_type or '-'}"
             )
 
     await _with_platform(_settings(ctx), work)
