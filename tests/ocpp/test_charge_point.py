@@ -91,8 +91,7 @@ async def test_status_notifications(platform: Platform, ocpp_url: str) -> None:
         )
     connectors = await platform.stations.connectors("CP-1")
     assert [
-        (c.evse_id, c.connector_id, c.status, c.error_code, c.status_at)
-        for c in connectors
+        (c.evse_id, c.connector_id, c.status, c.error_code, c.status_at) for c in connectors
     ] == [
         (0, 0, "Available", "NoError", T0),
         (2, 1, "Faulted", "GroundFailure", T0 + timedelta(minutes=1)),

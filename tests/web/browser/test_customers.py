@@ -155,7 +155,7 @@ async def test_fleet_manager_assigns_activates_and_whitelists_a_card(
     await page.get_by_label("Card", exact=True).fill("VF-000003")
     await page.get_by_role("button", name="Add to the list").click()
     await expect(page.locator("#add-card-error")).to_contain_text("no card VF-000003")
-    assert len((await ui.platform.lists.get(acme.manager, list_id))["cards"]) == 1
+    assert len((await ui.platform.lists.get(acme.manager, list_id)).cards) == 1
 
     # Another company's card and customer page: not found, as if there were none.
     for path, heading in (
@@ -237,9 +237,9 @@ async def test_operator_sets_up_a_customer_contract_and_card_stock(
     await expect(row).to_contain_text("2.50 / 0.00 / 0.00 EUR")
     stored = await platform.contracts.of_organisation(op, org_id)
     assert len(stored) == 1
-    assert stored[0]["kind"] == ContractKind.EMSP
-    assert stored[0]["mandate_iban"] == "BE68539007547034"
-    assert stored[0]["starts_on"] == date(2026, 1, 1)
+    assert stored[0].kind == ContractKind.EMSP
+    assert stored[0].mandate_iban == "BE68539007547034"
+    assert stored[0].starts_on == date(2026, 1, 1)
 
     # A fleet manager, with a password shown once.
     await page.get_by_text("Add a person", exact=True).click()
@@ -364,7 +364,7 @@ async def test_pages_fit_a_phone_and_screenshots(
     whitelist = await platform.lists.create_list(
         acme.manager, acme.id, ListKind.WHITELIST, "Staff", station_id="CP-ACME-1"
     )
-    await platform.lists.add_cards(acme.manager, int(whitelist["id"]), [uid])
+    await platform.lists.add_cards(acme.manager, whitelist.id, [uid])
     await platform.lists.wait_idle()
     pages = {
         "customers": "/customers",
@@ -372,7 +372,7 @@ async def test_pages_fit_a_phone_and_screenshots(
         "cards": "/cards",
         "card": f"/cards/{uid}",
         "lists": "/lists",
-        "list": f"/lists/{whitelist['id']}",
+        "list": f"/lists/{whitelist.id}",
         "audit": "/audit",
     }
 
