@@ -33,7 +33,7 @@ async def company(
     kind: OrganisationKind = OrganisationKind.COMPANY,
 ) -> Company:
     org = await platform.organisations.create(op, name, kind)
-    org_id = int(org["id"])
+    org_id = int(org.id)
     slug = name.lower().replace(" ", "")
     manager_role = Role.FLEET_MANAGER if kind is OrganisationKind.COMPANY else Role.INSTALLER
     fm = await platform.organisations.add_person(

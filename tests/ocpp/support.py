@@ -8,6 +8,7 @@ import base64
 import contextlib
 import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -18,6 +19,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.typing import Subprotocol
 
 from voltflow.bootstrap import Platform
+from voltflow.domain.queries import MessageFilter
 from voltflow.store.database import create_database
 
 PASSWORD = "station-key-0123456789"
@@ -209,8 +211,8 @@ async def log_rows(platform: Platform, station_id: str, **filters: Any) -> list[
     """The station's message log, oldest first. Frames are logged once answered, with the next
     commit: whatever was answered before this call is in it."""
     await platform.writer.flush()
-    rows = await platform.stations.message_log(station_id, limit=1000, **filters)
-    return list(reversed(rows))
+    rows = await platform.stations.message_log(station_id, MessageFilter(limit=1000, **filters))
+    return [asdict(r) for r in reversed(rows)]
 
 
 async def sent_calls(

@@ -12,6 +12,8 @@ from voltflow.bootstrap import Platform
 from voltflow.domain.access import PLATFORM
 from voltflow.domain.authorization import IdToken, IdTokenType
 from voltflow.domain.commands import RemoteStart, RemoteStop, Reset
+from voltflow.domain.paging import PageRequest
+from voltflow.domain.queries import SessionFilter
 from voltflow.domain.sessions import ENERGY_REGISTER
 from voltflow.domain.stations import ConnectorRef
 from voltflow.services.ports import InvalidCommand, StationOffline
@@ -93,13 +95,12 @@ async def test_status_notifications(platform: Platform, ocpp_url: str) -> None:
         )
     connectors = await platform.stations.connectors("CP-1")
     assert [
-        (c["evse_id"], c["connector_id"], c["status"], c["error_code"], c["status_at"])
-        for c in connectors
+        (c.evse_id, c.connector_id, c.status, c.error_code, c.status_at) for c in connectors
     ] == [
         (0, 0, "Available", "NoError", T0),
         (2, 1, "Faulted", "GroundFailure", T0 + timedelta(minutes=1)),
     ]
-    assert (connectors[1]["info"], connectors[1]["vendor_error_code"]) == ("RCD tripped", "E42")
+    assert (connectors[1].info, connectors[1].vendor_error_code) == ("RCD tripped", "E42")
     assert len(await platform.stations.status_history("CP-1")) == 2
 
 
@@ -114,7 +115,7 @@ async def test_status_without_timestamp_is_stamped_on_receipt(
             suppress=False,
         )
     [connector] = await platform.stations.connectors("CP-1")
-    assert before <= connector["status_at"] <= datetime.now(UTC)
+    assert before <= connector.status_at <= datetime.now(UTC)
 
 
 async def test_authorize(platform: Platform, ocpp_url: str) -> None:
@@ -165,8 +166,10 @@ async def test_a_whole_charging_session(platform: Platform, ocpp_url: str) -> No
             ),
             suppress=False,
         )
-        live = await platform.sessions.search(station_id="CP-1", active=True)
-        assert [s["live_energy_wh"] for s in live.items] == [3500]
+        live = await platform.sessions.search(
+            SessionFilter(station_id="CP-1", active=True), PageRequest()
+        )
+        assert [s.live_energy_wh for s in live.items] == [3500]
 
         stopped = await cp.call(
             call.StopTransaction(
@@ -189,26 +192,26 @@ async def test_a_whole_charging_session(platform: Platform, ocpp_url: str) -> No
         assert stopped.id_tag_info == {"status": "Accepted"}
 
     session = await platform.sessions.get(tx)
-    assert session["station_id"] == "CP-1"
-    assert (session["evse_id"], session["connector_id"]) == (1, 1)
-    assert (session["id_tag"], session["auth_status"]) == ("04A2B3C4", "Accepted")
-    assert (session["started_at"], session["stopped_at"]) == (T0, T0 + timedelta(minutes=30))
-    assert (session["meter_start_wh"], session["meter_stop_wh"], session["energy_wh"]) == (
+    assert session.station_id == "CP-1"
+    assert (session.evse_id, session.connector_id) == (1, 1)
+    assert (session.id_tag, session.auth_status) == ("04A2B3C4", "Accepted")
+    assert (session.started_at, session.stopped_at) == (T0, T0 + timedelta(minutes=30))
+    assert (session.meter_start_wh, session.meter_stop_wh, session.energy_wh) == (
         1000,
         13_000,
         12_000,
     )
-    assert (session["stop_reason"], session["stop_id_tag"]) == ("EVDisconnected", "04A2B3C4")
-    assert (session["session_type"], session["type_reason"]) == ("normal", "public session")
-    readings = [
-        (m["sampled_at"], m["measurand"], m["value"], m["unit"]) for m in session["meter_values"]
-    ]
+    assert (session.stop_reason, session.stop_id_tag) == ("EVDisconnected", "04A2B3C4")
+    assert (session.session_type, session.type_reason) == ("normal", "public session")
+    readings = [(m.sampled_at, m.measurand, m.value, m.unit) for m in session.meter_values]
     assert readings == [
         (T0 + timedelta(minutes=10), ENERGY_REGISTER, Decimal(4500), "Wh"),
         (T0 + timedelta(minutes=10), "Power.Active.Import", Decimal(7200), "W"),
         (T0 + timedelta(minutes=30), ENERGY_REGISTER, Decimal(13_000), "Wh"),
     ]
-    assert (await platform.sessions.search(station_id="CP-1", active=True)).total == 0
+    assert (
+        await platform.sessions.search(SessionFilter(station_id="CP-1", active=True), PageRequest())
+    ).total == 0
 
 
 @pytest.mark.parametrize(
@@ -243,9 +246,9 @@ async def test_sessions_outside_the_rules_are_invalid(
         )
         assert stopped.id_tag_info is None  # no idTag in the stop: nothing to authorize
     session = await platform.sessions.get(started.transaction_id)
-    assert session["session_type"] == session_type
-    assert reason in session["type_reason"]
-    assert session["stop_reason"] == "Local"  # OCPP's default reason
+    assert session.session_type == session_type
+    assert reason in session.type_reason
+    assert session.stop_reason == "Local"  # OCPP's default reason
 
 
 async def test_data_transfer_and_status_reports(platform: Platform, ocpp_url: str) -> None:

@@ -26,6 +26,8 @@ from tests.ocpp.support import (
     raw_station,
 )
 from voltflow.bootstrap import Platform, build
+from voltflow.domain.paging import PageRequest
+from voltflow.domain.queries import SessionFilter, StationFilter
 from voltflow.domain.station_keys import KeyChange, verify_station_password
 from voltflow.domain.stations import Registration
 from voltflow.ocpp.throttle import HandshakeThrottle
@@ -246,7 +248,9 @@ async def test_an_unknown_station_waits_pending_until_claimed(
             answer = await st.call(action, payload)
             assert answer[:3] == [4, answer[1], "SecurityError"], (action, answer)
         assert await platform.stations.connectors("NEW-1") == []
-        assert (await platform.sessions.search(station_id="NEW-1")).total == 0
+        assert (
+            await platform.sessions.search(SessionFilter(station_id="NEW-1"), PageRequest())
+        ).total == 0
 
         # Asking again changes nothing while nobody has claimed it.
         assert (await st.result("BootNotification", BOOT))["status"] == "Pending"
@@ -259,7 +263,7 @@ async def test_an_unknown_station_waits_pending_until_claimed(
             "StatusNotification", {"connectorId": 1, "errorCode": "NoError", "status": "Available"}
         )
     [connector] = await platform.stations.connectors("NEW-1")
-    assert connector["status"] == "Available"
+    assert connector.status == "Available"
 
 
 async def test_the_key_presented_first_becomes_the_stations_key(
@@ -288,7 +292,7 @@ async def test_without_auto_registration_unknown_stations_are_not_created(
 ) -> None:
     assert not platform.settings.auto_register
     await refused(open_socket(ocpp_url, "NEW-1"))
-    assert (await platform.stations.search()).total == 0
+    assert (await platform.stations.search(StationFilter(), PageRequest())).total == 0
 
 
 @pytest.mark.parametrize("path_id", ["bad%20id", "CP%3A1", "x" * 65])
@@ -297,7 +301,7 @@ async def test_auto_registration_keeps_the_station_id_rules(
 ) -> None:
     error = await refused(open_socket(auto_url, path_id))
     assert error.response.status_code == 404
-    assert (await auto_platform.stations.search()).total == 0
+    assert (await auto_platform.stations.search(StationFilter(), PageRequest())).total == 0
 
 
 # -- station keys: their rules, and how fast they can be guessed ---------------------------------

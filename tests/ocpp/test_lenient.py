@@ -164,8 +164,8 @@ async def test_what_exceeds_the_database_columns_is_kept_as_far_as_it_fits(
     record = await platform.stations.get("CP-LAX")
     assert record.vendor == vendor[:64]
     [connector] = await platform.stations.connectors("CP-LAX")
-    assert (connector["info"], connector["vendor_error_code"]) == ("i" * 64, "e" * 64)
+    assert (connector.info, connector.vendor_error_code) == ("i" * 64, "e" * 64)
     session = await platform.sessions.get(started["transactionId"])
-    assert (session["id_tag"], session["stop_id_tag"]) == ("T" * 36, "T" * 36)
+    assert (session.id_tag, session.stop_id_tag) == ("T" * 36, "T" * 36)
     [row] = await log_rows(platform, "CP-LAX", action="BootNotification", direction="in")
     assert vendor in row["payload"]

@@ -15,6 +15,7 @@ from tests.ocpp.support import (
     raw_station,
 )
 from voltflow.bootstrap import Platform
+from voltflow.domain.queries import MessageFilter
 
 BOOT = {
     "chargePointVendor": "Acme",
@@ -164,25 +165,26 @@ async def five_heartbeats(platform: Platform, ocpp_url: str) -> None:
 async def test_paging_back_through_the_log(platform: Platform, ocpp_url: str) -> None:
     await five_heartbeats(platform, ocpp_url)
     newest = await platform.stations.message_log(
-        "CP-1", action="Heartbeat", direction="in", limit=2
+        "CP-1", MessageFilter(action="Heartbeat", direction="in", limit=2)
     )
     older = await platform.stations.message_log(
-        "CP-1", action="Heartbeat", direction="in", limit=10, before_id=newest[-1]["id"]
+        "CP-1",
+        MessageFilter(action="Heartbeat", direction="in", limit=10, before_id=newest[-1].id),
     )
     assert len(newest) == 2 and len(older) == 3
-    ids = [r["id"] for r in newest + older]
+    ids = [r.id for r in newest + older]
     assert ids == sorted(ids, reverse=True) and len(set(ids)) == 5
 
 
 async def test_a_page_never_splits_an_exchange(platform: Platform, ocpp_url: str) -> None:
     await five_heartbeats(platform, ocpp_url)
-    newest = await platform.stations.message_log("CP-1", action="Heartbeat", limit=3)
-    assert [r["direction"] for r in newest] == ["out", "in", "out", "in"]
+    newest = await platform.stations.message_log("CP-1", MessageFilter(action="Heartbeat", limit=3))
+    assert [r.direction for r in newest] == ["out", "in", "out", "in"]
     older = await platform.stations.message_log(
-        "CP-1", action="Heartbeat", limit=50, before_id=newest[-1]["id"]
+        "CP-1", MessageFilter(action="Heartbeat", limit=50, before_id=newest[-1].id)
     )
-    assert [r["direction"] for r in older] == ["out", "in"] * 3
-    assert {r["id"] for r in newest}.isdisjoint(r["id"] for r in older)
+    assert [r.direction for r in older] == ["out", "in"] * 3
+    assert {r.id for r in newest}.isdisjoint(r.id for r in older)
 
 
 async def test_an_overlong_action_is_logged_both_ways(platform: Platform, ocpp_url: str) -> None:

@@ -79,7 +79,7 @@ async def test_what_an_accepted_trigger_asks_for_is_taken_from_a_pending_station
     frame = orjson.dumps([2, "meter-1", "MeterValues", METER]).decode()
     assert (await send_literal(st, frame))[:3] == [4, "meter-1", "SecurityError"]
     connectors = await platform.stations.connectors("CP-1")
-    assert sorted((c["evse_id"], c["status"]) for c in connectors) == [
+    assert sorted((c.evse_id, c.status) for c in connectors) == [
         (1, "Available"),
         (2, "Available"),
     ]

@@ -8,6 +8,8 @@ import pytest
 
 from tests.ocpp.support import add_station, eventually, log_rows, raw_station
 from voltflow.bootstrap import Platform
+from voltflow.domain.paging import PageRequest
+from voltflow.domain.queries import SessionFilter
 
 TS = "2025-03-01T12:00:00Z"
 BOOT = {"chargePointVendor": "Acme", "chargePointModel": "Wallbox"}
@@ -178,7 +180,9 @@ async def test_every_error_is_answered_and_nobody_suffers(
 
     # Nothing of the broken messages was stored beyond their log entries.
     assert await platform.stations.connectors("CP-1") == []
-    assert (await platform.sessions.search(station_id="CP-1")).total == 0
+    assert (
+        await platform.sessions.search(SessionFilter(station_id="CP-1"), PageRequest())
+    ).total == 0
     assert (await platform.stations.get("CP-1")).vendor is None
 
     rows = await log_rows(platform, "CP-1")

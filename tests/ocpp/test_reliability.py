@@ -156,14 +156,14 @@ async def test_message_ids_used_again_on_a_new_connection_are_new_messages(
         for n, minute in (("1", 14), ("2", 15), ("3", 16)):
             await st.send_raw(literal(n, "MeterValues", energy(minute, 5000 + minute, second)))
             assert orjson.loads(await st.recv_text()) == [3, n, {}]
-    assert [r["value"] for r in (await platform.sessions.get(first))["meter_values"]] == [
+    assert [r.value for r in (await platform.sessions.get(first)).meter_values] == [
         1001,
         1002,
         1003,
     ]
     session = await platform.sessions.get(second)
-    assert (session["started_at"], session["meter_start_wh"]) == (T0 + timedelta(minutes=10), 5000)
-    assert [r["value"] for r in session["meter_values"]] == [5000 + m for m in range(11, 17)]
+    assert (session.started_at, session.meter_start_wh) == (T0 + timedelta(minutes=10), 5000)
+    assert [r.value for r in session.meter_values] == [5000 + m for m in range(11, 17)]
     assert (await counts(platform))["charging_sessions"] == 2
     logged = await log_rows(platform, "CP-1", direction="in")
     assert not [r for r in logged if r["note"]], "none of them taken for a repeat"
@@ -211,7 +211,7 @@ async def test_the_same_id_with_another_payload_is_a_new_message(
             await st.send_raw(literal("5", "StatusNotification", status(state, minute)))
             assert orjson.loads(await st.recv_text()) == [3, "5", {}]
     [connector] = await platform.stations.connectors("CP-1")
-    assert connector["status"] == "Charging"
+    assert connector.status == "Charging"
     assert (await counts(platform))["connector_status_history"] == 2
 
 
@@ -275,7 +275,7 @@ async def test_a_repeated_stop_changes_nothing(platform: Platform, ocpp_url: str
             {"transactionId": tx, "meterStop": 99_000, "timestamp": at(90), "reason": "Remote"},
         )
     assert await platform.sessions.get(tx) == closed
-    assert closed["meter_stop_wh"] == 9000 and closed["stop_reason"] == "Local"
+    assert closed.meter_stop_wh == 9000 and closed.stop_reason == "Local"
     assert await counts(platform) == stored
 
 
@@ -294,15 +294,15 @@ async def test_a_session_its_station_lost_is_closed_by_the_next_one_on_its_conne
         after = await tx_for(st, minutes=40, meter=4100)
         assert await tx_for(st, minutes=40, meter=4100) == after  # a retry closes nothing more
     closed = await platform.sessions.get(lost)
-    assert (closed["stopped_at"], closed["meter_stop_wh"], closed["energy_wh"]) == (
+    assert (closed.stopped_at, closed.meter_stop_wh, closed.energy_wh) == (
         T0 + timedelta(minutes=12),
         4000,
         3000,
     )
-    assert closed["stop_reason"] == "Superseded"
-    assert closed["session_type"] is not None
+    assert closed.stop_reason == "Superseded"
+    assert closed.session_type is not None
     for still_open in (other_connector, after):
-        assert (await platform.sessions.get(still_open))["stopped_at"] is None
+        assert (await platform.sessions.get(still_open)).stopped_at is None
 
 
 async def test_every_earlier_session_left_open_on_the_connector_is_closed(
@@ -313,11 +313,11 @@ async def test_every_earlier_session_left_open_on_the_connector_is_closed(
         later = await tx_for(st, minutes=40, meter=4100)
         # An older start that arrives late closes nothing: the session after it is not lost.
         earlier = await tx_for(st, minutes=0, meter=1000)
-        assert (await platform.sessions.get(later))["stopped_at"] is None
+        assert (await platform.sessions.get(later)).stopped_at is None
         newest = await tx_for(st, minutes=60, meter=5000)
     for lost in (earlier, later):
-        assert (await platform.sessions.get(lost))["stop_reason"] == "Superseded"
-    assert (await platform.sessions.get(newest))["stopped_at"] is None
+        assert (await platform.sessions.get(lost)).stop_reason == "Superseded"
+    assert (await platform.sessions.get(newest)).stopped_at is None
 
 
 async def test_the_stations_own_stop_replaces_what_the_platform_inferred(
@@ -328,18 +328,18 @@ async def test_the_stations_own_stop_replaces_what_the_platform_inferred(
         lost = await tx_for(st, meter=1000)  # no readings: closed where it began
         await tx_for(st, minutes=40, meter=4100)
         inferred = await platform.sessions.get(lost)
-        assert (inferred["stopped_at"], inferred["energy_wh"], inferred["stop_reason"]) == (
+        assert (inferred.stopped_at, inferred.energy_wh, inferred.stop_reason) == (
             T0,
             0,
             "Superseded",
         )
-        assert inferred["session_type"] == "invalid"
+        assert inferred.session_type == "invalid"
         # The stop comes after all (from a queue the station kept), then again as a retry.
         stop = {"transactionId": lost, "meterStop": 4050, "timestamp": at(20), "reason": "Local"}
         await st.result("StopTransaction", stop)
         stopped = await platform.sessions.get(lost)
         await st.result("StopTransaction", {**stop, "meterStop": 9999, "timestamp": at(50)})
-    assert (stopped["stopped_at"], stopped["energy_wh"], stopped["stop_reason"]) == (
+    assert (stopped.stopped_at, stopped.energy_wh, stopped.stop_reason) == (
         T0 + timedelta(minutes=20),
         3050,
         "Local",
@@ -360,7 +360,7 @@ async def test_a_stop_for_an_unknown_or_foreign_transaction_changes_nothing(
             )
             assert answer == {}
     session = await platform.sessions.get(theirs)
-    assert session["stopped_at"] is None
+    assert session.stopped_at is None
     assert (await counts(platform))["charging_sessions"] == 1
 
 
@@ -380,8 +380,8 @@ async def test_repeated_meter_values_store_no_duplicates(platform: Platform, ocp
                 "transactionData": energy(5, 2000)["meterValue"] + energy(10, 3000)["meterValue"],
             },
         )
-    readings = (await platform.sessions.get(tx))["meter_values"]
-    assert [(r["sampled_at"], r["value"]) for r in readings] == [
+    readings = (await platform.sessions.get(tx)).meter_values
+    assert [(r.sampled_at, r.value) for r in readings] == [
         (T0 + timedelta(minutes=5), 2000),
         (T0 + timedelta(minutes=10), 3000),
     ]
@@ -415,10 +415,10 @@ async def test_a_backlog_after_an_outage_is_stored_in_full(
         # ... and one more queued message it found late: older, so it is history only.
         await st.result("StatusNotification", status("Faulted", 30))
 
-    readings = (await platform.sessions.get(tx))["meter_values"]
-    assert [r["value"] for r in readings] == [1000 + 100 * m for m in range(1, 21)]
+    readings = (await platform.sessions.get(tx)).meter_values
+    assert [r.value for r in readings] == [1000 + 100 * m for m in range(1, 21)]
     history = await platform.stations.status_history("CP-1", limit=100)
-    assert sorted((h["status_at"], h["status"]) for h in history) == [
+    assert sorted((h.status_at, h.status) for h in history) == [
         (T0, "Charging"),
         (T0 + timedelta(minutes=5.5), "SuspendedEV"),
         (T0 + timedelta(minutes=11.5), "Charging"),
@@ -428,9 +428,9 @@ async def test_a_backlog_after_an_outage_is_stored_in_full(
         (T0 + timedelta(minutes=60), "Preparing"),
     ]
     [connector] = await platform.stations.connectors("CP-1")
-    assert (connector["status"], connector["status_at"]) == ("Preparing", T0 + timedelta(hours=1))
+    assert (connector.status, connector.status_at) == ("Preparing", T0 + timedelta(hours=1))
     session = await platform.sessions.get(tx)
-    assert (session["stopped_at"], session["meter_stop_wh"]) == (T0 + timedelta(minutes=21), 3000)
+    assert (session.stopped_at, session.meter_stop_wh) == (T0 + timedelta(minutes=21), 3000)
 
 
 async def test_statuses_with_the_same_time_keep_the_last_received(
@@ -441,7 +441,7 @@ async def test_statuses_with_the_same_time_keep_the_last_received(
         await st.result("StatusNotification", status("Preparing", 1))
         await st.result("StatusNotification", status("Charging", 1))
     [connector] = await platform.stations.connectors("CP-1")
-    assert connector["status"] == "Charging"
+    assert connector.status == "Charging"
 
 
 async def test_meter_values_for_another_stations_transaction_stay_with_their_station(
@@ -455,7 +455,7 @@ async def test_meter_values_for_another_stations_transaction_stay_with_their_sta
         theirs = await tx_for(two)
         await one.result("MeterValues", energy(5, 777_000, theirs))
         await one.result("MeterValues", energy(6, 5, 999_999))  # a transaction nobody has
-    assert (await platform.sessions.get(theirs))["meter_values"] == []
+    assert (await platform.sessions.get(theirs)).meter_values == []
     rows = await fresh_rows(
         platform, select(meter_values).where(meter_values.c.station_id == "CP-1")
     )
@@ -588,7 +588,7 @@ async def test_no_answer_while_the_store_cannot_commit(platform: Platform, ocpp_
             answer = await st.recv()
             assert answer[:2] == [3, message_id], (action, answer)
     [connector] = await platform.stations.connectors("CP-1")
-    assert connector["status"] == "Charging"
+    assert connector.status == "Charging"
     assert (await counts(platform))["charging_sessions"] == 1
 
 

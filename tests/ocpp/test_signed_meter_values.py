@@ -86,7 +86,7 @@ async def test_meter_values_with_a_signed_value_beside_the_numbers(
         )
         assert answer[0] == 3 and answer[2] == {}, answer
     session = await platform.sessions.get(tx)
-    assert [(m["measurand"], m["value"]) for m in session["meter_values"]] == [
+    assert [(m.measurand, m.value) for m in session.meter_values] == [
         ("Energy.Active.Import.Register", 1234560),
         ("Power.Active.Import", 7200),
     ]
@@ -106,10 +106,10 @@ async def test_meter_values_with_a_signed_value_beside_the_numbers(
     )
     assert row["sampled_at"] == T0
     assert row["note"] is None
-    [view] = session["signed_meter_values"]
-    assert view["session_start"] is True and view["session_end"] is False
-    assert view["ocmf"]["meter_serial"] == rec.METER_SERIAL
-    assert str(view["ocmf"]["readings"][0]["value"]) == "1234.56"
+    [view] = session.signed_meter_values
+    assert view.session_start is True and view.session_end is False
+    assert view.ocmf.meter_serial == rec.METER_SERIAL
+    assert str(view.ocmf.readings[0].value) == "1234.56"
 
 
 async def test_a_stop_with_signed_begin_and_end_in_its_transaction_data(
@@ -145,7 +145,7 @@ async def test_a_stop_with_signed_begin_and_end_in_its_transaction_data(
         again = await st.call("StopTransaction", {**stop, "transactionId": tx})
         assert again[0] == 3, again
     session = await platform.sessions.get(tx)
-    assert (session["meter_stop_wh"], session["energy_wh"], session["stop_reason"]) == (
+    assert (session.meter_stop_wh, session.energy_wh, session.stop_reason) == (
         1246060,
         11500,
         "EVDisconnected",
@@ -156,9 +156,9 @@ async def test_a_stop_with_signed_begin_and_end_in_its_transaction_data(
         (END, "Transaction.End", tx, "StopTransaction"),
     ]
     assert await numeric_count(platform) == 2
-    views = session["signed_meter_values"]
-    assert [(v["session_start"], v["session_end"]) for v in views] == [(True, False), (False, True)]
-    assert [v["ocmf"]["readings"][0]["transaction"] for v in views] == ["B", "E"]
+    views = session.signed_meter_values
+    assert [(v.session_start, v.session_end) for v in views] == [(True, False), (False, True)]
+    assert [v.ocmf.readings[0].transaction for v in views] == ["B", "E"]
 
 
 async def test_a_signed_value_sent_before_its_transaction_joins_it_at_the_stop(
@@ -248,8 +248,8 @@ async def test_whatever_a_signed_block_holds_it_is_kept_as_received(
     else:
         assert row["note"].startswith(note)
         assert row["public_key"] is None
-    [view] = (await platform.sessions.get(tx))["signed_meter_values"]
-    assert (view["ocmf"] is not None) == (note is None)
+    [view] = (await platform.sessions.get(tx)).signed_meter_values
+    assert (view.ocmf is not None) == (note is None)
 
 
 @pytest.mark.parametrize(
@@ -341,5 +341,5 @@ async def test_a_hostile_signed_value_is_answered_and_kept_as_received(
     [row] = await stored_signed(platform)
     assert (row["data"], row["encoding"], row["message"]) == (value, encoding, "MeterValues")
     session = await platform.sessions.get(tx)
-    assert session["stopped_at"] is not None
-    assert len(session["signed_meter_values"]) == 1
+    assert session.stopped_at is not None
+    assert len(session.signed_meter_values) == 1

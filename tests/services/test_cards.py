@@ -9,6 +9,8 @@ import pytest
 from tests.factories import company, operator, stock_csv
 from voltflow.bootstrap import Platform
 from voltflow.domain.contracts import ContractKind
+from voltflow.domain.paging import PageRequest
+from voltflow.domain.queries import CardFilter
 from voltflow.services.access import Forbidden
 from voltflow.services.cards import CardError, CardNotFound, ImportRejected
 
@@ -19,8 +21,8 @@ async def test_import_then_hand_out_assign_activate_block(platform: Platform) ->
     uids = await platform.cards.import_csv(op, stock_csv(3))
     assert len(uids) == 3
     card = await platform.cards.get(op, uids[0])
-    assert card["state"] == "in_stock"
-    assert card["contract_id"].startswith("BEVFLC")
+    assert card.state == "in_stock"
+    assert card.contract_id.startswith("BEVFLC")
 
     await platform.cards.distribute(op, uids, acme.id)
     fm = acme.manager
@@ -28,17 +30,17 @@ async def test_import_then_hand_out_assign_activate_block(platform: Platform) ->
     await platform.cards.activate(fm, [uids[0]])
     await platform.cards.block(fm, [uids[0]], reason="stolen")
     card = await platform.cards.get(fm, uids[0])
-    assert card["state"] == "blocked"
-    assert [e["action"] for e in card["history"]] == [
+    assert card.state == "blocked"
+    assert [e.action for e in card.history] == [
         "import",
         "distribute",
         "assign",
         "activate",
         "block",
     ]
-    assert {e["actor_name"] for e in card["history"][2:]} == {"acme-manager"}
+    assert {e.actor_name for e in card.history[2:]} == {"acme-manager"}
     # The driver sees their own card.
-    assert (await platform.cards.get(acme.drivers[0], uids[0]))["uid"] == uids[0]
+    assert (await platform.cards.get(acme.drivers[0], uids[0])).uid == uids[0]
 
 
 async def test_illegal_steps_are_refused_and_change_nothing(platform: Platform) -> None:
@@ -50,7 +52,7 @@ async def test_illegal_steps_are_refused_and_change_nothing(platform: Platform) 
     await platform.cards.distribute(op, [uids[0]], acme.id)
     with pytest.raises(CardError, match=f"{uids[0]}: cannot distribute"):
         await platform.cards.distribute(op, uids, acme.id)
-    assert (await platform.cards.get(op, uids[1]))["state"] == "in_stock"
+    assert (await platform.cards.get(op, uids[1])).state == "in_stock"
 
 
 async def test_fleet_managers_only_touch_their_own_cards(platform: Platform) -> None:
@@ -71,8 +73,8 @@ async def test_fleet_managers_only_touch_their_own_cards(platform: Platform) -> 
         await platform.cards.assign(acme.manager, uids[0], globex.drivers[0].user_id)
     with pytest.raises(Forbidden):
         await platform.cards.import_csv(acme.manager, stock_csv(1, start=50))
-    listed = await platform.cards.search(acme.manager)
-    assert [c["uid"] for c in listed.items] == [uids[0]]
+    listed = await platform.cards.search(acme.manager, CardFilter(), PageRequest())
+    assert [c.uid for c in listed.items] == [uids[0]]
 
 
 async def test_bad_csv_names_row_and_column_and_imports_nothing(platform: Platform) -> None:
@@ -91,7 +93,7 @@ async def test_bad_csv_names_row_and_column_and_imports_nothing(platform: Platfo
     problems = {(p.row, p.column) for p in rejected.value.problems}
     assert problems == {(3, "uid"), (4, "printed_number"), (5, "uid"), (6, "contract_id")}
     assert "row 3, column uid" in str(rejected.value)
-    assert (await platform.cards.search(op)).total == 1
+    assert (await platform.cards.search(op, CardFilter(), PageRequest())).total == 1
 
 
 async def test_missing_columns_are_named(platform: Platform) -> None:

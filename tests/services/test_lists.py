@@ -6,6 +6,7 @@ import asyncio
 import base64
 import gc
 import json
+from dataclasses import fields
 from datetime import date
 
 import pytest
@@ -15,6 +16,7 @@ from tests.factories import Company, company, operator, stock_csv
 from voltflow.bootstrap import Platform
 from voltflow.domain.access import Actor, OrganisationKind, Role
 from voltflow.domain.contracts import ContractKind
+from voltflow.domain.records import CardInvitation
 from voltflow.services.lists import (
     ListError,
     ListKind,
@@ -88,7 +90,7 @@ async def test_whitelist_syncs_and_blocked_card_is_refused_offline(
         whitelist = await platform.lists.create_list(
             acme.manager, acme.id, ListKind.WHITELIST, "Company car park", station_id="SITE-1"
         )
-        await platform.lists.add_cards(acme.manager, whitelist["id"], [kept, blocked])
+        await platform.lists.add_cards(acme.manager, whitelist.id, [kept, blocked])
         await platform.lists.wait_idle()
         assert station.local_list_version == 1
         assert station.local_auth.status(kept, use_list=True, use_cache=False) == "Accepted"
@@ -98,8 +100,7 @@ async def test_whitelist_syncs_and_blocked_card_is_refused_offline(
         assert station.local_list_version == 2
         assert station.local_auth.status(blocked, use_list=True, use_cache=False) == "Blocked"
         assert [
-            c["card_uid"]
-            for c in (await platform.lists.get(acme.manager, whitelist["id"]))["cards"]
+            c.card_uid for c in (await platform.lists.get(acme.manager, whitelist.id)).cards
         ] == [kept]
 
         # Online, the platform refuses the blocked card.
@@ -123,7 +124,7 @@ async def test_a_full_update_when_versions_disagree(
     whitelist = await platform.lists.create_list(
         acme.manager, acme.id, ListKind.WHITELIST, "Staff", station_id="SITE-1"
     )
-    await platform.lists.add_cards(acme.manager, whitelist["id"], uids)
+    await platform.lists.add_cards(acme.manager, whitelist.id, uids)
     station = SimulatedStation(ocpp_url, "SITE-1", password="station-pass-0001", config=FAST)
     await station.connect()
     try:
@@ -167,7 +168,7 @@ async def test_lists_belong_to_the_station_owner(
         station_id="SITE-1",
         tariff_ref="VISITOR-2026",
     )
-    assert discount["tariff_ref"] == "VISITOR-2026"
+    assert discount.tariff_ref == "VISITOR-2026"
 
 
 async def test_a_group_and_its_lists_on_the_stations_are_shown_to_its_owner(
@@ -176,18 +177,18 @@ async def test_a_group_and_its_lists_on_the_stations_are_shown_to_its_owner(
     op, acme, _ = setting
     other = await company(platform, op, "Globex")
     group = await platform.lists.create_group(acme.manager, acme.id, "Car park", ["SITE-1"])
-    assert (await platform.lists.group(acme.manager, group["id"]))["stations"] == ["SITE-1"]
+    assert (await platform.lists.group(acme.manager, group.id)).stations == ["SITE-1"]
     with pytest.raises(ListNotFound):
-        await platform.lists.group(other.manager, group["id"])
+        await platform.lists.group(other.manager, group.id)
     staff = await platform.lists.create_list(
-        acme.manager, acme.id, ListKind.WHITELIST, "Staff", group_id=group["id"]
+        acme.manager, acme.id, ListKind.WHITELIST, "Staff", group_id=group.id
     )
     # Never pushed (the station is offline): no record, no entries.
-    assert await platform.lists.on_stations(acme.manager, staff["id"]) == {
+    assert await platform.lists.on_stations(acme.manager, staff.id) == {
         "SITE-1": LocalList(None, {})
     }
     with pytest.raises(ListNotFound):
-        await platform.lists.on_stations(other.manager, staff["id"])
+        await platform.lists.on_stations(other.manager, staff.id)
 
 
 async def test_a_whitelisted_session_is_typed_whitelist(
@@ -197,7 +198,7 @@ async def test_a_whitelisted_session_is_typed_whitelist(
     whitelist = await platform.lists.create_list(
         acme.manager, acme.id, ListKind.WHITELIST, "Free", station_id="SITE-1"
     )
-    await platform.lists.add_cards(acme.manager, whitelist["id"], [listed])
+    await platform.lists.add_cards(acme.manager, whitelist.id, [listed])
     await platform.lists.wait_idle()  # offline: nothing to push
     auth = {"Authorization": "Basic " + base64.b64encode(b"SITE-1:station-pass-0001").decode()}
     async with websockets.connect(
@@ -232,7 +233,7 @@ async def test_a_whitelisted_session_is_typed_whitelist(
                 },
             )
             session = await platform.sessions.get(int(str(start["transactionId"])))
-            types[uid] = (session["session_type"], session["energy_wh"])
+            types[uid] = (session.session_type, session.energy_wh)
     assert types == {listed: ("whitelist", 3667), other: ("normal", 3667)}
 
 
@@ -248,7 +249,7 @@ async def test_a_guests_card_is_invited_and_its_holder_answers(
     whitelist = await platform.lists.create_list(
         acme.manager, acme.id, ListKind.WHITELIST, "Visitors", station_id="SITE-1"
     )
-    list_id = int(whitelist["id"])
+    list_id = int(whitelist.id)
 
     # Another's card and a uid naming no card are answered alike: invited.
     result = await platform.lists.add_cards(
@@ -257,20 +258,20 @@ async def test_a_guests_card_is_invited_and_its_holder_answers(
     assert result.added == [own]
     assert result.invited == [held, unassigned, "FFFF0042"]
     shown = await platform.lists.get(acme.manager, list_id)
-    assert [c["card_uid"] for c in shown["cards"]] == [own]
-    assert [(i["card_uid"], i["status"]) for i in shown["invitations"]] == [
+    assert [c.card_uid for c in shown.cards] == [own]
+    assert [(i.card_uid, i.status) for i in shown.invitations] == [
         (held, "invited"),
         (unassigned, "invited"),
         ("FFFF0042", "invited"),
     ]
-    assert set(shown["invitations"][0]) == {"card_uid", "invited_at", "status"}
+    assert {f.name for f in fields(shown.invitations[0])} == {"card_uid", "invited_at", "status"}
     again = await platform.lists.add_cards(acme.manager, list_id, [held])
     assert (again.added, again.invited) == ([], [])
     assert not await platform.lists.whitelisted("SITE-1", held)
 
     # The holder answers: the card's driver, or its organisation's fleet manager.
-    def pending(rows: list[dict[str, object]]) -> list[object]:
-        return [r["card_uid"] for r in rows]
+    def pending(rows: list[CardInvitation]) -> list[object]:
+        return [r.card_uid for r in rows]
 
     assert pending(await platform.lists.invitations(globex.drivers[0])) == [held]
     assert pending(await platform.lists.invitations(globex.manager)) == [held, unassigned]
@@ -289,14 +290,14 @@ async def test_a_guests_card_is_invited_and_its_holder_answers(
     await platform.lists.answer(globex.manager, list_id, unassigned, accept=False)
     assert await platform.lists.whitelisted("SITE-1", held)
     shown = await platform.lists.get(acme.manager, list_id)
-    assert {c["card_uid"]: c["state"] for c in shown["cards"]} == {own: "active", held: "active"}
-    assert [i["card_uid"] for i in shown["invitations"]] == ["FFFF0042"]
+    assert {c.card_uid: c.state for c in shown.cards} == {own: "active", held: "active"}
+    assert [i.card_uid for i in shown.invitations] == ["FFFF0042"]
     with pytest.raises(ListNotFound):
         await platform.lists.answer(globex.manager, list_id, unassigned, accept=True)
 
     # Withdrawn by the list's owner; its own cards are still checked; the operator as before.
     assert await platform.lists.remove_cards(acme.manager, list_id, ["FFFF0042"]) == 1
-    assert (await platform.lists.get(acme.manager, list_id))["invitations"] == []
+    assert (await platform.lists.get(acme.manager, list_id)).invitations == []
     await platform.cards.block(acme.manager, [blocked])
     with pytest.raises(ListError, match="cannot charge"):
         await platform.lists.add_cards(acme.manager, list_id, [blocked])
@@ -315,7 +316,7 @@ async def test_a_card_held_by_one_of_its_people_joins_at_once(
     company's own, since one of its people holds it."""
     op, acme, _ = setting
     installer = await company(platform, op, "Fixit", kind=OrganisationKind.INSTALLER)
-    home = int((await platform.organisations.create(op, "Home", OrganisationKind.HOUSEHOLD))["id"])
+    home = (await platform.organisations.create(op, "Home", OrganisationKind.HOUSEHOLD)).id
     employee = acme.drivers[1]
     await platform.organisations.add_person(op, home, employee.username, Role.DRIVER)
     (uid,) = await platform.cards.import_csv(op, stock_csv(1, start=20))
@@ -324,7 +325,7 @@ async def test_a_card_held_by_one_of_its_people_joins_at_once(
     whitelist = await platform.lists.create_list(
         acme.manager, acme.id, ListKind.WHITELIST, "Staff", station_id="SITE-1"
     )
-    result = await platform.lists.add_cards(acme.manager, int(whitelist["id"]), [uid])
+    result = await platform.lists.add_cards(acme.manager, int(whitelist.id), [uid])
     assert (result.added, result.invited) == ([uid], [])
 
     # Blocked, it is another organisation's card whose state Acme is not told: invited, and its
@@ -334,12 +335,12 @@ async def test_a_card_held_by_one_of_its_people_joins_at_once(
     visitors = await platform.lists.create_list(
         acme.manager, acme.id, ListKind.WHITELIST, "Visitors", station_id="SITE-1"
     )
-    result = await platform.lists.add_cards(acme.manager, int(visitors["id"]), [uid])
+    result = await platform.lists.add_cards(acme.manager, int(visitors.id), [uid])
     assert (result.added, result.invited) == ([], [uid])
     with pytest.raises(ListError, match="cannot charge"):
-        await platform.lists.answer(employee, int(visitors["id"]), uid, accept=True)
-    shown = await platform.lists.get(acme.manager, int(visitors["id"]))
-    assert shown["cards"] == []
+        await platform.lists.answer(employee, int(visitors.id), uid, accept=True)
+    shown = await platform.lists.get(acme.manager, int(visitors.id))
+    assert shown.cards == []
 
 
 async def test_a_failed_background_sync_is_one_warning_not_an_unretrieved_task(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from tests.factories import company, operator
 from voltflow.bootstrap import Platform
+from voltflow.domain.paging import PageRequest
+from voltflow.domain.queries import StationFilter
 from voltflow.services.ports import Admission
 
 
@@ -17,16 +19,22 @@ async def test_one_organisations_stations_to_those_who_see_them(platform: Platfo
             await platform.stations.set_owner(op, station_id, owner)
 
     def ids(page_items: list[dict[str, object]]) -> list[object]:
-        return [s["id"] for s in page_items]
+        return [s.id for s in page_items]
 
-    everyone = await platform.stations.search(actor=op)
+    everyone = await platform.stations.search(StationFilter(), PageRequest(), actor=op)
     assert ids(everyone.items) == ["SITE-A", "SITE-G", "SITE-X"]
-    acmes = await platform.stations.search(organisation_id=acme.id, actor=op)
+    acmes = await platform.stations.search(
+        StationFilter(organisation_id=acme.id), PageRequest(), actor=op
+    )
     assert ids(acmes.items) == ["SITE-A"] and acmes.total == 1
-    own = await platform.stations.search(organisation_id=acme.id, actor=acme.manager)
+    own = await platform.stations.search(
+        StationFilter(organisation_id=acme.id), PageRequest(), actor=acme.manager
+    )
     assert ids(own.items) == ["SITE-A"]
     # Another organisation's stations are not the manager's to see, named or not.
-    theirs = await platform.stations.search(organisation_id=globex.id, actor=acme.manager)
+    theirs = await platform.stations.search(
+        StationFilter(organisation_id=globex.id), PageRequest(), actor=acme.manager
+    )
     assert theirs.items == [] and theirs.total == 0
 
 

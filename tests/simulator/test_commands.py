@@ -24,8 +24,8 @@ def _now(offset: float = 0) -> str:
 
 async def _connector_status(platform: Platform, station_id: str, evse: int = 1) -> str | None:
     for row in await platform.stations.connectors(station_id):
-        if row["evse_id"] == evse:
-            return str(row["status"])
+        if row.evse_id == evse:
+            return str(row.status)
     return None
 
 
@@ -80,7 +80,7 @@ async def test_every_remote_action_is_answered(
 
     await eventually(lambda: _true(station.boot_count == 2 and station.online))
     session = await platform.sessions.get(tid)
-    assert session["stop_reason"] == "UnlockCommand"
+    assert session.stop_reason == "UnlockCommand"
 
 
 async def _some(value: Any) -> Any:
@@ -108,8 +108,8 @@ async def test_remote_start_and_stop(platform: Platform, make_station: StationFa
     assert stopped.payload == {"status": "Accepted"}
     await tx.wait_stopped(timeout=5)
     session = await platform.sessions.get(tid)
-    assert session["stop_reason"] == "Remote"
-    assert session["energy_wh"] == tx.meter_stop - tx.meter_start
+    assert session.stop_reason == "Remote"
+    assert session.energy_wh == tx.meter_stop - tx.meter_start
     # Remote starts are not authorized first (AuthorizeRemoteTxRequests is false).
     assert await sent_calls(platform, "SIM-RS", "Authorize") == []
 
@@ -127,7 +127,7 @@ async def test_remote_start_with_unknown_tag_is_deauthorized(
     await tx.wait_stopped(timeout=5)
     assert tx.id_tag_status == "Invalid" and tx.stop_reason == "DeAuthorized"
     session = await platform.sessions.get(tid)
-    assert (session["auth_status"], session["stop_reason"]) == ("Invalid", "DeAuthorized")
+    assert (session.auth_status, session.stop_reason) == ("Invalid", "DeAuthorized")
 
 
 async def test_change_availability(platform: Platform, make_station: StationFactory) -> None:
@@ -174,7 +174,7 @@ async def test_unlock_connector(platform: Platform, make_station: StationFactory
     tid = await tx.wait_started(timeout=5)
     await send("SIM-UL", "UnlockConnector", {"connectorId": 1})
     await tx.wait_stopped(timeout=5)
-    assert (await platform.sessions.get(tid))["stop_reason"] == "UnlockCommand"
+    assert (await platform.sessions.get(tid)).stop_reason == "UnlockCommand"
 
 
 async def test_configuration(platform: Platform, make_station: StationFactory) -> None:
@@ -242,9 +242,9 @@ async def test_configuration(platform: Platform, make_station: StationFactory) -
     await asyncio.sleep(1.2)
     await station.stop_session()
     await tx.wait_stopped(timeout=5)
-    values = (await platform.sessions.get(tid))["meter_values"]
-    periodic = [v for v in values if v["context"] == "Sample.Periodic"]
-    assert len(periodic) == 1 and periodic[0]["measurand"] == "Energy.Active.Import.Register"
+    values = (await platform.sessions.get(tid)).meter_values
+    periodic = [v for v in values if v.context == "Sample.Periodic"]
+    assert len(periodic) == 1 and periodic[0].measurand == "Energy.Active.Import.Register"
     await eventually(lambda: _count_at_least(platform, "SIM-CFG", "Heartbeat", 1), timeout=2)
 
 

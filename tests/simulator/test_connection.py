@@ -42,8 +42,8 @@ async def test_reset_stops_sessions_and_reconnects(
     assert station.registration == "Accepted"
 
     session = await platform.sessions.get(tid)
-    assert session["stop_reason"] == reason
-    assert session["energy_wh"] == tx.meter_stop - tx.meter_start
+    assert session.stop_reason == reason
+    assert session.energy_wh == tx.meter_stop - tx.meter_start
     assert len(await sent_calls(platform, "SIM-RST", "BootNotification")) == 2
     record = await eventually(lambda: _rebooted(platform, "SIM-RST", first.last_boot_at), timeout=5)
     assert record.online
@@ -62,7 +62,7 @@ async def _rebooted(platform: Platform, station_id: str, before: Any) -> Any:
 
 async def _all_available(platform: Platform, station_id: str) -> bool:
     rows = await platform.stations.connectors(station_id)
-    return bool(rows) and all(r["status"] == "Available" for r in rows)
+    return bool(rows) and all(r.status == "Available" for r in rows)
 
 
 async def test_session_goes_on_offline_and_its_messages_follow_in_order(
@@ -86,15 +86,15 @@ async def test_session_goes_on_offline_and_its_messages_follow_in_order(
     await eventually(lambda: _online(platform, "SIM-OFF"))
 
     session = await platform.sessions.get(tid)
-    assert session["meter_stop_wh"] == tx.meter_stop and session["stop_reason"] == "Local"
-    assert session["energy_wh"] == tx.meter_stop - tx.meter_start
+    assert session.meter_stop_wh == tx.meter_stop and session.stop_reason == "Local"
+    assert session.energy_wh == tx.meter_stop - tx.meter_start
     periodic = [
         v
-        for v in session["meter_values"]
-        if v["context"] == "Sample.Periodic" and v["measurand"].startswith("Energy")
+        for v in session.meter_values
+        if v.context == "Sample.Periodic" and v.measurand.startswith("Energy")
     ]
     # No gap: readings every 0.1 s, through the outage.
-    stamps = [v["sampled_at"] for v in periodic]
+    stamps = [v.sampled_at for v in periodic]
     gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(stamps)]
     assert len(periodic) >= 5 and max(gaps) < 0.3, gaps
     assert tx.stopped_at is not None
@@ -146,8 +146,8 @@ async def test_offline_start_uses_local_list(
     await tx.wait_stopped(timeout=5)
     assert tx.transaction_id is not None
     session = await platform.sessions.get(tx.transaction_id)
-    assert session["id_tag"] == "LOCAL01" and session["auth_status"] == "Accepted"
-    assert session["energy_wh"] == tx.meter_stop - tx.meter_start > 0
+    assert session.id_tag == "LOCAL01" and session.auth_status == "Accepted"
+    assert session.energy_wh == tx.meter_stop - tx.meter_start > 0
     # Offline, nothing was authorized online.
     assert await sent_calls(platform, "SIM-OFS", "Authorize") == []
 

@@ -35,12 +35,12 @@ async def test_a_station_is_concerned_by_a_list_with_cards_or_one_it_holds(
     )
     group = await platform.lists.create_group(acme.manager, acme.id, "Sites", ["GROUPED-1"])
     grouped = await platform.lists.create_list(
-        acme.manager, acme.id, ListKind.WHITELIST, "Sites", group_id=group["id"]
+        acme.manager, acme.id, ListKind.WHITELIST, "Sites", group_id=group.id
     )
     # Lists without cards ask nothing of a station.
     assert await concerned() == dict.fromkeys(STATIONS, False)
 
-    for list_id in (own["id"], grouped["id"]):
+    for list_id in (own.id, grouped.id):
         await platform.lists.add_cards(acme.manager, list_id, [uid])
     await platform.lists.wait_idle()  # the stations are offline: nothing goes out
     # A station that still holds a list of ours must hear when it has to go.

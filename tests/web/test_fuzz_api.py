@@ -99,9 +99,9 @@ class Live:
         await p.cards.distribute(op, uids, acme.id)
         group = await p.lists.create_group(op, acme.id, "Depot", ["CP-1"])
         made = await p.lists.create_list(
-            op, acme.id, ListKind.WHITELIST, "Guests", group_id=int(group["id"])
+            op, acme.id, ListKind.WHITELIST, "Guests", group_id=group.id
         )
-        await p.lists.add_cards(op, int(made["id"]), uids[:1])
+        await p.lists.add_cards(op, made.id, uids[:1])
         self.client = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=create_app(p)), base_url=BASE_URL
         )

@@ -45,6 +45,8 @@ from voltflow.domain.access import Actor, Role
 from voltflow.domain.cards import CardAction
 from voltflow.domain.contracts import ContractKind
 from voltflow.domain.emaid import parse_emaid
+from voltflow.domain.paging import PageRequest
+from voltflow.domain.queries import CardFilter
 from voltflow.services.lists import ListKind
 from voltflow.simulator import SimulatedStation, StationConfig
 from voltflow.web import create_app
@@ -541,12 +543,13 @@ async def _alpha(platform: Platform, op: Actor) -> Alpha:
     whitelist = await platform.lists.create_list(
         fm, org.id, ListKind.WHITELIST, f"{A_NAME} guests", station_id=A_STATION
     )
-    await platform.lists.add_cards(fm, int(whitelist["id"]), [uids[0]])
+    await platform.lists.add_cards(fm, whitelist.id, [uids[0]])
     await platform.cards.import_csv(op, f"uid,printed_number\n{STOCK_UID},PN-S-0001\n")
-    invited = await platform.lists.add_cards(fm, int(whitelist["id"]), [STOCK_UID])
+    invited = await platform.lists.add_cards(fm, whitelist.id, [STOCK_UID])
     assert invited.invited == [STOCK_UID]
     await platform.lists.wait_idle()
-    shown = [str(c["contract_id"]) for c in (await platform.cards.search(op, q="A1FA")).items]
+    found = await platform.cards.search(op, CardFilter(q="A1FA"), PageRequest())
+    shown = [str(c.contract_id) for c in found.items]
     assert len(shown) == len(uids)
     return Alpha(
         org_id=org.id,
@@ -556,9 +559,9 @@ async def _alpha(platform: Platform, op: Actor) -> Alpha:
         uids=uids,
         contract_ids=[str(parse_emaid(c)) for c in shown],
         session_ids=sessions,
-        contract_id=int(contract["id"]),
-        group_id=int(group["id"]),
-        list_id=int(whitelist["id"]),
+        contract_id=contract.id,
+        group_id=group.id,
+        list_id=whitelist.id,
     )
 
 

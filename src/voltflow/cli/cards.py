@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from typing import Any
 
 import click
 
 from voltflow.bootstrap import Platform
 from voltflow.cli._common import fail, run_async, settings_of, with_platform
+from voltflow.domain.records import CardDetail
 
 
 def _cli_actor() -> Any:
@@ -19,24 +21,24 @@ def _cli_actor() -> Any:
     return system_actor(f"cli ({getpass.getuser()})")
 
 
-def _card_text(card: dict[str, Any]) -> str:
+def _card_text(card: CardDetail) -> str:
     from voltflow.domain.emaid import parse_emaid
 
     lines = [
-        f"uid              {card['uid']}",
-        f"printed number   {card['printed_number'] or '-'}",
-        f"contract id      {parse_emaid(card['contract_id']) if card['contract_id'] else '-'}",
-        f"state            {card['state']}",
-        f"organisation     {card['organisation_id'] or '-'}",
-        f"driver           {card['driver_id'] or '-'}",
-        f"expires          {card['expires_at'] or '-'}",
+        f"uid              {card.uid}",
+        f"printed number   {card.printed_number or '-'}",
+        f"contract id      {parse_emaid(card.contract_id) if card.contract_id else '-'}",
+        f"state            {card.state}",
+        f"organisation     {card.organisation_id or '-'}",
+        f"driver           {card.driver_id or '-'}",
+        f"expires          {card.expires_at or '-'}",
         "history:",
     ]
-    for e in card["history"]:
-        why = f"  ({e['detail']})" if e["detail"] else ""
+    for e in card.history:
+        why = f"  ({e.detail})" if e.detail else ""
         lines.append(
-            f"  {e['at']:%Y-%m-%d %H:%M:%S}Z  {e['action']:<16} {e['from_state'] or '':>11} → "
-            f"{e['to_state']:<11} by {e['actor_name']}{why}"
+            f"  {e.at:%Y-%m-%d %H:%M:%S}Z  {e.action:<16} {e.from_state or '':>11} → "
+            f"{e.to_state:<11} by {e.actor_name}{why}"
         )
     return "\n".join(lines)
 
@@ -90,7 +92,9 @@ async def card_show(ctx: click.Context, uid: str, as_json: bool) -> None:
             found = await p.cards.get(_cli_actor(), uid)
         except CardNotFound as exc:
             raise fail(f"no card {uid}") from exc
-        click.echo(json.dumps(found, default=str, indent=2) if as_json else _card_text(found))
+        click.echo(
+            json.dumps(asdict(found), default=str, indent=2) if as_json else _card_text(found)
+        )
 
     await with_platform(settings_of(ctx), work)
 

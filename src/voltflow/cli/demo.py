@@ -11,6 +11,8 @@ from voltflow.bootstrap import Platform, build
 from voltflow.cli._common import run_async, settings_of
 from voltflow.cli.runtime import apply_server_options, serve_platform, server_options
 from voltflow.domain.access import PLATFORM
+from voltflow.domain.paging import PageRequest
+from voltflow.domain.queries import OrganisationFilter
 
 DEMO_USER = "demo"
 DEMO_PASSWORD = "demo-password"
@@ -73,7 +75,10 @@ async def _seed_demo(platform: Platform, ids: list[str], password: str) -> str:
             await platform.stations.add(station_id, password)
     with contextlib.suppress(TokenError):
         await platform.tokens.add(DEMO_TOKEN)
-    if not (await platform.organisations.search(PLATFORM, q=DEMO_COMPANY)).items:
+    found = await platform.organisations.search(
+        PLATFORM, OrganisationFilter(q=DEMO_COMPANY), PageRequest()
+    )
+    if not found.items:
         await _seed_demo_company(platform, ids[0] if ids else None)
     return await platform.accounts.create_api_key(DEMO_USER, "demo")
 
@@ -92,7 +97,7 @@ async def _seed_demo_company(platform: Platform, station_id: str | None) -> None
     org = await platform.organisations.create(
         op, DEMO_COMPANY, OrganisationKind.COMPANY, "BE0123456749"
     )
-    org_id = int(org["id"])
+    org_id = org.id
     await platform.contracts.create(
         op,
         org_id,
@@ -125,4 +130,4 @@ async def _seed_demo_company(platform: Platform, station_id: str | None) -> None
         whitelist = await platform.lists.create_list(
             op, org_id, ListKind.WHITELIST, "Company car park", station_id=station_id
         )
-        await platform.lists.add_cards(op, int(whitelist["id"]), uids[:2])
+        await platform.lists.add_cards(op, whitelist.id, uids[:2])

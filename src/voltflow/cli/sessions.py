@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 
 import click
 
 from voltflow.bootstrap import Platform
 from voltflow.cli._common import run_async, settings_of, with_platform
+from voltflow.domain.paging import PageRequest
+from voltflow.domain.queries import SessionFilter
 
 
 @click.group()
@@ -30,21 +33,22 @@ async def sessions_list(
 
     async def work(p: Platform) -> None:
         page = await p.sessions.search(
-            station_id=station_id, active=True if active else None, limit=limit
+            SessionFilter(station_id=station_id, active=True if active else None),
+            PageRequest(limit=limit),
         )
         if as_json:
-            click.echo(json.dumps(page.items, default=str, indent=2))
+            click.echo(json.dumps([asdict(s) for s in page.items], default=str, indent=2))
             return
         if not page.items:
             click.echo("no sessions")
         for s in page.items:
-            stopped = s["stopped_at"]
-            dur = format_duration(stopped - s["started_at"]) if stopped else "charging"
-            energy = s["energy_wh"] if stopped else s["live_energy_wh"]
+            stopped = s.stopped_at
+            dur = format_duration(stopped - s.started_at) if stopped else "charging"
+            energy = s.energy_wh if stopped else s.live_energy_wh
             click.echo(
-                f"{s['id']:>6}  {s['started_at']:%Y-%m-%d %H:%M:%S}Z  {s['station_id']:<16} "
-                f"{s['evse_id']:>2}  {s['id_tag']:<12} {dur:>9}  {format_kwh(energy):>12}  "
-                f"{s['session_type'] or '-'}"
+                f"{s.id:>6}  {s.started_at:%Y-%m-%d %H:%M:%S}Z  {s.station_id:<16} "
+                f"{s.evse_id:>2}  {s.id_tag:<12} {dur:>9}  {format_kwh(energy):>12}  "
+                f"{s.session_type or '-'}"
             )
 
     await with_platform(settings_of(ctx), work)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 
 import click
 
 from voltflow.bootstrap import Platform
 from voltflow.cli._common import api_options, api_post, fail, run_async, settings_of, with_platform
+from voltflow.domain.paging import PageRequest
+from voltflow.domain.queries import StationFilter
 
 
 @click.group()
@@ -69,18 +72,17 @@ async def station_list(ctx: click.Context, as_json: bool) -> None:
     """List stations with their status."""
 
     async def work(p: Platform) -> None:
-        page = await p.stations.search(limit=500)
+        page = await p.stations.search(StationFilter(), PageRequest(limit=500))
         if as_json:
-            click.echo(json.dumps(page.items, default=str, indent=2))
+            click.echo(json.dumps([asdict(s) for s in page.items], default=str, indent=2))
             return
         if not page.items:
             click.echo("no stations yet: add one with `voltflow station add ID --password PW`")
         for s in page.items:
-            state = "online " if s["online"] else "offline"
-            keyless = "" if s["has_key"] else "  (no key: anyone may connect as it)"
+            state = "online " if s.online else "offline"
+            keyless = "" if s.has_key else "  (no key: anyone may connect as it)"
             click.echo(
-                f"{s['id']:<24} {state} {s['registration']:<9} "
-                f"{s['vendor'] or '-'} {s['model'] or ''}{keyless}"
+                f"{s.id:<24} {state} {s.registration:<9} {s.vendor or '-'} {s.model or ''}{keyless}"
             )
 
     await with_platform(settings_of(ctx), work)

@@ -6,6 +6,7 @@ import click
 
 from voltflow.bootstrap import Platform
 from voltflow.cli._common import fail, run_async, settings_of, with_platform
+from voltflow.domain.paging import PageRequest
 
 
 @click.group()
@@ -38,9 +39,9 @@ async def token_list(ctx: click.Context) -> None:
     """List tokens."""
 
     async def work(p: Platform) -> None:
-        page = await p.tokens.search(limit=1000)
+        page = await p.tokens.search(PageRequest(limit=1000))
         for t in page.items:
-            click.echo(f"{t['uid']:<22} {t['state']}")
+            click.echo(f"{t.uid:<22} {t.state}")
         if not page.items:
             click.echo("no tokens yet: add one with `voltflow token add UID`")
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from collections.abc import Callable
+from typing import Protocol, TypeVar
 
 from voltflow.domain.access import ROLE_PERMISSIONS, Actor, Permission, Role, allowed
 
@@ -48,7 +48,14 @@ def require(
         raise Forbidden(actor, permission)
 
 
-Found = TypeVar("Found", bound=Mapping[str, Any])
+class Owned(Protocol):
+    """A record owned by an organisation (None: by none, the platform's own)."""
+
+    @property
+    def organisation_id(self) -> int | None: ...
+
+
+Found = TypeVar("Found", bound=Owned)
 
 
 def require_found(
@@ -57,12 +64,12 @@ def require_found(
     found: Found | None,
     missing: Callable[[], Exception],
 ) -> Found:
-    """``require`` for a row looked up by its identifier, owned by its ``organisation_id``:
-    answers the row, found and allowed; unknown and foreign alike raise ``missing``."""
+    """``require`` for a record looked up by its identifier, owned by its ``organisation_id``:
+    answers the record, found and allowed; unknown and foreign alike raise ``missing``."""
     require(
         actor,
         permission,
-        found["organisation_id"] if found is not None else None,
+        found.organisation_id if found is not None else None,
         missing=missing,
         exists=found is not None,
     )

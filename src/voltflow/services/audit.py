@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from voltflow.domain.access import Actor, Permission
+from voltflow.domain.paging import Page, PageRequest
+from voltflow.domain.queries import AuditFilter
+from voltflow.domain.records import AuditEntry
 from voltflow.services.access import scope_of
 from voltflow.services.ports import Clock
 from voltflow.store.organisations import AuditRepository
-from voltflow.store.paging import Page
 
 
 class AuditTrail:
@@ -37,8 +39,6 @@ class AuditTrail:
         )
 
     async def search(
-        self, actor: Actor, *, entity: str | None = None, offset: int = 0, limit: int = 50
-    ) -> Page:
-        return await self.repo.page(
-            within=scope_of(actor, Permission.AUDIT_READ), entity=entity, offset=offset, limit=limit
-        )
+        self, actor: Actor, filters: AuditFilter, page: PageRequest
+    ) -> Page[AuditEntry]:
+        return await self.repo.page(filters, page, within=scope_of(actor, Permission.AUDIT_READ))

@@ -18,18 +18,21 @@ from voltflow.domain.access import Actor, OrganisationKind, Permission, Role
 from voltflow.domain.authorization import normalize_uid
 from voltflow.domain.cards import CardAction, CardState, IllegalTransition, next_state
 from voltflow.domain.emaid import Emaid, parse_emaid
+from voltflow.domain.paging import Page, PageRequest
+from voltflow.domain.queries import CardFilter
+from voltflow.domain.records import Card, CardDetail
 from voltflow.services.access import Forbidden, require, require_found, scope_of
 from voltflow.services.audit import AuditTrail
 from voltflow.services.ports import Clock
 from voltflow.store.cards import CardRepository, event_row
 from voltflow.store.organisations import MembershipRepository, OrganisationRepository
-from voltflow.store.paging import Page
 from voltflow.store.search import LONGEST
 
 P = Permission
 UID = re.compile(r"^[0-9A-F]{4,20}$")
 PRINTED = re.compile(r"^[A-Za-z0-9\-]{1,32}$")
 UNUSABLE = frozenset({CardState.BLOCKED, CardState.LOST, CardState.EXPIRED})
+_CARD_FIELDS = tuple(Card.__dataclass_fields__)
 
 
 class CardError(ValueError):
@@ -96,41 +99,31 @@ class CardService:
         return self.clock.now().astimezone(self.zone).date()
 
     # -- reading ---------------------------------------------------------------------------------
-    async def get(self, actor: Actor, uid: str) -> dict[str, Any]:
+    async def get(self, actor: Actor, uid: str) -> CardDetail:
         card = await self.repo.get(normalize_uid(uid))
-        if card is None or card["driver_id"] != actor.user_id:
+        if card is None or card.driver_id != actor.user_id:
             require(
                 actor,
                 P.CARDS_READ,
-                card["organisation_id"] if card else None,
+                card.organisation_id if card else None,
                 missing=lambda: CardNotFound(uid),
                 exists=card is not None,
             )
         assert card is not None
-        card["history"] = await self.repo.history(card["uid"])
-        return card
+        return CardDetail(
+            **{f: getattr(card, f) for f in _CARD_FIELDS},
+            history=await self.repo.history(card.uid),
+        )
 
-    async def search(
-        self,
-        actor: Actor,
-        *,
-        q: str | None = None,
-        state: str | None = None,
-        organisation_id: int | None = None,
-        offset: int = 0,
-        limit: int = 50,
-    ) -> Page:
-        if q is not None and len(q) > LONGEST:
+    async def search(self, actor: Actor, filters: CardFilter, page: PageRequest) -> Page[Card]:
+        if filters.q is not None and len(filters.q) > LONGEST:
             raise CardError(f"q: at most {LONGEST} characters", "q")
         within = scope_of(actor, P.CARDS_READ)
         return await self.repo.page(
+            filters,
+            page,
             within=within,
             driver_id=actor.user_id if within is not None else None,
-            q=q,
-            state=state,
-            organisation_id=organisation_id,
-            offset=offset,
-            limit=limit,
         )
 
     # -- stock -------------------------------------------------------------------------------------
@@ -262,7 +255,7 @@ class CardService:
         """Hand cards from stock to a distributor: a company (B2B) or an installer (B2C)."""
         require(actor, P.CARD_STOCK, None)
         org = await self.organisations.get(organisation_id)
-        if org is None or org["kind"] not in (OrganisationKind.COMPANY, OrganisationKind.INSTALLER):
+        if org is None or org.kind not in (OrganisationKind.COMPANY, OrganisationKind.INSTALLER):
             raise CardError(
                 "distributor: a company or an installer organisation", "organisation_id"
             )
@@ -271,7 +264,7 @@ class CardService:
             uids,
             CardAction.DISTRIBUTE,
             {"organisation_id": organisation_id},
-            detail=org["name"],
+            detail=org.name,
         )
 
     async def return_to_stock(self, actor: Actor, uids: Sequence[str]) -> BulkResult:
@@ -286,7 +279,7 @@ class CardService:
         card = require_found(
             actor, P.CARDS_WRITE, await self.repo.get(normalize_uid(uid)), lambda: CardNotFound(uid)
         )
-        holder = card["organisation_id"]
+        holder = card.organisation_id
         target = organisation_id or holder
         if holder is None or target is None:
             raise CardError("the card must be with a distributor first", "uid")
@@ -294,20 +287,18 @@ class CardService:
         target_org = await self.organisations.get(target)
         if holder_org is None or target_org is None:
             raise CardError("organisation not found", "organisation_id")
-        if holder_org["kind"] == OrganisationKind.COMPANY and target != holder:
+        if holder_org.kind == OrganisationKind.COMPANY and target != holder:
             raise CardError("a company's cards go to its own drivers", "organisation_id")
         if (
-            holder_org["kind"] == OrganisationKind.INSTALLER
-            and target_org["kind"] != OrganisationKind.HOUSEHOLD
+            holder_org.kind == OrganisationKind.INSTALLER
+            and target_org.kind != OrganisationKind.HOUSEHOLD
         ):
             raise CardError("an installer's cards go to a household's driver", "organisation_id")
         roles = {
             m.role for m in await self.memberships.of_user(driver_id) if m.organisation_id == target
         }
         if Role.DRIVER not in roles:
-            raise CardError(
-                f"user {driver_id} is not a driver of {target_org['name']}", "driver_id"
-            )
+            raise CardError(f"user {driver_id} is not a driver of {target_org.name}", "driver_id")
         return await self._apply(
             actor,
             [uid],

@@ -24,13 +24,22 @@ from sqlalchemy.exc import IntegrityError
 from voltflow.domain.access import Actor, Permission
 from voltflow.domain.authorization import normalize_uid
 from voltflow.domain.cards import CardState
+from voltflow.domain.paging import Page, PageRequest
+from voltflow.domain.queries import ListFilter
+from voltflow.domain.records import (
+    CardInvitation,
+    ListDetail,
+    ListRow,
+    LocalListState,
+    StationGroup,
+    StationGroupDetail,
+)
 from voltflow.services.access import require, require_found, scope_of
 from voltflow.services.audit import AuditTrail
 from voltflow.services.cards import UNUSABLE
 from voltflow.services.commands import CommandService
 from voltflow.services.ports import Clock, CommandError
 from voltflow.store.lists import ListRepository
-from voltflow.store.paging import Page
 from voltflow.store.stations import StationRepository
 
 log = logging.getLogger(__name__)
@@ -108,7 +117,7 @@ class LocalList(NamedTuple):
     """A station's local list as last pushed: its record (version, when confirmed, the last
     error; None before the first push) and its entries, uid → status."""
 
-    stored: dict[str, Any] | None
+    stored: LocalListState | None
     entries: dict[str, str]
 
 
@@ -132,7 +141,7 @@ class ListService:
     # -- groups ----------------------------------------------------------------------------------
     async def create_group(
         self, actor: Actor, organisation_id: int, name: str, station_ids: Sequence[str] = ()
-    ) -> dict[str, Any]:
+    ) -> StationGroupDetail:
         require(actor, P.LISTS_WRITE, organisation_id)
         name = name.strip()
         if not 1 <= len(name) <= 120:
@@ -152,25 +161,25 @@ class ListService:
 
     async def set_group_stations(
         self, actor: Actor, group_id: int, station_ids: Sequence[str]
-    ) -> dict[str, Any]:
+    ) -> StationGroupDetail:
         group = require_found(
             actor,
             P.LISTS_WRITE,
             await self.repo.get_group(group_id),
             lambda: ListNotFound(f"group {group_id}"),
         )
-        await self._check_stations(group["organisation_id"], station_ids)
+        await self._check_stations(group.organisation_id, station_ids)
         await self.repo.set_group_members(group_id, list(station_ids))
-        self.schedule(set(group["stations"]) | set(station_ids))
+        self.schedule(set(group.stations) | set(station_ids))
         updated = await self.repo.get_group(group_id)
         assert updated is not None
         return updated
 
-    async def groups(self, actor: Actor) -> list[dict[str, Any]]:
+    async def groups(self, actor: Actor) -> list[StationGroup]:
         """The groups the person may see, without their stations (``group`` has them)."""
         return await self.repo.groups(scope_of(actor, P.STATIONS_READ))
 
-    async def group(self, actor: Actor, group_id: int) -> dict[str, Any]:
+    async def group(self, actor: Actor, group_id: int) -> StationGroupDetail:
         """A group with its stations."""
         return require_found(
             actor,
@@ -198,7 +207,7 @@ class ListService:
         station_id: str | None = None,
         group_id: int | None = None,
         tariff_ref: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> ListDetail:
         require(actor, P.LISTS_WRITE, organisation_id)
         name = name.strip()
         if not 1 <= len(name) <= 120:
@@ -209,7 +218,7 @@ class ListService:
             await self._check_stations(organisation_id, [station_id])
         if group_id is not None:
             group = await self.repo.get_group(group_id)
-            if group is None or group["organisation_id"] != organisation_id:
+            if group is None or group.organisation_id != organisation_id:
                 raise ListError(
                     f"group {group_id} does not belong to this organisation", "group_id"
                 )
@@ -233,7 +242,7 @@ class ListService:
         )
         return await self.get(actor, list_id)
 
-    async def get(self, actor: Actor, list_id: int) -> dict[str, Any]:
+    async def get(self, actor: Actor, list_id: int) -> ListDetail:
         return require_found(
             actor,
             P.STATIONS_READ,
@@ -246,27 +255,20 @@ class ListService:
         list holds as last pushed: the version the station confirmed and the entries."""
         found = await self.get(actor, list_id)
         covered: list[str] = []
-        if found["station_id"] is not None:
-            covered = [str(found["station_id"])]
-        elif found["group_id"] is not None:
+        if found.station_id is not None:
+            covered = [found.station_id]
+        elif found.group_id is not None:
             # Read with the list's own permission: a group's stations are the list's.
-            group = await self.repo.get_group(int(found["group_id"]))
-            covered = list(group["stations"]) if group else []
+            group = await self.repo.get_group(found.group_id)
+            covered = list(group.stations) if group else []
         held: dict[str, LocalList] = {}
         for station_id in covered:
             stored, entries = await self.repo.local_list(station_id)
             held[station_id] = LocalList(stored, entries)
         return held
 
-    async def search(
-        self, actor: Actor, *, station_id: str | None = None, offset: int = 0, limit: int = 50
-    ) -> Page:
-        return await self.repo.page(
-            within=scope_of(actor, P.STATIONS_READ),
-            station_id=station_id,
-            offset=offset,
-            limit=limit,
-        )
+    async def search(self, actor: Actor, filters: ListFilter, page: PageRequest) -> Page[ListRow]:
+        return await self.repo.page(filters, page, within=scope_of(actor, P.STATIONS_READ))
 
     async def add_cards(self, actor: Actor, list_id: int, uids: Sequence[str]) -> CardsAdded:
         """Puts the list's organisation's own cards (distributed to it, or held by its people) on
@@ -274,7 +276,7 @@ class ListService:
         is not an operator, a uid naming another's card, or no card at all, is answered alike (an
         invitation, nothing about the card), so that the answer tells nothing of others' cards."""
         found = await self._writable(actor, list_id)
-        organisation_id = int(found["organisation_id"])
+        organisation_id = found.organisation_id
         wanted = list(dict.fromkeys(normalize_uid(u) for u in uids))
         bad = [u for u in wanted if not TAG.match(u)]
         if bad:
@@ -320,7 +322,7 @@ class ListService:
         return CardsAdded(added, invited)
 
     # -- a holder's answer to an invitation -----------------------------------------------------
-    async def invitations(self, actor: Actor) -> list[dict[str, Any]]:
+    async def invitations(self, actor: Actor) -> list[CardInvitation]:
         """Pending invitations of the cards ``actor`` holds: as their driver, or as the fleet
         manager of the organisation they belong to (operators: all)."""
         as_driver = actor.scopes is None or P.CARDS_READ in actor.scopes
@@ -365,12 +367,12 @@ class ListService:
         wanted = [normalize_uid(u) for u in uids]
         removed = await self.repo.remove_cards(list_id, wanted)
         await self.audit.record(
-            actor, "list.remove_cards", "list", list_id, found["organisation_id"], {"uids": wanted}
+            actor, "list.remove_cards", "list", list_id, found.organisation_id, {"uids": wanted}
         )
         self.schedule(await self.repo.stations_of_lists([list_id]))
         return removed
 
-    async def _writable(self, actor: Actor, list_id: int) -> dict[str, Any]:
+    async def _writable(self, actor: Actor, list_id: int) -> ListDetail:
         return require_found(
             actor,
             P.LISTS_WRITE,
@@ -469,7 +471,7 @@ class ListService:
         if station_version < 0:
             await self.repo.note_sync_error(station_id, "station has no local authorization list")
             return SyncResult(station_id, "failed", detail="local list not supported")
-        known = stored["version"] if stored and stored.get("synced_at") else None
+        known = stored.confirmed_version if stored else None
         if known is not None and station_version == known:
             changes = differential(held, wanted)
             if not changes:

@@ -27,6 +27,9 @@ from voltflow.domain.contracts import (
     subscription_plan,
     validate_mandate,
 )
+from voltflow.domain.paging import Page, PageRequest
+from voltflow.domain.queries import OrganisationFilter, PeopleFilter
+from voltflow.domain.records import Contract, Organisation, Person
 from voltflow.services.access import require, scope_of
 from voltflow.services.accounts import NAME_UNAVAILABLE, AccountError, AccountService
 from voltflow.services.audit import AuditTrail
@@ -36,7 +39,6 @@ from voltflow.store.organisations import (
     MembershipRepository,
     OrganisationRepository,
 )
-from voltflow.store.paging import Page
 from voltflow.store.search import LONGEST
 
 P = Permission
@@ -77,7 +79,7 @@ class OrganisationService:
 
     async def create(
         self, actor: Actor, name: str, kind: OrganisationKind, vat_number: str | None = None
-    ) -> dict[str, Any]:
+    ) -> Organisation:
         require(actor, P.CUSTOMERS_WRITE, None)
         name = name.strip()
         if not 1 <= len(name) <= 200:
@@ -106,7 +108,7 @@ class OrganisationService:
         )
         return await self.get(actor, org_id)
 
-    async def get(self, actor: Actor, organisation_id: int) -> dict[str, Any]:
+    async def get(self, actor: Actor, organisation_id: int) -> Organisation:
         org = await self.repo.get(organisation_id)
         require(
             actor,
@@ -119,18 +121,10 @@ class OrganisationService:
         return org
 
     async def search(
-        self,
-        actor: Actor,
-        *,
-        q: str | None = None,
-        kind: str | None = None,
-        offset: int = 0,
-        limit: int = 50,
-    ) -> Page:
-        _check_search(q)
-        return await self.repo.page(
-            within=scope_of(actor, P.CUSTOMERS_READ), q=q, kind=kind, offset=offset, limit=limit
-        )
+        self, actor: Actor, filters: OrganisationFilter, page: PageRequest
+    ) -> Page[Organisation]:
+        _check_search(filters.q)
+        return await self.repo.page(filters, page, within=scope_of(actor, P.CUSTOMERS_READ))
 
     async def add_person(
         self,
@@ -145,7 +139,7 @@ class OrganisationService:
     ) -> NewPerson:
         org = await self.get(actor, organisation_id)
         require(actor, P.PEOPLE_WRITE, organisation_id)
-        kind = OrganisationKind(org["kind"])
+        kind = org.kind
         if role not in KIND_ROLES[kind]:
             allowed = ", ".join(sorted(r.value for r in KIND_ROLES[kind]))
             raise OrganisationError(
@@ -161,7 +155,7 @@ class OrganisationService:
             # would tell that someone has it. So a new person's login is made in the
             # organisation's own domain, where no other organisation names anyone: the same
             # answer whoever has the name typed elsewhere, or nobody.
-            username = _in_domain(username, org.get("login_domain"))
+            username = _in_domain(username, org.login_domain)
             user = await self.accounts.find(username)
             if user is not None and not await self._manages(actor, user.id):
                 raise AccountError(NAME_UNAVAILABLE, "username")  # an operator's, in the domain
@@ -204,27 +198,18 @@ class OrganisationService:
         return removed
 
     async def people(
-        self,
-        actor: Actor,
-        organisation_id: int,
-        *,
-        role: Role | None = None,
-        q: str | None = None,
-        offset: int = 0,
-        limit: int = 50,
-    ) -> Page:
+        self, actor: Actor, organisation_id: int, filters: PeopleFilter, page: PageRequest
+    ) -> Page[Person]:
         await self.get(actor, organisation_id)
         require(actor, P.PEOPLE_READ, organisation_id)
-        _check_search(q)
-        return await self.memberships.people(
-            organisation_id, role=role, q=q, offset=offset, limit=limit
-        )
+        _check_search(filters.q)
+        return await self.memberships.people(organisation_id, filters, page)
 
     async def operator_organisation(self) -> int:
         """The organisation operators belong to, made on first need."""
         existing = await self.repo.by_kind(OrganisationKind.OPERATOR)
         if existing:
-            return int(existing[0]["id"])
+            return existing[0].id
         return await self.repo.add("Operator", OrganisationKind.OPERATOR, None, self.clock.now())
 
     async def add_operator(self, username: str, password: str) -> NewPerson:
@@ -298,7 +283,7 @@ class ContractService:
         mandate_iban: str | None = None,
         mandate_bic: str | None = None,
         mandate_signed_on: date | None = None,
-    ) -> dict[str, Any]:
+    ) -> Contract:
         require(
             actor,
             P.CONTRACTS_WRITE,
@@ -357,7 +342,7 @@ class ContractService:
         assert contract is not None
         return contract
 
-    async def of_organisation(self, actor: Actor, organisation_id: int) -> list[dict[str, Any]]:
+    async def of_organisation(self, actor: Actor, organisation_id: int) -> list[Contract]:
         require(
             actor,
             P.CONTRACTS_READ,

@@ -11,13 +11,13 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from voltflow.domain.commands import Command, CommandKind
-from voltflow.domain.events import Event
-from voltflow.store.frames import Answer as Answer
 
-# What the store answers that adapters read: a station's admission, the answer a logged call got,
-# and the writer no longer taking work (a request meanwhile is answered "try later").
-from voltflow.store.stations import Admission as Admission
-from voltflow.store.writer import WriterClosed as WriterClosed
+# What adapters read of what the platform answers: a station's admission, the answer a logged
+# call got, and the writer no longer taking work (a request meanwhile is answered "try later").
+from voltflow.domain.errors import WriterClosed as WriterClosed
+from voltflow.domain.events import Event
+from voltflow.domain.records import Admission as Admission
+from voltflow.domain.records import Answer as Answer
 
 
 class Changes(Protocol):

@@ -4,15 +4,15 @@ organisations' cards, and their own."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
-from datetime import datetime
-from typing import Any
+from dataclasses import replace
 
 from voltflow.domain.access import PLATFORM, Actor, Permission
 from voltflow.domain.ocmf import TransparencyDataset, read_signed_value, transparency_xml
+from voltflow.domain.paging import Page, PageRequest
+from voltflow.domain.queries import SessionFilter
+from voltflow.domain.records import Session, SessionDetail, SignedMeterValue, SignedMeterView
 from voltflow.domain.sessions import SignedMark, signed_start_end
 from voltflow.services.access import scope_of
-from voltflow.store.paging import Page
 from voltflow.store.sessions import SessionRepository
 
 
@@ -25,52 +25,40 @@ class SessionService:
         self.repo = sessions
 
     async def search(
-        self,
-        *,
-        station_id: str | None = None,
-        id_tag: str | None = None,
-        active: bool | None = None,
-        started_from: datetime | None = None,
-        started_to: datetime | None = None,
-        offset: int = 0,
-        limit: int = 50,
-        actor: Actor = PLATFORM,
-    ) -> Page:
+        self, filters: SessionFilter, page: PageRequest, *, actor: Actor = PLATFORM
+    ) -> Page[Session]:
+        """The sessions the person may see that ``filters`` finds; those still charging with
+        the energy so far (``live_energy_wh``)."""
         within = scope_of(actor, Permission.SESSIONS_READ)
-        page = await self.repo.page(
-            station_id=station_id,
-            id_tag=id_tag,
-            active=active,
-            started_from=started_from,
-            started_to=started_to,
-            offset=offset,
-            limit=limit,
+        found = await self.repo.page(
+            filters,
+            page,
             within=within,
             driver_id=actor.user_id if within is not None else None,
         )
-        open_ids = [int(s["id"]) for s in page.items if s["stopped_at"] is None]
-        live = await self.repo.latest_energy(open_ids)
-        for s in page.items:
-            reading = live.get(int(s["id"]))
-            s["live_energy_wh"] = (
-                int(reading) - int(s["meter_start_wh"]) if reading is not None else None
-            )
-        return page
+        live = await self.repo.latest_energy([s.id for s in found.items if s.stopped_at is None])
+        return replace(
+            found,
+            items=[
+                replace(s, live_energy_wh=int(live[s.id]) - s.meter_start_wh) if s.id in live else s
+                for s in found.items
+            ],
+        )
 
-    async def get(self, session_id: int, *, actor: Actor = PLATFORM) -> dict[str, Any]:
+    async def get(self, session_id: int, *, actor: Actor = PLATFORM) -> SessionDetail:
         within = scope_of(actor, Permission.SESSIONS_READ)
-        if within is not None:
-            visible = await self.repo.page(
-                within=within, driver_id=actor.user_id, session_id=session_id, limit=1
-            )
-            if not visible.items:
-                raise SessionNotFound(session_id)
-        session = await self.repo.get(session_id)
+        if within is not None and not await self.repo.visible(
+            session_id, within=within, driver_id=actor.user_id
+        ):
+            raise SessionNotFound(session_id)
+        session = await self.repo.find(session_id)
         if session is None:
             raise SessionNotFound(session_id)
-        session["meter_values"] = await self.repo.meter_values(session_id)
-        session["signed_meter_values"] = signed_views(await self.repo.signed_values(session_id))
-        return session
+        return SessionDetail(
+            **{f: getattr(session, f) for f in _SESSION_FIELDS},
+            meter_values=await self.repo.meter_values(session_id),
+            signed_meter_values=signed_views(await self.repo.signed_values(session_id)),
+        )
 
     async def transparency_file(self, session_id: int, *, actor: Actor = PLATFORM) -> str:
         """The session's signed values in the XML file a transparency tool reads, to check
@@ -78,34 +66,34 @@ class SessionService:
         session = await self.get(session_id, actor=actor)
         return transparency_xml(
             [
-                TransparencyDataset(v["context"], session_id, v["data"], v["public_key"])
-                for v in session["signed_meter_values"]
+                TransparencyDataset(v.context, session_id, v.data, v.public_key)
+                for v in session.signed_meter_values
             ]
         )
 
 
-def signed_views(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+_SESSION_FIELDS = tuple(Session.__dataclass_fields__)
+_SIGNED_FIELDS = tuple(SignedMeterValue.__dataclass_fields__)
+
+
+def signed_views(rows: list[SignedMeterValue]) -> list[SignedMeterView]:
     """The session's signed values as stored, each with its OCMF record decoded (``ocmf``, None
     when there is none) and whether it is the session's signed start or end reading. Decoded
     again on every read: the block as received is the one source, the decoding only a view."""
-    read = [read_signed_value(row["data"]) for row in rows]
+    read = [read_signed_value(row.data) for row in rows]
     start, end = signed_start_end(
         [
-            SignedMark(
-                row["sampled_at"], row["context"], value.ocmf.transactions if value.ocmf else ()
-            )
+            SignedMark(row.sampled_at, row.context, value.ocmf.transactions if value.ocmf else ())
             for row, value in zip(rows, read, strict=True)
         ]
     )
-    views = []
-    for i, (row, value) in enumerate(zip(rows, read, strict=True)):
-        views.append(
-            {
-                **row,
-                "ocmf": asdict(value.ocmf) if value.ocmf else None,
-                "signing_method": value.signing_method,
-                "session_start": i == start,
-                "session_end": i == end,
-            }
+    return [
+        SignedMeterView(
+            **{f: getattr(row, f) for f in _SIGNED_FIELDS},
+            ocmf=value.ocmf,
+            signing_method=value.signing_method,
+            session_start=i == start,
+            session_end=i == end,
         )
-    return views
+        for i, (row, value) in enumerate(zip(rows, read, strict=True))
+    ]

@@ -7,12 +7,15 @@ and internal callers), which holds the operator role.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import IntegrityError
 
 from voltflow.domain.access import PLATFORM, Actor, Permission
+from voltflow.domain.paging import Page, PageRequest
+from voltflow.domain.queries import MessageFilter, StationFilter
+from voltflow.domain.records import Connector, Frame, StationRecord, StationRow, StatusChange
 from voltflow.domain.station_keys import (
     hash_station_password,
     key_problem,
@@ -23,9 +26,8 @@ from voltflow.domain.stations import Registration
 from voltflow.services.access import require, scope_of
 from voltflow.services.ports import Clock, CommandError
 from voltflow.store.frames import MessageLog
-from voltflow.store.paging import Page
 from voltflow.store.search import LONGEST
-from voltflow.store.stations import StationRecord, StationRepository
+from voltflow.store.stations import StationRepository
 
 if TYPE_CHECKING:
     from voltflow.services.commands import CommandService
@@ -173,40 +175,42 @@ class StationService:
         return await self.get(station_id, actor=actor)
 
     async def search(
-        self,
-        q: str | None = None,
-        offset: int = 0,
-        limit: int = 50,
-        online: bool | None = None,
-        *,
-        organisation_id: int | None = None,
-        actor: Actor = PLATFORM,
-    ) -> Page:
-        """Stations the person may see; with ``organisation_id``, those of that organisation."""
+        self, filters: StationFilter, page: PageRequest, *, actor: Actor = PLATFORM
+    ) -> Page[StationRow]:
+        """Stations the person may see; with ``organisation_id``, those of that organisation.
+        Each tells whether it is connected here now."""
+        q = filters.q
         if q is not None and len(q) > LONGEST:
             raise StationError(f"q: at most {LONGEST} characters", field="q")
         within = scope_of(actor, P.STATIONS_READ)
+        organisation_id = filters.organisation_id
         if organisation_id is not None:
             within = frozenset(
                 {organisation_id} if within is None or organisation_id in within else ()
             )
-        return await self.repo.page(q=q, offset=offset, limit=limit, online=online, within=within)
+        found = await self.repo.page(filters, page, within=within)
+        if self.commands is None:
+            return found
+        link = self.commands
+        return replace(
+            found, items=[replace(s, connected=link.is_connected(s.id)) for s in found.items]
+        )
 
-    async def connectors(self, station_id: str, *, actor: Actor = PLATFORM) -> list[dict[str, Any]]:
+    async def connectors(self, station_id: str, *, actor: Actor = PLATFORM) -> list[Connector]:
         await self.get(station_id, actor=actor)
         return await self.repo.connectors(station_id)
 
     async def status_history(
         self, station_id: str, limit: int = 50, *, actor: Actor = PLATFORM
-    ) -> list[dict[str, Any]]:
+    ) -> list[StatusChange]:
         await self.get(station_id, actor=actor)
         return await self.repo.status_history(station_id, limit)
 
     async def message_log(
-        self, station_id: str, *, actor: Actor = PLATFORM, **filters: Any
-    ) -> list[dict[str, Any]]:
+        self, station_id: str, filters: MessageFilter, *, actor: Actor = PLATFORM
+    ) -> list[Frame]:
         await self.get(station_id, actor=actor)
-        return await self.messages.search(station_id, **filters)
+        return await self.messages.search(station_id, filters)
 
 
 def _check_key(key: str) -> None:

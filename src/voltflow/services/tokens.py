@@ -10,9 +10,10 @@ from sqlalchemy.exc import IntegrityError
 
 from voltflow.domain.access import PLATFORM, Actor, Permission
 from voltflow.domain.authorization import Token, normalize_uid
+from voltflow.domain.paging import Page, PageRequest
+from voltflow.domain.records import TokenRow
 from voltflow.services.access import require
 from voltflow.services.ports import Clock
-from voltflow.store.paging import Page
 from voltflow.store.tokens import TokenRepository
 
 UID = re.compile(r"^[0-9A-Z]{1,20}$")
@@ -37,6 +38,6 @@ class TokenService:
         except IntegrityError as exc:
             raise TokenError(f"token {norm} already exists") from exc
 
-    async def search(self, offset: int = 0, limit: int = 100, *, actor: Actor = PLATFORM) -> Page:
+    async def search(self, page: PageRequest, *, actor: Actor = PLATFORM) -> Page[TokenRow]:
         require(actor, Permission.CARD_STOCK, None)
-        return await self.repo.page(offset, limit)
+        return await self.repo.page(page)

@@ -6,12 +6,14 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, insert, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import RowMapping, and_, bindparam, insert, or_, select, update
 
 from voltflow.domain.cards import CardStanding, CardState, ContractTerms
+from voltflow.domain.paging import Page, PageRequest
+from voltflow.domain.queries import CardFilter
+from voltflow.domain.records import Card, CardEvent
 from voltflow.store.database import Database
-from voltflow.store.paging import Page, fetch_page
+from voltflow.store.paging import fetch_page, record_of
 from voltflow.store.prepared import Tx
 from voltflow.store.search import contains
 from voltflow.store.tables import card_events, cards, contracts, users
@@ -21,14 +23,10 @@ class CardRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def get(self, uid: str) -> dict[str, Any] | None:
+    async def get(self, uid: str) -> Card | None:
         async with self.db.reading() as conn:
-            return await self.get_in(conn, uid)
-
-    @staticmethod
-    async def get_in(conn: AsyncConnection, uid: str) -> dict[str, Any] | None:
-        row = (await conn.execute(select(cards).where(cards.c.uid == uid))).first()
-        return dict(row._mapping) if row else None
+            row = (await conn.execute(select(cards).where(cards.c.uid == uid))).first()
+        return card_record(row._mapping) if row else None
 
     async def many(self, uids: Sequence[str]) -> dict[str, dict[str, Any]]:
         async with self.db.reading() as conn:
@@ -72,15 +70,14 @@ class CardRepository:
 
     async def page(
         self,
+        filters: CardFilter,
+        page: PageRequest,
         *,
         within: Iterable[int] | None,
         driver_id: int | None = None,
-        q: str | None = None,
-        state: str | None = None,
-        organisation_id: int | None = None,
-        offset: int = 0,
-        limit: int = 50,
-    ) -> Page:
+    ) -> Page[Card]:
+        """The cards ``filters`` finds among those of the organisations ``within`` (None: all)
+        and those ``driver_id`` holds."""
         t = cards
         cond: list[Any] = []
         if within is not None:
@@ -90,6 +87,7 @@ class CardRepository:
                 if driver_id
                 else t.c.organisation_id.in_(ids)
             )
+        q = filters.q
         if q:
             cond.append(
                 or_(
@@ -98,20 +96,25 @@ class CardRepository:
                     contains(t.c.contract_id, q.replace("-", "")),
                 )
             )
-        if state:
-            cond.append(t.c.state == state)
-        if organisation_id is not None:
-            cond.append(t.c.organisation_id == organisation_id)
+        if filters.state:
+            cond.append(t.c.state == filters.state.value)
+        if filters.organisation_id is not None:
+            cond.append(t.c.organisation_id == filters.organisation_id)
         where = and_(True, *cond)
         query = select(
             t, users.c.username.label("driver_username"), users.c.full_name.label("driver_name")
         ).outerjoin(users, users.c.id == t.c.driver_id)
         async with self.db.reading() as conn:
             return await fetch_page(
-                conn, query.where(where), t.c.printed_number, t.c.uid, offset=offset, limit=limit
+                conn,
+                query.where(where),
+                t.c.printed_number,
+                t.c.uid,
+                page=page,
+                record=card_record,
             )
 
-    async def history(self, uid: str) -> list[dict[str, Any]]:
+    async def history(self, uid: str) -> list[CardEvent]:
         async with self.db.reading() as conn:
             rows = (
                 await conn.execute(
@@ -120,7 +123,7 @@ class CardRepository:
                     .order_by(card_events.c.id)
                 )
             ).all()
-        return [dict(r._mapping) for r in rows]
+        return [record_of(CardEvent, r._mapping) for r in rows]
 
     @staticmethod
     def standing_in(
@@ -155,6 +158,10 @@ _EMSP_CONTRACTS = (
     .where(contracts.c.organisation_id == bindparam("organisation"), contracts.c.kind == "emsp")
     .order_by(contracts.c.starts_on.desc())
 )
+
+
+def card_record(m: RowMapping) -> Card:
+    return record_of(Card, m, state=CardState(m["state"]))
 
 
 def event_row(

@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
-from typing import Any, NamedTuple
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import RowMapping, and_, or_, select
 
+from voltflow.domain.queries import MessageFilter
+from voltflow.domain.records import Answer, Frame
 from voltflow.store.database import Database
 from voltflow.store.statements import Statements
 from voltflow.store.tables import (
     ocpp_messages,
 )
 from voltflow.store.writer import DurableWriter, Write
-
-
-class Answer(NamedTuple):
-    """The frame that answered a logged CALL, sent the other way (a tuple: one a message)."""
-
-    raw: str
-    message_type: int  # 3 CALLRESULT, 4 CALLERROR
-    at: datetime
 
 
 class MessageLog:
@@ -108,73 +102,71 @@ class MessageLog:
             ]
         )
 
-    async def search(
-        self,
-        station_id: str,
-        *,
-        action: str | None = None,
-        direction: str | None = None,
-        message_id: str | None = None,
-        text: str | None = None,
-        before_id: int | None = None,
-        limit: int = 50,
-    ) -> list[dict[str, Any]]:
-        """The station's frames, newest first: at least ``limit`` when there are as many, and
-        never half an exchange (both frames carry the row's id, which ``before_id`` pages by)."""
+    async def search(self, station_id: str, filters: MessageFilter) -> list[Frame]:
+        """The station's frames, newest first: at least ``filters.limit`` when there are as
+        many, and never half an exchange (both frames carry the row's id, which
+        ``before_id`` pages by)."""
         t = ocpp_messages
+        f = filters
         cond = [t.c.station_id == station_id]
-        if action:
-            cond.append(t.c.action == action)
-        if direction:
+        if f.action:
+            cond.append(t.c.action == f.action)
+        if f.direction:
             # The frames sent that way: rows begun that way, or answered that way.
             cond.append(
                 or_(
-                    t.c.direction == direction,
-                    and_(t.c.answer.is_not(None), t.c.direction != direction),
+                    t.c.direction == f.direction,
+                    and_(t.c.answer.is_not(None), t.c.direction != f.direction),
                 )
             )
-        if message_id:
-            cond.append(t.c.message_id == message_id)
-        if text:
+        if f.message_id:
+            cond.append(t.c.message_id == f.message_id)
+        if f.text:
             cond.append(
                 or_(
-                    t.c.payload.contains(text, autoescape=True),
-                    t.c.note.contains(text, autoescape=True),
-                    t.c.answer.contains(text, autoescape=True),
+                    t.c.payload.contains(f.text, autoescape=True),
+                    t.c.note.contains(f.text, autoescape=True),
+                    t.c.answer.contains(f.text, autoescape=True),
                 )
             )
-        if before_id:
-            cond.append(t.c.id < before_id)
+        if f.before_id:
+            cond.append(t.c.id < f.before_id)
         async with self.db.reading() as conn:
             rows = (
-                await conn.execute(select(t).where(*cond).order_by(t.c.id.desc()).limit(limit))
+                await conn.execute(select(t).where(*cond).order_by(t.c.id.desc()).limit(f.limit))
             ).all()
-        found: list[dict[str, Any]] = []
+        found: list[Frame] = []
         for row in rows:
             for frame in reversed(_frames_of(row._mapping)):
                 # A text found in a call or its answer shows the whole exchange.
-                if not direction or frame["direction"] == direction:
+                if not f.direction or frame.direction == f.direction:
                     found.append(frame)
-            if len(found) >= limit:
+            if len(found) >= f.limit:
                 break
         return found
 
 
-_FRAME_FIELDS = ("id", "station_id", "at", "direction", "message_type", "message_id", "action")
-
-
-def _frames_of(row: Any) -> list[dict[str, Any]]:
+def _frames_of(row: RowMapping) -> list[Frame]:
     """A log row as the frames it holds, in the order they were sent."""
-    call = {k: row[k] for k in _FRAME_FIELDS}
-    call["payload"], call["note"] = row["payload"], row["note"]
+    call = Frame(
+        id=row["id"],
+        station_id=row["station_id"],
+        at=row["at"],
+        direction=row["direction"],
+        message_type=row["message_type"],
+        message_id=row["message_id"],
+        action=row["action"],
+        payload=row["payload"],
+        note=row["note"],
+    )
     if row["answer"] is None:
         return [call]
-    answer = {
-        **call,
-        "at": row["answered_at"],
-        "direction": "out" if row["direction"] == "in" else "in",
-        "message_type": row["answer_type"],
-        "payload": row["answer"],
-        "note": None,
-    }
+    answer = replace(
+        call,
+        at=row["answered_at"],
+        direction="out" if row["direction"] == "in" else "in",
+        message_type=row["answer_type"],
+        payload=row["answer"],
+        note=None,
+    )
     return [call, answer]

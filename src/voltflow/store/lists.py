@@ -9,8 +9,20 @@ from typing import Any
 from sqlalchemy import and_, bindparam, delete, exists, func, insert, or_, select, union, update
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
+from voltflow.domain.paging import Page, PageRequest
+from voltflow.domain.queries import ListFilter
+from voltflow.domain.records import (
+    CardInvitation,
+    ListDetail,
+    ListedCard,
+    ListInvitation,
+    ListRow,
+    LocalListState,
+    StationGroup,
+    StationGroupDetail,
+)
 from voltflow.store.database import Database
-from voltflow.store.paging import Page
+from voltflow.store.paging import record_of
 from voltflow.store.prepared import Tx
 from voltflow.store.tables import (
     authorization_list_cards,
@@ -58,7 +70,7 @@ class ListRepository:
             )
             return int(result.scalar_one())
 
-    async def get_group(self, group_id: int) -> dict[str, Any] | None:
+    async def get_group(self, group_id: int) -> StationGroupDetail | None:
         async with self.db.reading() as conn:
             row = (
                 await conn.execute(select(station_groups).where(station_groups.c.id == group_id))
@@ -72,14 +84,14 @@ class ListRepository:
                     .order_by(station_group_members.c.station_id)
                 )
             ).scalars()
-            return {**dict(row._mapping), "stations": list(members)}
+            return record_of(StationGroupDetail, row._mapping, stations=list(members))
 
-    async def groups(self, within: Iterable[int] | None) -> list[dict[str, Any]]:
+    async def groups(self, within: Iterable[int] | None) -> list[StationGroup]:
         query = select(station_groups).order_by(station_groups.c.name)
         if within is not None:
             query = query.where(station_groups.c.organisation_id.in_(list(within)))
         async with self.db.reading() as conn:
-            return [dict(r._mapping) for r in (await conn.execute(query)).all()]
+            return [record_of(StationGroup, r._mapping) for r in (await conn.execute(query)).all()]
 
     async def set_group_members(self, group_id: int, station_ids: Sequence[str]) -> None:
         async with self.db.writing() as conn:
@@ -98,7 +110,7 @@ class ListRepository:
             result = await conn.execute(insert(L).values(**values).returning(L.c.id))
             return int(result.scalar_one())
 
-    async def get_list(self, list_id: int) -> dict[str, Any] | None:
+    async def get_list(self, list_id: int) -> ListDetail | None:
         async with self.db.reading() as conn:
             row = (await conn.execute(select(L).where(L.c.id == list_id))).first()
             if row is None:
@@ -119,25 +131,21 @@ class ListRepository:
                     .order_by(INV.c.card_uid)
                 )
             ).all()
-        return {
-            **dict(row._mapping),
-            "cards": [dict(e._mapping) for e in entries],
-            "invitations": [{**dict(i._mapping), "status": "invited"} for i in invited],
-        }
+        return record_of(
+            ListDetail,
+            row._mapping,
+            cards=[record_of(ListedCard, e._mapping) for e in entries],
+            invitations=[record_of(ListInvitation, i._mapping) for i in invited],
+        )
 
     async def page(
-        self,
-        *,
-        within: Iterable[int] | None,
-        station_id: str | None = None,
-        offset: int = 0,
-        limit: int = 50,
-    ) -> Page:
+        self, filters: ListFilter, page: PageRequest, *, within: Iterable[int] | None
+    ) -> Page[ListRow]:
         cond: list[Any] = []
         if within is not None:
             cond.append(L.c.organisation_id.in_(list(within)))
-        if station_id:
-            cond.append(covers_station(station_id))
+        if filters.station_id:
+            cond.append(covers_station(filters.station_id))
         where = and_(True, *cond)
         counts = select(LC.c.list_id, func.count().label("cards")).group_by(LC.c.list_id).subquery()
         async with self.db.reading() as conn:
@@ -150,11 +158,12 @@ class ListRepository:
                     .outerjoin(counts, counts.c.list_id == L.c.id)
                     .where(where)
                     .order_by(L.c.name, L.c.id)
-                    .offset(offset)
-                    .limit(limit)
+                    .offset(page.offset)
+                    .limit(page.limit)
                 )
             ).all()
-        return Page([dict(r._mapping) for r in rows], int(total), offset, limit)
+        items = [record_of(ListRow, r._mapping) for r in rows]
+        return Page(items, int(total), page.offset, page.limit)
 
     async def add_cards(self, list_id: int, uids: Sequence[str], now: datetime) -> list[str]:
         async with self.db.writing() as conn:
@@ -223,7 +232,7 @@ class ListRepository:
 
     async def invitations(
         self, *, within: Iterable[int] | None, driver_id: int | None
-    ) -> list[dict[str, Any]]:
+    ) -> list[CardInvitation]:
         """Pending invitations of the cards held by ``driver_id`` or by the organisations
         ``within`` (``None``: all cards), with the list and who invites."""
         query = (
@@ -248,7 +257,8 @@ class ListRepository:
                 held.append(cards.c.driver_id == driver_id)
             query = query.where(or_(*held))
         async with self.db.reading() as conn:
-            return [dict(r._mapping) for r in (await conn.execute(query)).all()]
+            rows = (await conn.execute(query)).all()
+        return [record_of(CardInvitation, r._mapping) for r in rows]
 
     async def invitation(self, list_id: int, uid: str) -> dict[str, Any] | None:
         """The pending invitation, with the card's holder and state, when the uid names a card."""
@@ -366,7 +376,7 @@ class ListRepository:
 
         return bool(await self.writer.commit((), work))
 
-    async def local_list(self, station_id: str) -> tuple[dict[str, Any] | None, dict[str, str]]:
+    async def local_list(self, station_id: str) -> tuple[LocalListState | None, dict[str, str]]:
         async with self.db.reading() as conn:
             row = (
                 await conn.execute(
@@ -382,7 +392,8 @@ class ListRepository:
                     ).where(station_local_list_entries.c.station_id == station_id)
                 )
             ).all()
-        return (dict(row._mapping) if row else None), {e.card_uid: e.status for e in entries}
+        stored = record_of(LocalListState, row._mapping) if row else None
+        return stored, {e.card_uid: e.status for e in entries}
 
     async def store_local_list(
         self, station_id: str, version: int, entries: dict[str, str], now: datetime

@@ -8,11 +8,15 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import RowMapping, and_, delete, func, insert, or_, select, update
 
 from voltflow.domain.access import Membership, OrganisationKind, Role
+from voltflow.domain.contracts import ContractKind
+from voltflow.domain.paging import Page, PageRequest
+from voltflow.domain.queries import AuditFilter, OrganisationFilter, PeopleFilter
+from voltflow.domain.records import AuditEntry, Contract, Organisation, Person
 from voltflow.store.database import Database
-from voltflow.store.paging import Page, fetch_page
+from voltflow.store.paging import fetch_page, record_of
 from voltflow.store.search import contains
 from voltflow.store.tables import audit_log, contracts, memberships, organisations, users
 
@@ -52,16 +56,16 @@ class OrganisationRepository:
         async with self.db.reading() as conn:
             return {d for d in (await conn.execute(query)).scalars() if d}
 
-    async def get(self, organisation_id: int) -> dict[str, Any] | None:
+    async def get(self, organisation_id: int) -> Organisation | None:
         async with self.db.reading() as conn:
             row = (
                 await conn.execute(
                     select(organisations).where(organisations.c.id == organisation_id)
                 )
             ).first()
-        return dict(row._mapping) if row else None
+        return _organisation(row._mapping) if row else None
 
-    async def by_kind(self, kind: OrganisationKind) -> list[dict[str, Any]]:
+    async def by_kind(self, kind: OrganisationKind) -> list[Organisation]:
         async with self.db.reading() as conn:
             rows = (
                 await conn.execute(
@@ -70,29 +74,24 @@ class OrganisationRepository:
                     .order_by(organisations.c.id)
                 )
             ).all()
-        return [dict(r._mapping) for r in rows]
+        return [_organisation(r._mapping) for r in rows]
 
     async def page(
-        self,
-        *,
-        within: Iterable[int] | None,
-        q: str | None = None,
-        kind: str | None = None,
-        offset: int = 0,
-        limit: int = 50,
-    ) -> Page:
+        self, filters: OrganisationFilter, page: PageRequest, *, within: Iterable[int] | None
+    ) -> Page[Organisation]:
         t = organisations
         cond: list[Any] = []
         if within is not None:
             cond.append(t.c.id.in_(list(within)))
+        q = filters.q
         if q:
             cond.append(or_(contains(t.c.name, q), contains(t.c.vat_number, q)))
-        if kind:
-            cond.append(t.c.kind == kind)
+        if filters.kind:
+            cond.append(t.c.kind == filters.kind.value)
         where = and_(True, *cond)
         async with self.db.reading() as conn:
             return await fetch_page(
-                conn, select(t).where(where), t.c.name, t.c.id, offset=offset, limit=limit
+                conn, select(t).where(where), t.c.name, t.c.id, page=page, record=_organisation
             )
 
     async def update(self, organisation_id: int, **values: Any) -> None:
@@ -155,17 +154,12 @@ class MembershipRepository:
         return bool(result.rowcount)
 
     async def people(
-        self,
-        organisation_id: int,
-        *,
-        role: Role | None = None,
-        q: str | None = None,
-        offset: int = 0,
-        limit: int = 50,
-    ) -> Page:
+        self, organisation_id: int, filters: PeopleFilter, page: PageRequest
+    ) -> Page[Person]:
         cond: list[Any] = [memberships.c.organisation_id == organisation_id]
-        if role:
-            cond.append(memberships.c.role == role.value)
+        if filters.role:
+            cond.append(memberships.c.role == filters.role.value)
+        q = filters.q
         if q:
             cond.append(
                 or_(
@@ -185,7 +179,9 @@ class MembershipRepository:
                 await conn.execute(select(func.count()).select_from(base.subquery()))
             ).scalar_one()
             rows = (
-                await conn.execute(base.order_by(users.c.username).offset(offset).limit(limit))
+                await conn.execute(
+                    base.order_by(users.c.username).offset(page.offset).limit(page.limit)
+                )
             ).all()
             ids = [r.id for r in rows]
             roles = (
@@ -199,8 +195,10 @@ class MembershipRepository:
         by_user: dict[int, list[str]] = {}
         for r in roles:
             by_user.setdefault(int(r.user_id), []).append(r.role)
-        items = [{**dict(r._mapping), "roles": sorted(by_user.get(int(r.id), []))} for r in rows]
-        return Page(items, int(total), offset, limit)
+        items = [
+            record_of(Person, r._mapping, roles=sorted(by_user.get(int(r.id), []))) for r in rows
+        ]
+        return Page(items, int(total), page.offset, page.limit)
 
 
 class ContractRepository:
@@ -214,14 +212,14 @@ class ContractRepository:
             )
             return int(result.scalar_one())
 
-    async def get(self, contract_id: int) -> dict[str, Any] | None:
+    async def get(self, contract_id: int) -> Contract | None:
         async with self.db.reading() as conn:
             row = (
                 await conn.execute(select(contracts).where(contracts.c.id == contract_id))
             ).first()
-        return dict(row._mapping) if row else None
+        return _contract(row._mapping) if row else None
 
-    async def of_organisation(self, organisation_id: int) -> list[dict[str, Any]]:
+    async def of_organisation(self, organisation_id: int) -> list[Contract]:
         async with self.db.reading() as conn:
             rows = (
                 await conn.execute(
@@ -230,13 +228,15 @@ class ContractRepository:
                     .order_by(contracts.c.starts_on.desc(), contracts.c.id.desc())
                 )
             ).all()
-        return [dict(r._mapping) for r in rows]
+        return [_contract(r._mapping) for r in rows]
 
-    async def current_emsp(self, organisation_id: int, today: date) -> dict[str, Any] | None:
+    async def current_emsp(self, organisation_id: int, today: date) -> Contract | None:
         """The eMSP contract in force today, else the latest one (to tell ended from none)."""
-        rows = [c for c in await self.of_organisation(organisation_id) if c["kind"] == "emsp"]
+        rows = [
+            c for c in await self.of_organisation(organisation_id) if c.kind is ContractKind.EMSP
+        ]
         for c in rows:
-            if c["starts_on"] <= today and (c["ends_on"] is None or c["ends_on"] >= today):
+            if c.in_force(today):
                 return c
         return rows[0] if rows else None
 
@@ -280,24 +280,31 @@ class AuditRepository:
             )
 
     async def page(
-        self,
-        *,
-        within: Iterable[int] | None,
-        entity: str | None = None,
-        offset: int = 0,
-        limit: int = 50,
-    ) -> Page:
+        self, filters: AuditFilter, page: PageRequest, *, within: Iterable[int] | None
+    ) -> Page[AuditEntry]:
         t = audit_log
         cond: list[Any] = []
         if within is not None:
             cond.append(t.c.organisation_id.in_(list(within)))
-        if entity:
-            cond.append(t.c.entity == entity)
+        if filters.entity:
+            cond.append(t.c.entity == filters.entity)
         where = and_(True, *cond)
         async with self.db.reading() as conn:
             return await fetch_page(
-                conn, select(t).where(where), t.c.id.desc(), offset=offset, limit=limit
+                conn,
+                select(t).where(where),
+                t.c.id.desc(),
+                page=page,
+                record=lambda m: record_of(AuditEntry, m),
             )
+
+
+def _organisation(m: RowMapping) -> Organisation:
+    return record_of(Organisation, m, kind=OrganisationKind(m["kind"]))
+
+
+def _contract(m: RowMapping) -> Contract:
+    return record_of(Contract, m, kind=ContractKind(m["kind"]))
 
 
 def _jsonable(value: Any) -> Any:

@@ -13,6 +13,9 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.elements import ColumnElement
 
+from voltflow.domain.paging import Page, PageRequest
+from voltflow.domain.queries import SessionFilter
+from voltflow.domain.records import MeterValue, Session, SignedMeterValue
 from voltflow.domain.sessions import (
     ENERGY_REGISTER,
     SIGNED_DATA,
@@ -21,7 +24,7 @@ from voltflow.domain.sessions import (
     SignedSample,
 )
 from voltflow.store.database import Database
-from voltflow.store.paging import Page, fetch_page
+from voltflow.store.paging import fetch_page, record_of
 from voltflow.store.prepared import Tx
 from voltflow.store.statements import Statements, dialect_insert, fit_columns
 from voltflow.store.tables import (
@@ -254,74 +257,55 @@ class SessionRepository:
             ).first()
         return dict(row._mapping) if row else None
 
-    async def open_session(self, station_id: str, evse_id: int) -> dict[str, Any] | None:
-        t = charging_sessions
+    async def find(self, session_id: int) -> Session | None:
         async with self.db.reading() as conn:
-            row = (
-                await conn.execute(
-                    select(t)
-                    .where(
-                        t.c.station_id == station_id,
-                        t.c.evse_id == evse_id,
-                        t.c.stopped_at.is_(None),
-                    )
-                    .order_by(t.c.started_at.desc())
-                    .limit(1)
-                )
-            ).first()
-        return dict(row._mapping) if row else None
+            row = (await conn.execute(select(_S).where(_S.c.id == session_id))).first()
+        return record_of(Session, row._mapping) if row else None
 
     async def page(
         self,
+        filters: SessionFilter,
+        page: PageRequest,
         *,
-        station_id: str | None = None,
-        id_tag: str | None = None,
-        active: bool | None = None,
-        started_from: datetime | None = None,
-        started_to: datetime | None = None,
-        offset: int = 0,
-        limit: int = 50,
-        within: Iterable[int] | None = None,
+        within: Iterable[int] | None,
         driver_id: int | None = None,
-        session_id: int | None = None,
-    ) -> Page:
-        t = charging_sessions
-        cond: list[Any] = []
-        if session_id is not None:
-            cond.append(t.c.id == session_id)
-        if within is not None:
-            # Sessions at the organisation's stations (CPO side) and with its cards (mobility side),
-            # and a driver's own.
-            orgs = list(within)
-            own_stations = select(stations.c.id).where(stations.c.organisation_id.in_(orgs))
-            card_filter: ColumnElement[bool] = cards.c.organisation_id.in_(orgs)
-            if driver_id is not None:
-                card_filter = or_(card_filter, cards.c.driver_id == driver_id)
-            own_cards = select(cards.c.uid).where(card_filter)
-            cond.append(or_(t.c.station_id.in_(own_stations), t.c.id_tag.in_(own_cards)))
-        if station_id:
-            cond.append(t.c.station_id == station_id)
-        if id_tag:
-            cond.append(t.c.id_tag == id_tag)
-        if active is True:
+    ) -> Page[Session]:
+        """The sessions ``filters`` finds among those visible ``within`` the organisations
+        (None: all) and to ``driver_id``, newest first."""
+        t = _S
+        f = filters
+        cond = _visible(within, driver_id)
+        if f.station_id:
+            cond.append(t.c.station_id == f.station_id)
+        if f.id_tag:
+            cond.append(t.c.id_tag == f.id_tag)
+        if f.active is True:
             cond.append(t.c.stopped_at.is_(None))
-        elif active is False:
+        elif f.active is False:
             cond.append(t.c.stopped_at.is_not(None))
-        if started_from:
-            cond.append(t.c.started_at >= started_from)
-        if started_to:
-            cond.append(t.c.started_at < started_to)
+        if f.started_from:
+            cond.append(t.c.started_at >= f.started_from)
+        if f.started_to:
+            cond.append(t.c.started_at < f.started_to)
         async with self.db.reading() as conn:
             return await fetch_page(
                 conn,
                 select(t).where(*cond),
                 t.c.started_at.desc(),
                 t.c.id.desc(),
-                offset=offset,
-                limit=limit,
+                page=page,
+                record=lambda m: record_of(Session, m),
             )
 
-    async def meter_values(self, session_id: int, limit: int = 1000) -> list[dict[str, Any]]:
+    async def visible(
+        self, session_id: int, *, within: Iterable[int] | None, driver_id: int | None
+    ) -> bool:
+        """Whether the session is one of those :meth:`page` lists to the same viewer."""
+        query = select(_S.c.id).where(_S.c.id == session_id, *_visible(within, driver_id))
+        async with self.db.reading() as conn:
+            return (await conn.execute(query)).first() is not None
+
+    async def meter_values(self, session_id: int, limit: int = 1000) -> list[MeterValue]:
         t = meter_values
         async with self.db.reading() as conn:
             rows = (
@@ -332,9 +316,9 @@ class SessionRepository:
                     .limit(limit)
                 )
             ).all()
-        return [dict(r._mapping) for r in rows]
+        return [record_of(MeterValue, r._mapping) for r in rows]
 
-    async def signed_values(self, session_id: int, limit: int = 1000) -> list[dict[str, Any]]:
+    async def signed_values(self, session_id: int, limit: int = 1000) -> list[SignedMeterValue]:
         """The session's signed values, in the order they were sampled."""
         t = signed_meter_values
         async with self.db.reading() as conn:
@@ -346,7 +330,7 @@ class SessionRepository:
                     .limit(limit)
                 )
             ).all()
-        return [dict(r._mapping) for r in rows]
+        return [record_of(SignedMeterValue, r._mapping) for r in rows]
 
     async def latest_energy(self, session_ids: Sequence[int]) -> dict[int, Decimal]:
         """The last energy register per open session, for the live kWh the console shows."""
@@ -359,6 +343,20 @@ class SessionRepository:
                 if row is not None:
                     out[session_id] = row.value
         return out
+
+
+def _visible(within: Iterable[int] | None, driver_id: int | None) -> list[ColumnElement[bool]]:
+    """Sessions at the organisations' stations (CPO side) and with their cards (mobility side),
+    and a driver's own; all when ``within`` is None."""
+    if within is None:
+        return []
+    orgs = list(within)
+    own_stations = select(stations.c.id).where(stations.c.organisation_id.in_(orgs))
+    card_filter: ColumnElement[bool] = cards.c.organisation_id.in_(orgs)
+    if driver_id is not None:
+        card_filter = or_(card_filter, cards.c.driver_id == driver_id)
+    own_cards = select(cards.c.uid).where(card_filter)
+    return [or_(_S.c.station_id.in_(own_stations), _S.c.id_tag.in_(own_cards))]
 
 
 def _without_nul(text: str | None) -> str | None:

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any
 
-from sqlalchemy import and_, bindparam, func, insert, null, or_, select, update
+from sqlalchemy import RowMapping, and_, bindparam, func, insert, null, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
+from voltflow.domain.paging import Page, PageRequest
+from voltflow.domain.queries import StationFilter
+from voltflow.domain.records import Admission, Connector, StationRow, StatusChange
+
+# Re-exported for the station's own use cases (``services.commands``), which read it from here.
+from voltflow.domain.records import StationRecord as StationRecord
 from voltflow.domain.station_keys import KeyChange, hash_station_password
 from voltflow.domain.stations import ConnectorRef, Registration
 from voltflow.store.database import Database
-from voltflow.store.paging import Page
+from voltflow.store.paging import record_of
 from voltflow.store.prepared import Tx
 from voltflow.store.statements import Statements, fit_columns
 from voltflow.store.tables import (
@@ -24,66 +29,19 @@ from voltflow.store.tables import (
 from voltflow.store.writer import DurableWriter, Work, Write
 
 
-class Admission(NamedTuple):
-    """What the endpoint needs to let a station in, and to read its messages."""
-
-    password_hash: str | None
-    registration: Registration
-    lenient: bool
-    # The new key of a key change under way: it opens the door too, and replaces the current
-    # key once the station connects with it.
-    pending_password_hash: str | None = None
-    # The source it last connected from with its key (``ocpp.throttle``).
-    trusted_source: str | None = None
+def station_record(m: RowMapping) -> StationRecord:
+    return record_of(
+        StationRecord,
+        m,
+        registration=Registration(m["registration"]),
+        lenient=bool(m["lenient"]),
+        online=bool(m["online"]),
+        key_change=_key_change(m),
+    )
 
 
-@dataclass(frozen=True, slots=True)
-class StationRecord:
-    id: str
-    password_hash: str | None
-    registration: Registration
-    lenient: bool
-    organisation_id: int | None
-    vendor: str | None
-    model: str | None
-    serial_number: str | None
-    firmware_version: str | None
-    firmware_status: str | None
-    diagnostics_status: str | None
-    online: bool
-    last_seen_at: datetime | None
-    last_boot_at: datetime | None
-    created_at: datetime
-    pending_password_hash: str | None = None
-    key_change: KeyChange | None = None
-
-    @property
-    def has_key(self) -> bool:
-        """False: anyone may connect under this station's id (security profile 0)."""
-        return self.password_hash is not None
-
-    @classmethod
-    def from_row(cls, row: Any) -> StationRecord:
-        m = row._mapping
-        return cls(
-            id=m["id"],
-            password_hash=m["password_hash"],
-            registration=Registration(m["registration"]),
-            lenient=bool(m["lenient"]),
-            organisation_id=m["organisation_id"],
-            vendor=m["vendor"],
-            model=m["model"],
-            serial_number=m["serial_number"],
-            firmware_version=m["firmware_version"],
-            firmware_status=m["firmware_status"],
-            diagnostics_status=m["diagnostics_status"],
-            online=bool(m["online"]),
-            last_seen_at=m["last_seen_at"],
-            last_boot_at=m["last_boot_at"],
-            created_at=m["created_at"],
-            pending_password_hash=m["pending_password_hash"],
-            key_change=KeyChange(m["pending_key_state"]) if m["pending_key_state"] else None,
-        )
+def _key_change(m: RowMapping) -> KeyChange | None:
+    return KeyChange(m["pending_key_state"]) if m["pending_key_state"] else None
 
 
 _BOOT = update(stations).where(stations.c.id == bindparam("b_id"))
@@ -106,7 +64,6 @@ _PROMOTE_KEY = (
         pending_key_state=null(),
     )
 )
-_SECRETS = frozenset({"password_hash", "pending_password_hash"})
 
 
 class StationRepository:
@@ -118,7 +75,7 @@ class StationRepository:
     async def get(self, station_id: str) -> StationRecord | None:
         async with self.db.reading() as conn:
             row = (await conn.execute(select(stations).where(stations.c.id == station_id))).first()
-        return StationRecord.from_row(row) if row else None
+        return station_record(row._mapping) if row else None
 
     async def admission(self, station_id: str) -> Admission | None:
         """The station's key, registration and leniency, read on the writer's connection: in a
@@ -228,17 +185,14 @@ class StationRepository:
         return bool(result.rowcount)
 
     async def page(
-        self,
-        *,
-        q: str | None = None,
-        offset: int = 0,
-        limit: int = 50,
-        online: bool | None = None,
-        within: Iterable[int] | None = None,
-    ) -> Page:
+        self, filters: StationFilter, page: PageRequest, *, within: Iterable[int] | None
+    ) -> Page[StationRow]:
+        """The stations ``filters`` finds among those of the organisations ``within`` (None:
+        all); ``filters.organisation_id`` the service has already narrowed ``within`` to."""
         cond: list[ColumnElement[bool]] = []
         if within is not None:
             cond.append(stations.c.organisation_id.in_(list(within)))
+        q = filters.q
         if q:
             cond.append(
                 or_(
@@ -247,8 +201,8 @@ class StationRepository:
                     stations.c.model.icontains(q, autoescape=True),
                 )
             )
-        if online is not None:
-            cond.append(stations.c.online == online)
+        if filters.online is not None:
+            cond.append(stations.c.online == filters.online)
         where = and_(True, *cond)
         async with self.db.reading() as conn:
             total = (
@@ -259,8 +213,8 @@ class StationRepository:
                     select(stations)
                     .where(where)
                     .order_by(stations.c.id)
-                    .offset(offset)
-                    .limit(limit)
+                    .offset(page.offset)
+                    .limit(page.limit)
                 )
             ).all()
             ids = [r.id for r in rows]
@@ -273,18 +227,25 @@ class StationRepository:
                     )
                 )
             ).all()
-        by_station: dict[str, list[dict[str, Any]]] = {}
+        by_station: dict[str, list[Connector]] = {}
         for c in conns:
-            by_station.setdefault(c.station_id, []).append(dict(c._mapping))
-        items = []
-        for r in rows:
-            item = {k: v for k, v in r._mapping.items() if k not in _SECRETS}
-            item["has_key"] = r.password_hash is not None
-            item["connectors"] = by_station.get(r.id, [])
-            items.append(item)
-        return Page(items, total, offset, limit)
+            by_station.setdefault(c.station_id, []).append(record_of(Connector, c._mapping))
+        items = [
+            record_of(
+                StationRow,
+                r._mapping,
+                registration=Registration(r.registration),
+                lenient=bool(r.lenient),
+                online=bool(r.online),
+                has_key=r.password_hash is not None,
+                key_change=_key_change(r._mapping),
+                connectors=by_station.get(r.id, []),
+            )
+            for r in rows
+        ]
+        return Page(items, int(total), page.offset, page.limit)
 
-    async def connectors(self, station_id: str) -> list[dict[str, Any]]:
+    async def connectors(self, station_id: str) -> list[Connector]:
         async with self.db.reading() as conn:
             rows = (
                 await conn.execute(
@@ -293,9 +254,9 @@ class StationRepository:
                     .order_by(connectors.c.evse_id, connectors.c.connector_id)
                 )
             ).all()
-        return [dict(r._mapping) for r in rows]
+        return [record_of(Connector, r._mapping) for r in rows]
 
-    async def status_history(self, station_id: str, limit: int = 50) -> list[dict[str, Any]]:
+    async def status_history(self, station_id: str, limit: int = 50) -> list[StatusChange]:
         async with self.db.reading() as conn:
             rows = (
                 await conn.execute(
@@ -305,7 +266,7 @@ class StationRepository:
                     .limit(limit)
                 )
             ).all()
-        return [dict(r._mapping) for r in rows]
+        return [record_of(StatusChange, r._mapping) for r in rows]
 
     async def mark_all_offline(self) -> None:
         async with self.db.writing() as conn:

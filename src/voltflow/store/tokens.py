@@ -7,8 +7,10 @@ from datetime import datetime
 from sqlalchemy import insert, select
 
 from voltflow.domain.authorization import Token, TokenState
+from voltflow.domain.paging import Page, PageRequest
+from voltflow.domain.records import TokenRow
 from voltflow.store.database import Database
-from voltflow.store.paging import Page, fetch_page
+from voltflow.store.paging import fetch_page, record_of
 from voltflow.store.tables import (
     cards,
 )
@@ -31,7 +33,9 @@ class TokenRepository:
             )
         return Token(uid, TokenState.ACTIVE, expires_at)
 
-    async def page(self, offset: int = 0, limit: int = 100) -> Page:
+    async def page(self, page: PageRequest) -> Page[TokenRow]:
         query = select(cards.c.uid, cards.c.state, cards.c.expires_at)
         async with self.db.reading() as conn:
-            return await fetch_page(conn, query, cards.c.uid, offset=offset, limit=limit)
+            return await fetch_page(
+                conn, query, cards.c.uid, page=page, record=lambda m: record_of(TokenRow, m)
+            )

@@ -38,6 +38,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.sql.base import Executable
 
+from voltflow.domain.errors import WriterClosed
 from voltflow.store.database import Database
 from voltflow.store.drivers import Driver, driver_for
 from voltflow.store.prepared import Plans, Tx
@@ -71,10 +72,6 @@ class _Item(Generic[T]):
 
 # A statement's driver-level SQL and its rows in the driver's terms.
 _Group = tuple[str, list[Any]]
-
-
-class WriterClosed(RuntimeError):
-    pass
 
 
 def _copy(exc: Exception) -> Exception:

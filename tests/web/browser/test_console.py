@@ -14,6 +14,7 @@ from playwright.async_api import Page, expect
 from tests.web.browser.conftest import LIVE_TIMEOUT_MS, OPERATOR, Console, Screenshots
 from tests.web.browser.station import PASSWORD, Station, station
 from voltflow.bootstrap import Platform
+from voltflow.domain.queries import MessageFilter
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
 
@@ -33,7 +34,8 @@ async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 5.0)
 
 async def logged_frames(platform: Platform, station_id: str, count: int) -> None:
     async def enough() -> bool:
-        return len(await platform.stations.message_log(station_id, limit=1000)) >= count
+        frames = await platform.stations.message_log(station_id, MessageFilter(limit=1000))
+        return len(frames) >= count
 
     await eventually(enough)
 

@@ -21,6 +21,8 @@ from voltflow.bootstrap import Platform
 from voltflow.domain.access import Actor
 from voltflow.domain.cards import CardState
 from voltflow.domain.contracts import ContractKind
+from voltflow.domain.paging import PageRequest
+from voltflow.domain.queries import CardFilter
 from voltflow.services.lists import ListKind
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
@@ -116,9 +118,9 @@ async def test_fleet_manager_assigns_activates_and_whitelists_a_card(
     await expect(history.nth(3)).to_contain_text("import")
 
     card = await ui.platform.cards.get(acme.manager, uid)
-    assert card["state"] == CardState.ACTIVE
-    assert card["driver_id"] == driver.user_id
-    assert [e["action"] for e in card["history"]] == ["import", "distribute", "assign", "activate"]
+    assert card.state == CardState.ACTIVE
+    assert card.driver_id == driver.user_id
+    assert [e.action for e in card.history] == ["import", "distribute", "assign", "activate"]
 
     # A whitelist for the company's station, and the card on it.
     await nav.get_by_role("link", name="Lists").click()
@@ -144,16 +146,16 @@ async def test_fleet_manager_assigns_activates_and_whitelists_a_card(
 
     list_id = int(page.url.rsplit("/", 1)[1])
     found = await ui.platform.lists.get(acme.manager, list_id)
-    assert found["kind"] == ListKind.WHITELIST
-    assert found["station_id"] == "CP-ACME-1"
-    assert [c["card_uid"] for c in found["cards"]] == [uid]
+    assert found.kind == ListKind.WHITELIST
+    assert found.station_id == "CP-ACME-1"
+    assert [c.card_uid for c in found.cards] == [uid]
     assert await ui.platform.lists.whitelisted("CP-ACME-1", uid)
 
     # A card number that is not theirs is not found, and nothing is added.
     await page.get_by_label("Card", exact=True).fill("VF-000003")
     await page.get_by_role("button", name="Add to the list").click()
     await expect(page.locator("#add-card-error")).to_contain_text("no card VF-000003")
-    assert len((await ui.platform.lists.get(acme.manager, list_id))["cards"]) == 1
+    assert len((await ui.platform.lists.get(acme.manager, list_id)).cards) == 1
 
     # Another company's card and customer page: not found, as if there were none.
     for path, heading in (
@@ -235,9 +237,9 @@ async def test_operator_sets_up_a_customer_contract_and_card_stock(
     await expect(row).to_contain_text("2.50 / 0.00 / 0.00 EUR")
     stored = await platform.contracts.of_organisation(op, org_id)
     assert len(stored) == 1
-    assert stored[0]["kind"] == ContractKind.EMSP
-    assert stored[0]["mandate_iban"] == "BE68539007547034"
-    assert stored[0]["starts_on"] == date(2026, 1, 1)
+    assert stored[0].kind == ContractKind.EMSP
+    assert stored[0].mandate_iban == "BE68539007547034"
+    assert stored[0].starts_on == date(2026, 1, 1)
 
     # A fleet manager, with a password shown once.
     await page.get_by_text("Add a person", exact=True).click()
@@ -277,7 +279,7 @@ async def test_operator_sets_up_a_customer_contract_and_card_stock(
         await expect(cells.nth(0)).to_have_text(row)
         await expect(cells.nth(1)).to_have_text(column)
         await expect(cells.nth(2)).to_contain_text(message)
-    assert (await platform.cards.search(op)).total == 0
+    assert (await platform.cards.search(op, CardFilter(), PageRequest())).total == 0
     if screenshots.all:
         await page.screenshot(path=screenshots.dir / "import-problems.png", full_page=True)
 
@@ -304,9 +306,11 @@ async def test_operator_sets_up_a_customer_contract_and_card_stock(
     await page.get_by_label("Distributor").select_option(label="Initech (company)")
     await page.get_by_role("button", name="Apply to selected").click()
     await expect(flash(page)).to_have_text("2 cards handed to Initech.")
-    cards = (await platform.cards.search(op, organisation_id=org_id)).items
-    assert {c["uid"] for c in cards} == {"04A1B2C3", "04A1B2C4"}
-    assert {c["state"] for c in cards} == {CardState.DISTRIBUTED}
+    cards = (
+        await platform.cards.search(op, CardFilter(organisation_id=org_id), PageRequest())
+    ).items
+    assert {c.uid for c in cards} == {"04A1B2C3", "04A1B2C4"}
+    assert {c.state for c in cards} == {CardState.DISTRIBUTED}
 
     # A station of theirs.
     await page.goto("/stations/CP-INI-1")
@@ -360,7 +364,7 @@ async def test_pages_fit_a_phone_and_screenshots(
     whitelist = await platform.lists.create_list(
         acme.manager, acme.id, ListKind.WHITELIST, "Staff", station_id="CP-ACME-1"
     )
-    await platform.lists.add_cards(acme.manager, int(whitelist["id"]), [uid])
+    await platform.lists.add_cards(acme.manager, whitelist.id, [uid])
     await platform.lists.wait_idle()
     pages = {
         "customers": "/customers",
@@ -368,7 +372,7 @@ async def test_pages_fit_a_phone_and_screenshots(
         "cards": "/cards",
         "card": f"/cards/{uid}",
         "lists": "/lists",
-        "list": f"/lists/{whitelist['id']}",
+        "list": f"/lists/{whitelist.id}",
         "audit": "/audit",
     }
 

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
+from typing import TypeVar
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from voltflow.domain.cards import CardAction, CardState
 from voltflow.domain.emaid import parse_emaid
+from voltflow.domain.paging import PageRequest
+from voltflow.domain.queries import CardFilter
+from voltflow.domain.records import Card, CardDetail
 from voltflow.web.auth import ApiUser, PlatformDep
 from voltflow.web.lengths import Search, Uid, UidPath
 from voltflow.web.problems import Problem
@@ -65,11 +70,14 @@ class ImportOut(BaseModel):
     uids: list[str]
 
 
-def _display(card: dict[str, object]) -> dict[str, object]:
-    contract = card.get("contract_id")
-    if isinstance(contract, str):
-        card = {**card, "contract_id": str(parse_emaid(contract))}
-    return card
+CardRecord = TypeVar("CardRecord", Card, CardDetail)
+
+
+def _display(card: CardRecord) -> CardRecord:
+    """The card with its contract id as people read it (BE-VFL-C00000001-Y)."""
+    if card.contract_id is None:
+        return card
+    return replace(card, contract_id=str(parse_emaid(card.contract_id)))
 
 
 @router.get("/cards", tags=["cards"])
@@ -84,14 +92,11 @@ async def list_cards(
 ) -> PageOut[CardOut]:
     page = await platform.cards.search(
         actor,
-        q=q,
-        state=state.value if state else None,
-        organisation_id=organisation_id,
-        offset=offset,
-        limit=limit,
+        CardFilter(q=q, state=state, organisation_id=organisation_id),
+        PageRequest(offset, limit),
     )
     return PageOut[CardOut](
-        items=[CardOut.model_validate(_display(c)) for c in page.items],
+        items=[CardOut.model_validate(_display(c), from_attributes=True) for c in page.items],
         total=page.total,
         offset=page.offset,
         limit=page.limit,
@@ -100,7 +105,8 @@ async def list_cards(
 
 @router.get("/cards/{uid}", tags=["cards"])
 async def get_card(uid: UidPath, platform: PlatformDep, actor: ApiUser) -> CardDetailOut:
-    return CardDetailOut.model_validate(_display(await platform.cards.get(actor, uid)))
+    card = _display(await platform.cards.get(actor, uid))
+    return CardDetailOut.model_validate(card, from_attributes=True)
 
 
 @router.post(

@@ -8,6 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
+from voltflow.domain.paging import PageRequest
+from voltflow.domain.queries import ListFilter
 from voltflow.services.lists import ListKind
 from voltflow.web.auth import ApiUser, PlatformDep
 from voltflow.web.lengths import KEY_MAX, StationIdPath, StationIdQuery, Uid, UidPath
@@ -110,7 +112,8 @@ class SyncOut(BaseModel):
 
 @router.get("/station-groups", tags=["lists"])
 async def list_groups(platform: PlatformDep, actor: ApiUser) -> list[GroupOut]:
-    return [GroupOut.model_validate(g) for g in await platform.lists.groups(actor)]
+    groups = await platform.lists.groups(actor)
+    return [GroupOut.model_validate(g, from_attributes=True) for g in groups]
 
 
 @router.post("/station-groups", status_code=201, tags=["lists"])
@@ -118,7 +121,7 @@ async def create_group(body: GroupIn, platform: PlatformDep, actor: ApiUser) -> 
     group = await platform.lists.create_group(
         actor, body.organisation_id, body.name, body.station_ids
     )
-    return GroupOut.model_validate(group)
+    return GroupOut.model_validate(group, from_attributes=True)
 
 
 @router.put("/station-groups/{group_id}/stations", tags=["lists"])
@@ -126,7 +129,7 @@ async def set_group_stations(
     group_id: IdPath, body: GroupStationsIn, platform: PlatformDep, actor: ApiUser
 ) -> GroupOut:
     group = await platform.lists.set_group_stations(actor, group_id, body.station_ids)
-    return GroupOut.model_validate(group)
+    return GroupOut.model_validate(group, from_attributes=True)
 
 
 @router.get("/lists", tags=["lists"])
@@ -137,7 +140,9 @@ async def list_lists(
     offset: Offset = 0,
     limit: Limit = 50,
 ) -> PageOut[ListOut]:
-    page = await platform.lists.search(actor, station_id=station_id, offset=offset, limit=limit)
+    page = await platform.lists.search(
+        actor, ListFilter(station_id=station_id), PageRequest(offset, limit)
+    )
     return PageOut[ListOut].model_validate(page, from_attributes=True)
 
 
@@ -152,12 +157,14 @@ async def create_list(body: ListIn, platform: PlatformDep, actor: ApiUser) -> Li
         group_id=body.group_id,
         tariff_ref=body.tariff_ref,
     )
-    return ListDetailOut.model_validate(created)
+    return ListDetailOut.model_validate(created, from_attributes=True)
 
 
 @router.get("/lists/{list_id}", tags=["lists"])
 async def get_list(list_id: IdPath, platform: PlatformDep, actor: ApiUser) -> ListDetailOut:
-    return ListDetailOut.model_validate(await platform.lists.get(actor, list_id))
+    return ListDetailOut.model_validate(
+        await platform.lists.get(actor, list_id), from_attributes=True
+    )
 
 
 @router.post("/lists/{list_id}/cards", tags=["lists"])
@@ -165,7 +172,9 @@ async def add_list_cards(
     list_id: IdPath, body: CardsIn, platform: PlatformDep, actor: ApiUser
 ) -> ListDetailOut:
     await platform.lists.add_cards(actor, list_id, body.uids)
-    return ListDetailOut.model_validate(await platform.lists.get(actor, list_id))
+    return ListDetailOut.model_validate(
+        await platform.lists.get(actor, list_id), from_attributes=True
+    )
 
 
 @router.delete("/lists/{list_id}/cards/{uid}", tags=["lists"])
@@ -174,14 +183,17 @@ async def remove_list_card(
 ) -> ListDetailOut:
     """Takes the card off the list, or withdraws its invitation."""
     await platform.lists.remove_cards(actor, list_id, [uid])
-    return ListDetailOut.model_validate(await platform.lists.get(actor, list_id))
+    return ListDetailOut.model_validate(
+        await platform.lists.get(actor, list_id), from_attributes=True
+    )
 
 
 @router.get("/list-invitations", tags=["lists"])
 async def list_invitations(platform: PlatformDep, actor: ApiUser) -> list[InvitationOut]:
     """Pending invitations of the cards one holds: as their driver, or as the fleet manager of
     the organisation they belong to."""
-    return [InvitationOut.model_validate(i) for i in await platform.lists.invitations(actor)]
+    invitations = await platform.lists.invitations(actor)
+    return [InvitationOut.model_validate(i, from_attributes=True) for i in invitations]
 
 
 @router.post("/list-invitations/{list_id}/{uid}/accept", status_code=204, tags=["lists"])

@@ -11,6 +11,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSche
 
 from voltflow.domain.access import OrganisationKind, Role
 from voltflow.domain.contracts import ContractKind
+from voltflow.domain.paging import PageRequest
+from voltflow.domain.queries import AuditFilter, OrganisationFilter, PeopleFilter
 from voltflow.web.auth import ApiUser, PlatformDep
 from voltflow.web.lengths import KeyQuery, Search
 from voltflow.web.schemas import IdPath, Limit, Offset, PageOut
@@ -137,7 +139,7 @@ async def list_organisations(
     limit: Limit = 50,
 ) -> PageOut[OrganisationOut]:
     page = await platform.organisations.search(
-        actor, q=q, kind=kind.value if kind else None, offset=offset, limit=limit
+        actor, OrganisationFilter(q=q, kind=kind), PageRequest(offset, limit)
     )
     return PageOut[OrganisationOut].model_validate(page, from_attributes=True)
 
@@ -147,14 +149,15 @@ async def create_organisation(
     body: OrganisationIn, platform: PlatformDep, actor: ApiUser
 ) -> OrganisationOut:
     org = await platform.organisations.create(actor, body.name, body.kind, body.vat_number)
-    return OrganisationOut.model_validate(org)
+    return OrganisationOut.model_validate(org, from_attributes=True)
 
 
 @router.get("/organisations/{organisation_id}", tags=["customers"])
 async def get_organisation(
     organisation_id: IdPath, platform: PlatformDep, actor: ApiUser
 ) -> OrganisationOut:
-    return OrganisationOut.model_validate(await platform.organisations.get(actor, organisation_id))
+    org = await platform.organisations.get(actor, organisation_id)
+    return OrganisationOut.model_validate(org, from_attributes=True)
 
 
 @router.get("/organisations/{organisation_id}/people", tags=["customers"])
@@ -168,7 +171,7 @@ async def list_people(
     limit: Limit = 50,
 ) -> PageOut[PersonOut]:
     page = await platform.organisations.people(
-        actor, organisation_id, role=role, q=q, offset=offset, limit=limit
+        actor, organisation_id, PeopleFilter(role=role, q=q), PageRequest(offset, limit)
     )
     return PageOut[PersonOut].model_validate(page, from_attributes=True)
 
@@ -204,7 +207,7 @@ async def list_contracts(
     organisation_id: IdPath, platform: PlatformDep, actor: ApiUser
 ) -> list[ContractOut]:
     rows = await platform.contracts.of_organisation(actor, organisation_id)
-    return [ContractOut.model_validate(r) for r in rows]
+    return [ContractOut.model_validate(r, from_attributes=True) for r in rows]
 
 
 @router.post("/organisations/{organisation_id}/contracts", status_code=201, tags=["contracts"])
@@ -214,7 +217,7 @@ async def create_contract(
     contract = await platform.contracts.create(
         actor, organisation_id, body.kind, **body.model_dump(exclude={"kind"})
     )
-    return ContractOut.model_validate(contract)
+    return ContractOut.model_validate(contract, from_attributes=True)
 
 
 @router.get("/audit", tags=["audit"])
@@ -225,5 +228,7 @@ async def audit_log(
     offset: Offset = 0,
     limit: Limit = 50,
 ) -> PageOut[AuditOut]:
-    page = await platform.audit.search(actor, entity=entity, offset=offset, limit=limit)
+    page = await platform.audit.search(
+        actor, AuditFilter(entity=entity), PageRequest(offset, limit)
+    )
     return PageOut[AuditOut].model_validate(page, from_attributes=True)

@@ -10,6 +10,8 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from voltflow.domain.access import Actor
+from voltflow.domain.paging import PageRequest
+from voltflow.domain.queries import MessageFilter, SessionFilter, StationFilter
 from voltflow.domain.stations import Registration
 from voltflow.web.auth import ApiUser, PlatformDep
 from voltflow.web.lengths import (
@@ -65,11 +67,9 @@ async def list_stations(
     limit: Limit = 50,
 ) -> PageOut[StationOut]:
     page = await platform.stations.search(
-        q=q, online=online, offset=offset, limit=limit, actor=actor
+        StationFilter(q=q, online=online), PageRequest(offset, limit), actor=actor
     )
-    for item in page.items:
-        item["connected"] = platform.commands.is_connected(item["id"])
-    return PageOut[StationOut].model_validate(asdict(page))
+    return PageOut[StationOut].model_validate(page, from_attributes=True)
 
 
 @router.post("/stations", status_code=201, tags=["stations"])
@@ -96,7 +96,7 @@ async def _station_out(platform: Any, station_id: str, actor: Actor) -> StationO
     out.has_key = record.has_key
     out.connected = platform.commands.is_connected(station_id)
     out.connectors = [
-        ConnectorOut.model_validate(c)
+        ConnectorOut.model_validate(c, from_attributes=True)
         for c in await platform.stations.connectors(station_id, actor=actor)
     ]
     return out
@@ -179,7 +179,7 @@ async def status_history(
     station_id: StationIdPath, platform: PlatformDep, actor: ApiUser, limit: Limit = 50
 ) -> list[StatusHistoryOut]:
     rows = await platform.stations.status_history(station_id, limit, actor=actor)
-    return [StatusHistoryOut.model_validate(r) for r in rows]
+    return [StatusHistoryOut.model_validate(r, from_attributes=True) for r in rows]
 
 
 @router.get("/stations/{station_id}/messages", tags=["stations"])
@@ -204,9 +204,7 @@ async def station_messages(
 ) -> list[MessageOut]:
     """The station's frames, newest first. A call and its answer share an id (one exchange), and
     a page ends on a whole exchange: it may hold one frame more than ``limit``."""
-    rows = await platform.stations.message_log(
-        station_id,
-        actor=actor,
+    filters = MessageFilter(
         action=action,
         direction=direction,
         message_id=message_id,
@@ -214,7 +212,8 @@ async def station_messages(
         before_id=before_id,
         limit=limit,
     )
-    return [MessageOut.model_validate(r) for r in rows]
+    rows = await platform.stations.message_log(station_id, filters, actor=actor)
+    return [MessageOut.model_validate(r, from_attributes=True) for r in rows]
 
 
 @router.post(
@@ -252,25 +251,24 @@ async def list_sessions(
     for name, value in (("from", started_from), ("to", started_to)):
         if value is not None and value.tzinfo is None:
             raise Problem(422, "Invalid request", f"{name}: give a time zone offset", field=name)
-    page = await platform.sessions.search(
-        actor=actor,
+    filters = SessionFilter(
         station_id=station_id,
         id_tag=id_tag,
         active=active,
         started_from=started_from,
         started_to=started_to,
-        offset=offset,
-        limit=limit,
     )
-    return PageOut[SessionOut].model_validate(asdict(page))
+    page = await platform.sessions.search(filters, PageRequest(offset, limit), actor=actor)
+    return PageOut[SessionOut].model_validate(page, from_attributes=True)
 
 
 @router.get("/sessions/{session_id}", tags=["sessions"])
 async def get_session(
     session_id: IdPath, platform: PlatformDep, actor: ApiUser
 ) -> SessionDetailOut:
-    session = await platform.sessions.get(session_id, actor=actor)
+    session = asdict(await platform.sessions.get(session_id, actor=actor))
     for mv in session["meter_values"]:
+        # Exactly the digits stored, as text.
         mv["value"] = str(mv["value"])
     return SessionDetailOut.model_validate(session)
 
@@ -293,8 +291,8 @@ async def get_session_transparency_file(
 async def list_tokens(
     platform: PlatformDep, actor: ApiUser, offset: Offset = 0, limit: Limit = 100
 ) -> PageOut[TokenOut]:
-    page = await platform.tokens.search(offset, limit, actor=actor)
-    return PageOut[TokenOut].model_validate(asdict(page))
+    page = await platform.tokens.search(PageRequest(offset, limit), actor=actor)
+    return PageOut[TokenOut].model_validate(page, from_attributes=True)
 
 
 @router.post("/tokens", status_code=201, tags=["tokens"])

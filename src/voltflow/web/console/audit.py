@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from dataclasses import asdict
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from voltflow.domain.paging import PageRequest
+from voltflow.domain.queries import AuditFilter
 from voltflow.web.auth import ConsoleUser, PlatformDep
 from voltflow.web.console.common import PAGE, organisation_names, render
 
@@ -63,9 +65,10 @@ async def audit_page(
 ) -> HTMLResponse:
     entity = entity if entity in ENTITIES else None
     offset = max(offset, 0)
-    page = await platform.audit.search(user, entity=entity, offset=offset, limit=PAGE)
-    rows: list[dict[str, Any]] = [
-        {**r, "fields": _detail(r["detail"]), "link": _link(r["entity"], r["entity_id"])}
+    page = await platform.audit.search(user, AuditFilter(entity=entity), PageRequest(offset, PAGE))
+    # Each entry as its line shows it: with the detail's fields, and the entity's page.
+    rows = [
+        {**asdict(r), "fields": _detail(r.detail), "link": _link(r.entity, r.entity_id)}
         for r in page.items
     ]
     return render(
@@ -75,7 +78,9 @@ async def audit_page(
             "user": user,
             "page": page,
             "rows": rows,
-            "names": await organisation_names(platform, user, (r["organisation_id"] for r in rows)),
+            "names": await organisation_names(
+                platform, user, (r.organisation_id for r in page.items)
+            ),
             "entities": ENTITIES,
             "filters": {"entity": entity or ""},
             "offset": offset,

@@ -3,6 +3,7 @@ with its history and the steps its state allows."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, time, timedelta
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -16,6 +17,10 @@ from voltflow.bootstrap import Platform
 from voltflow.domain.access import Actor, OrganisationKind, Role
 from voltflow.domain.authorization import normalize_uid
 from voltflow.domain.cards import CardAction, CardState, allowed_actions
+from voltflow.domain.contracts import ContractKind
+from voltflow.domain.paging import PageRequest
+from voltflow.domain.queries import CardFilter, PeopleFilter
+from voltflow.domain.records import CardEvent, Person
 from voltflow.services.access import require
 from voltflow.services.cards import CardError, ImportProblem, ImportRejected
 from voltflow.web.auth import ConsoleUser, CsrfChecked, PlatformDep
@@ -94,16 +99,15 @@ async def _list_context(
     org_id = parse_int(organisation_id)
     page = await platform.cards.search(
         user,
-        q=(q or "").strip() or None,
-        state=state,
-        organisation_id=org_id,
-        offset=offset,
-        limit=PAGE,
+        CardFilter(
+            q=(q or "").strip() or None,
+            state=CardState(state) if state else None,
+            organisation_id=org_id,
+        ),
+        PageRequest(offset, PAGE),
     )
     if user.is_operator:
-        choices = [
-            {"id": o["id"], "name": o["name"]} for o in await customer_choices(platform, user)
-        ]
+        choices = [{"id": o.id, "name": o.name} for o in await customer_choices(platform, user)]
     else:
         mine = own_organisations(user, P.CARDS_READ)
         names = await organisation_names(platform, user, mine)
@@ -115,9 +119,7 @@ async def _list_context(
         bulk = [a for a in BULK_ACTIONS if a not in STOCK_ACTIONS]
     return {
         "page": page,
-        "names": await organisation_names(
-            platform, user, (c["organisation_id"] for c in page.items)
-        ),
+        "names": await organisation_names(platform, user, (c.organisation_id for c in page.items)),
         "filters": {"q": q or "", "state": state or "", "organisation_id": org_id or ""},
         "offset": offset,
         "limit": PAGE,
@@ -261,24 +263,26 @@ async def _apply(
 
 
 # -- one card -------------------------------------------------------------------------------------
-async def _drivers(
-    platform: Platform, user: Actor, organisation_id: int | None
-) -> list[dict[str, Any]]:
+async def _drivers(platform: Platform, user: Actor, organisation_id: int | None) -> list[Person]:
     if organisation_id is None or not can(user, P.PEOPLE_READ, organisation_id):
         return []
-    page = await platform.organisations.people(user, organisation_id, role=Role.DRIVER, limit=500)
+    page = await platform.organisations.people(
+        user, organisation_id, PeopleFilter(role=Role.DRIVER), PageRequest(limit=500)
+    )
     return page.items
 
 
-async def _name_drivers(platform: Platform, history: list[dict[str, Any]]) -> None:
+async def _name_drivers(platform: Platform, history: list[CardEvent]) -> list[CardEvent]:
     """The history says "driver 12": show who that is."""
+    named = []
     for event in history:
-        detail = event.get("detail") or ""
+        detail = event.detail or ""
         number = parse_int(detail[7:]) if detail.startswith("driver ") else None
-        if number is not None:
-            person = await platform.accounts.get(number)
-            if person is not None:
-                event["detail"] = f"to {person.full_name or person.username}"
+        person = await platform.accounts.get(number) if number is not None else None
+        if person is not None:
+            event = replace(event, detail=f"to {person.full_name or person.username}")
+        named.append(event)
+    return named
 
 
 async def _kind(platform: Platform, user: Actor, organisation_id: int) -> str | None:
@@ -287,7 +291,7 @@ async def _kind(platform: Platform, user: Actor, organisation_id: int) -> str | 
         if m.organisation_id == organisation_id:
             return m.kind.value
     if can(user, P.CUSTOMERS_READ, organisation_id):
-        return str((await platform.organisations.get(user, organisation_id))["kind"])
+        return (await platform.organisations.get(user, organisation_id)).kind.value
     return None
 
 
@@ -296,14 +300,14 @@ async def card_page(
     request: Request, uid: UidPath, platform: PlatformDep, user: ConsoleUser
 ) -> HTMLResponse:
     card = await platform.cards.get(user, uid)
-    org_id: int | None = card["organisation_id"]
+    org_id = card.organisation_id
     names = await organisation_names(platform, user, [org_id])
     org: dict[str, Any] | None = None
     if org_id is not None:
         org = {"id": org_id, "name": names[org_id], "kind": await _kind(platform, user, org_id)}
-    driver = await platform.accounts.get(card["driver_id"]) if card["driver_id"] else None
-    await _name_drivers(platform, card["history"])
-    state = CardState(card["state"])
+    driver = await platform.accounts.get(card.driver_id) if card.driver_id else None
+    card = replace(card, history=await _name_drivers(platform, card.history))
+    state = card.state
     actions = []
     for step in allowed_actions(state):
         if step in STOCK_ACTIONS:
@@ -319,9 +323,7 @@ async def card_page(
     if org_id is not None and can(user, P.CONTRACTS_READ, org_id):
         today = platform.contracts.today()
         contract = any(
-            c["kind"] == "emsp"
-            and c["starts_on"] <= today
-            and (c["ends_on"] is None or c["ends_on"] >= today)
+            c.kind is ContractKind.EMSP and c.in_force(today)
             for c in await platform.contracts.of_organisation(user, org_id)
         )
     installer = org is not None and org["kind"] == OrganisationKind.INSTALLER.value
@@ -369,7 +371,7 @@ async def card_drivers(
     """The drivers a card may go to, as options: those of its company, or of the household an
     installer's card goes to."""
     card = await platform.cards.get(user, uid)
-    org_id = parse_int(organisation_id) or card["organisation_id"]
+    org_id = parse_int(organisation_id) or card.organisation_id
     drivers = await _drivers(platform, user, org_id) if org_id is not None else []
     return render(request, "partials/driver_options.html", {"drivers": drivers})
 
@@ -387,7 +389,7 @@ async def card_action(
     expires_on: Key = "",
 ) -> Response:
     card = await platform.cards.get(user, uid)
-    to = f"/cards/{quote(card['uid'], safe='')}"
+    to = f"/cards/{quote(card.uid, safe='')}"
     try:
         step = CardAction(action)
     except ValueError:
@@ -396,11 +398,7 @@ async def card_action(
     if step in STOCK_ACTIONS:
         require(user, P.CARD_STOCK, None)
     else:
-        require(
-            user,
-            P.CARDS_WRITE if card["organisation_id"] else P.CARD_STOCK,
-            card["organisation_id"],
-        )
+        require(user, P.CARDS_WRITE if card.organisation_id else P.CARD_STOCK, card.organisation_id)
     errors = FieldErrors()
     until = parse_date(expires_on, "expires_on", errors)
     if errors:
@@ -416,7 +414,7 @@ async def card_action(
             platform,
             user,
             step,
-            [card["uid"]],
+            [card.uid],
             organisation_id,
             driver_id,
             reason,
@@ -425,7 +423,7 @@ async def card_action(
     except CardError as exc:
         flash(request, f"Nothing changed: {exc}", error=True)
         return redirect(to)
-    flash(request, f"Card {card['printed_number'] or card['uid']} {done}.")
+    flash(request, f"Card {card.printed_number or card.uid} {done}.")
     return redirect(to)
 
 

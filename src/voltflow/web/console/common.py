@@ -20,6 +20,9 @@ from voltflow.bootstrap import Platform
 from voltflow.domain.access import KIND_ROLES, Actor, OrganisationKind, Permission, Role
 from voltflow.domain.cards import CardState
 from voltflow.domain.emaid import parse_emaid
+from voltflow.domain.paging import PageRequest
+from voltflow.domain.queries import OrganisationFilter
+from voltflow.domain.records import Organisation
 from voltflow.domain.session_types import SessionType
 from voltflow.domain.sessions import format_duration, format_kwh
 from voltflow.services.access import Forbidden, require
@@ -240,7 +243,7 @@ async def organisation_names(
     names: dict[int, str] = {}
     for org_id in {i for i in ids if i is not None}:
         try:
-            names[org_id] = str((await platform.organisations.get(actor, org_id))["name"])
+            names[org_id] = (await platform.organisations.get(actor, org_id)).name
         except (Forbidden, LookupError):
             names[org_id] = f"organisation {org_id}"
     return names
@@ -248,13 +251,13 @@ async def organisation_names(
 
 async def customer_choices(
     platform: Platform, actor: Actor, kinds: Iterable[OrganisationKind] | None = None
-) -> list[dict[str, Any]]:
+) -> list[Organisation]:
     """Organisations to pick from (a card's distributor, a station's owner): the customers."""
     wanted = (
         set(kinds) if kinds is not None else set(OrganisationKind) - {OrganisationKind.OPERATOR}
     )
-    page = await platform.organisations.search(actor, limit=1000)
-    return [o for o in page.items if OrganisationKind(o["kind"]) in wanted]
+    page = await platform.organisations.search(actor, OrganisationFilter(), PageRequest(limit=1000))
+    return [o for o in page.items if o.kind in wanted]
 
 
 # -- reading forms --------------------------------------------------------------------------------

@@ -10,6 +10,8 @@ from fastapi.responses import HTMLResponse, Response
 from voltflow.bootstrap import Platform
 from voltflow.domain.access import Actor, OrganisationKind, Role
 from voltflow.domain.contracts import ContractError, ContractKind
+from voltflow.domain.paging import PageRequest
+from voltflow.domain.queries import CardFilter, OrganisationFilter, PeopleFilter, StationFilter
 from voltflow.services.access import require
 from voltflow.services.accounts import AccountError
 from voltflow.services.organisations import NewPerson, OrganisationError
@@ -59,7 +61,11 @@ async def _list_context(
 ) -> dict[str, Any]:
     kind = kind if kind in {k.value for k in OrganisationKind} else None
     page = await platform.organisations.search(
-        user, q=(q or "").strip() or None, kind=kind, offset=offset, limit=PAGE
+        user,
+        OrganisationFilter(
+            q=(q or "").strip() or None, kind=OrganisationKind(kind) if kind else None
+        ),
+        PageRequest(offset, PAGE),
     )
     return {
         "page": page,
@@ -115,8 +121,8 @@ async def create_customer(
         except OrganisationError as exc:
             errors[exc.field or "name"] = str(exc)
         else:
-            flash(request, f"Customer {org['name']} created: add its people and contract.")
-            return redirect(f"/customers/{org['id']}")
+            flash(request, f"Customer {org.name} created: add its people and contract.")
+            return redirect(f"/customers/{org.id}")
     ctx = await _list_context(platform, user, None, None, 0)
     form = {"name": name, "kind": kind, "vat_number": vat_number}
     return render(
@@ -131,7 +137,7 @@ async def _customer_context(
     org = await platform.organisations.get(user, organisation_id)
     ctx: dict[str, Any] = {
         "org": org,
-        "roles": roles_for(org["kind"]),
+        "roles": roles_for(org.kind),
         "people": None,
         "contracts": None,
         "cards": None,
@@ -139,7 +145,7 @@ async def _customer_context(
         "filters": {"q": q or ""},
         "offset": offset,
         "limit": PAGE,
-        "person_form": {"role": roles_for(org["kind"])[-1].value},
+        "person_form": {"role": roles_for(org.kind)[-1].value},
         "person_errors": FieldErrors(),
         "new_person": None,
         "contract_form": {"kind": "emsp", "currency": "EUR"},
@@ -147,15 +153,20 @@ async def _customer_context(
     }
     if can(user, P.PEOPLE_READ, organisation_id):
         ctx["people"] = await platform.organisations.people(
-            user, organisation_id, q=(q or "").strip() or None, offset=offset, limit=PAGE
+            user,
+            organisation_id,
+            PeopleFilter(q=(q or "").strip() or None),
+            PageRequest(offset, PAGE),
         )
     if can(user, P.CONTRACTS_READ, organisation_id):
         ctx["contracts"] = await platform.contracts.of_organisation(user, organisation_id)
     if can(user, P.CARDS_READ, organisation_id):
-        ctx["cards"] = await platform.cards.search(user, organisation_id=organisation_id, limit=10)
+        ctx["cards"] = await platform.cards.search(
+            user, CardFilter(organisation_id=organisation_id), PageRequest(limit=10)
+        )
     if can(user, P.STATIONS_READ, organisation_id):
         ctx["stations"] = await platform.stations.search(
-            organisation_id=organisation_id, limit=10, actor=user
+            StationFilter(organisation_id=organisation_id), PageRequest(limit=10), actor=user
         )
     return ctx
 
@@ -187,7 +198,7 @@ async def add_person(
     org = await platform.organisations.get(user, organisation_id)
     require(user, P.PEOPLE_WRITE, organisation_id)
     errors = FieldErrors()
-    allowed = {r.value for r in roles_for(org["kind"])}
+    allowed = {r.value for r in roles_for(org.kind)}
     if role not in allowed:
         errors["role"] = f"one of {', '.join(sorted(allowed))}"
     if not username.strip():
@@ -313,7 +324,7 @@ async def create_contract(
             flash(
                 request,
                 f"{ContractKind(kind).name.replace('EMSP', 'eMSP')} contract "
-                f"from {contract['starts_on']} created.",
+                f"from {contract.starts_on} created.",
             )
             return redirect(f"/customers/{organisation_id}#contracts")
     ctx = await _customer_context(platform, user, organisation_id, None, 0)

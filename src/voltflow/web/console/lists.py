@@ -3,6 +3,7 @@ the stations' local lists have followed."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
@@ -12,6 +13,9 @@ from voltflow.bootstrap import Platform
 from voltflow.domain.access import Actor
 from voltflow.domain.authorization import normalize_uid
 from voltflow.domain.emaid import parse_emaid
+from voltflow.domain.paging import PageRequest
+from voltflow.domain.queries import CardFilter, ListFilter, StationFilter
+from voltflow.domain.records import Card, StationGroupDetail
 from voltflow.services.access import require
 from voltflow.services.cards import UID, UNUSABLE
 from voltflow.services.lists import ListError, ListKind, ListNotFound
@@ -44,55 +48,61 @@ SYNC_OUTCOMES = {
 
 
 # -- the lists ------------------------------------------------------------------------------------
-async def _writable_stations(platform: Platform, user: Actor) -> list[dict[str, Any]]:
+@dataclass(frozen=True, slots=True)
+class Coverable:
+    """A station a list or group can cover, and its owner."""
+
+    id: str
+    organisation_id: int
+
+
+async def _writable_stations(platform: Platform, user: Actor) -> list[Coverable]:
     """Stations a list or group can cover: owned by an organisation the person manages lists of."""
-    page = await platform.stations.search(actor=user, limit=1000)
+    page = await platform.stations.search(StationFilter(), PageRequest(limit=1000), actor=user)
     return [
-        {"id": s["id"], "organisation_id": s["organisation_id"]}
+        Coverable(s.id, s.organisation_id)
         for s in page.items
-        if s["organisation_id"] is not None and can(user, P.LISTS_WRITE, s["organisation_id"])
+        if s.organisation_id is not None and can(user, P.LISTS_WRITE, s.organisation_id)
     ]
 
 
-async def _groups(platform: Platform, user: Actor) -> list[dict[str, Any]]:
-    groups = []
-    for g in await platform.lists.groups(user):
-        full = await platform.lists.group(user, int(g["id"]))
-        groups.append({**g, "stations": full["stations"]})
-    return groups
+async def _groups(platform: Platform, user: Actor) -> list[StationGroupDetail]:
+    return [await platform.lists.group(user, g.id) for g in await platform.lists.groups(user)]
 
 
 async def _lists_context(
     platform: Platform, user: Actor, station_id: str | None, offset: int
 ) -> dict[str, Any]:
     station_id = (station_id or "").strip() or None
-    page = await platform.lists.search(user, station_id=station_id, offset=offset, limit=PAGE)
+    page = await platform.lists.search(
+        user, ListFilter(station_id=station_id), PageRequest(offset, PAGE)
+    )
     groups = await _groups(platform, user)
     stations = await _writable_stations(platform, user)
-    writable_groups = [g for g in groups if can(user, P.LISTS_WRITE, g["organisation_id"])]
+    writable_groups = [g for g in groups if can(user, P.LISTS_WRITE, g.organisation_id)]
     org_ids = {
-        *(i["organisation_id"] for i in page.items),
-        *(g["organisation_id"] for g in groups),
-        *(s["organisation_id"] for s in stations),
+        *(i.organisation_id for i in page.items),
+        *(g.organisation_id for g in groups),
+        *(s.organisation_id for s in stations),
         *user.organisations(P.LISTS_WRITE),
     }
     names = await organisation_names(platform, user, org_ids)
     if user.is_operator:
-        group_orgs = sorted({s["organisation_id"] for s in stations}, key=lambda i: names[i])
+        group_orgs = sorted({s.organisation_id for s in stations}, key=lambda i: names[i])
     else:
         group_orgs = sorted(user.organisations(P.LISTS_WRITE), key=lambda i: names[i])
     return {
         "page": page,
         "groups": groups,
         "names": names,
-        "group_names": {g["id"]: g["name"] for g in groups},
+        "group_names": {g.id: g.name for g in groups},
         "filters": {"station_id": station_id or ""},
         "offset": offset,
         "limit": PAGE,
         "stations": stations,
         "writable_groups": writable_groups,
         "group_orgs": group_orgs,
-        "many_orgs": len({s["organisation_id"] for s in stations} | set(group_orgs)) > 1,
+        "many_orgs": len({s.organisation_id for s in stations} | set(group_orgs)) > 1,
         "may_write": bool(stations or writable_groups or group_orgs),
         "list_form": {"kind": ListKind.WHITELIST.value},
         "list_errors": FieldErrors(),
@@ -122,8 +132,8 @@ async def _target_organisation(
         return station.organisation_id
     if group_id is not None:
         for g in await platform.lists.groups(user):
-            if int(g["id"]) == group_id:
-                return int(g["organisation_id"])
+            if g.id == group_id:
+                return g.organisation_id
         raise ListNotFound(f"group {group_id}")
     return None
 
@@ -170,8 +180,8 @@ async def create_list(
             field = {"station_id": "target", "group_id": "target"}.get(exc.field or "", exc.field)
             errors[field or "name"] = str(exc)
         else:
-            flash(request, f"List {created['name']} created: add its cards.")
-            return redirect(f"/lists/{created['id']}")
+            flash(request, f"List {created.name} created: add its cards.")
+            return redirect(f"/lists/{created.id}")
     ctx = await _lists_context(platform, user, None, 0)
     ctx["list_form"] = {"kind": kind, "name": name, "target": target, "tariff_ref": tariff_ref}
     ctx["list_errors"] = errors
@@ -198,10 +208,10 @@ async def create_group(
         except ListError as exc:
             errors[exc.field or "name"] = str(exc)
         else:
-            count = len(group["stations"])
+            count = len(group.stations)
             flash(
                 request,
-                f"Group {group['name']} created with {count} station{'' if count == 1 else 's'}.",
+                f"Group {group.name} created with {count} station{'' if count == 1 else 's'}.",
             )
             return redirect("/lists#groups")
     ctx = await _lists_context(platform, user, None, 0)
@@ -217,32 +227,32 @@ async def create_group(
 # -- one list -------------------------------------------------------------------------------------
 async def _list_context(platform: Platform, user: Actor, list_id: int) -> dict[str, Any]:
     found = await platform.lists.get(user, list_id)
-    org_id = int(found["organisation_id"])
+    org_id = found.organisation_id
     names = await organisation_names(platform, user, [org_id])
     group = None
-    if found["group_id"] is not None:
+    if found.group_id is not None:
         # The list is readable, so is its group (same organisation).
-        group = await platform.lists.group(user, int(found["group_id"]))
+        group = await platform.lists.group(user, found.group_id)
     sync = []
     for station_id, (stored, held) in (await platform.lists.on_stations(user, list_id)).items():
         sync.append(
             {
                 "station_id": station_id,
                 "online": platform.commands.is_connected(station_id),
-                "version": stored["version"] if stored and stored.get("synced_at") else None,
-                "synced_at": stored["synced_at"] if stored else None,
-                "error": stored["last_error"] if stored else None,
+                "version": stored.confirmed_version if stored else None,
+                "synced_at": stored.synced_at if stored else None,
+                "error": stored.last_error if stored else None,
                 "entries": len(held),
             }
         )
     writable = can(user, P.LISTS_WRITE, org_id)
-    suggestions: list[dict[str, Any]] = []
+    suggestions: list[Card] = []
     if writable:
-        listed = {c["card_uid"] for c in found["cards"]}
-        page = await platform.cards.search(user, organisation_id=org_id, limit=200)
-        suggestions = [
-            c for c in page.items if c["uid"] not in listed and c["state"] not in UNUSABLE
-        ]
+        listed = {c.card_uid for c in found.cards}
+        page = await platform.cards.search(
+            user, CardFilter(organisation_id=org_id), PageRequest(limit=200)
+        )
+        suggestions = [c for c in page.items if c.uid not in listed and c.state not in UNUSABLE]
     return {
         "list": found,
         "organisation": names[org_id],
@@ -263,12 +273,12 @@ async def list_page(
     return render(request, "list.html", {"user": user, **ctx})
 
 
-async def _find_card(platform: Platform, user: Actor, text: str) -> dict[str, Any] | str:
+async def _find_card(platform: Platform, user: Actor, text: str) -> Card | str:
     """The one card the person means by a uid, printed number or contract id; else why not."""
     text = text.strip()
     if not text:
         return "type the card's uid or printed number"
-    page = await platform.cards.search(user, q=text, limit=50)
+    page = await platform.cards.search(user, CardFilter(q=text), PageRequest(limit=50))
     uid = normalize_uid(text)
     try:
         compact: str | None = parse_emaid(text).compact
@@ -277,16 +287,16 @@ async def _find_card(platform: Platform, user: Actor, text: str) -> dict[str, An
     exact = [
         c
         for c in page.items
-        if c["uid"] == uid
-        or (c["printed_number"] or "").upper() == text.upper()
-        or (compact is not None and c["contract_id"] == compact)
+        if c.uid == uid
+        or (c.printed_number or "").upper() == text.upper()
+        or (compact is not None and c.contract_id == compact)
     ]
     if len(exact) == 1:
         return exact[0]
     if len(exact) > 1:
         return f"{text} names {len(exact)} cards: give the uid"
     if page.items:
-        close = ", ".join(c["printed_number"] or c["uid"] for c in page.items[:5])
+        close = ", ".join(c.printed_number or c.uid for c in page.items[:5])
         return f"no card {text}; did you mean {close}?"
     return f"no card {text} among yours"
 
@@ -302,21 +312,26 @@ async def add_card(
     """A card of the organisation's own (found by uid, printed number or contract id) joins the
     list; a uid naming none of them is an invitation, which the card's holder answers."""
     found = await platform.lists.get(user, list_id)
-    require(user, P.LISTS_WRITE, int(found["organisation_id"]))
+    require(user, P.LISTS_WRITE, found.organisation_id)
     errors = FieldErrors()
     match = await _find_card(platform, user, card)
     uid = normalize_uid(card)
-    if isinstance(match, str) and not user.is_operator and UID.match(uid):
-        match = {"uid": uid, "printed_number": None}
+    # Not one of the organisation's own: a uid is invited, whoever's card it names.
+    wanted: tuple[str, str | None] | None = None
     if isinstance(match, str):
-        errors["card"] = match
+        if not user.is_operator and UID.match(uid):
+            wanted = (uid, None)
+        else:
+            errors["card"] = match
     else:
+        wanted = (match.uid, match.printed_number)
+    if wanted is not None:
         try:
-            result = await platform.lists.add_cards(user, list_id, [match["uid"]])
+            result = await platform.lists.add_cards(user, list_id, [wanted[0]])
         except ListError as exc:
             errors["card"] = str(exc)
         else:
-            shown = match["printed_number"] or match["uid"]
+            shown = wanted[1] or wanted[0]
             if result.added:
                 flash(request, f"Card {shown} added: the stations' local lists follow.")
             elif result.invited:
@@ -353,7 +368,7 @@ async def sync_list(
 ) -> Response:
     """Push the local lists of the stations the list covers now, rather than on the next change."""
     ctx = await _list_context(platform, user, list_id)
-    require(user, P.LISTS_WRITE, int(ctx["list"]["organisation_id"]))
+    require(user, P.LISTS_WRITE, ctx["list"].organisation_id)
     results = [await platform.lists.sync_now(user, row["station_id"]) for row in ctx["sync"]]
     if len(results) <= 3:
         for result in results:

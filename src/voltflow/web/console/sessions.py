@@ -18,7 +18,7 @@ async def session_page(
     request: Request, session_id: IdPath, platform: PlatformDep, user: ConsoleUser
 ) -> HTMLResponse:
     session = await platform.sessions.get(session_id, actor=user)
-    signed = session["signed_meter_values"]
+    signed = session.signed_meter_values
     return render(
         request,
         "session.html",
@@ -26,8 +26,8 @@ async def session_page(
             "user": user,
             "s": session,
             "signed": signed,
-            "signed_start": next((v for v in signed if v["session_start"]), None),
-            "signed_end": next((v for v in signed if v["session_end"]), None),
+            "signed_start": next((v for v in signed if v.session_start), None),
+            "signed_end": next((v for v in signed if v.session_end), None),
         },
     )
 

@@ -11,6 +11,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from voltflow.domain.access import Actor
 from voltflow.domain.authorization import normalize_uid
+from voltflow.domain.paging import PageRequest
+from voltflow.domain.queries import MessageFilter, SessionFilter, StationFilter
 from voltflow.services.access import require
 from voltflow.services.ports import CommandError, ProtocolCatalogue
 from voltflow.services.stations import StationError, StationNotFound
@@ -78,10 +80,8 @@ async def _stations_context(
 ) -> dict[str, Any]:
     online = {"online": True, "offline": False}.get(status or "")
     page = await platform.stations.search(
-        q=q or None, online=online, offset=offset, limit=PAGE, actor=actor
+        StationFilter(q=q or None, online=online), PageRequest(offset, PAGE), actor=actor
     )
-    for item in page.items:
-        item["connected"] = platform.commands.is_connected(item["id"])
     return {"page": page, "q": q or "", "status": status or "", "offset": offset, "limit": PAGE}
 
 
@@ -130,7 +130,9 @@ async def _station_context(
     request: Request, platform: Any, actor: Actor, station_id: str
 ) -> dict[str, Any]:
     station = await platform.stations.get(station_id, actor=actor)
-    sessions = await platform.sessions.search(station_id=station_id, limit=10, actor=actor)
+    sessions = await platform.sessions.search(
+        SessionFilter(station_id=station_id), PageRequest(limit=10), actor=actor
+    )
     owners = await organisation_names(platform, actor, [station.organisation_id])
     return {
         "station": station,
@@ -152,7 +154,9 @@ async def station_page(
         return render(
             request, "not_found.html", {"user": user, "what": f"station {station_id}"}, 404
         )
-    messages = await platform.stations.message_log(station_id, limit=PAGE, actor=user)
+    messages = await platform.stations.message_log(
+        station_id, MessageFilter(limit=PAGE), actor=user
+    )
     catalogue: ProtocolCatalogue = platform.commands.catalogue(station_id)
     actions = []
     for name in catalogue.remote_actions:
@@ -209,15 +213,14 @@ async def station_messages(
     known_actions = _ocpp_actions(platform.commands.catalogue(station_id))
     action = _canonical_action(action, known_actions)
     try:
-        messages = await platform.stations.message_log(
-            station_id,
-            actor=user,
+        filters = MessageFilter(
             action=action,
             direction=direction if direction in ("in", "out") else None,
             text=q or None,
             before_id=before_id,
             limit=PAGE,
         )
+        messages = await platform.stations.message_log(station_id, filters, actor=user)
     except StationNotFound:
         return Response(status_code=404)
     return render(
@@ -348,14 +351,12 @@ async def sessions_page(
 ) -> HTMLResponse:
     active = {"active": True, "finished": False}.get(state or "")
     station_id = station_id.strip() if station_id else None
-    page = await platform.sessions.search(
-        actor=user,
+    filters = SessionFilter(
         station_id=station_id or None,
         id_tag=normalize_uid(id_tag) if id_tag and id_tag.strip() else None,
         active=active,
-        offset=max(offset, 0),
-        limit=PAGE,
     )
+    page = await platform.sessions.search(filters, PageRequest(max(offset, 0), PAGE), actor=user)
     return render(
         request,
         "sessions.html",
