@@ -50,7 +50,7 @@ from voltflow.simulator import SimulatedStation, StationConfig
 from voltflow.web import create_app
 
 # Neither API routes nor console pages about anyone's things: logging in and out, one's own
-# account (sessions, password), static files, the health probes and the API's own documentation.
+# account (sessions, password, language and time zone), the language switch, static files, the health probes and the API's own documentation.
 # Keep this list short.
 NOT_CHECKED = frozenset(
     {
@@ -58,6 +58,8 @@ NOT_CHECKED = frozenset(
         "/logout",
         "/account",
         "/account/password",
+        "/account/preferences",
+        "/language",
         "/static",
         "/api/v1/health",
         "/api/v1/health/live",
