@@ -150,6 +150,11 @@ def _local(value: datetime | date | None, request: Request, fmt: str = "%Y-%m-%d
     return formats.when(value, timezone_of(request), _STYLES.get(fmt, "medium"))
 
 
+def local(value: datetime | date | None, request: Request, fmt: str = "%Y-%m-%d") -> str:
+    """A date or moment for a message, as the request's language writes it."""
+    return _local(value, request, fmt)
+
+
 def ago(value: datetime | None) -> str:
     if value is None:
         return pgettext("last contact", "never")
