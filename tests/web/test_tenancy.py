@@ -50,7 +50,8 @@ from voltflow.simulator import SimulatedStation, StationConfig
 from voltflow.web import create_app
 
 # Neither API routes nor console pages about anyone's things: logging in and out, one's own
-# account (sessions, password, language and time zone), the language switch, static files, the health probes and the API's own documentation.
+# account (sessions, password, language and time zone), the language switch, static files, the
+# health probes and the API's own documentation.
 # Keep this list short.
 NOT_CHECKED = frozenset(
     {

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from babel import Locale
@@ -112,14 +113,15 @@ def when(value: datetime | date | None, timezone: str, style: str = "medium") ->
         if isinstance(value, datetime):
             value = _zoned(value, timezone)
         return _compiled(lang, "date")(value)
-    return _compiled(lang, "short" if style == "short" else "medium")(_zoned(value, timezone))
+    precision: Literal["short", "medium"] = "short" if style == "short" else "medium"
+    return _compiled(lang, precision)(_zoned(value, timezone))
 
 
 _FIELD = re.compile(r"'[^']*'|([a-zA-Z])\1*")
 
 
 @cache
-def _compiled(lang: str, style: str) -> Callable[[date], str]:
+def _compiled(lang: str, style: Literal["short", "medium", "date"]) -> Callable[[Any], str]:
     """CLDR's pattern for ``style`` in ``lang`` as one ``str.format`` of the date's fields."""
     loc = _locale(lang)
     if style == "date":
@@ -141,11 +143,13 @@ def _compiled(lang: str, style: str) -> Callable[[date], str]:
             continue
         field = _FIELDS.get(token)
         if field is None:  # a field these patterns do not use: Babel's own, slower, way
-            return lambda v, p=pattern, loc=loc: (
-                format_datetime(v, p, locale=loc)
-                if isinstance(v, datetime)
-                else format_date(v, p, locale=loc)
-            )
+
+            def slow(v: Any, p: str = pattern, loc: Locale = loc) -> str:
+                if isinstance(v, datetime):
+                    return format_datetime(v, p, locale=loc)
+                return format_date(v, p, locale=loc)
+
+            return slow
         out.append(field)
     out.append(pattern[at:].replace("{", "{{").replace("}", "}}"))
     text = "".join(out)

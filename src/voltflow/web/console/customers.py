@@ -22,7 +22,6 @@ from voltflow.web.console.common import (
     can,
     flash,
     is_partial,
-    local,
     parse_amount,
     parse_date,
     redirect,
@@ -322,7 +321,7 @@ async def create_contract(
                 _("%(kind)s contract from %(start)s created.")
                 % {
                     "kind": ContractKind(kind).name.replace("EMSP", "eMSP"),
-                    "start": local(contract["starts_on"], request),
+                    "start": contract["starts_on"],
                 },
             )
             return redirect(f"/customers/{organisation_id}#contracts")
