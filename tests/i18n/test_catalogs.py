@@ -156,4 +156,4 @@ def test_times_in_the_persons_time_zone() -> None:
     with use("fr"):
         assert formats.when(moment, "Europe/Brussels", "date") == "31 janv. 2026"
     with use("en"):
-        assert formats.when(moment, "Europe/London", "short") == "31/01/2026, 13:05"
+        assert formats.when(moment, "Europe/London", "short") == "2026-01-31 13:05"

@@ -31,6 +31,10 @@ FORMAT_LOCALES = {"nl": "nl_BE", "fr": "fr_BE", "en": "en_GB"}
 # Belgian usage puts the euro sign first in both national languages (CLDR's fr_BE puts it last).
 CURRENCY_PATTERNS = {"nl": "¤ #,##0.00", "fr": "¤ #,##0.00", "en": "¤#,##0.00"}
 DASH = "–"
+# English keeps the console's unambiguous ISO dates, which its readers (and exports) know.
+ISO_PATTERNS = {
+    "en": {"date": "yyyy-MM-dd", "short": "yyyy-MM-dd HH:mm", "medium": "yyyy-MM-dd HH:mm:ss"}
+}
 
 
 def locale(lang: str | None = None) -> Locale:
@@ -124,7 +128,9 @@ _FIELD = re.compile(r"'[^']*'|([a-zA-Z])\1*")
 def _compiled(lang: str, style: Literal["short", "medium", "date"]) -> Callable[[Any], str]:
     """CLDR's pattern for ``style`` in ``lang`` as one ``str.format`` of the date's fields."""
     loc = _locale(lang)
-    if style == "date":
+    if lang in ISO_PATTERNS:
+        pattern = ISO_PATTERNS[lang][style]
+    elif style == "date":
         pattern = str(get_date_format("medium", locale=loc).pattern)
     else:
         template = str(get_datetime_format(style, locale=loc))
