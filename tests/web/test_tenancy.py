@@ -235,6 +235,9 @@ BODY_EXAMPLES: dict[tuple[str, str], Callable[[Alpha], list[Body]]] = {
     ("POST", "/customers/{organisation_id}/contracts"): lambda a: [
         Body(form={"kind": "emsp", "starts_on": "2026-01-01"})
     ],
+    ("POST", "/customers/{organisation_id}/document-language"): lambda a: [
+        Body(form={"document_language": "nl"})
+    ],
     ("POST", "/cards/import"): lambda a: [
         Body(
             files={
