@@ -3,7 +3,9 @@
 
     python3 tasks.py demo      start the platform with demo data and simulated stations
     python3 tasks.py test      run the whole test suite (arguments after it go to pytest)
-    python3 tasks.py check     lint, format check, strict typing and the import contracts
+    python3 tasks.py check     lint, format check, strict typing, the import contracts and the
+                               translations (every message in the catalogs, none fuzzy/missing)
+    python3 tasks.py messages  extract the messages into the catalogs (then translate the new ones)
     python3 tasks.py serve     start the platform (arguments go to `voltflow serve`)
     python3 tasks.py voltflow  any `voltflow` command, e.g. `python3 tasks.py voltflow station list`
     python3 tasks.py lock      pin the newest versions pyproject.toml allows in requirements.lock
@@ -107,6 +109,8 @@ def main(argv: list[str]) -> int:
         return run(str(BIN / "voltflow"), "serve", *rest)
     if task == "voltflow":
         return run(str(BIN / "voltflow"), *rest)
+    if task == "messages":
+        return run(str(BIN / "python"), "-m", "voltflow.i18n.catalogs", "update")
     if task == "test":
         return run(str(BIN / "python"), "-m", "pytest", *rest)
     if task == "check":
@@ -115,6 +119,7 @@ def main(argv: list[str]) -> int:
             [str(BIN / "ruff"), "format", "--check", "src", "tests", "bench", "tasks.py"],
             [str(BIN / "mypy")],
             [str(BIN / "lint-imports")],
+            [str(BIN / "python"), "-m", "voltflow.i18n.catalogs", "check"],
         ):
             code = run(*cmd)
             if code:

@@ -52,7 +52,8 @@ from voltflow.simulator import SimulatedStation, StationConfig
 from voltflow.web import create_app
 
 # Neither API routes nor console pages about anyone's things: logging in and out, one's own
-# account (sessions, password), static files, the health probes and the API's own documentation.
+# account (sessions, password, language and time zone), the language switch, static files, the
+# health probes and the API's own documentation.
 # Keep this list short.
 NOT_CHECKED = frozenset(
     {
@@ -60,6 +61,8 @@ NOT_CHECKED = frozenset(
         "/logout",
         "/account",
         "/account/password",
+        "/account/preferences",
+        "/language",
         "/static",
         "/api/v1/health",
         "/api/v1/health/live",
@@ -233,6 +236,9 @@ BODY_EXAMPLES: dict[tuple[str, str], Callable[[Alpha], list[Body]]] = {
     ],
     ("POST", "/customers/{organisation_id}/contracts"): lambda a: [
         Body(form={"kind": "emsp", "starts_on": "2026-01-01"})
+    ],
+    ("POST", "/customers/{organisation_id}/document-language"): lambda a: [
+        Body(form={"document_language": "nl"})
     ],
     ("POST", "/cards/import"): lambda a: [
         Body(

@@ -382,6 +382,8 @@ class Organisation:
     created_at: datetime
     # What the logins its fleet managers create end in (ann@acme).
     login_domain: str | None = None
+    # The language of the documents it receives (nl, fr, en); None: the platform's default.
+    document_language: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,12 +12,14 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.exc import IntegrityError
 
 from voltflow.domain.access import Actor, Permission
+from voltflow.i18n import LANGUAGES, _
 from voltflow.services.ports import Clock
 from voltflow.services.throttle import LoginThrottle
 from voltflow.store.console_sessions import ConsoleSessionRepository
@@ -57,6 +59,9 @@ class User:
     username: str
     full_name: str | None = None
     email: str | None = None
+    # Their own choice for pages and mail; None: guessed from the browser and the platform.
+    language: str | None = None
+    timezone: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +199,26 @@ class AccountService:
             user_id, keep=_key_hash(keep_session) if keep_session is not None else None
         )
 
+    async def set_preferences(
+        self, user_id: int, *, language: str | None = None, timezone: str | None = None
+    ) -> None:
+        """The person's language and time zone; None leaves one as it is."""
+        values: dict[str, str] = {}
+        if language is not None:
+            if language not in LANGUAGES:
+                raise AccountError(_("language: one of nl, fr, en"), "language")
+            values["language"] = language
+        if timezone is not None:
+            try:
+                ZoneInfo(timezone)
+            except (ValueError, ZoneInfoNotFoundError):
+                raise AccountError(
+                    _("time zone: a name such as Europe/Brussels"), "timezone"
+                ) from None
+            values["timezone"] = timezone
+        if values:
+            await self.repo.update(user_id, **values)
+
     async def disable(self, user_id: int) -> None:
         """The person can no longer log in, and what they are logged in with stops working."""
         await self.repo.update(user_id, disabled_at=self.clock.now())
@@ -275,4 +300,11 @@ class AccountService:
 
 
 def _user(row: dict[str, object]) -> User:
-    return User(int(str(row["id"])), str(row["username"]), row.get("full_name"), row.get("email"))  # type: ignore[arg-type]
+    return User(
+        int(str(row["id"])),
+        str(row["username"]),
+        row.get("full_name"),  # type: ignore[arg-type]
+        row.get("email"),  # type: ignore[arg-type]
+        row.get("language"),  # type: ignore[arg-type]
+        row.get("timezone"),  # type: ignore[arg-type]
+    )

@@ -30,6 +30,7 @@ from voltflow.domain.contracts import (
 from voltflow.domain.paging import Page, PageRequest
 from voltflow.domain.queries import OrganisationFilter, PeopleFilter
 from voltflow.domain.records import Contract, Organisation, Person
+from voltflow.i18n import LANGUAGES, _
 from voltflow.services.access import require, scope_of
 from voltflow.services.accounts import NAME_UNAVAILABLE, AccountError, AccountService
 from voltflow.services.audit import AuditTrail
@@ -119,6 +120,26 @@ class OrganisationService:
         )
         assert org is not None
         return org
+
+    async def set_document_language(
+        self, actor: Actor, organisation_id: int, language: str | None
+    ) -> Organisation:
+        """The language of the documents the organisation receives, whoever prepares them;
+        None: the platform's default."""
+        await self.get(actor, organisation_id)
+        require(actor, P.CUSTOMERS_WRITE, organisation_id)
+        if language is not None and language not in LANGUAGES:
+            raise OrganisationError(_("document language: one of nl, fr, en"), "document_language")
+        await self.repo.update(organisation_id, document_language=language)
+        await self.audit.record(
+            actor,
+            "organisation.document_language",
+            "organisation",
+            organisation_id,
+            organisation_id,
+            {"document_language": language},
+        )
+        return await self.get(actor, organisation_id)
 
     async def search(
         self, actor: Actor, filters: OrganisationFilter, page: PageRequest

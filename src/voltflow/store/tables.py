@@ -106,6 +106,9 @@ organisations = Table(
     # What the logins its fleet managers create end in (ann@acme): each organisation names its
     # people within its own domain, so that no name it picks can be taken by another's.
     Column("login_domain", String(64), nullable=True, unique=True),
+    # The language of the documents it receives (payment requests, invoices, statements,
+    # reports), whoever prepares them; none: the platform's default.
+    Column("document_language", String(8), nullable=True),
     Index("ix_organisations_name", "name"),
 )
 
@@ -396,6 +399,10 @@ users = Table(
     Column("created_at", UTCDateTime, nullable=False),
     # A disabled person can neither log in nor use a session or API key they already have.
     Column("disabled_at", UTCDateTime, nullable=True),
+    # The person's language and time zone for pages and mail; none: guessed from the browser
+    # (language) and the platform's setting (time zone).
+    Column("language", String(8), nullable=True),
+    Column("timezone", String(64), nullable=True),
 )
 
 # A console login, looked up on every console request so that logging out (here or everywhere),

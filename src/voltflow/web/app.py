@@ -14,6 +14,7 @@ from voltflow.bootstrap import Platform
 from voltflow.web import api, console, limits, problems
 from voltflow.web.api.cards import MAX_IMPORT_BYTES
 from voltflow.web.auth import LoginRequired
+from voltflow.web.language import LanguageMiddleware
 from voltflow.web.limits import DEFAULT_LIMIT
 from voltflow.web.proxy import SecureCookies, TrustedProxies
 
@@ -38,6 +39,8 @@ def create_app(platform: Platform) -> FastAPI:
     # server-side on every request, see auth), the CSRF token and flash messages; HttpOnly and
     # SameSite=Lax, and Secure when the request came over TLS (SecureCookies, which needs the
     # scheme a trusted proxy reported: TrustedProxies); no body is read before BodyLimit let it.
+    # The language of the request comes from the cookie's choice or Accept-Language.
+    app.add_middleware(LanguageMiddleware)
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.secret_key,

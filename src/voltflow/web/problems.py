@@ -14,6 +14,7 @@ from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from voltflow.domain.contracts import ContractError
+from voltflow.i18n import _, language, lazy
 from voltflow.services.access import Forbidden
 from voltflow.services.accounts import AccountError
 from voltflow.services.cards import CardError, CardNotFound, ImportRejected
@@ -82,9 +83,57 @@ def respond(
     return templates.TemplateResponse(
         request,
         "error.html",
-        {"status": status, "title": title, "detail": detail, "user": None},
+        {
+            "status": status,
+            "title": title,
+            "detail": detail,
+            "user": None,
+            "language": language(),
+            "forbidden": extra.get("permission") is not None,
+        },
         status_code=status,
     )
+
+
+# Pydantic's own messages are English; the common ones are said again in the request's language,
+# with the figures pydantic reports (the rest keep pydantic's English).
+def _validation_message(err: Any) -> str:
+    ctx = err.get("ctx") or {}
+    kind = err.get("type", "")
+    if kind == "missing":
+        return _("required")
+    if kind == "string_too_short":
+        return _("at least %(n)s characters") % {"n": ctx.get("min_length")}
+    if kind == "string_too_long":
+        return _("at most %(n)s characters") % {"n": ctx.get("max_length")}
+    if kind == "string_pattern_mismatch":
+        return _("does not have the expected form")
+    if kind in ("int_parsing", "int_type", "int_from_float"):
+        return _("a whole number")
+    if kind in ("decimal_parsing", "decimal_type", "float_parsing", "float_type"):
+        return _("a number")
+    if kind in ("bool_parsing", "bool_type"):
+        return _("true or false")
+    if kind in ("string_type",):
+        return _("text")
+    if kind == "greater_than_equal":
+        return _("at least %(n)s") % {"n": ctx.get("ge")}
+    if kind == "greater_than":
+        return _("more than %(n)s") % {"n": ctx.get("gt")}
+    if kind == "less_than_equal":
+        return _("at most %(n)s") % {"n": ctx.get("le")}
+    if kind == "less_than":
+        return _("less than %(n)s") % {"n": ctx.get("lt")}
+    if kind in ("enum", "literal_error"):
+        return _("one of %(values)s") % {"values": ctx.get("expected")}
+    if kind == "extra_forbidden":
+        return _("not a field of this request")
+    if kind in ("json_invalid", "model_attributes_type", "dict_type", "model_type"):
+        return _("a JSON object of the documented form")
+    if kind in ("date_parsing", "date_from_datetime_parsing", "date_type"):
+        return _("a date, e.g. 2026-01-31")
+    message: str = err.get("msg", "invalid")
+    return message
 
 
 def install(app: FastAPI) -> None:
@@ -93,8 +142,8 @@ def install(app: FastAPI) -> None:
         response = respond(
             request,
             503,
-            "Service unavailable",
-            "the database cannot be reached right now: try again shortly",
+            _("Service unavailable"),
+            _("the database cannot be reached right now: try again shortly"),
         )
         response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
@@ -111,33 +160,35 @@ def install(app: FastAPI) -> None:
         errors = []
         for err in exc.errors():
             loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")]
-            errors.append({"field": ".".join(loc) or None, "message": err.get("msg", "invalid")})
-        first = errors[0] if errors else {"field": None, "message": "invalid request"}
+            errors.append({"field": ".".join(loc) or None, "message": _validation_message(err)})
+        first = errors[0] if errors else {"field": None, "message": _("invalid request")}
         detail = f"{first['field']}: {first['message']}" if first["field"] else first["message"]
-        return respond(request, 422, "Invalid request", detail, field=first["field"], errors=errors)
+        return respond(
+            request, 422, _("Invalid request"), detail, field=first["field"], errors=errors
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
-        response = respond(request, exc.status_code, str(exc.detail))
+        response = respond(request, exc.status_code, _http_title(exc))
         for key, value in (exc.headers or {}).items():
             response.headers[key] = value
         return response
 
     @app.exception_handler(StationError)
     async def _station(request: Request, exc: StationError) -> Response:
-        return respond(request, 422, "Invalid station", str(exc), field=exc.field)
+        return respond(request, 422, _("Invalid station"), str(exc), field=exc.field)
 
     @app.exception_handler(AccountError)
     async def _account(request: Request, exc: AccountError) -> Response:
-        return respond(request, 422, "Invalid account", str(exc), field=exc.field)
+        return respond(request, 422, _("Invalid account"), str(exc), field=exc.field)
 
     @app.exception_handler(TokenError)
     async def _token(request: Request, exc: TokenError) -> Response:
-        return respond(request, 422, "Invalid token", str(exc), field="uid")
+        return respond(request, 422, _("Invalid token"), str(exc), field="uid")
 
     @app.exception_handler(Forbidden)
     async def _forbidden(request: Request, exc: Forbidden) -> Response:
-        return respond(request, 403, "Forbidden", str(exc), permission=exc.permission.value)
+        return respond(request, 403, _("Forbidden"), str(exc), permission=exc.permission.value)
 
     @app.exception_handler(ImportRejected)
     async def _import(request: Request, exc: ImportRejected) -> Response:
@@ -146,7 +197,7 @@ def install(app: FastAPI) -> None:
         return respond(
             request,
             422,
-            "Import rejected",
+            _("Import rejected"),
             str(exc),
             row=first.row,
             field=first.column,
@@ -154,26 +205,30 @@ def install(app: FastAPI) -> None:
         )
 
     for error, title in (
-        (CardError, "Invalid card request"),
-        (ListError, "Invalid list request"),
-        (OrganisationError, "Invalid organisation request"),
-        (ContractError, "Invalid contract"),
+        (CardError, lazy("Invalid card request")),
+        (ListError, lazy("Invalid list request")),
+        (OrganisationError, lazy("Invalid organisation request")),
+        (ContractError, lazy("Invalid contract")),
     ):
         app.add_exception_handler(error, _field_problem(title))
     for missing, title in (
-        (CardNotFound, "Card not found"),
-        (ListNotFound, "Not found"),
-        (OrganisationNotFound, "Organisation not found"),
+        (CardNotFound, lazy("Card not found")),
+        (ListNotFound, lazy("Not found")),
+        (OrganisationNotFound, lazy("Organisation not found")),
     ):
         app.add_exception_handler(missing, _not_found(title))
 
     @app.exception_handler(StationNotFound)
     async def _no_station(request: Request, exc: StationNotFound) -> Response:
-        return respond(request, 404, "Station not found", f"no station {exc.args[0]}")
+        return respond(
+            request, 404, _("Station not found"), _("no station %(id)s") % {"id": exc.args[0]}
+        )
 
     @app.exception_handler(SessionNotFound)
     async def _no_session(request: Request, exc: SessionNotFound) -> Response:
-        return respond(request, 404, "Session not found", f"no session {exc.args[0]}")
+        return respond(
+            request, 404, _("Session not found"), _("no session %(id)s") % {"id": exc.args[0]}
+        )
 
     @app.exception_handler(CommandError)
     async def _command(request: Request, exc: CommandError) -> Response:
@@ -190,13 +245,33 @@ def install(app: FastAPI) -> None:
 
 def _field_problem(title: str) -> Any:
     async def handler(request: Request, exc: Exception) -> Response:
-        return respond(request, 422, title, str(exc), field=getattr(exc, "field", None))
+        return respond(request, 422, str(title), str(exc), field=getattr(exc, "field", None))
 
     return handler
 
 
 def _not_found(title: str) -> Any:
     async def handler(request: Request, exc: Exception) -> Response:
-        return respond(request, 404, title, f"no {exc.args[0] if exc.args else 'such thing'}")
+        what = exc.args[0] if exc.args else _("such thing")
+        return respond(request, 404, str(title), _("no %(what)s") % {"what": what})
 
     return handler
+
+
+# The titles HTTPException carries that people meet; others stay as raised.
+_HTTP_TITLES = {
+    "a valid API key is required (Authorization: Bearer …)": lazy(
+        "a valid API key is required (Authorization: Bearer …)"
+    ),
+    "CSRF token missing or invalid: reload the page and try again": lazy(
+        "CSRF token missing or invalid: reload the page and try again"
+    ),
+    "Not Found": lazy("Not Found"),
+    "Method Not Allowed": lazy("Method Not Allowed"),
+}
+
+
+def _http_title(exc: StarletteHTTPException) -> str:
+    detail = str(exc.detail)
+    known = _HTTP_TITLES.get(detail)
+    return str(known) if known is not None else detail

@@ -18,18 +18,35 @@ from fastapi.templating import Jinja2Templates
 
 from voltflow.bootstrap import Platform
 from voltflow.domain.access import KIND_ROLES, Actor, OrganisationKind, Permission, Role
-from voltflow.domain.cards import CardState
 from voltflow.domain.emaid import parse_emaid
 from voltflow.domain.paging import PageRequest
 from voltflow.domain.queries import OrganisationFilter
 from voltflow.domain.records import Organisation
-from voltflow.domain.session_types import SessionType
-from voltflow.domain.sessions import format_duration, format_kwh
+from voltflow.i18n import (
+    LANGUAGES,
+    NAMES,
+    _,
+    formats,
+    gettext,
+    language,
+    ngettext,
+    npgettext,
+    pgettext,
+    terms,
+)
 from voltflow.services.access import Forbidden, require
 from voltflow.web.auth import CSRF_FIELD, csrf_token
+from voltflow.web.language import SESSION_TIMEZONE
 
 P = Permission
 templates = Jinja2Templates(directory=str(Path(__file__).parent.parent / "templates"))
+templates.env.add_extension("jinja2.ext.i18n")
+# Whitespace inside {% trans %} blocks is folded, as the extractor folds it into the catalogs.
+templates.env.policies["ext.i18n.trimmed"] = True
+# The language is the request's (a context variable): one set of callables serves every request.
+templates.env.install_gettext_callables(  # type: ignore[attr-defined]
+    gettext, ngettext, newstyle=True, pgettext=pgettext, npgettext=npgettext
+)
 PAGE = 50
 FLASH = "flash"
 
@@ -72,23 +89,23 @@ def navigation(actor: Actor) -> list[NavItem]:
     """Only what the person may use."""
     items = []
     if reach(actor, P.STATIONS_READ):
-        items.append(NavItem("/stations", "Stations", ("/stations",)))
+        items.append(NavItem("/stations", _("Stations"), ("/stations",)))
     if reach(actor, P.SESSIONS_READ):
-        items.append(NavItem("/sessions", "Sessions", ("/sessions",)))
+        items.append(NavItem("/sessions", pgettext("charging", "Sessions"), ("/sessions",)))
     if actor.is_operator:
-        items.append(NavItem("/customers", "Customers", ("/customers",)))
+        items.append(NavItem("/customers", _("Customers"), ("/customers",)))
     else:
         orgs = own_organisations(actor, P.CUSTOMERS_READ)
         if len(orgs) == 1:
-            items.append(NavItem(f"/customers/{orgs[0]}", "Company", ("/customers",)))
+            items.append(NavItem(f"/customers/{orgs[0]}", _("Company"), ("/customers",)))
         elif orgs:
-            items.append(NavItem("/customers", "Organisations", ("/customers",)))
+            items.append(NavItem("/customers", _("Organisations"), ("/customers",)))
     if reach(actor, P.CARDS_READ):
-        items.append(NavItem("/cards", "Cards", ("/cards",)))
+        items.append(NavItem("/cards", _("Cards"), ("/cards",)))
     if reach(actor, P.LISTS_WRITE):
-        items.append(NavItem("/lists", "Lists", ("/lists",)))
+        items.append(NavItem("/lists", _("Lists"), ("/lists",)))
     if reach(actor, P.AUDIT_READ):
-        items.append(NavItem("/audit", "Audit log", ("/audit",)))
+        items.append(NavItem("/audit", _("Audit log"), ("/audit",)))
     return items
 
 
@@ -118,34 +135,43 @@ def back(request: Request, fallback: str, *, within: str | None = None) -> str:
 
 
 # -- rendering ------------------------------------------------------------------------------------
+# Templates name a precision the way they used to, as a strftime pattern; the language decides
+# how it is written.
+_STYLES = {"%Y-%m-%d %H:%M": "short", "%Y-%m-%d %H:%M:%S": "medium", "%Y-%m-%d": "date"}
+
+
+def timezone_of(request: Request) -> str:
+    """The person's time zone, or the platform's."""
+    chosen = request.session.get(SESSION_TIMEZONE) if "session" in request.scope else None
+    if isinstance(chosen, str) and chosen:
+        return chosen
+    timezone: str = request.app.state.platform.settings.timezone
+    return timezone
+
+
 def _local(value: datetime | date | None, request: Request, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
-    if value is None:
-        return "–"
-    if not isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d")
-    tz = ZoneInfo(request.app.state.platform.settings.timezone)
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(tz).strftime(fmt)
+    return formats.when(value, timezone_of(request), _STYLES.get(fmt, "medium"))
+
+
+def local(value: datetime | date | None, request: Request, fmt: str = "%Y-%m-%d") -> str:
+    """A date or moment for a message, as the request's language writes it."""
+    return _local(value, request, fmt)
 
 
 def ago(value: datetime | None) -> str:
     if value is None:
-        return "never"
+        return pgettext("last contact", "never")
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     seconds = int((datetime.now(UTC) - value).total_seconds())
     if seconds < 60:
-        return f"{max(seconds, 0)} s ago"
+        return _("%(n)s s ago") % {"n": max(seconds, 0)}
     if seconds < 3600:
-        return f"{seconds // 60} min ago"
+        return _("%(n)s min ago") % {"n": seconds // 60}
     if seconds < 86400:
-        return f"{seconds // 3600} h ago"
-    return f"{seconds // 86400} d ago"
-
-
-def _session_type(value: str | None) -> str:
-    return SessionType(value).label if value else "–"
+        return _("%(n)s h ago") % {"n": seconds // 3600}
+    days = seconds // 86400
+    return ngettext("%(n)s day ago", "%(n)s days ago", days) % {"n": days}
 
 
 def emaid(compact: str | None) -> str:
@@ -159,10 +185,7 @@ def emaid(compact: str | None) -> str:
 
 
 def state_label(state: str) -> str:
-    try:
-        return CardState(state).label
-    except ValueError:
-        return state
+    return terms.card_state(state)
 
 
 def iban(compact: str | None) -> str:
@@ -173,16 +196,12 @@ def iban(compact: str | None) -> str:
 
 
 def role_label(role: str) -> str:
-    return role.replace("_", " ")
+    return terms.role(role)
 
 
 def money(amount: Decimal | float | int | None, currency: str = "") -> str:
-    if amount is None:
-        return "–"
-    value = Decimal(str(amount))
-    cents = value.quantize(Decimal("0.01"))
-    text = f"{cents}" if cents == value else f"{value.normalize()}"
-    return f"{text} {currency}".strip()
+    """``€ 2,44`` in Dutch and French, ``€2.44`` in English; the figure alone without currency."""
+    return formats.money(None if amount is None else Decimal(str(amount)), currency or None)
 
 
 def is_partial(request: Request) -> bool:
@@ -214,9 +233,13 @@ def render(
         "csrf_field": CSRF_FIELD,
         "local": lambda v, fmt="%Y-%m-%d %H:%M:%S": _local(v, request, fmt),
         "ago": ago,
-        "kwh": format_kwh,
-        "duration": format_duration,
-        "session_type": _session_type,
+        "kwh": formats.kwh,
+        "duration": formats.duration,
+        "number": formats.number,
+        "session_type": terms.session_type,
+        "connector_status": terms.connector_status,
+        "registration": terms.registration,
+        "kind_label": terms.organisation_kind,
         "emaid": emaid,
         "iban": iban,
         "state_label": state_label,
@@ -226,8 +249,10 @@ def render(
         "can": can,
         "P": P,
         "now": datetime.now(UTC),
-        "today": datetime.now(ZoneInfo(request.app.state.platform.settings.timezone)).date(),
-        "timezone": request.app.state.platform.settings.timezone,
+        "today": datetime.now(ZoneInfo(timezone_of(request))).date(),
+        "timezone": timezone_of(request),
+        "language": language(),
+        "languages": [(code, NAMES[code]) for code in LANGUAGES],
         "nav": navigation(user) if isinstance(user, Actor) else [],
         "flashes": flashes,
         **context,
@@ -245,7 +270,7 @@ async def organisation_names(
         try:
             names[org_id] = (await platform.organisations.get(actor, org_id)).name
         except (Forbidden, LookupError):
-            names[org_id] = f"organisation {org_id}"
+            names[org_id] = _("organisation %(id)s") % {"id": org_id}
     return names
 
 
@@ -271,12 +296,12 @@ def parse_date(
     value = value.strip()
     if not value:
         if required:
-            errors[field] = "required"
+            errors[field] = _("required")
         return None
     try:
         return date.fromisoformat(value)
     except ValueError:
-        errors[field] = "a date, e.g. 2026-01-31"
+        errors[field] = _("a date, e.g. 2026-01-31")
         return None
 
 
@@ -285,13 +310,13 @@ def parse_amount(value: str, field: str, errors: FieldErrors) -> Decimal:
     try:
         amount = Decimal(value)
     except InvalidOperation:
-        errors[field] = "an amount, e.g. 2.50"
+        errors[field] = _("an amount, e.g. 2.50")
         return Decimal(0)
-    _, digits, exponent = amount.as_tuple()
+    _sign, digits, exponent = amount.as_tuple()
     if not amount.is_finite() or (isinstance(exponent, int) and exponent < -4):
-        errors[field] = "at most 4 decimals"
+        errors[field] = _("at most 4 decimals")
     elif len(digits) > 12:
-        errors[field] = "too large"
+        errors[field] = _("too large")
     return amount
 
 

@@ -12,6 +12,7 @@ from voltflow.domain.access import Actor, OrganisationKind, Role
 from voltflow.domain.contracts import ContractError, ContractKind
 from voltflow.domain.paging import PageRequest
 from voltflow.domain.queries import CardFilter, OrganisationFilter, PeopleFilter, StationFilter
+from voltflow.i18n import _
 from voltflow.services.access import require
 from voltflow.services.accounts import AccountError
 from voltflow.services.organisations import NewPerson, OrganisationError
@@ -27,6 +28,7 @@ from voltflow.web.console.common import (
     parse_date,
     redirect,
     render,
+    role_label,
     roles_for,
 )
 from voltflow.web.lengths import KEY_MAX, NAME_MAX, SEARCH_MAX
@@ -121,7 +123,10 @@ async def create_customer(
         except OrganisationError as exc:
             errors[exc.field or "name"] = str(exc)
         else:
-            flash(request, f"Customer {org.name} created: add its people and contract.")
+            flash(
+                request,
+                _("Customer %(name)s created: add its people and contract.") % {"name": org.name},
+            )
             return redirect(f"/customers/{org.id}")
     ctx = await _list_context(platform, user, None, None, 0)
     form = {"name": name, "kind": kind, "vat_number": vat_number}
@@ -200,7 +205,7 @@ async def add_person(
     errors = FieldErrors()
     allowed = {r.value for r in roles_for(org.kind)}
     if role not in allowed:
-        errors["role"] = f"one of {', '.join(sorted(allowed))}"
+        errors["role"] = _("one of %(roles)s") % {"roles": ", ".join(sorted(allowed))}
     if not username.strip():
         errors["username"] = "required"
     new: NewPerson | None = None
@@ -244,12 +249,12 @@ async def remove_role(
 ) -> Response:
     removed = await platform.organisations.remove_role(user, organisation_id, user_id, role)
     person = await platform.accounts.get(user_id)
-    who = person.username if person else f"user {user_id}"
+    who = person.username if person else _("user %(id)s") % {"id": user_id}
     flash(
         request,
-        f"{who} is no longer {role.value.replace('_', ' ')} here."
+        _("%(who)s is no longer %(role)s here.") % {"who": who, "role": role_label(role.value)}
         if removed
-        else f"{who} did not hold that role.",
+        else _("%(who)s did not hold that role.") % {"who": who},
     )
     return redirect(f"/customers/{organisation_id}#people")
 
@@ -289,17 +294,17 @@ async def create_contract(
     }
     errors = FieldErrors()
     if kind not in {k.value for k in ContractKind}:
-        errors["kind"] = "CPO or eMSP"
+        errors["kind"] = _("CPO or eMSP")
     start = parse_date(starts_on, "starts_on", errors, required=True)
     end = parse_date(ends_on, "ends_on", errors)
     signed = parse_date(mandate_signed_on, "mandate_signed_on", errors)
     fees = {f: parse_amount(form[f], f, errors) for f in CONTRACT_FIELDS if f.startswith("fee_")}
     currency = currency.strip().upper()
     if len(currency) != 3:
-        errors["currency"] = "a 3-letter ISO 4217 code, e.g. EUR"
+        errors["currency"] = _("a 3-letter ISO 4217 code, e.g. EUR")
     for name, most in (("mandate_reference", 35), ("mandate_iban", 42), ("mandate_bic", 11)):
         if len(form[name].strip()) > most:
-            errors[name] = f"at most {most} characters"
+            errors[name] = _("at most %(n)s characters") % {"n": most}
     if not errors:
         assert start is not None
         try:
@@ -323,11 +328,30 @@ async def create_contract(
         else:
             flash(
                 request,
-                f"{ContractKind(kind).name.replace('EMSP', 'eMSP')} contract "
-                f"from {contract.starts_on} created.",
+                _("%(kind)s contract from %(start)s created.")
+                % {
+                    "kind": ContractKind(kind).name.replace("EMSP", "eMSP"),
+                    "start": contract.starts_on,
+                },
             )
             return redirect(f"/customers/{organisation_id}#contracts")
     ctx = await _customer_context(platform, user, organisation_id, None, 0)
     ctx["contract_form"] = form
     ctx["contract_errors"] = errors
     return render(request, "customer.html", {"user": user, **ctx}, 422)
+
+
+@router.post("/customers/{organisation_id}/document-language", dependencies=[CsrfChecked])
+async def document_language(
+    request: Request,
+    organisation_id: IdPath,
+    platform: PlatformDep,
+    user: ConsoleUser,
+    document_language: Annotated[str, Form(max_length=8)] = "",
+) -> Response:
+    """The language of the documents the organisation receives."""
+    await platform.organisations.set_document_language(
+        user, organisation_id, document_language or None
+    )
+    flash(request, _("The language of its documents is saved."))
+    return redirect(f"/customers/{organisation_id}")

@@ -1,0 +1,206 @@
+"""Numbers, amounts, energy, durations, dates and times as the language of the moment writes them.
+
+Exports meant for machines (CSV, the API's JSON) keep machine formats and never come here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from functools import cache
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from babel import Locale
+from babel.dates import (
+    format_date,
+    format_datetime,
+    get_date_format,
+    get_datetime_format,
+    get_time_format,
+)
+from babel.numbers import format_decimal
+
+from voltflow.i18n import language
+
+# Babel's locale behind each language: Belgian Dutch and French; English as written in Europe
+# (day first, 24-hour clock).
+FORMAT_LOCALES = {"nl": "nl_BE", "fr": "fr_BE", "en": "en_GB"}
+# Belgian usage puts the euro sign first in both national languages (CLDR's fr_BE puts it last).
+CURRENCY_PATTERNS = {"nl": "¤ #,##0.00", "fr": "¤ #,##0.00", "en": "¤#,##0.00"}
+DASH = "–"
+# English keeps the console's unambiguous ISO dates, which its readers (and exports) know.
+ISO_PATTERNS = {
+    "en": {"date": "yyyy-MM-dd", "short": "yyyy-MM-dd HH:mm", "medium": "yyyy-MM-dd HH:mm:ss"}
+}
+
+
+def locale(lang: str | None = None) -> Locale:
+    return _locale(lang or language())
+
+
+@cache
+def _locale(lang: str) -> Locale:
+    return Locale.parse(FORMAT_LOCALES.get(lang, "en_GB"))
+
+
+# Pages write many figures and times: Babel's general formatting costs tens of microseconds a
+# call, so the patterns used here are read from CLDR once per language and applied directly.
+@cache
+def _symbols(lang: str) -> tuple[str, str]:
+    symbols = _locale(lang).number_symbols.get("latn", {})
+    return symbols.get("group", ","), symbols.get("decimal", ".")
+
+
+def number(value: Decimal | int | float | None, digits: int | None = None) -> str:
+    """``1234.5`` → ``1.234,5`` (nl), ``1 234,5`` (fr: a narrow space groups), ``1,234.5`` (en);
+    rounded half-up to ``digits`` decimals when given."""
+    if value is None:
+        return DASH
+    if digits is None:
+        return format_decimal(value, locale=locale())
+    exact = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
+    text = f"{exact.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP):,.{digits}f}"
+    group, decimal = _symbols(language())
+    if (group, decimal) == (",", "."):
+        return text
+    return text.replace(",", "\0").replace(".", decimal).replace("\0", group)
+
+
+def money(amount: Decimal | int | None, currency: str | None = None) -> str:
+    """``€ 2,44`` (nl, fr), ``€2.44`` (en); without a currency the figure alone, to the cent or
+    with the decimals a price per kWh has."""
+    if amount is None:
+        return DASH
+    value = Decimal(str(amount))
+    cents = value.quantize(Decimal("0.01"))
+    exponent = value.normalize().as_tuple().exponent
+    digits = 2 if cents == value else min(-exponent if isinstance(exponent, int) else 2, 6)
+    figure = number(value, digits)
+    if not currency:
+        return figure
+    lang = language()
+    pattern = CURRENCY_PATTERNS.get(lang, CURRENCY_PATTERNS["en"])
+    sign = ""
+    if figure.startswith("-"):
+        sign, figure = "-", figure[1:]
+    symbol = _locale(lang).currency_symbols.get(currency, currency)
+    return sign + pattern.replace("#,##0.00", figure).replace("¤", symbol)
+
+
+def kwh(wh: int | None) -> str:
+    """Energy to the watt-hour: ``3,667 kWh`` (nl, fr), ``3.667 kWh`` (en)."""
+    if wh is None:
+        return DASH
+    return f"{number(Decimal(wh) / 1000, 3)} kWh"
+
+
+def duration(value: timedelta | None) -> str:
+    """``0:15:00`` in every language, as the activity screens show it."""
+    if value is None:
+        return DASH
+    total = int(value.total_seconds())
+    sign = "-" if total < 0 else ""
+    total = abs(total)
+    return f"{sign}{total // 3600}:{total % 3600 // 60:02d}:{total % 60:02d}"
+
+
+def when(value: datetime | date | None, timezone: str, style: str = "medium") -> str:
+    """A moment in the person's time zone (storage is UTC), or a calendar date as it is: CLDR's
+    "short" (to the minute) or "medium" (to the second) pattern, "date" for the day alone."""
+    if value is None:
+        return DASH
+    lang = language()
+    if not isinstance(value, datetime) or style == "date":
+        if isinstance(value, datetime):
+            value = _zoned(value, timezone)
+        return _compiled(lang, "date")(value)
+    precision: Literal["short", "medium"] = "short" if style == "short" else "medium"
+    return _compiled(lang, precision)(_zoned(value, timezone))
+
+
+_FIELD = re.compile(r"'[^']*'|([a-zA-Z])\1*")
+
+
+@cache
+def _compiled(lang: str, style: Literal["short", "medium", "date"]) -> Callable[[Any], str]:
+    """CLDR's pattern for ``style`` in ``lang`` as one ``str.format`` of the date's fields."""
+    loc = _locale(lang)
+    if lang in ISO_PATTERNS:
+        pattern = ISO_PATTERNS[lang][style]
+    elif style == "date":
+        pattern = str(get_date_format("medium", locale=loc).pattern)
+    else:
+        template = str(get_datetime_format(style, locale=loc))
+        pattern = template.replace("{1}", str(get_date_format(style, locale=loc).pattern))
+        pattern = pattern.replace("{0}", str(get_time_format(style, locale=loc).pattern))
+    months = loc.months["format"]["abbreviated"]
+    wide = loc.months["format"]["wide"]
+    out: list[str] = []
+    at = 0
+    for match in _FIELD.finditer(pattern):
+        out.append(pattern[at : match.start()].replace("{", "{{").replace("}", "}}"))
+        token = match.group(0)
+        at = match.end()
+        if token.startswith("'"):
+            out.append((token[1:-1] or "'").replace("{", "{{").replace("}", "}}"))
+            continue
+        field = _FIELDS.get(token)
+        if field is None:  # a field these patterns do not use: Babel's own, slower, way
+
+            def slow(v: Any, p: str = pattern, loc: Locale = loc) -> str:
+                if isinstance(v, datetime):
+                    return format_datetime(v, p, locale=loc)
+                return format_date(v, p, locale=loc)
+
+            return slow
+        out.append(field)
+    out.append(pattern[at:].replace("{", "{{").replace("}", "}}"))
+    text = "".join(out)
+    if style == "date":
+        return lambda v: text.format(
+            d=v.day, M=v.month, y=v.year, yy=v.year % 100, mon=months[v.month], month=wide[v.month]
+        )
+    return lambda v: text.format(
+        d=v.day,
+        M=v.month,
+        y=v.year,
+        yy=v.year % 100,
+        mon=months[v.month],
+        month=wide[v.month],
+        H=v.hour,
+        m=v.minute,
+        s=v.second,
+    )
+
+
+_FIELDS = {
+    "d": "{d}",
+    "dd": "{d:02d}",
+    "M": "{M}",
+    "MM": "{M:02d}",
+    "MMM": "{mon}",
+    "LLL": "{mon}",
+    "MMMM": "{month}",
+    "LLLL": "{month}",
+    "y": "{y}",
+    "yyyy": "{y:04d}",
+    "yy": "{yy:02d}",
+    "H": "{H}",
+    "HH": "{H:02d}",
+    "mm": "{m:02d}",
+    "ss": "{s:02d}",
+}
+
+
+def _zoned(value: datetime, timezone: str) -> datetime:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(_zone(timezone))
+
+
+@cache
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)

@@ -1,0 +1,107 @@
+"""The domain's terms in the language of the moment, as docs/glossary.md decides them.
+
+The domain defines the values (and English labels for logs); people read these. Each term has a
+context so that one English word can be two words elsewhere (a charging "Session" on a station is
+not a login "Session").
+"""
+
+from __future__ import annotations
+
+from voltflow.domain.access import OrganisationKind, Role
+from voltflow.domain.cards import CardState
+from voltflow.domain.session_types import SessionType
+from voltflow.domain.stations import ConnectorStatus, Registration
+from voltflow.i18n import pgettext
+
+# Written out call by call: the extractor reads the literal context and message of each.
+_SESSION_TYPES = {
+    SessionType.NORMAL: lambda: pgettext("session type", "Normal"),
+    SessionType.SPLIT_BILLING: lambda: pgettext("session type", "Split billing"),
+    SessionType.WHITELIST: lambda: pgettext("session type", "Whitelist"),
+    SessionType.INVALID: lambda: pgettext("session type", "Invalid"),
+}
+_CARD_STATES = {
+    CardState.IN_STOCK: lambda: pgettext("card state", "In stock"),
+    CardState.DISTRIBUTED: lambda: pgettext("card state", "With distributor"),
+    CardState.ASSIGNED: lambda: pgettext("card state", "Assigned"),
+    CardState.ACTIVE: lambda: pgettext("card state", "Active"),
+    CardState.BLOCKED: lambda: pgettext("card state", "Blocked"),
+    CardState.LOST: lambda: pgettext("card state", "Lost"),
+    CardState.EXPIRED: lambda: pgettext("card state", "Expired"),
+}
+_ROLES = {
+    Role.OPERATOR: lambda: pgettext("role", "operator"),
+    Role.FLEET_MANAGER: lambda: pgettext("role", "fleet manager"),
+    Role.DRIVER: lambda: pgettext("role", "driver"),
+    Role.HOST: lambda: pgettext("role", "host"),
+    Role.INSTALLER: lambda: pgettext("role", "installer"),
+}
+_ORGANISATION_KINDS = {
+    OrganisationKind.OPERATOR: lambda: pgettext("organisation kind", "operator"),
+    OrganisationKind.COMPANY: lambda: pgettext("organisation kind", "company"),
+    OrganisationKind.HOUSEHOLD: lambda: pgettext("organisation kind", "household"),
+    OrganisationKind.INSTALLER: lambda: pgettext("organisation kind", "installer"),
+}
+_CONNECTOR_STATUSES = {
+    ConnectorStatus.AVAILABLE: lambda: pgettext("connector status", "Available"),
+    ConnectorStatus.PREPARING: lambda: pgettext("connector status", "Preparing"),
+    ConnectorStatus.CHARGING: lambda: pgettext("connector status", "Charging"),
+    ConnectorStatus.SUSPENDED_EVSE: lambda: pgettext("connector status", "Suspended (station)"),
+    ConnectorStatus.SUSPENDED_EV: lambda: pgettext("connector status", "Suspended (vehicle)"),
+    ConnectorStatus.FINISHING: lambda: pgettext("connector status", "Finishing"),
+    ConnectorStatus.RESERVED: lambda: pgettext("connector status", "Reserved"),
+    ConnectorStatus.UNAVAILABLE: lambda: pgettext("connector status", "Unavailable"),
+    ConnectorStatus.FAULTED: lambda: pgettext("connector status", "Faulted"),
+    ConnectorStatus.OCCUPIED: lambda: pgettext("connector status", "Occupied"),
+}
+_REGISTRATIONS = {
+    Registration.ACCEPTED: lambda: pgettext("registration", "Accepted"),
+    Registration.PENDING: lambda: pgettext("registration", "Pending"),
+    Registration.REJECTED: lambda: pgettext("registration", "Rejected"),
+}
+
+
+def session_type(value: str | None) -> str:
+    if not value:
+        return "–"
+    try:
+        return _SESSION_TYPES[SessionType(value)]()
+    except ValueError:
+        return value
+
+
+def card_state(value: str) -> str:
+    try:
+        return _CARD_STATES[CardState(value)]()
+    except ValueError:
+        return value
+
+
+def role(value: str) -> str:
+    try:
+        return _ROLES[Role(value)]()
+    except ValueError:
+        return value.replace("_", " ")
+
+
+def organisation_kind(value: str) -> str:
+    try:
+        return _ORGANISATION_KINDS[OrganisationKind(value)]()
+    except ValueError:
+        return value
+
+
+def connector_status(value: str | None) -> str:
+    if not value:
+        return "–"
+    try:
+        return _CONNECTOR_STATUSES[ConnectorStatus(value)]()
+    except ValueError:
+        return value
+
+
+def registration(value: str) -> str:
+    try:
+        return _REGISTRATIONS[Registration(value)]()
+    except ValueError:
+        return value
