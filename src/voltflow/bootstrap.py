@@ -197,10 +197,11 @@ def build(
         memberships,
         audit,
         clock,
+        uow=uow,
         emaid_prefix=settings.emaid_prefix,
         timezone=settings.timezone,
     )
-    lists = ListService(ListRepository(db, writer), station_repo, commands, audit, clock)
+    lists = ListService(ListRepository(db, writer), station_repo, commands, audit, clock, uow=uow)
     cards.listeners.append(lists)
     events.listeners.append(lists)
     return Platform(
@@ -213,9 +214,11 @@ def build(
         sessions=SessionService(session_repo),
         tokens=TokenService(token_repo, clock),
         accounts=accounts,
-        organisations=OrganisationService(organisation_repo, memberships, accounts, audit, clock),
+        organisations=OrganisationService(
+            organisation_repo, memberships, accounts, audit, clock, uow=uow
+        ),
         contracts=ContractService(
-            ContractRepository(db), organisation_repo, audit, clock, settings.timezone
+            ContractRepository(db), organisation_repo, audit, clock, settings.timezone, uow=uow
         ),
         audit=audit,
         cards=cards,

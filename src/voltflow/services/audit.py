@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from voltflow import failpoints
 from voltflow.domain.access import Actor, Permission
 from voltflow.domain.paging import Page, PageRequest
 from voltflow.domain.queries import AuditFilter
@@ -27,6 +28,9 @@ class AuditTrail:
         organisation_id: int | None,
         detail: dict[str, Any] | None = None,
     ) -> None:
+        # Where a use case's change is written and its audit entry not yet: a fault here must
+        # leave nothing of the change (tests/services/test_units.py).
+        await failpoints.reach("audit.record")
         await self.repo.record(
             at=self.clock.now(),
             actor_id=actor.user_id if actor else None,

@@ -18,12 +18,14 @@ from voltflow.domain.access import Actor, OrganisationKind, Permission, Role
 from voltflow.domain.authorization import normalize_uid
 from voltflow.domain.cards import CardAction, CardState, IllegalTransition, next_state
 from voltflow.domain.emaid import Emaid, parse_emaid
+from voltflow.domain.events import CardChanged
 from voltflow.domain.paging import Page, PageRequest
 from voltflow.domain.queries import CardFilter
 from voltflow.domain.records import Card, CardDetail
 from voltflow.services.access import Forbidden, require, require_found, scope_of
 from voltflow.services.audit import AuditTrail
-from voltflow.services.ports import Clock
+from voltflow.services.ports import Clock, UnitOfWork
+from voltflow.services.units import use_case
 from voltflow.store.cards import CardRepository, event_row
 from voltflow.store.organisations import MembershipRepository, OrganisationRepository
 from voltflow.store.search import LONGEST
@@ -83,9 +85,11 @@ class CardService:
         audit: AuditTrail,
         clock: Clock,
         *,
+        uow: UnitOfWork,
         emaid_prefix: str = "BE-VFL",
         timezone: str = "Europe/Brussels",
     ) -> None:
+        self.uow = uow
         self.repo = cards
         self.organisations = organisations
         self.memberships = memberships
@@ -127,6 +131,7 @@ class CardService:
         )
 
     # -- stock -------------------------------------------------------------------------------------
+    @use_case
     async def import_csv(self, actor: Actor, text: str) -> list[str]:
         """Import cards into stock from CSV with columns ``uid``, ``printed_number`` and an
         optional ``contract_id`` (eMAID; made from the platform's prefix when absent). Any bad row
@@ -231,7 +236,25 @@ class CardService:
                 [ImportProblem(0, "-", f"conflict with cards stored meanwhile: {exc.orig}")]
             ) from exc
         await self.audit.record(actor, "card.import", "card", None, None, {"count": len(rows)})
-        return [r["uid"] for r in rows]
+        uids = tuple(r["uid"] for r in rows)
+        self._emit(uids, "import", (CardState.IN_STOCK.value,) * len(uids), actor, now)
+        return list(uids)
+
+    def _emit(
+        self,
+        uids: tuple[str, ...],
+        action: str,
+        states: tuple[str, ...],
+        actor: Actor,
+        now: datetime,
+    ) -> None:
+        changes = self.uow.current()
+        assert changes is not None, "cards change inside a use case"
+        changes.emit(
+            CardChanged(
+                occurred_at=now, uids=uids, action=action, states=states, actor=actor.username
+            )
+        )
 
     async def _fill_contract_ids(self, rows: list[dict[str, Any]]) -> None:
         country, provider = self.emaid_prefix[:2], self.emaid_prefix[2:5]
@@ -249,6 +272,7 @@ class CardService:
             r["contract_id"] = compact
 
     # -- lifecycle -----------------------------------------------------------------------------
+    @use_case
     async def distribute(
         self, actor: Actor, uids: Sequence[str], organisation_id: int
     ) -> BulkResult:
@@ -267,10 +291,12 @@ class CardService:
             detail=org.name,
         )
 
+    @use_case
     async def return_to_stock(self, actor: Actor, uids: Sequence[str]) -> BulkResult:
         require(actor, P.CARD_STOCK, None)
         return await self._apply(actor, uids, CardAction.RETURN_TO_STOCK, {"organisation_id": None})
 
+    @use_case
     async def assign(
         self, actor: Actor, uid: str, driver_id: int, organisation_id: int | None = None
     ) -> BulkResult:
@@ -307,26 +333,32 @@ class CardService:
             detail=f"driver {driver_id}",
         )
 
+    @use_case
     async def unassign(self, actor: Actor, uids: Sequence[str]) -> BulkResult:
         return await self._apply(actor, uids, CardAction.UNASSIGN, {"driver_id": None})
 
+    @use_case
     async def activate(
         self, actor: Actor, uids: Sequence[str], expires_at: datetime | None = None
     ) -> BulkResult:
         values: dict[str, Any] = {"expires_at": expires_at} if expires_at else {}
         return await self._apply(actor, uids, CardAction.ACTIVATE, values)
 
+    @use_case
     async def block(
         self, actor: Actor, uids: Sequence[str], reason: str | None = None
     ) -> BulkResult:
         return await self._apply(actor, uids, CardAction.BLOCK, {}, detail=reason)
 
+    @use_case
     async def unblock(self, actor: Actor, uids: Sequence[str]) -> BulkResult:
         return await self._apply(actor, uids, CardAction.UNBLOCK, {})
 
+    @use_case
     async def report_lost(self, actor: Actor, uids: Sequence[str]) -> BulkResult:
         return await self._apply(actor, uids, CardAction.REPORT_LOST, {})
 
+    @use_case
     async def expire(self, actor: Actor, uids: Sequence[str]) -> BulkResult:
         return await self._apply(actor, uids, CardAction.EXPIRE, {})
 
@@ -362,6 +394,7 @@ class CardService:
         }
         return await simple[action](actor, uids)
 
+    @use_case
     async def _apply(
         self,
         actor: Actor,
@@ -424,6 +457,13 @@ class CardService:
                 org,
                 {"uids": wanted, "detail": detail},
             )
+        self._emit(
+            tuple(uid for uid, _ in changes),
+            action.value,
+            tuple(str(change["state"]) for _, change in changes),
+            actor,
+            now,
+        )
         unusable = [uid for uid, change in changes if CardState(change["state"]) in UNUSABLE]
         for listener in self.listeners:
             await listener.cards_changed(wanted, unusable)

@@ -38,7 +38,8 @@ from voltflow.services.access import require, require_found, scope_of
 from voltflow.services.audit import AuditTrail
 from voltflow.services.cards import UNUSABLE
 from voltflow.services.commands import CommandService
-from voltflow.services.ports import Clock, CommandError
+from voltflow.services.ports import Clock, CommandError, UnitOfWork
+from voltflow.services.units import use_case
 from voltflow.store.lists import ListRepository
 from voltflow.store.stations import StationRepository
 
@@ -129,7 +130,10 @@ class ListService:
         commands: CommandService,
         audit: AuditTrail,
         clock: Clock,
+        *,
+        uow: UnitOfWork,
     ) -> None:
+        self.uow = uow
         self.repo = lists
         self.stations = stations
         self.commands = commands
@@ -139,6 +143,7 @@ class ListService:
         self._tasks: set[asyncio.Task[SyncResult]] = set()
 
     # -- groups ----------------------------------------------------------------------------------
+    @use_case
     async def create_group(
         self, actor: Actor, organisation_id: int, name: str, station_ids: Sequence[str] = ()
     ) -> StationGroupDetail:
@@ -159,6 +164,7 @@ class ListService:
         assert group is not None
         return group
 
+    @use_case
     async def set_group_stations(
         self, actor: Actor, group_id: int, station_ids: Sequence[str]
     ) -> StationGroupDetail:
@@ -170,6 +176,14 @@ class ListService:
         )
         await self._check_stations(group.organisation_id, station_ids)
         await self.repo.set_group_members(group_id, list(station_ids))
+        await self.audit.record(
+            actor,
+            "group.set_stations",
+            "group",
+            group_id,
+            group.organisation_id,
+            {"stations": list(station_ids)},
+        )
         self.schedule(set(group.stations) | set(station_ids))
         updated = await self.repo.get_group(group_id)
         assert updated is not None
@@ -197,6 +211,7 @@ class ListService:
                 )
 
     # -- lists ------------------------------------------------------------------------------------
+    @use_case
     async def create_list(
         self,
         actor: Actor,
@@ -270,6 +285,7 @@ class ListService:
     async def search(self, actor: Actor, filters: ListFilter, page: PageRequest) -> Page[ListRow]:
         return await self.repo.page(filters, page, within=scope_of(actor, P.STATIONS_READ))
 
+    @use_case
     async def add_cards(self, actor: Actor, list_id: int, uids: Sequence[str]) -> CardsAdded:
         """Puts the list's organisation's own cards (distributed to it, or held by its people) on
         the list, and invites the others: a guest's card joins once its holder accepts. To whoever
@@ -330,6 +346,7 @@ class ListService:
             within=scope_of(actor, P.CARDS_WRITE), driver_id=actor.user_id if as_driver else None
         )
 
+    @use_case
     async def answer(self, actor: Actor, list_id: int, uid: str, *, accept: bool) -> None:
         uid = normalize_uid(uid)
         pending = await self.repo.invitation(list_id, uid)
@@ -362,6 +379,7 @@ class ListService:
         within = scope_of(actor, P.CARDS_WRITE)
         return within is None or (organisation_id is not None and organisation_id in within)
 
+    @use_case
     async def remove_cards(self, actor: Actor, list_id: int, uids: Sequence[str]) -> int:
         found = await self._writable(actor, list_id)
         wanted = [normalize_uid(u) for u in uids]
@@ -410,6 +428,13 @@ class ListService:
 
     # -- synchronisation -----------------------------------------------------------------------
     def schedule(self, station_ids: Iterable[str]) -> None:
+        """Pushes the stations' lists, once the change in hand has committed: a push that read
+        the lists before would send them as they were."""
+        changes = self.uow.current()
+        if changes is not None:
+            wanted = list(station_ids)
+            changes.after_commit(lambda: self.schedule(wanted))
+            return
         for station_id in station_ids:
             self._track(
                 asyncio.create_task(self.sync_station(station_id), name=f"local-list-{station_id}")

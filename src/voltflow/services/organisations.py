@@ -34,7 +34,8 @@ from voltflow.i18n import LANGUAGES, _
 from voltflow.services.access import require, scope_of
 from voltflow.services.accounts import NAME_UNAVAILABLE, AccountError, AccountService
 from voltflow.services.audit import AuditTrail
-from voltflow.services.ports import Clock
+from voltflow.services.ports import Clock, UnitOfWork
+from voltflow.services.units import use_case
 from voltflow.store.organisations import (
     ContractRepository,
     MembershipRepository,
@@ -71,13 +72,17 @@ class OrganisationService:
         accounts: AccountService,
         audit: AuditTrail,
         clock: Clock,
+        *,
+        uow: UnitOfWork,
     ) -> None:
+        self.uow = uow
         self.repo = organisations
         self.memberships = memberships
         self.accounts = accounts
         self.audit = audit
         self.clock = clock
 
+    @use_case
     async def create(
         self, actor: Actor, name: str, kind: OrganisationKind, vat_number: str | None = None
     ) -> Organisation:
@@ -121,6 +126,7 @@ class OrganisationService:
         assert org is not None
         return org
 
+    @use_case
     async def set_document_language(
         self, actor: Actor, organisation_id: int, language: str | None
     ) -> Organisation:
@@ -147,6 +153,7 @@ class OrganisationService:
         _check_search(filters.q)
         return await self.repo.page(filters, page, within=scope_of(actor, P.CUSTOMERS_READ))
 
+    @use_case
     async def add_person(
         self,
         actor: Actor,
@@ -206,6 +213,7 @@ class OrganisationService:
             for m in await self.memberships.of_user(user_id)
         )
 
+    @use_case
     async def remove_role(
         self, actor: Actor, organisation_id: int, user_id: int, role: Role
     ) -> bool:
@@ -233,6 +241,7 @@ class OrganisationService:
             return existing[0].id
         return await self.repo.add("Operator", OrganisationKind.OPERATOR, None, self.clock.now())
 
+    @use_case
     async def add_operator(self, username: str, password: str) -> NewPerson:
         """Bootstrap path (CLI): an operator needs no other operator to exist."""
         org_id = await self.operator_organisation()
@@ -278,7 +287,10 @@ class ContractService:
         audit: AuditTrail,
         clock: Clock,
         timezone: str = "Europe/Brussels",
+        *,
+        uow: UnitOfWork,
     ) -> None:
+        self.uow = uow
         self.repo = contracts
         self.organisations = organisations
         self.audit = audit
@@ -288,6 +300,7 @@ class ContractService:
     def today(self) -> date:
         return self.clock.now().astimezone(self.zone).date()
 
+    @use_case
     async def create(
         self,
         actor: Actor,

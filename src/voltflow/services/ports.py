@@ -4,7 +4,7 @@ adapter holds these and never imports the store."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,12 +25,19 @@ class Changes(Protocol):
 
     def emit(self, event: Event) -> None: ...
 
+    def after_commit(self, action: Callable[[], None]) -> None:
+        """``action`` runs once the unit committed (not at all if it fails): what must see the
+        change, like a push to the stations, starts then."""
+        ...
+
 
 class UnitOfWork(Protocol):
     """One use case, one transaction: ``async with uow() as changes:`` commits the block's
     reads, checks, writes, audit entries and emitted events together, or none of them."""
 
     def __call__(self) -> AbstractAsyncContextManager[Changes]: ...
+
+    def current(self) -> Changes | None: ...
 
 
 class Clock(Protocol):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
@@ -78,9 +79,9 @@ class Database:
     async def reading(self) -> AsyncIterator[AsyncConnection]:
         """A connection to read on: the unit of work's, inside one (it sees what the unit wrote
         so far), else one of the pool's for this read alone."""
-        unit = _unit.get()
-        if unit is not None and unit.db is self and unit.connection is not None:
-            yield unit.connection
+        unit = _joinable(self)
+        if unit is not None:
+            yield unit
             return
         async with self.engine.connect() as conn:
             yield conn
@@ -89,9 +90,12 @@ class Database:
     async def writing(self) -> AsyncIterator[AsyncConnection]:
         """A connection to write on: the unit of work's, inside one (committed with the rest of
         the unit, or not at all), else a transaction of its own, committed at the block's end."""
-        unit = _unit.get()
-        if unit is not None and unit.db is self and unit.connection is not None:
-            yield unit.connection
+        unit = _joinable(self)
+        if unit is not None:
+            # A savepoint: a write that fails (a duplicate a service answers for) takes back
+            # only itself, and the unit may go on, on PostgreSQL as on SQLite.
+            async with unit.begin_nested():
+                yield unit
             return
         async with self.writes.begin() as conn:
             yield conn
@@ -101,12 +105,12 @@ class Database:
         """One transaction for everything the block reads and writes through :meth:`reading`
         and :meth:`writing`: committed when the block ends, rolled back whole when it raises. A
         unit inside a unit joins it."""
-        outer = _unit.get()
-        if outer is not None and outer.db is self and outer.connection is not None:
-            yield outer.connection
+        outer = _joinable(self)
+        if outer is not None:
+            yield outer
             return
         async with self.writes.begin() as conn:
-            unit = _Unit(self, conn)
+            unit = _Unit(self, conn, asyncio.current_task())
             token = _unit.set(unit)
             try:
                 yield conn
@@ -124,9 +128,19 @@ class Database:
 class _Unit:
     db: Database
     connection: AsyncConnection | None
+    # A connection serves one task at a time: a task started inside the unit (which copied the
+    # context) works on connections of its own.
+    task: asyncio.Task[Any] | None
 
 
 _unit: ContextVar[_Unit | None] = ContextVar("voltflow_unit_of_work", default=None)
+
+
+def _joinable(db: Database) -> AsyncConnection | None:
+    unit = _unit.get()
+    if unit is None or unit.db is not db or unit.task is not asyncio.current_task():
+        return None
+    return unit.connection
 
 
 # Seconds to wait for PostgreSQL to accept a connection. Without a bound, a database host that

@@ -16,9 +16,13 @@ class Changes:
 
     def __init__(self) -> None:
         self.events: list[Event] = []
+        self.afterwards: list[Callable[[], None]] = []
 
     def emit(self, event: Event) -> None:
         self.events.append(event)
+
+    def after_commit(self, action: Callable[[], None]) -> None:
+        self.afterwards.append(action)
 
 
 _current: ContextVar[Changes | None] = ContextVar("voltflow_changes", default=None)
@@ -36,6 +40,10 @@ class SqlUnitOfWork:
         self.outbox = outbox
         self.committed: Callable[[], None] = lambda: None
 
+    def current(self) -> Changes | None:
+        """The unit the calling task is in, if any."""
+        return _current.get()
+
     @asynccontextmanager
     async def __call__(self) -> AsyncIterator[Changes]:
         outer = _current.get()
@@ -52,3 +60,5 @@ class SqlUnitOfWork:
             _current.reset(token)
         if changes.events:
             self.committed()
+        for action in changes.afterwards:
+            action()
