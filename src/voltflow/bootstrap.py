@@ -98,13 +98,19 @@ class Platform:
 
     async def _start_events(self, *, consume: bool, relay: bool = True) -> None:
         if self.bus is not None:
-            from voltflow.bus.events import JetStreamConsumers, JetStreamSink, ensure_stream
+            from voltflow.bus.events import (
+                JetStreamConsumers,
+                JetStreamSink,
+                Names,
+                ensure_stream,
+            )
 
-            await ensure_stream(self.bus)
+            names = Names(self.settings.nats_prefix)
+            await ensure_stream(self.bus, names)
             if relay:
-                self.relay.sink = JetStreamSink(self.bus)
+                self.relay.sink = JetStreamSink(self.bus, names)
             if consume:
-                self.consumers = JetStreamConsumers(self.bus, self.delivery)
+                self.consumers = JetStreamConsumers(self.bus, self.delivery, names)
                 await self.consumers.start()
         elif not consume:
             self.relay.sink = _Nowhere()
@@ -128,7 +134,10 @@ class Platform:
         if self.consumers is not None:
             await self.consumers.stop()
         if self.bus is not None:
-            await self.bus.drain()
+            try:
+                await self.bus.drain()
+            except TimeoutError:  # a subscription that would not drain in time: closed anyway
+                await self.bus.close()
         await self.writer.stop()
         await self.db.dispose()
 

@@ -41,6 +41,8 @@ class Settings:
     nats_url: str | None = None
     # With NATS: whether ``serve`` also runs the event consumers (else ``voltflow worker`` does).
     consumers: bool = True
+    # Names the platform's stream, subjects and consumers on a NATS server others may share.
+    nats_prefix: str = "voltflow"
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -66,4 +68,5 @@ class Settings:
         s.emaid_prefix = e.get("VOLTFLOW_EMAID_PREFIX", s.emaid_prefix)
         s.nats_url = e.get("VOLTFLOW_NATS_URL") or None
         s.consumers = _bool(e.get("VOLTFLOW_CONSUMERS"), s.consumers)
+        s.nats_prefix = e.get("VOLTFLOW_NATS_PREFIX", s.nats_prefix)
         return s

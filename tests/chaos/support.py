@@ -82,13 +82,15 @@ class ServerProcess:
     """``voltflow serve`` on ports of its own, its output in ``log_path``; restarted on the same
     ports, so that stations find it where they left it."""
 
-    def __init__(self, database_url: str, workdir: Path) -> None:
+    def __init__(self, database_url: str, workdir: Path, name: str = "server") -> None:
         self.database_url = database_url
         self.http_port = free_port()
         self.ocpp_port = free_port()
-        self.log_path = workdir / "server.log"
+        self.log_path = workdir / f"{name}.log"
         self.proc: subprocess.Popen[bytes] | None = None
         self.starts = 0
+        # The process's own environment, beside the test's (VOLTFLOW_FAILPOINTS, NATS …).
+        self.env: dict[str, str] = {}
 
     @property
     def ocpp_url(self) -> str:
@@ -98,25 +100,21 @@ class ServerProcess:
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
-    async def start(self, timeout: float = 60) -> None:
-        argv = [
-            sys.executable,
-            "-m",
-            "voltflow",
-            "--database",
-            self.database_url,
-            "serve",
-            "--port",
-            str(self.http_port),
-            "--ocpp-port",
-            str(self.ocpp_port),
-        ]
+    async def start(self, timeout: float = 60, *, worker: bool = False) -> None:
+        """``worker``: ``voltflow worker`` instead of ``serve``."""
+        argv = [sys.executable, "-m", "voltflow", "--database", self.database_url]
+        if worker:
+            argv.append("worker")
+            ready = b"Event worker"
+        else:
+            argv += ["serve", "--port", str(self.http_port), "--ocpp-port", str(self.ocpp_port)]
+            ready = b"Operator console"
         marker = self.log_size()
         self.proc = self._spawn(argv)
         self.starts += 1
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        while b"Operator console" not in self.log_bytes()[marker:]:
+        while ready not in self.log_bytes()[marker:]:
             if self.proc.poll() is not None:
                 raise AssertionError(f"voltflow serve exited:\n{self.log_tail()}")
             if loop.time() > deadline:
@@ -124,7 +122,12 @@ class ServerProcess:
             await asyncio.sleep(0.05)
 
     def _spawn(self, argv: list[str]) -> subprocess.Popen[bytes]:
-        env = {**os.environ, "PYTHONWARNINGS": "ignore", "VOLTFLOW_SECRET_KEY": "chaos-secret"}
+        env = {
+            **os.environ,
+            "PYTHONWARNINGS": "ignore",
+            "VOLTFLOW_SECRET_KEY": "chaos-secret",
+            **self.env,
+        }
         with open(self.log_path, "ab") as log:
             return subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env)
 

@@ -13,7 +13,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from nats.aio.client import Client
@@ -27,8 +29,6 @@ from voltflow.services.events import LocalDelivery, Subscriber
 
 log = logging.getLogger(__name__)
 
-STREAM = "VOLTFLOW_EVENTS"
-SUBJECT_PREFIX = "voltflow.events"
 # Seconds a consumer has to apply a message before JetStream delivers it again.
 ACK_WAIT = 30.0
 # How long the stream keeps events its consumers have not all read: a week of a worker's absence.
@@ -36,20 +36,38 @@ MAX_AGE = 7 * 24 * 3600.0
 DUPLICATE_WINDOW = 3600.0
 
 
-def subject_of(kind: str) -> str:
-    return f"{SUBJECT_PREFIX}.{kind}"
+@dataclass(frozen=True, slots=True)
+class Names:
+    """Where a platform's events live on a NATS server it may share with other platforms
+    (staging beside production): its stream, subjects and consumers all carry its prefix."""
+
+    prefix: str = "voltflow"
+
+    @property
+    def stream(self) -> str:
+        return re.sub(r"[^A-Za-z0-9_-]", "_", self.prefix).upper() + "_EVENTS"
+
+    @property
+    def subjects(self) -> str:
+        return f"{self.prefix}.events"
+
+    def subject_of(self, kind: str) -> str:
+        return f"{self.subjects}.{kind}"
+
+    def durable(self, consumer: str) -> str:
+        return re.sub(r"[^A-Za-z0-9_-]", "_", f"{self.prefix}-{consumer}")
 
 
-async def ensure_stream(nc: Client) -> None:
+async def ensure_stream(nc: Client, names: Names) -> None:
     js = nc.jetstream()
     config = StreamConfig(
-        name=STREAM,
-        subjects=[f"{SUBJECT_PREFIX}.>"],
+        name=names.stream,
+        subjects=[f"{names.subjects}.>"],
         max_age=MAX_AGE,
         duplicate_window=DUPLICATE_WINDOW,
     )
     try:
-        await js.stream_info(STREAM)
+        await js.stream_info(names.stream)
     except NotFoundError:
         await js.add_stream(config)
 
@@ -57,13 +75,14 @@ async def ensure_stream(nc: Client) -> None:
 class JetStreamSink:
     """The relay's sink when events go over NATS: returns once the stream stored them."""
 
-    def __init__(self, nc: Client) -> None:
+    def __init__(self, nc: Client, names: Names) -> None:
         self.js = nc.jetstream()
+        self.names = names
 
     async def publish(self, events: Sequence[Envelope]) -> None:
         acks = [
             await self.js.publish_async(
-                subject_of(e.kind),
+                self.names.subject_of(e.kind),
                 e.payload.encode(),
                 headers={
                     "Nats-Msg-Id": e.id,
@@ -79,14 +98,17 @@ class JetStreamSink:
 class JetStreamConsumers:
     """Runs each subscriber off a durable pull consumer of its own name."""
 
-    def __init__(self, nc: Client, delivery: LocalDelivery, *, batch: int = 100) -> None:
+    def __init__(
+        self, nc: Client, delivery: LocalDelivery, names: Names, *, batch: int = 100
+    ) -> None:
         self.nc = nc
+        self.names = names
         self.delivery = delivery
         self.batch = batch
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
-        await ensure_stream(self.nc)
+        await ensure_stream(self.nc, self.names)
         for subscriber in self.delivery.subscribers:
             self._tasks.append(
                 asyncio.create_task(self._consume(subscriber), name=f"events-{subscriber.name}")
@@ -102,11 +124,11 @@ class JetStreamConsumers:
 
     async def _consume(self, subscriber: Subscriber) -> None:
         js = self.nc.jetstream()
-        durable = f"voltflow-{subscriber.name}"
+        durable = self.names.durable(subscriber.name)
         psub = await js.pull_subscribe(
-            f"{SUBJECT_PREFIX}.>",
+            f"{self.names.subjects}.>",
             durable=durable,
-            stream=STREAM,
+            stream=self.names.stream,
             config=ConsumerConfig(
                 durable_name=durable,
                 ack_policy=AckPolicy.EXPLICIT,
@@ -122,7 +144,7 @@ class JetStreamConsumers:
             for message in messages:
                 headers = message.headers or {}
                 kind = headers.get("Voltflow-Kind") or message.subject.removeprefix(
-                    SUBJECT_PREFIX + "."
+                    self.names.subjects + "."
                 )
                 envelope = Envelope(
                     seq=message.metadata.sequence.stream,
@@ -140,5 +162,5 @@ class JetStreamConsumers:
                         log.exception("events: %s could not apply %s", subscriber.name, kind)
                         await message.nak(delay=5.0)
                         continue
-                await failpoints.reach("consumer.before_ack")
+                    await failpoints.reach("consumer.before_ack")
                 await message.ack()

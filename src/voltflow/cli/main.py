@@ -19,6 +19,7 @@ from voltflow.cli.simulate import simulate
 from voltflow.cli.stations import station
 from voltflow.cli.tokens import token
 from voltflow.cli.users import apikey, user
+from voltflow.cli.worker import worker
 from voltflow.config import Settings
 
 
@@ -58,6 +59,7 @@ main.add_command(user)
 main.add_command(apikey)
 main.add_command(command)
 main.add_command(simulate)
+main.add_command(worker)
 
 
 def entry() -> None:

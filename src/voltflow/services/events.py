@@ -130,6 +130,8 @@ class OutboxRelay:
                 return published
             await failpoints.reach("outbox.before_publish")
             await self.sink.publish(events)
+            for event in events:
+                await failpoints.reach(f"outbox.before_mark:{event.kind}")
             await self.outbox.mark_published([e.seq for e in events], self.clock.now())
             published += len(events)
             if len(events) < self.batch:
