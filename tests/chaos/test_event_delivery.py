@@ -1,7 +1,8 @@
 """Events after commit, across crashes: ``voltflow serve`` killed (SIGKILL) right after a
 StopTransaction was answered and before the session's closed event was published (consumed in
 the process, or by a worker over NATS JetStream), or after its consumer applied it and before
-the outbox knew. After each restart the consumer has applied the event
+the outbox knew; a worker killed after applying the event and before acknowledging it to
+JetStream. After each restart the consumer has applied the event
 exactly once: the station's daily totals count the session once, and its receipt is there once.
 
 The moments are held open with failpoints (``voltflow.failpoints``) set in the process's
@@ -192,7 +193,8 @@ async def test_over_jetstream_a_worker_applies_the_event_once_across_both_kills(
     database_url: str, tmp_path: Path, ledger: Ledger, nats_ready: str
 ) -> None:
     """Two processes: the server publishes to JetStream, a worker consumes. The server is killed
-    after answering the StopTransaction and before publishing its event."""
+    after answering the StopTransaction and before publishing its event; the worker after
+    applying it and before acknowledging it."""
     import nats
 
     prefix = f"chaos{uuid.uuid4().hex[:10]}"
@@ -205,7 +207,7 @@ async def test_over_jetstream_a_worker_applies_the_event_once_across_both_kills(
     server = ServerProcess(database_url, tmp_path, "server")
     worker = ServerProcess(database_url, tmp_path, "worker")
     server.env = {**shared, "VOLTFLOW_FAILPOINTS": "outbox.before_publish=pause"}
-    worker.env = dict(shared)
+    worker.env = {**shared, "VOLTFLOW_FAILPOINTS": "consumer.before_ack=pause"}
     await server.start()
     await worker.start(worker=True)
     try:
@@ -216,8 +218,24 @@ async def test_over_jetstream_a_worker_applies_the_event_once_across_both_kills(
         server.env = dict(shared)
         await server.start()
         await ledger.wait("the worker applied it", lambda: ledger.totals() == [(1, 3667)])
-        # A few relay and consumer rounds more: nothing changes.
-        await asyncio.sleep(3)
+        # Applied and committed; the worker stops before acknowledging, and dies there.
+        worker.kill()
+        worker.env = dict(shared)
+        await worker.start(worker=True)
+        # JetStream delivers it again once its wait for an acknowledgement is over; the new
+        # worker finds its receipt, changes nothing, and acknowledges it.
+        nc = await nats.connect(nats_ready)
+        try:
+            js = nc.jetstream()
+            stream, durable = f"{prefix.upper()}_EVENTS", f"{prefix}-{CONSUMER}"
+            assert (await js.consumer_info(stream, durable)).num_ack_pending >= 1
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 90
+            while (await js.consumer_info(stream, durable)).num_ack_pending:
+                assert loop.time() < deadline, "never delivered again and acknowledged"
+                await asyncio.sleep(0.5)
+        finally:
+            await nc.close()
         assert ledger.totals() == [(1, 3667)]
         assert ledger.receipts(event_id) == 1
     finally:

@@ -123,6 +123,22 @@ class JetStreamConsumers:
         self._tasks.clear()
 
     async def _consume(self, subscriber: Subscriber) -> None:
+        """Consumes until stopped; a failure (NATS away, the consumer not yet there) is logged
+        and the consumer taken up again, later and later."""
+        delay = 0.5
+        while True:
+            try:
+                await self._consume_from(subscriber)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception(
+                    "events: %s stopped consuming; again in %.0f s", subscriber.name, delay
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+
+    async def _consume_from(self, subscriber: Subscriber) -> None:
         js = self.nc.jetstream()
         durable = self.names.durable(subscriber.name)
         psub = await js.pull_subscribe(
@@ -139,7 +155,7 @@ class JetStreamConsumers:
         while True:
             try:
                 messages = await psub.fetch(self.batch, timeout=1.0)
-            except NatsTimeout:
+            except (NatsTimeout, TimeoutError):  # nothing came: a batch's fetch raises the latter
                 continue
             for message in messages:
                 headers = message.headers or {}
