@@ -14,6 +14,7 @@ from voltflow.services.audit import AuditTrail
 from voltflow.services.cards import CardService
 from voltflow.services.commands import CommandService
 from voltflow.services.events import EventSink, LocalDelivery, OutboxRelay
+from voltflow.services.health import HealthService
 from voltflow.services.lists import ListService
 from voltflow.services.organisations import ContractService, OrganisationService
 from voltflow.services.ports import Clock, StationLink, SystemClock
@@ -70,6 +71,7 @@ class Platform:
     # The subscribers of this process, and the relay publishing the outbox to them (or to NATS).
     delivery: LocalDelivery
     relay: OutboxRelay
+    health: HealthService
     bus: Any = None  # the NATS connection, when gateways share the work
     consumers: Any = None  # the JetStream consumers, when this process runs them
 
@@ -94,6 +96,7 @@ class Platform:
             import nats
 
             self.bus = await nats.connect(self.settings.nats_url, name="voltflow-worker")
+            self.health.bus_connected = lambda: bool(self.bus.is_connected)
         await self._start_events(consume=True, relay=self.bus is None)
 
     async def _start_events(self, *, consume: bool, relay: bool = True) -> None:
@@ -123,6 +126,7 @@ class Platform:
         from voltflow.bus import NatsStationLink
 
         self.bus = await nats.connect(url, name="voltflow-gateway")
+        self.health.bus_connected = lambda: bool(self.bus.is_connected)
         link = NatsStationLink(self.bus, self.ocpp)
         self.ocpp.presence.append(link)
         self.commands.link = link
@@ -199,7 +203,9 @@ def build(
     organisation_repo = OrganisationRepository(db)
     memberships = MembershipRepository(db)
     accounts = AccountService(UserRepository(db), memberships, ConsoleSessionRepository(db), clock)
-    commands = CommandService(link or ocpp, station_repo, settings.command_timeout)
+    commands = CommandService(
+        link or ocpp, station_repo, settings.command_timeout, uow=uow, clock=clock
+    )
     cards = CardService(
         CardRepository(db),
         organisation_repo,
@@ -239,4 +245,5 @@ def build(
         outbox=outbox,
         delivery=delivery,
         relay=relay,
+        health=HealthService(db, writer),
     )

@@ -54,7 +54,10 @@ async def test_command_reaches_the_gateway_holding_the_station(
     prefix = f"vftest{id(platform)}"
     holder = NatsStationLink(nats_clients[0], platform.ocpp, prefix)
     remote = CommandService(
-        NatsStationLink(nats_clients[1], other_gateway.ocpp, prefix), other_gateway.stations.repo
+        NatsStationLink(nats_clients[1], other_gateway.ocpp, prefix),
+        other_gateway.stations.repo,
+        uow=other_gateway.uow,
+        clock=other_gateway.clock,
     )
     await platform.stations.add("CP-1")
 

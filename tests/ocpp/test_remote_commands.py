@@ -6,6 +6,7 @@ from typing import Any
 
 import orjson
 import pytest
+from sqlalchemy import select
 
 from tests.ocpp.support import (
     RawStation,
@@ -16,12 +17,14 @@ from tests.ocpp.support import (
     raw_station,
 )
 from voltflow.bootstrap import Platform
+from voltflow.domain.events import CommandAnswered, decode
 from voltflow.services.ports import (
     CommandRejected,
     CommandTimeout,
     InvalidCommand,
     StationOffline,
 )
+from voltflow.store.tables import outbox
 
 
 async def next_call(st: RawStation, action: str) -> list[Any]:
@@ -215,3 +218,31 @@ async def test_the_command_and_its_answer_are_logged(platform: Platform, ocpp_ur
     assert orjson.loads(out["payload"]) == frame
     assert (back["direction"], back["message_type"]) == ("in", 3)
     assert orjson.loads(back["payload"]) == [3, frame[1], {"status": "Scheduled"}]
+
+
+async def test_every_command_tells_its_outcome_as_an_event(
+    platform: Platform, ocpp_url: str
+) -> None:
+    await add_station(platform, "CP-1")
+    async with raw_station(ocpp_url, "CP-1") as st:
+        sent = asyncio.create_task(platform.commands.send("CP-1", "Reset", {"type": "Soft"}))
+        await st.answer(await next_call(st, "Reset"), {"status": "Rejected"})
+        await sent
+    with pytest.raises(StationOffline):
+        await platform.commands.send("CP-9", "ClearCache")
+    async with platform.db.engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                select(outbox.c.kind, outbox.c.payload).where(outbox.c.kind == "command.answered")
+            )
+        ).all()
+    told = [decode(r.kind, r.payload) for r in rows]
+    outcomes = [
+        (e.station_id, e.action, e.outcome, e.status)
+        for e in told
+        if isinstance(e, CommandAnswered)
+    ]
+    assert outcomes == [
+        ("CP-1", "Reset", "answered", "Rejected"),
+        ("CP-9", "ClearCache", "offline", None),
+    ]

@@ -3,11 +3,13 @@ own jobs (local list synchronisation) reach a station."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
 from voltflow.domain.access import PLATFORM, Actor, Permission
 from voltflow.domain.commands import NOT_WHILE_PENDING, Command, allowed_for
+from voltflow.domain.events import CommandAnswered
 from voltflow.domain.station_keys import (
     AUTHORIZATION_KEY,
     KeyChange,
@@ -17,6 +19,7 @@ from voltflow.domain.station_keys import (
 )
 from voltflow.services.access import require
 from voltflow.services.ports import (
+    Clock,
     CommandError,
     CommandResult,
     CommandTimeout,
@@ -25,8 +28,11 @@ from voltflow.services.ports import (
     ProtocolCatalogue,
     StationLink,
     StationOffline,
+    UnitOfWork,
 )
 from voltflow.store.stations import StationRecord, StationRepository
+
+log = logging.getLogger(__name__)
 
 # What a station answers to a key it takes (RebootRequired: from its next start on).
 _KEY_TAKEN = frozenset({"Accepted", "RebootRequired"})
@@ -60,8 +66,16 @@ class KeyRotated:
 
 class CommandService:
     def __init__(
-        self, link: StationLink, stations: StationRepository, default_timeout: float = 30
+        self,
+        link: StationLink,
+        stations: StationRepository,
+        default_timeout: float = 30,
+        *,
+        uow: UnitOfWork,
+        clock: Clock,
     ) -> None:
+        self.uow = uow
+        self.clock = clock
         self.link = link
         self.stations = stations
         self.default_timeout = default_timeout
@@ -98,11 +112,42 @@ class CommandService:
         if payload is None:
             payload = catalogue.default_payload(action) or {}
         offer = catalogue.key_offer(action, payload)
-        if offer is not None:
-            return await self._hand_over_key(
-                station_id, action, payload, offer, timeout or self.default_timeout
-            )
-        return await self.link.call(station_id, action, payload, timeout or self.default_timeout)
+        try:
+            if offer is not None:
+                result = await self._hand_over_key(
+                    station_id, action, payload, offer, timeout or self.default_timeout
+                )
+            else:
+                result = await self.link.call(
+                    station_id, action, payload, timeout or self.default_timeout
+                )
+        except CommandError as exc:
+            await self._answered(station_id, action, exc.kind, None, actor)
+            raise
+        status = result.payload.get("status")
+        await self._answered(
+            station_id, action, "answered", status if isinstance(status, str) else None, actor
+        )
+        return result
+
+    async def _answered(
+        self, station_id: str, action: str, outcome: str, status: str | None, actor: Actor
+    ) -> None:
+        """Tells that a command got its answer (or why none). The command is sent whatever
+        happens here: a database away loses this event, not the station's answer."""
+        event = CommandAnswered(
+            occurred_at=self.clock.now(),
+            station_id=station_id,
+            action=action,
+            outcome=outcome,
+            status=status[:64] if status else None,
+            actor=None if actor is PLATFORM else actor.username,
+        )
+        try:
+            async with self.uow() as changes:
+                changes.emit(event)
+        except Exception as exc:
+            log.warning("%s: %s answered, its event not stored: %s", station_id, action, exc)
 
     async def perform(
         self,
