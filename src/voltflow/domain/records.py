@@ -136,6 +136,21 @@ class Answer(NamedTuple):
     at: datetime
 
 
+class LoggedFrame(NamedTuple):
+    """A frame for the message log, with the answer it got when it is an answered CALL (a
+    tuple: one a message). ``direction``: ``in`` from the station, ``out`` to it."""
+
+    station_id: str
+    at: datetime
+    direction: str
+    raw: str
+    message_type: int | None
+    message_id: str | None
+    action: str | None
+    note: str | None = None
+    answer: Answer | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class Frame:
     """One OCPP frame of the log. A call and its answer share the id of their exchange."""

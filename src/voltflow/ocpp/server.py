@@ -49,6 +49,7 @@ from voltflow.services.ports import (
     CommandTimeout,
     FrameLog,
     InvalidCommand,
+    LoggedFrame,
     ProtocolCatalogue,
     StationOffline,
 )
@@ -434,14 +435,16 @@ class OcppServer:
             fut.set_result(Reply(frame, text, now))
             return
         self.messages.record(
-            conn.context.station_id,
-            now,
-            "in",
-            text,
-            frames.message_type(frame),
-            frame.unique_id,
-            None,
-            "answer to no outstanding call",
+            LoggedFrame(
+                conn.context.station_id,
+                now,
+                "in",
+                text,
+                frames.message_type(frame),
+                frame.unique_id,
+                None,
+                "answer to no outstanding call",
+            )
         )
 
     async def _on_frame(self, conn: StationConnection, taken: _Taken) -> None:
@@ -538,15 +541,17 @@ class OcppServer:
         conn.socket.send(answer)  # a station gone meanwhile: its frame is logged all the same
         at, raw, message_type, unique_id, action, note = received
         self.messages.record(
-            conn.context.station_id,
-            at,
-            "in",
-            raw,
-            message_type,
-            unique_id,
-            action,
-            note,
-            Answer(answer, answer_type, self.clock.now()),
+            LoggedFrame(
+                conn.context.station_id,
+                at,
+                "in",
+                raw,
+                message_type,
+                unique_id,
+                action,
+                note,
+                Answer(answer, answer_type, self.clock.now()),
+            )
         )
 
     # -- StationLink: remote commands ---------------------------------------------------------
@@ -602,15 +607,17 @@ class OcppServer:
                 # few: the wait costs the fleet nothing).
                 with contextlib.suppress(Exception):
                     await self.messages.record_now(
-                        station_id,
-                        sent_at,
-                        "out",
-                        _loggable(version, unique_id, action, payload, raw),
-                        frames.CALL,
-                        unique_id,
-                        action,
-                        note,
-                        reply.answer_of() if reply is not None else None,
+                        LoggedFrame(
+                            station_id,
+                            sent_at,
+                            "out",
+                            _loggable(version, unique_id, action, payload, raw),
+                            frames.CALL,
+                            unique_id,
+                            action,
+                            note,
+                            reply.answer_of() if reply is not None else None,
+                        )
                     )
         answer = reply.frame
         if isinstance(answer, frames.CallError):

@@ -18,6 +18,7 @@ from voltflow.domain.errors import WriterClosed as WriterClosed
 from voltflow.domain.events import Event
 from voltflow.domain.records import Admission as Admission
 from voltflow.domain.records import Answer as Answer
+from voltflow.domain.records import LoggedFrame as LoggedFrame
 
 
 class Changes(Protocol):
@@ -172,33 +173,11 @@ class FrameLog(Protocol):
     """The OCPP message log as the protocol adapter writes it: an exchange a row (a frame, and
     the answer it got), riding the station writer's group commit."""
 
-    def record(
-        self,
-        station_id: str,
-        at: datetime,
-        direction: str,
-        raw: str,
-        message_type: int | None,
-        message_id: str | None,
-        action: str | None,
-        note: str | None = None,
-        answer: Answer | None = None,
-    ) -> None:
+    def record(self, frame: LoggedFrame) -> None:
         """Written with the next commit; returns at once (the station's own messages: what
         they say is stored already, the log of the last moments before a power cut may go)."""
         ...
 
-    async def record_now(
-        self,
-        station_id: str,
-        at: datetime,
-        direction: str,
-        raw: str,
-        message_type: int | None,
-        message_id: str | None,
-        action: str | None,
-        note: str | None = None,
-        answer: Answer | None = None,
-    ) -> None:
+    async def record_now(self, frame: LoggedFrame) -> None:
         """Returns once committed (a remote command's exchange, read by its caller next)."""
         ...

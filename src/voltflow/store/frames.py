@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
 
 from sqlalchemy import RowMapping, and_, or_, select
 
 from voltflow.domain.queries import MessageFilter
-from voltflow.domain.records import Answer, Frame
+from voltflow.domain.records import Frame, LoggedFrame
 from voltflow.store.database import Database
 from voltflow.store.statements import Statements
 from voltflow.store.tables import (
@@ -29,30 +28,25 @@ class MessageLog:
         self.writer = writer
         self.sql = statements
 
-    def w_frame(
-        self,
-        station_id: str,
-        at: datetime,
-        direction: str,
-        raw: str,
-        message_type: int | None,
-        message_id: str | None,
-        action: str | None,
-        note: str | None = None,
-        answer: Answer | None = None,
-    ) -> Write:
+    def w_frame(self, frame: LoggedFrame) -> Write:
         """The row of one frame, with the answer it got (if it is a call that was answered)."""
+        message_id, action, note, answer = (
+            frame.message_id,
+            frame.action,
+            frame.note,
+            frame.answer,
+        )
         return Write(
             self.sql.log_message,
             {
-                "station_id": station_id,
-                "at": at,
-                "direction": direction,
-                "message_type": message_type,
+                "station_id": frame.station_id,
+                "at": frame.at,
+                "direction": frame.direction,
+                "message_type": frame.message_type,
                 # A station may send anything: keep what fits, the raw frame keeps the rest.
                 "message_id": message_id[:64] if message_id else None,
                 "action": action[:48] if action else None,
-                "payload": raw,
+                "payload": frame.raw,
                 "note": note[:512] if note else None,
                 "answer": answer.raw if answer else None,
                 "answer_type": answer.message_type if answer else None,
@@ -60,47 +54,13 @@ class MessageLog:
             },
         )
 
-    def record(
-        self,
-        station_id: str,
-        at: datetime,
-        direction: str,
-        raw: str,
-        message_type: int | None,
-        message_id: str | None,
-        action: str | None,
-        note: str | None = None,
-        answer: Answer | None = None,
-    ) -> None:
+    def record(self, frame: LoggedFrame) -> None:
         """The frame's row rides the next commit (``services.ports.FrameLog``)."""
-        self.writer.enqueue(
-            [
-                self.w_frame(
-                    station_id, at, direction, raw, message_type, message_id, action, note, answer
-                )
-            ]
-        )
+        self.writer.enqueue([self.w_frame(frame)])
 
-    async def record_now(
-        self,
-        station_id: str,
-        at: datetime,
-        direction: str,
-        raw: str,
-        message_type: int | None,
-        message_id: str | None,
-        action: str | None,
-        note: str | None = None,
-        answer: Answer | None = None,
-    ) -> None:
+    async def record_now(self, frame: LoggedFrame) -> None:
         """The frame's row, committed before this returns (``services.ports.FrameLog``)."""
-        await self.writer.commit(
-            [
-                self.w_frame(
-                    station_id, at, direction, raw, message_type, message_id, action, note, answer
-                )
-            ]
-        )
+        await self.writer.commit([self.w_frame(frame)])
 
     async def search(self, station_id: str, filters: MessageFilter) -> list[Frame]:
         """The station's frames, newest first: at least ``filters.limit`` when there are as
