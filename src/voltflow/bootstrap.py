@@ -245,5 +245,5 @@ def build(
         outbox=outbox,
         delivery=delivery,
         relay=relay,
-        health=HealthService(db, writer),
+        health=HealthService(db, writer, settings),
     )

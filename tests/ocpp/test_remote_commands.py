@@ -233,7 +233,9 @@ async def test_every_command_tells_its_outcome_as_an_event(
     async with platform.db.engine.connect() as conn:
         rows = (
             await conn.execute(
-                select(outbox.c.kind, outbox.c.payload).where(outbox.c.kind == "command.answered")
+                select(outbox.c.kind, outbox.c.payload)
+                .where(outbox.c.kind == "command.answered")
+                .order_by(outbox.c.seq)
             )
         ).all()
     told = [decode(r.kind, r.payload) for r in rows]

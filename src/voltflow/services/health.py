@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import text
 
+from voltflow.config import Settings
 from voltflow.store.database import Database
 from voltflow.store.writer import DurableWriter
 
@@ -21,11 +22,12 @@ OK = "ok"
 
 
 class HealthService:
-    def __init__(self, db: Database, writer: DurableWriter) -> None:
+    def __init__(self, db: Database, writer: DurableWriter, settings: Settings) -> None:
         self.db = db
         self.writer = writer
-        # Set when the process uses NATS: whether its connection is up.
-        self.bus_connected: Callable[[], bool] | None = None
+        self.settings = settings
+        # Whether the process's NATS connection is up (set once it connects).
+        self.bus_connected: Callable[[], bool] = lambda: False
 
     async def checks(self) -> dict[str, str]:
         """Each check's result: ``ok``, or what fails (its kind only: the checks answer anyone,
@@ -34,7 +36,7 @@ class HealthService:
             _check("database", self._database()),
             _check("writer", self._writer()),
         ]
-        if self.bus_connected is not None:
+        if self.settings.nats_url:
             probes.append(_check("nats", self._nats(self.bus_connected)))
         return dict(await asyncio.gather(*probes))
 

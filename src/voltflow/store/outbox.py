@@ -32,7 +32,12 @@ def event_row(event: Event) -> dict[str, object]:
 class OutboxRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._receipt = dialect_insert(db.dialect, event_receipts).on_conflict_do_nothing()
+        # RETURNING tells whether a row went in: the driver's rowcount does not, on PostgreSQL.
+        self._receipt = (
+            dialect_insert(db.dialect, event_receipts)
+            .on_conflict_do_nothing()
+            .returning(event_receipts.c.event_id)
+        )
 
     @staticmethod
     def w_event(event: Event) -> Write:
@@ -78,7 +83,7 @@ class OutboxRepository:
                 )
             except IntegrityError:  # pragma: no cover (the conflict clause answers first)
                 return False
-        return bool(result.rowcount)
+            return result.first() is not None
 
     async def receipts(self, consumer: str) -> int:
         async with self.db.reading() as conn:
