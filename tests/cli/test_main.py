@@ -19,6 +19,7 @@ import websockets
 from click.testing import CliRunner
 
 from voltflow.cli.main import main
+from voltflow.i18n import _
 
 
 @pytest.fixture
@@ -334,3 +335,21 @@ def test_claim_through_the_running_server_sends_the_key(
     asyncio.run(station())
     assert result["code"] == "0", result["out"]
     assert result["sent"] in result["out"] and "answered Accepted" in result["out"]
+
+
+def test_messages_follow_the_locale(db: str) -> None:
+    """LANG picks the language of the messages (LC_ALL and LC_MESSAGES first, as gettext
+    does); a language Voltflow does not speak, or none, is English."""
+
+    def run(lang: str | None) -> str:
+        env = {"LC_ALL": None, "LC_MESSAGES": None, "LANG": lang}
+        result = CliRunner(env=env).invoke(main, ["--database", db, "user", "enable", "nobody"])
+        assert result.exit_code == 1 and "Traceback" not in result.output
+        return result.output
+
+    assert "Erreur : aucun utilisateur nobody" in run("fr_BE.UTF-8")
+    assert "geen gebruiker nobody" in run("nl_BE.UTF-8")
+    assert "Error: no user nobody" in run("de_DE.UTF-8")
+    assert "no user nobody" in run(None)
+    # The language was this command's only: what runs next in the process speaks English again.
+    assert _("no user %(name)s") % {"name": "nobody"} == "no user nobody"

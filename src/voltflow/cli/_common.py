@@ -10,19 +10,32 @@ import contextlib
 import functools
 import resource
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, ParamSpec, TypeVar
+from typing import IO, Any, ParamSpec, TypeVar
 
 import click
 
 from voltflow.bootstrap import Platform, build
 from voltflow.config import Settings
+from voltflow.i18n import _
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
 
+class Failure(click.ClickException):
+    """A message and exit status 1, its "Error:" in the command's language: click shows it once
+    the command (and its language) has ended, so the line is worded when the error is raised."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.line = _("Error: %(message)s") % {"message": message}
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        click.echo(self.line, file=file, err=file is None)
+
+
 def fail(message: str) -> click.ClickException:
-    return click.ClickException(message)
+    return Failure(message)
 
 
 def run_async(fn: Callable[P, Coroutine[Any, Any, R]]) -> Callable[P, R]:
@@ -42,9 +55,8 @@ def run_async(fn: Callable[P, Coroutine[Any, Any, R]]) -> Callable[P, R]:
             from sqlalchemy.exc import SQLAlchemyError
 
             if isinstance(exc, SQLAlchemyError):
-                raise fail(
-                    f"database error: {exc.__class__.__name__}: {str(exc).splitlines()[0]}"
-                ) from exc
+                error = f"{exc.__class__.__name__}: {str(exc).splitlines()[0]}"
+                raise fail(_("database error: %(error)s") % {"error": error}) from exc
             raise
 
     return wrapper
@@ -101,7 +113,9 @@ def api_post(api_url: str, api_key: str, path: str, timeout: float = 40) -> dict
             timeout=timeout,
         )
     except httpx.HTTPError as exc:
-        raise fail(f"cannot reach the server at {api_url}: {exc}") from exc
+        raise fail(
+            _("cannot reach the server at %(url)s: %(error)s") % {"url": api_url, "error": exc}
+        ) from exc
     data = response.json() if response.headers.get("content-type", "").endswith("json") else {}
     if response.status_code != 200:
         raise fail(data.get("detail") or data.get("title") or f"HTTP {response.status_code}")

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from voltflow.cli._common import fail
+from voltflow.i18n import _
 
 
 @click.command()
@@ -43,15 +44,17 @@ def command(
         try:
             body["payload"] = json.loads(payload)
         except json.JSONDecodeError as exc:
-            raise fail(f"--payload is not valid JSON: {exc}") from exc
+            raise fail(_("--payload is not valid JSON: %(error)s") % {"error": exc}) from exc
         if not isinstance(body["payload"], dict):
-            raise fail("--payload must be a JSON object")
+            raise fail(_("--payload must be a JSON object"))
     if timeout is not None:
         body["timeout"] = timeout
     if not api_key:
         raise fail(
-            "an API key is needed: `voltflow apikey create USER`, "
-            "then --api-key or VOLTFLOW_API_KEY"
+            _(
+                "an API key is needed: `voltflow apikey create USER`, "
+                "then --api-key or VOLTFLOW_API_KEY"
+            )
         )
     url = f"{api_url.rstrip('/')}/api/v1/stations/{station_id}/commands/{action}"
     try:
@@ -62,7 +65,9 @@ def command(
             timeout=(timeout or 30) + 10,
         )
     except httpx.HTTPError as exc:
-        raise fail(f"cannot reach the server at {api_url}: {exc}") from exc
+        raise fail(
+            _("cannot reach the server at %(url)s: %(error)s") % {"url": api_url, "error": exc}
+        ) from exc
     data = response.json() if response.headers.get("content-type", "").endswith("json") else {}
     if response.status_code != 200:
         raise fail(data.get("detail") or data.get("title") or f"HTTP {response.status_code}")

@@ -13,6 +13,7 @@ from voltflow.cli.runtime import apply_server_options, serve_platform, server_op
 from voltflow.domain.access import PLATFORM
 from voltflow.domain.paging import PageRequest
 from voltflow.domain.queries import OrganisationFilter
+from voltflow.i18n import _, terms
 
 DEMO_USER = "demo"
 DEMO_PASSWORD = "demo-password"
@@ -43,10 +44,16 @@ async def demo(
 
     async def seed_and_simulate() -> None:
         api_key = await _seed_demo(platform, ids, password)
-        click.echo(f"Demo login          {DEMO_USER} / {DEMO_PASSWORD}  (operator)")
-        click.echo(f"                    {DEMO_FLEET_MANAGER} / {DEMO_PASSWORD}  (fleet manager)")
-        click.echo(f"API key             {api_key}")
-        click.echo(f"Simulating {len(ids)} stations: {', '.join(ids)}  (Ctrl+C stops everything)")
+        login, key = _("Demo login"), _("API key")
+        width = max(19, len(login), len(key)) + 1
+        operator, manager = terms.role("operator"), terms.role("fleet_manager")
+        click.echo(f"{login:<{width}}{DEMO_USER} / {DEMO_PASSWORD}  ({operator})")
+        click.echo(f"{'':<{width}}{DEMO_FLEET_MANAGER} / {DEMO_PASSWORD}  ({manager})")
+        click.echo(f"{key:<{width}}{api_key}")
+        click.echo(
+            _("Simulating %(n)s stations: %(ids)s  (Ctrl+C stops everything)")
+            % {"n": len(ids), "ids": ", ".join(ids)}
+        )
         from voltflow.simulator import simulate
 
         await simulate(

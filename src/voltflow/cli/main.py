@@ -6,7 +6,9 @@ Every command reports problems as a message and a non-zero exit status, never a 
 from __future__ import annotations
 
 import logging
+import os
 import sys
+from collections.abc import Mapping
 
 import click
 
@@ -21,6 +23,7 @@ from voltflow.cli.tokens import token
 from voltflow.cli.users import apikey, user
 from voltflow.cli.worker import worker
 from voltflow.config import Settings
+from voltflow.i18n import use
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -34,6 +37,9 @@ from voltflow.config import Settings
 @click.pass_context
 def main(ctx: click.Context, database: str | None, verbose: bool) -> None:
     """Voltflow: run electric-vehicle charging."""
+    # Messages in the language of the person's locale, as gettext picks it; English otherwise.
+    # Only for this command: the language goes back to what it was when the command ends.
+    ctx.with_resource(use(locale_language(os.environ)))
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -46,6 +52,14 @@ def main(ctx: click.Context, database: str | None, verbose: bool) -> None:
     if database:
         settings.database_url = database
     ctx.obj = settings
+
+
+def locale_language(environ: Mapping[str, str]) -> str | None:
+    """The language the locale asks for (``LC_ALL``, else ``LC_MESSAGES``, else ``LANG``)."""
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        if environ.get(name):
+            return environ[name]
+    return None
 
 
 main.add_command(serve)

@@ -12,6 +12,7 @@ import click
 from voltflow.bootstrap import Platform, build
 from voltflow.cli._common import raise_file_limit, run_async, settings_of
 from voltflow.config import Settings
+from voltflow.i18n import _
 
 OnReady = Callable[[], Coroutine[Any, Any, None]]
 
@@ -44,12 +45,11 @@ async def serve_platform(platform: Platform, on_ready: OnReady | None = None) ->
     # Uvicorn's config gives its loggers handlers of their own: those repeat themselves too.
     collapse_repeats(("uvicorn", "uvicorn.access"))
     server = uvicorn.Server(config)
-    click.echo(
-        f"OCPP 1.6J endpoint  ws://{_display_host(settings.ocpp_host)}:{platform.ocpp.port}/ocpp/{{station_id}}"
-    )
-    click.echo(
-        f"Operator console    http://{_display_host(settings.http_host)}:{settings.http_port}/"
-    )
+    endpoint, console = _("OCPP 1.6J endpoint"), _("Operator console")
+    width = max(18, len(endpoint), len(console)) + 2
+    ocpp_host, http_host = _display_host(settings.ocpp_host), _display_host(settings.http_host)
+    click.echo(f"{endpoint:<{width}}ws://{ocpp_host}:{platform.ocpp.port}/ocpp/{{station_id}}")
+    click.echo(f"{console:<{width}}http://{http_host}:{settings.http_port}/")
     extra: asyncio.Task[None] | None = None
     try:
         if on_ready is not None:
@@ -124,4 +124,4 @@ async def migrate(ctx: click.Context) -> None:
         await upgrade(db)
     finally:
         await db.dispose()
-    click.echo("database is up to date")
+    click.echo(_("database is up to date"))

@@ -11,6 +11,7 @@ from voltflow.bootstrap import Platform
 from voltflow.cli._common import run_async, settings_of, with_platform
 from voltflow.domain.paging import PageRequest
 from voltflow.domain.queries import SessionFilter
+from voltflow.i18n import pgettext
 
 
 @click.group()
@@ -40,10 +41,14 @@ async def sessions_list(
             click.echo(json.dumps([asdict(s) for s in page.items], default=str, indent=2))
             return
         if not page.items:
-            click.echo("no sessions")
+            click.echo(pgettext("charging", "no sessions"))
         for s in page.items:
             stopped = s.stopped_at
-            dur = format_duration(stopped - s.started_at) if stopped else "charging"
+            dur = (
+                format_duration(stopped - s.started_at)
+                if stopped
+                else pgettext("session", "charging")
+            )
             energy = s.energy_wh if stopped else s.live_energy_wh
             click.echo(
                 f"{s.id:>6}  {s.started_at:%Y-%m-%d %H:%M:%S}Z  {s.station_id:<16} "

@@ -8,6 +8,7 @@ import click
 
 from voltflow.cli._common import fail, raise_file_limit
 from voltflow.cli.demo import DEMO_TOKEN
+from voltflow.i18n import _, ngettext
 
 
 @click.command()
@@ -42,7 +43,14 @@ def simulate(
 
     raise_file_limit()
     ids = [f"{prefix}{i:04d}" for i in range(1, count + 1)]
-    click.echo(f"simulating {count} station(s) against {url}: {ids[0]}…{ids[-1]}")
+    click.echo(
+        ngettext(
+            "simulating %(n)s station(s) against %(url)s: %(first)s…%(last)s",
+            "simulating %(n)s station(s) against %(url)s: %(first)s…%(last)s",
+            count,
+        )
+        % {"n": count, "url": url, "first": ids[0], "last": ids[-1]}
+    )
     try:
         asyncio.run(
             run(
@@ -60,6 +68,6 @@ def simulate(
             )
         )
     except KeyboardInterrupt:
-        click.echo("stopped")
+        click.echo(_("stopped"))
     except OSError as exc:
-        raise fail(f"cannot reach {url}: {exc}") from exc
+        raise fail(_("cannot reach %(url)s: %(error)s") % {"url": url, "error": exc}) from exc

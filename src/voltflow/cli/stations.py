@@ -11,6 +11,12 @@ from voltflow.bootstrap import Platform
 from voltflow.cli._common import api_options, api_post, fail, run_async, settings_of, with_platform
 from voltflow.domain.paging import PageRequest
 from voltflow.domain.queries import StationFilter
+from voltflow.i18n import _, pgettext
+
+
+def _accepted() -> str:
+    """One message, said by both ways of claiming."""
+    return _("station %(id)s accepted; it is told so at its next BootNotification")
 
 
 @click.group()
@@ -52,13 +58,20 @@ async def station_add(
             )
         except StationError as exc:
             raise fail(str(exc)) from exc
-        click.echo(f"station {new.record.id} added")
-        click.echo(f"  OCPP URL  ws://<this host>:{settings.ocpp_port}/ocpp/{new.record.id}")
+        click.echo(_("station %(id)s added") % {"id": new.record.id})
+        url, password_label = _("OCPP URL"), _("password")
+        width = max(8, len(url), len(password_label)) + 2
+        host = _("<this host>")
+        click.echo(f"  {url:<{width}}ws://{host}:{settings.ocpp_port}/ocpp/{new.record.id}")
         if new.password:
-            click.echo(f"  password  {new.password}")
+            # "password" stays the line's first word in English: scripts read the key after it.
+            click.echo(f"  {password_label:<{width}}{new.password}")
         else:
             click.echo(
-                "  no password: the station connects without HTTP Basic auth (security profile 0)"
+                "  "
+                + _(
+                    "no password: the station connects without HTTP Basic auth (security profile 0)"
+                )
             )
 
     await with_platform(settings, work)
@@ -77,10 +90,12 @@ async def station_list(ctx: click.Context, as_json: bool) -> None:
             click.echo(json.dumps([asdict(s) for s in page.items], default=str, indent=2))
             return
         if not page.items:
-            click.echo("no stations yet: add one with `voltflow station add ID --password PW`")
+            click.echo(_("no stations yet: add one with `voltflow station add ID --password PW`"))
+        online, offline = _("online"), _("offline")
+        width = max(len(online), len(offline))
         for s in page.items:
-            state = "online " if s.online else "offline"
-            keyless = "" if s.has_key else "  (no key: anyone may connect as it)"
+            state = f"{online if s.online else offline:<{width}}"
+            keyless = "" if s.has_key else "  (" + _("no key: anyone may connect as it") + ")"
             click.echo(
                 f"{s.id:<24} {state} {s.registration:<9} {s.vendor or '-'} {s.model or ''}{keyless}"
             )
@@ -88,11 +103,18 @@ async def station_list(ctx: click.Context, as_json: bool) -> None:
     await with_platform(settings_of(ctx), work)
 
 
+def _key_labels() -> tuple[str, str, int]:
+    new_key, key = _("new key"), pgettext("station", "key")
+    return new_key, key, max(8, len(new_key), len(key)) + 2
+
+
 def _echo_key(key: str | None, delivery: str | None) -> None:
+    new_label, key_label, width = _key_labels()
     if key:
-        click.echo(f"  new key   {key}   (shown once)")
+        once = _("shown once")
+        click.echo(f"  {new_label:<{width}}{key}   ({once})")
     if delivery:
-        click.echo(f"  key       {delivery}")
+        click.echo(f"  {key_label:<{width}}{delivery}")
 
 
 @station.command("claim")
@@ -115,7 +137,7 @@ async def station_claim(
 
     if api_key:
         data = api_post(api_url, api_key, f"/stations/{quote(station_id, safe='')}/claim")
-        click.echo(f"station {station_id} accepted; it is told so at its next BootNotification")
+        click.echo(_accepted() % {"id": station_id})
         _echo_key(data.get("key"), data.get("key_delivery"))
         return
 
@@ -123,8 +145,8 @@ async def station_claim(
         try:
             claimed = await p.stations.claim(station_id)
         except StationNotFound as exc:
-            raise fail(f"no station {station_id}") from exc
-        click.echo(f"station {station_id} accepted; it is told so at its next BootNotification")
+            raise fail(_("no station %(id)s") % {"id": station_id}) from exc
+        click.echo(_accepted() % {"id": station_id})
         _echo_key(claimed.key, claimed.delivery)
 
     await with_platform(settings_of(ctx), work)
@@ -144,15 +166,22 @@ def station_rotate_key(
 
     if not api_key:
         raise fail(
-            "the running server sends the new key: an API key is needed "
-            "(`voltflow apikey create USER`, then --api-key or VOLTFLOW_API_KEY)"
+            _(
+                "the running server sends the new key: an API key is needed "
+                "(`voltflow apikey create USER`, then --api-key or VOLTFLOW_API_KEY)"
+            )
         )
     path = f"/stations/{quote(station_id, safe='')}/rotate-key"
     if timeout is not None:
         path += f"?timeout={timeout:g}"
     data = api_post(api_url, api_key, path, (timeout or 30) + 10)
     if not data.get("key"):
-        raise fail(f"station {station_id} refused the new key ({data['status']}): it keeps its key")
-    click.echo(f"station {station_id} answered {data['status']}")
-    click.echo(f"  new key   {data['key']}   (shown once)")
-    click.echo("  its old key stays valid until it reconnects with the new one")
+        raise fail(
+            _("station %(id)s refused the new key (%(status)s): it keeps its key")
+            % {"id": station_id, "status": data["status"]}
+        )
+    click.echo(
+        _("station %(id)s answered %(status)s") % {"id": station_id, "status": data["status"]}
+    )
+    _echo_key(data["key"], None)
+    click.echo("  " + _("its old key stays valid until it reconnects with the new one"))

@@ -7,6 +7,7 @@ import click
 from voltflow.bootstrap import Platform
 from voltflow.cli._common import fail, run_async, settings_of, with_platform
 from voltflow.domain.paging import PageRequest
+from voltflow.i18n import _
 
 
 @click.group()
@@ -27,7 +28,7 @@ async def token_add(ctx: click.Context, uid: str) -> None:
             t = await p.tokens.add(uid)
         except TokenError as exc:
             raise fail(str(exc)) from exc
-        click.echo(f"token {t.uid} added, active")
+        click.echo(_("token %(uid)s added, active") % {"uid": t.uid})
 
     await with_platform(settings_of(ctx), work)
 
@@ -43,6 +44,6 @@ async def token_list(ctx: click.Context) -> None:
         for t in page.items:
             click.echo(f"{t.uid:<22} {t.state}")
         if not page.items:
-            click.echo("no tokens yet: add one with `voltflow token add UID`")
+            click.echo(_("no tokens yet: add one with `voltflow token add UID`"))
 
     await with_platform(settings_of(ctx), work)

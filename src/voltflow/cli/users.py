@@ -6,6 +6,7 @@ import click
 
 from voltflow.bootstrap import Platform
 from voltflow.cli._common import fail, run_async, settings_of, with_platform
+from voltflow.i18n import _, terms
 
 
 @click.group()
@@ -24,7 +25,7 @@ async def user_add(ctx: click.Context, username: str, password: str | None, role
     from voltflow.services.accounts import AccountError
 
     if password is None:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        password = click.prompt(_("Password"), hide_input=True, confirmation_prompt=True)
     assert password is not None
 
     async def work(p: Platform) -> None:
@@ -32,7 +33,9 @@ async def user_add(ctx: click.Context, username: str, password: str | None, role
             u = await p.organisations.add_operator(username, password)
         except AccountError as exc:
             raise fail(str(exc)) from exc
-        click.echo(f"user {u.username} ({role}) created")
+        click.echo(
+            _("user %(name)s (%(role)s) created") % {"name": u.username, "role": terms.role(role)}
+        )
 
     await with_platform(settings_of(ctx), work)
 
@@ -47,9 +50,11 @@ async def user_disable(ctx: click.Context, username: str) -> None:
     async def work(p: Platform) -> None:
         found = await p.accounts.find(username)
         if found is None:
-            raise fail(f"no user {username}")
+            raise fail(_("no user %(name)s") % {"name": username})
         await p.accounts.disable(found.id)
-        click.echo(f"user {username} disabled; their console sessions have ended")
+        click.echo(
+            _("user %(name)s disabled; their console sessions have ended") % {"name": username}
+        )
 
     await with_platform(settings_of(ctx), work)
 
@@ -64,9 +69,9 @@ async def user_enable(ctx: click.Context, username: str) -> None:
     async def work(p: Platform) -> None:
         found = await p.accounts.find(username)
         if found is None:
-            raise fail(f"no user {username}")
+            raise fail(_("no user %(name)s") % {"name": username})
         await p.accounts.enable(found.id)
-        click.echo(f"user {username} enabled")
+        click.echo(_("user %(name)s enabled") % {"name": username})
 
     await with_platform(settings_of(ctx), work)
 

@@ -8,7 +8,7 @@ not a login "Session").
 from __future__ import annotations
 
 from voltflow.domain.access import OrganisationKind, Role
-from voltflow.domain.cards import CardState
+from voltflow.domain.cards import CardAction, CardState
 from voltflow.domain.session_types import SessionType
 from voltflow.domain.stations import ConnectorStatus, Registration
 from voltflow.i18n import pgettext
@@ -53,6 +53,19 @@ _CONNECTOR_STATUSES = {
     ConnectorStatus.UNAVAILABLE: lambda: pgettext("connector status", "Unavailable"),
     ConnectorStatus.FAULTED: lambda: pgettext("connector status", "Faulted"),
     ConnectorStatus.OCCUPIED: lambda: pgettext("connector status", "Occupied"),
+}
+# A card's history names each step; "import" is how every card enters the stock.
+_CARD_STEPS = {
+    "import": lambda: pgettext("card step", "import"),
+    CardAction.DISTRIBUTE: lambda: pgettext("card step", "distribute"),
+    CardAction.RETURN_TO_STOCK: lambda: pgettext("card step", "return to stock"),
+    CardAction.ASSIGN: lambda: pgettext("card step", "assign"),
+    CardAction.UNASSIGN: lambda: pgettext("card step", "unassign"),
+    CardAction.ACTIVATE: lambda: pgettext("card step", "activate"),
+    CardAction.BLOCK: lambda: pgettext("card step", "block"),
+    CardAction.UNBLOCK: lambda: pgettext("card step", "unblock"),
+    CardAction.REPORT_LOST: lambda: pgettext("card step", "report lost"),
+    CardAction.EXPIRE: lambda: pgettext("card step", "expire"),
 }
 _REGISTRATIONS = {
     Registration.ACCEPTED: lambda: pgettext("registration", "Accepted"),
@@ -105,3 +118,9 @@ def registration(value: str) -> str:
         return _REGISTRATIONS[Registration(value)]()
     except ValueError:
         return value
+
+
+def card_step(value: str) -> str:
+    """A step of a card's history (``return_to_stock``) as people read it."""
+    step = _CARD_STEPS.get(value)
+    return step() if step is not None else value.replace("_", " ")

@@ -131,3 +131,39 @@ async def test_driver_reads_session_types_in_french(ui: Console) -> None:
     await _switch(ui, "nl")
     await expect(table.get_by_text("Witte lijst", exact=True)).to_be_visible()
     await expect(table.get_by_text("Ongeldig", exact=True)).to_be_visible()
+
+
+async def test_station_and_card_pages_in_french(ui: Console) -> None:
+    page = ui.page
+    acme = await _world(ui.platform)
+    await ui.login(acme.manager.username, MANAGER_PASSWORD)
+    await _switch(ui, "fr")
+
+    await page.goto(f"{ui.url}/stations/CP-ACME-1")
+    await expect(page.get_by_role("heading", name="Sessions de recharge récentes")).to_be_visible()
+    sessions = page.locator("#station-sessions")
+    for label in ("Liste blanche", "Non valable", "Split billing"):
+        await expect(sessions.get_by_text(label, exact=True)).to_be_visible()
+    await expect(sessions).to_contain_text("3,667 kWh")
+    await expect(sessions).to_contain_text("31/01/26 14:05")
+    await expect(page.locator("#station-owner")).to_contain_text("ses personnes voient cette borne")
+    await expect(page.get_by_role("heading", name="Journal des messages OCPP")).to_be_visible()
+    log = page.locator("#messages")
+    await expect(log).to_contain_text("la borne ne s'est pas encore connectée")
+
+    await page.goto(f"{ui.url}/cards")
+    await page.get_by_role("link", name="VF-000001").click()
+    await expect(page.get_by_role("heading", name="Carte VF-000001")).to_be_visible()
+    facts = page.locator("#card-facts")
+    await expect(facts).to_contain_text("Attribuée")
+    await expect(facts).to_contain_text("en vigueur")
+    history = page.locator("#card-history")
+    await expect(history).to_contain_text("attribution")
+    await expect(history).to_contain_text("Chez le distributeur → Attribuée")
+    await page.get_by_role("button", name="Activer", exact=True).click()
+    await expect(page.locator(".flash")).to_have_text("Carte VF-000001 activée.")
+    await expect(facts).to_contain_text("Active")
+
+    await _switch(ui, "nl")
+    await expect(page.get_by_role("heading", name="Geschiedenis")).to_be_visible()
+    await expect(history).to_contain_text("activeren")

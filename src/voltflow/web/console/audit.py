@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict
 
 from fastapi import APIRouter, Request
@@ -10,18 +11,33 @@ from fastapi.responses import HTMLResponse
 
 from voltflow.domain.paging import PageRequest
 from voltflow.domain.queries import AuditFilter
+from voltflow.i18n import _, pgettext
 from voltflow.web.auth import ConsoleUser, PlatformDep
 from voltflow.web.console.common import PAGE, organisation_names, render
 
 router = APIRouter(include_in_schema=False)
-ENTITIES = {
-    "organisation": "Customers",
-    "user": "People",
-    "contract": "Contracts",
-    "card": "Cards",
-    "list": "Lists",
-    "station_group": "Station groups",
+# The filter's choices, and what one entry is a change of.
+ENTITIES: dict[str, Callable[[], str]] = {
+    "organisation": lambda: _("Customers"),
+    "user": lambda: _("People"),
+    "contract": lambda: _("Contracts"),
+    "card": lambda: _("Cards"),
+    "list": lambda: _("Lists"),
+    "station_group": lambda: _("Station groups"),
 }
+ENTITY_NAMES: dict[str, Callable[[], str]] = {
+    "organisation": lambda: pgettext("audit entity", "organisation"),
+    "user": lambda: pgettext("audit entity", "user"),
+    "contract": lambda: pgettext("audit entity", "contract"),
+    "card": lambda: pgettext("audit entity", "card"),
+    "list": lambda: pgettext("audit entity", "list"),
+    "station_group": lambda: pgettext("audit entity", "station group"),
+}
+
+
+def _entity(entity: str) -> str:
+    name = ENTITY_NAMES.get(entity)
+    return name() if name else entity.replace("_", " ")
 
 
 def _detail(text: str | None) -> list[tuple[str, str]]:
@@ -68,7 +84,12 @@ async def audit_page(
     page = await platform.audit.search(user, AuditFilter(entity=entity), PageRequest(offset, PAGE))
     # Each entry as its line shows it: with the detail's fields, and the entity's page.
     rows = [
-        {**asdict(r), "fields": _detail(r.detail), "link": _link(r.entity, r.entity_id)}
+        {
+            **asdict(r),
+            "fields": _detail(r.detail),
+            "link": _link(r.entity, r.entity_id),
+            "entity_label": _entity(r.entity),
+        }
         for r in page.items
     ]
     return render(
@@ -81,7 +102,7 @@ async def audit_page(
             "names": await organisation_names(
                 platform, user, (r.organisation_id for r in page.items)
             ),
-            "entities": ENTITIES,
+            "entities": {value: label() for value, label in ENTITIES.items()},
             "filters": {"entity": entity or ""},
             "offset": offset,
             "limit": PAGE,

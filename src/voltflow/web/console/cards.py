@@ -3,6 +3,7 @@ with its history and the steps its state allows."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, time, timedelta
 from typing import Annotated, Any
@@ -21,6 +22,7 @@ from voltflow.domain.contracts import ContractKind
 from voltflow.domain.paging import PageRequest
 from voltflow.domain.queries import CardFilter, PeopleFilter
 from voltflow.domain.records import CardEvent, Person
+from voltflow.i18n import _, ngettext, pgettext
 from voltflow.services.access import require
 from voltflow.services.cards import CardError, ImportProblem, ImportRejected
 from voltflow.web.auth import ConsoleUser, CsrfChecked, PlatformDep
@@ -50,25 +52,25 @@ Uids = Annotated[list[Annotated[str, Field(max_length=KEY_MAX)]] | None, Form(ma
 router = APIRouter(include_in_schema=False)
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
 
-# What each step is called on a button, and what the notice says once it is done.
-ACTION_LABELS = {
-    CardAction.DISTRIBUTE: ("Hand to distributor", "handed to {org}"),
-    CardAction.RETURN_TO_STOCK: ("Return to stock", "returned to stock"),
-    CardAction.ASSIGN: ("Assign to employee", "assigned to {driver}"),
-    CardAction.UNASSIGN: ("Take back from driver", "taken back from the driver"),
-    CardAction.ACTIVATE: ("Activate", "activated"),
-    CardAction.BLOCK: ("Block", "blocked"),
-    CardAction.UNBLOCK: ("Unblock", "unblocked"),
-    CardAction.REPORT_LOST: ("Report lost", "reported lost"),
-    CardAction.EXPIRE: ("Expire", "expired"),
+# What each step is called on a button, and the hint under it: translated when shown.
+ACTION_LABELS: dict[CardAction, Callable[[], str]] = {
+    CardAction.DISTRIBUTE: lambda: _("Hand to distributor"),
+    CardAction.RETURN_TO_STOCK: lambda: _("Return to stock"),
+    CardAction.ASSIGN: lambda: _("Assign to employee"),
+    CardAction.UNASSIGN: lambda: _("Take back from driver"),
+    CardAction.ACTIVATE: lambda: pgettext("card step", "Activate"),
+    CardAction.BLOCK: lambda: pgettext("card step", "Block"),
+    CardAction.UNBLOCK: lambda: pgettext("card step", "Unblock"),
+    CardAction.REPORT_LOST: lambda: _("Report lost"),
+    CardAction.EXPIRE: lambda: pgettext("card step", "Expire"),
 }
-ACTION_HINTS = {
-    CardAction.DISTRIBUTE: "The distributor then hands it to a driver.",
-    CardAction.ASSIGN: "Then activate it: the card charges once it is active.",
-    CardAction.ACTIVATE: "It charges from now on, under the holder's eMSP contract.",
-    CardAction.BLOCK: "Refused everywhere until unblocked, offline stations included.",
-    CardAction.REPORT_LOST: "Refused for good: a lost card never charges again.",
-    CardAction.EXPIRE: "Refused for good.",
+ACTION_HINTS: dict[CardAction, Callable[[], str]] = {
+    CardAction.DISTRIBUTE: lambda: _("The distributor then hands it to a driver."),
+    CardAction.ASSIGN: lambda: _("Then activate it: the card charges once it is active."),
+    CardAction.ACTIVATE: lambda: _("It charges from now on, under the holder's eMSP contract."),
+    CardAction.BLOCK: lambda: _("Refused everywhere until unblocked, offline stations included."),
+    CardAction.REPORT_LOST: lambda: _("Refused for good: a lost card never charges again."),
+    CardAction.EXPIRE: lambda: _("Refused for good."),
 }
 STOCK_ACTIONS = frozenset({CardAction.DISTRIBUTE, CardAction.RETURN_TO_STOCK})
 # Steps offered on many cards at once; assigning names one driver, so one card at a time.
@@ -82,8 +84,46 @@ BULK_ACTIONS = [
 ]
 
 
-def _plural(count: int) -> str:
-    return f"{count} card" if count == 1 else f"{count} cards"
+def _done_one(step: CardAction) -> str:
+    """What the notice says once one card took ``step`` (``%(card)s``, ``%(org)s``, ...)."""
+    texts = {
+        CardAction.DISTRIBUTE: lambda: _("Card %(card)s handed to %(org)s."),
+        CardAction.RETURN_TO_STOCK: lambda: _("Card %(card)s returned to stock."),
+        CardAction.ASSIGN: lambda: _("Card %(card)s assigned to %(driver)s."),
+        CardAction.UNASSIGN: lambda: _("Card %(card)s taken back from the driver."),
+        CardAction.ACTIVATE: lambda: _("Card %(card)s activated."),
+        CardAction.BLOCK: lambda: _("Card %(card)s blocked."),
+        CardAction.UNBLOCK: lambda: _("Card %(card)s unblocked."),
+        CardAction.REPORT_LOST: lambda: _("Card %(card)s reported lost."),
+        CardAction.EXPIRE: lambda: _("Card %(card)s expired."),
+    }
+    return texts[step]()
+
+
+def _done_many(step: CardAction, n: int) -> str:
+    """What the notice says once ``n`` cards took ``step`` (``%(n)s``, ``%(org)s``, ...)."""
+    texts = {
+        CardAction.DISTRIBUTE: lambda: ngettext(
+            "%(n)s card handed to %(org)s.", "%(n)s cards handed to %(org)s.", n
+        ),
+        CardAction.RETURN_TO_STOCK: lambda: ngettext(
+            "%(n)s card returned to stock.", "%(n)s cards returned to stock.", n
+        ),
+        CardAction.ASSIGN: lambda: ngettext(
+            "%(n)s card assigned to %(driver)s.", "%(n)s cards assigned to %(driver)s.", n
+        ),
+        CardAction.UNASSIGN: lambda: ngettext(
+            "%(n)s card taken back from the driver.", "%(n)s cards taken back from the driver.", n
+        ),
+        CardAction.ACTIVATE: lambda: ngettext("%(n)s card activated.", "%(n)s cards activated.", n),
+        CardAction.BLOCK: lambda: ngettext("%(n)s card blocked.", "%(n)s cards blocked.", n),
+        CardAction.UNBLOCK: lambda: ngettext("%(n)s card unblocked.", "%(n)s cards unblocked.", n),
+        CardAction.REPORT_LOST: lambda: ngettext(
+            "%(n)s card reported lost.", "%(n)s cards reported lost.", n
+        ),
+        CardAction.EXPIRE: lambda: ngettext("%(n)s card expired.", "%(n)s cards expired.", n),
+    }
+    return texts[step]()
 
 
 # -- the list -------------------------------------------------------------------------------------
@@ -125,7 +165,7 @@ async def _list_context(
         "limit": PAGE,
         "states": list(CardState),
         "organisations": choices,
-        "bulk": [{"value": a.value, "label": ACTION_LABELS[a][0]} for a in bulk],
+        "bulk": [{"value": a.value, "label": ACTION_LABELS[a]()} for a in bulk],
         "distributors": (
             await customer_choices(
                 platform, user, [OrganisationKind.COMPANY, OrganisationKind.INSTALLER]
@@ -169,25 +209,32 @@ async def import_cards(
     body = await file.read(MAX_IMPORT_BYTES + 1) if file is not None else b""
     text = ""
     if len(body) > MAX_IMPORT_BYTES:
-        problems.append(ImportProblem(0, "-", "the file is larger than 5 MiB: split it"))
+        problems.append(ImportProblem(0, "-", _("the file is larger than 5 MiB: split it")))
     else:
         try:
             text = body.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
-            problems.append(ImportProblem(0, "-", f"not UTF-8 text ({exc.reason})"))
+            problems.append(
+                ImportProblem(0, "-", _("not UTF-8 text (%(reason)s)") % {"reason": exc.reason})
+            )
     if not problems and not text.strip():
-        problems.append(ImportProblem(0, "-", "the file is empty"))
+        problems.append(ImportProblem(0, "-", _("the file is empty")))
     if not problems:
         try:
             uids = await platform.cards.import_csv(user, text)
         except ImportRejected as exc:
             problems = exc.problems
         else:
-            flash(request, f"{_plural(len(uids))} imported into stock.")
+            n = len(uids)
+            flash(
+                request,
+                ngettext("%(n)s card imported into stock.", "%(n)s cards imported into stock.", n)
+                % {"n": n},
+            )
             return redirect("/cards?state=in_stock")
     ctx = await _list_context(platform, user, None, None, None, 0)
     ctx["problems"] = problems
-    ctx["file_name"] = (file.filename if file is not None else None) or "the file"
+    ctx["file_name"] = (file.filename if file is not None else None) or _("the file")
     return render(request, "cards.html", {"user": user, **ctx}, 422)
 
 
@@ -211,19 +258,19 @@ async def bulk_action(
     try:
         step = CardAction(action)
     except ValueError:
-        flash(request, "Choose what to do with the selected cards.", error=True)
+        flash(request, _("Choose what to do with the selected cards."), error=True)
         return redirect(to)
     if step in STOCK_ACTIONS:
         require(user, P.CARD_STOCK, None)
     if not wanted:
-        flash(request, "Select the cards first (the boxes in the first column).", error=True)
+        flash(request, _("Select the cards first (the boxes in the first column)."), error=True)
         return redirect(to)
     try:
-        done = await _apply(platform, user, step, wanted, organisation_id, driver_id, reason)
+        names = await _apply(platform, user, step, wanted, organisation_id, driver_id, reason)
     except CardError as exc:
-        flash(request, f"Nothing changed: {exc}", error=True)
+        flash(request, _("Nothing changed: %(reason)s") % {"reason": exc}, error=True)
         return redirect(to)
-    flash(request, f"{_plural(len(wanted))} {done}.")
+    flash(request, _done_many(step, len(wanted)) % {"n": len(wanted), **names})
     return redirect(to)
 
 
@@ -236,14 +283,14 @@ async def _apply(
     driver_id: str,
     reason: str,
     expires_at: datetime | None = None,
-) -> str:
-    """Take the step; what the notice then says. Field problems are CardErrors too."""
+) -> dict[str, str]:
+    """Take the step; the names its notice then uses. Field problems are CardErrors too."""
     org = parse_int(organisation_id)
     driver = parse_int(driver_id)
     if step is CardAction.DISTRIBUTE and org is None:
-        raise CardError("choose the distributor to hand the cards to", "organisation_id")
+        raise CardError(_("choose the distributor to hand the cards to"), "organisation_id")
     if step is CardAction.ASSIGN and driver is None:
-        raise CardError("choose the driver", "driver_id")
+        raise CardError(_("choose the driver"), "driver_id")
     await platform.cards.apply_action(
         user,
         step,
@@ -253,13 +300,12 @@ async def _apply(
         expires_at=expires_at,
         reason=reason.strip()[:200] or None,
     )
-    _, done = ACTION_LABELS[step]
     names = await organisation_names(platform, user, [org])
     person = await platform.accounts.get(driver) if driver is not None else None
-    return done.format(
-        org=names.get(org, "the distributor") if org is not None else "",
-        driver=(person.full_name or person.username) if person else "the driver",
-    )
+    return {
+        "org": names.get(org, _("the distributor")) if org is not None else "",
+        "driver": (person.full_name or person.username) if person else _("the driver"),
+    }
 
 
 # -- one card -------------------------------------------------------------------------------------
@@ -280,7 +326,9 @@ async def _name_drivers(platform: Platform, history: list[CardEvent]) -> list[Ca
         number = parse_int(detail[7:]) if detail.startswith("driver ") else None
         person = await platform.accounts.get(number) if number is not None else None
         if person is not None:
-            event = replace(event, detail=f"to {person.full_name or person.username}")
+            event = replace(
+                event, detail=_("to %(name)s") % {"name": person.full_name or person.username}
+            )
         named.append(event)
     return named
 
@@ -316,7 +364,11 @@ async def card_page(
         elif not can(user, P.CARDS_WRITE if org_id is not None else P.CARD_STOCK, org_id):
             continue
         actions.append(
-            {"value": step.value, "label": ACTION_LABELS[step][0], "hint": ACTION_HINTS.get(step)}
+            {
+                "value": step.value,
+                "label": ACTION_LABELS[step](),
+                "hint": hint() if (hint := ACTION_HINTS.get(step)) else None,
+            }
         )
     steps = {a["value"] for a in actions}
     contract = None  # whether the holder's eMSP contract lets the card charge, where we may know
@@ -393,7 +445,7 @@ async def card_action(
     try:
         step = CardAction(action)
     except ValueError:
-        flash(request, f"Unknown step {action!r}.", error=True)
+        flash(request, _("Unknown step %(step)s.") % {"step": repr(action)}, error=True)
         return redirect(to)
     if step in STOCK_ACTIONS:
         require(user, P.CARD_STOCK, None)
@@ -402,7 +454,11 @@ async def card_action(
     errors = FieldErrors()
     until = parse_date(expires_on, "expires_on", errors)
     if errors:
-        flash(request, f"Nothing changed: valid until: {errors['expires_on']}", error=True)
+        flash(
+            request,
+            _("Nothing changed: valid until: %(problem)s") % {"problem": errors["expires_on"]},
+            error=True,
+        )
         return redirect(to)
     expires_at = None
     if until is not None:
@@ -410,7 +466,7 @@ async def card_action(
         # Valid through that day, where the platform is.
         expires_at = datetime.combine(until + timedelta(days=1), time(0), tzinfo=zone)
     try:
-        done = await _apply(
+        names = await _apply(
             platform,
             user,
             step,
@@ -421,9 +477,9 @@ async def card_action(
             expires_at,
         )
     except CardError as exc:
-        flash(request, f"Nothing changed: {exc}", error=True)
+        flash(request, _("Nothing changed: %(reason)s") % {"reason": exc}, error=True)
         return redirect(to)
-    flash(request, f"Card {card.printed_number or card.uid} {done}.")
+    flash(request, _done_one(step) % {"card": card.printed_number or card.uid, **names})
     return redirect(to)
 
 
@@ -433,7 +489,10 @@ async def accept_invitation(
     request: Request, list_id: IdPath, uid: UidPath, platform: PlatformDep, user: ConsoleUser
 ) -> Response:
     await platform.lists.answer(user, list_id, uid, accept=True)
-    flash(request, f"Card {normalize_uid(uid)} is on the list: its stations take it in.")
+    flash(
+        request,
+        _("Card %(card)s is on the list: its stations take it in.") % {"card": normalize_uid(uid)},
+    )
     return redirect("/cards")
 
 
@@ -442,5 +501,5 @@ async def decline_invitation(
     request: Request, list_id: IdPath, uid: UidPath, platform: PlatformDep, user: ConsoleUser
 ) -> Response:
     await platform.lists.answer(user, list_id, uid, accept=False)
-    flash(request, f"Invitation of card {normalize_uid(uid)} declined.")
+    flash(request, _("Invitation of card %(card)s declined.") % {"card": normalize_uid(uid)})
     return redirect("/cards")

@@ -238,6 +238,7 @@ def render(
         "number": formats.number,
         "session_type": terms.session_type,
         "connector_status": terms.connector_status,
+        "card_step": terms.card_step,
         "registration": terms.registration,
         "kind_label": terms.organisation_kind,
         "emaid": emaid,

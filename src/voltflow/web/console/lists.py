@@ -3,6 +3,7 @@ the stations' local lists have followed."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -16,6 +17,7 @@ from voltflow.domain.emaid import parse_emaid
 from voltflow.domain.paging import PageRequest
 from voltflow.domain.queries import CardFilter, ListFilter, StationFilter
 from voltflow.domain.records import Card, StationGroupDetail
+from voltflow.i18n import _, ngettext
 from voltflow.services.access import require
 from voltflow.services.cards import UID, UNUSABLE
 from voltflow.services.lists import ListError, ListKind, ListNotFound
@@ -38,13 +40,36 @@ Name = Annotated[str, Form(max_length=NAME_MAX)]
 Key = Annotated[str, Form(max_length=KEY_MAX)]
 
 router = APIRouter(include_in_schema=False)
-SYNC_OUTCOMES = {
-    "full": "sent whole",
-    "differential": "changes sent",
-    "unchanged": "already up to date",
-    "offline": "offline: it follows when it connects",
-    "failed": "failed",
+# How one station's sync went, and how many stations it went so for, by outcome.
+SYNC_OUTCOMES: dict[str, Callable[[], str]] = {
+    "full": lambda: _("%(station)s: sent whole"),
+    "differential": lambda: _("%(station)s: changes sent"),
+    "unchanged": lambda: _("%(station)s: already up to date"),
+    "offline": lambda: _("%(station)s: offline: it follows when it connects"),
+    "failed": lambda: _("%(station)s: failed"),
 }
+SYNC_COUNTS: dict[str, Callable[[int], str]] = {
+    "full": lambda n: ngettext("%(n)s sent whole", "%(n)s sent whole", n),
+    "differential": lambda n: ngettext("%(n)s changes sent", "%(n)s changes sent", n),
+    "unchanged": lambda n: ngettext("%(n)s already up to date", "%(n)s already up to date", n),
+    "offline": lambda n: ngettext(
+        "%(n)s offline: it follows when it connects",
+        "%(n)s offline: they follow when they connect",
+        n,
+    ),
+    "failed": lambda n: ngettext("%(n)s failed", "%(n)s failed", n),
+}
+
+
+def _sync_outcome(station_id: str, outcome: str, detail: str | None) -> str:
+    said = SYNC_OUTCOMES.get(outcome)
+    text = said() % {"station": station_id} if said else f"{station_id}: {outcome}"
+    return f"{text} ({detail})" if detail else text
+
+
+def _sync_count(outcome: str, n: int) -> str:
+    said = SYNC_COUNTS.get(outcome)
+    return said(n) % {"n": n} if said else f"{n} {outcome}"
 
 
 # -- the lists ------------------------------------------------------------------------------------
@@ -149,7 +174,7 @@ async def create_list(
     tariff_ref: Key = "",
 ) -> Response:
     """A whitelist or discount list for a station (``station:ID``) or group (``group:ID``)."""
-    what, _, ident = target.partition(":")
+    what, _sep, ident = target.partition(":")
     station_id = ident if what == "station" and ident else None
     group_id = parse_int(ident) if what == "group" else None
     org_id = await _target_organisation(platform, user, station_id, group_id)
@@ -157,13 +182,13 @@ async def create_list(
         require(user, P.LISTS_WRITE, org_id)
     errors = FieldErrors()
     if station_id is None and group_id is None:
-        errors["target"] = "choose a station or a station group"
+        errors["target"] = _("choose a station or a station group")
     elif org_id is None:
-        errors["target"] = "this station belongs to no customer yet: set its owner first"
+        errors["target"] = _("this station belongs to no customer yet: set its owner first")
     if kind not in {k.value for k in ListKind}:
-        errors["kind"] = "whitelist or discount list"
+        errors["kind"] = _("whitelist or discount list")
     if len(tariff_ref.strip()) > 64:
-        errors["tariff_ref"] = "at most 64 characters"
+        errors["tariff_ref"] = _("at most %(n)s characters") % {"n": 64}
     if not errors:
         assert org_id is not None
         try:
@@ -180,7 +205,7 @@ async def create_list(
             field = {"station_id": "target", "group_id": "target"}.get(exc.field or "", exc.field)
             errors[field or "name"] = str(exc)
         else:
-            flash(request, f"List {created.name} created: add its cards.")
+            flash(request, _("List %(name)s created: add its cards.") % {"name": created.name})
             return redirect(f"/lists/{created.id}")
     ctx = await _lists_context(platform, user, None, 0)
     ctx["list_form"] = {"kind": kind, "name": name, "target": target, "tariff_ref": tariff_ref}
@@ -200,7 +225,7 @@ async def create_group(
     org_id = parse_int(organisation_id)
     errors = FieldErrors()
     if org_id is None:
-        errors["organisation_id"] = "choose the organisation"
+        errors["organisation_id"] = _("choose the organisation")
     else:
         require(user, P.LISTS_WRITE, org_id)
         try:
@@ -211,7 +236,12 @@ async def create_group(
             count = len(group.stations)
             flash(
                 request,
-                f"Group {group.name} created with {count} station{'' if count == 1 else 's'}.",
+                ngettext(
+                    "Group %(name)s created with %(n)s station.",
+                    "Group %(name)s created with %(n)s stations.",
+                    count,
+                )
+                % {"name": group.name, "n": count},
             )
             return redirect("/lists#groups")
     ctx = await _lists_context(platform, user, None, 0)
@@ -277,7 +307,7 @@ async def _find_card(platform: Platform, user: Actor, text: str) -> Card | str:
     """The one card the person means by a uid, printed number or contract id; else why not."""
     text = text.strip()
     if not text:
-        return "type the card's uid or printed number"
+        return _("type the card's uid or printed number")
     page = await platform.cards.search(user, CardFilter(q=text), PageRequest(limit=50))
     uid = normalize_uid(text)
     try:
@@ -294,11 +324,11 @@ async def _find_card(platform: Platform, user: Actor, text: str) -> Card | str:
     if len(exact) == 1:
         return exact[0]
     if len(exact) > 1:
-        return f"{text} names {len(exact)} cards: give the uid"
+        return _("%(text)s names %(n)s cards: give the uid") % {"text": text, "n": len(exact)}
     if page.items:
         close = ", ".join(c.printed_number or c.uid for c in page.items[:5])
-        return f"no card {text}; did you mean {close}?"
-    return f"no card {text} among yours"
+        return _("no card %(text)s; did you mean %(close)s?") % {"text": text, "close": close}
+    return _("no card %(text)s among yours") % {"text": text}
 
 
 @router.post("/lists/{list_id}/cards", dependencies=[CsrfChecked])
@@ -333,14 +363,21 @@ async def add_card(
         else:
             shown = wanted[1] or wanted[0]
             if result.added:
-                flash(request, f"Card {shown} added: the stations' local lists follow.")
+                flash(
+                    request,
+                    _("Card %(card)s added: the stations' local lists follow.") % {"card": shown},
+                )
             elif result.invited:
                 flash(
                     request,
-                    f"Card {shown} invited: it joins the list once its holder accepts.",
+                    _("Card %(card)s invited: it joins the list once its holder accepts.")
+                    % {"card": shown},
                 )
             else:
-                flash(request, f"Card {shown} was on the list, or invited, already.")
+                flash(
+                    request,
+                    _("Card %(card)s was on the list, or invited, already.") % {"card": shown},
+                )
             return redirect(f"/lists/{list_id}")
     ctx = await _list_context(platform, user, list_id)
     ctx["card_form"] = {"card": card}
@@ -355,9 +392,12 @@ async def remove_card(
     removed = await platform.lists.remove_cards(user, list_id, [uid])
     flash(
         request,
-        f"Card {normalize_uid(uid)} removed from the list."
-        if removed
-        else f"Card {normalize_uid(uid)} was not on the list.",
+        (
+            _("Card %(card)s removed from the list.")
+            if removed
+            else _("Card %(card)s was not on the list.")
+        )
+        % {"card": normalize_uid(uid)},
     )
     return redirect(f"/lists/{list_id}")
 
@@ -372,15 +412,23 @@ async def sync_list(
     results = [await platform.lists.sync_now(user, row["station_id"]) for row in ctx["sync"]]
     if len(results) <= 3:
         for result in results:
-            text = SYNC_OUTCOMES.get(result.outcome, result.outcome)
-            detail = f" ({result.detail})" if result.detail else ""
-            flash(request, f"{result.station_id}: {text}{detail}", error=result.outcome == "failed")
+            flash(
+                request,
+                _sync_outcome(result.station_id, result.outcome, result.detail),
+                error=result.outcome == "failed",
+            )
     elif results:
         counts: dict[str, int] = {}
         for result in results:
             counts[result.outcome] = counts.get(result.outcome, 0) + 1
-        summary = "; ".join(f"{n} {SYNC_OUTCOMES.get(o, o)}" for o, n in sorted(counts.items()))
-        flash(request, f"{len(results)} stations: {summary}.", error="failed" in counts)
+        summary = "; ".join(_sync_count(o, n) for o, n in sorted(counts.items()))
+        total = len(results)
+        flash(
+            request,
+            ngettext("%(n)s station: %(summary)s.", "%(n)s stations: %(summary)s.", total)
+            % {"n": total, "summary": summary},
+            error="failed" in counts,
+        )
     if not ctx["sync"]:
-        flash(request, "The list covers no station yet.", error=True)
+        flash(request, _("The list covers no station yet."), error=True)
     return redirect(f"/lists/{list_id}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -13,6 +14,7 @@ from voltflow.domain.access import Actor
 from voltflow.domain.authorization import normalize_uid
 from voltflow.domain.paging import PageRequest
 from voltflow.domain.queries import MessageFilter, SessionFilter, StationFilter
+from voltflow.i18n import _
 from voltflow.services.access import require
 from voltflow.services.ports import CommandError, ProtocolCatalogue
 from voltflow.services.stations import StationError, StationNotFound
@@ -33,14 +35,20 @@ from voltflow.web.console.common import (
 
 router = APIRouter(include_in_schema=False)
 
-# How a failed command reads in the console, by CommandError.kind.
-COMMAND_FAILURES = {
-    "offline": "station offline",
-    "timeout": "no answer",
-    "callerror": "refused by the station",
-    "invalid": "invalid payload, not sent",
-    "key-change-busy": "another key change under way, not sent",
+# How a failed command reads in the console, by CommandError.kind; the station's or the
+# service's own words follow.
+COMMAND_FAILURES: dict[str, Callable[[], str]] = {
+    "offline": lambda: _("station offline: %(message)s"),
+    "timeout": lambda: _("no answer: %(message)s"),
+    "callerror": lambda: _("refused by the station: %(message)s"),
+    "invalid": lambda: _("invalid payload, not sent: %(message)s"),
+    "key-change-busy": lambda: _("another key change under way, not sent: %(message)s"),
 }
+
+
+def _failure(exc: CommandError) -> str:
+    said = COMMAND_FAILURES.get(exc.kind)
+    return said() % {"message": exc.message} if said else f"{exc.kind}: {exc.message}"
 
 
 def _ocpp_url(request: Request, station_id: str) -> str:
@@ -152,7 +160,10 @@ async def station_page(
         ctx = await _station_context(request, platform, user, station_id)
     except StationNotFound:
         return render(
-            request, "not_found.html", {"user": user, "what": f"station {station_id}"}, 404
+            request,
+            "not_found.html",
+            {"user": user, "what": _("station %(id)s") % {"id": station_id}},
+            404,
         )
     messages = await platform.stations.message_log(
         station_id, MessageFilter(limit=PAGE), actor=user
@@ -246,9 +257,13 @@ async def claim(
     cookie: the answer is the fragment itself (htmx), or the station page."""
     claimed = await platform.stations.claim(station_id, actor=user)
     ctx = {
-        "title": f"{station_id} claimed",
+        "title": _("%(station)s claimed") % {"station": station_id},
         "key": claimed.key,
-        "delivery": f"its new key was {claimed.delivery}" if claimed.delivery else None,
+        "delivery": (
+            _("its new key was %(delivery)s") % {"delivery": claimed.delivery}
+            if claimed.delivery
+            else None
+        ),
         "error": None,
     }
     if is_partial(request):
@@ -267,21 +282,28 @@ async def rotate_key(
     """A new key for the connected station (ChangeConfiguration AuthorizationKey), shown once."""
     require(user, P.STATIONS_WRITE, None)
     await platform.stations.get(station_id, actor=user)
-    ctx: dict[str, Any] = {"title": "Key rotation", "key": None, "delivery": None, "error": None}
+    ctx: dict[str, Any] = {
+        "title": _("Key rotation"),
+        "key": None,
+        "delivery": None,
+        "error": None,
+    }
     try:
         rotated = await platform.commands.rotate_key(station_id, actor=user)
     except CommandError as exc:
-        ctx["error"] = f"{COMMAND_FAILURES.get(exc.kind, exc.kind)}: {exc.message}"
+        ctx["error"] = _failure(exc)
     else:
         status = rotated.result.payload.get("status")
         if rotated.taken:
             ctx["key"] = rotated.key
-            ctx["delivery"] = (
-                f"the station answered {status}: its old key stays valid until it reconnects "
+            ctx["delivery"] = _(
+                "the station answered %(status)s: its old key stays valid until it reconnects "
                 "with the new one"
-            )
+            ) % {"status": status}
         else:
-            ctx["error"] = f"the station answered {status}: it keeps its key"
+            ctx["error"] = _("the station answered %(status)s: it keeps its key") % {
+                "status": status
+            }
     response = render(request, "partials/key_result.html", ctx)
     response.headers["HX-Trigger"] = "command-done"
     return response
@@ -303,9 +325,9 @@ async def set_owner(
     names = await organisation_names(platform, user, [station.organisation_id])
     flash(
         request,
-        f"{station_id} now belongs to {names[owner]}."
+        _("%(station)s now belongs to %(owner)s.") % {"station": station_id, "owner": names[owner]}
         if owner is not None
-        else f"{station_id} belongs to no customer now.",
+        else _("%(station)s belongs to no customer now.") % {"station": station_id},
     )
     return redirect(f"/stations/{quote(station_id, safe='')}")
 
@@ -323,16 +345,16 @@ async def command(
     try:
         body = json.loads(payload) if payload.strip() else None
     except ValueError as exc:
-        ctx["error"] = f"the payload is not valid JSON ({exc}), not sent"
+        ctx["error"] = _("the payload is not valid JSON (%(problem)s), not sent") % {"problem": exc}
         return render(request, "partials/command_result.html", ctx)
     if body is not None and not isinstance(body, dict):
-        ctx["error"] = "the payload must be a JSON object ({…}), not sent"
+        ctx["error"] = _("the payload must be a JSON object ({…}), not sent")
         return render(request, "partials/command_result.html", ctx)
     try:
         result = await platform.commands.send(station_id, action, body, actor=user)
         ctx["result"] = json.dumps(result.payload, indent=2, ensure_ascii=False)
     except CommandError as exc:
-        ctx["error"] = f"{COMMAND_FAILURES.get(exc.kind, exc.kind)}: {exc.message}"
+        ctx["error"] = _failure(exc)
     response = render(request, "partials/command_result.html", ctx)
     # The message log now holds the frames of this exchange: it refreshes on this event.
     response.headers["HX-Trigger"] = "command-done"
