@@ -178,6 +178,10 @@ def check_templates(templates: Path = TEMPLATES) -> list[Problem]:
     env.install_gettext_callables(  # type: ignore[attr-defined]
         gettext, ngettext, newstyle=True, pgettext=pgettext, npgettext=npgettext
     )
+    # The console's own filters (read here, not at import: the console imports this package).
+    from voltflow.web.console.common import templates as console
+
+    env.filters.update(console.env.filters)
     problems: list[Problem] = []
     for name in sorted(env.list_templates(extensions=["html", "txt"])):
         for lang in LANGUAGES:

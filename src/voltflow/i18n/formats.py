@@ -126,7 +126,7 @@ _FIELD = re.compile(r"'[^']*'|([a-zA-Z])\1*")
 
 @cache
 def _compiled(lang: str, style: Literal["short", "medium", "date"]) -> Callable[[Any], str]:
-    """CLDR's pattern for ``style`` in ``lang`` as one ``str.format`` of the date's fields."""
+    """CLDR's pattern for ``style`` in ``lang`` as one f-string of the date's fields."""
     loc = _locale(lang)
     if lang in ISO_PATTERNS:
         pattern = ISO_PATTERNS[lang][style]
@@ -136,8 +136,9 @@ def _compiled(lang: str, style: Literal["short", "medium", "date"]) -> Callable[
         template = str(get_datetime_format(style, locale=loc))
         pattern = template.replace("{1}", str(get_date_format(style, locale=loc).pattern))
         pattern = pattern.replace("{0}", str(get_time_format(style, locale=loc).pattern))
-    months = loc.months["format"]["abbreviated"]
-    wide = loc.months["format"]["wide"]
+    # Plain tuples: Babel's locale data is a mapping whose lookups cost a call each.
+    months = ("", *(loc.months["format"]["abbreviated"][n] for n in range(1, 13)))
+    wide = ("", *(loc.months["format"]["wide"][n] for n in range(1, 13)))
     out: list[str] = []
     at = 0
     for match in _FIELD.finditer(pattern):
@@ -158,40 +159,30 @@ def _compiled(lang: str, style: Literal["short", "medium", "date"]) -> Callable[
             return slow
         out.append(field)
     out.append(pattern[at:].replace("{", "{{").replace("}", "}}"))
-    text = "".join(out)
-    if style == "date":
-        return lambda v: text.format(
-            d=v.day, M=v.month, y=v.year, yy=v.year % 100, mon=months[v.month], month=wide[v.month]
-        )
-    return lambda v: text.format(
-        d=v.day,
-        M=v.month,
-        y=v.year,
-        yy=v.year % 100,
-        mon=months[v.month],
-        month=wide[v.month],
-        H=v.hour,
-        m=v.minute,
-        s=v.second,
-    )
+    # One f-string over the fields the pattern uses, compiled once: a page formats a time a row.
+    source = "lambda v: f" + repr("".join(out))
+    code: Callable[[Any], str] = eval(source, {"months": months, "wide": wide})
+    return code
 
 
+# CLDR's fields as f-string replacement fields of the date ``v`` (the source of the function
+# ``_compiled`` builds: the pattern itself is data from CLDR, the fields only these).
 _FIELDS = {
-    "d": "{d}",
-    "dd": "{d:02d}",
-    "M": "{M}",
-    "MM": "{M:02d}",
-    "MMM": "{mon}",
-    "LLL": "{mon}",
-    "MMMM": "{month}",
-    "LLLL": "{month}",
-    "y": "{y}",
-    "yyyy": "{y:04d}",
-    "yy": "{yy:02d}",
-    "H": "{H}",
-    "HH": "{H:02d}",
-    "mm": "{m:02d}",
-    "ss": "{s:02d}",
+    "d": "{v.day}",
+    "dd": "{v.day:02d}",
+    "M": "{v.month}",
+    "MM": "{v.month:02d}",
+    "MMM": "{months[v.month]}",
+    "LLL": "{months[v.month]}",
+    "MMMM": "{wide[v.month]}",
+    "LLLL": "{wide[v.month]}",
+    "y": "{v.year}",
+    "yyyy": "{v.year:04d}",
+    "yy": "{v.year % 100:02d}",
+    "H": "{v.hour}",
+    "HH": "{v.hour:02d}",
+    "mm": "{v.minute:02d}",
+    "ss": "{v.second:02d}",
 }
 
 

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 
 from voltflow.bootstrap import Platform
 from voltflow.domain.access import KIND_ROLES, Actor, OrganisationKind, Permission, Role
@@ -47,6 +48,16 @@ templates.env.policies["ext.i18n.trimmed"] = True
 templates.env.install_gettext_callables(  # type: ignore[attr-defined]
     gettext, ngettext, newstyle=True, pgettext=pgettext, npgettext=npgettext
 )
+
+
+def css_string(text: str) -> Markup:
+    """``text`` as a CSS string's content, inside a page's own ``<style>``: quotes, backslashes
+    and line breaks escaped, and ``<`` too, so that nothing closes the element."""
+    escaped = "".join(f"\\{ord(ch):x} " if ch in '"\\<>\n\r' else ch for ch in str(text))
+    return Markup(escaped)
+
+
+templates.env.filters["css_string"] = css_string
 PAGE = 50
 FLASH = "flash"
 
