@@ -165,9 +165,12 @@ def main() -> None:
         for render in renders.values():  # warm: templates compiled, catalogs read
             render()
         times: dict[str, list[float]] = {name: [] for name in renders}
-        for _ in range(args.rounds):
-            for name, render in renders.items():
-                times[name].append(timed(render, args.renders))
+        order = list(renders)
+        for round_number in range(args.rounds):
+            # Each round starts with another render: none always runs first, or after another.
+            shift = round_number % len(order)
+            for name in order[shift:] + order[:shift]:
+                times[name].append(timed(renders[name], args.renders))
     reference = statistics.median(times["before (English only)"])
     print(f"sessions list, {PAGE} rows: median µs per render over {args.rounds} rounds")
     for name, values in times.items():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from collections.abc import AsyncIterator
 
 import nats
@@ -51,7 +52,7 @@ def test_station_ids_become_single_subject_tokens(station_id: str, subject: str)
 async def test_command_reaches_the_gateway_holding_the_station(
     platform: Platform, other_gateway: Platform, ocpp_url: str, nats_clients: tuple[Client, Client]
 ) -> None:
-    prefix = f"vftest{id(platform)}"
+    prefix = f"vftest{uuid.uuid4().hex[:12]}"
     holder = NatsStationLink(nats_clients[0], platform.ocpp, prefix)
     remote = CommandService(
         NatsStationLink(nats_clients[1], other_gateway.ocpp, prefix),
