@@ -164,7 +164,7 @@ def build(
     clock = clock or SystemClock()
     db = database or create_database(settings.database_url, synchronous=settings.sqlite_synchronous)
     writer = DurableWriter(db, commit_interval=settings.commit_interval_ms / 1000)
-    outbox = OutboxRepository(db)
+    outbox = OutboxRepository(db, writer)
     uow = SqlUnitOfWork(db, outbox)
     activity_repo = ActivityRepository(db)
     # The consumers of events in this process: each applies an event once (``services.events``).

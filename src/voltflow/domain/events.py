@@ -12,6 +12,7 @@ and back, the same on every process and version that knows the kind.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import uuid
 from dataclasses import dataclass, field
@@ -35,8 +36,14 @@ class Envelope:
         return decode(self.kind, self.payload)
 
 
+# Ids unique across processes and restarts without a random draw each (stations' traffic makes
+# events many times a second): this process's random prefix, then a counter.
+_PROCESS = uuid.uuid4().hex[:16]
+_COUNTER = itertools.count(1)
+
+
 def new_event_id() -> str:
-    return str(uuid.uuid4())
+    return f"{_PROCESS}-{next(_COUNTER):019d}"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -204,11 +211,14 @@ class UnknownEvent(ValueError):
 
 def encode(event: Event) -> str:
     """The event as JSON: its fields, with times in ISO 8601 UTC and amounts as text."""
-    return json.dumps(
-        {f.name: _plain(getattr(event, f.name)) for f in dataclasses.fields(event)},
-        separators=(",", ":"),
-        sort_keys=True,
-    )
+    names = _NAMES.get(type(event))
+    if names is None:
+        names = _NAMES[type(event)] = tuple(sorted(f.name for f in dataclasses.fields(event)))
+    return _ENCODER.encode({name: _plain(getattr(event, name)) for name in names})
+
+
+_NAMES: dict[type[Event], tuple[str, ...]] = {}
+_ENCODER = json.JSONEncoder(separators=(",", ":"))
 
 
 def decode(kind: str, text: str) -> Event:
@@ -236,7 +246,7 @@ def _hints(cls: type[Event]) -> dict[str, Any]:
 
 def _plain(value: Any) -> Any:
     if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat()
+        return (value if value.tzinfo is UTC else value.astimezone(UTC)).isoformat()
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, tuple):

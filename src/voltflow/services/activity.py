@@ -3,6 +3,7 @@ dashboards' charts and the station page's recent activity read, without scanning
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
@@ -26,13 +27,25 @@ class StationDailyTotals:
         self.zone = ZoneInfo(timezone)
 
     async def handle(self, event: Event) -> None:
-        if isinstance(event, SessionClosed):
-            day = event.started_at.astimezone(self.zone).date()
-            await self.repo.add_station_totals(event.station_id, day, 1, event.energy_wh)
-        elif isinstance(event, SessionCorrected):
-            day = event.started_at.astimezone(self.zone).date()
-            delta = event.energy_wh - event.previous_energy_wh
-            await self.repo.add_station_totals(event.station_id, day, 0, delta)
+        await self.handle_many([event])
+
+    async def handle_many(self, events: Sequence[Event]) -> None:
+        """A batch's sessions summed per station and day: one statement for all."""
+        sums: dict[tuple[str, date], list[int]] = {}
+        for event in events:
+            if isinstance(event, SessionClosed):
+                counted, energy = 1, event.energy_wh
+            elif isinstance(event, SessionCorrected):
+                counted, energy = 0, event.energy_wh - event.previous_energy_wh
+            else:
+                continue
+            key = (event.station_id, event.started_at.astimezone(self.zone).date())
+            total = sums.setdefault(key, [0, 0])
+            total[0] += counted
+            total[1] += energy
+        await self.repo.add_many_station_totals(
+            [(station, day, n, wh) for (station, day), (n, wh) in sums.items()]
+        )
 
 
 class ActivityService:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
 from sqlalchemy import select
@@ -22,6 +23,18 @@ class ActivityRepository:
                 "energy_wh": station_daily_totals.c.energy_wh + totals.excluded.energy_wh,
             },
         )
+
+    async def add_many_station_totals(self, rows: Sequence[tuple[str, date, int, int]]) -> None:
+        """(station, day, sessions, Wh) added to each day's totals, in one statement."""
+        if rows:
+            async with self.db.writing() as conn:
+                await conn.execute(
+                    self._add_totals,
+                    [
+                        {"station_id": s, "day": d, "sessions": n, "energy_wh": wh}
+                        for s, d, n, wh in rows
+                    ],
+                )
 
     async def add_station_totals(
         self, station_id: str, day: date, sessions: int, energy_wh: int

@@ -14,9 +14,12 @@ from voltflow.domain.events import Envelope, Event, encode
 from voltflow.store.database import Database
 from voltflow.store.statements import dialect_insert
 from voltflow.store.tables import event_receipts, outbox
-from voltflow.store.writer import Write
+from voltflow.store.writer import DurableWriter, Write
 
 _INSERT: Executable = insert(outbox)
+_MARK: Executable = (
+    update(outbox).where(outbox.c.seq == bindparam("b_seq")).values(published_at=bindparam("b_at"))
+)
 
 
 def event_row(event: Event) -> dict[str, object]:
@@ -30,8 +33,9 @@ def event_row(event: Event) -> dict[str, object]:
 
 
 class OutboxRepository:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, writer: DurableWriter) -> None:
         self.db = db
+        self.writer = writer
         # RETURNING tells whether a row went in: the driver's rowcount does not, on PostgreSQL.
         self._receipt = (
             dialect_insert(db.dialect, event_receipts)
@@ -63,15 +67,12 @@ class OutboxRepository:
         return [Envelope(r.seq, r.id, r.kind, r.occurred_at, r.payload) for r in rows]
 
     async def mark_published(self, seqs: Sequence[int], at: datetime) -> None:
-        if not seqs:
-            return
-        statement = (
-            update(outbox)
-            .where(outbox.c.seq == bindparam("b_seq"))
-            .values(published_at=bindparam("b_at"))
-        )
-        async with self.db.writing() as conn:
-            await conn.execute(statement, [{"b_seq": s, "b_at": at} for s in seqs])
+        """Rides the station writer's next group commit: no transaction (and, on SQLite, no
+        write lock and fsync) of its own. Each event by its own ``seq``: on PostgreSQL a lower
+        one may still commit after a higher one was read, so a range would mark one that was
+        never published."""
+        if seqs:
+            await self.writer.commit([Write(_MARK, {"b_seq": s, "b_at": at}) for s in seqs])
 
     async def first_receipt(self, consumer: str, event_id: str, at: datetime) -> bool:
         """Records that ``consumer`` applies ``event_id`` now, in the unit of work this runs in;
@@ -84,6 +85,22 @@ class OutboxRepository:
             except IntegrityError:  # pragma: no cover (the conflict clause answers first)
                 return False
             return result.first() is not None
+
+    async def first_receipts(
+        self, consumer: str, event_ids: Sequence[str], at: datetime
+    ) -> set[str]:
+        """``first_receipt`` for many events in one statement: the ids applied now."""
+        if not event_ids:
+            return set()
+        rows = [{"consumer": consumer, "event_id": e, "applied_at": at} for e in event_ids]
+        statement = (
+            dialect_insert(self.db.dialect, event_receipts)
+            .values(rows)
+            .on_conflict_do_nothing()
+            .returning(event_receipts.c.event_id)
+        )
+        async with self.db.writing() as conn:
+            return set((await conn.execute(statement)).scalars())
 
     async def receipts(self, consumer: str) -> int:
         async with self.db.reading() as conn:
