@@ -51,7 +51,7 @@ class EventSink(Protocol):
 
 
 class LocalDelivery:
-    """Applies events to this process's subscribers, each in a transaction with its receipt."""
+    """Applies events to this process's subscribers, in transactions with their receipts."""
 
     def __init__(
         self,
@@ -64,12 +64,6 @@ class LocalDelivery:
         self.outbox = outbox
         self.clock = clock
         self.subscribers: list[Subscriber] = list(subscribers)
-
-    def named(self, name: str) -> Subscriber:
-        for subscriber in self.subscribers:
-            if subscriber.name == name:
-                return subscriber
-        raise LookupError(name)
 
     async def publish(self, events: Sequence[Envelope]) -> None:
         """Each subscriber takes the batch's events of its kinds in one transaction: stations'
