@@ -217,7 +217,7 @@ def test_card_import_show_block_unblock(db: str, tmp_path: Path) -> None:
     good = tmp_path / "cards.csv"
     good.write_text("uid,printed_number\n04A1B2C3,VF-0001\n04A1B2C4,VF-0002\n")
     code, out = invoke(db, "card", "import", str(good))
-    assert (code, out.strip()) == (0, "2 card(s) imported into stock")
+    assert (code, out.strip()) == (0, "2 cards imported into stock")
     code, out = invoke(db, "card", "show", "04:a1:b2:c3", "--json")
     card = json.loads(out)
     assert (card["state"], card["history"][0]["action"]) == ("in_stock", "import")
