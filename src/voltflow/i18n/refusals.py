@@ -4,7 +4,7 @@ The domain imports nothing of Voltflow, so its errors say English (for logs) and
 broke which rule: an illegal card step its action and state, an eMAID error its reason and text,
 a contract error its reason and values, a station key its fault. The services, where such an
 error turns into one of theirs, say it to people through these functions. In English each gives
-the domain's own text, word for word.
+the domain's own text, word for word (an IBAN's or BIC's fault in the bank library's words).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from voltflow.domain.cards import TRANSITIONS, CardAction, IllegalTransition
 from voltflow.domain.contracts import ContractError
 from voltflow.domain.emaid import EmaidError
 from voltflow.domain.station_keys import KEY_MAX, KEY_MIN, KEY_SYMBOLS, KeyFault, key_fault
-from voltflow.i18n import _, ngettext
+from voltflow.i18n import SOURCE, _, language, ngettext
 from voltflow.i18n.terms import card_state
 
 # One sentence per step: the verb agrees with its object differently in each language.
@@ -108,6 +108,9 @@ def contract_error(exc: ContractError) -> str:
     """What is wrong with a contract's input; the domain's English for a rule not known here."""
     v = exc.values
     reason = exc.reason
+    if reason in ("iban", "bic") and language() == SOURCE:
+        # The bank library's own English says more than the kind of fault translated here.
+        return str(exc)
     if reason == "mandate_reference":
         return _("mandate reference: 1–35 letters, digits or + ? / - : ( ) . , ' and spaces")
     if reason == "iban":
