@@ -217,7 +217,7 @@ def test_card_import_show_block_unblock(db: str, tmp_path: Path) -> None:
     good = tmp_path / "cards.csv"
     good.write_text("uid,printed_number\n04A1B2C3,VF-0001\n04A1B2C4,VF-0002\n")
     code, out = invoke(db, "card", "import", str(good))
-    assert (code, out.strip()) == (0, "2 card(s) imported into stock")
+    assert (code, out.strip()) == (0, "2 cards imported into stock")
     code, out = invoke(db, "card", "show", "04:a1:b2:c3", "--json")
     card = json.loads(out)
     assert (card["state"], card["history"][0]["action"]) == ("in_stock", "import")
@@ -353,3 +353,25 @@ def test_messages_follow_the_locale(db: str) -> None:
     assert "no user nobody" in run(None)
     # The language was this command's only: what runs next in the process speaks English again.
     assert _("no user %(name)s") % {"name": "nobody"} == "no user nobody"
+
+
+def test_a_service_refusal_follows_the_locale(db: str, tmp_path: Path) -> None:
+    """A service's error, and the domain rule behind it, in the language of the locale."""
+    stock = tmp_path / "cards.csv"
+    stock.write_text("uid,printed_number\n04A1B2C3,VF-0001\n")
+    assert invoke(db, "card", "import", str(stock)) == (0, "1 card imported into stock\n")
+
+    def block(lang: str) -> str:
+        env = {"LC_ALL": None, "LC_MESSAGES": None, "LANG": lang}
+        result = CliRunner(env=env).invoke(main, ["--database", db, "card", "block", "04A1B2C3"])
+        assert result.exit_code == 1 and "Traceback" not in result.output
+        return result.output
+
+    assert block("fr_BE.UTF-8") == (
+        "Erreur : 04A1B2C3 : impossible de bloquer une carte qui est en stock "
+        "(seulement depuis : active)\n"
+    )
+    assert "04A1B2C3: kan een kaart die in voorraad is niet blokkeren" in block("nl_BE.UTF-8")
+    assert block("C.UTF-8") == (
+        "Error: 04A1B2C3: cannot block a card that is in stock (only from: active)\n"
+    )

@@ -16,7 +16,7 @@ import click
 
 from voltflow.bootstrap import Platform, build
 from voltflow.config import Settings
-from voltflow.i18n import _
+from voltflow.i18n import _, language
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -109,7 +109,8 @@ def api_post(api_url: str, api_key: str, path: str, timeout: float = 40) -> dict
     try:
         response = httpx.post(
             f"{api_url.rstrip('/')}/api/v1{path}",
-            headers={"Authorization": f"Bearer {api_key}"},
+            # The server's refusals in the language of this command's messages.
+            headers={"Authorization": f"Bearer {api_key}", "Accept-Language": language()},
             timeout=timeout,
         )
     except httpx.HTTPError as exc:

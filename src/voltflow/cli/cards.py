@@ -85,15 +85,15 @@ async def card_import(ctx: click.Context, file: str) -> None:
             n = len(exc.problems)
             raise fail(
                 ngettext(
-                    "nothing imported, %(n)s problem(s):\n%(details)s",
-                    "nothing imported, %(n)s problem(s):\n%(details)s",
+                    "nothing imported, %(n)s problem:\n%(details)s",
+                    "nothing imported, %(n)s problems:\n%(details)s",
                     n,
                 )
                 % {"n": n, "details": details}
             ) from exc
         n = len(uids)
         click.echo(
-            ngettext("%(n)s card(s) imported into stock", "%(n)s card(s) imported into stock", n)
+            ngettext("%(n)s card imported into stock", "%(n)s cards imported into stock", n)
             % {"n": n}
         )
 
@@ -146,11 +146,11 @@ _card_step(
     "block",
     "block",
     "Block cards: every station refuses them, online or not.",
-    lambda n: ngettext("%(n)s card(s): block done", "%(n)s card(s): block done", n),
+    lambda n: ngettext("%(n)s card blocked", "%(n)s cards blocked", n),
 )
 _card_step(
     "unblock",
     "unblock",
     "Unblock cards.",
-    lambda n: ngettext("%(n)s card(s): unblock done", "%(n)s card(s): unblock done", n),
+    lambda n: ngettext("%(n)s card unblocked", "%(n)s cards unblocked", n),
 )

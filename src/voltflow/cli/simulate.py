@@ -45,8 +45,8 @@ def simulate(
     ids = [f"{prefix}{i:04d}" for i in range(1, count + 1)]
     click.echo(
         ngettext(
-            "simulating %(n)s station(s) against %(url)s: %(first)s…%(last)s",
-            "simulating %(n)s station(s) against %(url)s: %(first)s…%(last)s",
+            "simulating %(n)s station against %(url)s: %(first)s…%(last)s",
+            "simulating %(n)s stations against %(url)s: %(first)s…%(last)s",
             count,
         )
         % {"n": count, "url": url, "first": ids[0], "last": ids[-1]}

@@ -9,9 +9,19 @@ from datetime import date
 from decimal import Decimal
 
 from schwifty import BIC, IBAN
-from schwifty.exceptions import SchwiftyException
+from schwifty.exceptions import (
+    InvalidAccountCode,
+    InvalidBankCode,
+    InvalidBBANChecksum,
+    InvalidBranchCode,
+    InvalidChecksumDigits,
+    InvalidCountryCode,
+    InvalidLength,
+    InvalidStructure,
+    SchwiftyException,
+)
 
-from voltflow.domain.money import Money
+from voltflow.domain.money import MINOR_UNITS, Money
 
 
 class ContractKind(enum.StrEnum):
@@ -20,9 +30,33 @@ class ContractKind(enum.StrEnum):
 
 
 class ContractError(ValueError):
-    def __init__(self, message: str, field: str) -> None:
+    """A contract's rule broken: ``field`` names the input at fault, ``reason`` the rule (the
+    field when it has one only) and ``values`` what broke it. The message is English; people
+    read it translated from ``reason`` and ``values``."""
+
+    def __init__(self, message: str, field: str, reason: str | None = None, **values: str) -> None:
         super().__init__(message)
         self.field = field
+        self.reason = reason or field
+        self.values = values
+
+
+# What was wrong with a bank account number or a bank's code, by kind: the message keeps the bank
+# library's own English, which says more (the length it expected, the code it did not know).
+_BANK_FAULTS: tuple[tuple[type[SchwiftyException], str], ...] = (
+    (InvalidLength, "length"),
+    (InvalidCountryCode, "country"),
+    (InvalidChecksumDigits, "checksum"),
+    (InvalidBBANChecksum, "checksum"),
+    (InvalidBankCode, "bank"),
+    (InvalidBranchCode, "bank"),
+    (InvalidAccountCode, "account"),
+    (InvalidStructure, "structure"),
+)
+
+
+def _bank_fault(exc: SchwiftyException) -> str:
+    return next((name for kind, name in _BANK_FAULTS if isinstance(exc, kind)), "other")
 
 
 # SEPA mandate reference: up to 35 characters of the SEPA Latin set, no spaces at either end.
@@ -49,23 +83,33 @@ def validate_mandate(
     try:
         parsed_iban = IBAN(iban)
     except SchwiftyException as exc:
-        raise ContractError(f"IBAN {iban!r}: {exc}", "mandate_iban") from exc
+        raise ContractError(
+            f"IBAN {iban!r}: {exc}", "mandate_iban", "iban", iban=iban, fault=_bank_fault(exc)
+        ) from exc
     if bic:
         try:
             parsed_bic = BIC(bic)
         except SchwiftyException as exc:
-            raise ContractError(f"BIC {bic!r}: {exc}", "mandate_bic") from exc
+            raise ContractError(
+                f"BIC {bic!r}: {exc}", "mandate_bic", "bic", bic=bic, fault=_bank_fault(exc)
+            ) from exc
         if parsed_bic.country_code != parsed_iban.country_code:
             raise ContractError(
                 f"BIC {parsed_bic} is of {parsed_bic.country_code}, the IBAN of "
                 f"{parsed_iban.country_code}",
                 "mandate_bic",
+                "bic_country",
+                bic=str(parsed_bic),
+                bic_country=parsed_bic.country_code,
+                iban_country=parsed_iban.country_code,
             )
         bic_text = str(parsed_bic)
     elif parsed_iban.bic is not None:
         bic_text = str(parsed_iban.bic)
     else:
-        raise ContractError("BIC: required, it cannot be derived from this IBAN", "mandate_bic")
+        raise ContractError(
+            "BIC: required, it cannot be derived from this IBAN", "mandate_bic", "bic_required"
+        )
     if signed_on > today:
         raise ContractError("mandate signature date is in the future", "mandate_signed_on")
     return Mandate(reference, parsed_iban.compact, bic_text, signed_on)
@@ -88,11 +132,15 @@ def subscription_plan(
         ("fee_per_licence", per_licence),
     ):
         if amount < 0:
-            raise ContractError(f"{name}: cannot be negative", name)
+            raise ContractError(f"{name}: cannot be negative", name, "negative_fee", name=name)
         try:
             fees.append(Money(amount, currency))
         except ValueError as exc:
-            raise ContractError(str(exc), "currency") from exc
+            if currency not in MINOR_UNITS:
+                raise ContractError(
+                    str(exc), "currency", currency=currency, known=", ".join(sorted(MINOR_UNITS))
+                ) from exc
+            raise ContractError(str(exc), name, "amount") from exc
     return SubscriptionPlan(*fees)
 
 

@@ -61,6 +61,21 @@ _CHARS = {code: ch for ch, code in _CODES.items()}
 Matrix = tuple[int, int, int, int]
 
 
+class EmaidError(ValueError):
+    """Why a text is not a contract id: ``reason`` is ``"form"`` (not the shape of one),
+    ``"check"`` (a wrong check character: ``expected``, ``given``) or ``"body"``; with
+    ``text``, what was given. The message is English; people read it translated from these."""
+
+    def __init__(
+        self, message: str, reason: str, text: str, expected: str = "", given: str = ""
+    ) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.text = text
+        self.expected = expected
+        self.given = given
+
+
 def _mul(a: Matrix, b: Matrix) -> Matrix:
     return (
         a[0] * b[0] + a[1] * b[2],
@@ -86,7 +101,7 @@ def check_character(body: str) -> str:
     """The check character for the 14 characters of country, provider and instance."""
     body = body.upper()
     if len(body) != 14 or any(ch not in _CODES for ch in body):
-        raise ValueError("an eMAID body is 14 letters or digits")
+        raise EmaidError("an eMAID body is 14 letters or digits", "body", body)
     a1 = a2 = b1 = b2 = 0
     for i, ch in enumerate(body):
         code = _CODES[ch]
@@ -125,11 +140,19 @@ def parse_emaid(text: str) -> Emaid:
     a check character that is given must be the right one."""
     m = _FORM.match(text.strip().upper())
     if m is None:
-        raise ValueError(
+        raise EmaidError(
             f"{text!r} is not an eMAID: 2-letter country, 3-character provider, "
-            "9-character instance, optional check character (e.g. BE-VFL-C00000123-?)"
+            "9-character instance, optional check character (e.g. BE-VFL-C00000123-?)",
+            "form",
+            text,
         )
     emaid = Emaid(m["cc"], m["pid"], m["inst"])
     if m["chk"] and m["chk"] != emaid.check:
-        raise ValueError(f"{text!r}: check character should be {emaid.check}, not {m['chk']}")
+        raise EmaidError(
+            f"{text!r}: check character should be {emaid.check}, not {m['chk']}",
+            "check",
+            text,
+            expected=emaid.check,
+            given=m["chk"],
+        )
     return emaid

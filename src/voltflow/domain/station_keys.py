@@ -16,7 +16,8 @@ import secrets
 
 KEY_MIN, KEY_MAX = 16, 40
 _KEY = re.compile(r"^[A-Za-z0-9*\-_=:+|@.]*$")
-KEY_RULE = f"{KEY_MIN}–{KEY_MAX} characters of letters, digits and * - _ = : + | @ ."
+KEY_SYMBOLS = "* - _ = : + | @ ."
+KEY_RULE = f"{KEY_MIN}–{KEY_MAX} characters of letters, digits and {KEY_SYMBOLS}"
 # The configuration key that carries it in OCPP 1.6 (configuration keys are case-insensitive).
 AUTHORIZATION_KEY = "AuthorizationKey"
 # What the message log shows in place of a key sent to a station.
@@ -30,13 +31,35 @@ class KeyChange(enum.StrEnum):
     ACCEPTED = "Accepted"  # the station took it: both keys open the door until it uses the new
 
 
-def key_problem(key: object) -> str | None:
-    """Why ``key`` cannot be a station's key, or None when it can."""
+class KeyFault(enum.Enum):
+    """Which of the key's rules a key breaks."""
+
+    NOT_TEXT = "not_text"
+    LENGTH = "length"
+    CHARACTERS = "characters"
+
+
+def key_fault(key: object) -> KeyFault | None:
+    """The rule ``key`` breaks, or None when it can be a station's key."""
     if not isinstance(key, str):
-        return f"a text of {KEY_RULE}"
+        return KeyFault.NOT_TEXT
     if not KEY_MIN <= len(key) <= KEY_MAX:
-        return f"{len(key)} characters; a station key has {KEY_RULE}"
+        return KeyFault.LENGTH
     if not _KEY.match(key):
+        return KeyFault.CHARACTERS
+    return None
+
+
+def key_problem(key: object) -> str | None:
+    """Why ``key`` cannot be a station's key, in English (logs), or None when it can; people
+    read it in their language from :func:`key_fault`."""
+    fault = key_fault(key)
+    if fault is KeyFault.NOT_TEXT:
+        return f"a text of {KEY_RULE}"
+    if fault is KeyFault.LENGTH:
+        assert isinstance(key, str)
+        return f"{len(key)} characters; a station key has {KEY_RULE}"
+    if fault is KeyFault.CHARACTERS:
         return f"a station key has {KEY_RULE}"
     return None
 

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Protocol, TypeVar
 
 from voltflow.domain.access import ROLE_PERMISSIONS, Actor, Permission, Role, allowed
+from voltflow.i18n import _
 
 # What a role grants over the person's own things only, not over all their organisation holds: a
 # driver reads their own cards and the sessions charged with them, not their colleagues'. (Whose
@@ -17,7 +18,10 @@ OWN_ONLY: dict[Role, frozenset[Permission]] = {
 
 class Forbidden(PermissionError):
     def __init__(self, actor: Actor, permission: Permission) -> None:
-        super().__init__(f"{actor.username} may not use {permission.value} here")
+        super().__init__(
+            _("%(user)s may not use %(permission)s here")
+            % {"user": actor.username, "permission": permission.value}
+        )
         self.permission = permission
 
 

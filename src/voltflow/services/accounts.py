@@ -19,7 +19,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.exc import IntegrityError
 
 from voltflow.domain.access import Actor, Permission
-from voltflow.i18n import LANGUAGES, _
+from voltflow.i18n import LANGUAGES, _, lazy
 from voltflow.services.ports import Clock
 from voltflow.services.throttle import LoginThrottle
 from voltflow.store.console_sessions import ConsoleSessionRepository
@@ -36,7 +36,7 @@ USERNAME = re.compile(r"^[A-Za-z0-9._@+\-]{1,128}$")
 
 # Login names are global. Whether one is taken is said the same way whoever took it, and without
 # saying that someone did: an organisation's people are no one else's to learn of.
-NAME_UNAVAILABLE = "username: this login name cannot be used, choose another"
+NAME_UNAVAILABLE = lazy("username: this login name cannot be used, choose another")
 
 
 class AccountError(ValueError):
@@ -49,7 +49,9 @@ class LoginThrottled(Exception):
     """Too many failed logins from this address (for this account, or for any): try later."""
 
     def __init__(self, retry_after: int) -> None:
-        super().__init__(f"too many failed attempts: try again in {retry_after} s")
+        super().__init__(
+            _("too many failed attempts: try again in %(seconds)s s") % {"seconds": retry_after}
+        )
         self.retry_after = retry_after
 
 
@@ -117,11 +119,13 @@ class AccountService:
         email: str | None = None,
     ) -> User:
         if not USERNAME.match(username):
-            raise AccountError("username: 1–128 letters, digits or . _ @ + -", "username")
+            raise AccountError(_("username: 1–128 letters, digits or . _ @ + -"), "username")
         if len(password) < MIN_PASSWORD:
-            raise AccountError(f"password: at least {MIN_PASSWORD} characters", "password")
+            raise AccountError(
+                _("password: at least %(n)s characters") % {"n": MIN_PASSWORD}, "password"
+            )
         if email is not None and "@" not in email:
-            raise AccountError("email: not an e-mail address", "email")
+            raise AccountError(_("email: not an e-mail address"), "email")
         hashed = await asyncio.to_thread(self.hasher.hash, password)
         try:
             user_id = await self.repo.add(
@@ -133,7 +137,7 @@ class AccountService:
                 email=email,
             )
         except IntegrityError as exc:
-            raise AccountError(NAME_UNAVAILABLE, "username") from exc
+            raise AccountError(str(NAME_UNAVAILABLE), "username") from exc
         return User(user_id, username, full_name, email)
 
     async def find(self, username: str) -> User | None:
@@ -182,17 +186,21 @@ class AccountService:
         as failed logins from ``source``: a stolen session is no way to guess the password."""
         row = await self.repo.by_id(user_id)
         if row is None:
-            raise AccountError("no such user")
+            raise AccountError(_("no such user"))
         wait = self.throttle.attempt(row["username"], source)
         if wait:
             raise LoginThrottled(wait)
         try:
             await asyncio.to_thread(self.hasher.verify, row["password_hash"], current)
         except (VerificationError, InvalidHashError) as exc:
-            raise AccountError("current password: not the right one", "current_password") from exc
+            raise AccountError(
+                _("current password: not the right one"), "current_password"
+            ) from exc
         self.throttle.succeeded(row["username"], source)
         if len(new) < MIN_PASSWORD:
-            raise AccountError(f"new password: at least {MIN_PASSWORD} characters", "new_password")
+            raise AccountError(
+                _("new password: at least %(n)s characters") % {"n": MIN_PASSWORD}, "new_password"
+            )
         hashed = await asyncio.to_thread(self.hasher.hash, new)
         await self.repo.update(user_id, password_hash=hashed)
         await self.sessions.end_all(
@@ -284,7 +292,7 @@ class AccountService:
     ) -> str:
         row = await self.repo.by_username(username)
         if row is None:
-            raise AccountError(f"no user {username}", "username")
+            raise AccountError(_("no user %(name)s") % {"name": username}, "username")
         key = "vf_" + secrets.token_urlsafe(32)
         text = " ".join(sorted(s.value for s in scopes)) if scopes is not None else None
         await self.repo.add_api_key(int(row["id"]), _key_hash(key), label, self.clock.now(), text)

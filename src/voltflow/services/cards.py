@@ -17,11 +17,13 @@ from sqlalchemy.exc import IntegrityError
 from voltflow.domain.access import Actor, OrganisationKind, Permission, Role
 from voltflow.domain.authorization import normalize_uid
 from voltflow.domain.cards import CardAction, CardState, IllegalTransition, next_state
-from voltflow.domain.emaid import Emaid, parse_emaid
+from voltflow.domain.emaid import Emaid, EmaidError, parse_emaid
 from voltflow.domain.events import CardChanged
 from voltflow.domain.paging import Page, PageRequest
 from voltflow.domain.queries import CardFilter
 from voltflow.domain.records import Card, CardDetail
+from voltflow.i18n import _, ngettext
+from voltflow.i18n.refusals import emaid_error, illegal_transition
 from voltflow.services.access import Forbidden, require, require_found, scope_of
 from voltflow.services.audit import AuditTrail
 from voltflow.services.ports import Clock, UnitOfWork
@@ -54,14 +56,26 @@ class ImportProblem:
     message: str
 
     def __str__(self) -> str:
-        return f"row {self.row}, column {self.column}: {self.message}"
+        return _("row %(row)s, column %(column)s: %(message)s") % {
+            "row": self.row,
+            "column": self.column,
+            "message": self.message,
+        }
 
 
 class ImportRejected(ValueError):
     def __init__(self, problems: list[ImportProblem]) -> None:
         shown = "; ".join(str(p) for p in problems[:5])
-        more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
-        super().__init__(f"nothing imported: {shown}{more}")
+        if len(problems) > 5:
+            more = len(problems) - 5
+            message = ngettext(
+                "nothing imported: %(problems)s (and %(n)s more)",
+                "nothing imported: %(problems)s (and %(n)s more)",
+                more,
+            ) % {"problems": shown, "n": more}
+        else:
+            message = _("nothing imported: %(problems)s") % {"problems": shown}
+        super().__init__(message)
         self.problems = problems
 
 
@@ -121,7 +135,7 @@ class CardService:
 
     async def search(self, actor: Actor, filters: CardFilter, page: PageRequest) -> Page[Card]:
         if filters.q is not None and len(filters.q) > LONGEST:
-            raise CardError(f"q: at most {LONGEST} characters", "q")
+            raise CardError(_("q: at most %(n)s characters") % {"n": LONGEST}, "q")
         within = scope_of(actor, P.CARDS_READ)
         return await self.repo.page(
             filters,
@@ -142,11 +156,11 @@ class CardService:
         problems: list[ImportProblem] = []
         for needed in ("uid", "printed_number"):
             if needed not in header:
-                problems.append(ImportProblem(1, needed, "column missing from the header"))
+                problems.append(ImportProblem(1, needed, _("column missing from the header")))
         unknown = [h for h in header if h not in ("uid", "printed_number", "contract_id")]
         for h in unknown:
             problems.append(
-                ImportProblem(1, h, "unknown column (expected uid, printed_number, contract_id)")
+                ImportProblem(1, h, _("unknown column (expected uid, printed_number, contract_id)"))
             )
         if problems:
             raise ImportRejected(problems)
@@ -155,7 +169,7 @@ class CardService:
         for line, raw in enumerate(reader, start=2):
             record = {k.strip(): (v or "").strip() for k, v in raw.items() if k is not None}
             if None in raw:
-                problems.append(ImportProblem(line, "-", "more fields than columns"))
+                problems.append(ImportProblem(line, "-", _("more fields than columns")))
                 continue
             if not any(record.values()):
                 continue
@@ -163,21 +177,28 @@ class CardService:
             if not UID.match(uid):
                 problems.append(
                     ImportProblem(
-                        line, "uid", f"{record.get('uid')!r} is not an RFID uid (4–20 hex digits)"
+                        line,
+                        "uid",
+                        _("%(uid)s is not an RFID uid (4–20 hex digits)")
+                        % {"uid": repr(record.get("uid"))},
                     )
                 )
             printed = record.get("printed_number", "")
             if not PRINTED.match(printed):
                 problems.append(
-                    ImportProblem(line, "printed_number", f"{printed!r}: 1–32 letters, digits or -")
+                    ImportProblem(
+                        line,
+                        "printed_number",
+                        _("%(number)s: 1–32 letters, digits or -") % {"number": repr(printed)},
+                    )
                 )
             contract = record.get("contract_id", "")
             compact = None
             if contract:
                 try:
                     compact = parse_emaid(contract).compact
-                except ValueError as exc:
-                    problems.append(ImportProblem(line, "contract_id", str(exc)))
+                except EmaidError as exc:
+                    problems.append(ImportProblem(line, "contract_id", emaid_error(exc)))
             for column, value in (
                 ("uid", uid),
                 ("printed_number", printed),
@@ -185,7 +206,12 @@ class CardService:
             ):
                 if value and value in seen[column]:
                     problems.append(
-                        ImportProblem(line, column, f"{value} repeats row {seen[column][value]}")
+                        ImportProblem(
+                            line,
+                            column,
+                            _("%(value)s repeats row %(row)s")
+                            % {"value": value, "row": seen[column][value]},
+                        )
                     )
                 elif value:
                     seen[column][value] = line
@@ -197,7 +223,11 @@ class CardService:
             for r in rows:
                 if r[column] and r[column] in taken:
                     problems.append(
-                        ImportProblem(r["line"], column, f"{r[column]} is already in the platform")
+                        ImportProblem(
+                            r["line"],
+                            column,
+                            _("%(value)s is already in the platform") % {"value": r[column]},
+                        )
                     )
         if problems:
             raise ImportRejected(sorted(problems, key=lambda p: (p.row, p.column)))
@@ -233,7 +263,13 @@ class CardService:
             await self.repo.insert_many(cards_rows, events)
         except IntegrityError as exc:  # a concurrent import took one of them meanwhile
             raise ImportRejected(
-                [ImportProblem(0, "-", f"conflict with cards stored meanwhile: {exc.orig}")]
+                [
+                    ImportProblem(
+                        0,
+                        "-",
+                        _("conflict with cards stored meanwhile: %(error)s") % {"error": exc.orig},
+                    )
+                ]
             ) from exc
         await self.audit.record(actor, "card.import", "card", None, None, {"count": len(rows)})
         uids = tuple(r["uid"] for r in rows)
@@ -281,7 +317,7 @@ class CardService:
         org = await self.organisations.get(organisation_id)
         if org is None or org.kind not in (OrganisationKind.COMPANY, OrganisationKind.INSTALLER):
             raise CardError(
-                "distributor: a company or an installer organisation", "organisation_id"
+                _("distributor: a company or an installer organisation"), "organisation_id"
             )
         return await self._apply(
             actor,
@@ -308,23 +344,27 @@ class CardService:
         holder = card.organisation_id
         target = organisation_id or holder
         if holder is None or target is None:
-            raise CardError("the card must be with a distributor first", "uid")
+            raise CardError(_("the card must be with a distributor first"), "uid")
         holder_org = await self.organisations.get(holder)
         target_org = await self.organisations.get(target)
         if holder_org is None or target_org is None:
-            raise CardError("organisation not found", "organisation_id")
+            raise CardError(_("organisation not found"), "organisation_id")
         if holder_org.kind == OrganisationKind.COMPANY and target != holder:
-            raise CardError("a company's cards go to its own drivers", "organisation_id")
+            raise CardError(_("a company's cards go to its own drivers"), "organisation_id")
         if (
             holder_org.kind == OrganisationKind.INSTALLER
             and target_org.kind != OrganisationKind.HOUSEHOLD
         ):
-            raise CardError("an installer's cards go to a household's driver", "organisation_id")
+            raise CardError(_("an installer's cards go to a household's driver"), "organisation_id")
         roles = {
             m.role for m in await self.memberships.of_user(driver_id) if m.organisation_id == target
         }
         if Role.DRIVER not in roles:
-            raise CardError(f"user {driver_id} is not a driver of {target_org.name}", "driver_id")
+            raise CardError(
+                _("user %(user)s is not a driver of %(organisation)s")
+                % {"user": driver_id, "organisation": target_org.name},
+                "driver_id",
+            )
         return await self._apply(
             actor,
             [uid],
@@ -369,14 +409,14 @@ class CardService:
         if action is CardAction.DISTRIBUTE:
             if kwargs.get("organisation_id") is None:
                 raise CardError(
-                    "organisation_id: the distributor to hand the cards to", "organisation_id"
+                    _("organisation_id: the distributor to hand the cards to"), "organisation_id"
                 )
             return await self.distribute(actor, uids, int(kwargs["organisation_id"]))
         if action is CardAction.ASSIGN:
             if len(uids) != 1:
-                raise CardError("assign one card at a time", "uids")
+                raise CardError(_("assign one card at a time"), "uids")
             if kwargs.get("driver_id") is None:
-                raise CardError("driver_id: the driver to assign the card to", "driver_id")
+                raise CardError(_("driver_id: the driver to assign the card to"), "driver_id")
             return await self.assign(
                 actor, uids[0], int(kwargs["driver_id"]), kwargs.get("organisation_id")
             )
@@ -406,7 +446,7 @@ class CardService:
     ) -> BulkResult:
         """Check every card first; any card that cannot take the step refuses the whole batch."""
         if not uids:
-            raise CardError("no cards given", "uids")
+            raise CardError(_("no cards given"), "uids")
         wanted = [normalize_uid(u) for u in uids]
         found = await self.repo.many(wanted)
         missing = [u for u in wanted if u not in found]
@@ -429,7 +469,10 @@ class CardService:
             try:
                 target = next_state(state, action)
             except IllegalTransition as exc:
-                problems.append(f"{uid}: {exc}")
+                problems.append(
+                    # Translators: a card's uid and why it cannot take the step.
+                    _("%(uid)s: %(problem)s") % {"uid": uid, "problem": illegal_transition(exc)}
+                )
                 continue
             changes.append((uid, {**values, "state": target.value, "updated_at": now}))
             events.append(
@@ -458,9 +501,9 @@ class CardService:
                 {"uids": wanted, "detail": detail},
             )
         self._emit(
-            tuple(uid for uid, _ in changes),
+            tuple(uid for uid, _change in changes),
             action.value,
-            tuple(str(change["state"]) for _, change in changes),
+            tuple(str(change["state"]) for _uid, change in changes),
             actor,
             now,
         )

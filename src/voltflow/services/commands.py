@@ -14,9 +14,10 @@ from voltflow.domain.station_keys import (
     AUTHORIZATION_KEY,
     KeyChange,
     hash_station_password,
-    key_problem,
     new_key,
 )
+from voltflow.i18n import _, terms
+from voltflow.i18n.refusals import key_problem
 from voltflow.services.access import require
 from voltflow.services.ports import (
     Clock,
@@ -106,8 +107,15 @@ class CommandService:
             record = record or await self.stations.get(station_id)
             if record is not None and not allowed_for(kind, record.registration):
                 raise StationPending(
-                    f"station {station_id} is {record.registration.value}: {action} is "
-                    "not allowed until an operator claims it"
+                    _(
+                        "station %(id)s is %(registration)s: %(action)s is not allowed until "
+                        "an operator claims it"
+                    )
+                    % {
+                        "id": station_id,
+                        "registration": terms.registration(record.registration.value),
+                        "action": action,
+                    }
                 )
         if payload is None:
             payload = catalogue.default_payload(action) or {}
@@ -208,12 +216,15 @@ class CommandService:
         problem = key_problem(value)
         if problem is not None:
             raise InvalidCommand(
-                f"{AUTHORIZATION_KEY}: {problem}", code="PropertyConstraintViolation"
+                # Translators: the configuration key (AuthorizationKey) and what is wrong with it.
+                _("%(key)s: %(problem)s") % {"key": AUTHORIZATION_KEY, "problem": problem},
+                code="PropertyConstraintViolation",
             )
         assert isinstance(value, str)
         if not self.link.is_connected(station_id):
             raise StationOffline(
-                f"station {station_id} is not connected: its key can only change while it is"
+                _("station %(id)s is not connected: its key can only change while it is")
+                % {"id": station_id}
             )
         if station_id in self._handing_over:
             raise _busy(station_id)
@@ -228,12 +239,15 @@ class CommandService:
     ) -> CommandResult:
         record = await self.stations.get(station_id)
         if record is None:
-            raise StationOffline(f"no station {station_id}")
+            raise StationOffline(_("no station %(id)s") % {"id": station_id})
         if record.key_change is KeyChange.ACCEPTED:
             raise InvalidCommand(
-                f"station {station_id} accepted a new key and has not connected with it yet: "
-                "a new change now could leave it with a key the platform no longer knows "
-                "(reset it, or wait for its reconnection)"
+                _(
+                    "station %(id)s accepted a new key and has not connected with it yet: a new "
+                    "change now could leave it with a key the platform no longer knows (reset "
+                    "it, or wait for its reconnection)"
+                )
+                % {"id": station_id}
             )
         # A key still offered from a change that got no answer may be on the station already:
         # this change replaces it, and puts it back if the station refuses this one.
@@ -260,5 +274,6 @@ class CommandService:
 
 def _busy(station_id: str) -> KeyChangeBusy:
     return KeyChangeBusy(
-        f"station {station_id}: another key change is under way; try again once it is answered"
+        _("station %(id)s: another key change is under way; try again once it is answered")
+        % {"id": station_id}
     )

@@ -34,6 +34,7 @@ from voltflow.domain.records import (
     StationGroup,
     StationGroupDetail,
 )
+from voltflow.i18n import _, terms
 from voltflow.services.access import require, require_found, scope_of
 from voltflow.services.audit import AuditTrail
 from voltflow.services.cards import UNUSABLE
@@ -69,7 +70,8 @@ class ListError(ValueError):
 
 
 class ListNotFound(LookupError):
-    pass
+    """What was not found, said as a whole sentence ("no list 5") in the language of the
+    moment."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,12 +152,14 @@ class ListService:
         require(actor, P.LISTS_WRITE, organisation_id)
         name = name.strip()
         if not 1 <= len(name) <= 120:
-            raise ListError("name: 1–120 characters", "name")
+            raise ListError(_("name: 1–120 characters"), "name")
         await self._check_stations(organisation_id, station_ids)
         try:
             group_id = await self.repo.add_group(organisation_id, name, self.clock.now())
         except IntegrityError as exc:
-            raise ListError(f"a group named {name!r} exists already", "name") from exc
+            raise ListError(
+                _("a group named %(name)s exists already") % {"name": repr(name)}, "name"
+            ) from exc
         await self.repo.set_group_members(group_id, list(station_ids))
         await self.audit.record(
             actor, "group.create", "station_group", group_id, organisation_id, {"name": name}
@@ -172,7 +176,7 @@ class ListService:
             actor,
             P.LISTS_WRITE,
             await self.repo.get_group(group_id),
-            lambda: ListNotFound(f"group {group_id}"),
+            lambda: ListNotFound(_("no group %(id)s") % {"id": group_id}),
         )
         await self._check_stations(group.organisation_id, station_ids)
         await self.repo.set_group_members(group_id, list(station_ids))
@@ -199,7 +203,7 @@ class ListService:
             actor,
             P.STATIONS_READ,
             await self.repo.get_group(group_id),
-            lambda: ListNotFound(f"group {group_id}"),
+            lambda: ListNotFound(_("no group %(id)s") % {"id": group_id}),
         )
 
     async def _check_stations(self, organisation_id: int, station_ids: Iterable[str]) -> None:
@@ -207,7 +211,8 @@ class ListService:
             record = await self.stations.get(station_id)
             if record is None or record.organisation_id != organisation_id:
                 raise ListError(
-                    f"station {station_id} does not belong to this organisation", "station_ids"
+                    _("station %(id)s does not belong to this organisation") % {"id": station_id},
+                    "station_ids",
                 )
 
     # -- lists ------------------------------------------------------------------------------------
@@ -226,21 +231,22 @@ class ListService:
         require(actor, P.LISTS_WRITE, organisation_id)
         name = name.strip()
         if not 1 <= len(name) <= 120:
-            raise ListError("name: 1–120 characters", "name")
+            raise ListError(_("name: 1–120 characters"), "name")
         if (station_id is None) == (group_id is None):
-            raise ListError("give either a station or a station group", "station_id")
+            raise ListError(_("give either a station or a station group"), "station_id")
         if station_id is not None:
             await self._check_stations(organisation_id, [station_id])
         if group_id is not None:
             group = await self.repo.get_group(group_id)
             if group is None or group.organisation_id != organisation_id:
                 raise ListError(
-                    f"group {group_id} does not belong to this organisation", "group_id"
+                    _("group %(id)s does not belong to this organisation") % {"id": group_id},
+                    "group_id",
                 )
         if kind is ListKind.DISCOUNT and not tariff_ref:
-            raise ListError("a discount list needs the tariff it charges", "tariff_ref")
+            raise ListError(_("a discount list needs the tariff it charges"), "tariff_ref")
         if kind is ListKind.WHITELIST and tariff_ref:
-            raise ListError("a whitelist charges nothing: no tariff", "tariff_ref")
+            raise ListError(_("a whitelist charges nothing: no tariff"), "tariff_ref")
         list_id = await self.repo.add_list(
             {
                 "organisation_id": organisation_id,
@@ -262,7 +268,7 @@ class ListService:
             actor,
             P.STATIONS_READ,
             await self.repo.get_list(list_id),
-            lambda: ListNotFound(f"list {list_id}"),
+            lambda: ListNotFound(_("no list %(id)s") % {"id": list_id}),
         )
 
     async def on_stations(self, actor: Actor, list_id: int) -> dict[str, LocalList]:
@@ -297,13 +303,15 @@ class ListService:
         bad = [u for u in wanted if not TAG.match(u)]
         if bad:
             raise ListError(
-                f"not card uids (1–20 letters or digits): {', '.join(bad)[:200]}", "uids"
+                _("not card uids (1–20 letters or digits): %(uids)s")
+                % {"uids": ", ".join(bad)[:200]},
+                "uids",
             )
         known = await self.repo.holders(wanted)
         if actor.is_operator:
             unknown = [u for u in wanted if u not in known]
             if unknown:
-                raise ListError(f"unknown cards: {', '.join(unknown)}", "uids")
+                raise ListError(_("unknown cards: %(uids)s") % {"uids": ", ".join(unknown)}, "uids")
             own = wanted
         else:
             people = await self.repo.members(organisation_id)
@@ -322,7 +330,9 @@ class ListService:
         guests = [u for u in wanted if u not in set(own)]
         unusable = [u for u in own if known[u]["state"] in UNUSABLE]
         if unusable:
-            raise ListError(f"cards that cannot charge: {', '.join(unusable)}", "uids")
+            raise ListError(
+                _("cards that cannot charge: %(uids)s") % {"uids": ", ".join(unusable)}, "uids"
+            )
         now = self.clock.now()
         added = await self.repo.add_cards(list_id, own, now) if own else []
         invited = await self.repo.invite(list_id, guests, now) if guests else []
@@ -351,12 +361,20 @@ class ListService:
         uid = normalize_uid(uid)
         pending = await self.repo.invitation(list_id, uid)
         if pending is None or not self._holds(actor, pending):
-            raise ListNotFound(f"invitation of card {uid} to list {list_id}")
+            raise ListNotFound(
+                _("no invitation of card %(uid)s to list %(id)s") % {"uid": uid, "id": list_id}
+            )
         if accept and pending["state"] in UNUSABLE:
             # Told to the card's holder, who knows its state: a blocked card joins no list.
-            raise ListError(f"card {uid} cannot charge ({pending['state']})", "uid")
+            raise ListError(
+                _("card %(uid)s cannot charge (%(state)s)")
+                % {"uid": uid, "state": terms.card_state(pending["state"]).lower()},
+                "uid",
+            )
         if not await self.repo.answer_invitation(list_id, uid, accept=accept, now=self.clock.now()):
-            raise ListNotFound(f"invitation of card {uid} to list {list_id}")
+            raise ListNotFound(
+                _("no invitation of card %(uid)s to list %(id)s") % {"uid": uid, "id": list_id}
+            )
         await self.audit.record(
             actor,
             "list.accept_card" if accept else "list.decline_card",
@@ -395,7 +413,7 @@ class ListService:
             actor,
             P.LISTS_WRITE,
             await self.repo.get_list(list_id),
-            lambda: ListNotFound(f"list {list_id}"),
+            lambda: ListNotFound(_("no list %(id)s") % {"id": list_id}),
         )
 
     async def whitelisted(self, station_id: str, uid: str) -> bool:
@@ -468,7 +486,7 @@ class ListService:
             actor,
             P.LISTS_WRITE,
             record.organisation_id if record else None,
-            missing=lambda: ListNotFound(f"station {station_id}"),
+            missing=lambda: ListNotFound(_("no station %(id)s") % {"id": station_id}),
             exists=record is not None,
         )
         return await self.sync_station(station_id)

@@ -30,7 +30,8 @@ from voltflow.domain.contracts import (
 from voltflow.domain.paging import Page, PageRequest
 from voltflow.domain.queries import OrganisationFilter, PeopleFilter
 from voltflow.domain.records import Contract, Organisation, Person
-from voltflow.i18n import LANGUAGES, _
+from voltflow.i18n import LANGUAGES, _, terms
+from voltflow.i18n.refusals import translated
 from voltflow.services.access import require, scope_of
 from voltflow.services.accounts import NAME_UNAVAILABLE, AccountError, AccountService
 from voltflow.services.audit import AuditTrail
@@ -89,7 +90,7 @@ class OrganisationService:
         require(actor, P.CUSTOMERS_WRITE, None)
         name = name.strip()
         if not 1 <= len(name) <= 200:
-            raise OrganisationError("name: 1–200 characters", "name")
+            raise OrganisationError(_("name: 1–200 characters"), "name")
         domain = None
         if kind is not OrganisationKind.OPERATOR:
             base = login_domain(name)
@@ -103,7 +104,7 @@ class OrganisationService:
                 login_domain=domain,
             )
         except IntegrityError as exc:  # another organisation took the domain meanwhile
-            raise OrganisationError("name: try again", "name") from exc
+            raise OrganisationError(_("name: try again"), "name") from exc
         await self.audit.record(
             actor,
             "organisation.create",
@@ -171,7 +172,9 @@ class OrganisationService:
         if role not in KIND_ROLES[kind]:
             allowed = ", ".join(sorted(r.value for r in KIND_ROLES[kind]))
             raise OrganisationError(
-                f"role: a {kind.value} organisation has roles {allowed}", "role"
+                _("role: a %(kind)s organisation has roles %(roles)s")
+                % {"kind": terms.organisation_kind(kind.value), "roles": allowed},
+                "role",
             )
         generated = None
         user = await self.accounts.find(username)
@@ -186,7 +189,8 @@ class OrganisationService:
             username = _in_domain(username, org.login_domain)
             user = await self.accounts.find(username)
             if user is not None and not await self._manages(actor, user.id):
-                raise AccountError(NAME_UNAVAILABLE, "username")  # an operator's, in the domain
+                # An operator's, in the domain.
+                raise AccountError(str(NAME_UNAVAILABLE), "username")
         if user is None:
             if password is None:
                 password = generated = secrets.token_urlsafe(12)
@@ -269,14 +273,16 @@ def _in_domain(username: str, domain: str | None) -> str:
         return f"{username}@{domain}"
     if given.lower() != domain:
         raise AccountError(
-            f"username: logins made here end in @{domain}; give the part before it", "username"
+            _("username: logins made here end in @%(domain)s; give the part before it")
+            % {"domain": domain},
+            "username",
         )
     return f"{local}@{domain}"
 
 
 def _check_search(q: str | None) -> None:
     if q is not None and len(q) > LONGEST:
-        raise OrganisationError(f"q: at most {LONGEST} characters", "q")
+        raise OrganisationError(_("q: at most %(n)s characters") % {"n": LONGEST}, "q")
 
 
 class ContractService:
@@ -325,8 +331,11 @@ class ContractService:
             missing=lambda: OrganisationNotFound(organisation_id),
             exists=await self.organisations.get(organisation_id) is not None,
         )
-        check_period(starts_on, ends_on)
-        plan = subscription_plan(currency, fee_per_card, fee_per_station, fee_per_licence)
+        try:
+            check_period(starts_on, ends_on)
+            plan = subscription_plan(currency, fee_per_card, fee_per_station, fee_per_licence)
+        except ContractError as exc:
+            raise translated(exc) from exc
         mandate = None
         if mandate_reference or mandate_iban:
             if not (mandate_reference and mandate_iban and mandate_signed_on):
@@ -339,10 +348,15 @@ class ContractService:
                     )
                     if not v
                 )
-                raise ContractError(f"{missing}: needed for a mandate", missing)
-            mandate = validate_mandate(
-                mandate_reference, mandate_iban, mandate_bic, mandate_signed_on, self.today()
-            )
+                raise ContractError(
+                    _("%(field)s: needed for a mandate") % {"field": missing}, missing
+                )
+            try:
+                mandate = validate_mandate(
+                    mandate_reference, mandate_iban, mandate_bic, mandate_signed_on, self.today()
+                )
+            except ContractError as exc:
+                raise translated(exc) from exc
         values: dict[str, Any] = {
             "organisation_id": organisation_id,
             "kind": kind.value,
@@ -362,7 +376,7 @@ class ContractService:
             contract_id = await self.repo.add(values)
         except IntegrityError as exc:
             raise ContractError(
-                "mandate reference: already used by another contract", "mandate_reference"
+                _("mandate reference: already used by another contract"), "mandate_reference"
             ) from exc
         await self.audit.record(
             actor,

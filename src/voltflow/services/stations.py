@@ -18,11 +18,12 @@ from voltflow.domain.queries import MessageFilter, StationFilter
 from voltflow.domain.records import Connector, Frame, StationRecord, StationRow, StatusChange
 from voltflow.domain.station_keys import (
     hash_station_password,
-    key_problem,
     new_key,
     verify_station_password,
 )
 from voltflow.domain.stations import Registration
+from voltflow.i18n import _
+from voltflow.i18n.refusals import key_problem
 from voltflow.services.access import require, scope_of
 from voltflow.services.ports import Clock, CommandError
 from voltflow.store.frames import MessageLog
@@ -89,7 +90,7 @@ class StationService:
         require(actor, P.STATIONS_WRITE, None)
         if not STATION_ID.match(station_id):
             raise StationError(
-                "station id: 1–64 characters of letters, digits and . _ -", field="id"
+                _("station id: 1–64 characters of letters, digits and . _ -"), field="id"
             )
         if generate_password and password is None:
             password = new_key()
@@ -100,7 +101,9 @@ class StationService:
                 station_id, password, now=self.clock.now(), lenient=lenient
             )
         except IntegrityError as exc:
-            raise StationError(f"station {station_id} already exists", field="id") from exc
+            raise StationError(
+                _("station %(id)s already exists") % {"id": station_id}, field="id"
+            ) from exc
         return NewStation(record, password)
 
     async def get(self, station_id: str, *, actor: Actor = PLATFORM) -> StationRecord:
@@ -130,12 +133,17 @@ class StationService:
             try:
                 result = await self.commands.change_key(station_id, key, actor=actor)
             except CommandError as exc:
-                delivery = f"not taken ({exc.message})"
+                # Translators: follows "its new key was" on the station's page.
+                delivery = _("not taken (%(error)s)") % {"error": exc.message}
             else:
-                delivery = f"sent: the station answered {result.payload.get('status')}"
+                # Translators: follows "its new key was" on the station's page.
+                delivery = _("sent: the station answered %(status)s") % {
+                    "status": result.payload.get("status")
+                }
         else:
             await self.repo.offer_key(station_id, hash_station_password(key))
-            delivery = (
+            # Translators: follows "its new key was" on the station's page.
+            delivery = _(
                 "not sent: the station is not connected here; set it as the station's "
                 "AuthorizationKey, or rotate its key once it is online"
             )
@@ -153,7 +161,7 @@ class StationService:
             await self.repo.update(station_id, organisation_id=organisation_id)
         except IntegrityError as exc:
             raise StationError(
-                f"no organisation {organisation_id}", field="organisation_id"
+                _("no organisation %(id)s") % {"id": organisation_id}, field="organisation_id"
             ) from exc
         return await self.get(station_id, actor=actor)
 
@@ -166,7 +174,8 @@ class StationService:
         unknown = set(values) - allowed
         if unknown:
             raise StationError(
-                f"cannot change {', '.join(sorted(unknown))}", field=sorted(unknown)[0]
+                _("cannot change %(fields)s") % {"fields": ", ".join(sorted(unknown))},
+                field=sorted(unknown)[0],
             )
         if values.get("password") is not None:
             _check_key(values["password"])
@@ -181,7 +190,7 @@ class StationService:
         Each tells whether it is connected here now."""
         q = filters.q
         if q is not None and len(q) > LONGEST:
-            raise StationError(f"q: at most {LONGEST} characters", field="q")
+            raise StationError(_("q: at most %(n)s characters") % {"n": LONGEST}, field="q")
         within = scope_of(actor, P.STATIONS_READ)
         organisation_id = filters.organisation_id
         if organisation_id is not None:
@@ -216,4 +225,4 @@ class StationService:
 def _check_key(key: str) -> None:
     problem = key_problem(key)
     if problem is not None:
-        raise StationError(f"password: {problem}", field="password")
+        raise StationError(_("password: %(problem)s") % {"problem": problem}, field="password")

@@ -12,6 +12,7 @@ from voltflow.domain.access import PLATFORM, Actor, Permission
 from voltflow.domain.authorization import Token, normalize_uid
 from voltflow.domain.paging import Page, PageRequest
 from voltflow.domain.records import TokenRow
+from voltflow.i18n import _
 from voltflow.services.access import require
 from voltflow.services.ports import Clock
 from voltflow.store.tokens import TokenRepository
@@ -32,11 +33,13 @@ class TokenService:
         require(actor, Permission.CARD_STOCK, None)
         norm = normalize_uid(uid)
         if not UID.match(norm):
-            raise TokenError(f"uid {uid!r}: up to 20 letters or digits (OCPP idTag)")
+            raise TokenError(
+                _("uid %(uid)s: up to 20 letters or digits (OCPP idTag)") % {"uid": repr(uid)}
+            )
         try:
             return await self.repo.add(norm, self.clock.now())
         except IntegrityError as exc:
-            raise TokenError(f"token {norm} already exists") from exc
+            raise TokenError(_("token %(uid)s already exists") % {"uid": norm}) from exc
 
     async def search(self, page: PageRequest, *, actor: Actor = PLATFORM) -> Page[TokenRow]:
         require(actor, Permission.CARD_STOCK, None)

@@ -37,6 +37,18 @@ COMMAND_STATUS = {
     "error": 502,
 }
 
+# The title of a failed command's problem, by CommandError.kind: "Command " and the kind, as
+# clients have always read it in English.
+COMMAND_TITLES = {
+    "offline": lazy("Command offline"),
+    "station-pending": lazy("Command station-pending"),
+    "key-change-busy": lazy("Command key-change-busy"),
+    "timeout": lazy("Command timeout"),
+    "callerror": lazy("Command callerror"),
+    "invalid": lazy("Command invalid"),
+    "error": lazy("Command error"),
+}
+
 # The database cannot be reached or cannot answer now (refused or lost connection, a pool with no
 # connection to give, a locked SQLite file), or the station writer is not running: the request
 # was fine and may succeed later. The driver's own classes too, for errors SQLAlchemy did not wrap.
@@ -213,10 +225,14 @@ def install(app: FastAPI) -> None:
         app.add_exception_handler(error, _field_problem(title))
     for missing, title in (
         (CardNotFound, lazy("Card not found")),
-        (ListNotFound, lazy("Not found")),
         (OrganisationNotFound, lazy("Organisation not found")),
     ):
         app.add_exception_handler(missing, _not_found(title))
+
+    @app.exception_handler(ListNotFound)
+    async def _no_list(request: Request, exc: ListNotFound) -> Response:
+        # The service says the whole sentence: "no list 5", "no invitation of card … to list …".
+        return respond(request, 404, _("Not found"), str(exc))
 
     @app.exception_handler(StationNotFound)
     async def _no_station(request: Request, exc: StationNotFound) -> Response:
@@ -235,7 +251,7 @@ def install(app: FastAPI) -> None:
         return respond(
             request,
             COMMAND_STATUS.get(exc.kind, 502),
-            f"Command {exc.kind}",
+            str(COMMAND_TITLES.get(exc.kind, f"Command {exc.kind}")),
             exc.message,
             kind=exc.kind,
             code=exc.code,

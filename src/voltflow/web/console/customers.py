@@ -110,11 +110,11 @@ async def create_customer(
     require(user, P.CUSTOMERS_WRITE, None)
     errors = FieldErrors()
     if kind not in {k.value for k in CUSTOMER_KINDS}:
-        errors["kind"] = "company, household or installer"
+        errors["kind"] = _("company, household or installer")
     if not name.strip():
-        errors["name"] = "required"
+        errors["name"] = _("required")
     if len(vat_number.strip()) > 32:
-        errors["vat_number"] = "at most 32 characters"
+        errors["vat_number"] = _("at most %(n)s characters") % {"n": 32}
     if not errors:
         try:
             org = await platform.organisations.create(
@@ -207,7 +207,7 @@ async def add_person(
     if role not in allowed:
         errors["role"] = _("one of %(roles)s") % {"roles": ", ".join(sorted(allowed))}
     if not username.strip():
-        errors["username"] = "required"
+        errors["username"] = _("required")
     new: NewPerson | None = None
     if not errors:
         try:

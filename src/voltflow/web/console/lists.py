@@ -159,7 +159,7 @@ async def _target_organisation(
         for g in await platform.lists.groups(user):
             if g.id == group_id:
                 return g.organisation_id
-        raise ListNotFound(f"group {group_id}")
+        raise ListNotFound(_("no group %(id)s") % {"id": group_id})
     return None
 
 
