@@ -36,20 +36,6 @@ class ActivityRepository:
                     ],
                 )
 
-    async def add_station_totals(
-        self, station_id: str, day: date, sessions: int, energy_wh: int
-    ) -> None:
-        async with self.db.writing() as conn:
-            await conn.execute(
-                self._add_totals,
-                {
-                    "station_id": station_id,
-                    "day": day,
-                    "sessions": sessions,
-                    "energy_wh": energy_wh,
-                },
-            )
-
     async def station_totals(
         self, station_id: str, since: date | None = None
     ) -> list[tuple[date, int, int]]:

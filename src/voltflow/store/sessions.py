@@ -6,9 +6,9 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
-from sqlalchemy import and_, bindparam, or_, select, update
+from sqlalchemy import Table, and_, bindparam, or_, select, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.elements import ColumnElement
@@ -36,6 +36,8 @@ from voltflow.store.tables import (
 )
 from voltflow.store.whitelists import on_station_whitelist
 from voltflow.store.writer import DurableWriter, Write
+
+R = TypeVar("R")
 
 _S = charging_sessions
 # The hot path's reads and single-row writes, built once (see ``prepared``).
@@ -306,21 +308,13 @@ class SessionRepository:
             return (await conn.execute(query)).first() is not None
 
     async def meter_values(self, session_id: int, limit: int = 1000) -> list[MeterValue]:
-        t = meter_values
-        async with self.db.reading() as conn:
-            rows = (
-                await conn.execute(
-                    select(t)
-                    .where(t.c.session_id == session_id)
-                    .order_by(t.c.sampled_at, t.c.id)
-                    .limit(limit)
-                )
-            ).all()
-        return [record_of(MeterValue, r._mapping) for r in rows]
+        return await self._readings(meter_values, MeterValue, session_id, limit)
 
     async def signed_values(self, session_id: int, limit: int = 1000) -> list[SignedMeterValue]:
         """The session's signed values, in the order they were sampled."""
-        t = signed_meter_values
+        return await self._readings(signed_meter_values, SignedMeterValue, session_id, limit)
+
+    async def _readings(self, t: Table, record: type[R], session_id: int, limit: int) -> list[R]:
         async with self.db.reading() as conn:
             rows = (
                 await conn.execute(
@@ -330,7 +324,7 @@ class SessionRepository:
                     .limit(limit)
                 )
             ).all()
-        return [record_of(SignedMeterValue, r._mapping) for r in rows]
+        return [record_of(record, r._mapping) for r in rows]
 
     async def latest_energy(self, session_ids: Sequence[int]) -> dict[int, Decimal]:
         """The last energy register per open session, for the live kWh the console shows."""
