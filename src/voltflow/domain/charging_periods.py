@@ -18,15 +18,17 @@ The state starts as charging at the session's start and changes with, in the ord
   ``Charging`` is charging; other statuses (``Preparing``, ``Faulted`` …) change nothing. Only
   statuses stamped within the session count (a status before the start is the previous
   driver's, or the plug-in before authorisation).
-- the meter, once the session has charged:
-  with ``Power.Active.Import`` readings, a reading at or below :data:`IDLE_POWER_W` is parking
-  and one above it is charging (before the first reading above it the car may still be waking
-  up: low readings then change nothing);
-  without power readings, the energy register: an interval between two readings in which it did
-  not rise is parking from the first of them, an interval in which it rose is charging. The
-  interval from the last reading to the stop counts with the meter stop as its end reading.
-- A signal at the very start sets the state the session starts in. When two signals share an
-  instant, the meter's comes after the status (what was measured wins).
+- the power the meter measured (``Power.Active.Import``), once the session has charged: a
+  reading at or below :data:`IDLE_POWER_W` is parking and one above it is charging (before the
+  first reading above it the car may still be waking up: low readings then change nothing).
+  When a status and a power reading share an instant, the power reading wins.
+- only for a station that sent neither power readings nor any of those statuses during the
+  session, the energy register: an interval between two readings in which it did not rise,
+  once it has risen, is parking from the first of them; an interval in which it rose is
+  charging. The interval from the last reading to the stop counts with the meter stop as its
+  end reading. A coarse guess (the register's steps, a meter held after going backwards), so it
+  never overrides what the station said.
+- A signal at the very start sets the state the session starts in.
 
 **Energy** (ENERGY, kWh). The energy register, in the order of the readings' times (a station's
 backlog arrives out of order), from the meter start at the session's start to the meter stop
@@ -188,7 +190,10 @@ def periods_from(
     if final is None:
         final = energy[-1][1] if energy else Decimal(meter_start_wh)
     curve, backwards = _register_curve(start, Decimal(meter_start_wh), energy, stop, final)
-    states = _states(start, stop, statuses, power, curve)
+    # Without a meter stop, the last reading stands in for it: the interval up to the stop
+    # is flat by construction, not because the car stopped charging.
+    inferable = curve if meter_stop_wh is not None or not energy else curve[:-1]
+    states = _states(start, stop, statuses, power, inferable)
     bounds = [t for t, _ in states] + [stop]
     cumulative = [_energy_at(curve, states, t) for t in bounds]
     cumulative[0] = curve[0][1]
@@ -330,7 +335,7 @@ def _states(
     curve: list[tuple[datetime, Decimal]],
 ) -> list[tuple[datetime, bool]]:
     """(from when, charging) for each stretch of one state, the first from ``start``."""
-    # (time, order at one instant, charging): statuses first, then the meter.
+    # (time, order at one instant, charging): at one instant, a power reading wins over a status.
     signals: list[tuple[datetime, int, bool]] = []
     for timestamp, status in statuses:
         t = _utc(timestamp)
@@ -349,7 +354,7 @@ def _states(
                     signals.append((t, 1, True))
             elif charged and t < stop:
                 signals.append((t, 1, False))
-    else:
+    elif not signals:
         for (t0, v0), (t1, v1) in itertools.pairwise(curve):
             if t1 == t0 or t0 >= stop:
                 continue
