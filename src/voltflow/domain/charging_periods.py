@@ -61,6 +61,7 @@ from __future__ import annotations
 
 import enum
 import itertools
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -195,19 +196,18 @@ def periods_from(
     inferable = curve if meter_stop_wh is not None or not energy else curve[:-1]
     states = _states(start, stop, statuses, power, inferable)
     bounds = [t for t, _ in states] + [stop]
-    cumulative = [_energy_at(curve, states, t) for t in bounds]
+    clock = _ChargingClock(states)
+    times = [t for t, _ in curve]
+    cumulative = [_energy_at(curve, times, clock, t) for t in bounds]
     cumulative[0] = curve[0][1]
     cumulative[-1] = curve[-1][1]
     cumulative = [v.quantize(_WH, ROUND_HALF_UP) for v in cumulative]
     hours = [_hours_since(start, t) for t in bounds]
+    watts_of, amperes_of = _Series(power), _Series(current)
+    held = _Series([(t, Decimal(0)) for t in backwards])
     periods = []
-    last = len(states) - 1
     for i, (begin, charging) in enumerate(states):
-        end = bounds[i + 1]
-
-        def inside(t: datetime, i: int = i, begin: datetime = begin, end: datetime = end) -> bool:
-            return begin <= t < end or (i == last and t == end)
-
+        end, last = bounds[i + 1], i == len(states) - 1
         dims = [
             Dimension(DimensionType.ENERGY, (cumulative[i + 1] - cumulative[i]) / _THOUSAND),
             Dimension(
@@ -215,17 +215,17 @@ def periods_from(
                 hours[i + 1] - hours[i],
             ),
         ]
-        watts = [v for t, v in power if inside(t)]
+        watts = watts_of.within(begin, end, last)
         if watts:
             dims.append(Dimension(DimensionType.MAX_POWER, _fine(max(watts) / _THOUSAND)))
             dims.append(Dimension(DimensionType.MIN_POWER, _fine(min(watts) / _THOUSAND)))
-        amperes = [v for t, v in current if inside(t)]
+        amperes = amperes_of.within(begin, end, last)
         if amperes:
             dims.append(Dimension(DimensionType.MAX_CURRENT, _fine(max(amperes))))
             dims.append(Dimension(DimensionType.MIN_CURRENT, _fine(min(amperes))))
         flags = (
             frozenset({PeriodFlag.METER_BACKWARDS})
-            if any(inside(t) for t in backwards)
+            if held.within(begin, end, last)
             else frozenset()
         )
         periods.append(ChargingPeriod(begin, tuple(dims), flags))
@@ -379,41 +379,64 @@ def _us(a: datetime, b: datetime) -> int:
     return (b - a) // timedelta(microseconds=1)
 
 
-def _charging_between(states: list[tuple[datetime, bool]], a: datetime, b: datetime) -> int:
-    """Microseconds of charging between ``a`` and ``b``."""
-    total = 0
-    for i, (begin, charging) in enumerate(states):
-        if not charging:
-            continue
-        end = states[i + 1][0] if i + 1 < len(states) else b
-        lo, hi = max(begin, a), min(end, b)
-        if hi > lo:
-            total += _us(lo, hi)
-    return total
+class _ChargingClock:
+    """Microseconds of charging since the session's start, at any instant: running sums over
+    the states, so a session of many readings and many states costs a search per question."""
+
+    def __init__(self, states: list[tuple[datetime, bool]]) -> None:
+        self.starts = [t for t, _ in states]
+        self.charging = [c for _, c in states]
+        self.before: list[int] = []
+        total = 0
+        for i, (t, charging) in enumerate(states):
+            self.before.append(total)
+            if charging and i + 1 < len(states):
+                total += _us(t, states[i + 1][0])
+
+    def until(self, t: datetime) -> int:
+        k = bisect_right(self.starts, t) - 1
+        if k < 0:
+            return 0
+        return self.before[k] + (_us(self.starts[k], t) if self.charging[k] else 0)
 
 
 def _energy_at(
-    curve: list[tuple[datetime, Decimal]], states: list[tuple[datetime, bool]], t: datetime
+    curve: list[tuple[datetime, Decimal]],
+    times: list[datetime],
+    clock: _ChargingClock,
+    t: datetime,
 ) -> Decimal:
     """The register just before ``t`` (a rise at ``t`` itself belongs to the period that
     starts there), shared within its interval over the interval's charging time."""
-    previous = curve[0]
-    for point in curve[1:]:
-        t0, v0 = previous
-        t1, v1 = point
-        if t <= t0:
-            return v0
-        if t <= t1:
-            if t1 == t0:
-                return v0
-            weight = _charging_between(states, t0, t1)
-            if weight:
-                part = _charging_between(states, t0, t)
-            else:
-                weight, part = _us(t0, t1), _us(t0, t)
-            return v0 + (v1 - v0) * part / weight
-        previous = point
-    return previous[1]
+    j = bisect_left(times, t)
+    if j == 0:
+        return curve[0][1]
+    if j == len(curve):
+        return curve[-1][1]
+    t1, v1 = curve[j]
+    if t1 == t:
+        return v1
+    t0, v0 = curve[j - 1]
+    weight = clock.until(t1) - clock.until(t0)
+    if weight:
+        part = clock.until(t) - clock.until(t0)
+    else:
+        weight, part = _us(t0, t1), _us(t0, t)
+    return v0 + (v1 - v0) * part / weight
+
+
+class _Series:
+    """Values in the order of their times, sliced by time."""
+
+    def __init__(self, series: list[tuple[datetime, Decimal]]) -> None:
+        self.times = [t for t, _ in series]
+        self.values = [v for _, v in series]
+
+    def within(self, begin: datetime, end: datetime, last: bool) -> list[Decimal]:
+        """Those sampled from ``begin`` until ``end`` (through ``end`` for the last period)."""
+        lo = bisect_left(self.times, begin)
+        hi = bisect_right(self.times, end) if last else bisect_left(self.times, end)
+        return self.values[lo:hi]
 
 
 def _hours_since(start: datetime, t: datetime) -> Decimal:
