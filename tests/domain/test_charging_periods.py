@@ -151,6 +151,16 @@ CASES: list[tuple[str, dict[str, Any], list[tuple[str, str, str, str]]]] = [
         [("10:00", "TIME", "4", "1"), ("11:00", "PARKING_TIME", "0", "1")],
     ),
     (
+        "a flat register does not override what the station said",
+        {
+            "stop": "12:00",
+            "meter": (0, 4000),
+            "readings": energy(("10:30", 2000), ("10:45", 2000), ("11:00", 4000)),
+            "statuses": statuses(("11:00", "SuspendedEV")),
+        },
+        [("10:00", "TIME", "4", "1"), ("11:00", "PARKING_TIME", "0", "1")],
+    ),
+    (
         "statuses outside the session and other statuses change nothing",
         {
             "stop": "11:00",
