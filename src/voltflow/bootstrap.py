@@ -12,6 +12,7 @@ from voltflow.services.accounts import AccountService
 from voltflow.services.activity import ActivityService, StationDailyTotals
 from voltflow.services.audit import AuditTrail
 from voltflow.services.cards import CardService
+from voltflow.services.charging_periods import ChargingPeriodsService, SessionChargingPeriods
 from voltflow.services.commands import CommandService
 from voltflow.services.events import EventSink, LocalDelivery, OutboxRelay
 from voltflow.services.health import HealthService
@@ -24,6 +25,7 @@ from voltflow.services.stations import StationService
 from voltflow.services.tokens import TokenService
 from voltflow.store.activity import ActivityRepository
 from voltflow.store.cards import CardRepository
+from voltflow.store.charging_periods import ChargingPeriodRepository
 from voltflow.store.console_sessions import ConsoleSessionRepository
 from voltflow.store.database import Database, create_database, upgrade
 from voltflow.store.frames import MessageLog
@@ -72,6 +74,7 @@ class Platform:
     delivery: LocalDelivery
     relay: OutboxRelay
     health: HealthService
+    charging_periods: ChargingPeriodsService
     bus: Any = None  # the NATS connection, when gateways share the work
     consumers: Any = None  # the JetStream consumers, when this process runs them
 
@@ -167,16 +170,23 @@ def build(
     outbox = OutboxRepository(db, writer)
     uow = SqlUnitOfWork(db, outbox)
     activity_repo = ActivityRepository(db)
+    station_repo = StationRepository(db, writer)
+    messages = MessageLog(db, writer, station_repo.sql)
+    session_repo = SessionRepository(db, writer, station_repo.sql)
+    charging_periods = ChargingPeriodsService(ChargingPeriodRepository(db), session_repo)
     # The consumers of events in this process: each applies an event once (``services.events``).
     delivery = LocalDelivery(
-        uow, outbox, clock, [StationDailyTotals(activity_repo, settings.timezone)]
+        uow,
+        outbox,
+        clock,
+        [
+            StationDailyTotals(activity_repo, settings.timezone),
+            SessionChargingPeriods(charging_periods),
+        ],
     )
     sink: EventSink = delivery
     relay = OutboxRelay(outbox, sink, clock)
     uow.committed = relay.wake
-    station_repo = StationRepository(db, writer)
-    messages = MessageLog(db, writer, station_repo.sql)
-    session_repo = SessionRepository(db, writer, station_repo.sql)
     token_repo = TokenRepository(db)
     events = StationEvents(
         station_repo,
@@ -246,4 +256,5 @@ def build(
         delivery=delivery,
         relay=relay,
         health=HealthService(db, writer, settings),
+        charging_periods=charging_periods,
     )

@@ -472,3 +472,26 @@ station_daily_totals = Table(
     Column("sessions", Integer, nullable=False),
     Column("energy_wh", BigInteger, nullable=False),
 )
+
+# A closed session's charging periods (``domain.charging_periods``), computed from its readings
+# and its connector's statuses when it closes and again when it is corrected (the rows are
+# replaced). A column per OCPI dimension type rather than a JSON list: pricing, exports and
+# reports sum and filter them in SQL. NULL: the period has no such dimension (a charging period
+# has no parking time, a period without power readings no MAX_POWER).
+session_charging_periods = Table(
+    "session_charging_periods",
+    metadata,
+    Column("session_id", BigInteger, ForeignKey("charging_sessions.id"), primary_key=True),
+    # 0, 1, … in the order of the periods' starts.
+    Column("position", Integer, primary_key=True),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("energy_kwh", ExactDecimal, nullable=True),
+    Column("time_hours", ExactDecimal, nullable=True),
+    Column("parking_time_hours", ExactDecimal, nullable=True),
+    Column("max_power_kw", ExactDecimal, nullable=True),
+    Column("min_power_kw", ExactDecimal, nullable=True),
+    Column("max_current_a", ExactDecimal, nullable=True),
+    Column("min_current_a", ExactDecimal, nullable=True),
+    # Space-separated ``PeriodFlag`` values (METER_BACKWARDS); NULL: none.
+    Column("flags", String(64), nullable=True),
+)
