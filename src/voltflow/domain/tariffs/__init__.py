@@ -1,0 +1,83 @@
+"""Tariffs of the OCPI 2.2.1 tariffs module and the engine that prices a session with them.
+
+Pure: no I/O. Read a tariff with ``parse_tariff(loads(text))``, price a session's charging
+periods with ``price_session``, write a tariff back with ``tariff_to_ocpi``.
+"""
+
+from voltflow.domain.tariffs.model import (
+    CdrDimension,
+    ChargingPeriod,
+    DayOfWeek,
+    DisplayText,
+    Price,
+    PriceComponent,
+    ReservationRestriction,
+    Tariff,
+    TariffDimension,
+    TariffElement,
+    TariffError,
+    TariffRestrictions,
+    TariffType,
+    energy_tariff,
+)
+from voltflow.domain.tariffs.ocpi import (
+    CdrSession,
+    dumps,
+    loads,
+    parse_cdr,
+    parse_charging_periods,
+    parse_tariff,
+    price_cdr,
+    price_to_ocpi,
+    tariff_to_ocpi,
+)
+from voltflow.domain.tariffs.pricing import (
+    DEFAULT_TIME_ZONE,
+    LineKind,
+    Moment,
+    Piece,
+    PricedSession,
+    PriceLine,
+    cut_periods,
+    find_component,
+    moment_at,
+    price_session,
+    restrictions_match,
+)
+
+__all__ = [
+    "DEFAULT_TIME_ZONE",
+    "CdrDimension",
+    "CdrSession",
+    "ChargingPeriod",
+    "DayOfWeek",
+    "DisplayText",
+    "LineKind",
+    "Moment",
+    "Piece",
+    "Price",
+    "PriceComponent",
+    "PriceLine",
+    "PricedSession",
+    "ReservationRestriction",
+    "Tariff",
+    "TariffDimension",
+    "TariffElement",
+    "TariffError",
+    "TariffRestrictions",
+    "TariffType",
+    "cut_periods",
+    "dumps",
+    "energy_tariff",
+    "find_component",
+    "loads",
+    "moment_at",
+    "parse_cdr",
+    "parse_charging_periods",
+    "parse_tariff",
+    "price_cdr",
+    "price_session",
+    "price_to_ocpi",
+    "restrictions_match",
+    "tariff_to_ocpi",
+]
