@@ -578,11 +578,15 @@ def price_cdr(
     out = dict(cdr)
     out["total_cost"] = price_to_ocpi(priced.total_cost)
     out["total_fixed_cost"] = price_to_ocpi(priced.total_fixed_cost)
-    out["total_energy"] = priced.total_energy
+    measured = {kind for period in session.charging_periods for kind in period.dimensions}
+    # A CDR whose periods measured no energy (or parking) keeps the total it states.
+    if CdrDimension.ENERGY in measured or "total_energy" not in cdr:
+        out["total_energy"] = priced.total_energy
     out["total_energy_cost"] = price_to_ocpi(priced.total_energy_cost)
     out["total_time"] = priced.total_time.quantize(Decimal("0.000001"), ROUND_HALF_UP).normalize()
     out["total_time_cost"] = price_to_ocpi(priced.total_time_cost)
-    out["total_parking_time"] = priced.total_parking_time
+    if CdrDimension.PARKING_TIME in measured or "total_parking_time" not in cdr:
+        out["total_parking_time"] = priced.total_parking_time
     out["total_parking_cost"] = price_to_ocpi(priced.total_parking_cost)
     if priced.total_reservation_time or "total_reservation_cost" in cdr:
         out["total_reservation_cost"] = price_to_ocpi(priced.total_reservation_cost)

@@ -543,8 +543,11 @@ def price_session(
     lines = _lines(charges, tariff.currency)
     lines += _clamp(tariff, lines)
 
+    # Zero in the currency's minor unit (0.00), as every charged amount is written.
+    zero = _half_up(Fraction(0), tariff.currency)
+
     def total(*kinds: LineKind) -> Price:
-        return sum((line.charged for line in lines if line.kind in kinds), ZERO_PRICE)
+        return sum((line.charged for line in lines if line.kind in kinds), Price(zero, zero))
 
     def measured_total(kind: CdrDimension) -> Decimal:
         return sum((p.dimensions.get(kind, Decimal(0)) for p in charging_periods), Decimal(0))
