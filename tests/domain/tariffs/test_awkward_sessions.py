@@ -262,10 +262,10 @@ def test_the_host_is_paid_back_with_the_same_engine() -> None:
             "time_zone",
             "time_zone",
         ),
-        (lambda t, p, s, e: price_session(t, p, e, s), "end_date_time", "date_order"),
+        (lambda t, p, s, e: price_session(t, p, e, s), "end_date_time", "before_start"),
         (
             lambda t, p, s, e: price_session(t, tuple(reversed(p)), s, e),
-            "charging_periods[0].start_date_time",
+            "charging_periods[1].start_date_time",
             "period_order",
         ),
     ],

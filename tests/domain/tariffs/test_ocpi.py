@@ -159,7 +159,7 @@ CDR: dict[str, Any] = loads((DATA / "cdr_example.json").read_text())
         ("charging_periods[0].dimensions[0].volume", ..., None, "missing"),
         ("charging_periods[0].start_date_time", "2015-06-29T20:00:00Z", None, "outside_session"),
         ("charging_periods", ..., None, "missing"),
-        ("end_date_time", "2015-06-29T20:00:00Z", None, "date_order"),
+        ("end_date_time", "2015-06-29T20:00:00Z", None, "before_start"),
         ("currency", "EUR ", None, "currency"),
     ],
 )

@@ -43,6 +43,7 @@ from voltflow.domain.tariffs.pricing import (
     moment_at,
     price_session,
     restrictions_match,
+    time_zone_of,
 )
 
 __all__ = [
@@ -80,4 +81,5 @@ __all__ = [
     "price_to_ocpi",
     "restrictions_match",
     "tariff_to_ocpi",
+    "time_zone_of",
 ]

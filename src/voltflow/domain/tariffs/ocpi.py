@@ -151,7 +151,7 @@ def _enum(kind: type[E], value: Any, path: str) -> E:
             f"{value!r} is not one of {allowed}",
             path,
             "unknown_value",
-            value=str(value),
+            value=repr(value),
             allowed=allowed,
         ) from None
 
@@ -182,7 +182,7 @@ def check_currency(value: Any, path: str) -> str:
             f"{text!r} is not a currency we bill in ({allowed})",
             path,
             "currency",
-            value=text,
+            value=repr(text),
             allowed=allowed,
         )
     return text
@@ -215,7 +215,7 @@ def _optional(
 def _not_above(low: Any, high: Any, path: str, low_name: str, high_name: str) -> None:
     if low is not None and high is not None and low > high:
         raise TariffError(
-            f"{low_name} is above {high_name}",
+            f"is above {_join(path, high_name)}",
             _join(path, low_name),
             "min_above_max",
             min_field=_join(path, low_name),
@@ -303,9 +303,10 @@ def _restrictions(value: Any, path: str) -> TariffRestrictions:
     if r.start_date is not None and r.end_date is not None and r.start_date >= r.end_date:
         # end_date is exclusive: on or before start_date leaves no day at all.
         raise TariffError(
-            "end_date must come after start_date",
+            f"must come after {_join(path, 'start_date')}",
             _join(path, "end_date"),
             "date_order",
+            other=_join(path, "start_date"),
         )
     for low, high in (
         ("min_kwh", "max_kwh"),
@@ -408,9 +409,10 @@ def parse_tariff(value: Any, path: str = "") -> Tariff:
         and tariff.start_date_time >= tariff.end_date_time
     ):
         raise TariffError(
-            "end_date_time must come after start_date_time",
+            f"must come after {_join(path, 'start_date_time')}",
             _join(path, "end_date_time"),
             "date_order",
+            other=_join(path, "start_date_time"),
         )
     return tariff
 
@@ -541,9 +543,10 @@ def parse_cdr(value: Any, path: str = "") -> CdrSession:
     end = parse_datetime(_required(data, "end_date_time", path), _join(path, "end_date_time"))
     if end < start:
         raise TariffError(
-            "end_date_time must not come before start_date_time",
+            f"must not come before {_join(path, 'start_date_time')}",
             _join(path, "end_date_time"),
-            "date_order",
+            "before_start",
+            other=_join(path, "start_date_time"),
         )
     currency = check_currency(_required(data, "currency", path), _join(path, "currency"))
     periods_path = _join(path, "charging_periods")

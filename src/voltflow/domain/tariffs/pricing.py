@@ -136,7 +136,7 @@ def time_zone_of(name: str | tzinfo) -> tzinfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise TariffError(
-            f"{name!r} is not a time zone", "time_zone", "time_zone", value=str(name)
+            f"{name!r} is not a time zone", "time_zone", "time_zone", value=repr(name)
         ) from None
 
 
@@ -318,10 +318,17 @@ def cut_periods(
         start = period.start_date_time
         end = periods[index + 1].start_date_time if index + 1 < len(periods) else session_end
         if end < start:
+            # Periods are in order when parsed; handed over otherwise, say which one is not.
+            if index + 1 < len(periods):
+                raise TariffError(
+                    "starts before the period before it",
+                    f"charging_periods[{index + 1}].start_date_time",
+                    "period_order",
+                )
             raise TariffError(
-                "starts after the period that follows it or after the session ends",
+                "lies outside the session",
                 f"charging_periods[{index}].start_date_time",
-                "period_order",
+                "outside_session",
             )
         volumes = {
             kind: Fraction(period.dimensions[kind])
@@ -485,7 +492,12 @@ def price_session(
             given=currency,
         )
     if session_end < session_start:
-        raise TariffError("the session ends before it starts", "end_date_time", "date_order")
+        raise TariffError(
+            "must not come before start_date_time",
+            "end_date_time",
+            "before_start",
+            other="start_date_time",
+        )
     if not tariff.in_force_at(session_start):
         raise TariffError(
             f"tariff {tariff.id} is not in force when the session starts",
@@ -495,7 +507,7 @@ def price_session(
         )
     if charging_periods and charging_periods[0].start_date_time < session_start:
         raise TariffError(
-            "starts before the session", "charging_periods[0].start_date_time", "outside_session"
+            "lies outside the session", "charging_periods[0].start_date_time", "outside_session"
         )
     pieces = cut_periods(tariff, charging_periods, session_start, session_end, time_zone)
     reserving = (
