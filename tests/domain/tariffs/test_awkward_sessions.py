@@ -128,6 +128,16 @@ def test_the_night_the_clocks_go_forward() -> None:
     assert priced.total_time == Decimal(3)
 
 
+def test_a_window_opening_in_the_hour_the_clocks_skip() -> None:
+    # 02:30 does not happen on 2026-03-29: the window opens when the clocks jump to 03:00.
+    # 01:00–04:00 local is two real hours: the first (01:00–02:00 CET) dear, the second cheap.
+    skipped = make(
+        element(component("ENERGY", "0.10"), start_time="02:30", end_time="06:00"),
+        element(component("ENERGY", "0.30")),
+    )
+    assert cost(skipped, "2026-03-29T01:00", energy(120, "20")) == Decimal("4.00")
+
+
 def test_the_night_the_clocks_go_back() -> None:
     # 2026-10-25 (last Sunday of October): 03:00 CEST becomes 02:00 CET, so the hour from 02:00
     # happens twice. 01:00–05:00 local is five real hours at 10 kWh an hour; the window

@@ -41,7 +41,7 @@ import enum
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal, localcontext
 from fractions import Fraction
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -158,7 +158,9 @@ def moment_at(
     restriction reads the period's lowest value, a max_* its highest: MIN_/MAX_ when measured,
     else the average CURRENT/POWER, else the other bound)."""
     return Moment(
-        local=instant.astimezone(time_zone_of(time_zone)),
+        # Through UTC: astimezone to the zone an instant is already in would keep a wall time
+        # that does not exist.
+        local=instant.astimezone(UTC).astimezone(time_zone_of(time_zone)),
         energy_kwh=Fraction(energy_kwh),
         duration_s=Fraction(_microseconds(instant - session_start), _US),
         min_current=_first(
@@ -261,6 +263,26 @@ def _microseconds(delta: timedelta) -> int:
     return (delta.days * 86_400 + delta.seconds) * _US + delta.microseconds
 
 
+def _clock_changes(start: datetime, end: datetime, zone: tzinfo) -> list[datetime]:
+    """The instants in (start, end) at which the zone's offset from UTC changes."""
+    changes = []
+    low = start.astimezone(UTC)
+    while low < end:
+        high = min(low + timedelta(hours=12), end.astimezone(UTC))
+        if low.astimezone(zone).utcoffset() != high.astimezone(zone).utcoffset():
+            before, after = low, high
+            while after - before > timedelta(seconds=1):
+                middle = before + (after - before) / 2
+                if middle.astimezone(zone).utcoffset() == before.astimezone(zone).utcoffset():
+                    before = middle
+                else:
+                    after = middle
+            # Offsets change on a whole second, the only one in (before, after].
+            changes.append(after.replace(microsecond=0))
+        low = high
+    return [c for c in changes if start < c < end]
+
+
 def _cuts(
     tariff: Tariff,
     start: datetime,
@@ -283,10 +305,16 @@ def _cuts(
         while day <= last:
             for clock in clocks:
                 for fold in (0, 1):  # a wall time that occurs twice when the clocks go back
-                    instant = datetime.combine(day, clock, tzinfo=zone).replace(fold=fold)
+                    # As a UTC instant: a wall time the clocks skip is then a real moment.
+                    wall = datetime.combine(day, clock, tzinfo=zone).replace(fold=fold)
+                    instant = wall.astimezone(UTC)
                     if start < instant < end:
                         cuts[Fraction(_microseconds(instant - start), length)] = instant
             day += timedelta(days=1)
+        # A wall time in the hour skipped when the clocks go forward is no instant: the window
+        # it opens or closes changes when the clocks change.
+        for instant in _clock_changes(start, end, zone):
+            cuts[Fraction(_microseconds(instant - start), length)] = instant
         offset = _microseconds(start - session_start)
         for r in restrictions:
             for seconds in (r.min_duration, r.max_duration):
