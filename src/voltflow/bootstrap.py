@@ -21,6 +21,7 @@ from voltflow.services.ports import Clock, StationLink, SystemClock
 from voltflow.services.sessions import SessionService
 from voltflow.services.station_events import StationEvents
 from voltflow.services.stations import StationService
+from voltflow.services.tariffs import TariffService
 from voltflow.services.tokens import TokenService
 from voltflow.store.activity import ActivityRepository
 from voltflow.store.cards import CardRepository
@@ -37,6 +38,7 @@ from voltflow.store.organisations import (
 from voltflow.store.outbox import OutboxRepository
 from voltflow.store.sessions import SessionRepository
 from voltflow.store.stations import StationRepository
+from voltflow.store.tariffs import TariffRepository
 from voltflow.store.tokens import TokenRepository
 from voltflow.store.units import SqlUnitOfWork
 from voltflow.store.users import UserRepository
@@ -57,6 +59,7 @@ class Platform:
     stations: StationService
     sessions: SessionService
     tokens: TokenService
+    tariffs: TariffService
     accounts: AccountService
     organisations: OrganisationService
     contracts: ContractService
@@ -228,6 +231,7 @@ def build(
         stations=StationService(station_repo, messages, clock, commands),
         sessions=SessionService(session_repo),
         tokens=TokenService(token_repo, clock),
+        tariffs=TariffService(TariffRepository(db), audit, clock, settings.timezone, uow=uow),
         accounts=accounts,
         organisations=OrganisationService(
             organisation_repo, memberships, accounts, audit, clock, uow=uow

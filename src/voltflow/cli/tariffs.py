@@ -1,4 +1,4 @@
-"""``voltflow tariff``: OCPI 2.2.1 tariffs, and what a session costs under one."""
+"""``voltflow tariff``: OCPI 2.2.1 tariffs, their versions, and what a session costs under one."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from typing import Any
 
 import click
 
-from voltflow.cli._common import fail
+from voltflow.bootstrap import Platform
+from voltflow.cli._common import fail, run_async, settings_of, with_platform
 from voltflow.domain.tariffs import (
     DEFAULT_TIME_ZONE,
     TariffError,
@@ -17,12 +18,12 @@ from voltflow.domain.tariffs import (
     price_cdr,
     time_zone_of,
 )
-from voltflow.i18n import _, refusals
+from voltflow.i18n import _, formats, refusals
 
 
 @click.group()
 def tariff() -> None:
-    """OCPI tariffs: price a session with one."""
+    """OCPI tariffs: add versions, show and list them, price a session with one."""
 
 
 def _read(path: Path) -> Any:
@@ -77,3 +78,90 @@ def tariff_price(tariff_file: Path, cdr_file: Path, time_zone: str) -> None:
     except TariffError as exc:
         raise _in_file(cdr_file, exc) from exc
     click.echo(dumps(priced))
+
+
+@tariff.command("add")
+@click.argument("tariff_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_context
+@run_async
+async def tariff_add(ctx: click.Context, tariff_file: Path) -> None:
+    """Add an OCPI tariff (JSON file) as the next version of its id.
+
+    A session is priced by the version in force when it started: from the tariff's
+    start_date_time (else from now) until its end_date_time or a later version's start.
+    """
+    from voltflow.services.tariffs import TariffServiceError
+
+    try:
+        document = _read(tariff_file)
+    except TariffError as exc:
+        raise _in_file(tariff_file, exc) from exc
+    settings = settings_of(ctx)
+
+    async def work(p: Platform) -> None:
+        try:
+            added = await p.tariffs.add(document)
+        except TariffError as exc:
+            raise _in_file(tariff_file, exc) from exc
+        except TariffServiceError as exc:
+            raise fail(str(exc)) from exc
+        click.echo(
+            _("tariff %(id)s version %(version)s added, in force from %(from)s")
+            % {
+                "id": added.tariff_id,
+                "version": added.version,
+                "from": formats.when(added.valid_from, settings.timezone),
+            }
+        )
+
+    await with_platform(settings, work)
+
+
+@tariff.command("show")
+@click.argument("tariff_id")
+@click.option("--version", "version", type=int, default=None, help="Default: the latest.")
+@click.pass_context
+@run_async
+async def tariff_show(ctx: click.Context, tariff_id: str, version: int | None) -> None:
+    """Print a version of a tariff as OCPI JSON."""
+    from voltflow.services.tariffs import TariffServiceError
+
+    async def work(p: Platform) -> None:
+        try:
+            click.echo(dumps(await p.tariffs.export(tariff_id, version)))
+        except TariffServiceError as exc:
+            raise fail(str(exc)) from exc
+
+    await with_platform(settings_of(ctx), work)
+
+
+@tariff.command("list")
+@click.pass_context
+@run_async
+async def tariff_list(ctx: click.Context) -> None:
+    """The tariffs, each with its latest version."""
+    settings = settings_of(ctx)
+
+    async def work(p: Platform) -> None:
+        found = await p.tariffs.latest()
+        if not found:
+            click.echo(_("no tariffs yet: add one with `voltflow tariff add FILE`"))
+            return
+        for v in found:
+            values = {
+                "id": v.tariff_id,
+                "version": v.version,
+                "currency": v.tariff.currency,
+                "from": formats.when(v.valid_from, settings.timezone),
+            }
+            if v.valid_until is None:
+                line = _("%(id)s  version %(version)s  %(currency)s  from %(from)s") % values
+            else:
+                values["until"] = formats.when(v.valid_until, settings.timezone)
+                line = (
+                    _("%(id)s  version %(version)s  %(currency)s  from %(from)s until %(until)s")
+                    % values
+                )
+            click.echo(line)
+
+    await with_platform(settings, work)

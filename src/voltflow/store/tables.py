@@ -472,3 +472,23 @@ station_daily_totals = Table(
     Column("sessions", Integer, nullable=False),
     Column("energy_wh", BigInteger, nullable=False),
 )
+
+# OCPI 2.2.1 tariffs, each change a new version: a session is priced by the version in force when
+# it started (the latest to start at or before that moment and not yet ended). ``document`` is
+# the version's OCPI Tariff object, as domain.tariffs writes it (Decimal without float).
+tariffs = Table(
+    "tariffs",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("tariff_id", String(36), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("country_code", String(2), nullable=False),
+    Column("party_id", String(3), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("valid_from", UTCDateTime, nullable=False),
+    Column("valid_until", UTCDateTime, nullable=True),
+    Column("document", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("tariff_id", "version", name="uq_tariff_version"),
+    Index("ix_tariffs_in_force", "tariff_id", "valid_from"),
+)

@@ -18,7 +18,9 @@ from voltflow.domain.tariffs.model import (
     TariffError,
     TariffRestrictions,
     TariffType,
+    TariffVersion,
     energy_tariff,
+    in_force,
 )
 from voltflow.domain.tariffs.ocpi import (
     CdrSession,
@@ -67,10 +69,12 @@ __all__ = [
     "TariffError",
     "TariffRestrictions",
     "TariffType",
+    "TariffVersion",
     "cut_periods",
     "dumps",
     "energy_tariff",
     "find_component",
+    "in_force",
     "loads",
     "moment_at",
     "parse_cdr",

@@ -4,7 +4,7 @@ under the same restrictions. Amounts and volumes are Decimal, never float."""
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -179,6 +179,33 @@ class ChargingPeriod:
     start_date_time: datetime
     dimensions: Mapping[CdrDimension, Decimal]
     tariff_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TariffVersion:
+    """One version of a stored tariff: in force from ``valid_from`` (its start_date_time, else
+    when it was added) until ``valid_until`` (its end_date_time) or a later version's start."""
+
+    tariff: Tariff
+    version: int
+    valid_from: datetime
+    valid_until: datetime | None
+    created_at: datetime
+
+    @property
+    def tariff_id(self) -> str:
+        return self.tariff.id
+
+
+def in_force(versions: Iterable[TariffVersion], moment: datetime) -> TariffVersion | None:
+    """The version that prices a session started at ``moment``: of those started at or before
+    it and not ended, the latest to start (the latest added when two start together)."""
+    candidates = [
+        v
+        for v in versions
+        if v.valid_from <= moment and (v.valid_until is None or moment < v.valid_until)
+    ]
+    return max(candidates, key=lambda v: (v.valid_from, v.version), default=None)
 
 
 def energy_tariff(
