@@ -172,3 +172,43 @@ def test_the_message_in_the_persons_language(
     assert out.strip() == (
         "Erreur : tariff.json : elements[1].price_components[0].step_size : doit valoir au moins 1"
     )
+
+
+def test_add_show_and_list_tariff_versions(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'cli.db'}"
+
+    def run(*args: str) -> tuple[int, str]:
+        result = CliRunner().invoke(main, ["--database", db, "tariff", *args])
+        return result.exit_code, result.output
+
+    assert run("list") == (0, "no tariffs yet: add one with `voltflow tariff add FILE`\n")
+    first = tmp_path / "first.json"
+    first.write_text((DATA / "tariff_8_simple_025kwh.json").read_text())
+    code, out = run("add", str(first))
+    assert code == 0, out
+    assert out.startswith("tariff 16 version 1 added, in force from ")  # now
+    later = loads((DATA / "tariff_8_simple_025kwh.json").read_text())
+    later["start_date_time"] = "2019-07-01T00:00:00Z"
+    second = tmp_path / "second.json"
+    second.write_text(dumps(later))
+    code, out = run("add", str(second))
+    assert code == 0, out
+    assert out.strip() == "tariff 16 version 2 added, in force from 2019-07-01 02:00:00"
+
+    code, out = run("list")
+    assert (code, out.strip()) == (0, "16  version 2  EUR  from 2019-07-01 02:00:00")
+    code, out = run("show", "16")
+    assert code == 0 and loads(out) == later
+    code, out = run("show", "16", "--version", "1")
+    assert loads(out) == loads(first.read_text())
+
+    code, out = run("show", "17")
+    assert (code, out.strip()) == (1, "Error: no tariff 17")
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"id": "x"}')
+    code, out = run("add", str(bad))
+    assert (code, out.strip()) == (1, "Error: bad.json: country_code: is required")
+    ended = tmp_path / "ended.json"
+    ended.write_text((DATA / "tariff_6_025kwh_start_max_price.json").read_text())
+    code, out = run("add", str(ended))
+    assert (code, out.strip()) == (1, "Error: tariff 16 ends before it would come into force")

@@ -55,6 +55,13 @@ class TariffService:
         """
         require(actor, Permission.CONTRACTS_WRITE, None)
         tariff = parse_tariff(document)
+        if tariff.end_date_time is not None and tariff.end_date_time <= (
+            tariff.start_date_time or self.clock.now()
+        ):
+            # Without a start it comes into force now: one that has ended would price nothing.
+            raise TariffServiceError(
+                _("tariff %(id)s ends before it would come into force") % {"id": tariff.id}
+            )
         try:
             version = await self.repo.add(tariff, self.clock.now())
         except IntegrityError as exc:
