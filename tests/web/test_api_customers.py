@@ -172,3 +172,30 @@ async def test_scoped_api_key_cannot_write(api: Clients) -> None:
         )
         assert denied.status_code == 403
         assert denied.json()["permission"] == "cards:stock"
+
+
+async def test_an_organisations_document_language_is_set_and_changed(api: Clients) -> None:
+    op = api.operator
+    created = await op.post(
+        "/api/v1/organisations",
+        json={"name": "Vlaamse Bouw BV", "kind": "company", "document_language": "nl"},
+    )
+    assert created.status_code == 201, created.text
+    org_id = created.json()["id"]
+    assert created.json()["document_language"] == "nl"
+
+    changed = await op.patch(f"/api/v1/organisations/{org_id}", json={"document_language": "fr"})
+    assert changed.status_code == 200, changed.text
+    assert (await op.get(f"/api/v1/organisations/{org_id}")).json()["document_language"] == "fr"
+
+    refused = await op.patch(
+        f"/api/v1/organisations/{org_id}",
+        json={"document_language": "de"},
+        headers={"Accept-Language": "fr-BE"},
+    )
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["field"] == "document_language", refused.json()
+    assert (await op.get(f"/api/v1/organisations/{org_id}")).json()["document_language"] == "fr"
+
+    reset = await op.patch(f"/api/v1/organisations/{org_id}", json={"document_language": None})
+    assert reset.json()["document_language"] is None

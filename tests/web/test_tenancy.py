@@ -193,6 +193,9 @@ BODY_EXAMPLES: dict[tuple[str, str], Callable[[Alpha], list[Body]]] = {
     ],
     ("POST", "/api/v1/tokens"): lambda a: [Body(json={"uid": a.uids[0]})],
     ("POST", "/api/v1/organisations"): lambda a: [Body(json={"name": A_NAME, "kind": "company"})],
+    ("PATCH", "/api/v1/organisations/{organisation_id}"): lambda a: [
+        Body(json={"document_language": "fr"})
+    ],
     ("POST", "/api/v1/organisations/{organisation_id}/people"): lambda a: [
         Body(json={"username": "intruder", "role": "fleet_manager", "password": "intruder-pw"}),
         Body(json={"username": a.manager.username, "role": "driver"}),

@@ -160,4 +160,7 @@ def lazy_p(context: str, message: str) -> Lazy:
 
 def reset_cache() -> None:
     """Catalogs read again (after the check or a test wrote them)."""
+    from voltflow.i18n import markup
+
     translations.cache_clear()
+    markup.clear()

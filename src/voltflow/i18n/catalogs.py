@@ -166,7 +166,7 @@ class _Anything(ChainableUndefined):
 def check_templates(templates: Path = TEMPLATES) -> list[Problem]:
     """Every template renders in every language: a translation naming a variable its template
     does not give fails here rather than on someone's page."""
-    from voltflow.i18n import gettext, ngettext, npgettext, pgettext
+    from voltflow.i18n import markup
 
     env = Environment(
         loader=FileSystemLoader(str(templates)),
@@ -175,10 +175,16 @@ def check_templates(templates: Path = TEMPLATES) -> list[Problem]:
         extensions=["jinja2.ext.i18n"],
     )
     env.policies["ext.i18n.trimmed"] = True
-    env.install_gettext_callables(  # type: ignore[attr-defined]
-        gettext, ngettext, newstyle=True, pgettext=pgettext, npgettext=npgettext
+    # The callables the pages are rendered with, and the console's own filters (read here, not
+    # at import: the console imports this package).
+    env.newstyle_gettext = True  # type: ignore[attr-defined]
+    env.globals.update(
+        _=markup.gettext,
+        gettext=markup.gettext,
+        ngettext=markup.ngettext,
+        pgettext=markup.pgettext,
+        npgettext=markup.npgettext,
     )
-    # The console's own filters (read here, not at import: the console imports this package).
     from voltflow.web.console.common import templates as console
 
     env.filters.update(console.env.filters)

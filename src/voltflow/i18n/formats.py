@@ -94,7 +94,13 @@ def kwh(wh: int | None) -> str:
     """Energy to the watt-hour: ``3,667 kWh`` (nl, fr), ``3.667 kWh`` (en)."""
     if wh is None:
         return DASH
-    return f"{number(Decimal(wh) / 1000, 3)} kWh"
+    if type(wh) is not int:
+        return f"{number(Decimal(wh) / 1000, 3)} kWh"
+    # Whole watt-hours are exact in three decimals: no Decimal needed (a list writes one a row).
+    whole, rest = divmod(abs(wh), 1000)
+    group, decimal = _symbols(language())
+    grouped = f"{whole:,}" if group == "," else f"{whole:,}".replace(",", group)
+    return f"{'-' if wh < 0 else ''}{grouped}{decimal}{rest:03d} kWh"
 
 
 def duration(value: timedelta | None) -> str:

@@ -7,6 +7,8 @@ not a login "Session").
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from voltflow.domain.access import OrganisationKind, Role
 from voltflow.domain.cards import CardAction, CardState
 from voltflow.domain.session_types import SessionType
@@ -14,13 +16,13 @@ from voltflow.domain.stations import ConnectorStatus, Registration
 from voltflow.i18n import pgettext
 
 # Written out call by call: the extractor reads the literal context and message of each.
-_SESSION_TYPES = {
+_SESSION_TYPES: dict[str, Callable[[], str]] = {
     SessionType.NORMAL: lambda: pgettext("session type", "Normal"),
     SessionType.SPLIT_BILLING: lambda: pgettext("session type", "Split billing"),
     SessionType.WHITELIST: lambda: pgettext("session type", "Whitelist"),
     SessionType.INVALID: lambda: pgettext("session type", "Invalid"),
 }
-_CARD_STATES = {
+_CARD_STATES: dict[str, Callable[[], str]] = {
     CardState.IN_STOCK: lambda: pgettext("card state", "In stock"),
     CardState.DISTRIBUTED: lambda: pgettext("card state", "With distributor"),
     CardState.ASSIGNED: lambda: pgettext("card state", "Assigned"),
@@ -42,7 +44,7 @@ _ORGANISATION_KINDS = {
     OrganisationKind.HOUSEHOLD: lambda: pgettext("organisation kind", "household"),
     OrganisationKind.INSTALLER: lambda: pgettext("organisation kind", "installer"),
 }
-_CONNECTOR_STATUSES = {
+_CONNECTOR_STATUSES: dict[str, Callable[[], str]] = {
     ConnectorStatus.AVAILABLE: lambda: pgettext("connector status", "Available"),
     ConnectorStatus.PREPARING: lambda: pgettext("connector status", "Preparing"),
     ConnectorStatus.CHARGING: lambda: pgettext("connector status", "Charging"),
@@ -77,17 +79,15 @@ _REGISTRATIONS = {
 def session_type(value: str | None) -> str:
     if not value:
         return "–"
-    try:
-        return _SESSION_TYPES[SessionType(value)]()
-    except ValueError:
-        return value
+    # The values are string enums: the plain string finds its term, no conversion needed.
+    term = _SESSION_TYPES.get(value)
+    return term() if term is not None else value
 
 
 def card_state(value: str) -> str:
-    try:
-        return _CARD_STATES[CardState(value)]()
-    except ValueError:
-        return value
+    # The values are string enums: the plain string finds its term, no conversion needed.
+    term = _CARD_STATES.get(value)
+    return term() if term is not None else value
 
 
 def role(value: str) -> str:
@@ -107,10 +107,9 @@ def organisation_kind(value: str) -> str:
 def connector_status(value: str | None) -> str:
     if not value:
         return "–"
-    try:
-        return _CONNECTOR_STATUSES[ConnectorStatus(value)]()
-    except ValueError:
-        return value
+    # The values are string enums: the plain string finds its term, no conversion needed.
+    term = _CONNECTOR_STATUSES.get(value)
+    return term() if term is not None else value
 
 
 def registration(value: str) -> str:

@@ -85,12 +85,19 @@ class OrganisationService:
 
     @use_case
     async def create(
-        self, actor: Actor, name: str, kind: OrganisationKind, vat_number: str | None = None
+        self,
+        actor: Actor,
+        name: str,
+        kind: OrganisationKind,
+        vat_number: str | None = None,
+        document_language: str | None = None,
     ) -> Organisation:
         require(actor, P.CUSTOMERS_WRITE, None)
         name = name.strip()
         if not 1 <= len(name) <= 200:
             raise OrganisationError(_("name: 1–200 characters"), "name")
+        if document_language is not None and document_language not in LANGUAGES:
+            raise OrganisationError(_("document language: one of nl, fr, en"), "document_language")
         domain = None
         if kind is not OrganisationKind.OPERATOR:
             base = login_domain(name)
@@ -105,13 +112,15 @@ class OrganisationService:
             )
         except IntegrityError as exc:  # another organisation took the domain meanwhile
             raise OrganisationError(_("name: try again"), "name") from exc
+        if document_language is not None:
+            await self.repo.update(org_id, document_language=document_language)
         await self.audit.record(
             actor,
             "organisation.create",
             "organisation",
             org_id,
             org_id,
-            {"name": name, "kind": kind},
+            {"name": name, "kind": kind, "document_language": document_language},
         )
         return await self.get(actor, org_id)
 

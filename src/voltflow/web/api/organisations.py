@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
@@ -39,10 +39,25 @@ Fee = Annotated[
 ]
 
 
+DocumentLanguage = Annotated[
+    Literal["nl", "fr", "en"] | None,
+    Field(
+        description="the language of the documents it receives (payment requests, invoices,"
+        " statements), whoever prepares them; null: the platform's default"
+    ),
+]
+
+
 class OrganisationIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     kind: OrganisationKind
     vat_number: str | None = Field(default=None, max_length=32)
+    document_language: DocumentLanguage = None
+
+
+class OrganisationChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    document_language: DocumentLanguage
 
 
 class OrganisationOut(BaseModel):
@@ -51,6 +66,7 @@ class OrganisationOut(BaseModel):
     name: str
     kind: str
     vat_number: str | None
+    document_language: str | None = None
     login_domain: str | None = Field(
         default=None, description="what the logins its fleet managers make end in: ann@acme"
     )
@@ -148,7 +164,9 @@ async def list_organisations(
 async def create_organisation(
     body: OrganisationIn, platform: PlatformDep, actor: ApiUser
 ) -> OrganisationOut:
-    org = await platform.organisations.create(actor, body.name, body.kind, body.vat_number)
+    org = await platform.organisations.create(
+        actor, body.name, body.kind, body.vat_number, body.document_language
+    )
     return OrganisationOut.model_validate(org, from_attributes=True)
 
 
@@ -157,6 +175,16 @@ async def get_organisation(
     organisation_id: IdPath, platform: PlatformDep, actor: ApiUser
 ) -> OrganisationOut:
     org = await platform.organisations.get(actor, organisation_id)
+    return OrganisationOut.model_validate(org, from_attributes=True)
+
+
+@router.patch("/organisations/{organisation_id}", tags=["customers"])
+async def change_organisation(
+    organisation_id: IdPath, body: OrganisationChange, platform: PlatformDep, actor: ApiUser
+) -> OrganisationOut:
+    org = await platform.organisations.set_document_language(
+        actor, organisation_id, body.document_language
+    )
     return OrganisationOut.model_validate(org, from_attributes=True)
 
 

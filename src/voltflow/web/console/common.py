@@ -28,10 +28,9 @@ from voltflow.i18n import (
     NAMES,
     _,
     formats,
-    gettext,
     language,
+    markup,
     ngettext,
-    npgettext,
     pgettext,
     terms,
 )
@@ -45,8 +44,14 @@ templates.env.add_extension("jinja2.ext.i18n")
 # Whitespace inside {% trans %} blocks is folded, as the extractor folds it into the catalogs.
 templates.env.policies["ext.i18n.trimmed"] = True
 # The language is the request's (a context variable): one set of callables serves every request.
-templates.env.install_gettext_callables(  # type: ignore[attr-defined]
-    gettext, ngettext, newstyle=True, pgettext=pgettext, npgettext=npgettext
+# Jinja's "newstyle" semantics (variables escaped into the translation), with the lookups cached.
+templates.env.newstyle_gettext = True  # type: ignore[attr-defined]
+templates.env.globals.update(
+    _=markup.gettext,
+    gettext=markup.gettext,
+    ngettext=markup.ngettext,
+    pgettext=markup.pgettext,
+    npgettext=markup.npgettext,
 )
 
 
