@@ -18,6 +18,7 @@ from voltflow.services.health import HealthService
 from voltflow.services.lists import ListService
 from voltflow.services.organisations import ContractService, OrganisationService
 from voltflow.services.ports import Clock, StationLink, SystemClock
+from voltflow.services.pricing import PricingService, SessionPricing
 from voltflow.services.sessions import SessionService
 from voltflow.services.station_events import StationEvents
 from voltflow.services.stations import StationService
@@ -36,6 +37,7 @@ from voltflow.store.organisations import (
     OrganisationRepository,
 )
 from voltflow.store.outbox import OutboxRepository
+from voltflow.store.session_prices import SessionPriceRepository
 from voltflow.store.sessions import SessionRepository
 from voltflow.store.stations import StationRepository
 from voltflow.store.tariffs import TariffRepository
@@ -60,6 +62,7 @@ class Platform:
     sessions: SessionService
     tokens: TokenService
     tariffs: TariffService
+    pricing: PricingService
     accounts: AccountService
     organisations: OrganisationService
     contracts: ContractService
@@ -170,9 +173,18 @@ def build(
     outbox = OutboxRepository(db, writer)
     uow = SqlUnitOfWork(db, outbox)
     activity_repo = ActivityRepository(db)
+    tariff_repo = TariffRepository(db)
+    pricing = SessionPricing(
+        SessionPriceRepository(db),
+        tariff_repo,
+        clock,
+        timezone=settings.timezone,
+        currency=settings.currency,
+        emsp_margin_per_kwh=settings.emsp_margin_per_kwh,
+    )
     # The consumers of events in this process: each applies an event once (``services.events``).
     delivery = LocalDelivery(
-        uow, outbox, clock, [StationDailyTotals(activity_repo, settings.timezone)]
+        uow, outbox, clock, [StationDailyTotals(activity_repo, settings.timezone), pricing]
     )
     sink: EventSink = delivery
     relay = OutboxRelay(outbox, sink, clock)
@@ -231,7 +243,8 @@ def build(
         stations=StationService(station_repo, messages, clock, commands),
         sessions=SessionService(session_repo),
         tokens=TokenService(token_repo, clock),
-        tariffs=TariffService(TariffRepository(db), audit, clock, settings.timezone, uow=uow),
+        tariffs=TariffService(tariff_repo, audit, clock, settings.timezone, uow=uow),
+        pricing=PricingService(pricing, station_repo, UserRepository(db), audit, uow=uow),
         accounts=accounts,
         organisations=OrganisationService(
             organisation_repo, memberships, accounts, audit, clock, uow=uow
