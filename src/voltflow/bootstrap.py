@@ -10,6 +10,7 @@ from voltflow.config import Settings
 from voltflow.ocpp.server import OcppServer, OcppServerSettings
 from voltflow.services.accounts import AccountService
 from voltflow.services.activity import ActivityService, StationDailyTotals
+from voltflow.services.activity_views import ActivityViews
 from voltflow.services.audit import AuditTrail
 from voltflow.services.cards import CardService
 from voltflow.services.commands import CommandService
@@ -25,6 +26,7 @@ from voltflow.services.stations import StationService
 from voltflow.services.tariffs import TariffService
 from voltflow.services.tokens import TokenService
 from voltflow.store.activity import ActivityRepository
+from voltflow.store.activity_views import ActivityViewRepository
 from voltflow.store.cards import CardRepository
 from voltflow.store.console_sessions import ConsoleSessionRepository
 from voltflow.store.database import Database, create_database, upgrade
@@ -63,6 +65,7 @@ class Platform:
     tokens: TokenService
     tariffs: TariffService
     pricing: PricingService
+    activity_views: ActivityViews
     accounts: AccountService
     organisations: OrganisationService
     contracts: ContractService
@@ -174,8 +177,9 @@ def build(
     uow = SqlUnitOfWork(db, outbox)
     activity_repo = ActivityRepository(db)
     tariff_repo = TariffRepository(db)
+    price_repo = SessionPriceRepository(db)
     pricing = SessionPricing(
-        SessionPriceRepository(db),
+        price_repo,
         tariff_repo,
         clock,
         timezone=settings.timezone,
@@ -245,6 +249,7 @@ def build(
         tokens=TokenService(token_repo, clock),
         tariffs=TariffService(tariff_repo, audit, clock, settings.timezone, uow=uow),
         pricing=PricingService(pricing, station_repo, UserRepository(db), audit, uow=uow),
+        activity_views=ActivityViews(ActivityViewRepository(db), price_repo),
         accounts=accounts,
         organisations=OrganisationService(
             organisation_repo, memberships, accounts, audit, clock, uow=uow

@@ -266,7 +266,9 @@ BODY_EXAMPLES: dict[tuple[str, str], Callable[[Alpha], list[Body]]] = {
 
 # Collection routes that show nothing of anyone's, even to an operator (so that A's absence proves
 # nothing there). Empty today.
-COLLECTIONS_WITHOUT_THINGS: frozenset[tuple[str, str]] = frozenset()
+COLLECTIONS_WITHOUT_THINGS: frozenset[tuple[str, str]] = frozenset(
+    {("GET", "/my/sessions")}  # a person's own sessions: the operator holds no card
+)
 
 # Writes the operator repeats after the refusals, with the status that means "done": proof that the
 # bodies and parameters above are right, not just refused for being wrong.
