@@ -119,7 +119,8 @@ def reimbursement(energy_wh: int, rate: Decimal, currency: str = "EUR") -> Decim
 
 
 def _zero(party: Party, basis: Basis, currency: str) -> PriceLine:
-    return PriceLine(party, basis, currency, ZERO, ZERO)
+    nothing = cents(ZERO, currency)
+    return PriceLine(party, basis, currency, nothing, nothing)
 
 
 def price_lines(facts: PriceFacts) -> tuple[PriceLine, ...]:

@@ -7,11 +7,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import timedelta
 from decimal import Decimal
 from typing import Protocol
 
 from voltflow.domain.access import Actor, Permission
+from voltflow.domain.authorization import AuthorizationStatus
 from voltflow.domain.events import Event, SessionClosed, SessionCorrected
+from voltflow.domain.records import CardDetail
 from voltflow.domain.session_prices import (
     PriceFacts,
     PriceLine,
@@ -19,7 +23,7 @@ from voltflow.domain.session_prices import (
     Tariffed,
     price_lines,
 )
-from voltflow.domain.session_types import SessionType
+from voltflow.domain.session_types import SessionFacts, SessionType, ValidityBounds, classify
 from voltflow.domain.tariffs import (
     CdrDimension,
     ChargingPeriod,
@@ -32,6 +36,7 @@ from voltflow.i18n import _
 from voltflow.services.access import require
 from voltflow.services.audit import AuditTrail
 from voltflow.services.ports import Clock, UnitOfWork
+from voltflow.services.stations import StationNotFound
 from voltflow.services.units import use_case
 from voltflow.store.session_prices import SessionPriceRepository
 from voltflow.store.stations import StationRepository
@@ -130,7 +135,7 @@ class SessionPricing:
         decided: dict[int, tuple[PriceLine, ...]] = {}
         for session in sessions:
             try:
-                facts = await self._facts(session, rates, stored, versions)
+                facts = await self.facts_for(session, rates, stored, versions)
                 decided[session.session_id] = price_lines(facts)
             except (TariffError, ValueError) as exc:
                 log.error("session %s not priced: %s", session.session_id, exc)
@@ -144,7 +149,7 @@ class SessionPricing:
         )
         return decided
 
-    async def _facts(
+    async def facts_for(
         self,
         session: SessionToPrice,
         rates: Mapping[int, Decimal],
@@ -211,6 +216,27 @@ async def reprice_all(pricing: SessionPricing, batch: int = 1000) -> int:
         count += len(sessions)
 
 
+class TokenCheck(Protocol):
+    async def check_token(self, id_tag: str) -> AuthorizationStatus: ...
+
+
+class WhitelistCheck(Protocol):
+    async def whitelisted(self, station_id: str, uid: str) -> bool: ...
+
+
+class CardLookup(Protocol):
+    async def get(self, actor: Actor, uid: str) -> CardDetail: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PriceEstimate:
+    """What a charge would cost before it starts: the type it would get, why, and its lines."""
+
+    session_type: SessionType
+    reason: str
+    lines: tuple[PriceLine, ...]
+
+
 class PricingError(ValueError):
     def __init__(self, message: str, field: str) -> None:
         super().__init__(message)
@@ -226,9 +252,19 @@ class PricingService:
         stations: StationRepository,
         users: UserRepository,
         audit: AuditTrail,
+        clock: Clock,
         *,
         uow: UnitOfWork,
+        cards: CardLookup,
+        tokens: TokenCheck,
+        whitelists: WhitelistCheck,
+        bounds: ValidityBounds | None = None,
     ) -> None:
+        self.clock = clock
+        self.cards = cards
+        self.tokens = tokens
+        self.whitelists = whitelists
+        self.bounds = bounds or ValidityBounds()
         self.pricing = pricing
         self.repo = pricing.repo
         self.stations = stations
@@ -279,3 +315,48 @@ class PricingService:
     async def reprice_all(self, actor: Actor) -> int:
         require(actor, Permission.CONTRACTS_WRITE, None)
         return await reprice_all(self.pricing)
+
+    async def estimate(
+        self,
+        actor: Actor,
+        station_id: str,
+        card_uid: str,
+        energy_wh: int,
+        duration: timedelta,
+    ) -> PriceEstimate:
+        """The price a driver will pay (or be reimbursed) for a charge of ``energy_wh`` over
+        ``duration`` starting now, typed and priced as the session would be when it ends. The
+        card must be one the person may see; any station may be asked about."""
+        card = await self.cards.get(actor, card_uid)
+        targets = await self.repo.tariffs_for(station_id, card.uid)
+        if targets is None:
+            raise StationNotFound(station_id)
+        now = self.clock.now()
+        session = SessionToPrice(
+            session_id=0,
+            station_id=station_id,
+            id_tag=card.uid,
+            started_at=now,
+            stopped_at=now + duration,
+            energy_wh=energy_wh,
+            session_type=SessionType.NORMAL,
+            station_tariff_id=targets[0],
+            host_tariff_id=targets[1],
+            discount_tariff_id=targets[2],
+        )
+        licences = self.pricing.licences
+        rates = await licences.rates_for([session]) if licences is not None else {}
+        status = await self.tokens.check_token(card.uid)
+        verdict = classify(
+            SessionFacts(
+                token_accepted=status is AuthorizationStatus.ACCEPTED,
+                energy_wh=energy_wh,
+                duration=duration,
+                licensed_employee_token=0 in rates,
+                on_station_whitelist=await self.whitelists.whitelisted(station_id, card.uid),
+            ),
+            self.bounds,
+        )
+        session = replace(session, session_type=verdict.type)
+        facts = await self.pricing.facts_for(session, rates, {}, {})
+        return PriceEstimate(verdict.type, verdict.reason, price_lines(facts))

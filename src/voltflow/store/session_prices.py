@@ -24,19 +24,19 @@ s = charging_sessions
 lines_t = session_price_lines
 
 
-def _discount_tariff() -> Any:
-    """The tariff of the first discount list (by id) that holds the session's card at its
-    station, directly or through a station group."""
+def _discount_tariff(station: Any, uid: Any) -> Any:
+    """The tariff of the first discount list (by id) that holds the card ``uid`` at ``station``,
+    directly or through a station group (columns of a query, or values)."""
     lists, cards, members = authorization_lists, authorization_list_cards, station_group_members
-    groups = select(members.c.group_id).where(members.c.station_id == s.c.station_id)
+    groups = select(members.c.group_id).where(members.c.station_id == station)
     return (
         select(lists.c.tariff_ref)
         .join(cards, cards.c.list_id == lists.c.id)
         .where(
             lists.c.kind == "discount",
             lists.c.tariff_ref.is_not(None),
-            cards.c.card_uid == s.c.id_tag,
-            (lists.c.station_id == s.c.station_id) | lists.c.group_id.in_(groups),
+            cards.c.card_uid == uid,
+            (lists.c.station_id == station) | lists.c.group_id.in_(groups),
         )
         .order_by(lists.c.id)
         .limit(1)
@@ -58,7 +58,7 @@ class SessionPriceRepository:
                 s.c.session_type,
                 stations.c.tariff_id,
                 stations.c.host_tariff_id,
-                _discount_tariff().label("discount_tariff_id"),
+                _discount_tariff(s.c.station_id, s.c.id_tag).label("discount_tariff_id"),
             )
             .join(stations, stations.c.id == s.c.station_id)
             .where(s.c.stopped_at.is_not(None), s.c.session_type.is_not(None))
@@ -71,6 +71,19 @@ class SessionPriceRepository:
         async with self.db.reading() as conn:
             rows = (await conn.execute(self._to_price.where(s.c.id.in_(list(session_ids))))).all()
         return [_session(row) for row in rows]
+
+    async def tariffs_for(
+        self, station_id: str, uid: str
+    ) -> tuple[str | None, str | None, str | None] | None:
+        """The public, host and discount-list tariffs a session of the card at the station would
+        be priced with; None when there is no such station."""
+        discount = _discount_tariff(station_id, uid)
+        query = select(stations.c.tariff_id, stations.c.host_tariff_id, discount).where(
+            stations.c.id == station_id
+        )
+        async with self.db.reading() as conn:
+            row = (await conn.execute(query)).first()
+        return None if row is None else (row[0], row[1], row[2])
 
     async def to_price_after(self, after_id: int, limit: int) -> list[SessionToPrice]:
         """Finished sessions by id, from after ``after_id``: a re-pricing walks them in pages."""
