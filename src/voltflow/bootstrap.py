@@ -10,6 +10,7 @@ from voltflow.config import Settings
 from voltflow.ocpp.server import OcppServer, OcppServerSettings
 from voltflow.services.accounts import AccountService
 from voltflow.services.activity import ActivityService, StationDailyTotals
+from voltflow.services.activity_views import ActivityViews
 from voltflow.services.audit import AuditTrail
 from voltflow.services.cards import CardService
 from voltflow.services.charging_periods import ChargingPeriodsService, SessionChargingPeriods
@@ -19,11 +20,14 @@ from voltflow.services.health import HealthService
 from voltflow.services.lists import ListService
 from voltflow.services.organisations import ContractService, OrganisationService
 from voltflow.services.ports import Clock, StationLink, SystemClock
+from voltflow.services.pricing import PeriodsForPricing, PricingService, SessionPricing
 from voltflow.services.sessions import SessionService
 from voltflow.services.station_events import StationEvents
 from voltflow.services.stations import StationService
+from voltflow.services.tariffs import TariffService
 from voltflow.services.tokens import TokenService
 from voltflow.store.activity import ActivityRepository
+from voltflow.store.activity_views import ActivityViewRepository
 from voltflow.store.cards import CardRepository
 from voltflow.store.charging_periods import ChargingPeriodRepository
 from voltflow.store.console_sessions import ConsoleSessionRepository
@@ -37,8 +41,10 @@ from voltflow.store.organisations import (
     OrganisationRepository,
 )
 from voltflow.store.outbox import OutboxRepository
+from voltflow.store.session_prices import SessionPriceRepository
 from voltflow.store.sessions import SessionRepository
 from voltflow.store.stations import StationRepository
+from voltflow.store.tariffs import TariffRepository
 from voltflow.store.tokens import TokenRepository
 from voltflow.store.units import SqlUnitOfWork
 from voltflow.store.users import UserRepository
@@ -59,6 +65,9 @@ class Platform:
     stations: StationService
     sessions: SessionService
     tokens: TokenService
+    tariffs: TariffService
+    pricing: PricingService
+    activity_views: ActivityViews
     accounts: AccountService
     organisations: OrganisationService
     contracts: ContractService
@@ -174,6 +183,17 @@ def build(
     messages = MessageLog(db, writer, station_repo.sql)
     session_repo = SessionRepository(db, writer, station_repo.sql)
     charging_periods = ChargingPeriodsService(ChargingPeriodRepository(db), session_repo)
+    tariff_repo = TariffRepository(db)
+    price_repo = SessionPriceRepository(db)
+    pricing = SessionPricing(
+        price_repo,
+        tariff_repo,
+        clock,
+        timezone=settings.timezone,
+        currency=settings.currency,
+        emsp_margin_per_kwh=settings.emsp_margin_per_kwh,
+        periods=PeriodsForPricing(charging_periods),
+    )
     # The consumers of events in this process: each applies an event once (``services.events``).
     delivery = LocalDelivery(
         uow,
@@ -182,6 +202,7 @@ def build(
         [
             StationDailyTotals(activity_repo, settings.timezone),
             SessionChargingPeriods(charging_periods),
+            pricing,
         ],
     )
     sink: EventSink = delivery
@@ -238,6 +259,20 @@ def build(
         stations=StationService(station_repo, messages, clock, commands),
         sessions=SessionService(session_repo),
         tokens=TokenService(token_repo, clock),
+        tariffs=TariffService(tariff_repo, audit, clock, settings.timezone, uow=uow),
+        pricing=PricingService(
+            pricing,
+            station_repo,
+            UserRepository(db),
+            audit,
+            clock,
+            uow=uow,
+            cards=cards,
+            tokens=events,
+            whitelists=lists,
+            bounds=events.bounds,
+        ),
+        activity_views=ActivityViews(ActivityViewRepository(db), price_repo),
         accounts=accounts,
         organisations=OrganisationService(
             organisation_repo, memberships, accounts, audit, clock, uow=uow

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 
 def _bool(value: str | None, default: bool) -> bool:
@@ -43,6 +44,10 @@ class Settings:
     consumers: bool = True
     # Names the platform's stream, subjects and consumers on a NATS server others may share.
     nats_prefix: str = "voltflow"
+    # The service provider's share of a public price, per kWh (excl. VAT, in ``currency``); the
+    # charge point operator keeps what the host's fee and this leave.
+    emsp_margin_per_kwh: Decimal = Decimal(0)
+    currency: str = "EUR"
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -69,4 +74,7 @@ class Settings:
         s.nats_url = e.get("VOLTFLOW_NATS_URL") or None
         s.consumers = _bool(e.get("VOLTFLOW_CONSUMERS"), s.consumers)
         s.nats_prefix = e.get("VOLTFLOW_NATS_PREFIX", s.nats_prefix)
+        if "VOLTFLOW_EMSP_MARGIN_PER_KWH" in e:
+            s.emsp_margin_per_kwh = Decimal(e["VOLTFLOW_EMSP_MARGIN_PER_KWH"])
+        s.currency = e.get("VOLTFLOW_CURRENCY", s.currency)
         return s

@@ -193,6 +193,9 @@ BODY_EXAMPLES: dict[tuple[str, str], Callable[[Alpha], list[Body]]] = {
     ],
     ("POST", "/api/v1/tokens"): lambda a: [Body(json={"uid": a.uids[0]})],
     ("POST", "/api/v1/organisations"): lambda a: [Body(json={"name": A_NAME, "kind": "company"})],
+    ("POST", "/api/v1/price-estimates"): lambda a: [
+        Body(json={"station_id": a.station_id, "card": a.uids[0], "kwh": 10, "minutes": 30})
+    ],
     ("PATCH", "/api/v1/organisations/{organisation_id}"): lambda a: [
         Body(json={"document_language": "fr"})
     ],
@@ -266,7 +269,9 @@ BODY_EXAMPLES: dict[tuple[str, str], Callable[[Alpha], list[Body]]] = {
 
 # Collection routes that show nothing of anyone's, even to an operator (so that A's absence proves
 # nothing there). Empty today.
-COLLECTIONS_WITHOUT_THINGS: frozenset[tuple[str, str]] = frozenset()
+COLLECTIONS_WITHOUT_THINGS: frozenset[tuple[str, str]] = frozenset(
+    {("GET", "/my/sessions")}  # a person's own sessions: the operator holds no card
+)
 
 # Writes the operator repeats after the refusals, with the status that means "done": proof that the
 # bodies and parameters above are right, not just refused for being wrong.

@@ -19,6 +19,7 @@ from voltflow.cli.runtime import migrate, serve
 from voltflow.cli.sessions import sessions
 from voltflow.cli.simulate import simulate
 from voltflow.cli.stations import station
+from voltflow.cli.tariffs import tariff
 from voltflow.cli.tokens import token
 from voltflow.cli.users import apikey, user
 from voltflow.cli.worker import worker
@@ -68,6 +69,7 @@ main.add_command(migrate)
 main.add_command(station)
 main.add_command(token)
 main.add_command(card)
+main.add_command(tariff)
 main.add_command(sessions)
 main.add_command(user)
 main.add_command(apikey)

@@ -2,7 +2,8 @@
 
 The domain imports nothing of Voltflow, so its errors say English (for logs) and carry what
 broke which rule: an illegal card step its action and state, an eMAID error its reason and text,
-a contract error its reason and values, a station key its fault. The services, where such an
+a contract error its reason and values, a station key its fault, a tariff error its
+field path, reason and values. The services, where such an
 error turns into one of theirs, say it to people through these functions. In English each gives
 the domain's own text, word for word (an IBAN's or BIC's fault in the bank library's words).
 """
@@ -15,6 +16,7 @@ from voltflow.domain.cards import TRANSITIONS, CardAction, IllegalTransition
 from voltflow.domain.contracts import ContractError
 from voltflow.domain.emaid import EmaidError
 from voltflow.domain.station_keys import KEY_MAX, KEY_MIN, KEY_SYMBOLS, KeyFault, key_fault
+from voltflow.domain.tariffs import TariffError
 from voltflow.i18n import SOURCE, _, language, ngettext
 from voltflow.i18n.terms import card_state
 
@@ -144,3 +146,47 @@ def contract_error(exc: ContractError) -> str:
 def translated(exc: ContractError) -> ContractError:
     """The same error, said in the language of the moment (raise it ``from exc``)."""
     return ContractError(contract_error(exc), exc.field, exc.reason, **exc.values)
+
+
+# What is wrong, by the tariff rule broken; the field path is said before it, as the domain does.
+_TARIFF_PROBLEMS: dict[str, Callable[[], str]] = {
+    "json": lambda: _("not JSON (%(error)s)"),
+    "not_object": lambda: _("must be an object"),
+    "unknown_field": lambda: _("is not a field of the OCPI module"),
+    "missing": lambda: _("is required"),
+    "not_text": lambda: _("must be text"),
+    "length": lambda: _("at most %(length)s characters"),
+    "not_number": lambda: _("must be a number"),
+    "negative": lambda: _("must not be negative"),
+    "not_integer": lambda: _("must be a whole number"),
+    "not_list": lambda: _("must be a list"),
+    "empty": lambda: _("must list at least one"),
+    "unknown_value": lambda: _("%(value)s is not one of %(allowed)s"),
+    "datetime": lambda: _("not a date and time like 2015-06-29T20:39:09Z"),
+    "currency": lambda: _("%(value)s is not a currency we bill in (%(allowed)s)"),
+    "time": lambda: _("a time of day like 13:30"),
+    "date": lambda: _("a date like 2015-12-24"),
+    "min_above_max": lambda: _("is above %(max_field)s"),
+    "step_size": lambda: _("must be at least 1"),
+    "empty_window": lambda: _("start_time and end_time are the same: a window of no time"),
+    "date_order": lambda: _("must come after %(other)s"),
+    "before_start": lambda: _("must not come before %(other)s"),
+    "duplicate": lambda: _("given twice in one period"),
+    "period_order": lambda: _("starts before the period before it"),
+    "outside_session": lambda: _("lies outside the session"),
+    "time_zone": lambda: _("%(value)s is not a time zone"),
+    "currency_mismatch": lambda: _("the tariff is in %(tariff)s, what it prices in %(given)s"),
+    "not_in_force": lambda: _("tariff %(tariff)s is not in force when the session starts"),
+}
+
+
+def tariff_error(exc: TariffError) -> str:
+    """What is wrong with a tariff or what it prices, naming the field; the domain's English for
+    a rule not known here."""
+    problem = _TARIFF_PROBLEMS.get(exc.reason)
+    if problem is None:
+        return str(exc)
+    said = problem() % exc.values
+    if not exc.field:
+        return said
+    return _("%(field)s: %(problem)s") % {"field": exc.field, "problem": said}

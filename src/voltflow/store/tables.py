@@ -64,6 +64,12 @@ stations = Table(
     Column("last_seen_at", UTCDateTime, nullable=True),
     Column("last_boot_at", UTCDateTime, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
+    # What a public session here costs (a tariff's id: its version is the one in force when the
+    # session starts), and who hosts the station and is paid for its public sessions, by which
+    # tariff.
+    Column("tariff_id", String(36), nullable=True),
+    Column("host_user_id", BigInteger, ForeignKey("users.id"), nullable=True),
+    Column("host_tariff_id", String(36), nullable=True),
 )
 
 connectors = Table(
@@ -494,4 +500,54 @@ session_charging_periods = Table(
     Column("min_current_a", ExactDecimal, nullable=True),
     # Space-separated ``PeriodFlag`` values (METER_BACKWARDS); NULL: none.
     Column("flags", String(64), nullable=True),
+)
+
+# OCPI 2.2.1 tariffs, each change a new version: a session is priced by the version in force when
+# it started (the latest to start at or before that moment and not yet ended). ``document`` is
+# the version's OCPI Tariff object, as domain.tariffs writes it (Decimal without float).
+tariffs = Table(
+    "tariffs",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("tariff_id", String(36), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("country_code", String(2), nullable=False),
+    Column("party_id", String(3), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("valid_from", UTCDateTime, nullable=False),
+    Column("valid_until", UTCDateTime, nullable=True),
+    Column("document", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("tariff_id", "version", name="uq_tariff_version"),
+    Index("ix_tariffs_in_force", "tariff_id", "valid_from"),
+)
+
+# Who pays and earns what for each finished session (``domain.session_prices``): a line per
+# party. A session re-priced (its data corrected) gets a new revision; the earlier ones stay, no
+# longer ``current``, so its history is kept.
+session_price_lines = Table(
+    "session_price_lines",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("session_id", BigInteger, ForeignKey("charging_sessions.id"), nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("current", Boolean, nullable=False),
+    Column("session_type", String(16), nullable=False),
+    Column("party", String(16), nullable=False),
+    Column("basis", String(16), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("excl_vat", ExactDecimal, nullable=False),
+    Column("incl_vat", ExactDecimal, nullable=False),
+    Column("tariff_id", String(36), nullable=True),
+    Column("tariff_version", Integer, nullable=True),
+    Column("rate", ExactDecimal, nullable=True),
+    Column("priced_at", UTCDateTime, nullable=False),
+    UniqueConstraint("session_id", "revision", "party", name="uq_session_price_line"),
+)
+Index(
+    "ix_session_prices_current",
+    session_price_lines.c.session_id,
+    session_price_lines.c.party,
+    sqlite_where=session_price_lines.c.current,
+    postgresql_where=session_price_lines.c.current,
 )

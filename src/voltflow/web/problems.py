@@ -21,6 +21,7 @@ from voltflow.services.cards import CardError, CardNotFound, ImportRejected
 from voltflow.services.lists import ListError, ListNotFound
 from voltflow.services.organisations import OrganisationError, OrganisationNotFound
 from voltflow.services.ports import CommandError, WriterClosed
+from voltflow.services.pricing import PricingError
 from voltflow.services.sessions import SessionNotFound
 from voltflow.services.stations import StationError, StationNotFound
 from voltflow.services.tokens import TokenError
@@ -221,6 +222,7 @@ def install(app: FastAPI) -> None:
         (ListError, lazy("Invalid list request")),
         (OrganisationError, lazy("Invalid organisation request")),
         (ContractError, lazy("Invalid contract")),
+        (PricingError, lazy("Invalid price request")),
     ):
         app.add_exception_handler(error, _field_problem(title))
     for missing, title in (

@@ -2,12 +2,20 @@
 
 from fastapi import APIRouter
 
-from voltflow.web.api import cards, charging_periods, health, lists, organisations, stations
+from voltflow.web.api import (
+    cards,
+    charging_periods,
+    health,
+    lists,
+    organisations,
+    prices,
+    stations,
+)
 from voltflow.web.schemas import problem_responses
 
 router = APIRouter()
 router.include_router(health.router)
-for module in (stations, organisations, cards, lists, charging_periods):
+for module in (stations, organisations, cards, lists, charging_periods, prices):
     # Any route may refuse the key, the person, or the input, or not find what it names.
     router.include_router(module.router, responses=problem_responses(400, 401, 403, 404, 422))
 

@@ -6,15 +6,25 @@ reaches exactly what the API does.
 
 from fastapi import APIRouter
 
-from voltflow.web.console import account, audit, cards, customers, lists, sessions, stations
+from voltflow.web.console import (
+    account,
+    activity,
+    audit,
+    cards,
+    customers,
+    lists,
+    sessions,
+    stations,
+)
 from voltflow.web.console.common import render, templates
 
 router = APIRouter(include_in_schema=False)
-for module in (account, stations, sessions, customers, cards, lists, audit):
+for module in (account, stations, sessions, activity, customers, cards, lists, audit):
     router.include_router(module.router)
 
 __all__ = [
     "account",
+    "activity",
     "audit",
     "cards",
     "customers",

@@ -108,6 +108,12 @@ def navigation(actor: Actor) -> list[NavItem]:
         items.append(NavItem("/stations", _("Stations"), ("/stations",)))
     if reach(actor, P.SESSIONS_READ):
         items.append(NavItem("/sessions", pgettext("charging", "Sessions"), ("/sessions",)))
+        # The release note's activity views: the charge points' side opens on the stations'
+        # sessions, a fleet manager's on the company's cards.
+        home = "/activity/charge-points" if reach(actor, P.STATIONS_READ) else "/activity/mobility"
+        items.append(NavItem(home, _("Activity"), ("/activity",)))
+    if any(m.role is Role.DRIVER for m in actor.memberships):
+        items.append(NavItem("/my/sessions", pgettext("charging", "My sessions"), ("/my/",)))
     if actor.is_operator:
         items.append(NavItem("/customers", _("Customers"), ("/customers",)))
     else:

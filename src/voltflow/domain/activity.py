@@ -1,0 +1,71 @@
+"""The activity views of the release note: which sessions each side sees, and what a row says.
+
+- **Charge points** (the CPO side, figure 1): the sessions at an owner's stations, with what the
+  host (or, for split billing, the employee) receives for each.
+- **Mobility** (the eMSP side, figures 2–4): the sessions of a company's cards or of one person,
+  with what the driver pays; the "E-Charging" filter picks session types.
+- **Mine** (the driver, figures 5–7): a person's own sessions of every type.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from voltflow.domain.session_types import SessionType
+
+
+class View(enum.StrEnum):
+    CHARGE_POINTS = "charge_points"
+    MOBILITY = "mobility"
+    MINE = "mine"
+
+
+class Sort(enum.StrEnum):
+    NEWEST = "-started_at"
+    OLDEST = "started_at"
+    MOST_ENERGY = "-energy_wh"
+    LEAST_ENERGY = "energy_wh"
+    HIGHEST_PRICE = "-price"
+    LOWEST_PRICE = "price"
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityFilter:
+    types: frozenset[SessionType] = frozenset()  # empty: every type
+    started_from: datetime | None = None
+    started_to: datetime | None = None  # before this
+    station_id: str | None = None
+    organisation_id: int | None = None  # the stations' owner (charge points) or the cards'
+    driver_id: int | None = None
+    finished_only: bool = True
+    sort: Sort = Sort.NEWEST
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityRow:
+    """A session as the views show it: who, where, how much, of which type, at what price."""
+
+    session_id: int
+    started_at: datetime
+    stopped_at: datetime | None
+    station_id: str
+    evse_id: int
+    id_tag: str
+    energy_wh: int | None
+    session_type: str | None
+    type_reason: str | None
+    operator: str | None  # the organisation owning the station (the CPO side)
+    service_provider: str | None  # the organisation of the card (the mobility side)
+    driver: str | None  # the card's person: full name, else login
+    driver_id: int | None
+    currency: str | None = None
+    price_incl_vat: Decimal | None = None  # what the driver pays
+    price_excl_vat: Decimal | None = None
+    price_basis: str | None = None
+    host_amount: Decimal | None = None  # what the host, or the employee, receives
+    host_party: str | None = None  # "host" or "employee"
+    tariff_id: str | None = None
+    tariff_version: int | None = None

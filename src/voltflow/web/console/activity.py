@@ -1,0 +1,213 @@
+"""The activity views of the release note in the console: charge points (the CPO side),
+mobility (a company's and its people's sessions) and a driver's own history, each filterable by
+session type, period, station, organisation and person."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+
+from voltflow.domain.access import Actor, Permission
+from voltflow.domain.activity import ActivityFilter, Sort, View
+from voltflow.domain.paging import PageRequest
+from voltflow.domain.session_types import SessionType
+from voltflow.i18n import pgettext
+from voltflow.services.access import scope_of
+from voltflow.services.activity_views import ActivityNotFound
+from voltflow.web.auth import ConsoleUser, PlatformDep
+from voltflow.web.console.common import PAGE, customer_choices, render, timezone_of
+from voltflow.web.schemas import IdPath
+
+router = APIRouter(include_in_schema=False)
+
+VIEW_PATHS = {
+    View.CHARGE_POINTS: "/activity/charge-points",
+    View.MOBILITY: "/activity/mobility",
+    View.MINE: "/my/sessions",
+}
+
+
+def views_of(actor: Actor) -> list[View]:
+    """The views a person has: an organisation's sessions need a role that reads them all; every
+    person has their own."""
+    scope = scope_of(actor, Permission.SESSIONS_READ)
+    wide = [View.CHARGE_POINTS, View.MOBILITY] if scope is None or scope else []
+    return [*wide, View.MINE]
+
+
+def _moment(day: date | None, zone: str) -> datetime | None:
+    return None if day is None else datetime.combine(day, time(), ZoneInfo(zone))
+
+
+def _day_after(day: date | None) -> date | None:
+    return None if day is None else date.fromordinal(day.toordinal() + 1)
+
+
+async def _view_page(
+    request: Request,
+    platform: Any,
+    user: Actor,
+    view: View,
+    *,
+    types: list[str],
+    start: date | None,
+    end: date | None,
+    station: str | None,
+    org: int | None,
+    person: int | None,
+    sort: str | None,
+    offset: int,
+) -> HTMLResponse:
+    zone = timezone_of(request)
+    chosen = frozenset(SessionType(t) for t in types if t in SessionType._value2member_map_)
+    order = Sort(sort) if sort is not None and sort in Sort._value2member_map_ else Sort.NEWEST
+    filters = ActivityFilter(
+        types=chosen,
+        started_from=_moment(start, zone),
+        started_to=_moment(_day_after(end), zone),
+        station_id=(station or "").strip() or None,
+        organisation_id=org,
+        driver_id=person,
+        sort=order,
+    )
+    page = await platform.activity_views.page(
+        user, view, filters, PageRequest(max(offset, 0), PAGE)
+    )
+    organisations = (
+        await customer_choices(platform, user) if user.is_operator and view is not View.MINE else []
+    )
+    return render(
+        request,
+        "activity.html" if view is not View.MINE else "my_sessions.html",
+        {
+            "user": user,
+            "view": str(view),
+            "views": [(str(v), VIEW_PATHS[v]) for v in views_of(user)],
+            "page": page,
+            "offset": max(offset, 0),
+            "limit": PAGE,
+            "types": [str(t) for t in SessionType],
+            "organisations": organisations,
+            "sorts": [str(s) for s in Sort],
+            "filters": {
+                "types": sorted(str(t) for t in chosen),
+                "from": start.isoformat() if start else "",
+                "to": end.isoformat() if end else "",
+                "station": filters.station_id or "",
+                "org": org or "",
+                "person": person or "",
+                "sort": str(order),
+            },
+        },
+    )
+
+
+Types = Annotated[list[str], Query(alias="type")]
+From = Annotated[date | None, Query(alias="from")]
+To = Annotated[date | None, Query(alias="to")]
+
+
+@router.get("/activity/charge-points")
+async def charge_points_page(
+    request: Request,
+    platform: PlatformDep,
+    user: ConsoleUser,
+    types: Types = [],  # noqa: B006 (FastAPI copies it)
+    start: From = None,
+    end: To = None,
+    station: str | None = None,
+    org: int | None = None,
+    person: int | None = None,
+    sort: str | None = None,
+    offset: int = 0,
+) -> HTMLResponse:
+    return await _view_page(
+        request,
+        platform,
+        user,
+        View.CHARGE_POINTS,
+        types=types,
+        start=start,
+        end=end,
+        station=station,
+        org=org,
+        person=person,
+        sort=sort,
+        offset=offset,
+    )
+
+
+@router.get("/activity/mobility")
+async def mobility_page(
+    request: Request,
+    platform: PlatformDep,
+    user: ConsoleUser,
+    types: Types = [],  # noqa: B006
+    start: From = None,
+    end: To = None,
+    station: str | None = None,
+    org: int | None = None,
+    person: int | None = None,
+    sort: str | None = None,
+    offset: int = 0,
+) -> HTMLResponse:
+    return await _view_page(
+        request,
+        platform,
+        user,
+        View.MOBILITY,
+        types=types,
+        start=start,
+        end=end,
+        station=station,
+        org=org,
+        person=person,
+        sort=sort,
+        offset=offset,
+    )
+
+
+@router.get("/my/sessions")
+async def my_sessions_page(
+    request: Request,
+    platform: PlatformDep,
+    user: ConsoleUser,
+    types: Types = [],  # noqa: B006
+    start: From = None,
+    end: To = None,
+    offset: int = 0,
+) -> HTMLResponse:
+    return await _view_page(
+        request,
+        platform,
+        user,
+        View.MINE,
+        types=types,
+        start=start,
+        end=end,
+        station=None,
+        org=None,
+        person=None,
+        sort=None,
+        offset=offset,
+    )
+
+
+@router.get("/my/sessions/{session_id}")
+async def my_session_page(
+    request: Request, session_id: IdPath, platform: PlatformDep, user: ConsoleUser
+) -> HTMLResponse:
+    try:
+        found = await platform.activity_views.session(user, View.MINE, session_id)
+    except ActivityNotFound:
+        what = pgettext("charging", "session %(id)s") % {"id": session_id}
+        return render(request, "not_found.html", {"user": user, "what": what}, 404)
+    return render(
+        request,
+        "my_session.html",
+        {"user": user, "s": found.row, "lines": found.lines, "revisions": found.revisions},
+    )

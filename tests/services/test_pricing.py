@@ -1,0 +1,169 @@
+"""Every finished session gets its price lines when it closes: stations charge over OCPP, the
+session-closed event reaches the pricing consumer, and the lines name the tariff version used."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from ocpp.v16 import call
+
+from tests.factories import operator
+from tests.ocpp.support import add_station, eventually, iso, ocpp_station
+from voltflow.bootstrap import Platform
+from voltflow.domain.session_prices import Basis, Party, PriceLine
+from voltflow.domain.session_types import SessionType
+from voltflow.services.pricing import PricingError
+
+T0 = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)  # a Tuesday, 10:00 in Brussels
+
+
+def tariff(
+    tariff_id: str, per_kwh: str, *, flat: str | None = None, start: str = "2026-01-01T00:00:00Z"
+) -> dict[str, object]:
+    components: list[dict[str, object]] = [
+        {"type": "ENERGY", "price": Decimal(per_kwh), "vat": Decimal(21), "step_size": 1}
+    ]
+    if flat is not None:
+        components.append(
+            {"type": "FLAT", "price": Decimal(flat), "vat": Decimal(21), "step_size": 1}
+        )
+    document: dict[str, object] = {
+        "country_code": "BE",
+        "party_id": "VFL",
+        "id": tariff_id,
+        "currency": "EUR",
+        "elements": [{"price_components": components}],
+        "last_updated": "2026-01-01T00:00:00Z",
+    }
+    document["start_date_time"] = start  # else in force from when it is added: today
+    return document
+
+
+async def charge(
+    platform: Platform, ocpp_url: str, id_tag: str, wh: int, minutes: float, offset_min: float = 0
+) -> int:
+    async with ocpp_station(ocpp_url, "CP-1") as cp:
+        started = await cp.call(
+            call.StartTransaction(
+                connector_id=1,
+                id_tag=id_tag,
+                meter_start=0,
+                timestamp=iso(T0 + timedelta(minutes=offset_min)),
+            ),
+            suppress=False,
+        )
+        await cp.call(
+            call.StopTransaction(
+                meter_stop=wh,
+                timestamp=iso(T0 + timedelta(minutes=offset_min + minutes)),
+                transaction_id=started.transaction_id,
+            ),
+            suppress=False,
+        )
+    return int(started.transaction_id)
+
+
+async def lines_of(platform: Platform, session_id: int) -> tuple[PriceLine, ...]:
+    async def priced() -> tuple[PriceLine, ...] | None:
+        return (await platform.pricing.repo.current([session_id])).get(session_id)
+
+    return await eventually(priced, timeout=10)
+
+
+def table(lines: tuple[PriceLine, ...]) -> dict[Party, tuple[Basis, Decimal, Decimal]]:
+    return {line.party: (line.basis, line.excl_vat, line.incl_vat) for line in lines}
+
+
+async def test_a_public_session_is_priced_with_its_stations_tariff_and_host(
+    platform: Platform, ocpp_url: str
+) -> None:
+    op = await operator(platform)
+    await add_station(platform, "CP-1")
+    await platform.tokens.add("04A2B3C4")
+    await platform.organisations.add_operator("ann", "ann-password-1")
+    await platform.tariffs.add(tariff("PUBLIC", "0.40", flat="0.50"), actor=op)
+    await platform.tariffs.add(tariff("HOST-ANN", "0.25"), actor=op)
+    await platform.pricing.set_station_prices(
+        op, "CP-1", tariff_id="PUBLIC", host="ann", host_tariff_id="HOST-ANN"
+    )
+
+    session_id = await charge(platform, ocpp_url, "04A2B3C4", 10_000, 30)
+
+    lines = await lines_of(platform, session_id)
+    # 10 kWh × 0.40 + 0.50 = 4.50 excl., 5.445 → 5.45 incl.; the host 10 × 0.25 (+21 %).
+    assert table(lines) == {
+        Party.DRIVER: (Basis.PUBLIC_TARIFF, Decimal("4.50"), Decimal("5.45")),
+        Party.HOST: (Basis.HOST_TARIFF, Decimal("2.50"), Decimal("3.03")),
+        Party.EMSP: (Basis.MARGIN, Decimal("0.00"), Decimal("0.00")),
+        Party.CPO: (Basis.MARGIN, Decimal("2.00"), Decimal("2.00")),
+    }
+    driver = lines[0]
+    assert (driver.tariff_id, driver.tariff_version) == ("PUBLIC", 1)
+
+
+async def test_a_new_tariff_version_prices_only_sessions_that_start_after_it(
+    platform: Platform, ocpp_url: str
+) -> None:
+    op = await operator(platform)
+    await add_station(platform, "CP-1")
+    await platform.tokens.add("04A2B3C4")
+    await platform.tariffs.add(tariff("PUBLIC", "0.40", start="2026-01-01T00:00:00Z"), actor=op)
+    await platform.pricing.set_station_prices(op, "CP-1", tariff_id="PUBLIC")
+    before = await charge(platform, ocpp_url, "04A2B3C4", 10_000, 30)
+    # The new price holds from 12:00 UTC on; the first session started at 09:00.
+    change = (T0 + timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    await platform.tariffs.add(tariff("PUBLIC", "0.50", start=change), actor=op)
+    after = await charge(platform, ocpp_url, "04A2B3C4", 10_000, 30, offset_min=240)
+
+    assert table(await lines_of(platform, before))[Party.DRIVER][1] == Decimal("4.00")
+    later = await lines_of(platform, after)
+    assert table(later)[Party.DRIVER][1] == Decimal("5.00")
+    assert later[0].tariff_version == 2
+    # Priced again (a tariff corrected, say): each keeps the version it started under.
+    await platform.pricing.reprice_all(op)
+    assert table(await lines_of(platform, before))[Party.DRIVER][1] == Decimal("4.00")
+    history = await platform.pricing.repo.history(before)
+    assert [revision for revision, _, _ in history] == [1, 2]
+
+
+async def test_invalid_sessions_are_never_priced(platform: Platform, ocpp_url: str) -> None:
+    op = await operator(platform)
+    await add_station(platform, "CP-1")
+    await platform.tokens.add("04A2B3C4")
+    await platform.tariffs.add(tariff("PUBLIC", "0.40"), actor=op)
+    await platform.pricing.set_station_prices(op, "CP-1", tariff_id="PUBLIC")
+
+    short = await charge(platform, ocpp_url, "04A2B3C4", 500, 49 / 60)  # 49 seconds
+    huge = await charge(platform, ocpp_url, "04A2B3C4", 351_000, 300, offset_min=60)
+    refused = await charge(platform, ocpp_url, "UNKNOWN1", 5_000, 30, offset_min=400)
+
+    for session_id in (short, huge, refused):
+        session = await platform.sessions.get(session_id)
+        assert session.session_type == SessionType.INVALID
+        assert table(await lines_of(platform, session_id)) == {
+            Party.DRIVER: (Basis.INVALID, Decimal(0), Decimal(0))
+        }
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"tariff_id": "NOPE"}, "tariff_id"),
+        ({"tariff_id": None, "host": "nobody"}, "host"),
+        ({"tariff_id": None, "host_tariff_id": None, "host": None}, None),
+    ],
+)
+async def test_prices_refuse_an_unknown_tariff_or_host_naming_the_field(
+    platform: Platform, kwargs: dict[str, Any], field: str | None
+) -> None:
+    op = await operator(platform)
+    await add_station(platform, "CP-1")
+    if field is None:
+        await platform.pricing.set_station_prices(op, "CP-1", **kwargs)
+        return
+    with pytest.raises(PricingError) as refused:
+        await platform.pricing.set_station_prices(op, "CP-1", **kwargs)
+    assert refused.value.field == field

@@ -1,0 +1,189 @@
+"""The release note's activity views in the console, over real HTTP and real OCPP: the charge
+points view of a company's station, the mobility view of its cards with the E-Charging type
+filter, a driver's own history and session page; each side sees only its own."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import httpx
+import pytest
+from ocpp.v16 import call
+
+from tests import factories
+from tests.ocpp.support import add_station, eventually, iso, ocpp_station
+from voltflow.bootstrap import Platform
+from voltflow.domain.contracts import ContractKind
+from voltflow.services.lists import ListKind
+from voltflow.web import create_app
+
+CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
+T0 = datetime(2026, 11, 10, 13, 50, tzinfo=UTC)  # 14:50 in Brussels
+UIDS = ["AC000001", "AC000002", "AC000003"]
+
+
+def tariff(tariff_id: str, per_kwh: str) -> dict[str, object]:
+    return {
+        "country_code": "BE",
+        "party_id": "VFL",
+        "id": tariff_id,
+        "currency": "EUR",
+        "start_date_time": "2026-01-01T00:00:00Z",
+        "elements": [
+            {
+                "price_components": [
+                    {
+                        "type": "ENERGY",
+                        "price": Decimal(per_kwh),
+                        "vat": Decimal(21),
+                        "step_size": 1,
+                    }
+                ]
+            }
+        ],
+        "last_updated": "2026-01-01T00:00:00Z",
+    }
+
+
+@dataclass
+class World:
+    platform: Platform
+    app: object
+    sessions: dict[str, int]
+
+
+@asynccontextmanager
+async def login(
+    app: object, username: str, password: str, language: str = "en"
+) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),  # type: ignore[arg-type]
+        base_url="http://test",
+        headers={"Accept-Language": language},
+    ) as client:
+        page = await client.get("/login")
+        token = CSRF_INPUT.search(page.text)
+        assert token, page.text
+        answer = await client.post(
+            "/login",
+            data={"username": username, "password": password, "csrf_token": token.group(1)},
+        )
+        assert answer.status_code == 303, answer.text
+        yield client
+
+
+@pytest.fixture
+async def world(platform: Platform, ocpp_url: str) -> World:
+    op = await factories.operator(platform)
+    acme = await factories.company(platform, op, "Acme", drivers=2)
+    await factories.company(platform, op, "Other", drivers=1)
+    await add_station(platform, "CP-1")
+    await platform.stations.set_owner(op, "CP-1", acme.id)
+    await platform.contracts.create(op, acme.id, ContractKind.EMSP, starts_on=date(2026, 1, 1))
+    stock = "uid,printed_number\n" + "".join(f"{uid},PN-{uid}\n" for uid in UIDS)
+    uids = await platform.cards.import_csv(op, stock)
+    await platform.cards.distribute(op, uids, acme.id)
+    await platform.cards.assign(acme.manager, UIDS[0], acme.drivers[0].user_id)
+    await platform.cards.assign(acme.manager, UIDS[1], acme.drivers[1].user_id)
+    await platform.cards.activate(acme.manager, UIDS[:2])
+    whitelist = await platform.lists.create_list(
+        acme.manager, acme.id, ListKind.WHITELIST, "Car park", station_id="CP-1"
+    )
+    await platform.lists.add_cards(acme.manager, whitelist.id, [UIDS[1]])
+    await platform.tariffs.add(tariff("PUBLIC", "0.40"), actor=op)
+    await platform.organisations.add_operator("host-ann", "host-password-1")
+    await platform.tariffs.add(tariff("HOST", "0.25"), actor=op)
+    await platform.pricing.set_station_prices(
+        op, "CP-1", tariff_id="PUBLIC", host="host-ann", host_tariff_id="HOST"
+    )
+    sessions: dict[str, int] = {}
+    async with ocpp_station(ocpp_url, "CP-1") as cp:
+        for name, uid, wh, minutes, offset in (
+            ("normal", UIDS[0], 3667, 15, 0),
+            ("whitelist", UIDS[1], 11001, 40, 60),
+            ("invalid", UIDS[0], 0, 49 / 60, 120),
+        ):
+            started = await cp.call(
+                call.StartTransaction(
+                    connector_id=1,
+                    id_tag=uid,
+                    meter_start=0,
+                    timestamp=iso(T0 + timedelta(minutes=offset)),
+                ),
+                suppress=False,
+            )
+            await cp.call(
+                call.StopTransaction(
+                    meter_stop=wh,
+                    timestamp=iso(T0 + timedelta(minutes=offset + minutes)),
+                    transaction_id=started.transaction_id,
+                ),
+                suppress=False,
+            )
+            sessions[name] = int(started.transaction_id)
+
+    async def priced() -> bool:
+        found = await platform.pricing.repo.current(sessions.values())
+        return len(found) == len(sessions)
+
+    await eventually(priced, timeout=10)
+    return World(platform, create_app(platform), sessions)
+
+
+async def test_the_charge_points_view_shows_the_hosts_price_and_the_type(world: World) -> None:
+    async with login(world.app, "op", "op-password") as op:
+        page = await op.get("/activity/charge-points")
+    assert page.status_code == 200, page.text
+    rows = re.findall(r'<tr data-session="(\d+)" data-type="(\w+)">(.*?)</tr>', page.text, re.S)
+    by_type = {kind: cells for _, kind, cells in rows}
+    assert set(by_type) == {"normal", "whitelist", "invalid"}
+    normal = by_type["normal"]
+    # 3.667 kWh: the host's 0.25/kWh + 21 % VAT = 1.109… → €1.11; the station's start in Brussels.
+    assert "2026-11-10 14:50" in normal and "0:15:00" in normal and "3.667 kWh" in normal
+    assert "€1.11" in normal and "Acme" in normal and ">Normal</a>" in normal
+    assert ">Whitelist</a>" in by_type["whitelist"] and "–" in by_type["whitelist"]
+
+
+async def test_the_mobility_view_filters_on_session_types(world: World) -> None:
+    async with login(world.app, "acme-manager", "manager-pass") as fm:
+        everything = await fm.get("/activity/mobility")
+        picked = await fm.get("/activity/mobility?type=whitelist&type=invalid")
+    kinds = re.findall(r'data-type="(\w+)"', everything.text)
+    assert sorted(kinds) == ["invalid", "normal", "whitelist"]
+    assert sorted(re.findall(r'data-type="(\w+)"', picked.text)) == ["invalid", "whitelist"]
+    normal = re.search(r'data-type="normal">(.*?)</tr>', everything.text, re.S)
+    assert normal is not None
+    # 3.667 kWh × €0.40 + 21 % = €1.77 incl. VAT; "kWh – h:mm:ss" as the release note writes it.
+    assert "3.667 kWh – 0:15:00" in normal.group(1) and "€1.77" in normal.group(1)
+
+
+async def test_a_driver_sees_their_own_sessions_and_a_page_for_each(world: World) -> None:
+    async with login(world.app, "acme-driver0", "driver-pass") as driver:
+        mine = await driver.get("/my/sessions")
+        detail = await driver.get(f"/my/sessions/{world.sessions['normal']}")
+        others = await driver.get(f"/my/sessions/{world.sessions['whitelist']}")
+    assert sorted(re.findall(r'data-type="(\w+)"', mine.text)) == ["invalid", "normal"]
+    assert detail.status_code == 200 and "€1.77" in detail.text
+    assert others.status_code == 404  # the colleague's whitelisted session
+
+
+async def test_a_french_speaking_driver_reads_the_release_notes_words(world: World) -> None:
+    async with login(world.app, "acme-driver1", "driver-pass", "fr-BE") as driver:
+        mine = await driver.get("/my/sessions")
+    async with login(world.app, "acme-driver0", "driver-pass", "fr-BE") as driver:
+        invalid = await driver.get(f"/my/sessions/{world.sessions['invalid']}")
+    assert "Liste blanche" in mine.text and "Mes sessions" in mine.text
+    assert "Non valable" in invalid.text
+
+
+async def test_another_company_sees_none_of_it(world: World) -> None:
+    async with login(world.app, "other-manager", "manager-pass") as other:
+        for path in ("/activity/charge-points", "/activity/mobility", "/my/sessions"):
+            page = await other.get(path)
+            assert page.status_code == 200
+            assert "data-session=" not in page.text, path
