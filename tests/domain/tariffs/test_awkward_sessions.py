@@ -257,6 +257,12 @@ def test_the_host_is_paid_back_with_the_same_engine() -> None:
     # 17.3 × 0.2345 = 4.05685 → 4.06; no VAT, so the same amount with VAT.
     assert priced.total_cost == Price(Decimal("4.06"), Decimal("4.06"))
     assert [line.kind for line in priced.lines] == [LineKind.ENERGY]
+    with pytest.raises(TariffError) as refused:
+        energy_tariff("XBT", Decimal("0.2"), last_updated=UPDATED)
+    assert refused.value.field == "currency"
+    with pytest.raises(TariffError) as refused:
+        energy_tariff("EUR", Decimal("-0.2"), last_updated=UPDATED)
+    assert refused.value.field == "price_per_kwh"
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,8 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
+from voltflow.domain.money import MINOR_UNITS
+
 
 class TariffError(ValueError):
     """A tariff (or what it prices) breaks a rule of the OCPI tariffs module: ``field`` is the path
@@ -220,6 +222,15 @@ def energy_tariff(
 ) -> Tariff:
     """A tariff with one ENERGY price per kWh and no restrictions: what a host is paid back for
     the energy of a split-billing session, priced by the same engine as a driver's tariff."""
+    if currency not in MINOR_UNITS:
+        allowed = ", ".join(sorted(MINOR_UNITS))
+        raise TariffError(
+            f"{currency!r} is not a currency we bill in ({allowed})",
+            "currency",
+            "currency",
+            value=repr(currency),
+            allowed=allowed,
+        )
     if price_per_kwh < 0:
         raise TariffError("must not be negative", "price_per_kwh", "negative")
     component = PriceComponent(TariffDimension.ENERGY, price_per_kwh, vat, 1)
