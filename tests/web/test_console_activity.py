@@ -187,3 +187,35 @@ async def test_another_company_sees_none_of_it(world: World) -> None:
             page = await other.get(path)
             assert page.status_code == 200
             assert "data-session=" not in page.text, path
+
+
+async def api_get(world: World, username: str, path: str, **params: object) -> httpx.Response:
+    key = await world.platform.accounts.create_api_key(username)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=world.app),  # type: ignore[arg-type]
+        base_url="http://test",
+        headers={"Authorization": f"Bearer {key}"},
+    ) as client:
+        return await client.get(path, params=params)  # type: ignore[arg-type]
+
+
+async def test_the_same_views_through_the_api(world: World) -> None:
+    mine = await api_get(world, "acme-driver0", "/api/v1/activity/mine")
+    assert mine.status_code == 200, mine.text
+    rows = {row["session_type"]: row for row in mine.json()["items"]}
+    assert set(rows) == {"normal", "invalid"}
+    assert rows["normal"]["price_incl_vat"] == "1.77" and rows["normal"]["energy_wh"] == 3667
+    detail = await api_get(
+        world, "acme-driver0", f"/api/v1/activity/mine/{world.sessions['normal']}"
+    )
+    assert [line["party"] for line in detail.json()["lines"]] == ["driver", "host", "emsp", "cpo"]
+    picked = await api_get(world, "acme-manager", "/api/v1/activity/mobility", type="whitelist")
+    assert [row["session_type"] for row in picked.json()["items"]] == ["whitelist"]
+    cpo = await api_get(world, "op", "/api/v1/activity/charge-points", sort="-energy_wh")
+    assert [row["energy_wh"] for row in cpo.json()["items"]] == [11001, 3667, 0]
+    other = await api_get(world, "other-manager", "/api/v1/activity/mobility")
+    assert other.json()["total"] == 0
+    theirs = await api_get(
+        world, "acme-driver1", f"/api/v1/activity/mine/{world.sessions['normal']}"
+    )
+    assert theirs.status_code == 404

@@ -270,7 +270,8 @@ BODY_EXAMPLES: dict[tuple[str, str], Callable[[Alpha], list[Body]]] = {
 # Collection routes that show nothing of anyone's, even to an operator (so that A's absence proves
 # nothing there). Empty today.
 COLLECTIONS_WITHOUT_THINGS: frozenset[tuple[str, str]] = frozenset(
-    {("GET", "/my/sessions")}  # a person's own sessions: the operator holds no card
+    # A person's own sessions: the operator holds no card.
+    {("GET", "/my/sessions"), ("GET", "/api/v1/activity/mine")}
 )
 
 # Writes the operator repeats after the refusals, with the status that means "done": proof that the

@@ -11,6 +11,7 @@ from sqlalchemy.sql import Select
 
 from voltflow.domain.activity import ActivityFilter, ActivityRow, Sort, View
 from voltflow.domain.paging import Page, PageRequest
+from voltflow.domain.session_prices import cents
 from voltflow.store.database import Database
 from voltflow.store.paging import fetch_page, record_of
 from voltflow.store.tables import (
@@ -121,7 +122,13 @@ def _conditions(view: View, f: ActivityFilter) -> list[ColumnElement[bool]]:
 
 
 def _row(mapping: Any) -> ActivityRow:
-    return record_of(ActivityRow, mapping)
+    # PostgreSQL's NUMERIC gives its scale's digits (1.770000): amounts back to the cent.
+    currency = mapping["currency"] or "EUR"
+    amounts = {
+        name: None if mapping[name] is None else cents(mapping[name], currency)
+        for name in ("price_incl_vat", "price_excl_vat", "host_amount")
+    }
+    return record_of(ActivityRow, mapping, **amounts)
 
 
 class ActivityViewRepository:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select, update
 
-from voltflow.domain.session_prices import Basis, Party, PriceLine, SessionToPrice
+from voltflow.domain.session_prices import Basis, Party, PriceLine, SessionToPrice, cents
 from voltflow.domain.session_types import SessionType
 from voltflow.store.database import Database
 from voltflow.store.tables import (
@@ -206,13 +207,21 @@ def _session(row: Any) -> SessionToPrice:
 
 
 def _line(row: Any) -> PriceLine:
+    # PostgreSQL's NUMERIC gives its scale's digits (1.770000): amounts come back to the cent,
+    # rates without trailing zeros, as they were written.
     return PriceLine(
         party=Party(row.party),
         basis=Basis(row.basis),
         currency=row.currency,
-        excl_vat=row.excl_vat,
-        incl_vat=row.incl_vat,
+        excl_vat=cents(row.excl_vat, row.currency),
+        incl_vat=cents(row.incl_vat, row.currency),
         tariff_id=row.tariff_id,
         tariff_version=row.tariff_version,
-        rate=row.rate,
+        rate=None if row.rate is None else _plain(row.rate),
     )
+
+
+def _plain(value: Decimal) -> Decimal:
+    """0.665400 → 0.6654, 1.000000 → 1."""
+    normal = value.normalize()
+    return normal.quantize(Decimal(1)) if normal == normal.to_integral() else normal

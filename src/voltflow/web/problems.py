@@ -17,6 +17,7 @@ from voltflow.domain.contracts import ContractError
 from voltflow.i18n import _, language, lazy
 from voltflow.services.access import Forbidden
 from voltflow.services.accounts import AccountError
+from voltflow.services.activity_views import ActivityNotFound
 from voltflow.services.cards import CardError, CardNotFound, ImportRejected
 from voltflow.services.lists import ListError, ListNotFound
 from voltflow.services.organisations import OrganisationError, OrganisationNotFound
@@ -240,6 +241,12 @@ def install(app: FastAPI) -> None:
     async def _no_station(request: Request, exc: StationNotFound) -> Response:
         return respond(
             request, 404, _("Station not found"), _("no station %(id)s") % {"id": exc.args[0]}
+        )
+
+    @app.exception_handler(ActivityNotFound)
+    async def _no_activity(request: Request, exc: ActivityNotFound) -> Response:
+        return respond(
+            request, 404, _("Session not found"), _("no session %(id)s") % {"id": exc.args[0]}
         )
 
     @app.exception_handler(SessionNotFound)

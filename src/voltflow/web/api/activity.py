@@ -1,0 +1,160 @@
+"""The activity views through the API: what the console's charge points, mobility and driver
+pages show, as JSON (the driver app reads ``/activity/mine``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from voltflow.domain.activity import ActivityFilter, Sort, View
+from voltflow.domain.paging import PageRequest
+from voltflow.domain.session_types import SessionType
+from voltflow.web.api.prices import PriceLineOut
+from voltflow.web.auth import ApiUser, PlatformDep
+from voltflow.web.lengths import StationIdQuery
+from voltflow.web.schemas import MAX_ID, IdPath, Limit, Offset, PageOut
+
+router = APIRouter(prefix="/api/v1")
+
+
+class ActivityOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    session_id: int
+    started_at: datetime
+    stopped_at: datetime | None
+    station_id: str
+    evse_id: int
+    id_tag: str
+    energy_wh: int | None
+    session_type: str | None
+    type_reason: str | None
+    operator: str | None = Field(description="the organisation owning the station")
+    service_provider: str | None = Field(description="the organisation of the card")
+    driver: str | None
+    driver_id: int | None
+    currency: str | None
+    price_incl_vat: Decimal | None = Field(description="what the driver pays")
+    price_excl_vat: Decimal | None
+    price_basis: str | None
+    host_amount: Decimal | None = Field(
+        description="what the host (public session) or the employee (split billing) receives"
+    )
+    host_party: str | None
+    tariff_id: str | None
+    tariff_version: int | None
+
+
+class SessionActivityOut(BaseModel):
+    session: ActivityOut
+    lines: list[PriceLineOut]
+    revisions: int = Field(description="how often it was priced (more than once: corrected)")
+
+
+Types = Annotated[list[SessionType], Query(alias="type", description="session types (any)")]
+SortQuery = Annotated[Sort, Query(description="the order; '-' first: descending")]
+OrgQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+PersonQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+
+
+def _filter(
+    types: list[SessionType],
+    started_from: datetime | None,
+    started_to: datetime | None,
+    station_id: str | None,
+    organisation_id: int | None,
+    driver_id: int | None,
+    sort: Sort,
+) -> ActivityFilter:
+    return ActivityFilter(
+        types=frozenset(types),
+        started_from=started_from,
+        started_to=started_to,
+        station_id=station_id or None,
+        organisation_id=organisation_id,
+        driver_id=driver_id,
+        sort=sort,
+    )
+
+
+async def _page(
+    platform: PlatformDep,
+    actor: ApiUser,
+    view: View,
+    filters: ActivityFilter,
+    offset: int,
+    limit: int,
+) -> PageOut[ActivityOut]:
+    page = await platform.activity_views.page(actor, view, filters, PageRequest(offset, limit))
+    return PageOut[ActivityOut].model_validate(page, from_attributes=True)
+
+
+@router.get("/activity/charge-points", tags=["activity"])
+async def charge_points(
+    platform: PlatformDep,
+    actor: ApiUser,
+    types: Types = [],  # noqa: B006 (FastAPI copies it)
+    started_from: datetime | None = None,
+    started_to: datetime | None = None,
+    station_id: StationIdQuery = None,
+    organisation_id: OrgQuery = None,
+    driver_id: PersonQuery = None,
+    sort: SortQuery = Sort.NEWEST,
+    offset: Offset = 0,
+    limit: Limit = 50,
+) -> PageOut[ActivityOut]:
+    """Finished sessions at the stations of the caller's organisations (all, for the operator),
+    with what the host or the employee receives."""
+    filters = _filter(types, started_from, started_to, station_id, organisation_id, driver_id, sort)
+    return await _page(platform, actor, View.CHARGE_POINTS, filters, offset, limit)
+
+
+@router.get("/activity/mobility", tags=["activity"])
+async def mobility(
+    platform: PlatformDep,
+    actor: ApiUser,
+    types: Types = [],  # noqa: B006
+    started_from: datetime | None = None,
+    started_to: datetime | None = None,
+    station_id: StationIdQuery = None,
+    organisation_id: OrgQuery = None,
+    driver_id: PersonQuery = None,
+    sort: SortQuery = Sort.NEWEST,
+    offset: Offset = 0,
+    limit: Limit = 50,
+) -> PageOut[ActivityOut]:
+    """Finished sessions of the cards of the caller's organisations, with the driver's price."""
+    filters = _filter(types, started_from, started_to, station_id, organisation_id, driver_id, sort)
+    return await _page(platform, actor, View.MOBILITY, filters, offset, limit)
+
+
+@router.get("/activity/mine", tags=["activity"])
+async def mine(
+    platform: PlatformDep,
+    actor: ApiUser,
+    types: Types = [],  # noqa: B006
+    started_from: datetime | None = None,
+    started_to: datetime | None = None,
+    sort: SortQuery = Sort.NEWEST,
+    offset: Offset = 0,
+    limit: Limit = 50,
+) -> PageOut[ActivityOut]:
+    """The caller's own sessions with their cards, of every type."""
+    filters = _filter(types, started_from, started_to, None, None, None, sort)
+    return await _page(platform, actor, View.MINE, filters, offset, limit)
+
+
+@router.get("/activity/mine/{session_id}", tags=["activity"])
+async def my_session(
+    session_id: IdPath, platform: PlatformDep, actor: ApiUser
+) -> SessionActivityOut:
+    """One of the caller's sessions with its current price lines."""
+    found = await platform.activity_views.session(actor, View.MINE, session_id)
+    return SessionActivityOut(
+        session=ActivityOut.model_validate(found.row),
+        lines=[PriceLineOut.model_validate(line) for line in found.lines],
+        revisions=found.revisions,
+    )
