@@ -15,6 +15,7 @@ from voltflow.services.cards import CardService
 from voltflow.services.commands import CommandService
 from voltflow.services.events import EventSink, LocalDelivery, OutboxRelay
 from voltflow.services.health import HealthService
+from voltflow.services.licences import LicenceService
 from voltflow.services.lists import ListService
 from voltflow.services.organisations import ContractService, OrganisationService
 from voltflow.services.ports import Clock, StationLink, SystemClock
@@ -27,6 +28,7 @@ from voltflow.store.cards import CardRepository
 from voltflow.store.console_sessions import ConsoleSessionRepository
 from voltflow.store.database import Database, create_database, upgrade
 from voltflow.store.frames import MessageLog
+from voltflow.store.licences import LicenceRepository
 from voltflow.store.lists import ListRepository
 from voltflow.store.organisations import (
     AuditRepository,
@@ -72,6 +74,7 @@ class Platform:
     delivery: LocalDelivery
     relay: OutboxRelay
     health: HealthService
+    licences: LicenceService
     bus: Any = None  # the NATS connection, when gateways share the work
     consumers: Any = None  # the JetStream consumers, when this process runs them
 
@@ -246,4 +249,7 @@ def build(
         delivery=delivery,
         relay=relay,
         health=HealthService(db, writer, settings),
+        licences=LicenceService(
+            LicenceRepository(db), audit, clock, uow=uow, timezone=settings.timezone
+        ),
     )

@@ -228,7 +228,9 @@ class SplitBillingLicence:
         object.__setattr__(self, "rates", ordered)
 
     def valid_at(self, instant: datetime) -> bool:
-        return self.valid_from <= instant and (self.valid_until is None or instant < self.valid_until)
+        return self.valid_from <= instant and (
+            self.valid_until is None or instant < self.valid_until
+        )
 
     def covers(self, device: DeviceRef, card_uid: str, session_start: datetime) -> bool:
         """Whether a session at ``device`` with ``card_uid``, started at ``session_start``, is
@@ -307,3 +309,102 @@ def parse_region(value: str) -> Region:
 
 def quarter_table(rates: Mapping[tuple[Region, Quarter], Decimal]) -> CregTable:
     return CregTable(CregQuarterRate(r, q, v) for (r, q), v in rates.items())
+
+
+# -- what the services hand out ------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class LicenceRecord:
+    """A licence with the names people read beside it."""
+
+    licence: SplitBillingLicence
+    employer_name: str
+    employee_username: str | None
+    employee_name: str | None
+    created_at: datetime
+
+    @property
+    def id(self) -> int:
+        return self.licence.id
+
+    @property
+    def organisation_id(self) -> int:
+        """Who owns it (tenancy): the employer."""
+        return self.licence.employer_id
+
+
+@dataclass(frozen=True, slots=True)
+class ExternalDevice:
+    id: str
+    kind: DeviceKind
+    organisation_id: int | None
+    label: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceSession:
+    """A session of an external device, as imported."""
+
+    id: int
+    device_id: str
+    card_uid: str
+    started_at: datetime
+    stopped_at: datetime
+    energy_wh: int
+    session_type: str
+    type_reason: str | None
+
+    @property
+    def ref(self) -> str:
+        return device_session_ref(self.id)
+
+
+# Session references: a station's session is its id ("123", the OCPP transaction id); an
+# external device's is "device-<id>" (its own table, its own ids).
+DEVICE_SESSION_PREFIX = "device-"
+
+
+def device_session_ref(session_id: int) -> str:
+    return f"{DEVICE_SESSION_PREFIX}{session_id}"
+
+
+def device_session_id(ref: str) -> int | None:
+    """The device session a reference names, or None for a station's session reference."""
+    if ref.startswith(DEVICE_SESSION_PREFIX) and ref[len(DEVICE_SESSION_PREFIX) :].isdigit():
+        return int(ref[len(DEVICE_SESSION_PREFIX) :])
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class SplitBillingLine:
+    """One split-billing session of a licence with what it is reimbursed: the line a payment
+    request carries. ``rate`` and ``amount`` are None where no rate applies (``NoRate``)."""
+
+    session_ref: str
+    card_uid: str
+    started_at: datetime
+    stopped_at: datetime
+    energy_wh: int
+    rate: AppliedRate | None
+    amount: Money | None
+
+    @property
+    def kwh(self) -> Decimal:
+        return energy_kwh(self.energy_wh)
+
+
+def split_billing_line(
+    licence: SplitBillingLicence,
+    creg: CregTable,
+    session_ref: str,
+    card_uid: str,
+    started_at: datetime,
+    stopped_at: datetime,
+    energy_wh: int,
+) -> SplitBillingLine:
+    try:
+        rate: AppliedRate | None = licence.rate_for(started_at, creg)
+    except NoRate:
+        rate = None
+    amount = None if rate is None else reimbursement(energy_kwh(energy_wh), rate.per_kwh)
+    return SplitBillingLine(session_ref, card_uid, started_at, stopped_at, energy_wh, rate, amount)
