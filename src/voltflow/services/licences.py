@@ -51,9 +51,12 @@ from voltflow.domain.licences import (
     split_billing_line,
 )
 from voltflow.domain.session_types import SessionFacts, ValidityBounds, classify
-from voltflow.i18n import _, ngettext
+from voltflow.i18n import _
 from voltflow.services.access import require, require_found, scope_of
 from voltflow.services.audit import AuditTrail
+
+# The same refusal as a card import's: each problem names its row and column.
+from voltflow.services.cards import ImportProblem, ImportRejected
 from voltflow.services.ports import Clock, UnitOfWork
 from voltflow.services.units import use_case
 from voltflow.store.licences import LicenceRepository
@@ -96,38 +99,6 @@ def _refusal(error: LicenceError) -> str:
     }
     text = texts.get(error.code)
     return text() if text is not None else str(error)
-
-
-@dataclass(frozen=True, slots=True)
-class ImportProblem:
-    row: int  # CSV: the file's line (header: 1); JSON: the session's place in the list (from 1)
-    column: str
-    message: str
-
-    def __str__(self) -> str:
-        return _("row %(row)s, column %(column)s: %(message)s") % {
-            "row": self.row,
-            "column": self.column,
-            "message": self.message,
-        }
-
-
-class ImportRejected(ValueError):
-    """Nothing of the file was imported: every problem, each naming its row and column."""
-
-    def __init__(self, problems: list[ImportProblem]) -> None:
-        shown = "; ".join(str(p) for p in problems[:5])
-        if len(problems) > 5:
-            more = len(problems) - 5
-            message = ngettext(
-                "nothing imported: %(problems)s (and %(n)s more)",
-                "nothing imported: %(problems)s (and %(n)s more)",
-                more,
-            ) % {"problems": shown, "n": more}
-        else:
-            message = _("nothing imported: %(problems)s") % {"problems": shown}
-        super().__init__(message)
-        self.problems = problems
 
 
 @dataclass(frozen=True, slots=True)
@@ -817,3 +788,14 @@ def _parse_row(line: int, record: dict[str, str], problems: list[ImportProblem])
     if len(problems) > before or started is None or stopped is None or energy is None:
         return None
     return _Row(line, started, stopped, energy, uid)
+
+
+__all__ = [
+    "DeviceNotFound",
+    "ImportProblem",
+    "ImportRejected",
+    "ImportResult",
+    "LicenceNotFound",
+    "LicenceProblem",
+    "LicenceService",
+]
