@@ -267,6 +267,8 @@ class LicenceService:
         ``device_kind`` names one and the id is new). The employer is the cards' organisation
         unless given; the employee, their holder unless given."""
         now = self.clock.now()
+        if employer_id is not None:  # another employer's: refused before anything is looked up
+            require(actor, P.LICENCES_WRITE, employer_id)
         uids = sorted({normalize_uid(u) for u in card_uids if u.strip()})
         if not uids:
             raise LicenceProblem(_("card: at least one"), "card")
