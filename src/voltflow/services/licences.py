@@ -63,7 +63,8 @@ from voltflow.store.licences import LicenceRepository
 
 P = Permission
 IMPORT_STOP_REASON = "Imported"
-# A device id: what a station id may be too (the OCPP path's ids), so that one namespace serves.
+# An external device's id is as long as a station's may be: a licence names either by its id,
+# and a station's id is looked up first.
 DEVICE_ID_MAX = 64
 MAX_IMPORT_ROWS = 10_000
 
