@@ -19,7 +19,7 @@ from tests.factories import Company, company, operator, stock_csv
 from voltflow.bootstrap import Platform, build
 from voltflow.domain.access import Actor
 from voltflow.domain.contracts import ContractKind
-from voltflow.domain.events import SessionClosed
+from voltflow.domain.events import SessionClosed, decode
 from voltflow.domain.licences import (
     CregQuarterRate,
     CregRate,
@@ -303,6 +303,17 @@ async def test_an_import_types_its_sessions_and_tells_of_them(cable: World) -> N
     closed = [json.loads(p) for k, p in kinds if k == SessionClosed.kind]
     assert sorted(c["session_id"] for c in closed) == sorted(s.ref for s in result.added)
     assert {c["station_id"] for c in closed} == {"NRG-1"}
+    # What a pricing consumer asks of each event: the split-billing ones get their line.
+    priced = {}
+    for k, p in kinds:
+        if k == SessionClosed.kind:
+            event = decode(k, p)
+            assert isinstance(event, SessionClosed)
+            line = await w.platform.licences.line_of_event(event)
+            priced[event.energy_wh] = (
+                None if line is None or line.amount is None else line.amount.amount
+            )
+    assert priced == {3667: Decimal("2.44"), 7334: Decimal("4.88"), 5000: None}
     licence = (await w.platform.licences.listing(w.acme.manager))[0]
     lines = await w.platform.licences.lines(w.acme.manager, licence.id)
     assert [line.amount.amount for line in lines if line.amount] == [

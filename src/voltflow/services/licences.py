@@ -50,7 +50,7 @@ from voltflow.domain.licences import (
     licensed,
     split_billing_line,
 )
-from voltflow.domain.session_types import SessionFacts, ValidityBounds, classify
+from voltflow.domain.session_types import SessionFacts, SessionType, ValidityBounds, classify
 from voltflow.i18n import _
 from voltflow.services.access import require, require_found, scope_of
 from voltflow.services.audit import AuditTrail
@@ -208,7 +208,7 @@ class LicenceService:
 
     async def line_of_event(self, event: SessionClosed) -> SplitBillingLine | None:
         """:meth:`line` for a closed session's event (a station's or an external device's)."""
-        if event.session_type != "split_billing":
+        if event.session_type != SessionType.SPLIT_BILLING.value:
             return None
         device = await self._device_ref(
             event.station_id, external=device_session_id(event.session_id) is not None
