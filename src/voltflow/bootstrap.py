@@ -17,10 +17,16 @@ from voltflow.services.charging_periods import ChargingPeriodsService, SessionCh
 from voltflow.services.commands import CommandService
 from voltflow.services.events import EventSink, LocalDelivery, OutboxRelay
 from voltflow.services.health import HealthService
+from voltflow.services.licences import LicenceService
 from voltflow.services.lists import ListService
 from voltflow.services.organisations import ContractService, OrganisationService
 from voltflow.services.ports import Clock, StationLink, SystemClock
-from voltflow.services.pricing import PeriodsForPricing, PricingService, SessionPricing
+from voltflow.services.pricing import (
+    LicenceRates,
+    PeriodsForPricing,
+    PricingService,
+    SessionPricing,
+)
 from voltflow.services.sessions import SessionService
 from voltflow.services.station_events import StationEvents
 from voltflow.services.stations import StationService
@@ -33,6 +39,7 @@ from voltflow.store.charging_periods import ChargingPeriodRepository
 from voltflow.store.console_sessions import ConsoleSessionRepository
 from voltflow.store.database import Database, create_database, upgrade
 from voltflow.store.frames import MessageLog
+from voltflow.store.licences import LicenceRepository
 from voltflow.store.lists import ListRepository
 from voltflow.store.organisations import (
     AuditRepository,
@@ -84,6 +91,7 @@ class Platform:
     relay: OutboxRelay
     health: HealthService
     charging_periods: ChargingPeriodsService
+    licences: LicenceService
     bus: Any = None  # the NATS connection, when gateways share the work
     consumers: Any = None  # the JetStream consumers, when this process runs them
 
@@ -178,11 +186,15 @@ def build(
     writer = DurableWriter(db, commit_interval=settings.commit_interval_ms / 1000)
     outbox = OutboxRepository(db, writer)
     uow = SqlUnitOfWork(db, outbox)
+    audit = AuditTrail(AuditRepository(db), clock)
     activity_repo = ActivityRepository(db)
     station_repo = StationRepository(db, writer)
     messages = MessageLog(db, writer, station_repo.sql)
     session_repo = SessionRepository(db, writer, station_repo.sql)
     charging_periods = ChargingPeriodsService(ChargingPeriodRepository(db), session_repo)
+    licences = LicenceService(
+        LicenceRepository(db), audit, clock, uow=uow, timezone=settings.timezone
+    )
     tariff_repo = TariffRepository(db)
     price_repo = SessionPriceRepository(db)
     pricing = SessionPricing(
@@ -193,6 +205,7 @@ def build(
         currency=settings.currency,
         emsp_margin_per_kwh=settings.emsp_margin_per_kwh,
         periods=PeriodsForPricing(charging_periods),
+        licences=LicenceRates(licences),
     )
     # The consumers of events in this process: each applies an event once (``services.events``).
     delivery = LocalDelivery(
@@ -230,7 +243,6 @@ def build(
             trusted_proxies=settings.trusted_proxies,
         ),
     )
-    audit = AuditTrail(AuditRepository(db), clock)
     organisation_repo = OrganisationRepository(db)
     memberships = MembershipRepository(db)
     accounts = AccountService(UserRepository(db), memberships, ConsoleSessionRepository(db), clock)
@@ -292,4 +304,5 @@ def build(
         relay=relay,
         health=HealthService(db, writer, settings),
         charging_periods=charging_periods,
+        licences=licences,
     )

@@ -39,6 +39,17 @@ def facts(**overrides: object) -> SessionFacts:
             "licensed employee",
         ),
         (facts(token_accepted=False), SessionType.INVALID, "token not accepted"),
+        # A licensed card does not make a refused or too short session billable.
+        (
+            facts(token_accepted=False, licensed_employee_token=True),
+            SessionType.INVALID,
+            "token not accepted",
+        ),
+        (
+            facts(duration=timedelta(seconds=119), licensed_employee_token=True),
+            SessionType.INVALID,
+            "lasted 119 s",
+        ),
         (
             facts(token_accepted=False, energy_wh=-1, duration=timedelta(0)),
             SessionType.INVALID,

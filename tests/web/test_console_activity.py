@@ -19,6 +19,7 @@ from tests import factories
 from tests.ocpp.support import add_station, eventually, iso, ocpp_station
 from voltflow.bootstrap import Platform
 from voltflow.domain.contracts import ContractKind
+from voltflow.domain.licences import FixedRate
 from voltflow.services.lists import ListKind
 from voltflow.web import create_app
 
@@ -95,6 +96,15 @@ async def world(platform: Platform, ocpp_url: str) -> World:
         acme.manager, acme.id, ListKind.WHITELIST, "Car park", station_id="CP-1"
     )
     await platform.lists.add_cards(acme.manager, whitelist.id, [UIDS[1]])
+    await add_station(platform, "HOME-1")  # at the first driver's home, under a licence
+    await platform.stations.set_owner(op, "HOME-1", acme.id)
+    await platform.licences.add(
+        acme.manager,
+        "HOME-1",
+        [UIDS[0]],
+        FixedRate(Decimal("0.6654")),
+        valid_from=datetime(2026, 11, 1, tzinfo=UTC),
+    )
     await platform.tariffs.add(tariff("PUBLIC", "0.40"), actor=op)
     await platform.organisations.add_operator("host-ann", "host-password-1")
     await platform.tariffs.add(tariff("HOST", "0.25"), actor=op)
@@ -126,6 +136,27 @@ async def world(platform: Platform, ocpp_url: str) -> World:
                 suppress=False,
             )
             sessions[name] = int(started.transaction_id)
+    # The release note's figure 1: two split-billing sessions at the employee's home.
+    async with ocpp_station(ocpp_url, "HOME-1") as cp:
+        for name, wh, minutes, offset in (("split", 3667, 15, 0), ("split2", 7334, 20, -1460)):
+            started = await cp.call(
+                call.StartTransaction(
+                    connector_id=1,
+                    id_tag=UIDS[0],
+                    meter_start=0,
+                    timestamp=iso(T0 + timedelta(minutes=offset)),
+                ),
+                suppress=False,
+            )
+            await cp.call(
+                call.StopTransaction(
+                    meter_stop=wh,
+                    timestamp=iso(T0 + timedelta(minutes=offset + minutes)),
+                    transaction_id=started.transaction_id,
+                ),
+                suppress=False,
+            )
+            sessions[name] = int(started.transaction_id)
 
     async def priced() -> bool:
         found = await platform.pricing.repo.current(sessions.values())
@@ -141,12 +172,17 @@ async def test_the_charge_points_view_shows_the_hosts_price_and_the_type(world: 
     assert page.status_code == 200, page.text
     rows = re.findall(r'<tr data-session="(\d+)" data-type="(\w+)">(.*?)</tr>', page.text, re.S)
     by_type = {kind: cells for _, kind, cells in rows}
-    assert set(by_type) == {"normal", "whitelist", "invalid"}
+    assert set(by_type) == {"normal", "whitelist", "invalid", "split_billing"}
     normal = by_type["normal"]
     # 3.667 kWh: the host's 0.25/kWh + 21 % VAT = 1.109… → €1.11; the station's start in Brussels.
     assert "2026-11-10 14:50" in normal and "0:15:00" in normal and "3.667 kWh" in normal
     assert "€1.11" in normal and "Acme" in normal and ">Normal</a>" in normal
     assert ">Whitelist</a>" in by_type["whitelist"] and "–" in by_type["whitelist"]
+    # Figure 1: the employee is reimbursed 3.667 kWh and 7.334 kWh at €0.6654/kWh, no VAT.
+    split = [cells for _, kind, cells in rows if kind == "split_billing"]
+    assert ["€2.44" in cells for cells in split] == [True, False]
+    assert ["€4.88" in cells for cells in split] == [False, True]
+    assert all(">Split billing</a>" in cells and "HOME-1" in cells for cells in split)
 
 
 async def test_the_mobility_view_filters_on_session_types(world: World) -> None:
@@ -154,7 +190,7 @@ async def test_the_mobility_view_filters_on_session_types(world: World) -> None:
         everything = await fm.get("/activity/mobility")
         picked = await fm.get("/activity/mobility?type=whitelist&type=invalid")
     kinds = re.findall(r'data-type="(\w+)"', everything.text)
-    assert sorted(kinds) == ["invalid", "normal", "whitelist"]
+    assert sorted(kinds) == ["invalid", "normal", "split_billing", "split_billing", "whitelist"]
     assert sorted(re.findall(r'data-type="(\w+)"', picked.text)) == ["invalid", "whitelist"]
     normal = re.search(r'data-type="normal">(.*?)</tr>', everything.text, re.S)
     assert normal is not None
@@ -167,8 +203,16 @@ async def test_a_driver_sees_their_own_sessions_and_a_page_for_each(world: World
         mine = await driver.get("/my/sessions")
         detail = await driver.get(f"/my/sessions/{world.sessions['normal']}")
         others = await driver.get(f"/my/sessions/{world.sessions['whitelist']}")
-    assert sorted(re.findall(r'data-type="(\w+)"', mine.text)) == ["invalid", "normal"]
+    assert sorted(re.findall(r'data-type="(\w+)"', mine.text)) == [
+        "invalid",
+        "normal",
+        "split_billing",
+        "split_billing",
+    ]
     assert detail.status_code == 200 and "€1.77" in detail.text
+    async with login(world.app, "acme-driver0", "driver-pass") as driver:
+        split = await driver.get(f"/my/sessions/{world.sessions['split']}")
+    assert "Reimbursed to you" in split.text and "€2.44" in split.text and "€0.6654" in split.text
     assert others.status_code == 404  # the colleague's whitelisted session
 
 
@@ -203,7 +247,7 @@ async def test_the_same_views_through_the_api(world: World) -> None:
     mine = await api_get(world, "acme-driver0", "/api/v1/activity/mine")
     assert mine.status_code == 200, mine.text
     rows = {row["session_type"]: row for row in mine.json()["items"]}
-    assert set(rows) == {"normal", "invalid"}
+    assert set(rows) == {"normal", "invalid", "split_billing"}
     assert rows["normal"]["price_incl_vat"] == "1.77" and rows["normal"]["energy_wh"] == 3667
     detail = await api_get(
         world, "acme-driver0", f"/api/v1/activity/mine/{world.sessions['normal']}"
@@ -212,7 +256,7 @@ async def test_the_same_views_through_the_api(world: World) -> None:
     picked = await api_get(world, "acme-manager", "/api/v1/activity/mobility", type="whitelist")
     assert [row["session_type"] for row in picked.json()["items"]] == ["whitelist"]
     cpo = await api_get(world, "op", "/api/v1/activity/charge-points", sort="-energy_wh")
-    assert [row["energy_wh"] for row in cpo.json()["items"]] == [11001, 3667, 0]
+    assert [row["energy_wh"] for row in cpo.json()["items"]] == [11001, 7334, 3667, 3667, 0]
     other = await api_get(world, "other-manager", "/api/v1/activity/mobility")
     assert other.json()["total"] == 0
     theirs = await api_get(

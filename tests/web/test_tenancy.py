@@ -28,6 +28,7 @@ import re
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
@@ -45,6 +46,7 @@ from voltflow.domain.access import Actor, Role
 from voltflow.domain.cards import CardAction
 from voltflow.domain.contracts import ContractKind
 from voltflow.domain.emaid import parse_emaid
+from voltflow.domain.licences import DeviceKind, FixedRate
 from voltflow.domain.paging import PageRequest
 from voltflow.domain.queries import CardFilter
 from voltflow.services.lists import ListKind
@@ -82,6 +84,7 @@ A_UIDS = ["A1FA0001", "A1FA0002", "A1FA0003"]
 B_UIDS = ["B0B00001", "B0B00002"]
 A_IBAN = "BE68539007547034"
 STOCK_UID = "5700C001"  # a card in stock, which A's whitelist invites (no holder answers yet)
+A_DEVICE = "NRG-A7731"  # the charging cable at A's employee's home, under a licence
 
 
 @dataclass
@@ -98,6 +101,7 @@ class Alpha:
     contract_id: int
     group_id: int
     list_id: int
+    licence_id: int
 
     @property
     def people(self) -> set[int]:
@@ -108,7 +112,16 @@ class Alpha:
         """Texts only A's things contain (the name is in its people's usernames too)."""
         compact = [c.replace("-", "") for c in self.contract_ids]
         printed = [f"PN-A-{i:04d}" for i in range(1, len(self.uids) + 1)]
-        return [A_NAME, self.station_id, A_IBAN, *self.uids, *self.contract_ids, *compact, *printed]
+        return [
+            A_NAME,
+            self.station_id,
+            A_IBAN,
+            A_DEVICE,
+            *self.uids,
+            *self.contract_ids,
+            *compact,
+            *printed,
+        ]
 
 
 # -- the tables: one example per path parameter name, one body per (method, path) ------------------
@@ -123,6 +136,8 @@ PATH_EXAMPLES: dict[str, Callable[[Alpha], str]] = {
     "list_id": lambda a: str(a.list_id),
     "group_id": lambda a: str(a.group_id),
     "action": lambda a: "Reset",
+    "licence_id": lambda a: str(a.licence_id),
+    "device_id": lambda a: A_DEVICE,
 }
 
 # Query parameters that can name A's things: collection routes that take one are also called with
@@ -227,6 +242,26 @@ BODY_EXAMPLES: dict[tuple[str, str], Callable[[Alpha], list[Body]]] = {
         )
     ],
     ("POST", "/api/v1/lists/{list_id}/cards"): lambda a: [Body(json={"uids": [a.uids[2]]})],
+    ("POST", "/api/v1/devices/{device_id}/sessions"): lambda a: [
+        Body(
+            content="started_at,stopped_at,energy_wh,card_uid\n"
+            f"2026-11-02T10:00:00+01:00,2026-11-02T11:00:00+01:00,5000,{a.uids[0]}\n",
+            content_type="text/csv",
+        ),
+        Body(
+            content=json.dumps(
+                [
+                    {
+                        "started_at": "2026-11-03T10:00:00+01:00",
+                        "stopped_at": "2026-11-03T11:00:00+01:00",
+                        "kwh": "5",
+                        "card_uid": a.uids[0],
+                    }
+                ]
+            ),
+            content_type="application/json",
+        ),
+    ],
     # console
     ("POST", "/stations"): lambda a: [
         Body(form={"station_id": a.station_id, "password": "another-password"})
@@ -265,6 +300,30 @@ BODY_EXAMPLES: dict[tuple[str, str], Callable[[Alpha], list[Body]]] = {
         )
     ],
     ("POST", "/lists/{list_id}/cards"): lambda a: [Body(form={"card": a.uids[2]})],
+    ("POST", "/licences"): lambda a: [
+        Body(
+            form={
+                "employer_id": str(a.org_id),
+                "device": A_DEVICE,
+                "device_kind": "cable",
+                "cards": a.uids[1],
+                "rate_kind": "fixed",
+                "rate": "0.30",
+            }
+        ),
+        Body(
+            form={
+                "employer_id": str(a.org_id),
+                "device": a.station_id,
+                "cards": a.uids[1],
+                "rate_kind": "creg",
+                "region": "flanders",
+            }
+        ),
+    ],
+    ("POST", "/licences/{licence_id}/rate"): lambda a: [
+        Body(form={"rate_kind": "fixed", "rate": "0.99", "effective": "2099-01-01"})
+    ],
 }
 
 # Collection routes that show nothing of anyone's, even to an operator (so that A's absence proves
@@ -563,6 +622,20 @@ async def _alpha(platform: Platform, op: Actor) -> Alpha:
     invited = await platform.lists.add_cards(fm, whitelist.id, [STOCK_UID])
     assert invited.invited == [STOCK_UID]
     await platform.lists.wait_idle()
+    licence = await platform.licences.add(
+        fm,
+        A_DEVICE,
+        [uids[0]],
+        FixedRate(Decimal("0.6654")),
+        valid_from=datetime(2026, 1, 1, tzinfo=UTC),
+        device_kind=DeviceKind.CABLE,
+    )
+    await platform.licences.import_sessions(
+        fm,
+        A_DEVICE,
+        "started_at,stopped_at,kwh,card_uid\n"
+        f"2026-11-10T14:50:16+01:00,2026-11-10T15:05:18+01:00,3.667,{uids[0]}\n",
+    )
     found = await platform.cards.search(op, CardFilter(q="A1FA"), PageRequest())
     shown = [str(c.contract_id) for c in found.items]
     assert len(shown) == len(uids)
@@ -577,6 +650,7 @@ async def _alpha(platform: Platform, op: Actor) -> Alpha:
         contract_id=contract.id,
         group_id=group.id,
         list_id=whitelist.id,
+        licence_id=licence.id,
     )
 
 
@@ -882,6 +956,8 @@ UNKNOWN_EXAMPLES: dict[str, str] = {
     "group_id": "987654321",
     "role": "driver",
     "action": "Reset",
+    "licence_id": "987654321",
+    "device_id": "NRG-NONE0000",
 }
 HEADING = re.compile(r"<h1[^>]*>(.*?)</h1>", re.S)
 

@@ -1,4 +1,5 @@
-"""``voltflow``: serve the platform, run the demo, manage stations, tokens and users, send commands.
+"""``voltflow``: serve the platform, run the demo, manage stations, tokens, users, organisations
+and split-billing licences, send commands.
 
 Every command reports problems as a message and a non-zero exit status, never a traceback.
 """
@@ -15,6 +16,8 @@ import click
 from voltflow.cli.cards import card
 from voltflow.cli.commands import command
 from voltflow.cli.demo import demo
+from voltflow.cli.licences import licence
+from voltflow.cli.organisations import org
 from voltflow.cli.runtime import migrate, serve
 from voltflow.cli.sessions import sessions
 from voltflow.cli.simulate import simulate
@@ -76,6 +79,8 @@ main.add_command(apikey)
 main.add_command(command)
 main.add_command(simulate)
 main.add_command(worker)
+main.add_command(org)
+main.add_command(licence)
 
 
 def entry() -> None:

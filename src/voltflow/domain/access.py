@@ -45,6 +45,8 @@ class Permission(enum.StrEnum):
     CONTRACTS_READ = "contracts:read"
     CONTRACTS_WRITE = "contracts:write"
     AUDIT_READ = "audit:read"
+    LICENCES_READ = "licences:read"
+    LICENCES_WRITE = "licences:write"
 
 
 P = Permission
@@ -63,9 +65,11 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.CUSTOMERS_READ,
             P.CONTRACTS_READ,
             P.AUDIT_READ,
+            P.LICENCES_READ,
+            P.LICENCES_WRITE,
         }
     ),
-    Role.DRIVER: frozenset({P.SESSIONS_READ, P.CARDS_READ}),
+    Role.DRIVER: frozenset({P.SESSIONS_READ, P.CARDS_READ, P.LICENCES_READ}),
     Role.HOST: frozenset({P.STATIONS_READ, P.SESSIONS_READ}),
     Role.INSTALLER: frozenset(
         {P.STATIONS_READ, P.STATIONS_WRITE, P.STATIONS_COMMAND, P.CARDS_READ, P.CARDS_WRITE}

@@ -12,7 +12,9 @@ from voltflow.i18n import _
 # driver reads their own cards and the sessions charged with them, not their colleagues'. (Whose
 # the thing is, the use case checks: a card's driver, a session's card.)
 OWN_ONLY: dict[Role, frozenset[Permission]] = {
-    Role.DRIVER: frozenset({Permission.CARDS_READ, Permission.SESSIONS_READ}),
+    Role.DRIVER: frozenset(
+        {Permission.CARDS_READ, Permission.SESSIONS_READ, Permission.LICENCES_READ}
+    ),
 }
 
 

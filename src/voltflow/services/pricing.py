@@ -15,6 +15,7 @@ from typing import Protocol
 from voltflow.domain.access import Actor, Permission
 from voltflow.domain.authorization import AuthorizationStatus
 from voltflow.domain.events import Event, SessionClosed, SessionCorrected
+from voltflow.domain.licences import DeviceKind, DeviceRef
 from voltflow.domain.records import CardDetail
 from voltflow.domain.session_prices import (
     PriceFacts,
@@ -36,6 +37,7 @@ from voltflow.i18n import _
 from voltflow.services.access import require
 from voltflow.services.audit import AuditTrail
 from voltflow.services.charging_periods import ChargingPeriodsService
+from voltflow.services.licences import LicenceService
 from voltflow.services.ports import Clock, UnitOfWork
 from voltflow.services.stations import StationNotFound
 from voltflow.services.units import use_case
@@ -48,7 +50,7 @@ log = logging.getLogger(__name__)
 HOUR = Decimal(3600)
 
 
-class LicenceRates(Protocol):
+class LicenceRateSource(Protocol):
     """The reimbursement rate (€/kWh) of the split-billing licence a session falls under."""
 
     async def rates_for(self, sessions: Sequence[SessionToPrice]) -> Mapping[int, Decimal]: ...
@@ -94,7 +96,7 @@ class SessionPricing:
         timezone: str = "Europe/Brussels",
         currency: str = "EUR",
         emsp_margin_per_kwh: Decimal = Decimal(0),
-        licences: LicenceRates | None = None,
+        licences: LicenceRateSource | None = None,
         periods: StoredPeriods | None = None,
     ) -> None:
         self.repo = repo
@@ -389,3 +391,26 @@ class PeriodsForPricing:
                     for p in periods
                 ]
         return found
+
+
+class LicenceRates:
+    """The licences' rates (``services.licences``) for sessions at stations: a session with no
+    rate (no licence holds its card, or the CREG table lacks its quarter) is left out."""
+
+    def __init__(self, licences: LicenceService) -> None:
+        self.licences = licences
+
+    async def rates_for(self, sessions: Sequence[SessionToPrice]) -> Mapping[int, Decimal]:
+        rates: dict[int, Decimal] = {}
+        for session in sessions:
+            line = await self.licences.line(
+                DeviceRef(DeviceKind.STATION, session.station_id),
+                str(session.session_id),
+                session.id_tag,
+                session.started_at,
+                session.stopped_at,
+                session.energy_wh,
+            )
+            if line is not None and line.rate is not None:
+                rates[session.session_id] = line.rate.per_kwh
+        return rates

@@ -378,6 +378,7 @@ class StationEvents:
                 token_accepted=session["auth_status"] == AuthorizationStatus.ACCEPTED.value,
                 energy_wh=energy,
                 duration=stopped_at - session["started_at"],
+                licensed_employee_token=bool(session["licensed"]),
                 on_station_whitelist=bool(session["on_whitelist"]),
             ),
             self.bounds,

@@ -24,6 +24,7 @@ from voltflow.domain.sessions import (
     SignedSample,
 )
 from voltflow.store.database import Database
+from voltflow.store.licences import licensed_at_station
 from voltflow.store.paging import fetch_page, record_of
 from voltflow.store.prepared import Tx
 from voltflow.store.statements import Statements, dialect_insert, fit_columns
@@ -57,11 +58,15 @@ _INSERT_STARTED = (
     )
     .returning(_S.c.id)
 )
-# The session a StopTransaction closes, with the one fact its type needs from elsewhere, in one
-# statement. FOR UPDATE on PostgreSQL, where two stops of one session may race; SQLite's writer
-# holds the database's write lock already.
+# The session a StopTransaction closes, with the facts its type needs from elsewhere (a
+# whitelist, a split-billing licence), in one statement. FOR UPDATE on PostgreSQL, where two
+# stops of one session may race; SQLite's writer holds the database's write lock already.
 _SESSION_FOR_UPDATE = (
-    select(_S, on_station_whitelist(_S.c.station_id, _S.c.id_tag).label("on_whitelist"))
+    select(
+        _S,
+        on_station_whitelist(_S.c.station_id, _S.c.id_tag).label("on_whitelist"),
+        licensed_at_station(_S.c.station_id, _S.c.id_tag, _S.c.started_at).label("licensed"),
+    )
     .where(_S.c.id == bindparam("session_id"), _S.c.station_id == bindparam("station_id"))
     .with_for_update(of=_S)
 )
@@ -85,6 +90,7 @@ _OPEN_BEFORE = (
         _S.c.meter_start_wh,
         _S.c.auth_status,
         on_station_whitelist(_S.c.station_id, _S.c.id_tag).label("on_whitelist"),
+        licensed_at_station(_S.c.station_id, _S.c.id_tag, _S.c.started_at).label("licensed"),
     )
     .where(
         _S.c.station_id == bindparam("station_id"),
@@ -226,7 +232,8 @@ class SessionRepository:
     @staticmethod
     def get_for_update(tx: Tx, session_id: int, station_id: str) -> dict[str, Any] | None:
         """The session, with ``on_whitelist``: whether a whitelist of its station holds its
-        token (what its type needs when it stops)."""
+        token, and ``licensed``: whether a split-billing licence of its station valid at its
+        start holds its token (what its type needs when it stops)."""
         return tx.one(_SESSION_FOR_UPDATE, {"session_id": session_id, "station_id": station_id})
 
     @staticmethod
@@ -234,7 +241,7 @@ class SessionRepository:
         tx: Tx, station_id: str, evse_id: int, started_at: datetime
     ) -> list[dict[str, Any]]:
         """Sessions still open on the EVSE that began before ``started_at``, oldest first, with
-        ``on_whitelist`` as :meth:`get_for_update` gives it."""
+        ``on_whitelist`` and ``licensed`` as :meth:`get_for_update` gives them."""
         return tx.all(
             _OPEN_BEFORE, {"station_id": station_id, "evse_id": evse_id, "started_at": started_at}
         )

@@ -551,3 +551,84 @@ Index(
     sqlite_where=session_price_lines.c.current,
     postgresql_where=session_price_lines.c.current,
 )
+
+# -- split billing (``domain.licences``) ---------------------------------------------------------
+# A device at an employee's home that is not an OCPP station of the platform (a smart charging
+# cable such as NRGkick, a meter): its sessions come in by import or API. ``organisation_id``:
+# the employer that registered it.
+external_devices = Table(
+    "external_devices",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("kind", String(8), nullable=False),  # "cable" | "meter"
+    Column("organisation_id", BigInteger, ForeignKey("organisations.id"), nullable=True),
+    Column("label", String(120), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+# A licence names its device: a station (``station_id``) or an external device (``device_id``),
+# exactly one. Valid over [valid_from, valid_until).
+licences = Table(
+    "licences",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("employer_id", BigInteger, ForeignKey("organisations.id"), nullable=False),
+    Column("employee_id", BigInteger, ForeignKey("users.id"), nullable=True),
+    Column("station_id", String(64), ForeignKey("stations.id"), nullable=True),
+    Column("device_id", String(64), ForeignKey("external_devices.id"), nullable=True),
+    Column("valid_from", UTCDateTime, nullable=False),
+    Column("valid_until", UTCDateTime, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_licences_employer", "employer_id"),
+    Index("ix_licences_station", "station_id"),
+    Index("ix_licences_device", "device_id"),
+)
+
+licence_cards = Table(
+    "licence_cards",
+    metadata,
+    Column("licence_id", BigInteger, ForeignKey("licences.id"), primary_key=True),
+    Column("card_uid", String(36), ForeignKey("cards.uid"), primary_key=True),
+    Index("ix_licence_cards_card", "card_uid"),
+)
+
+# The reimbursement policy's history: each row holds from ``effective_from`` until the next.
+licence_rates = Table(
+    "licence_rates",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("licence_id", BigInteger, ForeignKey("licences.id"), nullable=False),
+    Column("effective_from", UTCDateTime, nullable=False),
+    Column("source", String(8), nullable=False),  # "fixed" | "employer" | "creg"
+    Column("per_kwh", ExactDecimal, nullable=True),
+    Column("region", String(16), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("licence_id", "effective_from", name="uq_licence_rate_from"),
+)
+
+# The regulator's quarterly rates, €/kWh without VAT, kept by the operator.
+creg_rates = Table(
+    "creg_rates",
+    metadata,
+    Column("region", String(16), primary_key=True),
+    Column("year", Integer, primary_key=True),
+    Column("quarter", SmallInteger, primary_key=True),
+    Column("per_kwh", ExactDecimal, nullable=False),
+)
+
+# Sessions of external devices, imported: typed like the stations' sessions when stored. A
+# repeated import finds its sessions by device and start time and adds nothing.
+device_sessions = Table(
+    "device_sessions",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("device_id", String(64), ForeignKey("external_devices.id"), nullable=False),
+    Column("card_uid", String(36), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("stopped_at", UTCDateTime, nullable=False),
+    Column("energy_wh", BigInteger, nullable=False),
+    Column("session_type", String(16), nullable=False),
+    Column("type_reason", String(128), nullable=True),
+    Column("imported_at", UTCDateTime, nullable=False),
+    UniqueConstraint("device_id", "started_at", name="uq_device_session_start"),
+)

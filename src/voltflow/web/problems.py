@@ -19,6 +19,7 @@ from voltflow.services.access import Forbidden
 from voltflow.services.accounts import AccountError
 from voltflow.services.activity_views import ActivityNotFound
 from voltflow.services.cards import CardError, CardNotFound, ImportRejected
+from voltflow.services.licences import DeviceNotFound, LicenceNotFound, LicenceProblem
 from voltflow.services.lists import ListError, ListNotFound
 from voltflow.services.organisations import OrganisationError, OrganisationNotFound
 from voltflow.services.ports import CommandError, WriterClosed
@@ -224,6 +225,7 @@ def install(app: FastAPI) -> None:
         (OrganisationError, lazy("Invalid organisation request")),
         (ContractError, lazy("Invalid contract")),
         (PricingError, lazy("Invalid price request")),
+        (LicenceProblem, lazy("Invalid licence request")),
     ):
         app.add_exception_handler(error, _field_problem(title))
     for missing, title in (
@@ -236,6 +238,21 @@ def install(app: FastAPI) -> None:
     async def _no_list(request: Request, exc: ListNotFound) -> Response:
         # The service says the whole sentence: "no list 5", "no invitation of card … to list …".
         return respond(request, 404, _("Not found"), str(exc))
+
+    @app.exception_handler(LicenceNotFound)
+    async def _no_licence(request: Request, exc: LicenceNotFound) -> Response:
+        return respond(
+            request, 404, _("Licence not found"), _("no licence %(id)s") % {"id": exc.args[0]}
+        )
+
+    @app.exception_handler(DeviceNotFound)
+    async def _no_device(request: Request, exc: DeviceNotFound) -> Response:
+        return respond(
+            request,
+            404,
+            _("Device not found"),
+            _("no external device %(id)s") % {"id": exc.args[0]},
+        )
 
     @app.exception_handler(StationNotFound)
     async def _no_station(request: Request, exc: StationNotFound) -> Response:

@@ -6,6 +6,7 @@ from voltflow.web.api import (
     activity,
     cards,
     charging_periods,
+    devices,
     health,
     lists,
     organisations,
@@ -16,7 +17,16 @@ from voltflow.web.schemas import problem_responses
 
 router = APIRouter()
 router.include_router(health.router)
-for module in (stations, organisations, cards, lists, charging_periods, prices, activity):
+for module in (
+    stations,
+    organisations,
+    cards,
+    lists,
+    charging_periods,
+    prices,
+    activity,
+    devices,
+):
     # Any route may refuse the key, the person, or the input, or not find what it names.
     router.include_router(module.router, responses=problem_responses(400, 401, 403, 404, 422))
 

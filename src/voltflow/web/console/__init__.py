@@ -12,6 +12,7 @@ from voltflow.web.console import (
     audit,
     cards,
     customers,
+    licences,
     lists,
     sessions,
     stations,
@@ -19,7 +20,7 @@ from voltflow.web.console import (
 from voltflow.web.console.common import render, templates
 
 router = APIRouter(include_in_schema=False)
-for module in (account, stations, sessions, activity, customers, cards, lists, audit):
+for module in (account, stations, sessions, activity, customers, cards, lists, licences, audit):
     router.include_router(module.router)
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "audit",
     "cards",
     "customers",
+    "licences",
     "lists",
     "render",
     "router",

@@ -126,6 +126,8 @@ def navigation(actor: Actor) -> list[NavItem]:
         items.append(NavItem("/cards", _("Cards"), ("/cards",)))
     if reach(actor, P.LISTS_WRITE):
         items.append(NavItem("/lists", _("Lists"), ("/lists",)))
+    if reach(actor, P.LICENCES_WRITE):
+        items.append(NavItem("/licences", _("Split billing"), ("/licences",)))
     if reach(actor, P.AUDIT_READ):
         items.append(NavItem("/audit", _("Audit log"), ("/audit",)))
     return items
