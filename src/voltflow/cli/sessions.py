@@ -11,7 +11,12 @@ from voltflow.bootstrap import Platform
 from voltflow.cli._common import run_async, settings_of, with_platform
 from voltflow.domain.paging import PageRequest
 from voltflow.domain.queries import SessionFilter
-from voltflow.i18n import pgettext
+from voltflow.domain.session_prices import Party, PriceLine, line_of
+from voltflow.i18n import formats, pgettext, terms
+
+
+def _amount(line: PriceLine | None) -> str:
+    return "-" if line is None else formats.money(line.incl_vat, line.currency)
 
 
 @click.group()
@@ -29,7 +34,8 @@ def sessions() -> None:
 async def sessions_list(
     ctx: click.Context, station_id: str | None, active: bool, limit: int, as_json: bool
 ) -> None:
-    """List the most recent sessions."""
+    """List the most recent sessions with their types and prices: what the driver pays, and
+    what the host or the employee receives."""
     from voltflow.domain.sessions import format_duration, format_kwh
 
     async def work(p: Platform) -> None:
@@ -37,8 +43,13 @@ async def sessions_list(
             SessionFilter(station_id=station_id, active=True if active else None),
             PageRequest(limit=limit),
         )
+        lines = await p.pricing.repo.current([s.id for s in page.items])
         if as_json:
-            click.echo(json.dumps([asdict(s) for s in page.items], default=str, indent=2))
+            rows = [
+                {**asdict(s), "price_lines": [asdict(line) for line in lines.get(s.id, ())]}
+                for s in page.items
+            ]
+            click.echo(json.dumps(rows, default=str, indent=2))
             return
         if not page.items:
             click.echo(pgettext("charging", "no sessions"))
@@ -50,10 +61,15 @@ async def sessions_list(
                 else pgettext("session", "charging")
             )
             energy = s.energy_wh if stopped else s.live_energy_wh
+            paid = line_of(lines.get(s.id, ()), Party.DRIVER)
+            received = line_of(lines.get(s.id, ()), Party.EMPLOYEE) or line_of(
+                lines.get(s.id, ()), Party.HOST
+            )
             click.echo(
                 f"{s.id:>6}  {s.started_at:%Y-%m-%d %H:%M:%S}Z  {s.station_id:<16} "
                 f"{s.evse_id:>2}  {s.id_tag:<12} {dur:>9}  {format_kwh(energy):>12}  "
-                f"{s.session_type or '-'}"
+                f"{terms.session_type(s.session_type):<14} "
+                f"{_amount(paid):>12} {_amount(received):>12}"
             )
 
     await with_platform(settings_of(ctx), work)

@@ -9,6 +9,7 @@ import click
 
 from voltflow.bootstrap import Platform
 from voltflow.cli._common import api_options, api_post, fail, run_async, settings_of, with_platform
+from voltflow.domain.access import PLATFORM
 from voltflow.domain.paging import PageRequest
 from voltflow.domain.queries import StationFilter
 from voltflow.i18n import _, pgettext
@@ -185,3 +186,37 @@ def station_rotate_key(
     )
     _echo_key(data["key"], None)
     click.echo("  " + _("its old key stays valid until it reconnects with the new one"))
+
+
+@station.command("prices")
+@click.argument("station_id")
+@click.option("--tariff", "tariff_id", default=None, help="The public tariff's id (none: free).")
+@click.option("--host", default=None, help="The login of the person who hosts the station.")
+@click.option("--host-tariff", "host_tariff_id", default=None, help="The host's tariff's id.")
+@click.pass_context
+@run_async
+async def station_prices(
+    ctx: click.Context,
+    station_id: str,
+    tariff_id: str | None,
+    host: str | None,
+    host_tariff_id: str | None,
+) -> None:
+    """What a public session at the station costs, and who hosts it and is paid by which
+    tariff. Sessions that start afterwards are priced with them."""
+
+    async def work(p: Platform) -> None:
+        await p.pricing.set_station_prices(
+            PLATFORM, station_id, tariff_id=tariff_id, host=host, host_tariff_id=host_tariff_id
+        )
+        click.echo(
+            _("%(station)s: tariff %(tariff)s, host %(host)s (tariff %(host_tariff)s)")
+            % {
+                "station": station_id,
+                "tariff": tariff_id or "-",
+                "host": host or "-",
+                "host_tariff": host_tariff_id or "-",
+            }
+        )
+
+    await with_platform(settings_of(ctx), work)
