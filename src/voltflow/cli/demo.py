@@ -87,6 +87,8 @@ async def _seed_demo(platform: Platform, ids: list[str], password: str) -> str:
     )
     if not found.items:
         await _seed_demo_company(platform, ids[0] if ids else None)
+        if len(ids) >= 3:
+            await _seed_prices_and_history(platform, ids[:3], password)
     return await platform.accounts.create_api_key(DEMO_USER, "demo")
 
 
@@ -138,3 +140,24 @@ async def _seed_demo_company(platform: Platform, station_id: str | None) -> None
             op, org_id, ListKind.WHITELIST, "Company car park", station_id=station_id
         )
         await platform.lists.add_cards(op, whitelist.id, uids[:2])
+
+
+async def _seed_prices_and_history(platform: Platform, ids: list[str], password: str) -> None:
+    """Tariffs, a host, a discount list and a licence on the first three stations, and four
+    weeks of their sessions reported as a backlog, for the views and the charts."""
+    from datetime import UTC, datetime
+
+    from voltflow.cli import demo_history
+
+    found = await platform.organisations.search(
+        PLATFORM, OrganisationFilter(q=DEMO_COMPANY), PageRequest()
+    )
+    org_id = found.items[0].id
+    # The company's first three cards, as _seed_demo_company numbers them: Ann's, Bart's, Chloé's.
+    uids = [f"04D3{i:04X}00" for i in range(1, 4)]
+    now = datetime.now(UTC)
+    await demo_history.seed_prices(platform, org_id, ids, uids, "bart@demo", now)
+    plan = demo_history.history_plan(ids, uids, DEMO_TOKEN, now)
+    url = f"ws://127.0.0.1:{platform.ocpp.port}/ocpp"
+    reported = await demo_history.report_history(url, password, plan)
+    click.echo(_("%(n)s sessions of the last four weeks reported") % {"n": reported})

@@ -54,6 +54,7 @@ async def serve_platform(platform: Platform, on_ready: OnReady | None = None) ->
     try:
         if on_ready is not None:
             extra = asyncio.create_task(on_ready())
+            extra.add_done_callback(_report_failure)
         await server.serve()
     finally:
         if extra is not None:
@@ -61,6 +62,14 @@ async def serve_platform(platform: Platform, on_ready: OnReady | None = None) ->
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await extra
         await platform.stop()
+
+
+def _report_failure(task: asyncio.Task[None]) -> None:
+    """What runs beside the server (the demo's data and stations) says why it stopped, rather
+    than leaving a server that seems fine but shows nothing."""
+    if task.cancelled() or task.exception() is None:
+        return
+    click.echo(_("Error: %(message)s") % {"message": task.exception()}, err=True)
 
 
 def _display_host(host: str) -> str:
