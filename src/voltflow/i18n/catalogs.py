@@ -166,17 +166,10 @@ class _Anything(ChainableUndefined):
 def check_templates(templates: Path = TEMPLATES) -> list[Problem]:
     """Every template renders in every language: a translation naming a variable its template
     does not give fails here rather than on someone's page."""
-    from voltflow.i18n import gettext, ngettext, npgettext, pgettext
+    from voltflow.i18n.jinja import install
 
-    env = Environment(
-        loader=FileSystemLoader(str(templates)),
-        undefined=_Anything,
-        autoescape=True,
-        extensions=["jinja2.ext.i18n"],
-    )
-    env.policies["ext.i18n.trimmed"] = True
-    env.install_gettext_callables(  # type: ignore[attr-defined]
-        gettext, ngettext, newstyle=True, pgettext=pgettext, npgettext=npgettext
+    env = install(
+        Environment(loader=FileSystemLoader(str(templates)), undefined=_Anything, autoescape=True)
     )
     # The console's own filters (read here, not at import: the console imports this package).
     from voltflow.web.console.common import templates as console

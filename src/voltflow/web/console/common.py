@@ -35,19 +35,15 @@ from voltflow.i18n import (
     pgettext,
     terms,
 )
+from voltflow.i18n.jinja import install as install_i18n
 from voltflow.services.access import Forbidden, require
 from voltflow.web.auth import CSRF_FIELD, csrf_token
 from voltflow.web.language import SESSION_TIMEZONE
 
 P = Permission
 templates = Jinja2Templates(directory=str(Path(__file__).parent.parent / "templates"))
-templates.env.add_extension("jinja2.ext.i18n")
-# Whitespace inside {% trans %} blocks is folded, as the extractor folds it into the catalogs.
-templates.env.policies["ext.i18n.trimmed"] = True
 # The language is the request's (a context variable): one set of callables serves every request.
-templates.env.install_gettext_callables(  # type: ignore[attr-defined]
-    gettext, ngettext, newstyle=True, pgettext=pgettext, npgettext=npgettext
-)
+install_i18n(templates.env)
 
 
 def css_string(text: str) -> Markup:
