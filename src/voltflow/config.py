@@ -43,6 +43,19 @@ class Settings:
     consumers: bool = True
     # Names the platform's stream, subjects and consumers on a NATS server others may share.
     nats_prefix: str = "voltflow"
+    # The mail server that receives the platform's mail (smtp://host:port, smtp+starttls://…,
+    # smtps://…); none: mails wait in the outbox and operators read them in the console.
+    smtp_url: str | None = None
+    mail_from: str = "Voltflow <noreply@voltflow.invalid>"
+    # Where people reach the console, for the links in mails; none: this server's own address.
+    public_url: str | None = None
+
+    @property
+    def console_url(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.http_host in ("0.0.0.0", "::") else self.http_host
+        return f"http://{host}:{self.http_port}"
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -69,4 +82,7 @@ class Settings:
         s.nats_url = e.get("VOLTFLOW_NATS_URL") or None
         s.consumers = _bool(e.get("VOLTFLOW_CONSUMERS"), s.consumers)
         s.nats_prefix = e.get("VOLTFLOW_NATS_PREFIX", s.nats_prefix)
+        s.smtp_url = e.get("VOLTFLOW_SMTP_URL") or None
+        s.mail_from = e.get("VOLTFLOW_MAIL_FROM") or s.mail_from
+        s.public_url = e.get("VOLTFLOW_PUBLIC_URL") or None
         return s

@@ -10,7 +10,7 @@ they are the text ones; so both alternatives say the same, in the same order.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -164,5 +164,3 @@ def check(samples: dict[MailKind, MailContent] | None = None) -> list[tuple[str,
         if path.is_file() and path.name not in used:
             problems.append((f"mail/{path.name}", "a template no kind of mail uses"))
     return problems
-
-

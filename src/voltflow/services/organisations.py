@@ -27,6 +27,7 @@ from voltflow.domain.contracts import (
     subscription_plan,
     validate_mandate,
 )
+from voltflow.domain.mail import Invitation
 from voltflow.domain.paging import Page, PageRequest
 from voltflow.domain.queries import OrganisationFilter, PeopleFilter
 from voltflow.domain.records import Contract, Organisation, Person
@@ -35,6 +36,7 @@ from voltflow.i18n.refusals import translated
 from voltflow.services.access import require, scope_of
 from voltflow.services.accounts import NAME_UNAVAILABLE, AccountError, AccountService
 from voltflow.services.audit import AuditTrail
+from voltflow.services.mail import MailService
 from voltflow.services.ports import Clock, UnitOfWork
 from voltflow.services.units import use_case
 from voltflow.store.organisations import (
@@ -75,6 +77,8 @@ class OrganisationService:
         clock: Clock,
         *,
         uow: UnitOfWork,
+        mail: MailService | None = None,
+        login_url: str = "/login",
     ) -> None:
         self.uow = uow
         self.repo = organisations
@@ -82,6 +86,9 @@ class OrganisationService:
         self.accounts = accounts
         self.audit = audit
         self.clock = clock
+        # Who is given a role is told by mail (with the change: no role, no mail).
+        self.mail = mail
+        self.login_url = login_url
 
     @use_case
     async def create(
@@ -206,6 +213,17 @@ class OrganisationService:
             organisation_id,
             {"username": username, "role": role},
         )
+        if self.mail is not None:
+            # Their login and where to log in; never the password (the outbox keeps what it
+            # sends, and operators read it): the inviter hands that over, as before.
+            invitation = Invitation(
+                organisation=org.name,
+                role=role.value,
+                username=user.username,
+                login_url=self.login_url,
+                invited_by=actor.username,
+            )
+            await self.mail.to_person(invitation, user.id, organisation_id=organisation_id)
         return NewPerson(user.id, user.username, role, generated)
 
     async def _manages(self, actor: Actor, user_id: int) -> bool:

@@ -28,10 +28,8 @@ from voltflow.i18n import (
     NAMES,
     _,
     formats,
-    gettext,
     language,
     ngettext,
-    npgettext,
     pgettext,
     terms,
 )
