@@ -4,7 +4,8 @@
     python -m voltflow.i18n.catalogs check    fail on a message missing from a catalog, a missing
                                               or fuzzy translation, a translation whose
                                               placeholders differ from its message's, or a
-                                              template that does not render in every language
+                                              template (page or mail) that does not render in
+                                              every language
 
 ``update`` keeps what is translated, adds what is new (untranslated) and drops what the code no
 longer says; Babel's guesses for new messages are marked fuzzy, which the check refuses until a
@@ -186,9 +187,22 @@ def check_templates(templates: Path = TEMPLATES) -> list[Problem]:
     return problems
 
 
+def check_mail_templates() -> list[Problem]:
+    """Every kind of mail renders in every language from its sample, no variable missing (the
+    mails' environment is strict: an undefined variable fails, as it would in a mail)."""
+    # Read here, not at import: the mail package imports this one.
+    from voltflow.mail.render import check as check_mails
+
+    return [Problem(where, message) for where, message in check_mails()]
+
+
 def check(package: Path = PACKAGE, locale_dir: Path = LOCALE_DIR) -> list[Problem]:
     reset_cache()
-    return [*check_catalogs(package, locale_dir), *check_templates(package / "web" / "templates")]
+    return [
+        *check_catalogs(package, locale_dir),
+        *check_templates(package / "web" / "templates"),
+        *check_mail_templates(),
+    ]
 
 
 def main(argv: Iterable[str]) -> int:

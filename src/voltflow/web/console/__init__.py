@@ -6,11 +6,20 @@ reaches exactly what the API does.
 
 from fastapi import APIRouter
 
-from voltflow.web.console import account, audit, cards, customers, lists, sessions, stations
+from voltflow.web.console import (
+    account,
+    audit,
+    cards,
+    customers,
+    lists,
+    mail,
+    sessions,
+    stations,
+)
 from voltflow.web.console.common import render, templates
 
 router = APIRouter(include_in_schema=False)
-for module in (account, stations, sessions, customers, cards, lists, audit):
+for module in (account, stations, sessions, customers, cards, lists, audit, mail):
     router.include_router(module.router)
 
 __all__ = [
@@ -19,6 +28,7 @@ __all__ = [
     "cards",
     "customers",
     "lists",
+    "mail",
     "render",
     "router",
     "sessions",

@@ -111,6 +111,8 @@ def navigation(actor: Actor) -> list[NavItem]:
         items.append(NavItem("/lists", _("Lists"), ("/lists",)))
     if reach(actor, P.AUDIT_READ):
         items.append(NavItem("/audit", _("Audit log"), ("/audit",)))
+    if actor.is_operator:
+        items.append(NavItem("/mail", pgettext("mail outbox", "Mail"), ("/mail",)))
     return items
 
 
