@@ -55,11 +55,12 @@ def message(mail: OutgoingMail, sender: str) -> EmailMessage:
     msg["Subject"] = mail.subject
     msg["Message-ID"] = mail.message_id
     msg["Date"] = formatdate(localtime=False, usegmt=True)
-    msg["Content-Language"] = mail.language
     # Automatic mail: no out-of-office answers back (RFC 3834).
     msg["Auto-Submitted"] = "auto-generated"
     msg.set_content(mail.text)
     msg.add_alternative(mail.html, subtype="html")
+    # After the parts: making the alternative moves the Content-* headers into the first one.
+    msg["Content-Language"] = mail.language
     return msg
 
 

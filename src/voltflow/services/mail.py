@@ -25,6 +25,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from email.utils import make_msgid
 
+from voltflow import failpoints
 from voltflow.domain.access import Actor, Permission
 from voltflow.domain.mail import (
     MailContent,
@@ -246,6 +247,9 @@ class MailSender:
             log.warning("mail %s not sent (attempt %s): %s", mail.id, attempt, exc)
             await self.outbox.mark_failed(mail.id, str(exc), final=False)
             return 0
+        # A crash here (the server has the mail, the outbox does not know): sent again later,
+        # with the same Message-ID.
+        await failpoints.reach("mail.before_mark")
         await self.outbox.mark_sent(mail.id, self.clock.now())
         return 1
 
