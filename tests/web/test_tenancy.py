@@ -45,6 +45,7 @@ from voltflow.domain.access import Actor, Role
 from voltflow.domain.cards import CardAction
 from voltflow.domain.contracts import ContractKind
 from voltflow.domain.emaid import parse_emaid
+from voltflow.domain.mail import Invitation
 from voltflow.domain.paging import PageRequest
 from voltflow.domain.queries import CardFilter
 from voltflow.services.lists import ListKind
@@ -98,6 +99,7 @@ class Alpha:
     contract_id: int
     group_id: int
     list_id: int
+    mail_id: int  # a mail about A (only operators read mails)
 
     @property
     def people(self) -> set[int]:
@@ -123,6 +125,7 @@ PATH_EXAMPLES: dict[str, Callable[[Alpha], str]] = {
     "list_id": lambda a: str(a.list_id),
     "group_id": lambda a: str(a.group_id),
     "action": lambda a: "Reset",
+    "mail_id": lambda a: str(a.mail_id),
 }
 
 # Query parameters that can name A's things: collection routes that take one are also called with
@@ -557,6 +560,12 @@ async def _alpha(platform: Platform, op: Actor) -> Alpha:
     found = await platform.cards.search(op, CardFilter(q="A1FA"), PageRequest())
     shown = [str(c.contract_id) for c in found.items]
     assert len(shown) == len(uids)
+    async with platform.uow():
+        mail_id = await platform.mail.to_organisation(
+            Invitation(A_NAME, "driver", f"{A_NAME.lower()}-driver0", "https://x.example/login"),
+            org.id,
+            f"billing@{A_NAME.lower()}.example",
+        )
     return Alpha(
         org_id=org.id,
         manager=fm,
@@ -568,6 +577,7 @@ async def _alpha(platform: Platform, op: Actor) -> Alpha:
         contract_id=contract.id,
         group_id=group.id,
         list_id=whitelist.id,
+        mail_id=mail_id,
     )
 
 
@@ -873,6 +883,7 @@ UNKNOWN_EXAMPLES: dict[str, str] = {
     "group_id": "987654321",
     "role": "driver",
     "action": "Reset",
+    "mail_id": "987654321",
 }
 HEADING = re.compile(r"<h1[^>]*>(.*?)</h1>", re.S)
 
