@@ -89,3 +89,26 @@ async def test_no_one_but_an_operator_reaches_the_mails(
         response = await console.get(url)
         assert response.status_code == 403, (url, response.text[:300])
         assert "ann@acme.example" not in response.text
+
+
+async def test_adding_a_person_with_an_address_says_where_their_mail_goes(
+    platform: Platform, console: httpx.AsyncClient
+) -> None:
+    op = await factories.operator(platform)
+    org = await platform.organisations.create(op, "Acme", OrganisationKind.COMPANY)
+    await _login(console, "op", "op-password")
+    page = await console.get(f"/customers/{org.id}")
+    token = CSRF_INPUT.search(page.text)
+    assert token, page.text
+    form = {"username": "ann", "role": "driver", "csrf_token": token.group(1)}
+    silent = await console.post(f"/customers/{org.id}/people", data=form)
+    assert silent.status_code == 200 and 'id="person-mailed"' not in silent.text
+    mailed = await console.post(
+        f"/customers/{org.id}/people",
+        data={**form, "username": "bo", "email": "bo@acme.example"},
+    )
+    assert mailed.status_code == 200
+    notice = re.search(r'<p class="muted" id="person-mailed">(.*?)</p>', mailed.text)
+    assert notice and "bo@acme.example" in notice.group(1)
+    [mail] = (await platform.mail.page(op, PageRequest())).items
+    assert mail.recipient == "bo@acme.example"

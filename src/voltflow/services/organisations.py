@@ -65,6 +65,8 @@ class NewPerson:
     username: str
     role: Role
     password: str | None  # set when one was generated: shown once
+    # Where the mail telling them of their role goes (None: they have no address).
+    mailed_to: str | None = None
 
 
 class OrganisationService:
@@ -213,6 +215,7 @@ class OrganisationService:
             organisation_id,
             {"username": username, "role": role},
         )
+        mailed_to = None
         if self.mail is not None:
             # Their login and where to log in; never the password (the outbox keeps what it
             # sends, and operators read it): the inviter hands that over, as before.
@@ -223,8 +226,10 @@ class OrganisationService:
                 login_url=self.login_url,
                 invited_by=actor.username,
             )
-            await self.mail.to_person(invitation, user.id, organisation_id=organisation_id)
-        return NewPerson(user.id, user.username, role, generated)
+            queued = await self.mail.to_person(invitation, user.id, organisation_id=organisation_id)
+            if queued is not None:
+                mailed_to = user.email
+        return NewPerson(user.id, user.username, role, generated, mailed_to)
 
     async def _manages(self, actor: Actor, user_id: int) -> bool:
         """Whether ``actor`` manages the people of an organisation ``user_id`` belongs to."""
