@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from html import unescape as html_unescape
 
 import httpx
 import pytest
@@ -60,7 +61,10 @@ async def test_operators_read_the_mails_waiting_without_a_mail_server(
     page = await console.get(f"/mail/{mail.id}")
     assert page.status_code == 200
     assert mail.message_id.replace("<", "&lt;").replace(">", "&gt;") in page.text
-    assert f'<iframe src="/mail/{mail.id}/html" sandbox=""' in page.text
+    frame = re.search(r'<iframe srcdoc="([^"]*)" sandbox=""', page.text)
+    assert frame, page.text
+    assert html_unescape(frame.group(1)) == (await platform.mail.get(op, mail.id)).html
+    assert f'href="/mail/{mail.id}/html"' in page.text
     assert "Bonjour," in page.text  # the plain text, as sent
 
     html = await console.get(f"/mail/{mail.id}/html")
