@@ -19,6 +19,7 @@ from voltflow.services.events import EventSink, LocalDelivery, OutboxRelay
 from voltflow.services.health import HealthService
 from voltflow.services.licences import LicenceService
 from voltflow.services.lists import ListService
+from voltflow.services.mail import MailSender, MailService
 from voltflow.services.organisations import ContractService, OrganisationService
 from voltflow.services.ports import Clock, StationLink, SystemClock
 from voltflow.services.pricing import (
@@ -41,6 +42,7 @@ from voltflow.store.database import Database, create_database, upgrade
 from voltflow.store.frames import MessageLog
 from voltflow.store.licences import LicenceRepository
 from voltflow.store.lists import ListRepository
+from voltflow.store.mail import MailOutboxRepository
 from voltflow.store.organisations import (
     AuditRepository,
     ContractRepository,
@@ -92,6 +94,9 @@ class Platform:
     health: HealthService
     charging_periods: ChargingPeriodsService
     licences: LicenceService
+    mail: MailService
+    # Sends the mail outbox to the SMTP server; None without one (mails wait in the outbox).
+    mail_sender: MailSender | None = None
     bus: Any = None  # the NATS connection, when gateways share the work
     consumers: Any = None  # the JetStream consumers, when this process runs them
 
@@ -107,6 +112,8 @@ class Platform:
             await self.stations.repo.mark_all_offline()
             await self.ocpp.start()
             await self._start_events(consume=self.settings.consumers)
+            if self.mail_sender is not None:
+                await self.mail_sender.start()
 
     async def start_worker(self) -> None:
         """Runs the event consumers without stations: from NATS JetStream when it is
@@ -118,6 +125,8 @@ class Platform:
             self.bus = await nats.connect(self.settings.nats_url, name="voltflow-worker")
             self.health.bus_connected = lambda: bool(self.bus.is_connected)
         await self._start_events(consume=True, relay=self.bus is None)
+        if self.mail_sender is not None:
+            await self.mail_sender.start()
 
     async def _start_events(self, *, consume: bool, relay: bool = True) -> None:
         if self.bus is not None:
@@ -155,6 +164,8 @@ class Platform:
         await self.lists.close()
         await self.ocpp.stop()
         await self.relay.stop()
+        if self.mail_sender is not None:
+            await self.mail_sender.stop()
         if self.consumers is not None:
             await self.consumers.stop()
         if self.bus is not None:
@@ -243,7 +254,26 @@ def build(
             trusted_proxies=settings.trusted_proxies,
         ),
     )
+    mail_outbox = MailOutboxRepository(db)
     organisation_repo = OrganisationRepository(db)
+    mail = MailService(
+        mail_outbox,
+        UserRepository(db),
+        organisation_repo,
+        clock,
+        uow=uow,
+        timezone=settings.timezone,
+        sender=settings.mail_from,
+        sending=settings.smtp_url is not None,
+    )
+    mail_sender = None
+    if settings.smtp_url:
+        from voltflow.mail.smtp import SmtpMailer
+
+        mail_sender = MailSender(
+            mail_outbox, SmtpMailer(settings.smtp_url, settings.mail_from), clock
+        )
+        mail.queued = mail_sender.wake
     memberships = MembershipRepository(db)
     accounts = AccountService(UserRepository(db), memberships, ConsoleSessionRepository(db), clock)
     commands = CommandService(
@@ -258,6 +288,7 @@ def build(
         uow=uow,
         emaid_prefix=settings.emaid_prefix,
         timezone=settings.timezone,
+        mail=mail,
     )
     lists = ListService(ListRepository(db, writer), station_repo, commands, audit, clock, uow=uow)
     cards.listeners.append(lists)
@@ -287,7 +318,14 @@ def build(
         activity_views=ActivityViews(ActivityViewRepository(db), price_repo),
         accounts=accounts,
         organisations=OrganisationService(
-            organisation_repo, memberships, accounts, audit, clock, uow=uow
+            organisation_repo,
+            memberships,
+            accounts,
+            audit,
+            clock,
+            uow=uow,
+            mail=mail,
+            login_url=f"{settings.console_url}/login",
         ),
         contracts=ContractService(
             ContractRepository(db), organisation_repo, audit, clock, settings.timezone, uow=uow
@@ -305,4 +343,6 @@ def build(
         health=HealthService(db, writer, settings),
         charging_periods=charging_periods,
         licences=licences,
+        mail=mail,
+        mail_sender=mail_sender,
     )

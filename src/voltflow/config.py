@@ -48,6 +48,19 @@ class Settings:
     # charge point operator keeps what the host's fee and this leave.
     emsp_margin_per_kwh: Decimal = Decimal(0)
     currency: str = "EUR"
+    # The mail server that receives the platform's mail (smtp://host:port, smtp+starttls://…,
+    # smtps://…); none: mails wait in the outbox and operators read them in the console.
+    smtp_url: str | None = None
+    mail_from: str = "Voltflow <noreply@voltflow.invalid>"
+    # Where people reach the console, for the links in mails; none: this server's own address.
+    public_url: str | None = None
+
+    @property
+    def console_url(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.http_host in ("0.0.0.0", "::") else self.http_host
+        return f"http://{host}:{self.http_port}"
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -77,4 +90,7 @@ class Settings:
         if "VOLTFLOW_EMSP_MARGIN_PER_KWH" in e:
             s.emsp_margin_per_kwh = Decimal(e["VOLTFLOW_EMSP_MARGIN_PER_KWH"])
         s.currency = e.get("VOLTFLOW_CURRENCY", s.currency)
+        s.smtp_url = e.get("VOLTFLOW_SMTP_URL") or None
+        s.mail_from = e.get("VOLTFLOW_MAIL_FROM") or s.mail_from
+        s.public_url = e.get("VOLTFLOW_PUBLIC_URL") or None
         return s

@@ -47,6 +47,7 @@ from voltflow.domain.cards import CardAction
 from voltflow.domain.contracts import ContractKind
 from voltflow.domain.emaid import parse_emaid
 from voltflow.domain.licences import DeviceKind, FixedRate
+from voltflow.domain.mail import Invitation
 from voltflow.domain.paging import PageRequest
 from voltflow.domain.queries import CardFilter
 from voltflow.services.lists import ListKind
@@ -102,6 +103,7 @@ class Alpha:
     group_id: int
     list_id: int
     licence_id: int
+    mail_id: int  # a mail about A (only operators read mails)
 
     @property
     def people(self) -> set[int]:
@@ -138,6 +140,7 @@ PATH_EXAMPLES: dict[str, Callable[[Alpha], str]] = {
     "action": lambda a: "Reset",
     "licence_id": lambda a: str(a.licence_id),
     "device_id": lambda a: A_DEVICE,
+    "mail_id": lambda a: str(a.mail_id),
 }
 
 # Query parameters that can name A's things: collection routes that take one are also called with
@@ -639,6 +642,12 @@ async def _alpha(platform: Platform, op: Actor) -> Alpha:
     found = await platform.cards.search(op, CardFilter(q="A1FA"), PageRequest())
     shown = [str(c.contract_id) for c in found.items]
     assert len(shown) == len(uids)
+    async with platform.uow():
+        mail_id = await platform.mail.to_organisation(
+            Invitation(A_NAME, "driver", f"{A_NAME.lower()}-driver0", "https://x.example/login"),
+            org.id,
+            f"billing@{A_NAME.lower()}.example",
+        )
     return Alpha(
         org_id=org.id,
         manager=fm,
@@ -651,6 +660,7 @@ async def _alpha(platform: Platform, op: Actor) -> Alpha:
         group_id=group.id,
         list_id=whitelist.id,
         licence_id=licence.id,
+        mail_id=mail_id,
     )
 
 
@@ -958,6 +968,7 @@ UNKNOWN_EXAMPLES: dict[str, str] = {
     "action": "Reset",
     "licence_id": "987654321",
     "device_id": "NRG-NONE0000",
+    "mail_id": "987654321",
 }
 HEADING = re.compile(r"<h1[^>]*>(.*?)</h1>", re.S)
 

@@ -122,10 +122,23 @@ async def _seed_demo_company(platform: Platform, station_id: str | None) -> None
     await platform.organisations.add_person(
         op, org_id, DEMO_FLEET_MANAGER, Role.FLEET_MANAGER, password=DEMO_PASSWORD
     )
+    # Its documents and its people's mail in Dutch; Chloé reads French. Each driver gets a mail
+    # with their login: without VOLTFLOW_SMTP_URL the console's Mail page shows them.
+    await platform.organisations.set_document_language(op, org_id, "nl")
+    chloe = await platform.accounts.add_user(
+        "chloe@demo", DEMO_PASSWORD, full_name="Chloé Maes", email="chloe@demo.example"
+    )
+    await platform.accounts.set_preferences(chloe.id, language="fr")
     drivers = []
     for name, full in (("ann", "Ann Peeters"), ("bart", "Bart Claes"), ("chloe", "Chloé Maes")):
         person = await platform.organisations.add_person(
-            op, org_id, f"{name}@demo", Role.DRIVER, password=DEMO_PASSWORD, full_name=full
+            op,
+            org_id,
+            f"{name}@demo",
+            Role.DRIVER,
+            password=DEMO_PASSWORD,
+            full_name=full,
+            email=f"{name}@demo.example",
         )
         drivers.append(person.user_id)
     rows = "\n".join(f"04D3{i:04X}00,VF-DEMO-{i:03d}" for i in range(1, 9))

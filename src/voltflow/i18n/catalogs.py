@@ -4,7 +4,8 @@
     python -m voltflow.i18n.catalogs check    fail on a message missing from a catalog, a missing
                                               or fuzzy translation, a translation whose
                                               placeholders differ from its message's, or a
-                                              template that does not render in every language
+                                              template (page or mail) that does not render in
+                                              every language
 
 ``update`` keeps what is translated, adds what is new (untranslated) and drops what the code no
 longer says; Babel's guesses for new messages are marked fuzzy, which the check refuses until a
@@ -166,24 +167,10 @@ class _Anything(ChainableUndefined):
 def check_templates(templates: Path = TEMPLATES) -> list[Problem]:
     """Every template renders in every language: a translation naming a variable its template
     does not give fails here rather than on someone's page."""
-    from voltflow.i18n import markup
+    from voltflow.i18n.jinja import install
 
-    env = Environment(
-        loader=FileSystemLoader(str(templates)),
-        undefined=_Anything,
-        autoescape=True,
-        extensions=["jinja2.ext.i18n"],
-    )
-    env.policies["ext.i18n.trimmed"] = True
-    # The callables the pages are rendered with, and the console's own filters (read here, not
-    # at import: the console imports this package).
-    env.newstyle_gettext = True  # type: ignore[attr-defined]
-    env.globals.update(
-        _=markup.gettext,
-        gettext=markup.gettext,
-        ngettext=markup.ngettext,
-        pgettext=markup.pgettext,
-        npgettext=markup.npgettext,
+    env = install(
+        Environment(loader=FileSystemLoader(str(templates)), undefined=_Anything, autoescape=True)
     )
     from voltflow.web.console.common import templates as console
 
@@ -199,9 +186,22 @@ def check_templates(templates: Path = TEMPLATES) -> list[Problem]:
     return problems
 
 
+def check_mail_templates() -> list[Problem]:
+    """Every kind of mail renders in every language from its sample, no variable missing (the
+    mails' environment is strict: an undefined variable fails, as it would in a mail)."""
+    # Read here, not at import: the mail package imports this one.
+    from voltflow.mail.render import check as check_mails
+
+    return [Problem(where, message) for where, message in check_mails()]
+
+
 def check(package: Path = PACKAGE, locale_dir: Path = LOCALE_DIR) -> list[Problem]:
     reset_cache()
-    return [*check_catalogs(package, locale_dir), *check_templates(package / "web" / "templates")]
+    return [
+        *check_catalogs(package, locale_dir),
+        *check_templates(package / "web" / "templates"),
+        *check_mail_templates(),
+    ]
 
 
 def main(argv: Iterable[str]) -> int:

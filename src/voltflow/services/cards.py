@@ -19,6 +19,7 @@ from voltflow.domain.authorization import normalize_uid
 from voltflow.domain.cards import CardAction, CardState, IllegalTransition, next_state
 from voltflow.domain.emaid import Emaid, EmaidError, parse_emaid
 from voltflow.domain.events import CardChanged
+from voltflow.domain.mail import CardBlocked
 from voltflow.domain.paging import Page, PageRequest
 from voltflow.domain.queries import CardFilter
 from voltflow.domain.records import Card, CardDetail
@@ -26,6 +27,7 @@ from voltflow.i18n import _, ngettext
 from voltflow.i18n.refusals import emaid_error, illegal_transition
 from voltflow.services.access import Forbidden, require, require_found, scope_of
 from voltflow.services.audit import AuditTrail
+from voltflow.services.mail import MailService
 from voltflow.services.ports import Clock, UnitOfWork
 from voltflow.services.units import use_case
 from voltflow.store.cards import CardRepository, event_row
@@ -102,6 +104,7 @@ class CardService:
         uow: UnitOfWork,
         emaid_prefix: str = "BE-VFL",
         timezone: str = "Europe/Brussels",
+        mail: MailService | None = None,
     ) -> None:
         self.uow = uow
         self.repo = cards
@@ -112,6 +115,8 @@ class CardService:
         self.emaid_prefix = emaid_prefix.replace("-", "").upper()
         self.zone = ZoneInfo(timezone)
         self.listeners: list[CardListener] = []
+        # A blocked card's holder is told by mail (with the change: not blocked, no mail).
+        self.mail = mail
 
     def today(self) -> date:
         return self.clock.now().astimezone(self.zone).date()
@@ -507,6 +512,14 @@ class CardService:
             actor,
             now,
         )
+        if action is CardAction.BLOCK and self.mail is not None:
+            for uid, _change in changes:
+                card = found[uid]
+                if card["driver_id"] is not None:
+                    notice = CardBlocked(uid, card["printed_number"], now, detail)
+                    await self.mail.to_person(
+                        notice, card["driver_id"], organisation_id=card["organisation_id"]
+                    )
         unusable = [uid for uid, change in changes if CardState(change["state"]) in UNUSABLE]
         for listener in self.listeners:
             await listener.cards_changed(wanted, unusable)

@@ -27,6 +27,7 @@ from voltflow.domain.contracts import (
     subscription_plan,
     validate_mandate,
 )
+from voltflow.domain.mail import Invitation
 from voltflow.domain.paging import Page, PageRequest
 from voltflow.domain.queries import OrganisationFilter, PeopleFilter
 from voltflow.domain.records import Contract, Organisation, Person
@@ -35,6 +36,7 @@ from voltflow.i18n.refusals import translated
 from voltflow.services.access import require, scope_of
 from voltflow.services.accounts import NAME_UNAVAILABLE, AccountError, AccountService
 from voltflow.services.audit import AuditTrail
+from voltflow.services.mail import MailService
 from voltflow.services.ports import Clock, UnitOfWork
 from voltflow.services.units import use_case
 from voltflow.store.organisations import (
@@ -63,6 +65,8 @@ class NewPerson:
     username: str
     role: Role
     password: str | None  # set when one was generated: shown once
+    # Where the mail telling them of their role goes (None: they have no address).
+    mailed_to: str | None = None
 
 
 class OrganisationService:
@@ -75,6 +79,8 @@ class OrganisationService:
         clock: Clock,
         *,
         uow: UnitOfWork,
+        mail: MailService | None = None,
+        login_url: str = "/login",
     ) -> None:
         self.uow = uow
         self.repo = organisations
@@ -82,6 +88,9 @@ class OrganisationService:
         self.accounts = accounts
         self.audit = audit
         self.clock = clock
+        # Who is given a role is told by mail (with the change: no role, no mail).
+        self.mail = mail
+        self.login_url = login_url
 
     @use_case
     async def create(
@@ -215,7 +224,21 @@ class OrganisationService:
             organisation_id,
             {"username": username, "role": role},
         )
-        return NewPerson(user.id, user.username, role, generated)
+        mailed_to = None
+        if self.mail is not None:
+            # Their login and where to log in; never the password (the outbox keeps what it
+            # sends, and operators read it): the inviter hands that over, as before.
+            invitation = Invitation(
+                organisation=org.name,
+                role=role.value,
+                username=user.username,
+                login_url=self.login_url,
+                invited_by=actor.username,
+            )
+            queued = await self.mail.to_person(invitation, user.id, organisation_id=organisation_id)
+            if queued is not None:
+                mailed_to = user.email
+        return NewPerson(user.id, user.username, role, generated, mailed_to)
 
     async def _manages(self, actor: Actor, user_id: int) -> bool:
         """Whether ``actor`` manages the people of an organisation ``user_id`` belongs to."""

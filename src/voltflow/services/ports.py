@@ -16,6 +16,7 @@ from voltflow.domain.commands import Command, CommandKind
 # call got, and the writer no longer taking work (a request meanwhile is answered "try later").
 from voltflow.domain.errors import WriterClosed as WriterClosed
 from voltflow.domain.events import Event
+from voltflow.domain.mail import OutgoingMail
 from voltflow.domain.records import Admission as Admission
 from voltflow.domain.records import Answer as Answer
 from voltflow.domain.records import LoggedFrame as LoggedFrame
@@ -181,3 +182,20 @@ class FrameLog(Protocol):
     async def record_now(self, frame: LoggedFrame) -> None:
         """Returns once committed (a remote command's exchange, read by its caller next)."""
         ...
+
+
+class MailNotSent(Exception):
+    """The server did not take the mail this time (unreachable, busy, a 4xx answer): it stays
+    in the outbox and is tried again later."""
+
+
+class MailRefused(MailNotSent):
+    """The server refused the mail for good (a 5xx answer: no such recipient): never tried
+    again."""
+
+
+class Mailer(Protocol):
+    """Hands a rendered mail to a mail server. Returns once the server took it; raises
+    ``MailNotSent`` (try again) or ``MailRefused`` (do not)."""
+
+    async def send(self, mail: OutgoingMail) -> None: ...

@@ -632,3 +632,41 @@ device_sessions = Table(
     Column("imported_at", UTCDateTime, nullable=False),
     UniqueConstraint("device_id", "started_at", name="uq_device_session_start"),
 )
+
+# Mails waiting to be sent, and those sent (``services.mail``): written, already rendered in the
+# recipient's language, in the transaction of the change they tell of, so that a change that
+# rolls back sends nothing and one that commits sends its mail even if the process dies. The
+# Message-ID is made with the row: a mail sent again after a crash between sending and marking
+# it sent carries the same one, and a receiver can drop the repeat (delivery is at least once).
+mail_outbox = Table(
+    "mail_outbox",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("message_id", String(255), nullable=False, unique=True),
+    Column("kind", String(32), nullable=False),
+    Column("recipient", String(254), nullable=False),
+    Column("language", String(8), nullable=False),
+    Column("subject", String(400), nullable=False),
+    Column("body_text", Text, nullable=False),
+    Column("body_html", Text, nullable=False),
+    # Whom and which organisation it concerns (for the console; no foreign key: the mail log
+    # outlives what it told of).
+    Column("user_id", BigInteger, nullable=True),
+    Column("organisation_id", BigInteger, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    # pending, sent or failed (refused for good).
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    # When a pending mail is (next) due: an attempt moves it ahead first, so a sender that dies
+    # mid-attempt leaves it for a later one rather than for none.
+    Column("next_attempt_at", UTCDateTime, nullable=True),
+    Column("sent_at", UTCDateTime, nullable=True),
+    Column("last_error", String(500), nullable=True),
+    Index(
+        "ix_mail_outbox_due",
+        "next_attempt_at",
+        sqlite_where=Column("status") == "pending",
+        postgresql_where=Column("status") == "pending",
+    ),
+    Index("ix_mail_outbox_created", "created_at"),
+)

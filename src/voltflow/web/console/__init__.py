@@ -14,13 +14,25 @@ from voltflow.web.console import (
     customers,
     licences,
     lists,
+    mail,
     sessions,
     stations,
 )
 from voltflow.web.console.common import render, templates
 
 router = APIRouter(include_in_schema=False)
-for module in (account, stations, sessions, activity, customers, cards, lists, licences, audit):
+for module in (
+    account,
+    stations,
+    sessions,
+    activity,
+    customers,
+    cards,
+    lists,
+    licences,
+    audit,
+    mail,
+):
     router.include_router(module.router)
 
 __all__ = [
@@ -31,6 +43,7 @@ __all__ = [
     "customers",
     "licences",
     "lists",
+    "mail",
     "render",
     "router",
     "sessions",

@@ -29,30 +29,19 @@ from voltflow.i18n import (
     _,
     formats,
     language,
-    markup,
     ngettext,
     pgettext,
     terms,
 )
+from voltflow.i18n.jinja import install as install_i18n
 from voltflow.services.access import Forbidden, require
 from voltflow.web.auth import CSRF_FIELD, csrf_token
 from voltflow.web.language import SESSION_TIMEZONE
 
 P = Permission
 templates = Jinja2Templates(directory=str(Path(__file__).parent.parent / "templates"))
-templates.env.add_extension("jinja2.ext.i18n")
-# Whitespace inside {% trans %} blocks is folded, as the extractor folds it into the catalogs.
-templates.env.policies["ext.i18n.trimmed"] = True
 # The language is the request's (a context variable): one set of callables serves every request.
-# Jinja's "newstyle" semantics (variables escaped into the translation), with the lookups cached.
-templates.env.newstyle_gettext = True  # type: ignore[attr-defined]
-templates.env.globals.update(
-    _=markup.gettext,
-    gettext=markup.gettext,
-    ngettext=markup.ngettext,
-    pgettext=markup.pgettext,
-    npgettext=markup.npgettext,
-)
+install_i18n(templates.env)
 
 
 def css_string(text: str) -> Markup:
@@ -130,6 +119,8 @@ def navigation(actor: Actor) -> list[NavItem]:
         items.append(NavItem("/licences", _("Split billing"), ("/licences",)))
     if reach(actor, P.AUDIT_READ):
         items.append(NavItem("/audit", _("Audit log"), ("/audit",)))
+    if actor.is_operator:
+        items.append(NavItem("/mail", pgettext("mail outbox", "Mail"), ("/mail",)))
     return items
 
 

@@ -1,0 +1,45 @@
+"""A sample of every kind of mail: what the catalogs' check renders each template with in every
+language, and what the console shows an operator as an example."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+from voltflow.domain.mail import (
+    CardBlocked,
+    Invitation,
+    MailContent,
+    MailKind,
+    PaymentLine,
+    PaymentRequest,
+)
+
+SAMPLES: dict[MailKind, MailContent] = {
+    MailKind.INVITATION: Invitation(
+        organisation="Acme Logistics",
+        role="fleet_manager",
+        username="ann@acme",
+        login_url="https://charge.example/login",
+        invited_by="Bert Peeters",
+    ),
+    MailKind.CARD_BLOCKED: CardBlocked(
+        card_uid="04A1B2C3D4",
+        printed_number="VF-000123",
+        blocked_at=datetime(2026, 3, 14, 8, 30, tzinfo=UTC),
+        reason="lost",
+    ),
+    MailKind.PAYMENT_REQUEST: PaymentRequest(
+        organisation="Acme Logistics",
+        reference="PR-2026-0001",
+        issued_on=date(2026, 4, 1),
+        due_on=date(2026, 4, 15),
+        currency="EUR",
+        lines=(
+            PaymentLine(date(2026, 3, 2), "Brussels HQ, charger 1", 7250, Decimal("2.44")),
+            PaymentLine(date(2026, 3, 9), "Brussels HQ, charger 2", 18400, Decimal("6.19")),
+            PaymentLine(date(2026, 3, 31), "Card fee, March", None, Decimal("1.50")),
+        ),
+        pay_url="https://charge.example/pay/PR-2026-0001",
+    ),
+}
