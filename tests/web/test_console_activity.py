@@ -185,6 +185,15 @@ async def test_the_charge_points_view_shows_the_hosts_price_and_the_type(world: 
     assert all(">Split billing</a>" in cells and "HOME-1" in cells for cells in split)
 
 
+async def test_the_operators_empty_filter_fields_mean_no_filter(world: World) -> None:
+    async with login(world.app, "op", "op-password") as op:
+        page = await op.get("/activity/mobility?type=&from=&to=&station=&org=&person=&sort=")
+        acme = await op.get("/activity/mobility?org=2&sort=-energy_wh")
+    assert page.status_code == 200, page.text
+    assert page.text.count("data-session=") == 5
+    assert acme.status_code == 200 and acme.text.count("data-session=") == 5
+
+
 async def test_the_mobility_view_filters_on_session_types(world: World) -> None:
     async with login(world.app, "acme-manager", "manager-pass") as fm:
         everything = await fm.get("/activity/mobility")

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
+from pydantic import BeforeValidator
 
 from voltflow.domain.access import Actor, Permission
 from voltflow.domain.activity import ActivityFilter, Sort, View
@@ -107,8 +108,16 @@ async def _view_page(
 
 
 Types = Annotated[list[str], Query(alias="type")]
-From = Annotated[date | None, Query(alias="from")]
-To = Annotated[date | None, Query(alias="to")]
+
+
+def _blank_is_none(value: object) -> object:
+    # The filter form sends its empty date fields as "from=&to=".
+    return None if value == "" else value
+
+
+From = Annotated[date | None, Query(alias="from"), BeforeValidator(_blank_is_none)]
+To = Annotated[date | None, Query(alias="to"), BeforeValidator(_blank_is_none)]
+Id = Annotated[int | None, Query(ge=1), BeforeValidator(_blank_is_none)]
 
 
 @router.get("/activity/charge-points")
@@ -120,8 +129,8 @@ async def charge_points_page(
     start: From = None,
     end: To = None,
     station: str | None = None,
-    org: int | None = None,
-    person: int | None = None,
+    org: Id = None,
+    person: Id = None,
     sort: str | None = None,
     offset: int = 0,
 ) -> HTMLResponse:
@@ -150,8 +159,8 @@ async def mobility_page(
     start: From = None,
     end: To = None,
     station: str | None = None,
-    org: int | None = None,
-    person: int | None = None,
+    org: Id = None,
+    person: Id = None,
     sort: str | None = None,
     offset: int = 0,
 ) -> HTMLResponse:
