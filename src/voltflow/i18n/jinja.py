@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from jinja2 import Environment
 
-from voltflow.i18n import markup
+from voltflow.i18n import gettext, markup, ngettext, npgettext, pgettext
 
 
 def install(env: Environment) -> Environment:
@@ -15,14 +15,28 @@ def install(env: Environment) -> Environment:
     env.add_extension("jinja2.ext.i18n")
     # Whitespace inside {% trans %} blocks is folded, as the extractor folds it into the catalogs.
     env.policies["ext.i18n.trimmed"] = True
-    # Jinja's "newstyle" semantics (variables escaped into the translation), with the lookups
-    # cached per language (``markup``).
+    # Jinja's "newstyle" semantics: the translation is a format string; in an autoescaped
+    # environment it is trusted markup and the variables are escaped into it (with the lookups
+    # cached per language), in a plain-text one (text mails) nothing is escaped.
     env.newstyle_gettext = True  # type: ignore[attr-defined]
-    env.globals.update(
-        _=markup.gettext,
-        gettext=markup.gettext,
-        ngettext=markup.ngettext,
-        pgettext=markup.pgettext,
-        npgettext=markup.npgettext,
-    )
+    if env.autoescape is True:
+        env.globals.update(
+            _=markup.gettext,
+            gettext=markup.gettext,
+            ngettext=markup.ngettext,
+            pgettext=markup.pgettext,
+            npgettext=markup.npgettext,
+        )
+    elif env.autoescape is False:
+        env.globals.update(
+            _=markup.text_gettext,
+            gettext=markup.text_gettext,
+            ngettext=markup.text_ngettext,
+            pgettext=markup.text_pgettext,
+            npgettext=markup.text_npgettext,
+        )
+    else:  # escaping chosen per template: Jinja's own callables, which ask the template
+        env.install_gettext_callables(  # type: ignore[attr-defined]
+            gettext, ngettext, newstyle=True, pgettext=pgettext, npgettext=npgettext
+        )
     return env

@@ -56,9 +56,30 @@ def ngettext(singular: str, plural: str, num: int, /, **variables: Any) -> Marku
 def npgettext(context: str, singular: str, plural: str, num: int, /, **variables: Any) -> Markup:
     variables.setdefault("context", context)
     variables.setdefault("num", num)
-    text = translations(language()).npgettext(context, singular, plural, num)
+    text = str(translations(language()).npgettext(context, singular, plural, num))
     return Markup(text) % variables
 
 
 def clear() -> None:
     _cache.clear()
+
+
+# -- for templates without autoescape (plain-text mails): the same, as plain text --------------
+def text_gettext(message: str, /, **variables: Any) -> str:
+    return translations(language()).gettext(message) % variables
+
+
+def text_pgettext(context: str, message: str, /, **variables: Any) -> str:
+    variables.setdefault("context", context)
+    return str(translations(language()).pgettext(context, message)) % variables
+
+
+def text_ngettext(singular: str, plural: str, num: int, /, **variables: Any) -> str:
+    variables.setdefault("num", num)
+    return translations(language()).ngettext(singular, plural, num) % variables
+
+
+def text_npgettext(context: str, singular: str, plural: str, num: int, /, **variables: Any) -> str:
+    variables.setdefault("context", context)
+    variables.setdefault("num", num)
+    return str(translations(language()).npgettext(context, singular, plural, num)) % variables
