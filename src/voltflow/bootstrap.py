@@ -15,6 +15,7 @@ from voltflow.services.audit import AuditTrail
 from voltflow.services.cards import CardService
 from voltflow.services.charging_periods import ChargingPeriodsService, SessionChargingPeriods
 from voltflow.services.commands import CommandService
+from voltflow.services.corrections import SessionCorrections
 from voltflow.services.events import EventSink, LocalDelivery, OutboxRelay
 from voltflow.services.health import HealthService
 from voltflow.services.licences import LicenceService
@@ -76,6 +77,7 @@ class Platform:
     tokens: TokenService
     tariffs: TariffService
     pricing: PricingService
+    corrections: SessionCorrections
     activity_views: ActivityViews
     accounts: AccountService
     organisations: OrganisationService
@@ -315,6 +317,7 @@ def build(
             whitelists=lists,
             bounds=events.bounds,
         ),
+        corrections=SessionCorrections(session_repo, audit, clock, uow=uow, bounds=events.bounds),
         activity_views=ActivityViews(ActivityViewRepository(db), price_repo),
         accounts=accounts,
         organisations=OrganisationService(

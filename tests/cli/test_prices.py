@@ -97,3 +97,21 @@ def test_prices_refuse_an_unknown_tariff_with_a_message(tmp_path: Path) -> None:
     assert invoke(db, "station", "add", "CP-1", "--password", PASSWORD)[0] == 0
     code, out = invoke(db, "station", "prices", "CP-1", "--tariff", "NOPE")
     assert code != 0 and "no tariff NOPE" in out and "Traceback" not in out
+
+
+def test_an_operator_corrects_a_session_from_the_command_line(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    tariff = tmp_path / "public.json"
+    tariff.write_text(json.dumps(TARIFF))
+    assert invoke(db, "migrate")[0] == 0
+    assert invoke(db, "station", "add", "CP-1", "--password", PASSWORD)[0] == 0
+    assert invoke(db, "token", "add", "04A2B3C4")[0] == 0
+    assert invoke(db, "tariff", "add", str(tariff))[0] == 0
+    assert invoke(db, "station", "prices", "CP-1", "--tariff", "PUBLIC")[0] == 0
+    asyncio.run(charge(db, 10_000))
+    code, out = invoke(
+        db, "sessions", "correct", "1", "--reason", "too short", "--stop", "2026-03-10T09:00:30Z"
+    )
+    assert code == 0 and "Invalid" in out, out
+    code, out = invoke(db, "sessions", "correct", "1", "--reason", " ")
+    assert code != 0 and "reason" in out and "Traceback" not in out

@@ -15,6 +15,7 @@ from tests.ocpp.support import add_station, eventually, iso, ocpp_station
 from voltflow.bootstrap import Platform
 from voltflow.domain.session_prices import Basis, Party, PriceLine
 from voltflow.domain.session_types import SessionType
+from voltflow.services.corrections import CorrectionError
 from voltflow.services.pricing import PricingError
 
 T0 = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)  # a Tuesday, 10:00 in Brussels
@@ -167,3 +168,63 @@ async def test_prices_refuse_an_unknown_tariff_or_host_naming_the_field(
     with pytest.raises(PricingError) as refused:
         await platform.pricing.set_station_prices(op, "CP-1", **kwargs)
     assert refused.value.field == field
+
+
+async def test_an_operators_correction_retypes_and_reprices_keeping_the_history(
+    platform: Platform, ocpp_url: str
+) -> None:
+    op = await operator(platform)
+    await add_station(platform, "CP-1")
+    await platform.tokens.add("04A2B3C4")
+    await platform.tariffs.add(tariff("PUBLIC", "0.40"), actor=op)
+    await platform.pricing.set_station_prices(op, "CP-1", tariff_id="PUBLIC")
+    session_id = await charge(platform, ocpp_url, "04A2B3C4", 10_000, 30)
+    assert table(await lines_of(platform, session_id))[Party.DRIVER][1] == Decimal("4.00")
+
+    kind = await platform.corrections.correct(
+        op, session_id, reason="meter replaced: the station under-read", meter_stop_wh=20_000
+    )
+    assert kind == "normal"
+
+    async def repriced() -> bool:
+        return len(await platform.pricing.repo.history(session_id)) == 2
+
+    await eventually(repriced, timeout=10)
+    assert table(await lines_of(platform, session_id))[Party.DRIVER][1] == Decimal("8.00")
+    history = await platform.pricing.repo.history(session_id)
+    assert [lines[0].excl_vat for _, _, lines in history] == [Decimal("4.00"), Decimal("8.00")]
+    # Stopped after 30 s after all: too short to be valid, and never priced.
+    kind = await platform.corrections.correct(
+        op, session_id, reason="the stop time was wrong", stopped_at=T0 + timedelta(seconds=30)
+    )
+    assert kind == "invalid"
+
+    async def third() -> bool:
+        return len(await platform.pricing.repo.history(session_id)) == 3
+
+    await eventually(third, timeout=10)
+    assert table(await lines_of(platform, session_id)) == {
+        Party.DRIVER: (Basis.INVALID, Decimal(0), Decimal(0))
+    }
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"reason": " "}, "reason"),
+        ({"reason": "x", "meter_stop_wh": -1}, "meter_stop_wh"),
+        ({"reason": "x", "stopped_at": T0 - timedelta(minutes=1)}, "stopped_at"),
+    ],
+)
+async def test_a_correction_that_makes_no_sense_is_refused_and_changes_nothing(
+    platform: Platform, ocpp_url: str, changes: dict[str, Any], field: str
+) -> None:
+    op = await operator(platform)
+    await add_station(platform, "CP-1")
+    await platform.tokens.add("04A2B3C4")
+    session_id = await charge(platform, ocpp_url, "04A2B3C4", 10_000, 30)
+    with pytest.raises(CorrectionError) as refused:
+        await platform.corrections.correct(op, session_id, **changes)
+    assert refused.value.field == field
+    session = await platform.sessions.get(session_id)
+    assert (session.energy_wh, session.session_type) == (10_000, "normal")

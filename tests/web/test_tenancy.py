@@ -211,6 +211,9 @@ BODY_EXAMPLES: dict[tuple[str, str], Callable[[Alpha], list[Body]]] = {
     ],
     ("POST", "/api/v1/tokens"): lambda a: [Body(json={"uid": a.uids[0]})],
     ("POST", "/api/v1/organisations"): lambda a: [Body(json={"name": A_NAME, "kind": "company"})],
+    ("POST", "/api/v1/sessions/{session_id}/corrections"): lambda a: [
+        Body(json={"reason": "meter replaced", "meter_stop_wh": 99_999_999})
+    ],
     ("POST", "/api/v1/price-estimates"): lambda a: [
         Body(json={"station_id": a.station_id, "card": a.uids[0], "kwh": 10, "minutes": 30})
     ],

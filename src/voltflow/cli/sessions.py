@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
+from datetime import UTC, datetime
 
 import click
 
 from voltflow.bootstrap import Platform
 from voltflow.cli._common import run_async, settings_of, with_platform
+from voltflow.domain.access import PLATFORM
 from voltflow.domain.paging import PageRequest
 from voltflow.domain.queries import SessionFilter
 from voltflow.domain.session_prices import Party, PriceLine, line_of
-from voltflow.i18n import formats, pgettext, terms
+from voltflow.i18n import _, formats, pgettext, terms
 
 
 def _amount(line: PriceLine | None) -> str:
@@ -71,5 +73,49 @@ async def sessions_list(
                 f"{terms.session_type(s.session_type):<14} "
                 f"{_amount(paid):>12} {_amount(received):>12}"
             )
+
+    await with_platform(settings_of(ctx), work)
+
+
+@sessions.command("correct")
+@click.argument("session_id", type=int)
+@click.option("--reason", required=True, help="Why: kept with the session's history.")
+@click.option(
+    "--stop",
+    "stopped_at",
+    type=click.DateTime(["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%SZ"]),
+    default=None,
+    help="The right stop (ISO 8601 with its offset, or Z).",
+)
+@click.option(
+    "--meter-stop",
+    "meter_stop_wh",
+    type=click.IntRange(0),
+    default=None,
+    help="The right last meter reading, in Wh.",
+)
+@click.pass_context
+@run_async
+async def sessions_correct(
+    ctx: click.Context,
+    session_id: int,
+    reason: str,
+    stopped_at: datetime | None,
+    meter_stop_wh: int | None,
+) -> None:
+    """Put a finished session's stop or meter reading right: it is typed and priced again, its
+    earlier prices kept in its history."""
+
+    async def work(p: Platform) -> None:
+        stop = (
+            stopped_at.replace(tzinfo=UTC) if stopped_at and not stopped_at.tzinfo else stopped_at
+        )
+        kind = await p.corrections.correct(
+            PLATFORM, session_id, reason=reason, stopped_at=stop, meter_stop_wh=meter_stop_wh
+        )
+        click.echo(
+            _("session %(id)s corrected: %(type)s")
+            % {"id": session_id, "type": terms.session_type(kind)}
+        )
 
     await with_platform(settings_of(ctx), work)

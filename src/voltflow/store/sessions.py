@@ -306,6 +306,22 @@ class SessionRepository:
                 record=lambda m: record_of(Session, m),
             )
 
+    async def for_correction(self, session_id: int) -> dict[str, Any] | None:
+        """The session with the facts its type needs (a whitelist, a licence), as a stop reads
+        them, for an operator's correction (inside its unit of work)."""
+        query = select(
+            _S,
+            on_station_whitelist(_S.c.station_id, _S.c.id_tag).label("on_whitelist"),
+            licensed_at_station(_S.c.station_id, _S.c.id_tag, _S.c.started_at).label("licensed"),
+        ).where(_S.c.id == session_id)
+        async with self.db.reading() as conn:
+            row = (await conn.execute(query)).first()
+        return dict(row._mapping) if row else None
+
+    async def correct(self, session_id: int, **values: Any) -> None:
+        async with self.db.writing() as conn:
+            await conn.execute(update(_S).where(_S.c.id == session_id).values(**values))
+
     async def visible(
         self, session_id: int, *, within: Iterable[int] | None, driver_id: int | None
     ) -> bool:

@@ -19,6 +19,7 @@ from voltflow.services.access import Forbidden
 from voltflow.services.accounts import AccountError
 from voltflow.services.activity_views import ActivityNotFound
 from voltflow.services.cards import CardError, CardNotFound, ImportRejected
+from voltflow.services.corrections import CorrectionError
 from voltflow.services.licences import DeviceNotFound, LicenceNotFound, LicenceProblem
 from voltflow.services.lists import ListError, ListNotFound
 from voltflow.services.organisations import OrganisationError, OrganisationNotFound
@@ -225,6 +226,7 @@ def install(app: FastAPI) -> None:
         (OrganisationError, lazy("Invalid organisation request")),
         (ContractError, lazy("Invalid contract")),
         (PricingError, lazy("Invalid price request")),
+        (CorrectionError, lazy("Invalid correction")),
         (LicenceProblem, lazy("Invalid licence request")),
     ):
         app.add_exception_handler(error, _field_problem(title))

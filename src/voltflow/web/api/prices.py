@@ -3,7 +3,7 @@ public tariff and host."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from fastapi import APIRouter
@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from voltflow.domain.session_prices import Party, PriceLine, line_of
 from voltflow.web.auth import ApiUser, PlatformDep
 from voltflow.web.lengths import KEY_MAX, Uid
+from voltflow.web.schemas import IdPath
 
 router = APIRouter(prefix="/api/v1")
 
@@ -75,3 +76,30 @@ async def price_estimate(
         reimbursement=_amount(line_of(estimate.lines, Party.EMPLOYEE)),
         lines=[PriceLineOut.model_validate(line) for line in estimate.lines],
     )
+
+
+class CorrectionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, max_length=200, description="why, for the session's history")
+    stopped_at: datetime | None = Field(default=None, description="the right stop")
+    meter_stop_wh: int | None = Field(default=None, ge=0, le=2**53, description="the right reading")
+
+
+class CorrectionOut(BaseModel):
+    session_type: str = Field(description="the session's type after the correction")
+
+
+@router.post("/sessions/{session_id}/corrections", tags=["prices"])
+async def correct_session(
+    session_id: IdPath, body: CorrectionIn, platform: PlatformDep, actor: ApiUser
+) -> CorrectionOut:
+    """An operator puts a finished session's stop or meter reading right, with a reason: it is
+    typed and priced again (the earlier prices stay in its history)."""
+    session_type = await platform.corrections.correct(
+        actor,
+        session_id,
+        reason=body.reason,
+        stopped_at=body.stopped_at,
+        meter_stop_wh=body.meter_stop_wh,
+    )
+    return CorrectionOut(session_type=session_type)
