@@ -8,9 +8,29 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Path, Query
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 T = TypeVar("T")
+
+# A decimal may come as a JSON number or as text ("0.6654", exact): as text it is bounded like any
+# other text (leading zeros are digits too).
+AMOUNT_MAX = 32
+
+
+def _short_amount(value: object) -> object:
+    if isinstance(value, str) and len(value) > AMOUNT_MAX:
+        raise ValueError(f"at most {AMOUNT_MAX} characters")
+    return value
+
+
+ShortDecimal = Annotated[
+    Decimal,
+    BeforeValidator(_short_amount),
+    WithJsonSchema(
+        {"anyOf": [{"type": "number"}, {"type": "string", "maxLength": AMOUNT_MAX}]},
+        mode="validation",
+    ),
+]
 
 # Identifiers are 64-bit integers in the database: a larger number names nothing, and is refused
 # before it reaches the database, whose driver cannot take it.

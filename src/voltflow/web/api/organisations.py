@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field
 
 from voltflow.domain.access import OrganisationKind, Role
 from voltflow.domain.contracts import ContractKind
@@ -15,28 +15,10 @@ from voltflow.domain.paging import PageRequest
 from voltflow.domain.queries import AuditFilter, OrganisationFilter, PeopleFilter
 from voltflow.web.auth import ApiUser, PlatformDep
 from voltflow.web.lengths import KeyQuery, Search
-from voltflow.web.schemas import IdPath, Limit, Offset, PageOut
+from voltflow.web.schemas import IdPath, Limit, Offset, PageOut, ShortDecimal
 
 router = APIRouter(prefix="/api/v1")
-AMOUNT_MAX = 32
-
-
-def _short_amount(value: object) -> object:
-    # A decimal given as text is bounded like any other text (leading zeros are digits too).
-    if isinstance(value, str) and len(value) > AMOUNT_MAX:
-        raise ValueError(f"at most {AMOUNT_MAX} characters")
-    return value
-
-
-Fee = Annotated[
-    Decimal,
-    BeforeValidator(_short_amount),
-    Field(max_digits=12, decimal_places=4),
-    WithJsonSchema(
-        {"anyOf": [{"type": "number"}, {"type": "string", "maxLength": AMOUNT_MAX}]},
-        mode="validation",
-    ),
-]
+Fee = Annotated[ShortDecimal, Field(max_digits=12, decimal_places=4)]
 
 
 DocumentLanguage = Annotated[

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from voltflow.domain.session_prices import Party, PriceLine, line_of
 from voltflow.web.auth import ApiUser, PlatformDep
 from voltflow.web.lengths import KEY_MAX, Uid
-from voltflow.web.schemas import IdPath
+from voltflow.web.schemas import IdPath, ShortDecimal
 
 router = APIRouter(prefix="/api/v1")
 
@@ -55,7 +55,7 @@ class PriceEstimateIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     station_id: str = Field(min_length=1, max_length=KEY_MAX)
     card: Uid = Field(description="the card's uid")
-    kwh: Decimal = Field(ge=0, le=1000, max_digits=10, description="expected energy")
+    kwh: ShortDecimal = Field(ge=0, le=1000, max_digits=10, description="expected energy")
     minutes: int = Field(ge=0, le=7 * 24 * 60, description="expected duration")
 
 
