@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, NamedTuple, TypeVar
 
-from sqlalchemy import Table, and_, bindparam, or_, select, update
+from sqlalchemy import Table, and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.elements import ColumnElement
@@ -274,30 +274,44 @@ class SessionRepository:
     ) -> Page[Session]:
         """The sessions ``filters`` finds among those visible ``within`` the organisations
         (None: all) and to ``driver_id``, newest first."""
-        t = _S
-        f = filters
-        cond = _visible(within, driver_id)
-        if f.station_id:
-            cond.append(t.c.station_id == f.station_id)
-        if f.id_tag:
-            cond.append(t.c.id_tag == f.id_tag)
-        if f.active is True:
-            cond.append(t.c.stopped_at.is_(None))
-        elif f.active is False:
-            cond.append(t.c.stopped_at.is_not(None))
-        if f.started_from:
-            cond.append(t.c.started_at >= f.started_from)
-        if f.started_to:
-            cond.append(t.c.started_at < f.started_to)
         async with self.db.reading() as conn:
             return await fetch_page(
                 conn,
-                select(t).where(*cond),
-                t.c.started_at.desc(),
-                t.c.id.desc(),
+                select(_S).where(*_found(filters, within, driver_id)),
+                *_NEWEST_FIRST,
                 page=page,
                 record=lambda m: record_of(Session, m),
             )
+
+    async def count(
+        self, filters: SessionFilter, *, within: Iterable[int] | None, driver_id: int | None = None
+    ) -> int:
+        """How many sessions :meth:`page` finds in all."""
+        query = select(func.count()).select_from(_S).where(*_found(filters, within, driver_id))
+        async with self.db.reading() as conn:
+            return int((await conn.execute(query)).scalar_one())
+
+    async def stream(
+        self,
+        filters: SessionFilter,
+        *,
+        within: Iterable[int] | None,
+        driver_id: int | None = None,
+        batch: int = 2000,
+    ) -> AsyncIterator[list[Session]]:
+        """Every session :meth:`page` finds, in its order, ``batch`` at a time: one query read
+        through a server-side cursor (PostgreSQL) or SQLite's stepping, so that a million
+        sessions take the memory of one batch, and the rows are sorted once."""
+        query = (
+            select(_S)
+            .where(*_found(filters, within, driver_id))
+            .order_by(*_NEWEST_FIRST)
+            .execution_options(yield_per=batch)
+        )
+        async with self.db.engine.connect() as conn:
+            result = await conn.stream(query)
+            async for rows in result.partitions(batch):
+                yield [record_of(Session, r._mapping) for r in rows]
 
     async def visible(
         self, session_id: int, *, within: Iterable[int] | None, driver_id: int | None
@@ -337,6 +351,31 @@ class SessionRepository:
                 if row is not None:
                     out[session_id] = row.value
         return out
+
+
+_NEWEST_FIRST = (_S.c.started_at.desc(), _S.c.id.desc())
+
+
+def _found(
+    filters: SessionFilter, within: Iterable[int] | None, driver_id: int | None
+) -> list[ColumnElement[bool]]:
+    """The conditions of the sessions ``filters`` finds that the viewer may see."""
+    t = _S
+    f = filters
+    cond = _visible(within, driver_id)
+    if f.station_id:
+        cond.append(t.c.station_id == f.station_id)
+    if f.id_tag:
+        cond.append(t.c.id_tag == f.id_tag)
+    if f.active is True:
+        cond.append(t.c.stopped_at.is_(None))
+    elif f.active is False:
+        cond.append(t.c.stopped_at.is_not(None))
+    if f.started_from:
+        cond.append(t.c.started_at >= f.started_from)
+    if f.started_to:
+        cond.append(t.c.started_at < f.started_to)
+    return cond
 
 
 def _visible(within: Iterable[int] | None, driver_id: int | None) -> list[ColumnElement[bool]]:
