@@ -15,6 +15,7 @@ import click
 from voltflow.cli.cards import card
 from voltflow.cli.commands import command
 from voltflow.cli.demo import demo
+from voltflow.cli.exports import export
 from voltflow.cli.runtime import migrate, serve
 from voltflow.cli.sessions import sessions
 from voltflow.cli.simulate import simulate
@@ -69,6 +70,7 @@ main.add_command(station)
 main.add_command(token)
 main.add_command(card)
 main.add_command(sessions)
+main.add_command(export)
 main.add_command(user)
 main.add_command(apikey)
 main.add_command(command)

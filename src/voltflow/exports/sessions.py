@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterable, AsyncIterator, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from voltflow.domain.records import Session
+from voltflow.exports import csv_writer, xlsx_writer
 from voltflow.exports.columns import Column, Kind
-from voltflow.i18n import _, terms
+from voltflow.exports.csv_writer import aiter_csv
+from voltflow.exports.xlsx_writer import aiter_xlsx
+from voltflow.i18n import _, pgettext, terms
 
 
 def _aware(value: datetime) -> datetime:
@@ -45,3 +50,40 @@ def session_columns(now: datetime) -> list[Column[Session]]:
 def export_filename(kind: str, extension: str, now: datetime) -> str:
     """``sessions-20261205-1412.csv``: what and when, in UTC."""
     return f"{kind}-{now.astimezone(UTC):%Y%m%d-%H%M}.{extension}"
+
+
+FORMATS = ("csv", "xlsx")
+
+
+@dataclass(frozen=True, slots=True)
+class ExportFile:
+    """How to write a list in one of the ``FORMATS``: its writer (rows in, bytes chunks out),
+    media type and file name."""
+
+    media_type: str
+    filename: str
+    write: Callable[[AsyncIterable[Session]], AsyncIterator[bytes]]
+
+    @property
+    def disposition(self) -> str:
+        return f'attachment; filename="{self.filename}"'
+
+
+def sessions_file(fmt: str, *, now: datetime, timezone: str) -> ExportFile:
+    """The sessions export in ``fmt`` (``csv`` or ``xlsx``); XLSX times in ``timezone``. Its
+    headers and sheet name are in the language of the work in hand when the file is written."""
+    columns = session_columns(now)
+    if fmt == "csv":
+        return ExportFile(
+            csv_writer.MEDIA_TYPE,
+            export_filename("sessions", "csv", now),
+            lambda rows: aiter_csv(columns, rows),
+        )
+    if fmt == "xlsx":
+        sheet = pgettext("charging", "Sessions")
+        return ExportFile(
+            xlsx_writer.MEDIA_TYPE,
+            export_filename("sessions", "xlsx", now),
+            lambda rows: aiter_xlsx(columns, rows, timezone=timezone, sheet=sheet),
+        )
+    raise ValueError(f"unknown export format: {fmt}")

@@ -2,12 +2,13 @@
 
 from fastapi import APIRouter
 
-from voltflow.web.api import cards, health, lists, organisations, stations
+from voltflow.web.api import cards, exports, health, lists, organisations, stations
 from voltflow.web.schemas import problem_responses
 
 router = APIRouter()
 router.include_router(health.router)
-for module in (stations, organisations, cards, lists):
+# exports before stations: ``/sessions/export`` is not a session's id.
+for module in (exports, stations, organisations, cards, lists):
     # Any route may refuse the key, the person, or the input, or not find what it names.
     router.include_router(module.router, responses=problem_responses(400, 401, 403, 404, 422))
 

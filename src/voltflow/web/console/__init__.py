@@ -6,11 +6,21 @@ reaches exactly what the API does.
 
 from fastapi import APIRouter
 
-from voltflow.web.console import account, audit, cards, customers, lists, sessions, stations
+from voltflow.web.console import (
+    account,
+    audit,
+    cards,
+    customers,
+    exports,
+    lists,
+    sessions,
+    stations,
+)
 from voltflow.web.console.common import render, templates
 
 router = APIRouter(include_in_schema=False)
-for module in (account, stations, sessions, customers, cards, lists, audit):
+# exports before sessions: ``/sessions/export`` names no session.
+for module in (account, stations, exports, sessions, customers, cards, lists, audit):
     router.include_router(module.router)
 
 __all__ = [
@@ -18,6 +28,7 @@ __all__ = [
     "audit",
     "cards",
     "customers",
+    "exports",
     "lists",
     "render",
     "router",

@@ -11,7 +11,6 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from voltflow.domain.access import Actor
-from voltflow.domain.authorization import normalize_uid
 from voltflow.domain.paging import PageRequest
 from voltflow.domain.queries import MessageFilter, SessionFilter, StationFilter
 from voltflow.i18n import _
@@ -32,6 +31,7 @@ from voltflow.web.console.common import (
     redirect,
     render,
 )
+from voltflow.web.console.exports import BACKGROUND_ROWS, export_query, session_filter
 
 router = APIRouter(include_in_schema=False)
 
@@ -371,13 +371,7 @@ async def sessions_page(
     state: str | None = None,
     offset: int = 0,
 ) -> HTMLResponse:
-    active = {"active": True, "finished": False}.get(state or "")
-    station_id = station_id.strip() if station_id else None
-    filters = SessionFilter(
-        station_id=station_id or None,
-        id_tag=normalize_uid(id_tag) if id_tag and id_tag.strip() else None,
-        active=active,
-    )
+    filters = session_filter(station_id, id_tag, state)
     page = await platform.sessions.search(filters, PageRequest(max(offset, 0), PAGE), actor=user)
     return render(
         request,
@@ -386,11 +380,13 @@ async def sessions_page(
             "user": user,
             "page": page,
             "filters": {
-                "station_id": station_id or "",
+                "station_id": filters.station_id or "",
                 "id_tag": id_tag or "",
                 "state": state or "",
             },
             "offset": max(offset, 0),
             "limit": PAGE,
+            "export_query": export_query(station_id, id_tag, state),
+            "export_background_rows": BACKGROUND_ROWS,
         },
     )
