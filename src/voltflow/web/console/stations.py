@@ -18,6 +18,7 @@ from voltflow.services.access import require
 from voltflow.services.ports import CommandError, ProtocolCatalogue
 from voltflow.services.stations import StationError, StationNotFound
 from voltflow.web.auth import ConsoleUser, CsrfChecked, PlatformDep
+from voltflow.web.console.charts import station_activity
 from voltflow.web.console.common import (
     PAGE,
     P,
@@ -189,6 +190,7 @@ async def station_page(
             "actions": actions,
             "filters": {"action": "", "direction": "", "q": ""},
             "ocpp_actions": _ocpp_actions(catalogue),
+            "activity": await station_activity(platform, user, station_id),
             "older": False,
             "limit": PAGE,
             "customers": (
