@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Literal
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, FastAPI, Form, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, StreamingResponse
 
 from voltflow.domain.authorization import normalize_uid
@@ -44,11 +44,16 @@ def export_query(station_id: str | None, id_tag: str | None, state: str | None) 
     return urlencode({k: v for k, v in given.items() if v})
 
 
-def jobs_of(request: Request) -> ExportJobs:
-    jobs: ExportJobs | None = getattr(request.app.state, "export_jobs", None)
+def jobs_of_app(app: FastAPI) -> ExportJobs:
+    """The app's background exports (made at the first)."""
+    jobs: ExportJobs | None = getattr(app.state, "export_jobs", None)
     if jobs is None:
-        jobs = request.app.state.export_jobs = ExportJobs()
+        jobs = app.state.export_jobs = ExportJobs()
     return jobs
+
+
+def jobs_of(request: Request) -> ExportJobs:
+    return jobs_of_app(request.app)
 
 
 @router.get("/sessions/export")
