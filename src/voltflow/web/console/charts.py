@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from voltflow.bootstrap import Platform
 from voltflow.domain.access import Actor
-from voltflow.i18n import _
+from voltflow.i18n import _, pgettext
 
 DAYS = 30
 
@@ -33,7 +33,7 @@ def daily_activity(days: list[tuple[date, int, int]], today: date) -> dict[str, 
                 "values": [by_day.get(d, (0, 0))[1] / 1000 for d in span],
             },
             {
-                "label": _("Sessions"),
+                "label": pgettext("charging", "Sessions"),
                 "kind": "line",
                 "decimals": 0,
                 "values": [by_day.get(d, (0, 0))[0] for d in span],
