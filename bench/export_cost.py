@@ -185,7 +185,7 @@ def side_scan(url: str, out: Path) -> None:
     conn = sqlite3.connect(url.removeprefix("sqlite:///"))
     cursor = conn.execute(SQLITE_QUERY)
     with out.open("w", newline="") as f:
-        writer = csv.writer(f, lineterminator="\r\n")
+        writer = csv.writer(f, lineterminator="\n")
         while rows := cursor.fetchmany(2000):
             writer.writerows(rows)
     conn.close()
@@ -205,7 +205,7 @@ def side_export(url: str, out: Path, fmt: str) -> None:
         try:
             file = sessions_file(fmt, now=datetime.now(UTC), timezone="Europe/Brussels")
             with out.open("wb") as f:
-                async for chunk in file.write(platform.sessions.export(SessionFilter())):
+                async for chunk in file.stream(platform.sessions, SessionFilter()):
                     f.write(chunk)
         finally:
             await platform.stop()

@@ -78,12 +78,12 @@ def test_csv_machine_formats_in_every_language(
     assert csv_lines(data)[1] == cells
 
 
-def test_csv_headers_in_the_persons_language_and_crlf_lines() -> None:
+def test_csv_headers_in_the_persons_language_and_lf_lines() -> None:
     now = datetime(2026, 12, 5, tzinfo=UTC)
     with use("nl"):
         data = b"".join(iter_csv(session_columns(now), []))
     assert data.decode() == (
-        "Start,Einde,Laadpaal,Aansluiting,Token,Duur,Energie,Reden van stoppen,Type\r\n"
+        "Start,Einde,Laadpaal,Aansluiting,Token,Duur,Energie,Reden van stoppen,Type\n"
     )
     with use("fr"):
         money = b"".join(iter_csv(one(Kind.MONEY, "Montant"), []))
@@ -245,14 +245,14 @@ class Produced:
 def test_csv_chunks_come_before_the_last_row_is_made() -> None:
     rows = Produced(CHUNK_ROWS * 10)
     chunks = iter_csv(one(Kind.INTEGER), rows)
-    assert next(chunks) == b"Value\r\n"
+    assert next(chunks) == b"Value\n"
     assert rows.made == 0  # the header is out before any row is read
     first = next(chunks)
-    assert first.startswith(b"0\r\n1\r\n")
+    assert first.startswith(b"0\n1\n")
     assert rows.made == CHUNK_ROWS  # one chunk's rows, not the ten
     rest = b"".join(chunks)
     assert rows.made == rows.total
-    assert len(csv_lines(b"Value\r\n" + first + rest)) == rows.total + 1
+    assert len(csv_lines(b"Value\n" + first + rest)) == rows.total + 1
 
 
 async def test_async_csv_chunks_come_before_the_last_row_is_made() -> None:

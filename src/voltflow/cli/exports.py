@@ -69,15 +69,20 @@ async def export_sessions(
     async def work(platform: Platform) -> None:
         total = await platform.sessions.count(filters)
         file = sessions_file(fmt, now=datetime.now(UTC), timezone=settings.timezone)
-        rows = _counted(platform.sessions.export(filters), total)
+        progress = _Progress(total)
+        if fmt == "csv":
+            # Lines as they come (from the database's COPY on PostgreSQL), counted as written.
+            chunks = progress.lines(file.stream(platform.sessions, filters))
+        else:
+            chunks = file.write(progress.rows(platform.sessions.export(filters)))
         if output == "-":
-            await _write(file.write(rows), sys.stdout.buffer)
+            await _write(chunks, sys.stdout.buffer)
             return
         target = Path(output)
         partial = target.with_name(target.name + ".part")
         try:
             with partial.open("wb") as out:
-                await _write(file.write(rows), out)
+                await _write(chunks, out)
             os.replace(partial, target)
         finally:
             partial.unlink(missing_ok=True)
@@ -100,15 +105,39 @@ async def _write(chunks: AsyncIterator[bytes], out: IO[bytes]) -> None:
     out.flush()
 
 
-async def _counted(rows: AsyncIterator[Session], total: int) -> AsyncIterator[Session]:
-    """The rows, with a line on stderr every ``PROGRESS_EVERY`` of a large export."""
-    done = 0
-    async for row in rows:
-        yield row
-        done += 1
-        if total >= PROGRESS_FROM and done % PROGRESS_EVERY == 0:
+class _Progress:
+    """A line on stderr every ``PROGRESS_EVERY`` sessions of a large export."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.done = 0
+        self.said = 0
+
+    def _add(self, n: int) -> None:
+        self.done += n
+        if self.total < PROGRESS_FROM:
+            return
+        while self.done - self.said >= PROGRESS_EVERY:
+            self.said += PROGRESS_EVERY
             click.echo(
                 _("%(done)s of %(total)s sessions…")
-                % {"done": formats.number(done), "total": formats.number(total)},
+                % {"done": formats.number(self.said), "total": formats.number(self.total)},
                 err=True,
             )
+
+    async def rows(self, rows: AsyncIterator[Session]) -> AsyncIterator[Session]:
+        async for row in rows:
+            yield row
+            self._add(1)
+
+    async def lines(self, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+        """CSV chunks, counted by their lines (the header's too: one more than the rows, at
+        most; a line break inside a quoted field would count once more)."""
+        first = True
+        async for chunk in chunks:
+            yield chunk
+            lines = chunk.count(b"\n")
+            if first:
+                lines -= 1
+                first = False
+            self._add(lines)

@@ -6,12 +6,15 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from voltflow.domain.access import PLATFORM, Actor
+from voltflow.domain.queries import SessionFilter
 from voltflow.domain.records import Session
 from voltflow.exports import csv_writer, xlsx_writer
 from voltflow.exports.columns import Column, Kind
 from voltflow.exports.csv_writer import aiter_csv
 from voltflow.exports.xlsx_writer import aiter_xlsx
 from voltflow.i18n import _, pgettext, terms
+from voltflow.services.sessions import SessionService
 
 
 def _aware(value: datetime) -> datetime:
@@ -57,16 +60,39 @@ FORMATS = ("csv", "xlsx")
 
 @dataclass(frozen=True, slots=True)
 class ExportFile:
-    """How to write a list in one of the ``FORMATS``: its writer (rows in, bytes chunks out),
-    media type and file name."""
+    """How to write the sessions in one of the ``FORMATS``: its writer (rows in, bytes chunks
+    out), media type and file name."""
 
+    fmt: str
     media_type: str
     filename: str
+    columns: list[Column[Session]]
+    now: datetime
     write: Callable[[AsyncIterable[Session]], AsyncIterator[bytes]]
 
     @property
     def disposition(self) -> str:
         return f'attachment; filename="{self.filename}"'
+
+    def stream(
+        self, sessions: SessionService, filters: SessionFilter, *, actor: Actor = PLATFORM
+    ) -> AsyncIterator[bytes]:
+        """The file of the sessions ``filters`` finds for ``actor``. A CSV's lines come from
+        the database where it writes them itself (PostgreSQL's COPY), after the header in the
+        person's language; else, and for XLSX, the rows are read and written here."""
+        if self.fmt == "csv":
+            copied = sessions.csv_copy(filters, actor=actor, now=self.now)
+            if copied is not None:
+                return _after_header(self.columns, copied)
+        return self.write(sessions.export(filters, actor=actor))
+
+
+async def _after_header(
+    columns: list[Column[Session]], lines: AsyncIterator[bytes]
+) -> AsyncIterator[bytes]:
+    yield csv_writer.CsvEncoder(columns).header()
+    async for chunk in lines:
+        yield chunk
 
 
 def sessions_file(fmt: str, *, now: datetime, timezone: str) -> ExportFile:
@@ -75,15 +101,21 @@ def sessions_file(fmt: str, *, now: datetime, timezone: str) -> ExportFile:
     columns = session_columns(now)
     if fmt == "csv":
         return ExportFile(
+            fmt,
             csv_writer.MEDIA_TYPE,
             export_filename("sessions", "csv", now),
+            columns,
+            now,
             lambda rows: aiter_csv(columns, rows),
         )
     if fmt == "xlsx":
         sheet = pgettext("charging", "Sessions")
         return ExportFile(
+            fmt,
             xlsx_writer.MEDIA_TYPE,
             export_filename("sessions", "xlsx", now),
+            columns,
+            now,
             lambda rows: aiter_xlsx(columns, rows, timezone=timezone, sheet=sheet),
         )
     raise ValueError(f"unknown export format: {fmt}")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from datetime import datetime
 
 from voltflow.domain.access import PLATFORM, Actor, Permission
 from voltflow.domain.ocmf import TransparencyDataset, read_signed_value, transparency_xml
@@ -70,6 +71,20 @@ class SessionService:
                 if s.id in live:
                     s = replace(s, live_energy_wh=int(live[s.id]) - s.meter_start_wh)
                 yield s
+
+    def csv_copy(
+        self, filters: SessionFilter, *, actor: Actor = PLATFORM, now: datetime
+    ) -> AsyncIterator[bytes] | None:
+        """:meth:`export`'s sessions as the sessions export's CSV lines, written by the database
+        where it can (PostgreSQL's COPY, several times faster than rows made records and
+        written here); None where it cannot."""
+        within = scope_of(actor, Permission.SESSIONS_READ)
+        return self.repo.copy_csv(
+            filters,
+            within=within,
+            driver_id=actor.user_id if within is not None else None,
+            now=now,
+        )
 
     async def get(self, session_id: int, *, actor: Actor = PLATFORM) -> SessionDetail:
         within = scope_of(actor, Permission.SESSIONS_READ)

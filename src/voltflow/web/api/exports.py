@@ -70,7 +70,7 @@ async def export_sessions(
     )
     file = sessions_file(fmt, now=datetime.now(UTC), timezone=zone)
     return StreamingResponse(
-        file.write(platform.sessions.export(filters, actor=actor)),
+        file.stream(platform.sessions, filters, actor=actor),
         media_type=file.media_type,
         headers={"Content-Disposition": file.disposition},
     )

@@ -69,7 +69,7 @@ async def export_sessions(
     filters = session_filter(station_id, id_tag, state)
     file = sessions_file(fmt, now=datetime.now(UTC), timezone=timezone_of(request))
     return StreamingResponse(
-        file.write(platform.sessions.export(filters, actor=user)),
+        file.stream(platform.sessions, filters, actor=user),
         media_type=file.media_type,
         headers={"Content-Disposition": file.disposition},
     )
