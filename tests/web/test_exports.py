@@ -194,6 +194,7 @@ async def test_api_xlsx_in_the_requests_language_and_time_zone(
         ({"format": "pdf"}, "format"),
         ({"from": "2026-11-30T09:00:00"}, "from"),
         ({"timezone": "Mars/Olympus"}, "timezone"),
+        ({"timezone": "America"}, "timezone"),
     ],
 )
 async def test_api_export_refuses_what_it_cannot_read(

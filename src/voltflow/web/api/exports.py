@@ -57,7 +57,7 @@ async def export_sessions(
     zone = timezone or platform.settings.timezone
     try:
         ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a directory ("America")
         raise Problem(
             422, "Invalid request", "timezone: not an IANA time zone", field="timezone"
         ) from None
