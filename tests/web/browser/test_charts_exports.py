@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
+from babel.dates import format_date
 from playwright.async_api import ConsoleMessage, expect
 from sqlalchemy import insert
 
@@ -69,6 +70,21 @@ async def test_station_chart_and_sessions_downloads(ui: Console) -> None:
     await expect(chart.locator(".u-legend")).to_contain_text("Sessions")
     box = await chart.locator("canvas").bounding_box()
     assert box is not None and box["width"] > 200 and box["height"] > 100
+
+    # In Dutch: the series' names from the page, the day under the cursor as nl-BE writes it
+    # (the month's name in lower case: "5 december 2026"; en-GB would write "December").
+    await page.locator("#language-switch").get_by_role("button", name="NL").click()
+    await expect(page.locator("html")).to_have_attribute("lang", "nl")
+    legend = page.locator("#station-activity .u-legend")
+    await expect(legend).to_contain_text("Energie (kWh)")
+    over = page.locator("#station-activity .u-over")
+    await over.hover(
+        position={"x": (await over.bounding_box() or {"width": 10})["width"] - 5, "y": 20}
+    )
+    month = format_date(today, "MMMM", locale="nl_BE")
+    await expect(legend).to_contain_text(f"{today.day} {month} {today.year}")
+    await page.locator("#language-switch").get_by_role("button", name="EN").click()
+    await expect(page.locator("html")).to_have_attribute("lang", "en")
 
     await page.goto("/stations/CP-QUIET")
     await expect(page.get_by_text("No sessions in the last 30 days.")).to_be_visible()
