@@ -8,8 +8,8 @@ names. A program reads such a file the same way wherever it was made; a comma de
 time would depend on who clicked. Only the header row is in the person's language, since people
 open these files to see what is in them; spreadsheets for people are the XLSX export's job.
 UTF-8, without a byte-order mark, lines ending in LF as PostgreSQL's ``COPY`` ends them (the
-sessions export on PostgreSQL is written by the database itself, see
-``SessionRepository.copy_csv``: both paths give the same bytes).
+sessions export has its text made by the database, see ``SessionRepository.csv_lines``: both
+paths give the same bytes).
 """
 
 from __future__ import annotations

@@ -77,13 +77,12 @@ class ExportFile:
     def stream(
         self, sessions: SessionService, filters: SessionFilter, *, actor: Actor = PLATFORM
     ) -> AsyncIterator[bytes]:
-        """The file of the sessions ``filters`` finds for ``actor``. A CSV's lines come from
-        the database where it writes them itself (PostgreSQL's COPY), after the header in the
-        person's language; else, and for XLSX, the rows are read and written here."""
+        """The file of the sessions ``filters`` finds for ``actor``. A CSV's lines have their
+        text made by the database (``SessionService.csv_lines``), after the header in the
+        person's language; an XLSX's rows are read as records and written here."""
         if self.fmt == "csv":
-            copied = sessions.csv_copy(filters, actor=actor, now=self.now)
-            if copied is not None:
-                return _after_header(self.columns, copied)
+            lines = sessions.csv_lines(filters, actor=actor, now=self.now)
+            return _after_header(self.columns, lines)
         return self.write(sessions.export(filters, actor=actor))
 
 

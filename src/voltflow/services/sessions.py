@@ -72,14 +72,14 @@ class SessionService:
                     s = replace(s, live_energy_wh=int(live[s.id]) - s.meter_start_wh)
                 yield s
 
-    def csv_copy(
+    def csv_lines(
         self, filters: SessionFilter, *, actor: Actor = PLATFORM, now: datetime
-    ) -> AsyncIterator[bytes] | None:
-        """:meth:`export`'s sessions as the sessions export's CSV lines, written by the database
-        where it can (PostgreSQL's COPY, several times faster than rows made records and
-        written here); None where it cannot."""
+    ) -> AsyncIterator[bytes]:
+        """:meth:`export`'s sessions as the sessions export's CSV lines (no header), their text
+        made by the database (PostgreSQL's COPY writes the file itself): several times faster
+        than rows made records and formatted here, the same bytes."""
         within = scope_of(actor, Permission.SESSIONS_READ)
-        return self.repo.copy_csv(
+        return self.repo.csv_lines(
             filters,
             within=within,
             driver_id=actor.user_id if within is not None else None,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -10,6 +12,7 @@ from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import (
     BigInteger,
+    Integer,
     Numeric,
     Table,
     and_,
@@ -23,6 +26,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.sql import Select
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -47,6 +51,7 @@ from voltflow.store.tables import (
     signed_meter_values,
     stations,
 )
+from voltflow.store.types import UTCDateTime
 from voltflow.store.whitelists import on_station_whitelist
 from voltflow.store.writer import DurableWriter, Write
 
@@ -327,21 +332,43 @@ class SessionRepository:
                 # By position: a million rows, each made a record without a name lookup.
                 yield [Session(*row) for row in rows]
 
-    def copy_csv(
+    def csv_lines(
         self,
         filters: SessionFilter,
         *,
         within: Iterable[int] | None,
         driver_id: int | None = None,
         now: datetime,
-    ) -> AsyncIterator[bytes] | None:
-        """On PostgreSQL, the rows of :meth:`stream` as the sessions export's CSV lines (no
-        header), written by the database (``COPY … TO STDOUT``): the columns of
-        ``voltflow.exports.sessions`` in its machine formats, a session still charging with its
-        duration at ``now`` and its energy from its last meter reading. None elsewhere."""
-        if self.db.dialect != "postgresql":
-            return None
-        return self._copy_csv(filters, within, driver_id, now)
+        batch: int = 2000,
+    ) -> AsyncIterator[bytes]:
+        """The rows of :meth:`stream` as the sessions export's CSV lines (no header), their
+        text made by the database: the columns of ``voltflow.exports.sessions`` in its machine
+        formats, a session still charging with its duration at ``now`` and its energy from its
+        last meter reading. PostgreSQL writes the file itself (``COPY … TO STDOUT``); SQLite's
+        rows, already text, go through the csv module. A row made a record and its cells
+        formatted here costs several times more."""
+        if self.db.dialect == "postgresql":
+            return self._copy_csv(filters, within, driver_id, now)
+        return self._sqlite_csv(filters, within, driver_id, now, batch)
+
+    async def _sqlite_csv(
+        self,
+        filters: SessionFilter,
+        within: Iterable[int] | None,
+        driver_id: int | None,
+        now: datetime,
+        batch: int,
+    ) -> AsyncIterator[bytes]:
+        query = _sqlite_csv_query(_found(filters, within, driver_id), now)
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        async with self.db.engine.connect() as conn:
+            result = await conn.stream(query.execution_options(yield_per=batch))
+            async for rows in result.partitions(batch):
+                writer.writerows(rows)
+                yield buffer.getvalue().encode()
+                buffer.seek(0)
+                buffer.truncate()
 
     async def _copy_csv(
         self,
@@ -417,6 +444,74 @@ class SessionRepository:
 _NEWEST_FIRST = (_S.c.started_at.desc(), _S.c.id.desc())
 # The columns of a Session record, in the order of its fields (those the table holds).
 _SESSION_COLUMNS = tuple(_S.c[name] for name in Session.__dataclass_fields__ if name in _S.c)
+
+
+def _sqlite_csv_query(found: list[ColumnElement[bool]], now: datetime) -> Select[Any]:
+    """The sessions export's CSV columns as SQLite writes them (see :func:`_csv_columns`).
+    SQLite keeps times as text, ``YYYY-MM-DD HH:MM:SS.ffffff``: a duration is the difference
+    of two counts of microseconds, cut to whole seconds toward zero as Python's ``int`` cuts;
+    kWh are written from the integer Wh, without a float in between."""
+    last_energy = (
+        select(cast(meter_values.c.value, Integer))
+        .where(
+            meter_values.c.session_id == _S.c.id,
+            meter_values.c.measurand == ENERGY_REGISTER,
+        )
+        .order_by(meter_values.c.sampled_at.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    energy = case(
+        (_S.c.energy_wh.is_not(None), _S.c.energy_wh),
+        (_S.c.stopped_at.is_(None), last_energy - _S.c.meter_start_wh),
+        else_=None,
+    )
+    end = func.coalesce(_S.c.stopped_at, literal(now, UTCDateTime))
+    inner = (
+        select(
+            _S.c.id,
+            _S.c.started_at,
+            _S.c.stopped_at,
+            _S.c.station_id,
+            _S.c.evse_id,
+            _S.c.id_tag,
+            _S.c.stop_reason,
+            _S.c.session_type,
+            energy.label("energy"),
+            end.label("ended"),
+        )
+        .where(*found)
+        .subquery()
+    )
+    i = inner.c
+
+    def micros(column: Any) -> Any:
+        seconds = cast(func.strftime("%s", column), Integer)
+        return seconds * 1_000_000 + cast(func.substr(column, 21, 6), Integer)
+
+    def iso(column: Any) -> Any:
+        return func.strftime("%Y-%m-%dT%H:%M:%SZ", column)
+
+    whole = func.abs(i.energy)
+    kwh = case(
+        (i.energy.is_(None), None),
+        else_=case((i.energy < 0, "-"), else_="")
+        .op("||")(whole.op("/")(1000))
+        .op("||")(".")
+        .op("||")(func.substr(literal("00").op("||")(whole.op("%")(1000)), -3)),
+    )
+    return select(
+        iso(i.started_at),
+        iso(i.stopped_at),
+        i.station_id,
+        i.evse_id,
+        i.id_tag,
+        # SQLite's "/" of two integers cuts toward zero.
+        (micros(i.ended) - micros(i.started_at)).self_group().op("/")(1_000_000),
+        kwh,
+        i.stop_reason,
+        i.session_type,
+    ).order_by(i.started_at.desc(), i.id.desc())
 
 
 def _csv_columns(now: datetime) -> list[ColumnElement[Any]]:
