@@ -1,12 +1,14 @@
 """What exporting the sessions list costs: a million sessions to a CSV file through the exporter
-(``SessionService.export`` → ``voltflow.exports``, as the console, the API and the CLI write it)
-next to the database's own fastest way out, in the same run:
+(``voltflow.exports.sessions``' ``ExportFile.stream``, as the console, the API and the CLI write
+it, from platform start to file closed: its CSV lines have their text made by the database,
+``SessionRepository.csv_lines``) next to the database's own fastest way out, in the same run:
 
 * PostgreSQL: ``COPY (SELECT …) TO STDOUT WITH CSV`` through psycopg's copy, the same columns
   computed in SQL (duration in seconds, kWh), in the list's order;
 * SQLite: a raw ``sqlite3`` cursor over the same query, written with Python's ``csv`` module.
 
-The XLSX export is measured too (``--formats csv,xlsx``), for its peak memory. Each side runs in
+The XLSX export (rows read as records, cells written by XlsxWriter in constant-memory mode) is
+measured too (``--formats csv,xlsx``), for its time and peak memory. Each side runs in
 a process of its own, so that its peak resident memory (``ru_maxrss``) is its own; a process's
 baseline (the interpreter and its imports, before any row) is shown beside it. The rows are
 seeded once per database with a bulk insert (``generate_series`` on PostgreSQL, ``executemany``
