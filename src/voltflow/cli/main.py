@@ -16,6 +16,7 @@ import click
 from voltflow.cli.cards import card
 from voltflow.cli.commands import command
 from voltflow.cli.demo import demo
+from voltflow.cli.exports import export
 from voltflow.cli.licences import licence
 from voltflow.cli.organisations import org
 from voltflow.cli.runtime import migrate, serve
@@ -74,6 +75,7 @@ main.add_command(token)
 main.add_command(card)
 main.add_command(tariff)
 main.add_command(sessions)
+main.add_command(export)
 main.add_command(user)
 main.add_command(apikey)
 main.add_command(command)

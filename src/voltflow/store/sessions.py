@@ -2,14 +2,31 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
-from collections.abc import Iterable, Sequence
+import io
+from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, NamedTuple, TypeVar
 
-from sqlalchemy import Table, and_, bindparam, or_, select, update
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    Numeric,
+    Table,
+    and_,
+    bindparam,
+    case,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.sql import Select
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -35,6 +52,7 @@ from voltflow.store.tables import (
     signed_meter_values,
     stations,
 )
+from voltflow.store.types import UTCDateTime
 from voltflow.store.whitelists import on_station_whitelist
 from voltflow.store.writer import DurableWriter, Write
 
@@ -281,27 +299,11 @@ class SessionRepository:
     ) -> Page[Session]:
         """The sessions ``filters`` finds among those visible ``within`` the organisations
         (None: all) and to ``driver_id``, newest first."""
-        t = _S
-        f = filters
-        cond = _visible(within, driver_id)
-        if f.station_id:
-            cond.append(t.c.station_id == f.station_id)
-        if f.id_tag:
-            cond.append(t.c.id_tag == f.id_tag)
-        if f.active is True:
-            cond.append(t.c.stopped_at.is_(None))
-        elif f.active is False:
-            cond.append(t.c.stopped_at.is_not(None))
-        if f.started_from:
-            cond.append(t.c.started_at >= f.started_from)
-        if f.started_to:
-            cond.append(t.c.started_at < f.started_to)
         async with self.db.reading() as conn:
             return await fetch_page(
                 conn,
-                select(t).where(*cond),
-                t.c.started_at.desc(),
-                t.c.id.desc(),
+                select(_S).where(*_found(filters, within, driver_id)),
+                *_NEWEST_FIRST,
                 page=page,
                 record=lambda m: record_of(Session, m),
             )
@@ -321,6 +323,106 @@ class SessionRepository:
     async def correct(self, session_id: int, **values: Any) -> None:
         async with self.db.writing() as conn:
             await conn.execute(update(_S).where(_S.c.id == session_id).values(**values))
+
+    async def count(
+        self, filters: SessionFilter, *, within: Iterable[int] | None, driver_id: int | None = None
+    ) -> int:
+        """How many sessions :meth:`page` finds in all."""
+        query = select(func.count()).select_from(_S).where(*_found(filters, within, driver_id))
+        async with self.db.reading() as conn:
+            return int((await conn.execute(query)).scalar_one())
+
+    async def stream(
+        self,
+        filters: SessionFilter,
+        *,
+        within: Iterable[int] | None,
+        driver_id: int | None = None,
+        batch: int = 2000,
+    ) -> AsyncIterator[list[Session]]:
+        """Every session :meth:`page` finds, in its order, ``batch`` at a time: one query read
+        through a server-side cursor (PostgreSQL) or SQLite's stepping, so that a million
+        sessions take the memory of one batch, and the rows are sorted once."""
+        query = (
+            select(*_SESSION_COLUMNS)
+            .where(*_found(filters, within, driver_id))
+            .order_by(*_NEWEST_FIRST)
+            .execution_options(yield_per=batch)
+        )
+        async with self.db.engine.connect() as conn:
+            result = await conn.stream(query)
+            async for rows in result.partitions(batch):
+                # By position: a million rows, each made a record without a name lookup.
+                yield [Session(*row) for row in rows]
+
+    def csv_lines(
+        self,
+        filters: SessionFilter,
+        *,
+        within: Iterable[int] | None,
+        driver_id: int | None = None,
+        now: datetime,
+        batch: int = 2000,
+    ) -> AsyncIterator[bytes]:
+        """The rows of :meth:`stream` as the sessions export's CSV lines (no header), their
+        text made by the database: the columns of ``voltflow.exports.sessions`` in its machine
+        formats, a session still charging with its duration at ``now`` and its energy from its
+        last meter reading. PostgreSQL writes the file itself (``COPY … TO STDOUT``); SQLite's
+        rows, already text, go through the csv module. A row made a record and its cells
+        formatted here costs several times more."""
+        if self.db.dialect == "postgresql":
+            return self._copy_csv(filters, within, driver_id, now)
+        return self._sqlite_csv(filters, within, driver_id, now, batch)
+
+    async def _sqlite_csv(
+        self,
+        filters: SessionFilter,
+        within: Iterable[int] | None,
+        driver_id: int | None,
+        now: datetime,
+        batch: int,
+    ) -> AsyncIterator[bytes]:
+        query = _sqlite_csv_query(_found(filters, within, driver_id), now)
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        async with self.db.engine.connect() as conn:
+            result = await conn.stream(query.execution_options(yield_per=batch))
+            async for rows in result.partitions(batch):
+                writer.writerows(rows)
+                yield buffer.getvalue().encode()
+                buffer.seek(0)
+                buffer.truncate()
+
+    async def _copy_csv(
+        self,
+        filters: SessionFilter,
+        within: Iterable[int] | None,
+        driver_id: int | None,
+        now: datetime,
+    ) -> AsyncIterator[bytes]:
+        query = (
+            select(*_csv_columns(now))
+            .where(*_found(filters, within, driver_id))
+            .order_by(*_NEWEST_FIRST)
+        )
+        async with self.db.engine.connect() as conn:
+            compiled = query.compile(
+                dialect=conn.dialect, compile_kwargs={"render_postcompile": True}
+            )
+            raw = (await conn.get_raw_connection()).driver_connection
+            assert raw is not None
+            async with raw.cursor() as cursor:
+                statement = f"COPY ({compiled}) TO STDOUT WITH (FORMAT csv)"
+                async with cursor.copy(statement, compiled.params) as copy:
+                    # The server sends a message a row: sent on in chunks of about 64 KiB.
+                    chunk = bytearray()
+                    async for block in copy:
+                        chunk += block
+                        if len(chunk) >= 65536:
+                            yield bytes(chunk)
+                            chunk.clear()
+                    if chunk:
+                        yield bytes(chunk)
 
     async def visible(
         self, session_id: int, *, within: Iterable[int] | None, driver_id: int | None
@@ -360,6 +462,143 @@ class SessionRepository:
                 if row is not None:
                     out[session_id] = row.value
         return out
+
+
+_NEWEST_FIRST = (_S.c.started_at.desc(), _S.c.id.desc())
+# The columns of a Session record, in the order of its fields (those the table holds).
+_SESSION_COLUMNS = tuple(_S.c[name] for name in Session.__dataclass_fields__ if name in _S.c)
+
+
+def _sqlite_csv_query(found: list[ColumnElement[bool]], now: datetime) -> Select[Any]:
+    """The sessions export's CSV columns as SQLite writes them (see :func:`_csv_columns`).
+    SQLite keeps times as text, ``YYYY-MM-DD HH:MM:SS.ffffff``: a duration is the difference
+    of two counts of microseconds, cut to whole seconds toward zero as Python's ``int`` cuts;
+    kWh are written from the integer Wh, without a float in between."""
+    last_energy = (
+        select(cast(meter_values.c.value, Integer))
+        .where(
+            meter_values.c.session_id == _S.c.id,
+            meter_values.c.measurand == ENERGY_REGISTER,
+        )
+        .order_by(meter_values.c.sampled_at.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    energy = case(
+        (_S.c.energy_wh.is_not(None), _S.c.energy_wh),
+        (_S.c.stopped_at.is_(None), last_energy - _S.c.meter_start_wh),
+        else_=None,
+    )
+    end = func.coalesce(_S.c.stopped_at, literal(now, UTCDateTime))
+    inner = (
+        select(
+            _S.c.id,
+            _S.c.started_at,
+            _S.c.stopped_at,
+            _S.c.station_id,
+            _S.c.evse_id,
+            _S.c.id_tag,
+            _S.c.stop_reason,
+            _S.c.session_type,
+            energy.label("energy"),
+            end.label("ended"),
+        )
+        .where(*found)
+        .subquery()
+    )
+    i = inner.c
+
+    def micros(column: Any) -> Any:
+        seconds = cast(func.strftime("%s", column), Integer)
+        return seconds * 1_000_000 + cast(func.substr(column, 21, 6), Integer)
+
+    def iso(column: Any) -> Any:
+        return func.strftime("%Y-%m-%dT%H:%M:%SZ", column)
+
+    whole = func.abs(i.energy)
+    kwh = case(
+        (i.energy.is_(None), None),
+        else_=case((i.energy < 0, "-"), else_="")
+        .op("||")(whole.op("/")(1000))
+        .op("||")(".")
+        .op("||")(func.substr(literal("00").op("||")(whole.op("%")(1000)), -3)),
+    )
+    return select(
+        iso(i.started_at),
+        iso(i.stopped_at),
+        i.station_id,
+        i.evse_id,
+        i.id_tag,
+        # SQLite's "/" of two integers cuts toward zero.
+        (micros(i.ended) - micros(i.started_at)).self_group().op("/")(1_000_000),
+        kwh,
+        i.stop_reason,
+        i.session_type,
+    ).order_by(i.started_at.desc(), i.id.desc())
+
+
+def _csv_columns(now: datetime) -> list[ColumnElement[Any]]:
+    """The sessions export's CSV columns as PostgreSQL writes them: what
+    ``voltflow.exports.csv_writer`` writes for each kind (times ISO 8601 UTC with ``Z`` to the
+    second, durations in whole seconds, kWh with three decimals, empty for none)."""
+    iso = 'YYYY-MM-DD"T"HH24:MI:SS"Z"'
+
+    def utc(column: ColumnElement[Any]) -> ColumnElement[Any]:
+        return func.to_char(func.timezone("UTC", column), iso)
+
+    def text(column: ColumnElement[Any]) -> ColumnElement[Any]:
+        # COPY quotes an empty string (to tell it from NULL); the csv module does not.
+        return func.nullif(column, "")
+
+    last_energy = (
+        select(func.trunc(meter_values.c.value))
+        .where(
+            meter_values.c.session_id == _S.c.id,
+            meter_values.c.measurand == ENERGY_REGISTER,
+        )
+        .order_by(meter_values.c.sampled_at.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    energy = case(
+        (_S.c.energy_wh.is_not(None), _S.c.energy_wh),
+        (_S.c.stopped_at.is_(None), last_energy - _S.c.meter_start_wh),
+        else_=None,
+    )
+    seconds = func.extract("epoch", func.coalesce(_S.c.stopped_at, now) - _S.c.started_at)
+    return [
+        utc(_S.c.started_at),
+        utc(_S.c.stopped_at),
+        text(_S.c.station_id),
+        _S.c.evse_id,
+        text(_S.c.id_tag),
+        cast(func.trunc(seconds), BigInteger),
+        func.to_char(energy / literal(1000, Numeric), "FM9999999999990.000"),
+        text(_S.c.stop_reason),
+        text(_S.c.session_type),
+    ]
+
+
+def _found(
+    filters: SessionFilter, within: Iterable[int] | None, driver_id: int | None
+) -> list[ColumnElement[bool]]:
+    """The conditions of the sessions ``filters`` finds that the viewer may see."""
+    t = _S
+    f = filters
+    cond = _visible(within, driver_id)
+    if f.station_id:
+        cond.append(t.c.station_id == f.station_id)
+    if f.id_tag:
+        cond.append(t.c.id_tag == f.id_tag)
+    if f.active is True:
+        cond.append(t.c.stopped_at.is_(None))
+    elif f.active is False:
+        cond.append(t.c.stopped_at.is_not(None))
+    if f.started_from:
+        cond.append(t.c.started_at >= f.started_from)
+    if f.started_to:
+        cond.append(t.c.started_at < f.started_to)
+    return cond
 
 
 def _visible(within: Iterable[int] | None, driver_id: int | None) -> list[ColumnElement[bool]]:

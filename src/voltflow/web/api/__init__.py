@@ -7,6 +7,7 @@ from voltflow.web.api import (
     cards,
     charging_periods,
     devices,
+    exports,
     health,
     lists,
     organisations,
@@ -17,7 +18,9 @@ from voltflow.web.schemas import problem_responses
 
 router = APIRouter()
 router.include_router(health.router)
+# exports before stations: ``/sessions/export`` is not a session's id.
 for module in (
+    exports,
     stations,
     organisations,
     cards,

@@ -12,6 +12,7 @@ from voltflow.web.console import (
     audit,
     cards,
     customers,
+    exports,
     licences,
     lists,
     mail,
@@ -21,9 +22,11 @@ from voltflow.web.console import (
 from voltflow.web.console.common import render, templates
 
 router = APIRouter(include_in_schema=False)
+# exports before sessions: ``/sessions/export`` names no session.
 for module in (
     account,
     stations,
+    exports,
     sessions,
     activity,
     customers,
@@ -41,6 +44,7 @@ __all__ = [
     "audit",
     "cards",
     "customers",
+    "exports",
     "licences",
     "lists",
     "mail",

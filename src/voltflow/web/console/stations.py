@@ -11,7 +11,6 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from voltflow.domain.access import Actor
-from voltflow.domain.authorization import normalize_uid
 from voltflow.domain.paging import PageRequest
 from voltflow.domain.queries import MessageFilter, SessionFilter, StationFilter
 from voltflow.i18n import _
@@ -19,6 +18,7 @@ from voltflow.services.access import require
 from voltflow.services.ports import CommandError, ProtocolCatalogue
 from voltflow.services.stations import StationError, StationNotFound
 from voltflow.web.auth import ConsoleUser, CsrfChecked, PlatformDep
+from voltflow.web.console.charts import station_activity
 from voltflow.web.console.common import (
     PAGE,
     P,
@@ -32,6 +32,7 @@ from voltflow.web.console.common import (
     redirect,
     render,
 )
+from voltflow.web.console.exports import BACKGROUND_ROWS, export_query, session_filter
 
 router = APIRouter(include_in_schema=False)
 
@@ -189,6 +190,7 @@ async def station_page(
             "actions": actions,
             "filters": {"action": "", "direction": "", "q": ""},
             "ocpp_actions": _ocpp_actions(catalogue),
+            "activity": await station_activity(platform, user, station_id),
             "older": False,
             "limit": PAGE,
             "customers": (
@@ -371,13 +373,7 @@ async def sessions_page(
     state: str | None = None,
     offset: int = 0,
 ) -> HTMLResponse:
-    active = {"active": True, "finished": False}.get(state or "")
-    station_id = station_id.strip() if station_id else None
-    filters = SessionFilter(
-        station_id=station_id or None,
-        id_tag=normalize_uid(id_tag) if id_tag and id_tag.strip() else None,
-        active=active,
-    )
+    filters = session_filter(station_id, id_tag, state)
     page = await platform.sessions.search(filters, PageRequest(max(offset, 0), PAGE), actor=user)
     return render(
         request,
@@ -386,11 +382,13 @@ async def sessions_page(
             "user": user,
             "page": page,
             "filters": {
-                "station_id": station_id or "",
+                "station_id": filters.station_id or "",
                 "id_tag": id_tag or "",
                 "state": state or "",
             },
             "offset": max(offset, 0),
             "limit": PAGE,
+            "export_query": export_query(station_id, id_tag, state),
+            "export_background_rows": BACKGROUND_ROWS,
         },
     )

@@ -1,0 +1,143 @@
+"""``voltflow export``: lists as CSV or XLSX files, written as they are read."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import IO
+from zoneinfo import ZoneInfo
+
+import click
+
+from voltflow.bootstrap import Platform
+from voltflow.cli._common import run_async, settings_of, with_platform
+from voltflow.domain.queries import SessionFilter
+from voltflow.domain.records import Session
+from voltflow.exports.sessions import FORMATS, sessions_file
+from voltflow.i18n import _, formats
+
+# Progress is worth a line on stderr from this many rows on, every this many rows.
+PROGRESS_FROM = 20_000
+PROGRESS_EVERY = 50_000
+
+
+@click.group("export")
+def export() -> None:
+    """Export lists to files."""
+
+
+@export.command("sessions")
+@click.option(
+    "--format", "fmt", type=click.Choice(FORMATS), default="csv", show_default=True,
+    help="csv: machine formats (UTC, kWh with a decimal point); xlsx: for spreadsheets.",
+)  # fmt: skip
+@click.option("--station", "station_id", default=None, help="Only this station's sessions.")
+@click.option(
+    "--from", "day_from", type=click.DateTime(["%Y-%m-%d"]), default=None,
+    help="Sessions started on this day or later (in the platform's time zone).",
+)  # fmt: skip
+@click.option(
+    "--to", "day_to", type=click.DateTime(["%Y-%m-%d"]), default=None,
+    help="Sessions started on this day or earlier (in the platform's time zone).",
+)  # fmt: skip
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), required=True,
+    help="The file to write (- for standard output).",
+)  # fmt: skip
+@click.pass_context
+@run_async
+async def export_sessions(
+    ctx: click.Context,
+    fmt: str,
+    station_id: str | None,
+    day_from: datetime | None,
+    day_to: datetime | None,
+    output: str,
+) -> None:
+    """Every session (or a station's, or those of some days), newest first."""
+    settings = settings_of(ctx)
+    zone = ZoneInfo(settings.timezone)
+    filters = SessionFilter(
+        station_id=station_id,
+        started_from=_start_of(day_from.date(), zone) if day_from else None,
+        started_to=_start_of(day_to.date() + timedelta(days=1), zone) if day_to else None,
+    )
+
+    async def work(platform: Platform) -> None:
+        total = await platform.sessions.count(filters)
+        file = sessions_file(fmt, now=datetime.now(UTC), timezone=settings.timezone)
+        progress = _Progress(total)
+        if fmt == "csv":
+            # Lines as they come (from the database's COPY on PostgreSQL), counted as written.
+            chunks = progress.lines(file.stream(platform.sessions, filters))
+        else:
+            chunks = file.write(progress.rows(platform.sessions.export(filters)))
+        if output == "-":
+            await _write(chunks, sys.stdout.buffer)
+            return
+        target = Path(output)
+        partial = target.with_name(target.name + ".part")
+        try:
+            with partial.open("wb") as out:
+                await _write(chunks, out)
+            os.replace(partial, target)
+        finally:
+            partial.unlink(missing_ok=True)
+        click.echo(
+            _("%(count)s sessions written to %(file)s")
+            % {"count": formats.number(total), "file": output},
+            err=True,
+        )
+
+    await with_platform(settings, work)
+
+
+def _start_of(day: date, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(), zone).astimezone(UTC)
+
+
+async def _write(chunks: AsyncIterator[bytes], out: IO[bytes]) -> None:
+    async for chunk in chunks:
+        out.write(chunk)
+    out.flush()
+
+
+class _Progress:
+    """A line on stderr every ``PROGRESS_EVERY`` sessions of a large export."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.done = 0
+        self.said = 0
+
+    def _add(self, n: int) -> None:
+        self.done += n
+        if self.total < PROGRESS_FROM:
+            return
+        while self.done - self.said >= PROGRESS_EVERY:
+            self.said += PROGRESS_EVERY
+            click.echo(
+                _("%(done)s of %(total)s sessions…")
+                % {"done": formats.number(self.said), "total": formats.number(self.total)},
+                err=True,
+            )
+
+    async def rows(self, rows: AsyncIterator[Session]) -> AsyncIterator[Session]:
+        async for row in rows:
+            yield row
+            self._add(1)
+
+    async def lines(self, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+        """CSV chunks, counted by their lines (the header's too: one more than the rows, at
+        most; a line break inside a quoted field would count once more)."""
+        first = True
+        async for chunk in chunks:
+            yield chunk
+            lines = chunk.count(b"\n")
+            if first:
+                lines -= 1
+                first = False
+            self._add(lines)
