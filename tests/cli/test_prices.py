@@ -115,3 +115,21 @@ def test_an_operator_corrects_a_session_from_the_command_line(tmp_path: Path) ->
     assert code == 0 and "Invalid" in out, out
     code, out = invoke(db, "sessions", "correct", "1", "--reason", " ")
     assert code != 0 and "reason" in out and "Traceback" not in out
+
+
+def test_the_mobility_view_exports_from_the_command_line(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    tariff = tmp_path / "public.json"
+    tariff.write_text(json.dumps(TARIFF))
+    assert invoke(db, "migrate")[0] == 0
+    assert invoke(db, "station", "add", "CP-1", "--password", PASSWORD)[0] == 0
+    assert invoke(db, "token", "add", "04A2B3C4")[0] == 0
+    assert invoke(db, "tariff", "add", str(tariff))[0] == 0
+    assert invoke(db, "station", "prices", "CP-1", "--tariff", "PUBLIC")[0] == 0
+    asyncio.run(charge(db, 10_000))
+    out = tmp_path / "activity.csv"
+    code, said = invoke(db, "export", "activity", "--type", "normal", "-o", str(out))
+    assert code == 0, said
+    lines = out.read_text().splitlines()
+    assert lines[0].startswith("Time,User,Operator,kWh") and len(lines) == 2
+    assert "10.000" in lines[1] and "4.84" in lines[1]

@@ -266,9 +266,57 @@ async def test_the_same_views_through_the_api(world: World) -> None:
     assert [row["session_type"] for row in picked.json()["items"]] == ["whitelist"]
     cpo = await api_get(world, "op", "/api/v1/activity/charge-points", sort="-energy_wh")
     assert [row["energy_wh"] for row in cpo.json()["items"]] == [11001, 7334, 3667, 3667, 0]
+    exported = await api_get(
+        world,
+        "acme-manager",
+        "/api/v1/activity/export",
+        view="mobility",
+        format="csv",
+        type="whitelist",
+    )
+    assert exported.status_code == 200 and exported.text.count("\n") == 2, exported.text
+    bad_zone = await api_get(
+        world, "acme-manager", "/api/v1/activity/export", view="mobility", timezone="Mars/Olympus"
+    )
+    assert bad_zone.status_code == 422 and bad_zone.json()["errors"][0]["field"] == "timezone"
     other = await api_get(world, "other-manager", "/api/v1/activity/mobility")
     assert other.json()["total"] == 0
     theirs = await api_get(
         world, "acme-driver1", f"/api/v1/activity/mine/{world.sessions['normal']}"
     )
     assert theirs.status_code == 404
+
+
+async def test_each_view_exports_what_it_shows_as_csv_and_xlsx(world: World) -> None:
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+
+    async with login(world.app, "acme-manager", "manager-pass", "nl-BE") as fm:
+        page = await fm.get("/activity/mobility?type=split_billing")
+        link = 'href="/activity/export?view=mobility&amp;format=csv&amp;type=split_billing"'
+        assert link in page.text
+        text = await fm.get("/activity/export?view=mobility&format=csv&type=split_billing")
+        sheet = await fm.get("/activity/export?view=mobility&format=xlsx&type=split_billing")
+    assert text.status_code == 200 and text.headers["content-type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(text.text)))
+    assert rows[0][:3] == ["Tijd", "Gebruiker", "Operator"]
+    assert len(rows) == 3 and {row[rows[0].index("Type sessie")] for row in rows[1:]} == {
+        "split_billing"
+    }
+    energies = sorted(row[rows[0].index("kWh")] for row in rows[1:])
+    assert energies == ["3.667", "7.334"]  # machine formats in the CSV
+    book = load_workbook(io.BytesIO(sheet.content), read_only=True)
+    cells = list(book.active.iter_rows(values_only=True))
+    assert len(cells) == 3 and cells[0][0] == "Tijd"
+    assert sorted(row[3] for row in cells[1:]) == [3.667, 7.334]  # numbers, not text
+
+    async with login(world.app, "op", "op-password") as op:
+        hosts = await op.get("/activity/export?view=charge-points&format=csv&type=split_billing")
+    table = list(csv.DictReader(io.StringIO(hosts.text)))
+    assert sorted(row["Price (host)"] for row in table) == ["2.44", "4.88"]
+
+    async with login(world.app, "other-manager", "manager-pass") as other:
+        theirs = await other.get("/activity/export?view=mobility&format=csv")
+    assert len(list(csv.reader(io.StringIO(theirs.text)))) == 1  # the header alone

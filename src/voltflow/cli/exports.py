@@ -14,8 +14,12 @@ import click
 
 from voltflow.bootstrap import Platform
 from voltflow.cli._common import run_async, settings_of, with_platform
+from voltflow.domain.access import PLATFORM
+from voltflow.domain.activity import ActivityFilter, ActivityRow, View
 from voltflow.domain.queries import SessionFilter
 from voltflow.domain.records import Session
+from voltflow.domain.session_types import SessionType
+from voltflow.exports.activity import activity_file, rows_of
 from voltflow.exports.sessions import FORMATS, sessions_file
 from voltflow.i18n import _, formats
 
@@ -141,3 +145,93 @@ class _Progress:
                 lines -= 1
                 first = False
             self._add(lines)
+
+
+@export.command("activity")
+@click.option(
+    "--view", type=click.Choice(["charge-points", "mobility"]), default="mobility",
+    show_default=True, help="charge-points: the stations' side; mobility: the cards' side.",
+)  # fmt: skip
+@click.option(
+    "--format", "fmt", type=click.Choice(FORMATS), default="csv", show_default=True,
+    help="csv: machine formats (UTC, kWh with a decimal point); xlsx: for spreadsheets.",
+)  # fmt: skip
+@click.option(
+    "--type", "types", multiple=True, type=click.Choice([str(t) for t in SessionType]),
+    help="Only sessions of this type (again for more).",
+)  # fmt: skip
+@click.option(
+    "--organisation",
+    "organisation_id",
+    type=int,
+    default=None,
+    help="Only this organisation's stations (charge-points) or cards (mobility).",
+)
+@click.option(
+    "--from", "day_from", type=click.DateTime(["%Y-%m-%d"]), default=None,
+    help="Sessions started on this day or later (in the platform's time zone).",
+)  # fmt: skip
+@click.option(
+    "--to", "day_to", type=click.DateTime(["%Y-%m-%d"]), default=None,
+    help="Sessions started on this day or earlier (in the platform's time zone).",
+)  # fmt: skip
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), required=True,
+    help="The file to write (- for standard output).",
+)  # fmt: skip
+@click.pass_context
+@run_async
+async def export_activity(
+    ctx: click.Context,
+    view: str,
+    fmt: str,
+    types: tuple[str, ...],
+    organisation_id: int | None,
+    day_from: datetime | None,
+    day_to: datetime | None,
+    output: str,
+) -> None:
+    """Finished sessions as an activity view shows them, with their types and prices."""
+    settings = settings_of(ctx)
+    zone = ZoneInfo(settings.timezone)
+    chosen = View.CHARGE_POINTS if view == "charge-points" else View.MOBILITY
+    filters = ActivityFilter(
+        types=frozenset(SessionType(t) for t in types),
+        organisation_id=organisation_id,
+        started_from=_start_of(day_from.date(), zone) if day_from else None,
+        started_to=_start_of(day_to.date() + timedelta(days=1), zone) if day_to else None,
+    )
+
+    async def work(platform: Platform) -> None:
+        file = activity_file(chosen, fmt, now=datetime.now(UTC), timezone=settings.timezone)
+        counted = _Counted()
+        batches = platform.activity_views.rows(PLATFORM, chosen, filters)
+        chunks = file.write(counted.rows(rows_of(batches)))
+        if output == "-":
+            await _write(chunks, sys.stdout.buffer)
+            return
+        target = Path(output)
+        partial = target.with_name(target.name + ".part")
+        try:
+            with partial.open("wb") as out:
+                await _write(chunks, out)
+            os.replace(partial, target)
+        finally:
+            partial.unlink(missing_ok=True)
+        click.echo(
+            _("%(count)s sessions written to %(file)s")
+            % {"count": formats.number(counted.count), "file": output},
+            err=True,
+        )
+
+    await with_platform(settings, work)
+
+
+class _Counted:
+    def __init__(self) -> None:
+        self.count = 0
+
+    async def rows(self, rows: AsyncIterator[ActivityRow]) -> AsyncIterator[ActivityRow]:
+        async for row in rows:
+            self.count += 1
+            yield row

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from voltflow.domain.access import PLATFORM, Actor
 from voltflow.domain.queries import SessionFilter
@@ -66,9 +67,9 @@ class ExportFile:
     fmt: str
     media_type: str
     filename: str
-    columns: list[Column[Session]]
+    columns: Sequence[Column[Any]]
     now: datetime
-    write: Callable[[AsyncIterable[Session]], AsyncIterator[bytes]]
+    write: Callable[[AsyncIterable[Any]], AsyncIterator[bytes]]
 
     @property
     def disposition(self) -> str:
@@ -87,7 +88,7 @@ class ExportFile:
 
 
 async def _after_header(
-    columns: list[Column[Session]], lines: AsyncIterator[bytes]
+    columns: Sequence[Column[Any]], lines: AsyncIterator[bytes]
 ) -> AsyncIterator[bytes]:
     yield csv_writer.CsvEncoder(columns).header()
     async for chunk in lines:

@@ -3,16 +3,20 @@ pages show, as JSON (the driver app reads ``/activity/mine``)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Literal
+from zoneinfo import available_timezones
 
 from fastapi import APIRouter, Query
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from voltflow.domain.activity import ActivityFilter, Sort, View
 from voltflow.domain.paging import PageRequest
 from voltflow.domain.session_types import SessionType
+from voltflow.exports.activity import activity_file, rows_of
 from voltflow.web.api.prices import PriceLineOut
 from voltflow.web.auth import ApiUser, PlatformDep
 from voltflow.web.lengths import StationIdQuery
@@ -145,6 +149,38 @@ async def mine(
     """The caller's own sessions with their cards, of every type."""
     filters = _filter(types, started_from, started_to, None, None, None, sort)
     return await _page(platform, actor, View.MINE, filters, offset, limit)
+
+
+EXPORTED = {"charge-points": View.CHARGE_POINTS, "mobility": View.MOBILITY, "mine": View.MINE}
+
+
+@router.get("/activity/export", tags=["activity"])
+async def export_view(
+    platform: PlatformDep,
+    actor: ApiUser,
+    view: Literal["charge-points", "mobility", "mine"] = "mobility",
+    fmt: Annotated[Literal["csv", "xlsx"], Query(alias="format")] = "csv",
+    types: Types = [],  # noqa: B006
+    started_from: datetime | None = None,
+    started_to: datetime | None = None,
+    station_id: StationIdQuery = None,
+    organisation_id: OrgQuery = None,
+    driver_id: PersonQuery = None,
+    sort: SortQuery = Sort.NEWEST,
+    timezone: Annotated[str, Query(max_length=64)] = "Europe/Brussels",
+) -> StreamingResponse:
+    """What the view finds with these filters, every row, as CSV (machine formats: UTC, a
+    decimal point) or XLSX (typed cells in ``timezone``), streamed as it is read."""
+    if timezone not in available_timezones():
+        raise RequestValidationError(
+            [{"loc": ("query", "timezone"), "msg": "an IANA time zone", "type": "value_error"}]
+        )
+    chosen = EXPORTED[view]
+    filters = _filter(types, started_from, started_to, station_id, organisation_id, driver_id, sort)
+    file = activity_file(chosen, fmt, now=datetime.now(UTC), timezone=timezone)
+    rows = rows_of(platform.activity_views.rows(actor, chosen, filters))
+    headers = {"Content-Disposition": file.disposition}
+    return StreamingResponse(file.write(rows), media_type=file.media_type, headers=headers)
 
 
 @router.get("/activity/mine/{session_id}", tags=["activity"])

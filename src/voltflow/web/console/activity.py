@@ -4,18 +4,19 @@ session type, period, station, organisation and person."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
-from typing import Annotated, Any
+from datetime import UTC, date, datetime, time
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, StreamingResponse
 from pydantic import BeforeValidator
 
 from voltflow.domain.access import Actor, Permission
 from voltflow.domain.activity import ActivityFilter, Sort, View
 from voltflow.domain.paging import PageRequest
 from voltflow.domain.session_types import SessionType
+from voltflow.exports.activity import activity_file, rows_of
 from voltflow.i18n import pgettext
 from voltflow.services.access import scope_of
 from voltflow.services.activity_views import ActivityNotFound
@@ -25,6 +26,12 @@ from voltflow.web.schemas import IdPath
 
 router = APIRouter(include_in_schema=False)
 
+_EXPORT_NAMES = {
+    View.CHARGE_POINTS: "charge-points",
+    View.MOBILITY: "mobility",
+    View.MINE: "mine",
+}
+EXPORT_VIEWS = {name: view for view, name in _EXPORT_NAMES.items()}
 VIEW_PATHS = {
     View.CHARGE_POINTS: "/activity/charge-points",
     View.MOBILITY: "/activity/mobility",
@@ -48,6 +55,29 @@ def _day_after(day: date | None) -> date | None:
     return None if day is None else date.fromordinal(day.toordinal() + 1)
 
 
+def _filters(
+    request: Request,
+    types: list[str],
+    start: date | None,
+    end: date | None,
+    station: str | None,
+    org: int | None,
+    person: int | None,
+    sort: str | None,
+) -> ActivityFilter:
+    """The view's filters as its form sends them; days in the person's time zone."""
+    zone = timezone_of(request)
+    return ActivityFilter(
+        types=frozenset(SessionType(t) for t in types if t in SessionType._value2member_map_),
+        started_from=_moment(start, zone),
+        started_to=_moment(_day_after(end), zone),
+        station_id=(station or "").strip() or None,
+        organisation_id=org,
+        driver_id=person,
+        sort=Sort(sort) if sort is not None and sort in Sort._value2member_map_ else Sort.NEWEST,
+    )
+
+
 async def _view_page(
     request: Request,
     platform: Any,
@@ -63,18 +93,8 @@ async def _view_page(
     sort: str | None,
     offset: int,
 ) -> HTMLResponse:
-    zone = timezone_of(request)
-    chosen = frozenset(SessionType(t) for t in types if t in SessionType._value2member_map_)
-    order = Sort(sort) if sort is not None and sort in Sort._value2member_map_ else Sort.NEWEST
-    filters = ActivityFilter(
-        types=chosen,
-        started_from=_moment(start, zone),
-        started_to=_moment(_day_after(end), zone),
-        station_id=(station or "").strip() or None,
-        organisation_id=org,
-        driver_id=person,
-        sort=order,
-    )
+    filters = _filters(request, types, start, end, station, org, person, sort)
+    chosen, order = filters.types, filters.sort
     page = await platform.activity_views.page(
         user, view, filters, PageRequest(max(offset, 0), PAGE)
     )
@@ -85,6 +105,7 @@ async def _view_page(
         request,
         "activity.html" if view is not View.MINE else "my_sessions.html",
         {
+            "export_view": _EXPORT_NAMES[view],
             "user": user,
             "view": str(view),
             "views": [(str(v), VIEW_PATHS[v]) for v in views_of(user)],
@@ -203,6 +224,33 @@ async def my_sessions_page(
         person=None,
         sort=None,
         offset=offset,
+    )
+
+
+@router.get("/activity/export")
+async def export_view(
+    request: Request,
+    platform: PlatformDep,
+    user: ConsoleUser,
+    view: Literal["charge-points", "mobility", "mine"] = "mobility",
+    fmt: Annotated[Literal["csv", "xlsx"], Query(alias="format")] = "csv",
+    types: Types = [],  # noqa: B006
+    start: From = None,
+    end: To = None,
+    station: str | None = None,
+    org: Id = None,
+    person: Id = None,
+    sort: str | None = None,
+) -> StreamingResponse:
+    """Exactly what the view shows with these filters, as CSV or XLSX, streamed as it is read."""
+    chosen = EXPORT_VIEWS[view]
+    filters = _filters(request, types, start, end, station, org, person, sort)
+    file = activity_file(chosen, fmt, now=datetime.now(UTC), timezone=timezone_of(request))
+    rows = rows_of(platform.activity_views.rows(user, chosen, filters))
+    return StreamingResponse(
+        file.write(rows),
+        media_type=file.media_type,
+        headers={"Content-Disposition": file.disposition},
     )
 
 
