@@ -50,3 +50,10 @@ def test_a_language_switch_between_renders_is_not_cached_across(env: Environment
     with use("fr"):
         french = template.render()
     assert (dutch, french) == ("Afmelden", "Se déconnecter")
+
+
+def test_the_console_renders_with_the_cached_callables() -> None:
+    from voltflow.web.console.common import templates
+
+    assert templates.env.globals["_"] is markup.gettext
+    assert templates.env.globals["pgettext"] is markup.pgettext

@@ -127,6 +127,27 @@ def when(value: datetime | date | None, timezone: str, style: str = "medium") ->
     return _compiled(lang, precision)(_zoned(value, timezone))
 
 
+def moments(timezone: str, lang: str | None = None) -> Callable[[Any, str], str]:
+    """:func:`when` for one page: the time zone and the language's patterns looked up once, not
+    at each of the page's times."""
+    zone = _zone(timezone)
+    lang = lang or language()
+    patterns = {style: _compiled(lang, style) for style in ("short", "medium", "date")}
+
+    def local(value: datetime | date | None, style: str = "medium") -> str:
+        if value is None:
+            return DASH
+        if isinstance(value, datetime):
+            if value.tzinfo is None:
+                value = value.replace(tzinfo=UTC)
+            value = value.astimezone(zone)
+            if style != "date":
+                return patterns["short" if style == "short" else "medium"](value)
+        return patterns["date"](value)
+
+    return local
+
+
 _FIELD = re.compile(r"'[^']*'|([a-zA-Z])\1*")
 
 

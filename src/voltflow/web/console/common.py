@@ -3,7 +3,7 @@ access checks templates ask ("may this person do X here?") and small parsing hel
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
@@ -40,6 +40,9 @@ from voltflow.web.language import SESSION_TIMEZONE
 
 P = Permission
 templates = Jinja2Templates(directory=str(Path(__file__).parent.parent / "templates"))
+# Every console template is HTML: escaped always (rather than chosen by file name, which would
+# also leave the translations to Jinja's slower per-template callables, see i18n.jinja).
+templates.env.autoescape = True
 # The language is the request's (a context variable): one set of callables serves every request.
 install_i18n(templates.env)
 
@@ -164,6 +167,18 @@ def timezone_of(request: Request) -> str:
     return timezone
 
 
+def page_times(timezone: str) -> Callable[..., str]:
+    """The pages' ``local(value, fmt)``: a moment in the person's time zone at the precision its
+    strftime-like pattern names, written as the language writes it (one lookup per page)."""
+    when = formats.moments(timezone)
+    styles = _STYLES
+
+    def local(value: datetime | date | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
+        return when(value, styles.get(fmt, "medium"))
+
+    return local
+
+
 def _local(value: datetime | date | None, request: Request, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
     return formats.when(value, timezone_of(request), _STYLES.get(fmt, "medium"))
 
@@ -246,7 +261,7 @@ def render(
     context = {
         "csrf": csrf_token(request),
         "csrf_field": CSRF_FIELD,
-        "local": lambda v, fmt="%Y-%m-%d %H:%M:%S": _local(v, request, fmt),
+        "local": page_times(timezone_of(request)),
         "ago": ago,
         "kwh": formats.kwh,
         "duration": formats.duration,
