@@ -73,3 +73,37 @@ def meter_row(sampled_at: datetime, value: Decimal, station_id: str = "CP-1") ->
         "unit": "Wh",
         "value": value,
     }
+
+
+def tariff_document(
+    tariff_id: str,
+    per_kwh: str,
+    *,
+    flat: str | None = None,
+    per_hour: str | None = None,
+    vat: int = 21,
+    start: str = "2026-01-01T00:00:00Z",
+) -> dict[str, Any]:
+    """An OCPI tariff as its JSON reads (numbers as Decimal): a price per kWh, and a start fee
+    or a price per hour charging when given. In force from ``start`` (else from when it is
+    added: today)."""
+    components: list[dict[str, Any]] = [
+        {"type": "ENERGY", "price": Decimal(per_kwh), "vat": Decimal(vat), "step_size": 1}
+    ]
+    if flat is not None:
+        components.append(
+            {"type": "FLAT", "price": Decimal(flat), "vat": Decimal(vat), "step_size": 1}
+        )
+    if per_hour is not None:
+        components.append(
+            {"type": "TIME", "price": Decimal(per_hour), "vat": Decimal(vat), "step_size": 60}
+        )
+    return {
+        "country_code": "BE",
+        "party_id": "VFL",
+        "id": tariff_id,
+        "currency": "EUR",
+        "start_date_time": start,
+        "elements": [{"price_components": components}],
+        "last_updated": "2026-01-01T00:00:00Z",
+    }

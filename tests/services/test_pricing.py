@@ -11,6 +11,7 @@ import pytest
 from ocpp.v16 import call
 
 from tests.factories import operator
+from tests.factories import tariff_document as tariff
 from tests.ocpp.support import add_station, eventually, iso, ocpp_station
 from voltflow.bootstrap import Platform
 from voltflow.domain.session_prices import Basis, Party, PriceLine
@@ -19,28 +20,6 @@ from voltflow.services.corrections import CorrectionError
 from voltflow.services.pricing import PricingError
 
 T0 = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)  # a Tuesday, 10:00 in Brussels
-
-
-def tariff(
-    tariff_id: str, per_kwh: str, *, flat: str | None = None, start: str = "2026-01-01T00:00:00Z"
-) -> dict[str, object]:
-    components: list[dict[str, object]] = [
-        {"type": "ENERGY", "price": Decimal(per_kwh), "vat": Decimal(21), "step_size": 1}
-    ]
-    if flat is not None:
-        components.append(
-            {"type": "FLAT", "price": Decimal(flat), "vat": Decimal(21), "step_size": 1}
-        )
-    document: dict[str, object] = {
-        "country_code": "BE",
-        "party_id": "VFL",
-        "id": tariff_id,
-        "currency": "EUR",
-        "elements": [{"price_components": components}],
-        "last_updated": "2026-01-01T00:00:00Z",
-    }
-    document["start_date_time"] = start  # else in force from when it is added: today
-    return document
 
 
 async def charge(

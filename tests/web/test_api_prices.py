@@ -4,44 +4,14 @@ session would be, with the breakdown, or zero and why."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from decimal import Decimal
 
 import httpx
 import pytest
 
-from tests.factories import operator
+from tests.factories import operator, tariff_document
 from tests.ocpp.support import add_station
 from voltflow.bootstrap import Platform
 from voltflow.web import create_app
-
-
-def tariff(tariff_id: str, per_kwh: str, per_hour: str = "0") -> dict[str, object]:
-    return {
-        "country_code": "BE",
-        "party_id": "VFL",
-        "id": tariff_id,
-        "currency": "EUR",
-        "start_date_time": "2026-01-01T00:00:00Z",
-        "elements": [
-            {
-                "price_components": [
-                    {
-                        "type": "ENERGY",
-                        "price": Decimal(per_kwh),
-                        "vat": Decimal(21),
-                        "step_size": 1,
-                    },
-                    {
-                        "type": "TIME",
-                        "price": Decimal(per_hour),
-                        "vat": Decimal(21),
-                        "step_size": 60,
-                    },
-                ]
-            }
-        ],
-        "last_updated": "2026-01-01T00:00:00Z",
-    }
 
 
 @pytest.fixture
@@ -49,7 +19,7 @@ async def api(platform: Platform) -> AsyncIterator[httpx.AsyncClient]:
     op = await operator(platform)
     await add_station(platform, "CP-1")
     await platform.tokens.add("04A2B3C4")
-    await platform.tariffs.add(tariff("PUBLIC", "0.40", "1.20"), actor=op)
+    await platform.tariffs.add(tariff_document("PUBLIC", "0.40", per_hour="1.20"), actor=op)
     await platform.pricing.set_station_prices(op, "CP-1", tariff_id="PUBLIC")
     key = await platform.accounts.create_api_key("op")
     async with httpx.AsyncClient(

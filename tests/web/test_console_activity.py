@@ -16,6 +16,7 @@ import pytest
 from ocpp.v16 import call
 
 from tests import factories
+from tests.factories import tariff_document as tariff
 from tests.ocpp.support import add_station, eventually, iso, ocpp_station
 from voltflow.bootstrap import Platform
 from voltflow.domain.contracts import ContractKind
@@ -26,29 +27,6 @@ from voltflow.web import create_app
 CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
 T0 = datetime(2026, 11, 10, 13, 50, tzinfo=UTC)  # 14:50 in Brussels
 UIDS = ["AC000001", "AC000002", "AC000003"]
-
-
-def tariff(tariff_id: str, per_kwh: str) -> dict[str, object]:
-    return {
-        "country_code": "BE",
-        "party_id": "VFL",
-        "id": tariff_id,
-        "currency": "EUR",
-        "start_date_time": "2026-01-01T00:00:00Z",
-        "elements": [
-            {
-                "price_components": [
-                    {
-                        "type": "ENERGY",
-                        "price": Decimal(per_kwh),
-                        "vat": Decimal(21),
-                        "step_size": 1,
-                    }
-                ]
-            }
-        ],
-        "last_updated": "2026-01-01T00:00:00Z",
-    }
 
 
 @dataclass

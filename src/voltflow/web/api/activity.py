@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Annotated, Literal
 from zoneinfo import available_timezones
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
@@ -64,24 +64,31 @@ OrgQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 PersonQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 
 
-def _filter(
-    types: list[SessionType],
-    started_from: datetime | None,
-    started_to: datetime | None,
-    station_id: str | None,
-    organisation_id: int | None,
-    driver_id: int | None,
-    sort: Sort,
-) -> ActivityFilter:
-    return ActivityFilter(
-        types=frozenset(types),
-        started_from=started_from,
-        started_to=started_to,
-        station_id=station_id or None,
-        organisation_id=organisation_id,
-        driver_id=driver_id,
-        sort=sort,
-    )
+class ViewQuery:
+    """The filters every view (and its export) takes."""
+
+    def __init__(
+        self,
+        types: Types = [],  # noqa: B006 (FastAPI copies it)
+        started_from: datetime | None = None,
+        started_to: datetime | None = None,
+        station_id: StationIdQuery = None,
+        organisation_id: OrgQuery = None,
+        driver_id: PersonQuery = None,
+        sort: SortQuery = Sort.NEWEST,
+    ) -> None:
+        self.filters = ActivityFilter(
+            types=frozenset(types),
+            started_from=started_from,
+            started_to=started_to,
+            station_id=station_id or None,
+            organisation_id=organisation_id,
+            driver_id=driver_id,
+            sort=sort,
+        )
+
+
+Filters = Annotated[ViewQuery, Depends()]
 
 
 async def _page(
@@ -98,57 +105,27 @@ async def _page(
 
 @router.get("/activity/charge-points", tags=["activity"])
 async def charge_points(
-    platform: PlatformDep,
-    actor: ApiUser,
-    types: Types = [],  # noqa: B006 (FastAPI copies it)
-    started_from: datetime | None = None,
-    started_to: datetime | None = None,
-    station_id: StationIdQuery = None,
-    organisation_id: OrgQuery = None,
-    driver_id: PersonQuery = None,
-    sort: SortQuery = Sort.NEWEST,
-    offset: Offset = 0,
-    limit: Limit = 50,
+    platform: PlatformDep, actor: ApiUser, query: Filters, offset: Offset = 0, limit: Limit = 50
 ) -> PageOut[ActivityOut]:
     """Finished sessions at the stations of the caller's organisations (all, for the operator),
     with what the host or the employee receives."""
-    filters = _filter(types, started_from, started_to, station_id, organisation_id, driver_id, sort)
-    return await _page(platform, actor, View.CHARGE_POINTS, filters, offset, limit)
+    return await _page(platform, actor, View.CHARGE_POINTS, query.filters, offset, limit)
 
 
 @router.get("/activity/mobility", tags=["activity"])
 async def mobility(
-    platform: PlatformDep,
-    actor: ApiUser,
-    types: Types = [],  # noqa: B006
-    started_from: datetime | None = None,
-    started_to: datetime | None = None,
-    station_id: StationIdQuery = None,
-    organisation_id: OrgQuery = None,
-    driver_id: PersonQuery = None,
-    sort: SortQuery = Sort.NEWEST,
-    offset: Offset = 0,
-    limit: Limit = 50,
+    platform: PlatformDep, actor: ApiUser, query: Filters, offset: Offset = 0, limit: Limit = 50
 ) -> PageOut[ActivityOut]:
     """Finished sessions of the cards of the caller's organisations, with the driver's price."""
-    filters = _filter(types, started_from, started_to, station_id, organisation_id, driver_id, sort)
-    return await _page(platform, actor, View.MOBILITY, filters, offset, limit)
+    return await _page(platform, actor, View.MOBILITY, query.filters, offset, limit)
 
 
 @router.get("/activity/mine", tags=["activity"])
 async def mine(
-    platform: PlatformDep,
-    actor: ApiUser,
-    types: Types = [],  # noqa: B006
-    started_from: datetime | None = None,
-    started_to: datetime | None = None,
-    sort: SortQuery = Sort.NEWEST,
-    offset: Offset = 0,
-    limit: Limit = 50,
+    platform: PlatformDep, actor: ApiUser, query: Filters, offset: Offset = 0, limit: Limit = 50
 ) -> PageOut[ActivityOut]:
     """The caller's own sessions with their cards, of every type."""
-    filters = _filter(types, started_from, started_to, None, None, None, sort)
-    return await _page(platform, actor, View.MINE, filters, offset, limit)
+    return await _page(platform, actor, View.MINE, query.filters, offset, limit)
 
 
 EXPORTED = {"charge-points": View.CHARGE_POINTS, "mobility": View.MOBILITY, "mine": View.MINE}
@@ -158,15 +135,9 @@ EXPORTED = {"charge-points": View.CHARGE_POINTS, "mobility": View.MOBILITY, "min
 async def export_view(
     platform: PlatformDep,
     actor: ApiUser,
+    query: Filters,
     view: Literal["charge-points", "mobility", "mine"] = "mobility",
     fmt: Annotated[Literal["csv", "xlsx"], Query(alias="format")] = "csv",
-    types: Types = [],  # noqa: B006
-    started_from: datetime | None = None,
-    started_to: datetime | None = None,
-    station_id: StationIdQuery = None,
-    organisation_id: OrgQuery = None,
-    driver_id: PersonQuery = None,
-    sort: SortQuery = Sort.NEWEST,
     timezone: Annotated[str, Query(max_length=64)] = "Europe/Brussels",
 ) -> StreamingResponse:
     """What the view finds with these filters, every row, as CSV (machine formats: UTC, a
@@ -176,9 +147,8 @@ async def export_view(
             [{"loc": ("query", "timezone"), "msg": "an IANA time zone", "type": "value_error"}]
         )
     chosen = EXPORTED[view]
-    filters = _filter(types, started_from, started_to, station_id, organisation_id, driver_id, sort)
     file = activity_file(chosen, fmt, now=datetime.now(UTC), timezone=timezone)
-    rows = rows_of(platform.activity_views.rows(actor, chosen, filters))
+    rows = rows_of(platform.activity_views.rows(actor, chosen, query.filters))
     headers = {"Content-Disposition": file.disposition}
     return StreamingResponse(file.write(rows), media_type=file.media_type, headers=headers)
 

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, time
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
 from pydantic import BeforeValidator
 
@@ -55,27 +55,54 @@ def _day_after(day: date | None) -> date | None:
     return None if day is None else date.fromordinal(day.toordinal() + 1)
 
 
-def _filters(
-    request: Request,
-    types: list[str],
-    start: date | None,
-    end: date | None,
-    station: str | None,
-    org: int | None,
-    person: int | None,
-    sort: str | None,
-) -> ActivityFilter:
-    """The view's filters as its form sends them; days in the person's time zone."""
-    zone = timezone_of(request)
-    return ActivityFilter(
-        types=frozenset(SessionType(t) for t in types if t in SessionType._value2member_map_),
-        started_from=_moment(start, zone),
-        started_to=_moment(_day_after(end), zone),
-        station_id=(station or "").strip() or None,
-        organisation_id=org,
-        driver_id=person,
-        sort=Sort(sort) if sort is not None and sort in Sort._value2member_map_ else Sort.NEWEST,
-    )
+def _blank_is_none(value: object) -> object:
+    # The filter form sends its empty fields as "from=&org=".
+    return None if value == "" else value
+
+
+Types = Annotated[list[str], Query(alias="type")]
+From = Annotated[date | None, Query(alias="from"), BeforeValidator(_blank_is_none)]
+To = Annotated[date | None, Query(alias="to"), BeforeValidator(_blank_is_none)]
+Id = Annotated[int | None, Query(ge=1), BeforeValidator(_blank_is_none)]
+
+
+class ViewQuery:
+    """A view's filters as its form sends them (every view and its export take the same)."""
+
+    def __init__(
+        self,
+        request: Request,
+        types: Types = [],  # noqa: B006 (FastAPI copies it)
+        start: From = None,
+        end: To = None,
+        station: str | None = None,
+        org: Id = None,
+        person: Id = None,
+        sort: str | None = None,
+    ) -> None:
+        zone = timezone_of(request)
+        known, orders = SessionType._value2member_map_, Sort._value2member_map_
+        self.filters = ActivityFilter(
+            types=frozenset(SessionType(t) for t in types if t in known),
+            started_from=_moment(start, zone),
+            started_to=_moment(_day_after(end), zone),
+            station_id=(station or "").strip() or None,
+            organisation_id=org,
+            driver_id=person,
+            sort=Sort(sort) if sort is not None and sort in orders else Sort.NEWEST,
+        )
+        self.shown = {
+            "types": sorted(str(t) for t in self.filters.types),
+            "from": start.isoformat() if start else "",
+            "to": end.isoformat() if end else "",
+            "station": self.filters.station_id or "",
+            "org": org or "",
+            "person": person or "",
+            "sort": str(self.filters.sort),
+        }
+
+
+Filters = Annotated[ViewQuery, Depends()]
 
 
 async def _view_page(
@@ -83,20 +110,11 @@ async def _view_page(
     platform: Any,
     user: Actor,
     view: View,
-    *,
-    types: list[str],
-    start: date | None,
-    end: date | None,
-    station: str | None,
-    org: int | None,
-    person: int | None,
-    sort: str | None,
+    query: ViewQuery,
     offset: int,
 ) -> HTMLResponse:
-    filters = _filters(request, types, start, end, station, org, person, sort)
-    chosen, order = filters.types, filters.sort
     page = await platform.activity_views.page(
-        user, view, filters, PageRequest(max(offset, 0), PAGE)
+        user, view, query.filters, PageRequest(max(offset, 0), PAGE)
     )
     organisations = (
         await customer_choices(platform, user) if user.is_operator and view is not View.MINE else []
@@ -115,116 +133,31 @@ async def _view_page(
             "types": [str(t) for t in SessionType],
             "organisations": organisations,
             "sorts": [str(s) for s in Sort],
-            "filters": {
-                "types": sorted(str(t) for t in chosen),
-                "from": start.isoformat() if start else "",
-                "to": end.isoformat() if end else "",
-                "station": filters.station_id or "",
-                "org": org or "",
-                "person": person or "",
-                "sort": str(order),
-            },
+            "filters": query.shown,
         },
     )
 
 
-Types = Annotated[list[str], Query(alias="type")]
-
-
-def _blank_is_none(value: object) -> object:
-    # The filter form sends its empty date fields as "from=&to=".
-    return None if value == "" else value
-
-
-From = Annotated[date | None, Query(alias="from"), BeforeValidator(_blank_is_none)]
-To = Annotated[date | None, Query(alias="to"), BeforeValidator(_blank_is_none)]
-Id = Annotated[int | None, Query(ge=1), BeforeValidator(_blank_is_none)]
-
-
 @router.get("/activity/charge-points")
 async def charge_points_page(
-    request: Request,
-    platform: PlatformDep,
-    user: ConsoleUser,
-    types: Types = [],  # noqa: B006 (FastAPI copies it)
-    start: From = None,
-    end: To = None,
-    station: str | None = None,
-    org: Id = None,
-    person: Id = None,
-    sort: str | None = None,
-    offset: int = 0,
+    request: Request, platform: PlatformDep, user: ConsoleUser, query: Filters, offset: int = 0
 ) -> HTMLResponse:
-    return await _view_page(
-        request,
-        platform,
-        user,
-        View.CHARGE_POINTS,
-        types=types,
-        start=start,
-        end=end,
-        station=station,
-        org=org,
-        person=person,
-        sort=sort,
-        offset=offset,
-    )
+    return await _view_page(request, platform, user, View.CHARGE_POINTS, query, offset)
 
 
 @router.get("/activity/mobility")
 async def mobility_page(
-    request: Request,
-    platform: PlatformDep,
-    user: ConsoleUser,
-    types: Types = [],  # noqa: B006
-    start: From = None,
-    end: To = None,
-    station: str | None = None,
-    org: Id = None,
-    person: Id = None,
-    sort: str | None = None,
-    offset: int = 0,
+    request: Request, platform: PlatformDep, user: ConsoleUser, query: Filters, offset: int = 0
 ) -> HTMLResponse:
-    return await _view_page(
-        request,
-        platform,
-        user,
-        View.MOBILITY,
-        types=types,
-        start=start,
-        end=end,
-        station=station,
-        org=org,
-        person=person,
-        sort=sort,
-        offset=offset,
-    )
+    return await _view_page(request, platform, user, View.MOBILITY, query, offset)
 
 
 @router.get("/my/sessions")
 async def my_sessions_page(
-    request: Request,
-    platform: PlatformDep,
-    user: ConsoleUser,
-    types: Types = [],  # noqa: B006
-    start: From = None,
-    end: To = None,
-    offset: int = 0,
+    request: Request, platform: PlatformDep, user: ConsoleUser, query: Filters, offset: int = 0
 ) -> HTMLResponse:
-    return await _view_page(
-        request,
-        platform,
-        user,
-        View.MINE,
-        types=types,
-        start=start,
-        end=end,
-        station=None,
-        org=None,
-        person=None,
-        sort=None,
-        offset=offset,
-    )
+    """A driver's own sessions: the person's cards are the filter; types and days narrow it."""
+    return await _view_page(request, platform, user, View.MINE, query, offset)
 
 
 @router.get("/activity/export")
@@ -232,26 +165,16 @@ async def export_view(
     request: Request,
     platform: PlatformDep,
     user: ConsoleUser,
+    query: Filters,
     view: Literal["charge-points", "mobility", "mine"] = "mobility",
     fmt: Annotated[Literal["csv", "xlsx"], Query(alias="format")] = "csv",
-    types: Types = [],  # noqa: B006
-    start: From = None,
-    end: To = None,
-    station: str | None = None,
-    org: Id = None,
-    person: Id = None,
-    sort: str | None = None,
 ) -> StreamingResponse:
     """Exactly what the view shows with these filters, as CSV or XLSX, streamed as it is read."""
     chosen = EXPORT_VIEWS[view]
-    filters = _filters(request, types, start, end, station, org, person, sort)
     file = activity_file(chosen, fmt, now=datetime.now(UTC), timezone=timezone_of(request))
-    rows = rows_of(platform.activity_views.rows(user, chosen, filters))
-    return StreamingResponse(
-        file.write(rows),
-        media_type=file.media_type,
-        headers={"Content-Disposition": file.disposition},
-    )
+    rows = rows_of(platform.activity_views.rows(user, chosen, query.filters))
+    headers = {"Content-Disposition": file.disposition}
+    return StreamingResponse(file.write(rows), media_type=file.media_type, headers=headers)
 
 
 @router.get("/my/sessions/{session_id}")
