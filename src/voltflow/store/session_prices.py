@@ -49,7 +49,12 @@ def _discount_tariff(station: Any, uid: Any) -> Any:
     """The tariff of the first discount list (by id) that holds the card ``uid`` at ``station``,
     directly or through a station group (columns of a query, or values)."""
     lists, cards, members = authorization_lists, authorization_list_cards, station_group_members
-    groups = select(members.c.group_id).where(members.c.station_id == station)
+    # Correlated with the query ``station`` comes from, two levels up: left to itself,
+    # SQLAlchemy would give the inner query a FROM of its own, and a group's list would then
+    # hold at every station.
+    groups = (
+        select(members.c.group_id).where(members.c.station_id == station).correlate_except(members)
+    )
     return (
         select(lists.c.tariff_ref)
         .join(cards, cards.c.list_id == lists.c.id)
