@@ -32,6 +32,7 @@ from voltflow.domain.session_types import SessionType
 from voltflow.domain.tariffs.linear import MAX_WH, TariffSpan
 from voltflow.store.database import Database
 from voltflow.store.tables import (
+    BigId,
     authorization_list_cards,
     authorization_lists,
     charging_sessions,
@@ -306,7 +307,8 @@ linear_spans = Table(
 linear_prices = Table(
     "linear_prices",
     _scratch,
-    Column("session_id", BigInteger, primary_key=True, autoincrement=False),
+    # On SQLite the rowid itself: the table is read in its order.
+    Column("session_id", BigId, primary_key=True, autoincrement=False),
     Column("revision", Integer, nullable=False),
     Column("session_type", String(16), nullable=False),
     Column("driver_basis", String(16), nullable=False),
@@ -347,7 +349,9 @@ def _cents_text(cents: str, dialect: str) -> str:
     )
 
 
-def _linear_sql(dialect: str, run: LinearRun, by_ids: bool, discount: str) -> tuple[str, ...]:
+def _linear_sql(
+    dialect: str, run: LinearRun, by_ids: bool, discount: str
+) -> tuple[str, str, tuple[str, ...], str]:
     """The statements that price the chosen sessions (ids in (:after, :upto], or in :ids)."""
     least, greatest = ("least", "greatest") if dialect == "postgresql" else ("min", "max")
     chosen = "s.id IN :ids" if by_ids else "s.id > :after AND s.id <= :upto"
@@ -458,38 +462,63 @@ def _linear_sql(dialect: str, run: LinearRun, by_ids: bool, discount: str) -> tu
     )
     remainder = "(f.driver_excl - coalesce(f.host_excl, 0))"
     emsp = f"{least}(f.margin, {greatest}({remainder}, 0))"
-    amount = (
-        "CASE k.n WHEN 0 THEN f.driver_{kind} WHEN 1 THEN f.host_{kind}"
-        f" WHEN 2 THEN {emsp} ELSE {remainder} - {emsp} END"
-    )
-    excl = _cents_text(amount.format(kind="excl"), dialect)
-    incl = _cents_text(amount.format(kind="incl"), dialect)
+    emsp_text = _cents_text(emsp, dialect)
     if dialect == "sqlite":
         # ``price_lines`` keeps the margin as ``Decimal(0)``, not 0.00, when nothing is left of
         # the price and the margin would be more: its text is then "0".
-        bare = f"k.n = 2 AND {remainder} < 0 AND f.margin > 0"
-        excl = f"CASE WHEN {bare} THEN '0' ELSE {excl} END"
-        incl = f"CASE WHEN {bare} THEN '0' ELSE {incl} END"
-    write = (
-        'INSERT INTO session_price_lines (session_id, revision, "current", session_type, party,'
-        " basis, currency, excl_vat, incl_vat, tariff_id, tariff_version, rate, priced_at)"
-        " SELECT f.session_id, f.revision, TRUE, f.session_type, k.party,"
-        " CASE k.n WHEN 0 THEN f.driver_basis WHEN 1 THEN 'host_tariff' ELSE 'margin' END,"
-        f" :currency, {excl}, {incl},"
-        " CASE k.n WHEN 0 THEN f.driver_tariff WHEN 1 THEN f.host_tariff END,"
-        " CASE k.n WHEN 0 THEN f.driver_version WHEN 1 THEN f.host_version END, NULL, :now"
-        " FROM linear_prices f JOIN (SELECT 0 AS n, 'driver' AS party UNION ALL"
-        " SELECT 1, 'host' UNION ALL SELECT 2, 'emsp' UNION ALL SELECT 3, 'cpo') k"
-        " ON k.n = 0 OR (f.driver_tariff IS NOT NULL AND (k.n >= 2 OR f.host_tariff IS NOT NULL))"
-        " ORDER BY f.session_id, k.n"
+        emsp_text = f"CASE WHEN {remainder} < 0 AND f.margin > 0 THEN '0' ELSE {emsp_text} END"
+    # One statement a party, each through the sessions in order: a session's lines keep the
+    # order ``price_lines`` gives them (driver, host, eMSP, CPO) by id, as ``current`` and
+    # ``history`` read them, without sorting every line.
+    parties = (
+        (
+            "f.driver_basis",
+            "f.driver_excl",
+            "f.driver_incl",
+            "f.driver_tariff",
+            "f.driver_version",
+            "'driver'",
+            "TRUE",
+        ),
+        (
+            "'host_tariff'",
+            "f.host_excl",
+            "f.host_incl",
+            "f.host_tariff",
+            "f.host_version",
+            "'host'",
+            "f.driver_tariff IS NOT NULL AND f.host_tariff IS NOT NULL",
+        ),
+        ("'margin'", emsp, emsp, "NULL", "NULL", "'emsp'", "f.driver_tariff IS NOT NULL"),
+        (
+            "'margin'",
+            f"{remainder} - {emsp}",
+            f"{remainder} - {emsp}",
+            "NULL",
+            "NULL",
+            "'cpo'",
+            "f.driver_tariff IS NOT NULL",
+        ),
     )
+    writes = []
+    for basis, excl, incl, tariff, version, party, which in parties:
+        excl_text = emsp_text if party == "'emsp'" else _cents_text(excl, dialect)
+        incl_text = emsp_text if party == "'emsp'" else _cents_text(incl, dialect)
+        writes.append(
+            'INSERT INTO session_price_lines (session_id, revision, "current", session_type,'
+            " party, basis, currency, excl_vat, incl_vat, tariff_id, tariff_version, rate,"
+            " priced_at)"
+            f" SELECT f.session_id, f.revision, TRUE, f.session_type, {party}, {basis},"
+            f" :currency, {excl_text}, {incl_text}, {tariff}, {version}, NULL, :now"
+            f" FROM linear_prices f WHERE {which} ORDER BY f.session_id"
+        )
     left = (
         "SELECT s.id FROM charging_sessions s JOIN stations st ON st.id = s.station_id"
         f" WHERE {chosen} AND s.stopped_at IS NOT NULL AND s.session_type IS NOT NULL"
         " AND NOT EXISTS (SELECT 1 FROM linear_prices f WHERE f.session_id = s.id)"
         " ORDER BY s.id"
     )
-    return fill, retire, write, left
+    return fill, retire, tuple(writes), left
 
 
 async def _price_linear(
@@ -509,7 +538,7 @@ async def _price_linear(
                 dialect=conn.dialect, compile_kwargs={"literal_binds": True}
             )
         )
-        fill, retire, write, left = _linear_sql(dialect, run, ids is not None, discount)
+        fill, retire, writes, left = _linear_sql(dialect, run, ids is not None, discount)
         for scratch in (linear_spans, linear_prices):
             await conn.execute(CreateTable(scratch, if_not_exists=True))
             await conn.execute(delete(scratch))
@@ -533,15 +562,10 @@ async def _price_linear(
         count = max(priced.rowcount, 0)
         if count:
             await conn.execute(text(retire))
-            await conn.execute(
-                text(write).bindparams(bindparam("now", type_=UTCDateTime)),
-                {"currency": run.currency, "now": now},
-            )
-            if ids is None:
-                count = int(
-                    (
-                        await conn.execute(select(func.count()).select_from(linear_prices))
-                    ).scalar_one()
+            for write in writes:
+                await conn.execute(
+                    text(write).bindparams(bindparam("now", type_=UTCDateTime)),
+                    {"currency": run.currency, "now": now},
                 )
         rest = [
             int(row[0]) for row in await conn.execute(text(left).bindparams(*expanding), chosen)
