@@ -25,6 +25,7 @@ from voltflow.store.tables import (
     station_group_members,
     station_groups,
     stations,
+    tariffs,
 )
 
 T0 = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
@@ -266,7 +267,9 @@ async def test_set_based_lines_equal_the_engines_to_the_character(
     assert run is not None and run.with_periods is with_periods
 
     # The database first, then the engine, then the database again: revisions 1, 2 and 3.
-    priced, rest = await repo.price_linear(await pricing.linear_spans(), run, pricing.clock.now())
+    every = await pricing.linear_spans()
+    assert every is not None
+    priced, rest = await repo.price_linear(every, run, pricing.clock.now())
     by_engine = await pricing.price_each(await repo.to_price(session_ids))
     assert await reprice_all(pricing) == len(session_ids)
 
@@ -327,3 +330,27 @@ async def test_a_groups_discount_list_holds_only_at_the_groups_stations(
     assert discounts["CP-C", "DISC-1"] is None  # not in the group
     assert discounts["CP-C", "DISC-2"] == "EVENING"
     assert discounts["CP-A", "CARD-1"] is None
+
+
+async def test_a_tariff_that_cannot_be_read_leaves_every_session_to_the_engine(
+    platform: Platform,
+) -> None:
+    session_ids = await fill(platform)
+    async with platform.db.writing() as conn:
+        await conn.execute(
+            insert(tariffs).values(
+                tariff_id="BROKEN",
+                version=1,
+                country_code="BE",
+                party_id="VFL",
+                currency="EUR",
+                valid_from=T0,
+                document="{not json",
+                created_at=T0,
+            )
+        )
+    pricing = platform.pricing.pricing
+    assert await pricing.linear_spans() is None
+    assert await reprice_all(pricing) == len(session_ids)
+    lines = await pricing.repo.current(session_ids)
+    assert len(lines) == len(session_ids)

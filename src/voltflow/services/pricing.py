@@ -140,15 +140,14 @@ class SessionPricing:
         least ``LINEAR_BATCH`` in the database as far as linear tariffs price it
         (``linear_run``), the rest (and a smaller batch) one by one with the engine."""
         run = self.linear_run() if len(sessions) >= LINEAR_BATCH else None
-        if run is None:
+        every = await self.linear_spans() if run is not None else None
+        if run is None or every is None:
             return await self.price_each(sessions)
         ids = [s.session_id for s in sessions]
         decided: dict[int, tuple[PriceLine, ...]] = {}
         for start in range(0, len(ids), LINEAR_IDS):
             chunk = ids[start : start + LINEAR_IDS]
-            _, rest = await self.repo.price_linear(
-                await self.linear_spans(), run, self.clock.now(), ids=chunk
-            )
+            _, rest = await self.repo.price_linear(every, run, self.clock.now(), ids=chunk)
             left = set(rest)
             decided |= await self.repo.current([i for i in chunk if i not in left])
         left = set(ids) - set(decided)
@@ -171,9 +170,14 @@ class SessionPricing:
             self.currency, per_wh.numerator, per_wh.denominator, self.periods is not None
         )
 
-    async def linear_spans(self) -> list[TariffSpan]:
-        """Every tariff's stretches of time, each priced by one version (linear or not)."""
-        every = await self.tariffs.every_version()
+    async def linear_spans(self) -> list[TariffSpan] | None:
+        """Every tariff's stretches of time, each priced by one version (linear or not); None
+        when a stored tariff cannot be read (the engine then says which session it fails)."""
+        try:
+            every = await self.tariffs.every_version()
+        except (TariffError, ValueError) as exc:
+            log.error("tariffs not read for pricing in the database: %s", exc)
+            return None
         return [span for versions in every.values() for span in spans(versions, self.currency)]
 
     async def price_each(
@@ -264,8 +268,9 @@ async def reprice_all(pricing: SessionPricing, batch: int = 1000) -> int:
     linear tariffs price are priced by the database, ``LINEAR_RANGE`` at a time; the others
     by the engine, ``batch`` at a time."""
     run = pricing.linear_run()
-    if run is not None:
-        return await _reprice_linear(pricing, run, batch)
+    every = await pricing.linear_spans() if run is not None else None
+    if run is not None and every is not None:
+        return await _reprice_linear(pricing, run, every, batch)
     after, count = 0, 0
     while True:
         sessions = await pricing.repo.to_price_after(after, batch)
@@ -276,8 +281,9 @@ async def reprice_all(pricing: SessionPricing, batch: int = 1000) -> int:
         count += len(sessions)
 
 
-async def _reprice_linear(pricing: SessionPricing, run: LinearRun, batch: int) -> int:
-    spans_now = await pricing.linear_spans()
+async def _reprice_linear(
+    pricing: SessionPricing, run: LinearRun, spans_now: Sequence[TariffSpan], batch: int
+) -> int:
     after, count = 0, 0
     while True:
         upto = await pricing.repo.finished_after(after, LINEAR_RANGE)

@@ -381,9 +381,11 @@ def _linear_sql(
             )
             # Whole Wh only (three decimals at most, no exponent): the REAL is then exact enough.
             uneven = (
-                "p.energy_kwh IS NOT NULL AND (p.energy_kwh LIKE '%e%'"
+                "(p.energy_kwh IS NOT NULL AND (p.energy_kwh LIKE '%e%'"
                 " OR (instr(p.energy_kwh, '.') > 0"
-                " AND length(p.energy_kwh) - instr(p.energy_kwh, '.') > 3))"
+                " AND length(p.energy_kwh) - instr(p.energy_kwh, '.') > 3)))"
+                # Times compared as text: the one form the platform writes.
+                " OR length(p.started_at) <> 26 OR substr(p.started_at, 11, 1) <> ' '"
             )
         periods_join = (
             " LEFT JOIN (SELECT x.session_id,"
