@@ -10,12 +10,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from decimal import Decimal
+from fractions import Fraction
 from typing import Protocol
 
 from voltflow.domain.access import Actor, Permission
 from voltflow.domain.authorization import AuthorizationStatus
 from voltflow.domain.events import Event, SessionClosed, SessionCorrected
 from voltflow.domain.licences import DeviceKind, DeviceRef
+from voltflow.domain.money import MINOR_UNITS
 from voltflow.domain.records import CardDetail
 from voltflow.domain.session_prices import (
     PriceFacts,
@@ -33,6 +35,7 @@ from voltflow.domain.tariffs import (
     in_force,
     price_session,
 )
+from voltflow.domain.tariffs.linear import MAX_WH, TariffSpan, spans
 from voltflow.i18n import _
 from voltflow.services.access import require
 from voltflow.services.audit import AuditTrail
@@ -41,13 +44,18 @@ from voltflow.services.licences import LicenceService
 from voltflow.services.ports import Clock, UnitOfWork
 from voltflow.services.stations import StationNotFound
 from voltflow.services.units import use_case
-from voltflow.store.session_prices import SessionPriceRepository
+from voltflow.store.session_prices import LinearRun, SessionPriceRepository
 from voltflow.store.stations import StationRepository
 from voltflow.store.tariffs import TariffRepository
 from voltflow.store.users import UserRepository
 
 log = logging.getLogger(__name__)
 HOUR = Decimal(3600)
+# A batch of sessions from this size on is priced in the database as far as it can be; a
+# re-pricing of all of them goes through them this many at a time (one transaction each).
+LINEAR_BATCH = 200
+LINEAR_RANGE = 20_000
+LINEAR_IDS = 5_000  # ids in one statement (SQLite takes 32,766 parameters)
 
 
 class LicenceRateSource(Protocol):
@@ -128,6 +136,54 @@ class SessionPricing:
     async def price_sessions(
         self, sessions: Sequence[SessionToPrice]
     ) -> dict[int, tuple[PriceLine, ...]]:
+        """Prices these sessions and stores their lines as their current ones: a batch of at
+        least ``LINEAR_BATCH`` in the database as far as linear tariffs price it
+        (``linear_run``), the rest (and a smaller batch) one by one with the engine."""
+        run = self.linear_run() if len(sessions) >= LINEAR_BATCH else None
+        every = await self.linear_spans() if run is not None else None
+        if run is None or every is None:
+            return await self.price_each(sessions)
+        ids = [s.session_id for s in sessions]
+        decided: dict[int, tuple[PriceLine, ...]] = {}
+        for start in range(0, len(ids), LINEAR_IDS):
+            chunk = ids[start : start + LINEAR_IDS]
+            _, rest = await self.repo.price_linear(every, run, self.clock.now(), ids=chunk)
+            left = set(rest)
+            decided |= await self.repo.current([i for i in chunk if i not in left])
+        left = set(ids) - set(decided)
+        decided |= await self.price_each([s for s in sessions if s.session_id in left])
+        return decided
+
+    def linear_run(self) -> LinearRun | None:
+        """How the database prices sessions under linear tariffs, or None when it cannot price
+        them as the engine would: a negative or too fine eMSP margin, a currency without cents,
+        or charging periods from elsewhere than the platform's own table."""
+        if self.periods is not None and not isinstance(self.periods, PeriodsForPricing):
+            return None
+        if MINOR_UNITS.get(self.currency) != 2 or self.emsp_margin_per_kwh < 0:
+            return None
+        # The margin is cents(kWh × margin): in cents per Wh, margin / 10.
+        per_wh = Fraction(self.emsp_margin_per_kwh) / 10
+        if 2 * MAX_WH * per_wh.numerator + per_wh.denominator >= 2**62:
+            return None
+        return LinearRun(
+            self.currency, per_wh.numerator, per_wh.denominator, self.periods is not None
+        )
+
+    async def linear_spans(self) -> list[TariffSpan] | None:
+        """Every tariff's stretches of time, each priced by one version (linear or not); None
+        when a stored tariff cannot be read (the engine then says which session it fails)."""
+        try:
+            every = await self.tariffs.every_version()
+        except (TariffError, ValueError) as exc:
+            log.error("tariffs not read for pricing in the database: %s", exc)
+            return None
+        return [span for versions in every.values() for span in spans(versions, self.currency)]
+
+    async def price_each(
+        self, sessions: Sequence[SessionToPrice]
+    ) -> dict[int, tuple[PriceLine, ...]]:
+        """Prices these sessions one by one with the engine and stores their lines."""
         if not sessions:
             return {}
         split = [s for s in sessions if s.session_type is SessionType.SPLIT_BILLING]
@@ -208,15 +264,38 @@ class SessionPricing:
 
 
 async def reprice_all(pricing: SessionPricing, batch: int = 1000) -> int:
-    """Every finished session priced again (after a tariff was corrected): the count."""
+    """Every finished session priced again (after a tariff was corrected): the count. Those
+    linear tariffs price are priced by the database, ``LINEAR_RANGE`` at a time; the others
+    by the engine, ``batch`` at a time."""
+    run = pricing.linear_run()
+    every = await pricing.linear_spans() if run is not None else None
+    if run is not None and every is not None:
+        return await _reprice_linear(pricing, run, every, batch)
     after, count = 0, 0
     while True:
         sessions = await pricing.repo.to_price_after(after, batch)
         if not sessions:
             return count
-        await pricing.price_sessions(sessions)
+        await pricing.price_each(sessions)
         after = sessions[-1].session_id
         count += len(sessions)
+
+
+async def _reprice_linear(
+    pricing: SessionPricing, run: LinearRun, spans_now: Sequence[TariffSpan], batch: int
+) -> int:
+    after, count = 0, 0
+    while True:
+        upto = await pricing.repo.finished_after(after, LINEAR_RANGE)
+        priced, rest = await pricing.repo.price_linear(
+            spans_now, run, pricing.clock.now(), after=after, upto=upto
+        )
+        count += priced + len(rest)
+        for start in range(0, len(rest), batch):
+            await pricing.price_each(await pricing.repo.to_price(rest[start : start + batch]))
+        if upto is None:
+            return count
+        after = upto
 
 
 class TokenCheck(Protocol):

@@ -69,6 +69,15 @@ class TariffRepository:
         async with self.db.reading() as conn:
             return [_version(row) for row in await conn.execute(query)]
 
+    async def every_version(self) -> dict[str, list[TariffVersion]]:
+        """Every version of every tariff, by id, the first first."""
+        query = select(tariffs).order_by(tariffs.c.tariff_id, tariffs.c.version)
+        found: dict[str, list[TariffVersion]] = {}
+        async with self.db.reading() as conn:
+            for row in await conn.execute(query):
+                found.setdefault(row.tariff_id, []).append(_version(row))
+        return found
+
     async def latest(self) -> list[TariffVersion]:
         """The latest version of every tariff, by id."""
         newest = (
