@@ -45,9 +45,7 @@ def daily_activity(days: list[tuple[date, int, int]], today: date) -> dict[str, 
     return {"x": [d.isoformat() for d in span], "series": _series(span, by_day)}
 
 
-def monthly_activity(
-    months: list[tuple[date, int, int]], today: date
-) -> dict[str, Any] | None:
+def monthly_activity(months: list[tuple[date, int, int]], today: date) -> dict[str, Any] | None:
     """The last ``MONTHS`` months to ``today``'s, each under its first day, zero for the months
     without; None when none had any."""
     if not any(n or wh for _month, n, wh in months):
