@@ -92,6 +92,10 @@ class World:
 
 @pytest.fixture
 async def world(platform: Platform) -> World:
+    return await card_activity(platform)
+
+
+async def card_activity(platform: Platform) -> World:
     """Acme's cards: uids[0] with its first driver, uids[1] with its second, uids[2] with no
     driver yet; uids[3] with Other's driver; uids[4] still in stock (no one's). Acme owns CP-A,
     Other CP-B."""
