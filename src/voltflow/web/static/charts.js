@@ -27,7 +27,7 @@
     var xs = data.x.map(function (d) { return Date.parse(d + "T12:00:00Z") / 1000; });
     var monthly = data.period === "month";
     var short = new Intl.DateTimeFormat(loc, monthly
-      ? { month: "short", year: "2-digit", timeZone: "UTC" }
+      ? { month: "short", year: "numeric", timeZone: "UTC" }
       : { day: "numeric", month: "short", timeZone: "UTC" });
     var long = new Intl.DateTimeFormat(loc, monthly
       ? { month: "long", year: "numeric", timeZone: "UTC" }
@@ -39,9 +39,12 @@
       // labelled as many as the width holds.
       splits: monthly ? function () { return xs; } : undefined,
       values: function (u, splits) {
-        var room = Math.floor(u.bbox.width / (window.devicePixelRatio || 1) / 56);
+        var room = Math.floor(u.bbox.width / (window.devicePixelRatio || 1) / 72);
         var step = monthly ? Math.ceil(splits.length / Math.max(1, room)) : 1;
-        return splits.map(function (v, i) { return i % step ? "" : short.format(new Date(v * 1000)); });
+        // Counted from the last: the current month always has its label.
+        return splits.map(function (v, i) {
+          return (splits.length - 1 - i) % step ? "" : short.format(new Date(v * 1000));
+        });
       }
     }];
     var scales = {
