@@ -68,7 +68,12 @@ class CardDailyTotals:
         await self.handle_many([event])
 
     async def handle_many(self, events: Sequence[Event]) -> None:
-        corrected = [int(e.session_id) for e in events if isinstance(e, SessionCorrected)]
+        # Sessions are numbered (their OCPP transactionId); anything else names none of ours.
+        corrected = [
+            int(e.session_id)
+            for e in events
+            if isinstance(e, SessionCorrected) and e.session_id.isdigit()
+        ]
         tokens_of = await self.repo.session_tokens(corrected)
         counted: list[tuple[str, date, int, int]] = []
         for event in events:
@@ -76,7 +81,8 @@ class CardDailyTotals:
                 token: str | None = event.id_token
                 n, wh = 1, event.energy_wh
             elif isinstance(event, SessionCorrected):
-                token = tokens_of.get(int(event.session_id))
+                number = event.session_id
+                token = tokens_of.get(int(number)) if number.isdigit() else None
                 n, wh = 0, event.energy_wh - event.previous_energy_wh
             else:
                 continue
