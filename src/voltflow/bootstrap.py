@@ -9,7 +9,7 @@ from typing import Any
 from voltflow.config import Settings
 from voltflow.ocpp.server import OcppServer, OcppServerSettings
 from voltflow.services.accounts import AccountService
-from voltflow.services.activity import ActivityService, StationDailyTotals
+from voltflow.services.activity import ActivityService, CardDailyTotals, StationDailyTotals
 from voltflow.services.activity_views import ActivityViews
 from voltflow.services.audit import AuditTrail
 from voltflow.services.cards import CardService
@@ -227,6 +227,7 @@ def build(
         clock,
         [
             StationDailyTotals(activity_repo, settings.timezone),
+            CardDailyTotals(activity_repo, settings.timezone),
             SessionChargingPeriods(charging_periods),
             pricing,
         ],

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from voltflow.domain.session_types import SessionType
@@ -69,3 +69,21 @@ class ActivityRow:
     host_party: str | None = None  # "host" or "employee"
     tariff_id: str | None = None
     tariff_version: int | None = None
+
+
+def by_month(days: list[tuple[date, int, int]]) -> list[tuple[date, int, int]]:
+    """(day, sessions, Wh) totals summed per calendar month, each under its month's first day,
+    in order."""
+    months: dict[date, list[int]] = {}
+    for day, sessions, energy_wh in days:
+        total = months.setdefault(day.replace(day=1), [0, 0])
+        total[0] += sessions
+        total[1] += energy_wh
+    return [(month, n, wh) for month, (n, wh) in sorted(months.items())]
+
+
+def months_back(today: date, months: int) -> date:
+    """The first day of the month ``months - 1`` months before ``today``'s: where a chart of
+    the last ``months`` months starts."""
+    index = today.year * 12 + today.month - 1 - (months - 1)
+    return date(index // 12, index % 12 + 1, 1)

@@ -479,6 +479,21 @@ station_daily_totals = Table(
     Column("energy_wh", BigInteger, nullable=False),
 )
 
+# The same per card holder: the organisation and the driver of the session's card when the
+# session closed (``services.activity``). 0 stands for none (a card of an organisation given to
+# no driver yet, or a driver's card of no organisation): a key column cannot be NULL. A card
+# with neither, or a token no card has, counts in no row.
+card_daily_totals = Table(
+    "card_daily_totals",
+    metadata,
+    Column("organisation_id", BigInteger, primary_key=True),
+    Column("driver_id", BigInteger, primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("sessions", Integer, nullable=False),
+    Column("energy_wh", BigInteger, nullable=False),
+    Index("ix_card_daily_totals_driver", "driver_id", "day"),
+)
+
 # A closed session's charging periods (``domain.charging_periods``), computed from its readings
 # and its connector's statuses when it closes and again when it is corrected (the rows are
 # replaced). A column per OCPI dimension type rather than a JSON list: pricing, exports and

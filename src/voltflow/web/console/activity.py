@@ -21,6 +21,7 @@ from voltflow.i18n import pgettext
 from voltflow.services.access import scope_of
 from voltflow.services.activity_views import ActivityNotFound
 from voltflow.web.auth import ConsoleUser, PlatformDep
+from voltflow.web.console.charts import view_activity
 from voltflow.web.console.common import PAGE, customer_choices, render, timezone_of
 from voltflow.web.schemas import IdPath
 
@@ -119,6 +120,9 @@ async def _view_page(
     organisations = (
         await customer_choices(platform, user) if user.is_operator and view is not View.MINE else []
     )
+    # From the daily totals, never from the sessions: the owner's or the company's (or one
+    # person's) whole activity, whatever the list's other filters.
+    charts = await view_activity(platform, user, view, org, person)
     return render(
         request,
         "activity.html" if view is not View.MINE else "my_sessions.html",
@@ -132,6 +136,7 @@ async def _view_page(
             "limit": PAGE,
             "types": [str(t) for t in SessionType],
             "organisations": organisations,
+            "charts": charts,
             "sorts": [str(s) for s in Sort],
             "filters": query.shown,
         },

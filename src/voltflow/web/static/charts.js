@@ -3,8 +3,8 @@
  *   <script type="application/json" id="ID">{"x": ["2026-12-01", …],
  *     "series": [{"label": "…", "kind": "bars"|"line", "unit": "kWh", "decimals": 1,
  *                 "values": […]}, …]}</script>
- * x holds calendar days; each series gets a scale and an axis of its own (the first on the
- * left). Days and figures are written as the page's language writes them (<html lang>). */
+ * x holds calendar days, or with "period": "month" the first days of months (shown as months);
+ * each series gets a scale and an axis of its own (the first on the left). Days and figures are written as the page's language writes them (<html lang>). */
 (function () {
   "use strict";
   var LOCALES = { nl: "nl-BE", fr: "fr-BE", en: "en-GB" };
@@ -25,20 +25,32 @@
     var loc = pageLocale();
     // Noon UTC of each day, shown as a UTC date: the day stays the day in every time zone.
     var xs = data.x.map(function (d) { return Date.parse(d + "T12:00:00Z") / 1000; });
-    var short = new Intl.DateTimeFormat(loc, { day: "numeric", month: "short", timeZone: "UTC" });
-    var long = new Intl.DateTimeFormat(loc, {
-      weekday: "short", day: "numeric", month: "long", year: "numeric", timeZone: "UTC"
-    });
+    var monthly = data.period === "month";
+    var short = new Intl.DateTimeFormat(loc, monthly
+      ? { month: "short", year: "numeric", timeZone: "UTC" }
+      : { day: "numeric", month: "short", timeZone: "UTC" });
+    var long = new Intl.DateTimeFormat(loc, monthly
+      ? { month: "long", year: "numeric", timeZone: "UTC" }
+      : { weekday: "short", day: "numeric", month: "long", year: "numeric", timeZone: "UTC" });
+    var half = monthly ? 15 * DAY : DAY / 2;
     var series = [{ value: function (u, v) { return v == null ? "–" : long.format(new Date(v * 1000)); } }];
     var axes = [{
+      // Months: a tick on each month's own day (a month has no single length to step by),
+      // labelled as many as the width holds.
+      splits: monthly ? function () { return xs; } : undefined,
       values: function (u, splits) {
-        return splits.map(function (v) { return short.format(new Date(v * 1000)); });
+        var room = Math.floor(u.bbox.width / (window.devicePixelRatio || 1) / 72);
+        var step = monthly ? Math.ceil(splits.length / Math.max(1, room)) : 1;
+        // Counted from the last: the current month always has its label.
+        return splits.map(function (v, i) {
+          return (splits.length - 1 - i) % step ? "" : short.format(new Date(v * 1000));
+        });
       }
     }];
     var scales = {
       x: {
         time: true,
-        range: function (u, min, max) { return [min - DAY / 2, max + DAY / 2]; }
+        range: function (u, min, max) { return [min - half, max + half]; }
       }
     };
     data.series.forEach(function (s, i) {
