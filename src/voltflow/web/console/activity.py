@@ -122,7 +122,9 @@ async def _view_page(
     )
     # From the daily totals, never from the sessions: the owner's or the company's (or one
     # person's) whole activity, whatever the list's other filters.
-    charts = await view_activity(platform, user, view, org, person)
+    charts = await view_activity(
+        platform, user, view, query.filters.organisation_id, query.filters.driver_id
+    )
     return render(
         request,
         "activity.html" if view is not View.MINE else "my_sessions.html",
