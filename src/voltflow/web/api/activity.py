@@ -17,6 +17,7 @@ from voltflow.domain.activity import ActivityFilter, Sort, View
 from voltflow.domain.paging import PageRequest
 from voltflow.domain.session_types import SessionType
 from voltflow.exports.activity import activity_file, rows_of
+from voltflow.web.api.exports import EXPORT_FILE
 from voltflow.web.api.prices import PriceLineOut
 from voltflow.web.auth import ApiUser, PlatformDep
 from voltflow.web.lengths import StationIdQuery
@@ -131,7 +132,20 @@ async def mine(
 EXPORTED = {"charge-points": View.CHARGE_POINTS, "mobility": View.MOBILITY, "mine": View.MINE}
 
 
-@router.get("/activity/export", tags=["activity"])
+@router.get(
+    "/activity/export",
+    tags=["activity"],
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": EXPORT_FILE,
+            "content": {
+                "text/csv": {},
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {},
+            },
+        }
+    },
+)
 async def export_view(
     platform: PlatformDep,
     actor: ApiUser,
