@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 from zoneinfo import ZoneInfo
 
 import click
@@ -28,29 +28,55 @@ PROGRESS_FROM = 20_000
 PROGRESS_EVERY = 50_000
 
 
+def file_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """What every export takes: its format, its days and the file to write."""
+    for option in reversed(
+        [
+            click.option(
+                "--format", "fmt", type=click.Choice(FORMATS), default="csv", show_default=True,
+                help="csv: machine formats (UTC, kWh with a decimal point); xlsx: spreadsheets.",
+            ),
+            click.option(
+                "--from", "day_from", type=click.DateTime(["%Y-%m-%d"]), default=None,
+                help="Sessions started on this day or later (in the platform's time zone).",
+            ),
+            click.option(
+                "--to", "day_to", type=click.DateTime(["%Y-%m-%d"]), default=None,
+                help="Sessions started on this day or earlier (in the platform's time zone).",
+            ),
+            click.option(
+                "-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), required=True,
+                help="The file to write (- for standard output).",
+            ),
+        ]
+    ):  # fmt: skip
+        command = option(command)
+    return command
+
+
+async def _save(chunks: AsyncIterator[bytes], output: str) -> None:
+    """Into ``output`` whole or not at all (a partial file is renamed once complete)."""
+    if output == "-":
+        await _write(chunks, sys.stdout.buffer)
+        return
+    target = Path(output)
+    partial = target.with_name(target.name + ".part")
+    try:
+        with partial.open("wb") as out:
+            await _write(chunks, out)
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
 @click.group("export")
 def export() -> None:
     """Export lists to files."""
 
 
 @export.command("sessions")
-@click.option(
-    "--format", "fmt", type=click.Choice(FORMATS), default="csv", show_default=True,
-    help="csv: machine formats (UTC, kWh with a decimal point); xlsx: for spreadsheets.",
-)  # fmt: skip
+@file_options
 @click.option("--station", "station_id", default=None, help="Only this station's sessions.")
-@click.option(
-    "--from", "day_from", type=click.DateTime(["%Y-%m-%d"]), default=None,
-    help="Sessions started on this day or later (in the platform's time zone).",
-)  # fmt: skip
-@click.option(
-    "--to", "day_to", type=click.DateTime(["%Y-%m-%d"]), default=None,
-    help="Sessions started on this day or earlier (in the platform's time zone).",
-)  # fmt: skip
-@click.option(
-    "-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), required=True,
-    help="The file to write (- for standard output).",
-)  # fmt: skip
 @click.pass_context
 @run_async
 async def export_sessions(
@@ -79,17 +105,9 @@ async def export_sessions(
             chunks = progress.lines(file.stream(platform.sessions, filters))
         else:
             chunks = file.write(progress.rows(platform.sessions.export(filters)))
+        await _save(chunks, output)
         if output == "-":
-            await _write(chunks, sys.stdout.buffer)
             return
-        target = Path(output)
-        partial = target.with_name(target.name + ".part")
-        try:
-            with partial.open("wb") as out:
-                await _write(chunks, out)
-            os.replace(partial, target)
-        finally:
-            partial.unlink(missing_ok=True)
         click.echo(
             _("%(count)s sessions written to %(file)s")
             % {"count": formats.number(total), "file": output},
@@ -148,13 +166,10 @@ class _Progress:
 
 
 @export.command("activity")
+@file_options
 @click.option(
     "--view", type=click.Choice(["charge-points", "mobility"]), default="mobility",
     show_default=True, help="charge-points: the stations' side; mobility: the cards' side.",
-)  # fmt: skip
-@click.option(
-    "--format", "fmt", type=click.Choice(FORMATS), default="csv", show_default=True,
-    help="csv: machine formats (UTC, kWh with a decimal point); xlsx: for spreadsheets.",
 )  # fmt: skip
 @click.option(
     "--type", "types", multiple=True, type=click.Choice([str(t) for t in SessionType]),
@@ -167,18 +182,6 @@ class _Progress:
     default=None,
     help="Only this organisation's stations (charge-points) or cards (mobility).",
 )
-@click.option(
-    "--from", "day_from", type=click.DateTime(["%Y-%m-%d"]), default=None,
-    help="Sessions started on this day or later (in the platform's time zone).",
-)  # fmt: skip
-@click.option(
-    "--to", "day_to", type=click.DateTime(["%Y-%m-%d"]), default=None,
-    help="Sessions started on this day or earlier (in the platform's time zone).",
-)  # fmt: skip
-@click.option(
-    "-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), required=True,
-    help="The file to write (- for standard output).",
-)  # fmt: skip
 @click.pass_context
 @run_async
 async def export_activity(
@@ -207,17 +210,9 @@ async def export_activity(
         counted = _Counted()
         batches = platform.activity_views.rows(PLATFORM, chosen, filters)
         chunks = file.write(counted.rows(rows_of(batches)))
+        await _save(chunks, output)
         if output == "-":
-            await _write(chunks, sys.stdout.buffer)
             return
-        target = Path(output)
-        partial = target.with_name(target.name + ".part")
-        try:
-            with partial.open("wb") as out:
-                await _write(chunks, out)
-            os.replace(partial, target)
-        finally:
-            partial.unlink(missing_ok=True)
         click.echo(
             _("%(count)s sessions written to %(file)s")
             % {"count": formats.number(counted.count), "file": output},
