@@ -31,6 +31,7 @@ from voltflow.domain.access import Actor
 from voltflow.domain.session_types import SessionType
 from voltflow.domain.sessions import format_duration, format_kwh
 from voltflow.i18n import use
+from voltflow.ocpp.server import tune_gc
 from voltflow.web.console.common import PAGE, P, can, templates
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -166,6 +167,9 @@ def main() -> None:
             renders[f"translated, {lang}"] = render
         for render in renders.values():  # warm: templates compiled, catalogs read
             render()
+        # The pages are served by `voltflow serve`, which collects garbage this way: without
+        # it, a full collection now and then lands in whichever render is running.
+        tune_gc()
         times: dict[str, list[float]] = {name: [] for name in renders}
         order = list(renders)
         for round_number in range(args.rounds):
