@@ -1,21 +1,22 @@
 """An operator's correction of a finished session: its stop or its meter reading put right, with
-a reason. The session is typed again by the same rules as when it ended, and the correction is a
-``SessionCorrected`` event like the station's own late stop, so every consumer (daily totals,
-charging periods, prices) follows; the price lines get a new revision and keep the old ones."""
+a reason. The session is typed again by the rules a station's stop uses (``session_verdict``),
+and the correction is a ``SessionCorrected`` event like the station's own late stop, so every
+consumer (daily totals, charging periods, prices) follows; the price lines get a new revision
+and keep the old ones."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from voltflow.domain.access import Actor, Permission
-from voltflow.domain.authorization import AuthorizationStatus
 from voltflow.domain.events import SessionCorrected
-from voltflow.domain.session_types import SessionFacts, ValidityBounds, classify
+from voltflow.domain.session_types import ValidityBounds
 from voltflow.i18n import _
 from voltflow.services.access import require
 from voltflow.services.audit import AuditTrail
 from voltflow.services.ports import Clock, UnitOfWork
 from voltflow.services.sessions import SessionNotFound
+from voltflow.services.station_events import session_verdict
 from voltflow.services.units import use_case
 from voltflow.store.sessions import SessionRepository
 
@@ -72,17 +73,7 @@ class SessionCorrections:
             raise CorrectionError(
                 _("the meter would go backwards: below its start reading"), "meter_stop_wh"
             )
-        energy = meter - int(session["meter_start_wh"])
-        verdict = classify(
-            SessionFacts(
-                token_accepted=session["auth_status"] == AuthorizationStatus.ACCEPTED.value,
-                energy_wh=energy,
-                duration=stop - session["started_at"],
-                licensed_employee_token=bool(session["licensed"]),
-                on_station_whitelist=bool(session["on_whitelist"]),
-            ),
-            self.bounds,
-        )
+        energy, verdict = session_verdict(session, stop, meter, self.bounds)
         await self.sessions.correct(
             session_id,
             stopped_at=stop,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -34,7 +34,12 @@ from voltflow.domain.events import (
     StationDisconnected,
 )
 from voltflow.domain.ocmf import read_signed_value
-from voltflow.domain.session_types import SessionFacts, ValidityBounds, classify
+from voltflow.domain.session_types import (
+    Classification,
+    SessionFacts,
+    ValidityBounds,
+    classify,
+)
 from voltflow.domain.sessions import (
     ENERGY_REGISTER,
     SUPERSEDED,
@@ -111,6 +116,25 @@ def session_id_of(transaction_id: str) -> int | None:
     """The session a transaction id names, if it is one of the platform's; None for an id no
     session of the platform can have."""
     return int(transaction_id) if _SESSION_ID.fullmatch(transaction_id) else None
+
+
+def session_verdict(
+    session: Mapping[str, Any], stopped_at: datetime, meter_stop_wh: int, bounds: ValidityBounds
+) -> tuple[int, Classification]:
+    """A stored session's energy and type if it ended at ``stopped_at`` with ``meter_stop_wh``:
+    its row as the stop's statement reads it, with ``on_whitelist`` and ``licensed``."""
+    energy = meter_stop_wh - int(session["meter_start_wh"])
+    verdict = classify(
+        SessionFacts(
+            token_accepted=session["auth_status"] == AuthorizationStatus.ACCEPTED.value,
+            energy_wh=energy,
+            duration=stopped_at - session["started_at"],
+            licensed_employee_token=bool(session["licensed"]),
+            on_station_whitelist=bool(session["on_whitelist"]),
+        ),
+        bounds,
+    )
+    return energy, verdict
 
 
 class StationEvents:
@@ -372,17 +396,7 @@ class StationEvents:
         reason: str,
         stop_uid: str | None,
     ) -> None:
-        energy = meter_stop_wh - int(session["meter_start_wh"])
-        verdict = classify(
-            SessionFacts(
-                token_accepted=session["auth_status"] == AuthorizationStatus.ACCEPTED.value,
-                energy_wh=energy,
-                duration=stopped_at - session["started_at"],
-                licensed_employee_token=bool(session["licensed"]),
-                on_station_whitelist=bool(session["on_whitelist"]),
-            ),
-            self.bounds,
-        )
+        energy, verdict = session_verdict(session, stopped_at, meter_stop_wh, self.bounds)
         SessionRepository.close(
             tx,
             int(session["id"]),

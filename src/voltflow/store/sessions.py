@@ -79,15 +79,14 @@ _INSERT_STARTED = (
 # The session a StopTransaction closes, with the facts its type needs from elsewhere (a
 # whitelist, a split-billing licence), in one statement. FOR UPDATE on PostgreSQL, where two
 # stops of one session may race; SQLite's writer holds the database's write lock already.
-_SESSION_FOR_UPDATE = (
-    select(
-        _S,
-        on_station_whitelist(_S.c.station_id, _S.c.id_tag).label("on_whitelist"),
-        licensed_at_station(_S.c.station_id, _S.c.id_tag, _S.c.started_at).label("licensed"),
-    )
-    .where(_S.c.id == bindparam("session_id"), _S.c.station_id == bindparam("station_id"))
-    .with_for_update(of=_S)
+_WITH_TYPING_FACTS = select(
+    _S,
+    on_station_whitelist(_S.c.station_id, _S.c.id_tag).label("on_whitelist"),
+    licensed_at_station(_S.c.station_id, _S.c.id_tag, _S.c.started_at).label("licensed"),
 )
+_SESSION_FOR_UPDATE = _WITH_TYPING_FACTS.where(
+    _S.c.id == bindparam("session_id"), _S.c.station_id == bindparam("station_id")
+).with_for_update(of=_S)
 # A stop that comes again (a retry, a late copy) finds the session closed and changes nothing;
 # the station's own stop replaces one the platform inferred (``SUPERSEDED``).
 _CLOSE_SESSION = update(_S).where(
@@ -311,11 +310,7 @@ class SessionRepository:
     async def for_correction(self, session_id: int) -> dict[str, Any] | None:
         """The session with the facts its type needs (a whitelist, a licence), as a stop reads
         them, for an operator's correction (inside its unit of work)."""
-        query = select(
-            _S,
-            on_station_whitelist(_S.c.station_id, _S.c.id_tag).label("on_whitelist"),
-            licensed_at_station(_S.c.station_id, _S.c.id_tag, _S.c.started_at).label("licensed"),
-        ).where(_S.c.id == session_id)
+        query = _WITH_TYPING_FACTS.where(_S.c.id == session_id)
         async with self.db.reading() as conn:
             row = (await conn.execute(query)).first()
         return dict(row._mapping) if row else None
