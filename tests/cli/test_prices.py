@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from click.testing import CliRunner
-from ocpp.v16 import call
 
 from tests.conftest import make_settings
-from tests.ocpp.support import PASSWORD, eventually, iso, ocpp_station
+from tests.ocpp.support import PASSWORD, eventually, ocpp_station, transaction
 from voltflow.bootstrap import build
 from voltflow.cli.main import main
 
@@ -41,30 +40,19 @@ async def charge(db: str, wh: int) -> None:
     try:
         url = f"ws://127.0.0.1:{platform.ocpp.port}/ocpp"
         async with ocpp_station(url, "CP-1") as cp:
-            started = await cp.call(
-                call.StartTransaction(
-                    connector_id=1, id_tag="04A2B3C4", meter_start=0, timestamp=iso(T0)
-                ),
-                suppress=False,
-            )
-            await cp.call(
-                call.StopTransaction(
-                    meter_stop=wh,
-                    timestamp=iso(T0 + timedelta(minutes=30)),
-                    transaction_id=started.transaction_id,
-                ),
-                suppress=False,
-            )
+            session_id = await transaction(cp, "04A2B3C4", T0, 30, wh)
 
         async def priced() -> bool:
-            return bool(await platform.pricing.repo.current([started.transaction_id]))
+            return bool(await platform.pricing.repo.current([session_id]))
 
         await eventually(priced, timeout=10)
     finally:
         await platform.stop()
 
 
-def test_a_tariff_priced_session_shows_in_the_session_list(tmp_path: Path) -> None:
+def charged_at_a_priced_station(tmp_path: Path) -> str:
+    """A database where CP-1 has the public tariff, set up through the commands, and one
+    session of 10 kWh there, priced: its URL."""
     db = f"sqlite:///{tmp_path / 'cli.db'}"
     tariff = tmp_path / "public.json"
     tariff.write_text(json.dumps(TARIFF))
@@ -76,6 +64,11 @@ def test_a_tariff_priced_session_shows_in_the_session_list(tmp_path: Path) -> No
     code, out = invoke(db, "station", "prices", "CP-1", "--tariff", "PUBLIC")
     assert code == 0 and "PUBLIC" in out, out
     asyncio.run(charge(db, 10_000))
+    return db
+
+
+def test_a_tariff_priced_session_shows_in_the_session_list(tmp_path: Path) -> None:
+    db = charged_at_a_priced_station(tmp_path)
 
     code, out = invoke(db, "sessions", "list", "--json")
     assert code == 0, out
@@ -100,15 +93,7 @@ def test_prices_refuse_an_unknown_tariff_with_a_message(tmp_path: Path) -> None:
 
 
 def test_an_operator_corrects_a_session_from_the_command_line(tmp_path: Path) -> None:
-    db = f"sqlite:///{tmp_path / 'cli.db'}"
-    tariff = tmp_path / "public.json"
-    tariff.write_text(json.dumps(TARIFF))
-    assert invoke(db, "migrate")[0] == 0
-    assert invoke(db, "station", "add", "CP-1", "--password", PASSWORD)[0] == 0
-    assert invoke(db, "token", "add", "04A2B3C4")[0] == 0
-    assert invoke(db, "tariff", "add", str(tariff))[0] == 0
-    assert invoke(db, "station", "prices", "CP-1", "--tariff", "PUBLIC")[0] == 0
-    asyncio.run(charge(db, 10_000))
+    db = charged_at_a_priced_station(tmp_path)
     code, out = invoke(
         db, "sessions", "correct", "1", "--reason", "too short", "--stop", "2026-03-10T09:00:30Z"
     )
@@ -118,15 +103,7 @@ def test_an_operator_corrects_a_session_from_the_command_line(tmp_path: Path) ->
 
 
 def test_the_mobility_view_exports_from_the_command_line(tmp_path: Path) -> None:
-    db = f"sqlite:///{tmp_path / 'cli.db'}"
-    tariff = tmp_path / "public.json"
-    tariff.write_text(json.dumps(TARIFF))
-    assert invoke(db, "migrate")[0] == 0
-    assert invoke(db, "station", "add", "CP-1", "--password", PASSWORD)[0] == 0
-    assert invoke(db, "token", "add", "04A2B3C4")[0] == 0
-    assert invoke(db, "tariff", "add", str(tariff))[0] == 0
-    assert invoke(db, "station", "prices", "CP-1", "--tariff", "PUBLIC")[0] == 0
-    asyncio.run(charge(db, 10_000))
+    db = charged_at_a_priced_station(tmp_path)
     out = tmp_path / "activity.csv"
     code, said = invoke(db, "export", "activity", "--type", "normal", "-o", str(out))
     assert code == 0, said

@@ -9,12 +9,12 @@ import contextlib
 import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import orjson
 from ocpp.routing import on
-from ocpp.v16 import ChargePoint, call_result
+from ocpp.v16 import ChargePoint, call, call_result
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.typing import Subprotocol
 
@@ -239,3 +239,24 @@ __all__ = [
     "open_socket",
     "raw_station",
 ]
+
+
+async def transaction(
+    cp: ChargePoint, id_tag: str, started_at: datetime, minutes: float, wh: int
+) -> int:
+    """One finished transaction on connector 1, its meter from 0 to ``wh``: its id."""
+    started = await cp.call(
+        call.StartTransaction(
+            connector_id=1, id_tag=id_tag, meter_start=0, timestamp=iso(started_at)
+        ),
+        suppress=False,
+    )
+    await cp.call(
+        call.StopTransaction(
+            meter_stop=wh,
+            timestamp=iso(started_at + timedelta(minutes=minutes)),
+            transaction_id=started.transaction_id,
+        ),
+        suppress=False,
+    )
+    return int(started.transaction_id)

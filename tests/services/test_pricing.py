@@ -8,11 +8,10 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from ocpp.v16 import call
 
 from tests.factories import operator
 from tests.factories import tariff_document as tariff
-from tests.ocpp.support import add_station, eventually, iso, ocpp_station
+from tests.ocpp.support import add_station, eventually, ocpp_station, transaction
 from voltflow.bootstrap import Platform
 from voltflow.domain.session_prices import Basis, Party, PriceLine
 from voltflow.domain.session_types import SessionType
@@ -26,24 +25,7 @@ async def charge(
     platform: Platform, ocpp_url: str, id_tag: str, wh: int, minutes: float, offset_min: float = 0
 ) -> int:
     async with ocpp_station(ocpp_url, "CP-1") as cp:
-        started = await cp.call(
-            call.StartTransaction(
-                connector_id=1,
-                id_tag=id_tag,
-                meter_start=0,
-                timestamp=iso(T0 + timedelta(minutes=offset_min)),
-            ),
-            suppress=False,
-        )
-        await cp.call(
-            call.StopTransaction(
-                meter_stop=wh,
-                timestamp=iso(T0 + timedelta(minutes=offset_min + minutes)),
-                transaction_id=started.transaction_id,
-            ),
-            suppress=False,
-        )
-    return int(started.transaction_id)
+        return await transaction(cp, id_tag, T0 + timedelta(minutes=offset_min), minutes, wh)
 
 
 async def lines_of(platform: Platform, session_id: int) -> tuple[PriceLine, ...]:

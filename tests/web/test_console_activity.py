@@ -13,11 +13,10 @@ from decimal import Decimal
 
 import httpx
 import pytest
-from ocpp.v16 import call
 
 from tests import factories
 from tests.factories import tariff_document as tariff
-from tests.ocpp.support import add_station, eventually, iso, ocpp_station
+from tests.ocpp.support import add_station, eventually, ocpp_station, transaction
 from voltflow.bootstrap import Platform
 from voltflow.domain.contracts import ContractKind
 from voltflow.domain.licences import FixedRate
@@ -96,45 +95,13 @@ async def world(platform: Platform, ocpp_url: str) -> World:
             ("whitelist", UIDS[1], 11001, 40, 60),
             ("invalid", UIDS[0], 0, 49 / 60, 120),
         ):
-            started = await cp.call(
-                call.StartTransaction(
-                    connector_id=1,
-                    id_tag=uid,
-                    meter_start=0,
-                    timestamp=iso(T0 + timedelta(minutes=offset)),
-                ),
-                suppress=False,
-            )
-            await cp.call(
-                call.StopTransaction(
-                    meter_stop=wh,
-                    timestamp=iso(T0 + timedelta(minutes=offset + minutes)),
-                    transaction_id=started.transaction_id,
-                ),
-                suppress=False,
-            )
-            sessions[name] = int(started.transaction_id)
+            start = T0 + timedelta(minutes=offset)
+            sessions[name] = await transaction(cp, uid, start, minutes, wh)
     # The release note's figure 1: two split-billing sessions at the employee's home.
     async with ocpp_station(ocpp_url, "HOME-1") as cp:
         for name, wh, minutes, offset in (("split", 3667, 15, 0), ("split2", 7334, 20, -1460)):
-            started = await cp.call(
-                call.StartTransaction(
-                    connector_id=1,
-                    id_tag=UIDS[0],
-                    meter_start=0,
-                    timestamp=iso(T0 + timedelta(minutes=offset)),
-                ),
-                suppress=False,
-            )
-            await cp.call(
-                call.StopTransaction(
-                    meter_stop=wh,
-                    timestamp=iso(T0 + timedelta(minutes=offset + minutes)),
-                    transaction_id=started.transaction_id,
-                ),
-                suppress=False,
-            )
-            sessions[name] = int(started.transaction_id)
+            start = T0 + timedelta(minutes=offset)
+            sessions[name] = await transaction(cp, UIDS[0], start, minutes, wh)
 
     async def priced() -> bool:
         found = await platform.pricing.repo.current(sessions.values())
