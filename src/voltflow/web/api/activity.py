@@ -6,10 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
-from zoneinfo import available_timezones
 
 from fastapi import APIRouter, Depends, Query
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -17,7 +15,7 @@ from voltflow.domain.activity import ActivityFilter, Sort, View
 from voltflow.domain.paging import PageRequest
 from voltflow.domain.session_types import SessionType
 from voltflow.exports.activity import activity_file, rows_of
-from voltflow.web.api.exports import EXPORT_FILE
+from voltflow.web.api.exports import EXPORT_FILE, export_timezone
 from voltflow.web.api.prices import PriceLineOut
 from voltflow.web.auth import ApiUser, PlatformDep
 from voltflow.web.lengths import StationIdQuery
@@ -152,16 +150,14 @@ async def export_view(
     query: Filters,
     view: Literal["charge-points", "mobility", "mine"] = "mobility",
     fmt: Annotated[Literal["csv", "xlsx"], Query(alias="format")] = "csv",
-    timezone: Annotated[str, Query(max_length=64)] = "Europe/Brussels",
+    timezone: Annotated[str | None, Query(max_length=64)] = None,
 ) -> StreamingResponse:
     """What the view finds with these filters, every row, as CSV (machine formats: UTC, a
-    decimal point) or XLSX (typed cells in ``timezone``), streamed as it is read."""
-    if timezone not in available_timezones():
-        raise RequestValidationError(
-            [{"loc": ("query", "timezone"), "msg": "an IANA time zone", "type": "value_error"}]
-        )
+    decimal point) or XLSX (typed cells in ``timezone``, else the platform's), streamed as it
+    is read."""
+    zone = export_timezone(timezone, platform.settings.timezone)
     chosen = EXPORTED[view]
-    file = activity_file(chosen, fmt, now=datetime.now(UTC), timezone=timezone)
+    file = activity_file(chosen, fmt, now=datetime.now(UTC), timezone=zone)
     rows = rows_of(platform.activity_views.rows(actor, chosen, query.filters))
     headers = {"Content-Disposition": file.disposition}
     return StreamingResponse(file.write(rows), media_type=file.media_type, headers=headers)

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Query
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
 
 from voltflow.domain.queries import SessionFilter
@@ -22,6 +23,19 @@ EXPORT_FILE = (
     "(typed cells in the request's language, times in `timezone`); the header row in the "
     "request's language (Accept-Language)."
 )
+
+
+def export_timezone(given: str | None, default: str) -> str:
+    """The time zone an export's XLSX cells are written in: ``given``, else ``default``; a name
+    that is no IANA time zone is refused as the query's ``timezone``."""
+    zone = given or default
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a directory ("America")
+        raise RequestValidationError(
+            [{"loc": ("query", "timezone"), "msg": "not an IANA time zone", "type": "value_error"}]
+        ) from None
+    return zone
 
 
 @router.get(
@@ -54,13 +68,7 @@ async def export_sessions(
     for name, value in (("from", started_from), ("to", started_to)):
         if value is not None and value.tzinfo is None:
             raise Problem(422, "Invalid request", f"{name}: give a time zone offset", field=name)
-    zone = timezone or platform.settings.timezone
-    try:
-        ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a directory ("America")
-        raise Problem(
-            422, "Invalid request", "timezone: not an IANA time zone", field="timezone"
-        ) from None
+    zone = export_timezone(timezone, platform.settings.timezone)
     filters = SessionFilter(
         station_id=station_id,
         id_tag=id_tag,
