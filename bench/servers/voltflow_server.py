@@ -106,6 +106,8 @@ async def main(args: argparse.Namespace) -> None:
         settings.sqlite_synchronous = args.sqlite_synchronous
     if args.commit_interval_ms is not None:
         settings.commit_interval_ms = args.commit_interval_ms
+    # Events then wait in the outbox for a ``voltflow worker`` elsewhere.
+    settings.consumers = not args.no_consumers
     platform = build(settings)
     await prepare(platform, args.stations, args.password, args.token)
     await platform.start()
@@ -113,9 +115,18 @@ async def main(args: argparse.Namespace) -> None:
         tune_gc()
     ready(platform.ocpp.port, stations=args.stations, dialect=platform.db.dialect)
     report = asyncio.create_task(report_batches(platform.writer)) if args.batch_log else None
+    profiler = None
+    if args.profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
     try:
         await until_stopped(args.watch_stdin)
     finally:
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(args.profile)
         if report is not None:
             report.cancel()
         await platform.stop()
@@ -161,6 +172,12 @@ if __name__ == "__main__":
     parser.add_argument(
         "--no-tune-gc", action="store_true", help="keep Python's default garbage collection"
     )
+    parser.add_argument(
+        "--no-consumers",
+        action="store_true",
+        help="leave events in the outbox for a worker elsewhere (VOLTFLOW_CONSUMERS=off)",
+    )
+    parser.add_argument("--profile", metavar="FILE", help="write cProfile stats on stop")
     args = parser.parse_args()
     logging.basicConfig(level=args.log_level)
     asyncio.run(main(args))

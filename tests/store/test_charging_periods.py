@@ -169,3 +169,53 @@ async def test_an_open_or_unknown_session_has_no_periods(platform: Platform) -> 
     assert await platform.charging_periods.recompute(1) == ()
     assert await platform.charging_periods.recompute(99) == ()
     assert await platform.charging_periods.of_session(1) == ()
+
+
+async def test_a_batch_reads_each_session_s_own_readings_and_statuses(
+    platform: Platform,
+) -> None:
+    await _session(platform)
+    second = {
+        "station_id": "CP-1",
+        "evse_id": 2,
+        "connector_id": 1,
+        "id_tag": "A0000002",
+        "auth_status": "Accepted",
+        "started_at": START + timedelta(minutes=50),
+        "meter_start_wh": 0,
+        "created_at": START,
+    }
+    async with platform.db.writing() as conn:
+        await conn.execute(
+            insert(charging_sessions),
+            [
+                {
+                    **second,
+                    "id": 2,
+                    "stopped_at": START + timedelta(minutes=70),
+                    "meter_stop_wh": 500,
+                },
+                # Still open.
+                {
+                    **second,
+                    "id": 3,
+                    "started_at": START + timedelta(hours=3),
+                    "stopped_at": None,
+                    "meter_stop_wh": None,
+                },
+            ],
+        )
+    repo = platform.charging_periods.repo
+    one, two = await repo.source(1), await repo.source(2)
+    assert two is not None and two.statuses == [
+        StatusChange(START + timedelta(minutes=61), "SuspendedEVSE")
+    ]
+    assert two.readings == []
+    assert await repo.sources([2, 1, 3, 99, 1]) == {1: one, 2: two}
+
+    computed = await platform.charging_periods.recompute_many([1, 2, 3, 99])
+    assert set(computed) == {1, 2}
+    assert await repo.of_sessions([1, 2, 3]) == {
+        i: periods for i, periods in computed.items() if periods
+    }
+    assert computed[1] == await platform.charging_periods.recompute(1)

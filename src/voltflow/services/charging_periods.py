@@ -38,19 +38,25 @@ class ChargingPeriodsService:
         """Computes the closed session's periods from what is stored now and replaces those
         stored before (none for a session unknown or still open). Also for sessions closed
         before periods were kept."""
-        source = await self.repo.source(session_id)
-        if source is None:
-            return ()
-        periods = periods_from(
-            source.started_at,
-            source.stopped_at,
-            source.meter_start_wh,
-            source.meter_stop_wh,
-            source.readings,
-            source.statuses,
-        )
-        await self.repo.replace(session_id, periods)
-        return periods
+        return (await self.recompute_many([session_id])).get(session_id, ())
+
+    async def recompute_many(
+        self, session_ids: Sequence[int]
+    ) -> dict[int, tuple[ChargingPeriod, ...]]:
+        """:meth:`recompute` for each of these sessions, read and written a batch at a time."""
+        computed = {
+            session_id: periods_from(
+                source.started_at,
+                source.stopped_at,
+                source.meter_start_wh,
+                source.meter_stop_wh,
+                source.readings,
+                source.statuses,
+            )
+            for session_id, source in (await self.repo.sources(session_ids)).items()
+        }
+        await self.repo.replace_many(dict(computed))
+        return computed
 
 
 class SessionChargingPeriods:
@@ -72,5 +78,4 @@ class SessionChargingPeriods:
         sessions = dict.fromkeys(
             int(e.session_id) for e in events if isinstance(e, SessionClosed | SessionCorrected)
         )
-        for session_id in sessions:
-            await self.service.recompute(session_id)
+        await self.service.recompute_many(list(sessions))

@@ -455,21 +455,22 @@ class PeriodsForPricing:
     async def periods_of(
         self, session_ids: Sequence[int]
     ) -> Mapping[int, Sequence[ChargingPeriod]]:
-        found: dict[int, Sequence[ChargingPeriod]] = {}
-        for session_id in session_ids:
-            periods = await self.periods.repo.of_session(session_id)
-            if not periods:
-                periods = await self.periods.recompute(session_id)
-            if periods:
-                found[session_id] = [
-                    ChargingPeriod(
-                        p.start,
-                        # The same OCPI CdrDimensionType names on both sides.
-                        {CdrDimension(d.type.value): d.volume for d in p.dimensions},
-                    )
-                    for p in periods
-                ]
-        return found
+        stored = await self.periods.repo.of_sessions(session_ids)
+        missing = [i for i in session_ids if i not in stored]
+        if missing:
+            stored |= await self.periods.recompute_many(missing)
+        return {
+            session_id: [
+                ChargingPeriod(
+                    p.start,
+                    # The same OCPI CdrDimensionType names on both sides.
+                    {CdrDimension(d.type.value): d.volume for d in p.dimensions},
+                )
+                for p in periods
+            ]
+            for session_id, periods in stored.items()
+            if periods
+        }
 
 
 class LicenceRates:
