@@ -23,6 +23,7 @@ from voltflow.services.lists import ListService
 from voltflow.services.mail import MailSender, MailService
 from voltflow.services.organisations import ContractService, OrganisationService
 from voltflow.services.ports import Clock, StationLink, SystemClock
+from voltflow.services.prepaid import PrepaidService
 from voltflow.services.pricing import (
     LicenceRates,
     PeriodsForPricing,
@@ -51,6 +52,7 @@ from voltflow.store.organisations import (
     OrganisationRepository,
 )
 from voltflow.store.outbox import OutboxRepository
+from voltflow.store.prepaid import PrepaidRepository
 from voltflow.store.session_prices import SessionPriceRepository
 from voltflow.store.sessions import SessionRepository
 from voltflow.store.stations import StationRepository
@@ -82,6 +84,7 @@ class Platform:
     accounts: AccountService
     organisations: OrganisationService
     contracts: ContractService
+    prepaid: PrepaidService
     audit: AuditTrail
     cards: CardService
     lists: ListService
@@ -277,6 +280,17 @@ def build(
             mail_outbox, SmtpMailer(settings.smtp_url, settings.mail_from), clock
         )
         mail.queued = mail_sender.wake
+    prepaid = PrepaidService(
+        PrepaidRepository(db),
+        ContractRepository(db),
+        organisation_repo,
+        clock,
+        uow=uow,
+        mail=mail,
+        timezone=settings.timezone,
+    )
+    # A prepaid session's draw commits with its price lines.
+    pricing.after_priced.append(prepaid.draw_for)
     memberships = MembershipRepository(db)
     accounts = AccountService(UserRepository(db), memberships, ConsoleSessionRepository(db), clock)
     commands = CommandService(
@@ -334,6 +348,7 @@ def build(
         contracts=ContractService(
             ContractRepository(db), organisation_repo, audit, clock, settings.timezone, uow=uow
         ),
+        prepaid=prepaid,
         audit=audit,
         cards=cards,
         lists=lists,

@@ -146,6 +146,7 @@ PATH_EXAMPLES: dict[str, Callable[[Alpha], str]] = {
     "licence_id": lambda a: str(a.licence_id),
     "device_id": lambda a: A_DEVICE,
     "mail_id": lambda a: str(a.mail_id),
+    "contract_id": lambda a: str(a.contract_id),
 }
 
 # Query parameters that can name A's things: collection routes that take one are also called with
@@ -231,6 +232,9 @@ BODY_EXAMPLES: dict[tuple[str, str], Callable[[Alpha], list[Body]]] = {
     ],
     ("POST", "/api/v1/organisations/{organisation_id}/contracts"): lambda a: [
         Body(json={"kind": "emsp", "starts_on": "2026-01-01"})
+    ],
+    ("POST", "/api/v1/contracts/{contract_id}/top-ups"): lambda a: [
+        Body(json={"amount": "50.00", "reference": "TOP-UP-1"})
     ],
     ("POST", "/api/v1/cards/import"): lambda a: [
         Body(content=f"uid,printed_number\n{a.uids[0]},PN-X-0001\n", content_type="text/csv")
@@ -977,6 +981,7 @@ UNKNOWN_EXAMPLES: dict[str, str] = {
     "licence_id": "987654321",
     "device_id": "NRG-NONE0000",
     "mail_id": "987654321",
+    "contract_id": "987654321",
 }
 HEADING = re.compile(r"<h1[^>]*>(.*?)</h1>", re.S)
 

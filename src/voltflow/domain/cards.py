@@ -10,8 +10,10 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 
 from voltflow.domain.authorization import AuthorizationStatus
+from voltflow.domain.billing.prepaid import out_of_credit
 
 
 class CardState(enum.StrEnum):
@@ -96,6 +98,8 @@ class ContractTerms:
 
     starts_on: date
     ends_on: date | None
+    prepaid: bool = False
+    balance: Decimal = Decimal(0)  # a prepaid contract's credit left
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,4 +125,7 @@ def authorize_card(
             return AuthorizationStatus.INVALID
         if contract.ends_on is not None and contract.ends_on < today:
             return AuthorizationStatus.EXPIRED
+        # OCPP 1.6 has no "no credit": Blocked, until a top-up (the holder is told why).
+        if contract.prepaid and out_of_credit(contract.balance):
+            return AuthorizationStatus.BLOCKED
     return AuthorizationStatus.ACCEPTED

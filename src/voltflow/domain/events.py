@@ -15,6 +15,7 @@ import dataclasses
 import itertools
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -265,3 +266,17 @@ def _typed(hint: Any, value: Any) -> Any:
     if "tuple" in text:
         return tuple(value)
     return value
+
+
+def station_session_ids(events: Sequence[Event]) -> list[int]:
+    """The station sessions that these closes and corrections name, once each, in order. An
+    imported device's session closes too (its reference is ``device-<id>``): it has no meter
+    values to cut into periods and is priced at import, so consumers of station sessions
+    leave it out."""
+    return list(
+        dict.fromkeys(
+            int(e.session_id)
+            for e in events
+            if isinstance(e, SessionClosed | SessionCorrected) and e.session_id.isdigit()
+        )
+    )

@@ -17,6 +17,7 @@ class MailKind(StrEnum):
     INVITATION = "invitation"
     CARD_BLOCKED = "card_blocked"
     PAYMENT_REQUEST = "payment_request"
+    OUT_OF_CREDIT = "out_of_credit"
 
 
 class MailStatus(StrEnum):
@@ -63,6 +64,18 @@ class CardBlocked:
 
 
 @dataclass(frozen=True, slots=True)
+class OutOfCredit:
+    """A prepaid contract's balance ran out: its cards no longer start a charge until it is
+    topped up."""
+
+    kind: ClassVar[MailKind] = MailKind.OUT_OF_CREDIT
+    organisation: str
+    balance: Decimal
+    currency: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class PaymentLine:
     day: date
     description: str
@@ -96,7 +109,7 @@ class PaymentRequest:
         return sum(line.energy_wh or 0 for line in self.lines)
 
 
-MailContent = Invitation | CardBlocked | PaymentRequest
+MailContent = Invitation | CardBlocked | PaymentRequest | OutOfCredit
 
 
 @dataclass(frozen=True, slots=True)

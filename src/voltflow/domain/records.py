@@ -428,6 +428,8 @@ class Contract:
     mandate_bic: str | None
     mandate_signed_on: date | None
     created_at: datetime
+    prepaid: bool = False
+    prepaid_balance: Decimal = Decimal(0)
 
     def in_force(self, today: date) -> bool:
         return self.starts_on <= today and (self.ends_on is None or self.ends_on >= today)

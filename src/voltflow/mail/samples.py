@@ -11,6 +11,7 @@ from voltflow.domain.mail import (
     Invitation,
     MailContent,
     MailKind,
+    OutOfCredit,
     PaymentLine,
     PaymentRequest,
 )
@@ -28,6 +29,12 @@ SAMPLES: dict[MailKind, MailContent] = {
         printed_number="VF-000123",
         blocked_at=datetime(2026, 3, 14, 8, 30, tzinfo=UTC),
         reason="lost",
+    ),
+    MailKind.OUT_OF_CREDIT: OutOfCredit(
+        organisation="The Janssens household",
+        balance=Decimal("0.00"),
+        currency="EUR",
+        at=datetime(2026, 3, 14, 19, 5, tzinfo=UTC),
     ),
     MailKind.PAYMENT_REQUEST: PaymentRequest(
         organisation="Acme Logistics",

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from voltflow.domain.access import PLATFORM, Actor, Permission
 from voltflow.domain.charging_periods import ChargingPeriod, periods_from
-from voltflow.domain.events import Event, SessionClosed, SessionCorrected
+from voltflow.domain.events import Event, SessionClosed, SessionCorrected, station_session_ids
 from voltflow.services.access import scope_of
 from voltflow.services.sessions import SessionNotFound
 from voltflow.store.charging_periods import ChargingPeriodRepository
@@ -75,7 +75,4 @@ class SessionChargingPeriods:
 
     async def handle_many(self, events: Sequence[Event]) -> None:
         # A batch may close and correct one session: computed once, from what is stored now.
-        sessions = dict.fromkeys(
-            int(e.session_id) for e in events if isinstance(e, SessionClosed | SessionCorrected)
-        )
-        await self.service.recompute_many(list(sessions))
+        await self.service.recompute_many(station_session_ids(events))

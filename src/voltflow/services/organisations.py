@@ -355,6 +355,7 @@ class ContractService:
         mandate_iban: str | None = None,
         mandate_bic: str | None = None,
         mandate_signed_on: date | None = None,
+        prepaid: bool = False,
     ) -> Contract:
         require(
             actor,
@@ -402,6 +403,8 @@ class ContractService:
             "mandate_iban": mandate.iban if mandate else None,
             "mandate_bic": mandate.bic if mandate else None,
             "mandate_signed_on": mandate.signed_on if mandate else None,
+            "prepaid": prepaid,
+            "prepaid_balance": Decimal(0),
             "created_at": self.clock.now(),
         }
         try:
@@ -416,7 +419,7 @@ class ContractService:
             "contract",
             contract_id,
             organisation_id,
-            {"kind": kind, "starts_on": starts_on},
+            {"kind": kind, "starts_on": starts_on, "prepaid": prepaid},
         )
         contract = await self.repo.get(contract_id)
         assert contract is not None

@@ -6,7 +6,7 @@ tariffs' engine prices).
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from decimal import Decimal
@@ -15,7 +15,7 @@ from typing import Protocol
 
 from voltflow.domain.access import Actor, Permission
 from voltflow.domain.authorization import AuthorizationStatus
-from voltflow.domain.events import Event, SessionClosed, SessionCorrected
+from voltflow.domain.events import Event, SessionClosed, SessionCorrected, station_session_ids
 from voltflow.domain.licences import DeviceKind, DeviceRef
 from voltflow.domain.money import MINOR_UNITS
 from voltflow.domain.records import CardDetail
@@ -115,19 +115,19 @@ class SessionPricing:
         self.emsp_margin_per_kwh = emsp_margin_per_kwh
         self.licences = licences
         self.periods = periods
+        # Told of every batch of sessions the consumer priced, in its unit of work.
+        self.after_priced: list[
+            Callable[[Mapping[int, Sequence[PriceLine]]], Awaitable[object]]
+        ] = []
 
     async def handle(self, event: Event) -> None:
         await self.handle_many([event])
 
     async def handle_many(self, events: Sequence[Event]) -> None:
-        ids = sorted(
-            {
-                int(event.session_id)
-                for event in events
-                if isinstance(event, SessionClosed | SessionCorrected)
-            }
-        )
-        await self.price(ids)
+        ids = sorted(station_session_ids(events))
+        priced = await self.price(ids)
+        for hook in self.after_priced:
+            await hook(priced)
 
     async def price(self, session_ids: Sequence[int]) -> dict[int, tuple[PriceLine, ...]]:
         """Prices these sessions now and stores their lines as their current ones."""

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import RowMapping, and_, bindparam, insert, or_, select, update
@@ -143,9 +144,9 @@ class CardRepository:
         rows = tx.all(_EMSP_CONTRACTS, {"organisation": organisation})
         for c in rows:
             if c["starts_on"] <= today and (c["ends_on"] is None or c["ends_on"] >= today):
-                return standing, ContractTerms(c["starts_on"], c["ends_on"])
+                return standing, _terms(c)
         if rows:
-            return standing, ContractTerms(rows[0]["starts_on"], rows[0]["ends_on"])
+            return standing, _terms(rows[0])
         return standing, None
 
 
@@ -154,10 +155,21 @@ _CARD_STANDING = select(cards.c.state, cards.c.expires_at, cards.c.organisation_
     cards.c.uid == bindparam("uid")
 )
 _EMSP_CONTRACTS = (
-    select(contracts.c.starts_on, contracts.c.ends_on)
+    select(
+        contracts.c.starts_on,
+        contracts.c.ends_on,
+        contracts.c.prepaid,
+        contracts.c.prepaid_balance,
+    )
     .where(contracts.c.organisation_id == bindparam("organisation"), contracts.c.kind == "emsp")
     .order_by(contracts.c.starts_on.desc())
 )
+
+
+def _terms(c: Mapping[str, Any]) -> ContractTerms:
+    return ContractTerms(
+        c["starts_on"], c["ends_on"], bool(c["prepaid"]), Decimal(c["prepaid_balance"])
+    )
 
 
 def card_record(m: RowMapping) -> Card:

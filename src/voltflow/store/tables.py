@@ -16,6 +16,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 from voltflow.store.types import ExactDecimal, UTCDateTime
@@ -144,7 +145,30 @@ contracts = Table(
     Column("mandate_bic", String(11), nullable=True),
     Column("mandate_signed_on", Date, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
+    # A prepaid contract's cards charge while its balance lasts (``domain.billing.prepaid``);
+    # the balance changes only with a row of ``prepaid_movements``, in the same transaction.
+    Column("prepaid", Boolean, nullable=False, server_default=false()),
+    Column("prepaid_balance", ExactDecimal, nullable=False, server_default="0"),
     Index("ix_contracts_organisation", "organisation_id"),
+)
+
+# Every change of a prepaid balance: top-ups (reference: the payment's) and what sessions drew
+# (reference: the session's id; a session's rows add up to what it drew in all).
+prepaid_movements = Table(
+    "prepaid_movements",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("contract_id", BigInteger, ForeignKey("contracts.id"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("amount", ExactDecimal, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("balance", ExactDecimal, nullable=False),
+    Column("reference", String(64), nullable=False),
+    Column("session_price", ExactDecimal, nullable=True),
+    Column("actor_id", BigInteger, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_prepaid_movements_contract", "contract_id", "id"),
+    Index("ix_prepaid_movements_reference", "contract_id", "kind", "reference"),
 )
 
 # A charging card (an OCPP idTag). Cards made by `token add` have no owner and are active.

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from voltflow.domain.billing.prepaid import PrepaidError
 from voltflow.domain.contracts import ContractError
 from voltflow.i18n import _, language, lazy
 from voltflow.services.access import Forbidden
@@ -24,6 +25,7 @@ from voltflow.services.licences import DeviceNotFound, LicenceNotFound, LicenceP
 from voltflow.services.lists import ListError, ListNotFound
 from voltflow.services.organisations import OrganisationError, OrganisationNotFound
 from voltflow.services.ports import CommandError, WriterClosed
+from voltflow.services.prepaid import ContractNotFound
 from voltflow.services.pricing import PricingError
 from voltflow.services.sessions import SessionNotFound
 from voltflow.services.stations import StationError, StationNotFound
@@ -228,11 +230,13 @@ def install(app: FastAPI) -> None:
         (PricingError, lazy("Invalid price request")),
         (CorrectionError, lazy("Invalid correction")),
         (LicenceProblem, lazy("Invalid licence request")),
+        (PrepaidError, lazy("Invalid top-up")),
     ):
         app.add_exception_handler(error, _field_problem(title))
     for missing, title in (
         (CardNotFound, lazy("Card not found")),
         (OrganisationNotFound, lazy("Organisation not found")),
+        (ContractNotFound, lazy("Contract not found")),
     ):
         app.add_exception_handler(missing, _not_found(title))
 

@@ -96,6 +96,8 @@ class ContractIn(BaseModel):
     mandate_iban: str | None = Field(default=None, max_length=42)
     mandate_bic: str | None = Field(default=None, max_length=11)
     mandate_signed_on: date | None = None
+    # Prepaid: the cards charge while the balance lasts, topped up by transfer.
+    prepaid: bool = False
 
 
 class ContractOut(BaseModel):
@@ -113,6 +115,33 @@ class ContractOut(BaseModel):
     mandate_iban: str | None
     mandate_bic: str | None
     mandate_signed_on: date | None
+    prepaid: bool
+    prepaid_balance: Decimal
+
+
+class TopUpIn(BaseModel):
+    amount: ShortDecimal
+    currency: str = Field(default="EUR", min_length=3, max_length=3)
+    reference: str = Field(min_length=1, max_length=64)
+
+
+class MovementOut(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    id: int
+    kind: str
+    amount: Decimal
+    currency: str
+    balance: Decimal
+    reference: str
+    created_at: datetime
+
+
+class TopUpOut(BaseModel):
+    booked: bool
+    amount: Decimal
+    currency: str
+    balance: Decimal
+    reference: str
 
 
 class AuditOut(BaseModel):
@@ -228,6 +257,38 @@ async def create_contract(
         actor, organisation_id, body.kind, **body.model_dump(exclude={"kind"})
     )
     return ContractOut.model_validate(contract, from_attributes=True)
+
+
+@router.post("/contracts/{contract_id}/top-ups", tags=["contracts"])
+async def top_up_contract(
+    contract_id: IdPath, body: TopUpIn, platform: PlatformDep, actor: ApiUser
+) -> TopUpOut:
+    """Books money received for a prepaid contract's balance; a reference booked before books
+    nothing again (``booked`` false)."""
+    done = await platform.prepaid.top_up(
+        actor, contract_id, body.amount, body.currency, body.reference
+    )
+    m = done.movement
+    return TopUpOut(
+        booked=done.booked,
+        amount=m.amount,
+        currency=m.currency,
+        balance=m.balance,
+        reference=m.reference,
+    )
+
+
+@router.get("/contracts/{contract_id}/movements", tags=["contracts"])
+async def prepaid_movements(
+    contract_id: IdPath,
+    platform: PlatformDep,
+    actor: ApiUser,
+    offset: Offset = 0,
+    limit: Limit = 50,
+) -> PageOut[MovementOut]:
+    """A prepaid contract's balance movements, newest first."""
+    page = await platform.prepaid.movements(actor, contract_id, PageRequest(offset, limit))
+    return PageOut[MovementOut].model_validate(page, from_attributes=True)
 
 
 @router.get("/audit", tags=["audit"])
