@@ -6,6 +6,10 @@ import os
 import secrets
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
+
+# The repository's root, when the platform runs from a checkout (src/voltflow/config.py).
+_CHECKOUT = Path(__file__).resolve().parents[2]
 
 
 def _bool(value: str | None, default: bool) -> bool:
@@ -54,6 +58,9 @@ class Settings:
     mail_from: str = "Voltflow <noreply@voltflow.invalid>"
     # Where people reach the console, for the links in mails; none: this server's own address.
     public_url: str | None = None
+    # The Peppol BIS Billing rules (CEN-EN16931-UBL.xslt, PEPPOL-EN16931-UBL.xslt) that e-invoices
+    # are validated against before they leave; they are not shipped in the package.
+    peppol_rules: Path = field(default_factory=lambda: _CHECKOUT.parent / "shared" / "peppol")
 
     @property
     def console_url(self) -> str:
@@ -93,4 +100,6 @@ class Settings:
         s.smtp_url = e.get("VOLTFLOW_SMTP_URL") or None
         s.mail_from = e.get("VOLTFLOW_MAIL_FROM") or s.mail_from
         s.public_url = e.get("VOLTFLOW_PUBLIC_URL") or None
+        if e.get("VOLTFLOW_PEPPOL_RULES"):
+            s.peppol_rules = Path(e["VOLTFLOW_PEPPOL_RULES"])
         return s

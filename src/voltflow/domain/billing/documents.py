@@ -182,6 +182,9 @@ class Document:
     corrects: str | None = None  # a credit note: the number of the invoice it corrects
     note: str | None = None
     annex: tuple[AnnexRow, ...] = field(default=())
+    # What the buyer asked to be quoted for routing the document inside their organisation (a
+    # purchase order, a cost centre); Peppol requires one, the number stands in when none is set.
+    buyer_reference: str | None = None
 
     def __post_init__(self) -> None:
         if self.currency not in MINOR_UNITS:
