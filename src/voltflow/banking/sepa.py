@@ -85,7 +85,8 @@ def validate(content: bytes, schema: str) -> None:
             name.text,
             "root",
         )
-    error = next(iter(_schema(schema).iter_errors(content)), None)
+    source = xmlschema.XMLResource(content, allow="none", defuse="always")
+    error = next(iter(_schema(schema).iter_errors(source)), None)
     if error is not None:
         path = error.path or "/"
         reason = error.reason or str(error)
