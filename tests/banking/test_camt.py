@@ -234,6 +234,10 @@ def test_a_malformed_statement_names_what_is_wrong(
     assert err.value.element == element
     assert err.value.line is not None
     assert message in str(err.value)
+    if element is not None and element.endswith(("Amt", "CdtDbtInd", "Sts", "DtTm")):
+        # The line is the faulty element's own.
+        line = content.decode().splitlines()[err.value.line - 1]
+        assert f"<{element.rsplit('/', 1)[-1]}" in line
 
 
 def test_an_error_in_a_debit_still_refuses_the_whole_file() -> None:

@@ -187,21 +187,25 @@ def _booking_date(entry: etree._Element, where: str) -> date:
     raise StatementError("Dt or DtTm missing", line=booked.sourceline, element=f"{where}/BookgDt")
 
 
+def _code(entry: etree._Element, name: str, codes: tuple[str, ...], where: str) -> str:
+    element = _required(entry, name, where)
+    code = _text(element)
+    if code not in codes:
+        raise StatementError(
+            f"{code!r}: {', '.join(codes[:-1])} or {codes[-1]}",
+            line=element.sourceline,
+            element=f"{where}/{name}",
+        )
+    return code
+
+
 def _entry(
     entry: etree._Element, where: str, account: str, statement: str, number: int
 ) -> Iterator[StatementEntry]:
     amount_element = _required(entry, "Amt", where)
     amount, currency = _amount(amount_element, f"{where}/Amt")
-    direction = _required_text(entry, "CdtDbtInd", where)
-    if direction not in ("CRDT", "DBIT"):
-        raise StatementError(
-            f"{direction!r}: CRDT or DBIT", line=entry.sourceline, element=f"{where}/CdtDbtInd"
-        )
-    status = _required_text(entry, "Sts", where)
-    if status not in ("BOOK", "PDNG", "INFO"):
-        raise StatementError(
-            f"{status!r}: BOOK, PDNG or INFO", line=entry.sourceline, element=f"{where}/Sts"
-        )
+    direction = _code(entry, "CdtDbtInd", ("CRDT", "DBIT"), where)
+    status = _code(entry, "Sts", ("BOOK", "PDNG", "INFO"), where)
     booked_on = _booking_date(entry, where) if status == "BOOK" else None
     # The bank's reference is unique per account; the account makes it unique across banks.
     own = _text(_find(entry, "AcctSvcrRef"))
