@@ -293,6 +293,9 @@ BODY_EXAMPLES: dict[tuple[str, str], Callable[[Alpha], list[Body]]] = {
     ("POST", "/customers/{organisation_id}/contracts"): lambda a: [
         Body(form={"kind": "emsp", "starts_on": "2026-01-01"})
     ],
+    ("POST", "/customers/{organisation_id}/contracts/{contract_id}/top-ups"): lambda a: [
+        Body(form={"amount": "50.00", "reference": "TOP-UP-1"})
+    ],
     ("POST", "/customers/{organisation_id}/document-language"): lambda a: [
         Body(form={"document_language": "nl"})
     ],

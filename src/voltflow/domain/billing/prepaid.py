@@ -88,10 +88,8 @@ def draw(
     if last_price is not None and price == last_price:
         return None
     change = price - (last_price or Decimal(0))
-    if change > 0:
-        change = min(change, balance)
-    else:
-        change = max(change, -drawn_before)
+    # A rise draws what the balance covers; a fall gives back no more than was drawn.
+    change = min(change, balance) if change > 0 else max(change, -drawn_before)
     return Movement(MovementKind.SESSION, -change, currency, balance - change, str(session), price)
 
 

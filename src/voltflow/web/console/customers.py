@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from voltflow.bootstrap import Platform
 from voltflow.domain.access import Actor, OrganisationKind, Role
+from voltflow.domain.billing.prepaid import PrepaidError
 from voltflow.domain.contracts import ContractError, ContractKind
 from voltflow.domain.paging import PageRequest
 from voltflow.domain.queries import CardFilter, OrganisationFilter, PeopleFilter, StationFilter
@@ -16,6 +17,7 @@ from voltflow.i18n import _
 from voltflow.services.access import require
 from voltflow.services.accounts import AccountError
 from voltflow.services.organisations import NewPerson, OrganisationError
+from voltflow.services.prepaid import ContractNotFound
 from voltflow.web.auth import ConsoleUser, CsrfChecked, PlatformDep
 from voltflow.web.console.common import (
     PAGE,
@@ -24,6 +26,7 @@ from voltflow.web.console.common import (
     can,
     flash,
     is_partial,
+    money,
     parse_amount,
     parse_date,
     redirect,
@@ -163,8 +166,17 @@ async def _customer_context(
             PeopleFilter(q=(q or "").strip() or None),
             PageRequest(offset, PAGE),
         )
+    ctx["credit"] = []
+    ctx["top_up_form"] = {}
+    ctx["top_up_errors"] = FieldErrors()
     if can(user, P.CONTRACTS_READ, organisation_id):
         ctx["contracts"] = await platform.contracts.of_organisation(user, organisation_id)
+        # The release note's "Credit": each prepaid contract's balance and latest movements.
+        ctx["credit"] = [
+            (c, await platform.prepaid.movements(user, c.id, PageRequest(0, 10)))
+            for c in ctx["contracts"]
+            if c.prepaid
+        ]
     if can(user, P.CARDS_READ, organisation_id):
         ctx["cards"] = await platform.cards.search(
             user, CardFilter(organisation_id=organisation_id), PageRequest(limit=10)
@@ -276,6 +288,7 @@ async def create_contract(
     mandate_iban: Key = "",
     mandate_bic: Key = "",
     mandate_signed_on: Key = "",
+    prepaid: Key = "",
 ) -> Response:
     await platform.organisations.get(user, organisation_id)
     require(user, P.CONTRACTS_WRITE, organisation_id)
@@ -291,6 +304,7 @@ async def create_contract(
         "mandate_iban": mandate_iban,
         "mandate_bic": mandate_bic,
         "mandate_signed_on": mandate_signed_on,
+        "prepaid": prepaid,
     }
     errors = FieldErrors()
     if kind not in {k.value for k in ContractKind}:
@@ -322,6 +336,7 @@ async def create_contract(
                 mandate_iban=mandate_iban.strip() or None,
                 mandate_bic=mandate_bic.strip() or None,
                 mandate_signed_on=signed,
+                prepaid=bool(prepaid),
             )
         except ContractError as exc:
             errors[exc.field if exc.field in CONTRACT_FIELDS else "kind"] = str(exc)
@@ -338,6 +353,54 @@ async def create_contract(
     ctx = await _customer_context(platform, user, organisation_id, None, 0)
     ctx["contract_form"] = form
     ctx["contract_errors"] = errors
+    return render(request, "customer.html", {"user": user, **ctx}, 422)
+
+
+@router.post(
+    "/customers/{organisation_id}/contracts/{contract_id}/top-ups", dependencies=[CsrfChecked]
+)
+async def top_up(
+    request: Request,
+    organisation_id: IdPath,
+    contract_id: IdPath,
+    platform: PlatformDep,
+    user: ConsoleUser,
+    amount: Key = "",
+    reference: Key = "",
+) -> Response:
+    """Books a transfer received for a prepaid contract's balance."""
+    await platform.organisations.get(user, organisation_id)
+    contract = await platform.contracts.repo.get(contract_id)
+    if contract is None or contract.organisation_id != organisation_id:
+        raise ContractNotFound(contract_id)
+    errors = FieldErrors()
+    value = parse_amount(amount, "amount", errors) if amount.strip() else None
+    if value is None and "amount" not in errors:
+        errors["amount"] = _("required")
+    if not errors:
+        assert value is not None
+        try:
+            done = await platform.prepaid.top_up(
+                user, contract_id, value, contract.currency, reference
+            )
+        except PrepaidError as exc:
+            errors[exc.field if exc.field in ("amount", "reference") else "amount"] = str(exc)
+        else:
+            flash(
+                request,
+                _("%(amount)s booked: the balance is %(balance)s.")
+                % {
+                    "amount": money(done.movement.amount, contract.currency),
+                    "balance": money(done.movement.balance, contract.currency),
+                }
+                if done.booked
+                else _("A top-up with reference %(reference)s was booked before: nothing added.")
+                % {"reference": done.movement.reference},
+            )
+            return redirect(f"/customers/{organisation_id}#credit")
+    ctx = await _customer_context(platform, user, organisation_id, None, 0)
+    ctx["top_up_form"] = {"contract": contract_id, "amount": amount, "reference": reference}
+    ctx["top_up_errors"] = errors
     return render(request, "customer.html", {"user": user, **ctx}, 422)
 
 
