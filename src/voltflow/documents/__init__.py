@@ -1,0 +1,1 @@
+"""Billing documents rendered for people and for machines."""
