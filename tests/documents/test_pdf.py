@@ -242,6 +242,8 @@ def test_an_invoice_shows_its_number_lines_vat_breakdown_totals_and_reference() 
     pdf = to_pdf(_invoice(), language="en")
     lines = _lines(pdf)
     assert "INV-2026-000042" in lines
+    assert _has_row(lines, "Acme Logistics BV", "Rue de la Loi 16", "1000 Bruxelles")
+    assert "VAT number: BE0403170701" in lines
     assert _has_row(lines, "Issue date", "2026-12-01", "Due date", "2026-12-31")
     assert _has_row(lines, "Period", "2026-11-01 – 2026-11-30", "Structured reference", REFERENCE)
     assert _has_row(lines, "Description", "Quantity", "Unit price", "VAT", "Excl. VAT")
@@ -278,7 +280,8 @@ def test_categories_without_a_rate_are_named() -> None:
     assert _has_row(lines, "Roaming fee", "1", "€ 50,00", "autoliquidation", "€ 50,00")
     assert _has_row(lines, "Autoliquidation", "0 %", "€ 50,00", "€ 0,00")
     # Parties of two countries: each address says its country.
-    assert "Pays-Bas" in lines and "Belgique" in lines
+    assert _has_row(lines, "Pays-Bas", "Numéro de TVA : NL123456789B01")
+    assert _has_row(lines, "Belgique", "Numéro de TVA : BE0123456749")
 
 
 def test_a_direct_debit_names_its_mandate() -> None:

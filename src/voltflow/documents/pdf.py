@@ -54,7 +54,8 @@ from voltflow.i18n import SOURCE, _, formats, ngettext, pgettext, supported, use
 REGULAR = "Helvetica"
 BOLD = "Helvetica-Bold"
 MARGIN = 18 * mm
-WIDTH = A4[0] - 2 * MARGIN
+# What a frame leaves between its paddings.
+WIDTH = A4[0] - 2 * MARGIN - 12
 GREY = colors.Color(0.4, 0.4, 0.4)
 RULE = colors.Color(0.75, 0.75, 0.75)
 SHADE = colors.Color(0.94, 0.94, 0.94)
@@ -269,7 +270,7 @@ def _address(party: Party, *, country: bool) -> list[str]:
     if country:
         lines.append(str(formats.locale().territories.get(party.country, party.country)))
     if party.vat_number:
-        lines.append(_("VAT number") + f": {party.vat_number}")
+        lines.append(_("VAT number: %(number)s") % {"number": party.vat_number})
     return [line for line in lines if line]
 
 
@@ -283,15 +284,31 @@ def _party(label: str, party: Party, *, country: bool) -> list[Flowable]:
     return [_para(label, _SMALL), Paragraph(block, _BODY)]
 
 
+def _cell(text: str, width: float, style: ParagraphStyle = _CELL) -> str | Paragraph:
+    """``text`` as a table cell: a string where it fits on one line (a table draws those
+    without laying out a paragraph), a paragraph that wraps where it does not."""
+    written = plain(text)
+    if stringWidth(written, style.fontName, style.fontSize) <= width:
+        return written
+    return _para(text, style)
+
+
 def _facts(rows: Sequence[tuple[str, str]], width: float) -> Table:
+    widths = [width * 0.45, width * 0.55]
     table = Table(
-        [[_para(label, _SMALL), _para(value, _CELL)] for label, value in rows],
-        colWidths=[width * 0.42, width * 0.58],
+        [
+            [_cell(label, widths[0] - 6, _SMALL), _cell(value, widths[1] - 6)]
+            for label, value in rows
+        ],
+        colWidths=widths,
         hAlign="LEFT",
     )
     table.setStyle(
         TableStyle(
             [
+                ("FONT", (0, 0), (0, -1), REGULAR, _SMALL.fontSize, _SMALL.leading),
+                ("TEXTCOLOR", (0, 0), (0, -1), GREY),
+                ("FONT", (1, 0), (1, -1), REGULAR, _CELL.fontSize, _CELL.leading),
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
                 ("LEFTPADDING", (0, 0), (-1, -1), 0),
                 ("TOPPADDING", (0, 0), (-1, -1), 1),
@@ -372,7 +389,7 @@ def _header(document: Document, local: Callable[..., str]) -> list[Flowable]:
     middle = Table(
         [
             [
-                _facts(facts, WIDTH * 0.5),
+                _facts(facts, WIDTH * 0.55 - 6),
                 _party(_("To"), document.buyer, country=foreign),
             ]
         ],
@@ -415,14 +432,20 @@ def _lines(document: Document, local: Callable[..., str]) -> Table:
         _("Excl. VAT") if vat else _("Amount"),
     ]
     rows: list[list[Any]] = [header]
+    room = WIDTH - sum(figures) - 12
     for line in document.lines:
-        description = _markup(line.description)
+        description: str | Paragraph
         if line.period_start and line.period_end:
             period = _markup(_span(local, line.period_start, line.period_end))
-            description += f'<br/><font size="7.5" color="#666666">{period}</font>'
+            description = Paragraph(
+                f'{_markup(line.description)}<br/><font size="7.5" color="#666666">{period}</font>',
+                _CELL,
+            )
+        else:
+            description = _cell(line.description, room)
         rows.append(
             [
-                Paragraph(description, _CELL),
+                description,
                 _quantity(line),
                 plain(formats.money(line.unit_price, currency)),
                 *([_vat_cell(line)] if vat else []),
@@ -434,7 +457,9 @@ def _lines(document: Document, local: Callable[..., str]) -> Table:
 
 def _breakdown(document: Document) -> Table:
     currency = document.currency
-    rows: list[list[Any]] = [[_("VAT category"), _("Rate"), _("Taxable amount"), _("VAT")]]
+    rows: list[list[Any]] = [
+        [_("VAT category"), pgettext("VAT", "Rate"), _("Taxable amount"), _("VAT")]
+    ]
     for subtotal in document.vat_breakdown:
         rows.append(
             [
@@ -444,7 +469,7 @@ def _breakdown(document: Document) -> Table:
                 plain(formats.money(subtotal.tax, currency)),
             ]
         )
-    figures = [22 * mm, 30 * mm, 24 * mm]
+    figures = [22 * mm, 36 * mm, 24 * mm]
     return _grid(rows, [WIDTH - sum(figures), *figures], numeric_from=1)
 
 
