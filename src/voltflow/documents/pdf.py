@@ -57,7 +57,6 @@ MARGIN = 18 * mm
 # What a frame leaves between its paddings.
 WIDTH = A4[0] - 2 * MARGIN - 12
 GREY = colors.Color(0.4, 0.4, 0.4)
-RULE = colors.Color(0.75, 0.75, 0.75)
 SHADE = colors.Color(0.94, 0.94, 0.94)
 # The language tag the PDF declares, for screen readers and search.
 TAGS = {"nl": "nl-BE", "fr": "fr-BE", "en": "en-GB"}
