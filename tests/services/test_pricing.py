@@ -9,14 +9,17 @@ from typing import Any
 
 import pytest
 
-from tests.factories import operator
+from tests.factories import company, operator
 from tests.factories import tariff_document as tariff
 from tests.ocpp.support import add_station, eventually, ocpp_station, transaction
 from voltflow.bootstrap import Platform
+from voltflow.domain.access import Role
 from voltflow.domain.session_prices import Basis, Party, PriceLine
 from voltflow.domain.session_types import SessionType
+from voltflow.services.access import Forbidden
 from voltflow.services.corrections import CorrectionError
 from voltflow.services.pricing import PricingError
+from voltflow.services.stations import StationNotFound
 
 T0 = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)  # a Tuesday, 10:00 in Brussels
 
@@ -189,3 +192,83 @@ async def test_a_correction_that_makes_no_sense_is_refused_and_changes_nothing(
     assert refused.value.field == field
     session = await platform.sessions.get(session_id)
     assert (session.energy_wh, session.session_type) == (10_000, "normal")
+
+
+@pytest.mark.parametrize("field", ["tariff_id", "host_tariff_id"])
+async def test_a_tariff_in_another_currency_is_refused_and_changes_nothing(
+    platform: Platform, field: str
+) -> None:
+    """Pricing would refuse every session such a tariff prices: it is refused when it is set,
+    even when only an earlier version is in another currency."""
+    op = await operator(platform)
+    await add_station(platform, "CP-1")
+    await platform.tariffs.add(tariff("PUBLIC", "0.40"), actor=op)
+    await platform.tariffs.add({**tariff("MIXED", "0.40"), "currency": "USD"}, actor=op)
+    await platform.tariffs.add(tariff("MIXED", "0.40", start="2026-02-01T00:00:00Z"), actor=op)
+    await platform.pricing.set_station_prices(op, "CP-1", tariff_id="PUBLIC")
+    with pytest.raises(PricingError) as refused:
+        await platform.pricing.set_station_prices(
+            op, "CP-1", **{"tariff_id": None, "host": "op", field: "MIXED"}
+        )
+    assert refused.value.field == field
+    assert str(refused.value) == "tariff MIXED is in USD; prices here are in EUR"
+    prices = await platform.pricing.station_prices(op, "CP-1")
+    assert prices.tariff is not None and prices.tariff.tariff_id == "PUBLIC"
+    assert prices.host is None
+    # Nor is it offered.
+    assert [v.tariff_id for v in await platform.pricing.tariff_choices(op)] == ["PUBLIC"]
+
+
+async def test_a_stations_prices_name_the_version_a_session_starting_now_gets(
+    platform: Platform,
+) -> None:
+    op = await operator(platform)
+    await add_station(platform, "CP-1")
+    await platform.tariffs.add(tariff("PUBLIC", "0.40", start="2020-01-01T00:00:00Z"), actor=op)
+    await platform.tariffs.add(tariff("PUBLIC", "0.50", start="2099-01-01T00:00:00Z"), actor=op)
+    await platform.tariffs.add(tariff("LATER", "0.30", start="2099-01-01T00:00:00Z"), actor=op)
+    await platform.pricing.set_station_prices(
+        op, "CP-1", tariff_id="PUBLIC", host="op", host_tariff_id="LATER"
+    )
+
+    prices = await platform.pricing.station_prices(op, "CP-1")
+    assert prices.currency == "EUR" and prices.host == "op"
+    assert prices.tariff is not None and prices.tariff.in_force
+    assert prices.tariff.version is not None and prices.tariff.version.version == 1
+    # Not in force yet: its latest version, said so.
+    assert prices.host_tariff is not None and not prices.host_tariff.in_force
+    assert prices.host_tariff.version is not None and prices.host_tariff.version.version == 1
+    # Choices: each tariff once, by its latest version.
+    choices = await platform.pricing.tariff_choices(op)
+    assert [(v.tariff_id, v.version) for v in choices] == [("LATER", 1), ("PUBLIC", 2)]
+
+
+async def test_who_reads_and_who_sets_a_stations_prices(platform: Platform) -> None:
+    """The owner's fleet manager reads them; its host and other people of the owner are
+    refused; another company's manager is told there is no such station, as for one that does
+    not exist; only operators set them or see the choices."""
+    op = await operator(platform)
+    acme = await company(platform, op, "Acme", drivers=1)
+    globex = await company(platform, op, "Globex", drivers=0)
+    host = await platform.organisations.add_person(op, acme.id, "hank@acme", Role.HOST)
+    hank = await platform.accounts.actor(host.user_id)
+    assert hank is not None
+    await add_station(platform, "CP-1")
+    await platform.stations.set_owner(op, "CP-1", acme.id)
+    await platform.tariffs.add(tariff("PUBLIC", "0.40"), actor=op)
+    await platform.pricing.set_station_prices(op, "CP-1", tariff_id="PUBLIC")
+
+    read = await platform.pricing.station_prices(acme.manager, "CP-1")
+    assert read.tariff is not None and read.tariff.tariff_id == "PUBLIC"
+    for refused in (hank, acme.drivers[0]):
+        with pytest.raises(Forbidden):
+            await platform.pricing.station_prices(refused, "CP-1")
+    for station_id in ("CP-1", "CP-NONE"):
+        with pytest.raises(StationNotFound):
+            await platform.pricing.station_prices(globex.manager, station_id)
+    with pytest.raises(Forbidden):
+        await platform.pricing.set_station_prices(acme.manager, "CP-1", tariff_id=None)
+    with pytest.raises(Forbidden):
+        await platform.pricing.tariff_choices(acme.manager)
+    after = await platform.pricing.station_prices(op, "CP-1")
+    assert after.tariff is not None and after.tariff.tariff_id == "PUBLIC"

@@ -220,6 +220,9 @@ BODY_EXAMPLES: dict[tuple[str, str], Callable[[Alpha], list[Body]]] = {
     ("POST", "/api/v1/sessions/{session_id}/corrections"): lambda a: [
         Body(json={"reason": "meter replaced", "meter_stop_wh": 99_999_999})
     ],
+    ("PUT", "/api/v1/stations/{station_id}/prices"): lambda a: [
+        Body(json={"tariff_id": None, "host": a.manager.username, "host_tariff_id": None})
+    ],
     ("POST", "/api/v1/price-estimates"): lambda a: [
         Body(json={"station_id": a.station_id, "card": a.uids[0], "kwh": 10, "minutes": 30})
     ],
@@ -285,6 +288,9 @@ BODY_EXAMPLES: dict[tuple[str, str], Callable[[Alpha], list[Body]]] = {
         Body(form={"action": "Reset", "payload": '{"type": "Hard"}'})
     ],
     ("POST", "/stations/{station_id}/owner"): lambda a: [Body(form={"organisation_id": ""})],
+    ("POST", "/stations/{station_id}/prices"): lambda a: [
+        Body(form={"tariff_id": "", "host": a.manager.username, "host_tariff_id": ""})
+    ],
     ("POST", "/customers"): lambda a: [Body(form={"name": A_NAME, "kind": "company"})],
     ("POST", "/customers/{organisation_id}/people"): lambda a: [
         Body(form={"username": "intruder", "role": "fleet_manager"}),
@@ -359,6 +365,8 @@ OPERATOR_WRITES: dict[tuple[str, str], int] = {
     ("PUT", "/api/v1/station-groups/{group_id}/stations"): 200,
     ("POST", "/api/v1/stations/{station_id}/claim"): 200,
     ("POST", "/stations/{station_id}/commands"): 200,
+    ("PUT", "/api/v1/stations/{station_id}/prices"): 200,
+    ("POST", "/stations/{station_id}/prices"): 303,
     ("POST", "/customers/{organisation_id}/contracts"): 303,
     ("POST", "/lists/{list_id}/cards"): 303,
     ("POST", "/lists/{list_id}/sync"): 303,

@@ -325,6 +325,29 @@ class PricingError(ValueError):
         self.field = field
 
 
+@dataclass(frozen=True, slots=True)
+class TariffInForce:
+    """A tariff a station names, with the version a session starting now would be priced by;
+    when none would (it starts later, or it has ended), its latest version and ``in_force``
+    false."""
+
+    tariff_id: str
+    version: TariffVersion | None
+    in_force: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StationPrices:
+    """What a public session at the station costs, who hosts it (a login) and by which tariff
+    the host is paid; ``currency`` is the one every tariff of the platform's prices is in."""
+
+    station_id: str
+    currency: str
+    tariff: TariffInForce | None
+    host: str | None
+    host_tariff: TariffInForce | None
+
+
 class PricingService:
     """A station's public tariff and host, a session's lines and their history."""
 
@@ -367,9 +390,23 @@ class PricingService:
         """What a public session at the station costs, and who hosts it and is paid by which
         tariff (None: nobody). Only the operator sets prices."""
         require(actor, Permission.CONTRACTS_WRITE, None)
+        currency = self.pricing.currency
         for field, tariff in (("tariff_id", tariff_id), ("host_tariff_id", host_tariff_id)):
-            if tariff is not None and not await self.pricing.tariffs.versions(tariff):
+            if tariff is None:
+                continue
+            versions = await self.pricing.tariffs.versions(tariff)
+            if not versions:
                 raise PricingError(_("no tariff %(id)s") % {"id": tariff}, field)
+            # Pricing would refuse every session such a version prices: refused here instead.
+            other = next(
+                (v.tariff.currency for v in versions if v.tariff.currency != currency), None
+            )
+            if other is not None:
+                raise PricingError(
+                    _("tariff %(id)s is in %(currency)s; prices here are in %(expected)s")
+                    % {"id": tariff, "currency": other, "expected": currency},
+                    field,
+                )
         host_user_id = None
         if host is not None:
             user = await self.users.by_username(host)
@@ -393,6 +430,48 @@ class PricingService:
             None,
             {"tariff_id": tariff_id, "host": host, "host_tariff_id": host_tariff_id},
         )
+
+    async def station_prices(self, actor: Actor, station_id: str) -> StationPrices:
+        """The station's public tariff, host and host's tariff, for those who read the contracts
+        of the organisation that owns it (operators: every station); to the others who cannot
+        see the station, it does not exist."""
+        found = await self.repo.station_prices(station_id)
+        require(
+            actor,
+            Permission.CONTRACTS_READ,
+            found.organisation_id if found is not None else None,
+            missing=lambda: StationNotFound(station_id),
+            exists=found is not None,
+        )
+        assert found is not None
+        return StationPrices(
+            station_id=station_id,
+            currency=self.pricing.currency,
+            tariff=await self._in_force(found.tariff_id),
+            host=found.host,
+            host_tariff=await self._in_force(found.host_tariff_id),
+        )
+
+    async def _in_force(self, tariff_id: str | None) -> TariffInForce | None:
+        if tariff_id is None:
+            return None
+        versions = await self.pricing.tariffs.versions(tariff_id)
+        now = in_force(versions, self.clock.now())
+        if now is not None:
+            return TariffInForce(tariff_id, now, True)
+        return TariffInForce(tariff_id, versions[-1] if versions else None, False)
+
+    async def tariff_choices(self, actor: Actor) -> list[TariffVersion]:
+        """The tariffs a station's prices may name (every version in the platform's currency),
+        each by its latest version, by id."""
+        require(actor, Permission.CONTRACTS_WRITE, None)
+        every = await self.pricing.tariffs.every_version()
+        currency = self.pricing.currency
+        return [
+            versions[-1]
+            for _id, versions in sorted(every.items())
+            if versions and all(v.tariff.currency == currency for v in versions)
+        ]
 
     async def reprice_all(self, actor: Actor) -> int:
         require(actor, Permission.CONTRACTS_WRITE, None)

@@ -39,6 +39,7 @@ from voltflow.store.tables import (
     session_price_lines,
     station_group_members,
     stations,
+    users,
 )
 from voltflow.store.types import UTCDateTime
 
@@ -227,6 +228,31 @@ class SessionPriceRepository:
             revisions.setdefault(int(row.revision), (row.priced_at, []))[1].append(_line(row))
         return [(rev, at, tuple(lines)) for rev, (at, lines) in revisions.items()]
 
+    async def station_prices(self, station_id: str) -> StationPriceSettings | None:
+        """What the station's sessions are priced with, and its host's login; None when there
+        is no such station."""
+        query = (
+            select(
+                stations.c.organisation_id,
+                stations.c.tariff_id,
+                users.c.username,
+                stations.c.host_tariff_id,
+            )
+            .select_from(stations.outerjoin(users, users.c.id == stations.c.host_user_id))
+            .where(stations.c.id == station_id)
+        )
+        async with self.db.reading() as conn:
+            row = (await conn.execute(query)).first()
+        if row is None:
+            return None
+        return StationPriceSettings(
+            station_id=station_id,
+            organisation_id=None if row.organisation_id is None else int(row.organisation_id),
+            tariff_id=row.tariff_id,
+            host=row.username,
+            host_tariff_id=row.host_tariff_id,
+        )
+
     async def set_station_prices(
         self,
         station_id: str,
@@ -324,6 +350,17 @@ linear_prices = Table(
     prefixes=["TEMPORARY"],
 )
 _ANY = 2**62  # no upper bound on session ids
+
+
+@dataclass(frozen=True, slots=True)
+class StationPriceSettings:
+    """A station's public tariff, its host (a login) and the host's tariff, as stored."""
+
+    station_id: str
+    organisation_id: int | None
+    tariff_id: str | None
+    host: str | None
+    host_tariff_id: str | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,28 +13,36 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from voltflow.domain.access import Actor
 from voltflow.domain.paging import PageRequest
 from voltflow.domain.queries import MessageFilter, SessionFilter, StationFilter
-from voltflow.i18n import _
-from voltflow.services.access import require
+from voltflow.domain.tariffs import TariffDimension, TariffVersion
+from voltflow.i18n import _, pgettext
+from voltflow.services.access import Forbidden, require
 from voltflow.services.ports import CommandError, ProtocolCatalogue
+from voltflow.services.pricing import PricingError, StationPrices
 from voltflow.services.stations import StationError, StationNotFound
 from voltflow.web.auth import ConsoleUser, CsrfChecked, PlatformDep
 from voltflow.web.console.charts import station_activity
 from voltflow.web.console.common import (
     PAGE,
+    FieldErrors,
     P,
     can,
     customer_choices,
     flash,
     home_for,
     is_partial,
+    money,
     organisation_names,
     parse_int,
     redirect,
     render,
 )
 from voltflow.web.console.exports import BACKGROUND_ROWS, export_query, session_filter
+from voltflow.web.lengths import KEY_MAX
 
 router = APIRouter(include_in_schema=False)
+TariffField = Annotated[str, Form(max_length=KEY_MAX)]
+Login = Annotated[str, Form(max_length=128)]  # as long as a username may be
+PRICE_FIELDS = ("tariff_id", "host", "host_tariff_id")
 
 # How a failed command reads in the console, by CommandError.kind; the station's or the
 # service's own words follow.
@@ -153,9 +161,95 @@ async def _station_context(
     }
 
 
+# How a price component of a tariff reads in its summary, by what it prices.
+COMPONENT_UNITS: dict[TariffDimension, Callable[[], str]] = {
+    TariffDimension.ENERGY: lambda: _("%(price)s/kWh"),
+    TariffDimension.TIME: lambda: _("%(price)s/h charging"),
+    TariffDimension.PARKING_TIME: lambda: _("%(price)s/h parking"),
+    TariffDimension.FLAT: lambda: _("%(price)s per session"),
+}
+
+
+def tariff_summary(version: TariffVersion) -> str:
+    """A version's prices on one line, excluding VAT, element by element as the tariff lists
+    them (the first whose conditions hold prices a session); an element that holds only under
+    conditions (hours, days, energy…) says so rather than spelling them out."""
+    tariff = version.tariff
+    parts = []
+    for element in tariff.elements:
+        prices = ", ".join(
+            COMPONENT_UNITS[c.type]() % {"price": money(c.price, tariff.currency)}
+            for c in element.price_components
+        )
+        parts.append(
+            _("%(prices)s (under conditions)") % {"prices": prices}
+            if element.restrictions is not None
+            else prices
+        )
+    return _("%(prices)s excl. VAT") % {"prices": "; ".join(parts)}
+
+
+def _tariff_options(choices: list[TariffVersion], *keep: str) -> list[tuple[str, str]]:
+    """A tariff select's options: none, the tariffs that may be chosen, and those in ``keep``
+    that are not among them (the one the station names now, so that saving the form does not
+    drop it unseen; the one just refused, so that the form shows what was sent)."""
+    options = [("", pgettext("tariff", "none"))]
+    options += [(v.tariff_id, f"{v.tariff_id}: {tariff_summary(v)}") for v in choices]
+    known = {v.tariff_id for v in choices}
+    for value in dict.fromkeys(keep):
+        if value and value not in known:
+            options.append((value, value))
+    return options
+
+
+async def _prices_context(
+    platform: Any,
+    user: Actor,
+    station_id: str,
+    form: dict[str, str] | None = None,
+    errors: FieldErrors | None = None,
+) -> dict[str, Any]:
+    """The station's prices for those who read its owner's contracts; with the form's choices
+    for those who may set them (operators)."""
+    try:
+        prices: StationPrices = await platform.pricing.station_prices(user, station_id)
+    except Forbidden:
+        return {"prices": None}
+    current = {
+        "tariff_id": prices.tariff.tariff_id if prices.tariff else "",
+        "host": prices.host or "",
+        "host_tariff_id": prices.host_tariff.tariff_id if prices.host_tariff else "",
+    }
+    ctx: dict[str, Any] = {
+        "prices": prices,
+        "prices_form": form if form is not None else current,
+        "prices_errors": errors if errors is not None else FieldErrors(),
+        "tariff_summary": tariff_summary,
+    }
+    if can(user, P.CONTRACTS_WRITE, None):
+        choices = await platform.pricing.tariff_choices(user)
+        sent = ctx["prices_form"]
+        for field in ("tariff_id", "host_tariff_id"):
+            ctx[f"{field}_options"] = _tariff_options(choices, current[field], sent.get(field, ""))
+    return ctx
+
+
 @router.get("/stations/{station_id}")
 async def station_page(
     request: Request, station_id: str, platform: PlatformDep, user: ConsoleUser
+) -> HTMLResponse:
+    return await _station_page(request, platform, user, station_id)
+
+
+async def _station_page(
+    request: Request,
+    platform: Any,
+    user: Actor,
+    station_id: str,
+    *,
+    prices_form: dict[str, str] | None = None,
+    prices_errors: FieldErrors | None = None,
+    status_code: int = 200,
 ) -> HTMLResponse:
     try:
         ctx = await _station_context(request, platform, user, station_id)
@@ -196,7 +290,9 @@ async def station_page(
             "customers": (
                 await customer_choices(platform, user) if can(user, P.STATIONS_WRITE, None) else []
             ),
+            **await _prices_context(platform, user, station_id, prices_form, prices_errors),
         },
+        status_code,
     )
 
 
@@ -332,6 +428,55 @@ async def set_owner(
         else _("%(station)s belongs to no customer now.") % {"station": station_id},
     )
     return redirect(f"/stations/{quote(station_id, safe='')}")
+
+
+@router.post("/stations/{station_id}/prices", dependencies=[CsrfChecked])
+async def set_prices(
+    request: Request,
+    station_id: str,
+    platform: PlatformDep,
+    user: ConsoleUser,
+    tariff_id: TariffField = "",
+    host: Login = "",
+    host_tariff_id: TariffField = "",
+) -> Response:
+    """The station's public tariff, its host (by login) and the host's tariff; refused, the
+    page again with the error next to its field and nothing changed."""
+    # A station the person cannot see does not exist; one whose prices they cannot read, or
+    # may not set, is refused.
+    await platform.pricing.station_prices(user, station_id)
+    form = {
+        "tariff_id": tariff_id.strip(),
+        "host": host.strip(),
+        "host_tariff_id": host_tariff_id.strip(),
+    }
+    errors = FieldErrors()
+    try:
+        await platform.pricing.set_station_prices(
+            user,
+            station_id,
+            tariff_id=form["tariff_id"] or None,
+            host=form["host"] or None,
+            host_tariff_id=form["host_tariff_id"] or None,
+        )
+    except PricingError as exc:
+        errors[exc.field if exc.field in PRICE_FIELDS else "form"] = str(exc)
+    else:
+        flash(
+            request,
+            _("Prices of %(station)s set: sessions that start from now on are priced with them.")
+            % {"station": station_id},
+        )
+        return redirect(f"/stations/{quote(station_id, safe='')}#prices")
+    return await _station_page(
+        request,
+        platform,
+        user,
+        station_id,
+        prices_form=form,
+        prices_errors=errors,
+        status_code=422,
+    )
 
 
 @router.post("/stations/{station_id}/commands", dependencies=[CsrfChecked])
