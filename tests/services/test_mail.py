@@ -5,20 +5,24 @@ crash between sending and marking it sent; a change that rolls back mails nobody
 from __future__ import annotations
 
 import asyncio
+import io
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 
 import pytest
+from pypdf import PdfReader
 
 from tests import factories
 from tests.conftest import make_settings
+from tests.documents.samples import mixed_rates
 from tests.mail.smtp_support import SmtpServer, parts
 from voltflow import failpoints
 from voltflow.bootstrap import Platform, build
+from voltflow.documents.pdf import to_pdf
 from voltflow.domain.access import Actor, OrganisationKind, Role
-from voltflow.domain.mail import Invitation, MailKind, MailStatus, Recipient
+from voltflow.domain.mail import Attachment, Invitation, MailKind, MailStatus, Recipient
 from voltflow.domain.paging import PageRequest
 from voltflow.mail.samples import SAMPLES
 from voltflow.mail.smtp import SmtpMailer
@@ -304,3 +308,31 @@ async def test_a_refused_recipient_is_not_tried_again(platform: Platform) -> Non
         assert (await platform.mail.get(op, mail_id)).attempts == 1
     finally:
         await asyncio.to_thread(controller.stop)
+
+
+async def test_a_document_goes_with_its_pdf_attached_and_again_with_the_same_bytes(
+    mailing: Platform, smtp: SmtpServer
+) -> None:
+    op = await factories.operator(mailing)
+    org = await mailing.organisations.create(op, "Fleet", OrganisationKind.COMPANY)
+    document = mixed_rates()
+    pdf = to_pdf(document, language="en")
+    async with mailing.uow():
+        mail_id = await mailing.mail.to_organisation(
+            SAMPLES[MailKind.PAYMENT_REQUEST],
+            org.id,
+            "billing@fleet.example",
+            attachments=[Attachment(f"{document.number}.pdf", "application/pdf", pdf)],
+        )
+    [mail] = await received(smtp, "billing@fleet.example")
+    assert mail.get_content_type() == "multipart/mixed"
+    body = mail.get_body(("plain",))
+    assert body is not None and "Payment request" in str(body.get_content())
+    [attached] = list(mail.iter_attachments())
+    assert attached.get_filename() == f"{document.number}.pdf"
+    assert attached.get_content_type() == "application/pdf"
+    assert attached.get_content() == pdf
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    assert document.number is not None and document.number in text
+    detail = await mailing.mail.get(op, mail_id)
+    assert detail.attachments == (f"{document.number}.pdf",)

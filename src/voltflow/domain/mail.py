@@ -113,6 +113,16 @@ MailContent = Invitation | CardBlocked | PaymentRequest | OutOfCredit
 
 
 @dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file sent with a mail (a document's PDF, its e-invoice), kept with it in the outbox so
+    that a mail sent again carries the very same bytes."""
+
+    filename: str
+    content_type: str  # "application/pdf"
+    content: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class OutgoingMail:
     """A mail as rendered once, when it was queued: what an SMTP server is given. The
     Message-ID is made with it and kept, so a mail sent again (after a crash between sending
@@ -124,6 +134,7 @@ class OutgoingMail:
     text: str
     html: str
     language: str
+    attachments: tuple[Attachment, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,3 +161,4 @@ class QueuedMail:
 class QueuedMailDetail(QueuedMail):
     text: str = ""
     html: str = ""
+    attachments: tuple[str, ...] = ()  # their file names, in order

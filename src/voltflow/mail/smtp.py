@@ -59,6 +59,11 @@ def message(mail: OutgoingMail, sender: str) -> EmailMessage:
     msg["Auto-Submitted"] = "auto-generated"
     msg.set_content(mail.text)
     msg.add_alternative(mail.html, subtype="html")
+    for attachment in mail.attachments:
+        maintype, _, subtype = attachment.content_type.partition("/")
+        msg.add_attachment(
+            attachment.content, maintype=maintype, subtype=subtype, filename=attachment.filename
+        )
     # After the parts: making the alternative moves the Content-* headers into the first one.
     msg["Content-Language"] = mail.language
     return msg

@@ -21,13 +21,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from email.utils import make_msgid
 
 from voltflow import failpoints
 from voltflow.domain.access import Actor, Permission
 from voltflow.domain.mail import (
+    Attachment,
     MailContent,
     MailStatus,
     OutgoingMail,
@@ -91,6 +92,7 @@ class MailService:
         *,
         user_id: int | None = None,
         organisation_id: int | None = None,
+        attachments: Sequence[Attachment] = (),
     ) -> int:
         """Renders ``content`` for ``recipient`` (in their language, else the one of the work
         in hand; in their time zone, else the platform's) and writes it to the outbox with the
@@ -111,6 +113,7 @@ class MailService:
             rendered.text,
             rendered.html,
             rendered.language,
+            tuple(attachments),
         )
         mail_id = await self.outbox.add(
             mail,
@@ -123,7 +126,12 @@ class MailService:
         return mail_id
 
     async def to_person(
-        self, content: MailContent, user_id: int, *, organisation_id: int | None = None
+        self,
+        content: MailContent,
+        user_id: int,
+        *,
+        organisation_id: int | None = None,
+        attachments: Sequence[Attachment] = (),
     ) -> int | None:
         """Queues ``content`` for a person, in their language (else the documents' language of
         ``organisation_id``, the organisation the mail is about) and time zone; None, and no
@@ -134,17 +142,30 @@ class MailService:
         lang = user.get("language") or await self._document_language(organisation_id)
         recipient = Recipient(user["email"], user.get("full_name"), lang, user.get("timezone"))
         return await self.queue(
-            content, recipient, user_id=user_id, organisation_id=organisation_id
+            content,
+            recipient,
+            user_id=user_id,
+            organisation_id=organisation_id,
+            attachments=attachments,
         )
 
     async def to_organisation(
-        self, content: MailContent, organisation_id: int, address: str, name: str | None = None
+        self,
+        content: MailContent,
+        organisation_id: int,
+        address: str,
+        name: str | None = None,
+        *,
+        attachments: Sequence[Attachment] = (),
     ) -> int:
         """Queues a document (a payment request) for an organisation at ``address``, in the
         language of the documents it receives."""
         lang = await self._document_language(organisation_id)
         return await self.queue(
-            content, Recipient(address, name, lang), organisation_id=organisation_id
+            content,
+            Recipient(address, name, lang),
+            organisation_id=organisation_id,
+            attachments=attachments,
         )
 
     async def _document_language(self, organisation_id: int | None) -> str | None:
@@ -235,7 +256,13 @@ class MailSender:
         if not await self.outbox.claim(mail.id, mail.attempts, now + self.retry_delay(attempt)):
             return 0  # another sender took it
         outgoing = OutgoingMail(
-            mail.message_id, mail.recipient, mail.subject, mail.text, mail.html, mail.language
+            mail.message_id,
+            mail.recipient,
+            mail.subject,
+            mail.text,
+            mail.html,
+            mail.language,
+            await self.outbox.attachments(mail.id),
         )
         try:
             await self.mailer.send(outgoing)

@@ -4,16 +4,23 @@ time by the sender, marked sent (or failed for good); and read back for the cons
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select, update
 
-from voltflow.domain.mail import MailStatus, OutgoingMail, QueuedMail, QueuedMailDetail
+from voltflow.domain.mail import (
+    Attachment,
+    MailStatus,
+    OutgoingMail,
+    QueuedMail,
+    QueuedMailDetail,
+)
 from voltflow.domain.paging import Page, PageRequest
 from voltflow.store.database import Database
 from voltflow.store.paging import fetch_page, record_of
-from voltflow.store.tables import mail_outbox
+from voltflow.store.tables import mail_attachments, mail_outbox
 
 _LIST_COLUMNS = [c for c in mail_outbox.c if c.name not in ("body_text", "body_html")]
 
@@ -66,7 +73,33 @@ class MailOutboxRepository:
                 )
                 .returning(mail_outbox.c.id)
             )
-            return int(result.scalar_one())
+            mail_id = int(result.scalar_one())
+            if mail.attachments:
+                await conn.execute(
+                    insert(mail_attachments),
+                    [
+                        {
+                            "mail_id": mail_id,
+                            "position": i,
+                            "filename": a.filename,
+                            "content_type": a.content_type,
+                            "content": a.content,
+                        }
+                        for i, a in enumerate(mail.attachments)
+                    ],
+                )
+            return mail_id
+
+    async def attachments(self, mail_id: int) -> tuple[Attachment, ...]:
+        """The files the mail carries, in order."""
+        a = mail_attachments
+        async with self.db.reading() as conn:
+            rows = await conn.execute(
+                select(a.c.filename, a.c.content_type, a.c.content)
+                .where(a.c.mail_id == mail_id)
+                .order_by(a.c.position)
+            )
+            return tuple(Attachment(r.filename, r.content_type, bytes(r.content)) for r in rows)
 
     async def due(self, now: datetime, limit: int) -> list[QueuedMailDetail]:
         """Pending mails whose (next) attempt is due, oldest first."""
@@ -147,4 +180,11 @@ class MailOutboxRepository:
             row = (
                 await conn.execute(select(mail_outbox).where(mail_outbox.c.id == mail_id))
             ).first()
-        return _detail(row._mapping) if row else None
+            if row is None:
+                return None
+            names = await conn.execute(
+                select(mail_attachments.c.filename)
+                .where(mail_attachments.c.mail_id == mail_id)
+                .order_by(mail_attachments.c.position)
+            )
+            return replace(_detail(row._mapping), attachments=tuple(r.filename for r in names))

@@ -10,6 +10,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     SmallInteger,
     String,
@@ -708,4 +709,15 @@ mail_outbox = Table(
         postgresql_where=Column("status") == "pending",
     ),
     Index("ix_mail_outbox_created", "created_at"),
+)
+
+# The files a mail carries, written with it.
+mail_attachments = Table(
+    "mail_attachments",
+    metadata,
+    Column("mail_id", BigInteger, ForeignKey("mail_outbox.id"), primary_key=True),
+    Column("position", SmallInteger, primary_key=True),
+    Column("filename", String(255), nullable=False),
+    Column("content_type", String(127), nullable=False),
+    Column("content", LargeBinary, nullable=False),
 )
