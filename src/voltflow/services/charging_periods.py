@@ -75,7 +75,10 @@ class SessionChargingPeriods:
 
     async def handle_many(self, events: Sequence[Event]) -> None:
         # A batch may close and correct one session: computed once, from what is stored now.
+        # An external device's imported session ("device-<n>") has no readings to compute from.
         sessions = dict.fromkeys(
-            int(e.session_id) for e in events if isinstance(e, SessionClosed | SessionCorrected)
+            int(e.session_id)
+            for e in events
+            if isinstance(e, SessionClosed | SessionCorrected) and e.session_id.isdigit()
         )
         await self.service.recompute_many(list(sessions))

@@ -120,11 +120,14 @@ class SessionPricing:
         await self.handle_many([event])
 
     async def handle_many(self, events: Sequence[Event]) -> None:
+        # An external device's imported session ("device-<n>") carries its reimbursement from
+        # its import: no price lines.
         ids = sorted(
             {
                 int(event.session_id)
                 for event in events
                 if isinstance(event, SessionClosed | SessionCorrected)
+                and event.session_id.isdigit()
             }
         )
         await self.price(ids)
