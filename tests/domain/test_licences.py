@@ -28,6 +28,7 @@ from voltflow.domain.licences import (
     Region,
     ReimbursementBasis,
     SplitBillingLicence,
+    as_published,
     check_rate,
     device_price_lines,
     device_reimbursement,
@@ -294,3 +295,11 @@ def test_an_invalid_or_unlicensed_imported_session_carries_nothing_and_says_why(
         (Party.DRIVER, Basis.SPLIT_BILLING, Decimal("0.00")),
         (Party.EMPLOYEE, Basis.NO_TARIFF, Decimal("0.00")),
     ]
+
+
+@pytest.mark.parametrize(
+    ("stored", "shown"),
+    [("0.665400", "0.6654"), ("0.307000", "0.3070"), ("0.30", "0.30"), ("0.6654", "0.6654")],
+)
+def test_a_rate_reads_as_it_was_set(stored: str, shown: str) -> None:
+    assert str(as_published(Decimal(stored))) == shown

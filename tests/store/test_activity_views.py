@@ -166,6 +166,12 @@ async def test_pages_run_across_both_kinds_in_one_order(
         platform, world.op, View.MOBILITY, ActivityFilter(sort=Sort.LOWEST_PRICE), size
     )
     assert sorted(_named(world, cheapest)) == sorted(NEWEST)
+    # A page past the end, however far: nothing on it, and the count of all.
+    for offset in (7, 2**63 - 2):
+        page = await platform.activity_views.page(
+            world.op, View.CHARGE_POINTS, ActivityFilter(), PageRequest(offset, size)
+        )
+        assert (page.items, page.total) == ([], 7)
 
 
 async def test_the_filters_hold_for_both_kinds(platform: Platform, world: World) -> None:

@@ -169,6 +169,17 @@ def check_rate(value: Decimal) -> Decimal:
     return value
 
 
+def as_published(rate: Decimal) -> Decimal:
+    """A rate with the decimals it was set with, at most four: a database that keeps more
+    places (PostgreSQL's NUMERIC gives 0.665400) shows it as people typed it (0.6654)."""
+    exponent = rate.as_tuple().exponent
+    if isinstance(exponent, int) and -exponent > RATE_PLACES:
+        trimmed = rate.quantize(Decimal(1).scaleb(-RATE_PLACES))
+        if trimmed == rate:
+            return trimmed
+    return rate
+
+
 def policy_of(source: RateSource, per_kwh: Decimal | None, region: Region | None) -> Policy:
     """A policy from its stored form."""
     if source is RateSource.CREG:
@@ -385,7 +396,10 @@ def device_reimbursement(
     except NoRate:
         return DeviceReimbursement(ReimbursementBasis.NO_RATE, currency, licence.id)
     amount = reimbursement(energy_kwh(energy_wh), rate.per_kwh, currency)
-    return DeviceReimbursement(ReimbursementBasis.LICENCE_RATE, currency, licence.id, rate, amount)
+    applied = AppliedRate(as_published(rate.per_kwh), rate.source)
+    return DeviceReimbursement(
+        ReimbursementBasis.LICENCE_RATE, currency, licence.id, applied, amount
+    )
 
 
 _DRIVER_BASIS = {

@@ -247,6 +247,10 @@ def _device_conditions(view: View, f: ActivityFilter) -> list[ColumnElement[bool
     return cond
 
 
+# The most rows a LIMIT takes (a 64-bit integer, on both databases).
+_MAX_ROWS = 2**63 - 1
+
+
 def _source(name: str) -> ColumnElement[str]:
     return cast(literal_column(f"'{name}'"), String(8)).label("source")
 
@@ -338,7 +342,7 @@ class ActivityViewRepository:
         devices_q = self.devices_query(view, filters, within=within, person_id=person_id)
         counted = select(func.count()).select_from(union_all(stations_q, devices_q).subquery())
         # Each kind's first offset + limit rows in the order, then the page of those.
-        reach = page.offset + page.limit
+        reach = min(page.offset + page.limit, _MAX_ROWS)
         tops = union_all(
             _top(stations_q, _ORDER[filters.sort], reach),
             _top(devices_q, _DEVICE_ORDER[filters.sort], reach),
