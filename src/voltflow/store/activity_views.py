@@ -340,7 +340,11 @@ class ActivityViewRepository:
     ) -> Page[ActivityRow]:
         stations_q = self.stations_query(view, filters, within=within, person_id=person_id)
         devices_q = self.devices_query(view, filters, within=within, person_id=person_id)
-        counted = select(func.count()).select_from(union_all(stations_q, devices_q).subquery())
+        # Each kind counted on its own: the database need not build the union's rows for it.
+        counted = select(
+            select(func.count()).select_from(stations_q.subquery()).scalar_subquery()
+            + select(func.count()).select_from(devices_q.subquery()).scalar_subquery()
+        )
         # Each kind's first offset + limit rows in the order, then the page of those.
         reach = min(page.offset + page.limit, _MAX_ROWS)
         tops = union_all(
