@@ -209,7 +209,12 @@ def build(
     session_repo = SessionRepository(db, writer, station_repo.sql)
     charging_periods = ChargingPeriodsService(ChargingPeriodRepository(db), session_repo)
     licences = LicenceService(
-        LicenceRepository(db), audit, clock, uow=uow, timezone=settings.timezone
+        LicenceRepository(db),
+        audit,
+        clock,
+        uow=uow,
+        timezone=settings.timezone,
+        currency=settings.currency,
     )
     tariff_repo = TariffRepository(db)
     price_repo = SessionPriceRepository(db)

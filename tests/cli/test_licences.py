@@ -143,9 +143,23 @@ def test_licence_add_list_rate_and_import(tmp_path: Path) -> None:
         f"2025-05-11T08:30:00+02:00,2025-05-11T08:50:02+02:00,7.334,{uids[1]}\n"
     )
     code, out = invoke(db, "licence", "import", "NRG-1", str(sessions))
-    assert (code, out.strip()) == (0, "2 sessions imported")
+    # Flanders' CREG rate for 2025-Q2, €0.3194/kWh: €1.17 and €2.34.
+    assert (code, out.strip()) == (
+        0,
+        "2 sessions imported\nreimbursement: €3.51 for 2 split-billing sessions",
+    )
     code, out = invoke(db, "licence", "import", "NRG-1", str(sessions))
     assert (code, out.strip()) == (0, "0 sessions imported (2 already stored)")
+    unrated = tmp_path / "later.csv"
+    unrated.write_text(
+        "started_at,stopped_at,kwh,card_uid\n"
+        f"2027-02-10T15:50:00+01:00,2027-02-10T16:05:02+01:00,3.667,{uids[1]}\n"
+    )
+    code, out = invoke(db, "licence", "import", "NRG-1", str(unrated))
+    assert (code, out.strip()) == (
+        0,
+        "1 session imported\n1 split-billing session has no rate: the CREG table lacks its quarter",
+    )
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps([{"started_at": "x", "stopped_at": "y", "kwh": 1, "card_uid": "Z"}]))
     code, out = invoke(db, "licence", "import", "NRG-1", str(bad))

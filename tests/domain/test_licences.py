@@ -12,10 +12,12 @@ from hypothesis import strategies as st
 
 from voltflow.domain.licences import (
     CREG_2025,
+    AppliedRate,
     CregRate,
     CregTable,
     DeviceKind,
     DeviceRef,
+    DeviceReimbursement,
     EmployerRate,
     FixedRate,
     LicenceError,
@@ -24,13 +26,20 @@ from voltflow.domain.licences import (
     RateChange,
     RateSource,
     Region,
+    ReimbursementBasis,
     SplitBillingLicence,
+    as_published,
     check_rate,
+    device_price_lines,
+    device_reimbursement,
     energy_kwh,
     licensed,
     parse_region,
     reimbursement,
 )
+from voltflow.domain.money import Money
+from voltflow.domain.session_prices import Basis, Party
+from voltflow.domain.session_types import SessionType
 
 HOME = DeviceRef(DeviceKind.STATION, "HOME-1")
 CABLE = DeviceRef(DeviceKind.CABLE, "NRG-1")
@@ -215,3 +224,82 @@ def test_parse_region() -> None:
     assert parse_region(" Flanders ") is Region.FLANDERS
     with pytest.raises(LicenceError):
         parse_region("lapland")
+
+
+# -- an imported session's reimbursement --------------------------------------------------------
+@pytest.mark.parametrize(("wh", "amount"), [(3667, "2.44"), (7334, "4.88")])
+def test_an_imported_split_billing_session_is_reimbursed_at_its_licences_rate(
+    wh: int, amount: str
+) -> None:
+    # The release note's figures: 3.667 kWh and 7.334 kWh at €0.6654/kWh, no VAT.
+    decided = device_reimbursement(
+        SessionType.SPLIT_BILLING, licence(), TABLE, utc(2025, 11, 10, 13, 50), wh
+    )
+    assert decided == DeviceReimbursement(
+        ReimbursementBasis.LICENCE_RATE,
+        "EUR",
+        1,
+        AppliedRate(Decimal("0.6654"), RateSource.FIXED),
+        Money(Decimal(amount), "EUR"),
+    )
+    driver, employee = device_price_lines(SessionType.SPLIT_BILLING, decided)
+    assert (driver.party, driver.basis, driver.incl_vat) == (
+        Party.DRIVER,
+        Basis.SPLIT_BILLING,
+        Decimal("0.00"),
+    )
+    assert (employee.party, employee.basis, employee.incl_vat, employee.excl_vat) == (
+        Party.EMPLOYEE,
+        Basis.LICENCE_RATE,
+        Decimal(amount),
+        Decimal(amount),
+    )
+    assert employee.rate == Decimal("0.6654")
+
+
+def test_an_imported_session_gets_the_rate_in_force_at_its_start() -> None:
+    changed = licence(
+        RateChange(utc(2025, 1, 1), FixedRate(Decimal("0.6654"))),
+        RateChange(utc(2025, 11, 15, 12), CregRate(Region.FLANDERS)),
+    )
+    before = device_reimbursement(
+        SessionType.SPLIT_BILLING, changed, TABLE, utc(2025, 11, 15, 11, 59), 10_000
+    )
+    after = device_reimbursement(
+        SessionType.SPLIT_BILLING, changed, TABLE, utc(2025, 11, 15, 12), 10_000
+    )
+    assert before.rate == (Decimal("0.6654"), RateSource.FIXED)
+    assert before.amount == Money(Decimal("6.65"), "EUR")
+    assert after.rate == (Decimal("0.3070"), RateSource.CREG)  # Flanders, 2025-Q4
+    assert after.amount == Money(Decimal("3.07"), "EUR")
+
+
+def test_an_invalid_or_unlicensed_imported_session_carries_nothing_and_says_why() -> None:
+    start = utc(2025, 11, 10, 13, 50)
+    invalid = device_reimbursement(SessionType.INVALID, licence(), TABLE, start, 100)
+    assert invalid == DeviceReimbursement(ReimbursementBasis.INVALID)
+    assert [
+        (line.party, line.basis) for line in device_price_lines(SessionType.INVALID, invalid)
+    ] == [(Party.DRIVER, Basis.INVALID)]
+    normal = device_reimbursement(SessionType.NORMAL, None, TABLE, start, 5000)
+    assert normal == DeviceReimbursement(ReimbursementBasis.NO_LICENCE)
+    assert [line.basis for line in device_price_lines(SessionType.NORMAL, normal)] == [
+        Basis.NO_TARIFF
+    ]
+    # A CREG licence in a quarter the table does not have yet: its licence, but no rate.
+    creg = licence(RateChange(utc(2025, 1, 1), CregRate(Region.BRUSSELS)))
+    unrated = device_reimbursement(SessionType.SPLIT_BILLING, creg, TABLE, utc(2026, 1, 5), 5000)
+    assert unrated == DeviceReimbursement(ReimbursementBasis.NO_RATE, "EUR", 1)
+    lines = device_price_lines(SessionType.SPLIT_BILLING, unrated)
+    assert [(line.party, line.basis, line.incl_vat) for line in lines] == [
+        (Party.DRIVER, Basis.SPLIT_BILLING, Decimal("0.00")),
+        (Party.EMPLOYEE, Basis.NO_TARIFF, Decimal("0.00")),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("stored", "shown"),
+    [("0.665400", "0.6654"), ("0.307000", "0.3070"), ("0.30", "0.30"), ("0.6654", "0.6654")],
+)
+def test_a_rate_reads_as_it_was_set(stored: str, shown: str) -> None:
+    assert str(as_published(Decimal(stored))) == shown

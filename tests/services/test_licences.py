@@ -3,6 +3,7 @@ rates and reimbursements of stored sessions, tenancy, and imports of external de
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from collections.abc import AsyncIterator
@@ -25,12 +26,15 @@ from voltflow.domain.licences import (
     CregRate,
     DeviceKind,
     DeviceRef,
+    DeviceReimbursement,
     EmployerRate,
     FixedRate,
     Quarter,
     RateSource,
     Region,
+    ReimbursementBasis,
 )
+from voltflow.domain.money import Money
 from voltflow.services.access import Forbidden
 from voltflow.services.licences import (
     DeviceNotFound,
@@ -38,9 +42,15 @@ from voltflow.services.licences import (
     LicenceNotFound,
     LicenceProblem,
 )
-from voltflow.store.tables import device_sessions, outbox
+from voltflow.store.tables import (
+    device_sessions,
+    outbox,
+    session_price_lines,
+    station_daily_totals,
+)
 
 RATE = Decimal("0.6654")
+CENT = Decimal("0.01")
 
 
 class HandClock:
@@ -414,3 +424,162 @@ async def test_another_employer_cannot_import_for_the_device(cable: World) -> No
         await w.platform.licences.import_sessions(w.other.manager, "NRG-1", csv_of())
     with pytest.raises(DeviceNotFound):
         await w.platform.licences.import_sessions(w.acme.manager, "NRG-404", csv_of())
+
+
+# -- an imported session's reimbursement ---------------------------------------------------------
+async def published(w: World) -> None:
+    """Every event in the outbox taken by the consumers (a consumer that fails holds it back)."""
+    for _ in range(200):
+        if not await w.platform.outbox.unpublished(1):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the relay never published the outbox")
+
+
+async def test_an_import_stores_each_sessions_reimbursement_with_it(cable: World) -> None:
+    w = cable
+    licence = (await w.platform.licences.listing(w.acme.manager))[0]
+    text = csv_of(
+        f"2026-11-10T15:50:00+01:00,2026-11-10T16:05:02+01:00,3667,{w.uids[0]}",
+        f"2026-11-11T08:30:00+01:00,2026-11-11T08:50:02+01:00,7334,{w.uids[0]}",
+        f"2026-11-11T09:00:00+01:00,2026-11-11T09:30:00+01:00,5000,{w.uids[1]}",  # a colleague's
+    )
+    result = await w.platform.licences.import_sessions(w.acme.manager, "NRG-1", text)
+    # The release note's figures: 3.667 kWh and 7.334 kWh at €0.6654/kWh, no VAT.
+    assert [
+        (s.session_type, s.reimbursement.basis if s.reimbursement else None) for s in result.added
+    ] == [
+        ("split_billing", ReimbursementBasis.LICENCE_RATE),
+        ("split_billing", ReimbursementBasis.LICENCE_RATE),
+        ("normal", ReimbursementBasis.NO_LICENCE),
+    ]
+    assert result.amounts == [Decimal("2.44"), Decimal("4.88")]
+    assert result.total == Decimal("7.32")
+    # As stored, read back apart from the import.
+    async with w.platform.db.reading() as conn:
+        rows = (
+            await conn.execute(
+                select(
+                    device_sessions.c.energy_wh,
+                    device_sessions.c.reimbursement_basis,
+                    device_sessions.c.licence_id,
+                    device_sessions.c.rate,
+                    device_sessions.c.rate_source,
+                    device_sessions.c.reimbursement,
+                    device_sessions.c.currency,
+                ).order_by(device_sessions.c.started_at)
+            )
+        ).all()
+    assert [
+        (wh, basis, lic, rate, source, None if amount is None else amount.quantize(CENT), cur)
+        for wh, basis, lic, rate, source, amount, cur in rows
+    ] == [
+        (3667, "licence_rate", licence.id, RATE, "fixed", Decimal("2.44"), "EUR"),
+        (7334, "licence_rate", licence.id, RATE, "fixed", Decimal("4.88"), "EUR"),
+        (5000, "no_licence", None, None, None, None, "EUR"),
+    ]
+    stored_one = await w.platform.licences.repo.device_session(result.added[0].id)
+    assert stored_one is not None and stored_one.reimbursement == result.added[0].reimbursement
+    # The licence's page reads what the import stored.
+    lines = await w.platform.licences.lines(w.acme.manager, licence.id)
+    assert [(line.session_ref, line.amount) for line in lines] == [
+        (result.added[1].ref, Money(Decimal("4.88"), "EUR")),
+        (result.added[0].ref, Money(Decimal("2.44"), "EUR")),
+    ]
+    # The same file again adds nothing, reimbursements included.
+    again = await w.platform.licences.import_sessions(w.acme.manager, "NRG-1", text)
+    assert again.added == [] and again.total == Decimal("0.00")
+    assert await stored(w) == 3
+    # The events of imported sessions pass through every consumer: none is priced again.
+    await published(w)
+    async with w.platform.db.reading() as conn:
+        lines_count = (
+            await conn.execute(select(func.count()).select_from(session_price_lines))
+        ).scalar_one()
+        station_days = (
+            await conn.execute(select(func.count()).select_from(station_daily_totals))
+        ).scalar_one()
+    assert (lines_count, station_days) == (0, 0)
+
+
+async def test_an_invalid_imported_session_carries_nothing_with_its_reason(cable: World) -> None:
+    w = cable
+    text = csv_of(
+        f"2026-11-10T15:50:00+01:00,2026-11-10T15:51:00+01:00,100,{w.uids[0]}",  # 1 minute
+    )
+    result = await w.platform.licences.import_sessions(w.acme.manager, "NRG-1", text)
+    (session,) = result.added
+    assert session.session_type == "invalid" and session.type_reason
+    assert session.reimbursement == DeviceReimbursement(ReimbursementBasis.INVALID)
+    assert result.amounts == []
+    licence = (await w.platform.licences.listing(w.acme.manager))[0]
+    assert await w.platform.licences.lines(w.acme.manager, licence.id) == []
+
+
+async def test_a_rate_change_mid_month_leaves_sessions_started_before_it(cable: World) -> None:
+    w = cable
+    licence = (await w.platform.licences.listing(w.acme.manager))[0]
+    uid = w.uids[0]
+    first = await w.platform.licences.import_sessions(
+        w.acme.manager,
+        "NRG-1",
+        csv_of(f"2026-11-10T15:50:00+01:00,2026-11-10T16:05:02+01:00,3667,{uid}"),
+    )
+    w.clock.at = utc(2026, 11, 15, 12)
+    await w.platform.licences.change_rate(
+        w.acme.manager,
+        licence.id,
+        CregRate(Region.FLANDERS),
+        w.platform.licences.effective_from(date(2026, 11, 15)),
+    )
+    # Imported after the change: one started before it (its old rate), one after (the new).
+    w.clock.at = utc(2026, 11, 20, 9)
+    later = await w.platform.licences.import_sessions(
+        w.acme.manager,
+        "NRG-1",
+        csv_of(
+            f"2026-11-14T18:00:00+01:00,2026-11-14T19:00:00+01:00,7334,{uid}",
+            f"2026-11-16T18:00:00+01:00,2026-11-16T19:00:00+01:00,10000,{uid}",
+        ),
+    )
+    assert [
+        (s.reimbursement.rate, s.reimbursement.amount) if s.reimbursement else None
+        for s in later.added
+    ] == [
+        ((RATE, RateSource.FIXED), Money(Decimal("4.88"), "EUR")),
+        ((Decimal("0.3070"), RateSource.CREG), Money(Decimal("3.07"), "EUR")),
+    ]
+    stored_first = await w.platform.licences.repo.device_session(first.added[0].id)
+    assert stored_first is not None and stored_first.reimbursement is not None
+    assert stored_first.reimbursement.amount == Money(Decimal("2.44"), "EUR")
+    assert stored_first.reimbursement.rate == (RATE, RateSource.FIXED)
+    lines = await w.platform.licences.lines(w.acme.manager, licence.id)
+    assert [line.amount.amount if line.amount else None for line in lines] == [
+        Decimal("3.07"),
+        Decimal("4.88"),
+        Decimal("2.44"),
+    ]
+
+
+async def test_a_quarter_without_a_creg_rate_leaves_the_session_unreimbursed(
+    world: World,
+) -> None:
+    w = world
+    await w.platform.licences.add(
+        w.acme.manager,
+        "NRG-2",
+        [w.uids[0]],
+        CregRate(Region.WALLONIA),  # the table has Flanders' 2026-Q4 only
+        valid_from=utc(2026, 10, 1),
+        device_kind=DeviceKind.METER,
+    )
+    result = await w.platform.licences.import_sessions(
+        w.acme.manager,
+        "NRG-2",
+        csv_of(f"2026-11-10T15:50:00+01:00,2026-11-10T16:05:02+01:00,3667,{w.uids[0]}"),
+    )
+    (session,) = result.added
+    assert session.session_type == "split_billing"
+    assert session.reimbursement is not None
+    assert session.reimbursement.basis is ReimbursementBasis.NO_RATE
+    assert session.reimbursement.licence_id is not None and session.reimbursement.amount is None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -124,5 +124,132 @@ async def test_0007_gives_the_organisations_there_are_a_login_domain(database_ur
             "ACME!": "acme2",
             "Ürün & Co": "urunco",
         }
+    finally:
+        await db.dispose()
+
+
+async def test_0022_reimburses_the_device_sessions_imported_before_it(database_url: str) -> None:
+    """Going down to 0021 and up again: the sessions imported before 0022 get the reimbursement
+    an import now stores, by the same rules (the rate in force at their start, CREG quarters in
+    Belgian time, nothing for an invalid session or one no licence covers)."""
+    from decimal import Decimal
+
+    from tests.conftest import make_settings
+    from tests.factories import company, operator, stock_csv
+    from voltflow.bootstrap import build
+    from voltflow.domain.licences import (
+        CregQuarterRate,
+        CregRate,
+        DeviceKind,
+        FixedRate,
+        Quarter,
+        Region,
+    )
+
+    platform = build(make_settings(database_url))
+    await platform.start(ocpp=False)
+    try:
+        op = await operator(platform)
+        acme = await company(platform, op, drivers=2)
+        uids = await platform.cards.import_csv(op, stock_csv(2))
+        await platform.cards.distribute(op, uids, acme.id)
+        # As 0017 seeds it (a test database may have been emptied since).
+        await platform.licences.set_creg_rate(
+            op, CregQuarterRate(Region.WALLONIA, Quarter(2025, 3), Decimal("0.3843"))
+        )
+        since = datetime(2025, 1, 1, tzinfo=UTC)
+        fixed = await platform.licences.add(
+            acme.manager,
+            "NRG-1",
+            [uids[0]],
+            FixedRate(Decimal("0.6654")),
+            valid_from=since,
+            employee_id=acme.drivers[0].user_id,
+            device_kind=DeviceKind.CABLE,
+        )
+        creg = await platform.licences.add(
+            acme.manager,
+            "NRG-2",
+            [uids[1]],
+            CregRate(Region.WALLONIA),
+            valid_from=since,
+            employee_id=acme.drivers[1].user_id,
+            device_kind=DeviceKind.METER,
+        )
+    finally:
+        await platform.stop()
+
+    db = create_database(database_url)
+    old = sa.table(
+        "device_sessions",
+        sa.column("device_id", sa.String()),
+        sa.column("card_uid", sa.String()),
+        sa.column("started_at", UTCDateTime()),
+        sa.column("stopped_at", UTCDateTime()),
+        sa.column("energy_wh", sa.BigInteger()),
+        sa.column("session_type", sa.String()),
+        sa.column("imported_at", UTCDateTime()),
+    )
+
+    def downgrade(sync: Any) -> None:
+        config = alembic_config(db.url)
+        config.attributes["connection"] = sync
+        command.downgrade(config, "0021")
+
+    def at(*args: int) -> datetime:
+        return datetime(*args, tzinfo=UTC)
+
+    stored = [
+        ("NRG-1", uids[0], at(2025, 5, 10, 13, 50), 3667, "split_billing"),
+        ("NRG-1", uids[0], at(2025, 5, 11, 7, 30), 100, "invalid"),
+        ("NRG-1", uids[1], at(2025, 5, 12, 7, 30), 5000, "normal"),
+        # 1 July, 00:30 in Brussels: the third quarter's rate (Wallonia, €0.3843/kWh).
+        ("NRG-2", uids[1], at(2025, 6, 30, 22, 30), 10000, "split_billing"),
+        ("NRG-2", uids[1], at(2026, 2, 10, 8), 10000, "split_billing"),  # no 2026-Q1 rate
+    ]
+    try:
+        async with db.writes.begin() as conn:
+            await conn.run_sync(downgrade)
+            await conn.execute(
+                sa.insert(old),
+                [
+                    {
+                        "device_id": device,
+                        "card_uid": uid,
+                        "started_at": start,
+                        "stopped_at": start + timedelta(minutes=20),
+                        "energy_wh": wh,
+                        "session_type": kind,
+                        "imported_at": start,
+                    }
+                    for device, uid, start, wh, kind in stored
+                ],
+            )
+        await upgrade(db)
+        ds = tables.device_sessions
+        async with db.engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    sa.select(
+                        ds.c.reimbursement_basis,
+                        ds.c.licence_id,
+                        ds.c.rate,
+                        ds.c.rate_source,
+                        ds.c.reimbursement,
+                        ds.c.currency,
+                    ).order_by(ds.c.device_id, ds.c.started_at)
+                )
+            ).all()
+        cent = Decimal("0.01")
+        assert [
+            (basis, lic, rate, source, None if amount is None else amount.quantize(cent), cur)
+            for basis, lic, rate, source, amount, cur in rows
+        ] == [
+            ("licence_rate", fixed.id, Decimal("0.6654"), "fixed", Decimal("2.44"), "EUR"),
+            ("invalid", None, None, None, None, "EUR"),
+            ("no_licence", None, None, None, None, "EUR"),
+            ("licence_rate", creg.id, Decimal("0.3843"), "creg", Decimal("3.84"), "EUR"),
+            ("no_rate", creg.id, None, None, None, "EUR"),
+        ]
     finally:
         await db.dispose()

@@ -48,6 +48,15 @@ async def test_sessions_in_csv_and_json(api: httpx.AsyncClient, platform: Platfo
     assert (body["imported"], body["already_stored"]) == (1, 0)
     assert body["sessions"][0]["session_type"] == "split_billing"
     assert body["sessions"][0]["id"].startswith("device-")
+    # Its reimbursement, decided and stored with it: 3.667 kWh at €0.6654/kWh, no VAT.
+    reimbursement = body["sessions"][0]["reimbursement"]
+    assert reimbursement["basis"] == "licence_rate" and reimbursement["licence_id"] == 1
+    assert (reimbursement["rate"], reimbursement["rate_source"]) == ("0.6654", "fixed")
+    assert (reimbursement["amount"], reimbursement["currency"], body["reimbursed"]) == (
+        "2.44",
+        "EUR",
+        "2.44",
+    )
     again = await api.post(
         "/api/v1/devices/NRG-1/sessions", content=csv_body, headers={"content-type": "text/csv"}
     )
@@ -75,6 +84,7 @@ async def test_sessions_in_csv_and_json(api: httpx.AsyncClient, platform: Platfo
     accepted = await api.post("/api/v1/devices/NRG-1/sessions", json=sessions[:1])
     assert accepted.status_code == 201
     assert accepted.json()["sessions"][0]["energy_wh"] == 7334
+    assert accepted.json()["sessions"][0]["reimbursement"]["amount"] == "4.88"
 
 
 async def test_an_unknown_device(api: httpx.AsyncClient) -> None:

@@ -19,7 +19,7 @@ from tests.factories import tariff_document as tariff
 from tests.ocpp.support import add_station, eventually, ocpp_station, transaction
 from voltflow.bootstrap import Platform
 from voltflow.domain.contracts import ContractKind
-from voltflow.domain.licences import FixedRate
+from voltflow.domain.licences import DeviceKind, FixedRate
 from voltflow.services.lists import ListKind
 from voltflow.web import create_app
 
@@ -265,3 +265,134 @@ async def test_each_view_exports_what_it_shows_as_csv_and_xlsx(world: World) -> 
     async with login(world.app, "other-manager", "manager-pass") as other:
         theirs = await other.get("/activity/export?view=mobility&format=csv")
     assert len(list(csv.reader(io.StringIO(theirs.text)))) == 1  # the header alone
+
+
+# -- sessions an external device reported -------------------------------------------------------
+@dataclass
+class Cable:
+    world: World
+    session_id: int  # the imported split-billing session (3.667 kWh at €0.6654: €2.44)
+
+
+@pytest.fixture
+async def cable(world: World) -> Cable:
+    platform = world.platform
+    manager = await platform.accounts.find("acme-manager")
+    assert manager is not None
+    fm = await platform.accounts.actor(manager.id)
+    assert fm is not None
+    await platform.licences.add(
+        fm,
+        "NRG-1",
+        [UIDS[0]],
+        FixedRate(Decimal("0.6654")),
+        valid_from=datetime(2026, 11, 1, tzinfo=UTC),
+        device_kind=DeviceKind.CABLE,
+    )
+    result = await platform.licences.import_sessions(
+        fm,
+        "NRG-1",
+        "started_at,stopped_at,kwh,card_uid\n"
+        f"2026-11-12T19:00:00+01:00,2026-11-12T19:15:02+01:00,3.667,{UIDS[0]}\n",
+    )
+    (session,) = result.added
+    return Cable(world, session.id)
+
+
+async def test_an_imported_session_in_the_console_views(cable: Cable) -> None:
+    world, ref = cable.world, f"device-{cable.session_id}"
+    row = re.compile(rf'<(?:tr|li) data-session="{ref}" data-type="(\w+)">(.*?)</(?:tr|li)>', re.S)
+    async with login(world.app, "acme-manager", "manager-pass") as fm:
+        points = await fm.get("/activity/charge-points?station=NRG-1")
+        mobility = await fm.get("/activity/mobility?type=split_billing")
+        page = await fm.get(f"/device-sessions/{cable.session_id}")
+    found = row.search(points.text)
+    assert found is not None, points.text
+    assert found.group(1) == "split_billing"
+    cells = found.group(2)
+    assert "NRG-1" in cells and "€2.44" in cells and "3.667 kWh" in cells
+    assert f'href="/device-sessions/{cable.session_id}"' in cells
+    assert points.text.count("data-session=") == 1  # the station filter names the device
+    found = row.search(mobility.text)
+    assert found is not None and "+ €2.44" in found.group(2)
+    # Paged with the stations' split-billing sessions, newest first.
+    assert re.findall(r'data-session="([\w-]+)"', mobility.text)[0] == ref
+    assert page.status_code == 200 and "€2.44" in page.text and 'href="/activity/' in page.text
+
+    async with login(world.app, "acme-driver0", "driver-pass") as driver:
+        mine = await driver.get("/my/sessions")
+        detail = await driver.get(f"/device-sessions/{cable.session_id}")
+    found = row.search(mine.text)
+    assert found is not None and "+ €2.44" in found.group(2) and "NRG-1" in found.group(2)
+    assert f'href="/device-sessions/{cable.session_id}"' in found.group(2)
+    assert detail.status_code == 200
+    assert 'data-source="device"' in detail.text and "Home device" in detail.text
+    assert "Reimbursed to you" in detail.text and "€2.44" in detail.text
+    assert "€0.6654" in detail.text and 'href="/my/sessions"' in detail.text
+
+    for username, password in (("acme-driver1", "driver-pass"), ("other-manager", "manager-pass")):
+        async with login(world.app, username, password) as outsider:
+            assert (await outsider.get(f"/device-sessions/{cable.session_id}")).status_code == 404
+            for path in ("/activity/charge-points", "/activity/mobility", "/my/sessions"):
+                assert ref not in (await outsider.get(path)).text
+
+
+async def test_an_imported_session_through_the_api(cable: Cable) -> None:
+    world = cable.world
+    mine = await api_get(world, "acme-driver0", "/api/v1/activity/mine", type="split_billing")
+    assert mine.status_code == 200, mine.text
+    rows = mine.json()["items"]
+    device = rows[0]  # the newest
+    assert (device["source"], device["ref"]) == ("device", f"device-{cable.session_id}")
+    assert (device["station_id"], device["energy_wh"], device["host_amount"]) == (
+        "NRG-1",
+        3667,
+        "2.44",
+    )
+    assert device["host_party"] == "employee" and device["session_id"] == cable.session_id
+    assert all(r["source"] == "station" for r in rows[1:])
+    detail = await api_get(
+        world, "acme-driver0", f"/api/v1/activity/device-sessions/{cable.session_id}"
+    )
+    assert detail.status_code == 200, detail.text
+    assert [(line["party"], line["incl_vat"], line["rate"]) for line in detail.json()["lines"]] == [
+        ("driver", "0.00", None),
+        ("employee", "2.44", "0.6654"),
+    ]
+    points = await api_get(
+        world, "acme-manager", "/api/v1/activity/charge-points", station_id="NRG-1"
+    )
+    assert points.json()["total"] == 1
+    other = await api_get(
+        world, "other-manager", f"/api/v1/activity/device-sessions/{cable.session_id}"
+    )
+    assert other.status_code == 404
+    theirs = await api_get(world, "other-manager", "/api/v1/activity/mobility")
+    assert theirs.json()["total"] == 0
+
+
+async def test_the_exports_carry_imported_sessions(cable: Cable) -> None:
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+
+    world = cable.world
+    async with login(world.app, "acme-manager", "manager-pass") as fm:
+        points = await fm.get("/activity/export?view=charge-points&format=csv&station=NRG-1")
+        sheet = await fm.get("/activity/export?view=mobility&format=xlsx&type=split_billing")
+    table = list(csv.DictReader(io.StringIO(points.text)))
+    assert [(r["Charging station"], r["kWh"], r["Price (host)"]) for r in table] == [
+        ("NRG-1", "3.667", "2.44")
+    ]
+    assert table[0]["Session type"] == "split_billing"
+    cells = list(
+        load_workbook(io.BytesIO(sheet.content), read_only=True).active.iter_rows(values_only=True)
+    )
+    header = list(cells[0])
+    amounts = sorted(row[header.index("Reimbursement")] for row in cells[1:])
+    assert amounts == [2.44, 2.44, 4.88]  # the imported session beside the station's two
+    async with login(world.app, "acme-driver0", "driver-pass") as driver:
+        mine = await driver.get("/activity/export?view=mine&format=csv&station=NRG-1")
+    rows = list(csv.DictReader(io.StringIO(mine.text)))
+    assert [(r["kWh"], r["Reimbursed to you"]) for r in rows] == [("3.667", "2.44")]

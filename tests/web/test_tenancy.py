@@ -104,6 +104,7 @@ class Alpha:
     uids: list[str]  # driver 0's card, driver 1's card (both active), one not assigned
     contract_ids: list[str]  # the cards' eMAIDs as the API shows them
     session_ids: list[int]  # driver 0's session, driver 1's session
+    device_session_id: int  # driver 0's session at the cable at home, imported
     contract_id: int
     group_id: int
     list_id: int
@@ -145,6 +146,7 @@ PATH_EXAMPLES: dict[str, Callable[[Alpha], str]] = {
     "action": lambda a: "Reset",
     "licence_id": lambda a: str(a.licence_id),
     "device_id": lambda a: A_DEVICE,
+    "device_session_id": lambda a: str(a.device_session_id),
     "mail_id": lambda a: str(a.mail_id),
     "contract_id": lambda a: str(a.contract_id),
 }
@@ -656,7 +658,7 @@ async def _alpha(platform: Platform, op: Actor) -> Alpha:
         valid_from=datetime(2026, 1, 1, tzinfo=UTC),
         device_kind=DeviceKind.CABLE,
     )
-    await platform.licences.import_sessions(
+    imported = await platform.licences.import_sessions(
         fm,
         A_DEVICE,
         "started_at,stopped_at,kwh,card_uid\n"
@@ -679,6 +681,7 @@ async def _alpha(platform: Platform, op: Actor) -> Alpha:
         uids=uids,
         contract_ids=[str(parse_emaid(c)) for c in shown],
         session_ids=sessions,
+        device_session_id=imported.added[0].id,
         contract_id=contract.id,
         group_id=group.id,
         list_id=whitelist.id,
@@ -991,6 +994,7 @@ UNKNOWN_EXAMPLES: dict[str, str] = {
     "action": "Reset",
     "licence_id": "987654321",
     "device_id": "NRG-NONE0000",
+    "device_session_id": "987654321",
     "mail_id": "987654321",
     "contract_id": "987654321",
 }

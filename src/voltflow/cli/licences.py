@@ -20,9 +20,10 @@ from voltflow.domain.licences import (
     LicenceRecord,
     Policy,
     RateChange,
+    ReimbursementBasis,
     parse_region,
 )
-from voltflow.i18n import _, ngettext
+from voltflow.i18n import _, formats, ngettext
 
 
 def cli_actor() -> Actor:
@@ -307,6 +308,31 @@ async def licence_import(ctx: click.Context, device: str, file: str, fmt: str | 
                 else ""
             )
         )
+        paid = len(result.amounts)
+        if paid:
+            currency = p.settings.currency
+            click.echo(
+                ngettext(
+                    "reimbursement: %(amount)s for %(n)s split-billing session",
+                    "reimbursement: %(amount)s for %(n)s split-billing sessions",
+                    paid,
+                )
+                % {"amount": formats.money(result.total, currency), "n": paid}
+            )
+        unrated = sum(
+            1
+            for s in result.added
+            if s.reimbursement is not None and s.reimbursement.basis is ReimbursementBasis.NO_RATE
+        )
+        if unrated:
+            click.echo(
+                ngettext(
+                    "%(n)s split-billing session has no rate: the CREG table lacks its quarter",
+                    "%(n)s split-billing sessions have no rate: the CREG table lacks their quarter",
+                    unrated,
+                )
+                % {"n": unrated}
+            )
 
     await with_platform(settings_of(ctx), work)
 

@@ -5,6 +5,10 @@
 - **Mobility** (the eMSP side, figures 2–4): the sessions of a company's cards or of one person,
   with what the driver pays; the "E-Charging" filter picks session types.
 - **Mine** (the driver, figures 5–7): a person's own sessions of every type.
+
+Each view shows the sessions of the platform's stations and those that external devices (a
+charging cable, a meter) reported by import: an employer's charge points are also the devices it
+registered at its employees' homes, and a person's activity is every session of their cards.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
+from voltflow.domain.licences import device_session_ref
 from voltflow.domain.session_types import SessionType
 
 
@@ -44,6 +49,13 @@ class ActivityFilter:
     sort: Sort = Sort.NEWEST
 
 
+class Source(enum.StrEnum):
+    """Where a session comes from; each numbers its sessions on its own."""
+
+    STATION = "station"  # an OCPP station of the platform
+    DEVICE = "device"  # an external device, by import (``station_id`` is the device's id)
+
+
 @dataclass(frozen=True, slots=True)
 class ActivityRow:
     """A session as the views show it: who, where, how much, of which type, at what price."""
@@ -69,6 +81,17 @@ class ActivityRow:
     host_party: str | None = None  # "host" or "employee"
     tariff_id: str | None = None
     tariff_version: int | None = None
+    source: str = Source.STATION.value
+
+    @property
+    def is_device(self) -> bool:
+        return self.source == Source.DEVICE.value
+
+    @property
+    def ref(self) -> str:
+        """The session's reference, unique across both sources: a station session's id, or
+        ``device-<id>`` (``domain.licences``)."""
+        return device_session_ref(self.session_id) if self.is_device else str(self.session_id)
 
 
 def by_month(days: list[tuple[date, int, int]]) -> list[tuple[date, int, int]]:

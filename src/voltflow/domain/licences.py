@@ -22,6 +22,8 @@ from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from voltflow.domain.money import Money
+from voltflow.domain.session_prices import Basis, Party, PriceLine, cents
+from voltflow.domain.session_types import SessionType
 
 # CREG quarters follow Belgian local dates.
 BRUSSELS = ZoneInfo("Europe/Brussels")
@@ -165,6 +167,17 @@ def check_rate(value: Decimal) -> Decimal:
             "rate_invalid", f"rate {value}: over 0 and under {MAX_RATE}, at most 4 decimals"
         )
     return value
+
+
+def as_published(rate: Decimal) -> Decimal:
+    """A rate with the decimals it was set with, at most four: a database that keeps more
+    places (PostgreSQL's NUMERIC gives 0.665400) shows it as people typed it (0.6654)."""
+    exponent = rate.as_tuple().exponent
+    if isinstance(exponent, int) and -exponent > RATE_PLACES:
+        trimmed = rate.quantize(Decimal(1).scaleb(-RATE_PLACES))
+        if trimmed == rate:
+            return trimmed
+    return rate
 
 
 def policy_of(source: RateSource, per_kwh: Decimal | None, region: Region | None) -> Policy:
@@ -341,9 +354,93 @@ class ExternalDevice:
     created_at: datetime
 
 
+class ReimbursementBasis(enum.StrEnum):
+    """Why an external device's session is reimbursed what it is, or nothing."""
+
+    LICENCE_RATE = "licence_rate"  # the licence's rate in force at the session's start
+    NO_RATE = "no_rate"  # a licence covers it, but no rate applies (the CREG quarter is missing)
+    INVALID = "invalid"  # an invalid session is never reimbursed
+    NO_LICENCE = "no_licence"  # no licence covers its card at the device when it started
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceReimbursement:
+    """What an external device's session is reimbursed, decided once, when it is imported: a
+    station's session gets price lines when it closes, an imported one carries this instead.
+    ``licence_id``, ``rate`` and ``amount`` are None where ``basis`` says none applies."""
+
+    basis: ReimbursementBasis
+    currency: str = "EUR"
+    licence_id: int | None = None
+    rate: AppliedRate | None = None
+    amount: Money | None = None
+
+
+def device_reimbursement(
+    session_type: SessionType,
+    licence: SplitBillingLicence | None,
+    creg: CregTable,
+    started_at: datetime,
+    energy_wh: int,
+    currency: str = "EUR",
+) -> DeviceReimbursement:
+    """The reimbursement of an imported session of ``session_type``, under ``licence`` (the one
+    covering its card at its start, if any): the energy at the rate in force at its start, to
+    the cent, no VAT. An invalid session carries nothing, whatever licence covers it."""
+    if session_type is SessionType.INVALID:
+        return DeviceReimbursement(ReimbursementBasis.INVALID, currency)
+    if session_type is not SessionType.SPLIT_BILLING or licence is None:
+        return DeviceReimbursement(ReimbursementBasis.NO_LICENCE, currency)
+    try:
+        rate = licence.rate_for(started_at, creg)
+    except NoRate:
+        return DeviceReimbursement(ReimbursementBasis.NO_RATE, currency, licence.id)
+    amount = reimbursement(energy_kwh(energy_wh), rate.per_kwh, currency)
+    applied = AppliedRate(as_published(rate.per_kwh), rate.source)
+    return DeviceReimbursement(
+        ReimbursementBasis.LICENCE_RATE, currency, licence.id, applied, amount
+    )
+
+
+_DRIVER_BASIS = {
+    SessionType.SPLIT_BILLING: Basis.SPLIT_BILLING,
+    SessionType.INVALID: Basis.INVALID,
+    SessionType.WHITELIST: Basis.WHITELIST,
+}
+
+
+def device_price_lines(
+    session_type: SessionType, reimbursed: DeviceReimbursement
+) -> tuple[PriceLine, ...]:
+    """An imported session's stored reimbursement as the lines a station's session has: the
+    driver pays nothing at a device of their own (nothing charges them through the platform),
+    and a split-billing session's employee receives its reimbursement."""
+    currency = reimbursed.currency
+    nothing = cents(Decimal(0), currency)
+    basis = _DRIVER_BASIS.get(session_type, Basis.NO_TARIFF)
+    lines = [PriceLine(Party.DRIVER, basis, currency, nothing, nothing)]
+    if session_type is SessionType.SPLIT_BILLING:
+        if reimbursed.amount is None or reimbursed.rate is None:
+            lines.append(PriceLine(Party.EMPLOYEE, Basis.NO_TARIFF, currency, nothing, nothing))
+        else:
+            amount = reimbursed.amount.amount
+            lines.append(
+                PriceLine(
+                    Party.EMPLOYEE,
+                    Basis.LICENCE_RATE,
+                    currency,
+                    amount,
+                    amount,
+                    rate=reimbursed.rate.per_kwh,
+                )
+            )
+    return tuple(lines)
+
+
 @dataclass(frozen=True, slots=True)
 class DeviceSession:
-    """A session of an external device, as imported."""
+    """A session of an external device, as imported, with its reimbursement (None: stored
+    without one)."""
 
     id: int
     device_id: str
@@ -353,6 +450,7 @@ class DeviceSession:
     energy_wh: int
     session_type: str
     type_reason: str | None
+    reimbursement: DeviceReimbursement | None = None
 
     @property
     def ref(self) -> str:

@@ -34,6 +34,11 @@ def _driver_price(row: ActivityRow) -> Money | None:
     return _money(row.price_incl_vat, row.currency)
 
 
+def _reimbursement(row: ActivityRow) -> Money | None:
+    # What the employee receives for a split-billing session; nothing for the other types.
+    return _money(row.host_amount, row.currency) if row.host_party == "employee" else None
+
+
 def _type() -> Column[ActivityRow]:
     return Column(
         "session_type",
@@ -73,12 +78,12 @@ def activity_columns(view: View) -> list[Column[ActivityRow]]:
     ]
     if view is View.MINE:
         columns.append(
-            Column(
-                "reimbursed",
-                lambda: _("Reimbursed to you"),
-                Kind.MONEY,
-                lambda r: _money(r.host_amount, r.currency) if r.host_party == "employee" else None,
-            )
+            Column("reimbursed", lambda: _("Reimbursed to you"), Kind.MONEY, _reimbursement)
+        )
+    else:
+        # The employer's side of a split-billing session (a station's or an imported one).
+        columns.append(
+            Column("reimbursement", lambda: _("Reimbursement"), Kind.MONEY, _reimbursement)
         )
     return columns
 

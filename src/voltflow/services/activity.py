@@ -35,6 +35,11 @@ class StationDailyTotals:
         """A batch's sessions summed per station and day: one statement for all."""
         sums: dict[tuple[str, date], list[int]] = {}
         for event in events:
+            if (
+                isinstance(event, SessionClosed | SessionCorrected)
+                and not event.session_id.isdigit()
+            ):
+                continue  # an external device's imported session: counted under its card only
             if isinstance(event, SessionClosed):
                 counted, energy = 1, event.energy_wh
             elif isinstance(event, SessionCorrected):

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from voltflow.domain.access import Actor, Permission
 from voltflow.domain.activity import ActivityFilter, ActivityRow, View
+from voltflow.domain.licences import device_session_ref
 from voltflow.domain.paging import Page, PageRequest
 from voltflow.domain.session_prices import PriceLine
 from voltflow.services.access import scope_of
@@ -52,6 +53,22 @@ class ActivityViews:
             view, filters, within=self._scope(actor, view), person_id=actor.user_id
         ):
             yield batch
+
+    async def device_session(self, actor: Actor, session_id: int) -> SessionActivity:
+        """An external device's session, to whoever a view shows it: the driver of its card,
+        the employer that registered the device or whose card it was, the operator. Its lines
+        are the reimbursement its import stored; it is never priced again."""
+        for view in (View.MINE, View.CHARGE_POINTS, View.MOBILITY):
+            within = self._scope(actor, view)
+            if view is not View.MINE and within is not None and not within:
+                continue  # no organisation's sessions to look among
+            found = await self.repo.one_device(
+                view, session_id, within=within, person_id=actor.user_id
+            )
+            if found is not None:
+                row, lines = found
+                return SessionActivity(row, lines, 1)
+        raise ActivityNotFound(device_session_ref(session_id))
 
     async def session(self, actor: Actor, view: View, session_id: int) -> SessionActivity:
         if view is View.MINE and scope_of(actor, Permission.SESSIONS_READ) is None:

@@ -34,6 +34,7 @@ from voltflow.domain.licences import (
     CregTable,
     DeviceKind,
     DeviceRef,
+    DeviceReimbursement,
     DeviceSession,
     EmployerRate,
     ExternalDevice,
@@ -45,6 +46,7 @@ from voltflow.domain.licences import (
     SplitBillingLicence,
     SplitBillingLine,
     check_rate,
+    device_reimbursement,
     device_session_id,
     device_session_ref,
     licensed,
@@ -59,7 +61,7 @@ from voltflow.services.audit import AuditTrail
 from voltflow.services.cards import ImportProblem, ImportRejected
 from voltflow.services.ports import Clock, UnitOfWork
 from voltflow.services.units import use_case
-from voltflow.store.licences import LicenceRepository
+from voltflow.store.licences import LicenceRepository, reimbursement_values
 
 P = Permission
 IMPORT_STOP_REASON = "Imported"
@@ -107,6 +109,21 @@ class ImportResult:
     added: list[DeviceSession]
     already_stored: int  # rows of sessions imported before (same device and start): skipped
 
+    @property
+    def amounts(self) -> list[Decimal]:
+        """What each added session that is reimbursed an amount (split billing, with a rate)
+        is reimbursed, to the cent."""
+        return [
+            s.reimbursement.amount.amount
+            for s in self.added
+            if s.reimbursement is not None and s.reimbursement.amount is not None
+        ]
+
+    @property
+    def total(self) -> Decimal:
+        """What the added sessions are reimbursed in all: the sum of their rounded amounts."""
+        return sum(self.amounts, Decimal("0.00"))
+
 
 @dataclass(frozen=True, slots=True)
 class _Row:
@@ -127,6 +144,7 @@ class LicenceService:
         uow: UnitOfWork,
         timezone: str = "Europe/Brussels",
         bounds: ValidityBounds | None = None,
+        currency: str = "EUR",
     ) -> None:
         self.repo = repo
         self.audit = audit
@@ -134,6 +152,7 @@ class LicenceService:
         self.uow = uow
         self.zone = ZoneInfo(timezone)
         self.bounds = bounds or ValidityBounds()
+        self.currency = currency
 
     def local_start(self, day: date) -> datetime:
         """The first instant of ``day`` in the platform's time zone."""
@@ -168,6 +187,9 @@ class LicenceService:
         return await self._lines(record.licence)
 
     async def _lines(self, licence: SplitBillingLicence) -> list[SplitBillingLine]:
+        if not licence.device.is_station:
+            # An imported session's reimbursement was decided, and stored, at its import.
+            return await self.repo.device_lines(licence)
         creg = await self.repo.creg_table()
         return [
             split_billing_line(licence, creg, ref, uid, start, stop, wh)
@@ -463,7 +485,9 @@ class LicenceService:
         """Sessions an external device reports, as CSV or JSON, with ``started_at``,
         ``stopped_at`` (ISO 8601 with offset), ``energy_wh`` or ``kwh`` (or ``meter_start_wh``
         and ``meter_stop_wh``) and ``card_uid``. Any bad row refuses the whole file, naming its
-        row and column; sessions imported before (same device, same start) are skipped."""
+        row and column; sessions imported before (same device, same start) are skipped. Each
+        new session is typed and carries its reimbursement, stored with it in this transaction
+        (``domain.licences.device_reimbursement``)."""
         device = await self.device(actor, device_id)
         ref = DeviceRef(device.kind, device.id)
         records = _records_of(text, format)
@@ -530,18 +554,26 @@ class LicenceService:
             raise ImportRejected(sorted(problems, key=lambda p: p.row))
         now = self.clock.now()
         licences = await self.repo.for_device(ref)
+        creg = await self.repo.creg_table()
         typed: list[dict[str, Any]] = []
+        reimbursed: list[DeviceReimbursement] = []
         for row in fresh:
+            licence = licensed(licences, ref, row.card_uid, row.started_at)
             verdict = classify(
                 SessionFacts(
                     token_accepted=True,
                     energy_wh=row.energy_wh,
                     duration=row.stopped_at - row.started_at,
-                    licensed_employee_token=licensed(licences, ref, row.card_uid, row.started_at)
-                    is not None,
+                    licensed_employee_token=licence is not None,
                 ),
                 self.bounds,
             )
+            # Decided with the session, in its transaction: the rate in force at its start (a
+            # later change of rate never reaches it), to the cent, without VAT.
+            reimbursement = device_reimbursement(
+                verdict.type, licence, creg, row.started_at, row.energy_wh, self.currency
+            )
+            reimbursed.append(reimbursement)
             typed.append(
                 {
                     "device_id": device.id,
@@ -552,6 +584,7 @@ class LicenceService:
                     "session_type": verdict.type.value,
                     "type_reason": verdict.reason,
                     "imported_at": now,
+                    **reimbursement_values(reimbursement),
                 }
             )
         try:
@@ -561,7 +594,7 @@ class LicenceService:
         changes = self.uow.current()
         assert changes is not None
         added = []
-        for session_id, values in zip(ids, typed, strict=True):
+        for session_id, values, reimbursement in zip(ids, typed, reimbursed, strict=True):
             session = DeviceSession(
                 session_id,
                 device.id,
@@ -571,6 +604,7 @@ class LicenceService:
                 values["energy_wh"],
                 values["session_type"],
                 values["type_reason"],
+                reimbursement,
             )
             added.append(session)
             changes.emit(
@@ -597,7 +631,11 @@ class LicenceService:
                 "device",
                 device.id,
                 device.organisation_id,
-                {"added": len(added), "already_stored": skipped},
+                {
+                    "added": len(added),
+                    "already_stored": skipped,
+                    "reimbursed": str(ImportResult(added, skipped).total),
+                },
             )
         return ImportResult(added, skipped)
 

@@ -11,11 +11,13 @@ from typing import Any
 from sqlalchemy import ColumnElement, Exists, and_, exists, insert, or_, select, update
 
 from voltflow.domain.licences import (
+    AppliedRate,
     CregQuarterRate,
     CregRate,
     CregTable,
     DeviceKind,
     DeviceRef,
+    DeviceReimbursement,
     DeviceSession,
     ExternalDevice,
     LicenceRecord,
@@ -23,10 +25,13 @@ from voltflow.domain.licences import (
     RateChange,
     RateSource,
     Region,
+    ReimbursementBasis,
     SplitBillingLicence,
+    SplitBillingLine,
     device_session_ref,
     policy_of,
 )
+from voltflow.domain.money import Money
 from voltflow.domain.session_types import SessionType
 from voltflow.store.database import Database
 from voltflow.store.statements import dialect_insert
@@ -300,6 +305,35 @@ class LicenceRepository:
                 ids.append(int(result.scalar_one()))
         return ids
 
+    async def device_lines(
+        self, licence: SplitBillingLicence, *, limit: int = 500
+    ) -> list[SplitBillingLine]:
+        """The split-billing sessions imported under the licence, newest first, each with the
+        rate and reimbursement stored when it was imported."""
+        query = (
+            select(DS)
+            .where(
+                DS.c.licence_id == licence.id,
+                DS.c.session_type == SessionType.SPLIT_BILLING.value,
+            )
+            .order_by(DS.c.started_at.desc())
+            .limit(limit)
+        )
+        async with self.db.reading() as conn:
+            rows = [_device_session(r._mapping) for r in (await conn.execute(query)).all()]
+        return [
+            SplitBillingLine(
+                s.ref,
+                s.card_uid,
+                s.started_at,
+                s.stopped_at,
+                s.energy_wh,
+                s.reimbursement.rate if s.reimbursement else None,
+                s.reimbursement.amount if s.reimbursement else None,
+            )
+            for s in rows
+        ]
+
     async def split_billing_sessions(
         self, licence: SplitBillingLicence, *, limit: int = 500
     ) -> list[tuple[str, str, datetime, datetime, int]]:
@@ -377,6 +411,35 @@ class LicenceRepository:
         return [(int(r.id), r.name) for r in rows]
 
 
+def reimbursement_values(reimbursed: DeviceReimbursement) -> dict[str, Any]:
+    """A reimbursement as the columns of its device session."""
+    return {
+        "reimbursement_basis": reimbursed.basis.value,
+        "licence_id": reimbursed.licence_id,
+        "currency": reimbursed.currency,
+        "rate": None if reimbursed.rate is None else reimbursed.rate.per_kwh,
+        "rate_source": None if reimbursed.rate is None else reimbursed.rate.source.value,
+        "reimbursement": None if reimbursed.amount is None else reimbursed.amount.amount,
+    }
+
+
+def reimbursement_of(m: Any) -> DeviceReimbursement | None:
+    """The reimbursement a device session's row carries (None: stored without one)."""
+    if m["reimbursement_basis"] is None:
+        return None
+    currency = m["currency"] or "EUR"
+    rate = (
+        None
+        if m["rate"] is None or m["rate_source"] is None
+        else AppliedRate(m["rate"].normalize(), RateSource(m["rate_source"]))
+    )
+    # PostgreSQL's NUMERIC gives its scale's digits (2.440000): back to the cent.
+    amount = None if m["reimbursement"] is None else Money(m["reimbursement"], currency).rounded()
+    return DeviceReimbursement(
+        ReimbursementBasis(m["reimbursement_basis"]), currency, m["licence_id"], rate, amount
+    )
+
+
 def _device_session(m: Any) -> DeviceSession:
     return DeviceSession(
         int(m["id"]),
@@ -387,7 +450,13 @@ def _device_session(m: Any) -> DeviceSession:
         int(m["energy_wh"]),
         m["session_type"],
         m["type_reason"],
+        reimbursement_of(m),
     )
 
 
-__all__ = ["LicenceRepository", "licensed_at_station"]
+__all__ = [
+    "LicenceRepository",
+    "licensed_at_station",
+    "reimbursement_of",
+    "reimbursement_values",
+]

@@ -657,7 +657,11 @@ creg_rates = Table(
 )
 
 # Sessions of external devices, imported: typed like the stations' sessions when stored. A
-# repeated import finds its sessions by device and start time and adds nothing.
+# repeated import finds its sessions by device and start time and adds nothing. Each carries
+# its split-billing reimbursement, decided in the import's transaction
+# (``domain.licences.DeviceReimbursement``): why (``reimbursement_basis``), under which licence,
+# at what rate (€/kWh, and its source) and how much, to the cent and without VAT; NULL where
+# the basis says none applies (an invalid session, no licence, no rate for the quarter).
 device_sessions = Table(
     "device_sessions",
     metadata,
@@ -670,7 +674,17 @@ device_sessions = Table(
     Column("session_type", String(16), nullable=False),
     Column("type_reason", String(128), nullable=True),
     Column("imported_at", UTCDateTime, nullable=False),
+    Column("reimbursement_basis", String(16), nullable=True),
+    Column("licence_id", BigInteger, ForeignKey("licences.id"), nullable=True),
+    Column("currency", String(3), nullable=True),
+    Column("rate", ExactDecimal, nullable=True),
+    Column("rate_source", String(8), nullable=True),  # "fixed" | "employer" | "creg"
+    Column("reimbursement", ExactDecimal, nullable=True),
     UniqueConstraint("device_id", "started_at", name="uq_device_session_start"),
+    # The activity views: a card's sessions (mobility, a driver's own), newest first.
+    Index("ix_device_sessions_card", "card_uid", "started_at"),
+    Index("ix_device_sessions_started", "started_at"),
+    Index("ix_device_sessions_licence", "licence_id", "started_at"),
 )
 
 # Mails waiting to be sent, and those sent (``services.mail``): written, already rendered in the

@@ -49,6 +49,15 @@ class ActivityOut(BaseModel):
     host_party: str | None
     tariff_id: str | None
     tariff_version: int | None
+    source: Literal["station", "device"] = Field(
+        description="station: a session of a station of the platform; device: one an external "
+        "device (a charging cable, a meter) reported by import, station_id being the device's "
+        "id. Each numbers its sessions apart: session_id and source together name a session"
+    )
+    ref: str = Field(
+        description="the session's reference, unique across both sources: its id, or "
+        "device-<id> for an external device's"
+    )
 
 
 class SessionActivityOut(BaseModel):
@@ -161,6 +170,20 @@ async def export_view(
     rows = rows_of(platform.activity_views.rows(actor, chosen, query.filters))
     headers = {"Content-Disposition": file.disposition}
     return StreamingResponse(file.write(rows), media_type=file.media_type, headers=headers)
+
+
+@router.get("/activity/device-sessions/{device_session_id}", tags=["activity"])
+async def device_session(
+    device_session_id: IdPath, platform: PlatformDep, actor: ApiUser
+) -> SessionActivityOut:
+    """One session an external device reported (a row of source ``device``), to whoever a
+    view shows it: its lines are the split-billing reimbursement stored at its import."""
+    found = await platform.activity_views.device_session(actor, device_session_id)
+    return SessionActivityOut(
+        session=ActivityOut.model_validate(found.row),
+        lines=[PriceLineOut.model_validate(line) for line in found.lines],
+        revisions=found.revisions,
+    )
 
 
 @router.get("/activity/mine/{session_id}", tags=["activity"])

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
+from voltflow.domain.licences import DeviceSession
 from voltflow.i18n import _
 from voltflow.web.auth import ApiUser, PlatformDep
 from voltflow.web.lengths import StationIdPath
@@ -17,6 +19,19 @@ router = APIRouter(prefix="/api/v1")
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
 
 
+class ReimbursementOut(BaseModel):
+    basis: str = Field(
+        description="licence_rate (reimbursed at the licence's rate in force at the start), "
+        "no_rate (a licence covers it, but the CREG table lacks its quarter), invalid (never "
+        "reimbursed) or no_licence (no licence covers its card at the device then)"
+    )
+    licence_id: int | None
+    currency: str
+    rate: Decimal | None = Field(description="€/kWh, no VAT")
+    rate_source: str | None = Field(description="fixed, employer or creg")
+    amount: Decimal | None = Field(description="kWh × rate, to the cent, no VAT")
+
+
 class DeviceSessionOut(BaseModel):
     id: str
     card_uid: str
@@ -24,11 +39,31 @@ class DeviceSessionOut(BaseModel):
     stopped_at: datetime
     energy_wh: int
     session_type: str
+    type_reason: str | None
+    reimbursement: ReimbursementOut | None
+
+
+def _reimbursement(session: DeviceSession) -> ReimbursementOut | None:
+    r = session.reimbursement
+    if r is None:
+        return None
+    return ReimbursementOut(
+        basis=r.basis.value,
+        licence_id=r.licence_id,
+        currency=r.currency,
+        rate=None if r.rate is None else r.rate.per_kwh,
+        rate_source=None if r.rate is None else r.rate.source.value,
+        amount=None if r.amount is None else r.amount.amount,
+    )
 
 
 class DeviceImportOut(BaseModel):
     imported: int
     already_stored: int
+    reimbursed: Decimal = Field(
+        description="what the imported sessions are reimbursed in all (the sum of amounts each "
+        "to the cent)"
+    )
     sessions: list[DeviceSessionOut]
 
 
@@ -67,6 +102,7 @@ async def import_device_sessions(
     return DeviceImportOut(
         imported=len(result.added),
         already_stored=result.already_stored,
+        reimbursed=result.total,
         sessions=[
             DeviceSessionOut(
                 id=s.ref,
@@ -75,6 +111,8 @@ async def import_device_sessions(
                 stopped_at=s.stopped_at,
                 energy_wh=s.energy_wh,
                 session_type=s.session_type,
+                type_reason=s.type_reason,
+                reimbursement=_reimbursement(s),
             )
             for s in result.added
         ],

@@ -14,6 +14,7 @@ from pydantic import BeforeValidator
 
 from voltflow.domain.access import Actor, Permission
 from voltflow.domain.activity import ActivityFilter, Sort, View
+from voltflow.domain.licences import device_session_ref
 from voltflow.domain.paging import PageRequest
 from voltflow.domain.session_types import SessionType
 from voltflow.exports.activity import activity_file, rows_of
@@ -197,4 +198,32 @@ async def my_session_page(
         request,
         "my_session.html",
         {"user": user, "s": found.row, "lines": found.lines, "revisions": found.revisions},
+    )
+
+
+@router.get("/device-sessions/{device_session_id}")
+async def device_session_page(
+    request: Request, device_session_id: IdPath, platform: PlatformDep, user: ConsoleUser
+) -> HTMLResponse:
+    """A session an external device reported, as its driver's page shows a session: to its
+    driver, to the employer of its device or card, and to the operator."""
+    try:
+        found = await platform.activity_views.device_session(user, device_session_id)
+    except ActivityNotFound:
+        what = pgettext("charging", "session %(id)s") % {
+            "id": device_session_ref(device_session_id)
+        }
+        return render(request, "not_found.html", {"user": user, "what": what}, 404)
+    own = found.row.driver_id is not None and found.row.driver_id == user.user_id
+    back = VIEW_PATHS[View.MINE] if own else VIEW_PATHS[views_of(user)[0]]
+    return render(
+        request,
+        "my_session.html",
+        {
+            "user": user,
+            "s": found.row,
+            "lines": found.lines,
+            "revisions": found.revisions,
+            "back": back,
+        },
     )
