@@ -234,7 +234,7 @@ def _number(value: object, path: str) -> Decimal | None:
     if isinstance(value, bool):
         raise TemplateError(path, "a number")
     try:
-        number = Decimal(str(value)) if isinstance(value, int | float | str) else None
+        number = Decimal(str(value)) if isinstance(value, int | float | str | Decimal) else None
     except InvalidOperation:
         number = None
     if not isinstance(number, Decimal) or not number.is_finite():
