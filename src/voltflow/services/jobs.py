@@ -224,6 +224,7 @@ def _refusal(exc: JobRefused) -> str:
         "signer_missing": lambda: _("text: the name of who signs"),
         "value_missing": lambda: _("value: the measured value"),
         "value_not_number": lambda: _("value: a number"),
+        "value_places": lambda: _("value: at most 6 decimals"),
         "unit_missing": lambda: (
             _("unit: the unit of the measured value (%(unit)s)") % {"unit": p.get("unit", "")}
         ),

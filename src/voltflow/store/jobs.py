@@ -18,6 +18,7 @@ from voltflow.domain.installations.checklists import (
     StoredAnswer,
     StoredTemplate,
     Waiver,
+    plain,
 )
 from voltflow.domain.installations.jobs import (
     Address,
@@ -129,7 +130,14 @@ def _record(m: RowMapping, history: Sequence[HistoryEntry] = ()) -> JobRecord:
 
 
 def _answer(m: RowMapping) -> StoredAnswer:
-    return record_of(StoredAnswer, m, outcome=Outcome(m["outcome"]))
+    # PostgreSQL's NUMERIC answers with its scale's zeros: the value as it was given.
+    return record_of(
+        StoredAnswer,
+        m,
+        outcome=Outcome(m["outcome"]),
+        value=None if m["value"] is None else plain(m["value"]),
+        given_value=None if m["given_value"] is None else plain(m["given_value"]),
+    )
 
 
 class JobRepository:

@@ -116,11 +116,22 @@ def unit_of(text: str) -> Unit | None:
     return UNITS.get(alias) if alias else None
 
 
+# What a measurement keeps after its decimal point: more than any meter shows.
+PLACES = 6
+
+
+def plain(value: Decimal) -> Decimal:
+    """``value`` without trailing zeros, never in exponent form (30, not 3E+1)."""
+    if value == value.to_integral_value():
+        return value.quantize(Decimal(1))
+    return value.normalize()
+
+
 def convert(value: Decimal, given: Unit, wanted: Unit) -> Decimal:
-    """``value`` in ``given`` units, said in ``wanted`` units (same dimension)."""
-    if given.symbol == wanted.symbol:
-        return value
-    return (value * given.factor / wanted.factor).normalize()
+    """``value`` in ``given`` units, said in ``wanted`` units (same dimension), to six places."""
+    if given.symbol != wanted.symbol:
+        value = value * given.factor / wanted.factor
+    return plain(value.quantize(Decimal(1).scaleb(-PLACES)))
 
 
 # -- templates -----------------------------------------------------------------------------------
@@ -532,6 +543,9 @@ def _measure(item: Item, answer: AnswerInput) -> Evaluation:
         raise _refuse(
             "unit_missing", f"unit: the measured value's unit ({item.unit.symbol})", "unit"
         )
+    exponent = answer.value.as_tuple().exponent
+    if isinstance(exponent, int) and -exponent > PLACES:
+        raise _refuse("value_places", f"value: at most {PLACES} decimals", "value")
     given = unit_of(answer.unit)
     if given is None:
         raise _refuse("unit_unknown", f"unit: {answer.unit!r} is no unit known here", "unit")
