@@ -58,29 +58,29 @@ _CONNECTOR_STATUSES: dict[str, Callable[[], str]] = {
     ConnectorStatus.OCCUPIED: lambda: pgettext("connector status", "Occupied"),
 }
 _JOB_KINDS: dict[str, Callable[[], str]] = {
-    JobKind.INSTALLATION: lambda: pgettext("job kind", "Installation"),
-    JobKind.COMMISSIONING: lambda: pgettext("job kind", "Commissioning"),
-    JobKind.INSPECTION: lambda: pgettext("job kind", "Inspection"),
-    JobKind.REPAIR: lambda: pgettext("job kind", "Repair"),
+    JobKind.INSTALLATION: lambda: pgettext("installation job kind", "Installation"),
+    JobKind.COMMISSIONING: lambda: pgettext("installation job kind", "Commissioning"),
+    JobKind.INSPECTION: lambda: pgettext("installation job kind", "Inspection"),
+    JobKind.REPAIR: lambda: pgettext("installation job kind", "Repair"),
 }
 _JOB_STATES: dict[str, Callable[[], str]] = {
-    JobState.REQUESTED: lambda: pgettext("job state", "Requested"),
-    JobState.SCHEDULED: lambda: pgettext("job state", "Scheduled"),
-    JobState.IN_PROGRESS: lambda: pgettext("job state", "In progress"),
-    JobState.DONE: lambda: pgettext("job state", "Done"),
-    JobState.FAILED: lambda: pgettext("job state", "Failed"),
-    JobState.CANCELLED: lambda: pgettext("job state", "Cancelled"),
+    JobState.REQUESTED: lambda: pgettext("installation job state", "Requested"),
+    JobState.SCHEDULED: lambda: pgettext("installation job state", "Scheduled"),
+    JobState.IN_PROGRESS: lambda: pgettext("installation job state", "In progress"),
+    JobState.DONE: lambda: pgettext("installation job state", "Done"),
+    JobState.FAILED: lambda: pgettext("installation job state", "Failed"),
+    JobState.CANCELLED: lambda: pgettext("installation job state", "Cancelled"),
 }
 # A job's history: its steps (as verbs people click) and the changes that keep its state.
 _JOB_EVENTS: dict[str, Callable[[], str]] = {
-    JobEvent.REQUEST: lambda: pgettext("job step", "request"),
-    JobEvent.SCHEDULE: lambda: pgettext("job step", "schedule"),
-    JobEvent.START: lambda: pgettext("job step", "start"),
-    JobEvent.FINISH: lambda: pgettext("job step", "finish"),
-    JobEvent.FAIL: lambda: pgettext("job step", "fail"),
-    JobEvent.CANCEL: lambda: pgettext("job step", "cancel"),
-    JobEvent.ASSIGN: lambda: pgettext("job step", "assign"),
-    JobEvent.LINK_STATION: lambda: pgettext("job step", "link the station"),
+    JobEvent.REQUEST: lambda: pgettext("installation job step", "request"),
+    JobEvent.SCHEDULE: lambda: pgettext("installation job step", "schedule"),
+    JobEvent.START: lambda: pgettext("installation job step", "start"),
+    JobEvent.FINISH: lambda: pgettext("installation job step", "finish"),
+    JobEvent.FAIL: lambda: pgettext("installation job step", "fail"),
+    JobEvent.CANCEL: lambda: pgettext("installation job step", "cancel"),
+    JobEvent.ASSIGN: lambda: pgettext("installation job step", "assign"),
+    JobEvent.LINK_STATION: lambda: pgettext("installation job step", "link the station"),
 }
 # A card's history names each step; "import" is how every card enters the stock.
 _CARD_STEPS = {

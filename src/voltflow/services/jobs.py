@@ -163,9 +163,8 @@ def _refusal(exc: JobRefused) -> str:
         "station_or_site": lambda: _(
             "station_id: a job is for a station, or for a planned one (its site)"
         ),
-        "station_needed": lambda: (
-            _("station_id: an %(kind)s is of a station that exists")
-            % {"kind": job_kind(str(p.get("kind", ""))).lower()}
+        "station_needed": lambda: _(
+            "station_id: an inspection or a repair is of a station that exists"
         ),
         "technician_without_installer": lambda: _(
             "technician_id: a technician works for the job's installer organisation: name it first"
@@ -422,8 +421,6 @@ class JobService:
                 description=(description or "").strip() or None,
             )
         except JobRefused as exc:
-            if exc.code == "station_needed":
-                exc.params["kind"] = kind.value
             raise _problem(exc) from exc
         job_id = await self.repo.add(job)
         await self.audit.record(
