@@ -8,11 +8,11 @@ so a new route cannot escape the check. The skip list, ``NOT_CHECKED``, stays ti
 
 Organisation A (a company) has a station it owns with finished sessions, cards (handed to it, two
 assigned to its drivers and active, one not), an eMSP contract, a station group, a whitelist for its
-station, and people; its installer (an installer organisation of A's name) has a commissioning job at
-A's station under way, with an answered checklist item and a photo. Organisation B (another company)
-has its own station and cards, a fleet manager and a driver, and its own installer organisation with
-a job at B's station; B's fleet manager, B's driver and B's installer each make every call, through
-an API key and through a console login.
+station, and people; its installer (an installer organisation of A's name) has a commissioning
+job at A's station under way, with an answered checklist item and a photo. Organisation B (another
+company) has its own station and cards, a fleet manager and a driver, and its own installer
+organisation with a job at B's station; B's fleet manager, B's driver and B's installer each make
+every call, through an API key and through a console login.
 
 A call that names A's thing (in its path or body) must be refused: 403 or 404. A collection may
 answer 200, but nothing in it may be A's: no A identifier in the raw response text that the request
@@ -32,10 +32,9 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from importlib import resources
 from typing import Any
 from urllib.parse import urlencode
-
-from importlib import resources
 
 import fastapi.routing
 import httpx

@@ -75,7 +75,7 @@ from voltflow.domain.installations.jobs import (
 )
 from voltflow.domain.paging import Page, PageRequest
 from voltflow.i18n import _
-from voltflow.i18n.terms import job_kind, job_state, job_step
+from voltflow.i18n.terms import job_state, job_step
 from voltflow.services.access import Forbidden, knows, require, scope_of
 from voltflow.services.audit import AuditTrail
 from voltflow.services.organisations import OrganisationNotFound

@@ -578,7 +578,14 @@ async def upload_attachment(
     platform: PlatformDep,
     actor: ApiUser,
     kind: Annotated[AttachmentKind, Form()],
-    file: Annotated[UploadFile, File(description="JPEG, PNG, WebP or HEIC; PDF for documents")],
+    file: Annotated[
+        UploadFile,
+        File(
+            description="JPEG, PNG, WebP or HEIC; PDF for documents; as large as the platform's "
+            "setting allows (15 MiB unless set otherwise)",
+            json_schema_extra={"format": "binary"},
+        ),
+    ],
 ) -> AttachmentOut:
     """A photo, a signature or a document, checked by what the file holds."""
     data = await file.read(platform.jobs.max_file_bytes + 1)
