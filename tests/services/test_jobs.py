@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from tests import jobs_support as js
 from voltflow.bootstrap import Platform
+from voltflow.domain.access import OrganisationKind, Role
 from voltflow.domain.installations.attachments import AttachmentKind
 from voltflow.domain.installations.checklists import AnswerInput, ItemStatus
 from voltflow.domain.installations.jobs import (
@@ -523,3 +524,25 @@ async def test_files_are_checked_by_what_they_hold_and_shown_to_the_jobs_people_
     other = await js.started(platform, s, JobKind.INSPECTION, when=js.tomorrow(platform))
     with pytest.raises(AttachmentNotFound):
         await jobs.attachment(s.technician, other.job.id, kept.id)
+
+
+async def test_a_household_asks_for_the_installation_of_its_home_charger(
+    platform: Platform,
+) -> None:
+    """A household has no fleet manager: its own people ask for the job and follow it."""
+    s = await js.site(platform)
+    home = await platform.organisations.create(s.op, "Peeters", OrganisationKind.HOUSEHOLD)
+    added = await platform.organisations.add_person(
+        s.op, int(home.id), "peeters", Role.DRIVER, password="driver-pass"
+    )
+    person = await platform.accounts.actor(added.user_id)
+    assert person is not None
+    planned = PlannedStation(Address("Dorpsstraat 7", "3000", "Leuven"), "Easee One")
+    asked = await platform.jobs.request(person, JobKind.INSTALLATION, site=planned)
+    assert asked.job.customer_id == home.id
+    assert asked.steps == (JobStep.CANCEL,)
+    listed = await platform.jobs.listing(person, JobFilter(), PageRequest())
+    assert [r.id for r in listed.items] == [asked.job.id]
+    # A company's driver has no say: Acme's sees none of Acme's jobs.
+    await platform.jobs.request(s.manager, JobKind.INSPECTION, station_id=js.STATION)
+    assert (await platform.jobs.listing(s.driver, JobFilter(), PageRequest())).total == 0
