@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -148,6 +149,8 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         sqlite_synchronous="NORMAL",
         command_timeout=5,
         secret_key="test-secret",
+        # Files tests upload go to a folder of this run, never into the checkout.
+        files=str(Path(tempfile.gettempdir()) / f"voltflow-test-files-{os.getpid()}"),
     )
     for key, value in overrides.items():
         setattr(settings, key, value)
@@ -155,8 +158,8 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
 
 
 @pytest.fixture
-async def platform(database_url: str) -> AsyncIterator[Platform]:
-    p = build(make_settings(database_url))
+async def platform(database_url: str, tmp_path: Path) -> AsyncIterator[Platform]:
+    p = build(make_settings(database_url, files=str(tmp_path / "files")))
     await p.start()
     try:
         yield p

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from voltflow.blobs import open_blob_store
 from voltflow.config import Settings
 from voltflow.ocpp.server import OcppServer, OcppServerSettings
 from voltflow.services.accounts import AccountService
@@ -18,6 +19,7 @@ from voltflow.services.commands import CommandService
 from voltflow.services.corrections import SessionCorrections
 from voltflow.services.events import EventSink, LocalDelivery, OutboxRelay
 from voltflow.services.health import HealthService
+from voltflow.services.jobs import JobService
 from voltflow.services.licences import LicenceService
 from voltflow.services.lists import ListService
 from voltflow.services.mail import MailSender, MailService
@@ -42,6 +44,7 @@ from voltflow.store.charging_periods import ChargingPeriodRepository
 from voltflow.store.console_sessions import ConsoleSessionRepository
 from voltflow.store.database import Database, create_database, upgrade
 from voltflow.store.frames import MessageLog
+from voltflow.store.jobs import JobRepository
 from voltflow.store.licences import LicenceRepository
 from voltflow.store.lists import ListRepository
 from voltflow.store.mail import MailOutboxRepository
@@ -100,6 +103,7 @@ class Platform:
     charging_periods: ChargingPeriodsService
     licences: LicenceService
     mail: MailService
+    jobs: JobService
     # Sends the mail outbox to the SMTP server; None without one (mails wait in the outbox).
     mail_sender: MailSender | None = None
     bus: Any = None  # the NATS connection, when gateways share the work
@@ -368,5 +372,16 @@ def build(
         charging_periods=charging_periods,
         licences=licences,
         mail=mail,
+        jobs=JobService(
+            JobRepository(db),
+            open_blob_store(
+                settings.files, endpoint_url=settings.s3_endpoint_url, region=settings.s3_region
+            ),
+            audit,
+            clock,
+            uow=uow,
+            timezone=settings.timezone,
+            max_file_bytes=settings.attachment_max_bytes,
+        ),
         mail_sender=mail_sender,
     )

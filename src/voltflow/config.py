@@ -61,6 +61,13 @@ class Settings:
     # The Peppol BIS Billing rules (CEN-EN16931-UBL.xslt, PEPPOL-EN16931-UBL.xslt) that e-invoices
     # are validated against before they leave; they are not shipped in the package.
     peppol_rules: Path = field(default_factory=lambda: _CHECKOUT.parent / "shared" / "peppol")
+    # Where jobs' photos, signatures and documents are kept: a folder, or S3-compatible object
+    # storage as s3://bucket/prefix (credentials as boto3 finds them, AWS_ACCESS_KEY_ID …).
+    files: str = "./voltflow-files"
+    s3_endpoint_url: str | None = None
+    s3_region: str | None = None
+    # The largest file a job takes.
+    attachment_max_bytes: int = 15 * 1024 * 1024
 
     @property
     def console_url(self) -> str:
@@ -102,4 +109,9 @@ class Settings:
         s.public_url = e.get("VOLTFLOW_PUBLIC_URL") or None
         if e.get("VOLTFLOW_PEPPOL_RULES"):
             s.peppol_rules = Path(e["VOLTFLOW_PEPPOL_RULES"])
+        s.files = e.get("VOLTFLOW_FILES") or s.files
+        s.s3_endpoint_url = e.get("VOLTFLOW_S3_ENDPOINT_URL") or None
+        s.s3_region = e.get("VOLTFLOW_S3_REGION") or None
+        if e.get("VOLTFLOW_ATTACHMENT_MAX_MB"):
+            s.attachment_max_bytes = int(Decimal(e["VOLTFLOW_ATTACHMENT_MAX_MB"]) * 1024 * 1024)
         return s

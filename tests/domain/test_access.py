@@ -14,6 +14,8 @@ K, R, P = OrganisationKind, Role, Permission
 OPERATOR = Actor(1, "op", (Membership(1, K.OPERATOR, R.OPERATOR),))
 FLEET = Actor(2, "fm", (Membership(10, K.COMPANY, R.FLEET_MANAGER),))
 DRIVER = Actor(3, "dr", (Membership(10, K.COMPANY, R.DRIVER), Membership(20, K.HOUSEHOLD, R.HOST)))
+HOME = Actor(4, "hh", (Membership(30, K.HOUSEHOLD, R.DRIVER),))
+INSTALLER = Actor(5, "tech", (Membership(40, K.INSTALLER, R.INSTALLER),))
 
 
 @pytest.mark.parametrize(
@@ -30,6 +32,19 @@ DRIVER = Actor(3, "dr", (Membership(10, K.COMPANY, R.DRIVER), Membership(20, K.H
         (DRIVER, P.CARDS_WRITE, 10, False),
         (DRIVER, P.STATIONS_READ, 20, True),
         (DRIVER, P.STATIONS_READ, 10, False),
+        # Jobs: a company's fleet manager and a host ask for them, an installer does them, a
+        # household's own people ask for theirs; a company's driver does neither.
+        (FLEET, P.JOBS_REQUEST, 10, True),
+        (FLEET, P.JOBS_WORK, 10, False),
+        (DRIVER, P.JOBS_READ, 10, False),
+        (DRIVER, P.JOBS_REQUEST, 20, True),
+        (HOME, P.JOBS_REQUEST, 30, True),
+        (HOME, P.JOBS_READ, 30, True),
+        (HOME, P.JOBS_MANAGE, 30, False),
+        (INSTALLER, P.JOBS_WORK, 40, True),
+        (INSTALLER, P.JOBS_REQUEST, 40, False),
+        (INSTALLER, P.JOBS_MANAGE, None, False),
+        (OPERATOR, P.CHECKLISTS_WRITE, None, True),
     ],
 )
 def test_roles_grant_permissions_inside_their_organisation(

@@ -17,7 +17,7 @@ import asyncio
 import shutil
 import threading
 from collections.abc import Coroutine, Iterator
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -35,8 +35,12 @@ from schemathesis.specs.openapi.checks import (
 
 from tests import factories
 from tests.conftest import make_settings
+from tests.jobs_support import png
 from voltflow.bootstrap import build
+from voltflow.domain.access import OrganisationKind
 from voltflow.domain.contracts import ContractKind
+from voltflow.domain.installations.attachments import AttachmentKind
+from voltflow.domain.installations.jobs import JobKind, JobStep
 from voltflow.services.lists import ListKind
 from voltflow.web import create_app
 
@@ -78,7 +82,8 @@ class Live:
             target=self.loop.run_forever, name="fuzz-platform", daemon=True
         )
         self.thread.start()
-        self.platform = build(make_settings(database_url))
+        files = database_url.removeprefix("sqlite:///") + "-files"  # beside the database
+        self.platform = build(make_settings(database_url, files=files))
         self.key = ""
         self.client: httpx.AsyncClient | None = None
 
@@ -102,6 +107,19 @@ class Live:
             op, acme.id, ListKind.WHITELIST, "Guests", group_id=group.id
         )
         await p.lists.add_cards(op, made.id, uids[:1])
+        # A commissioning under way at CP-1, with a photo (job 1, file 1).
+        sparks = await factories.company(p, op, "Sparks", kind=OrganisationKind.INSTALLER)
+        job = await p.jobs.request(
+            op,
+            JobKind.COMMISSIONING,
+            station_id="CP-1",
+            installer_id=sparks.id,
+            technician_id=sparks.manager.user_id,
+        )
+        tomorrow = p.clock.now() + timedelta(days=1)
+        await p.jobs.step(op, job.job.id, JobStep.SCHEDULE, planned_at=tomorrow)
+        await p.jobs.step(op, job.job.id, JobStep.START)
+        await p.jobs.attach(op, job.job.id, AttachmentKind.PHOTO, png(), "station.png")
         self.client = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=create_app(p)), base_url=BASE_URL
         )

@@ -8,8 +8,11 @@ so a new route cannot escape the check. The skip list, ``NOT_CHECKED``, stays ti
 
 Organisation A (a company) has a station it owns with finished sessions, cards (handed to it, two
 assigned to its drivers and active, one not), an eMSP contract, a station group, a whitelist for its
-station, and people. Organisation B (another company) has its own station and cards, a fleet
-manager and a driver; each of them makes every call, through an API key and through a console login.
+station, and people; its installer (an installer organisation of A's name) has a commissioning
+job at A's station under way, with an answered checklist item and a photo. Organisation B (another
+company) has its own station and cards, a fleet manager and a driver, and its own installer
+organisation with a job at B's station; B's fleet manager, B's driver and B's installer each make
+every call, through an API key and through a console login.
 
 A call that names A's thing (in its path or body) must be refused: 403 or 404. A collection may
 answer 200, but nothing in it may be A's: no A identifier in the raw response text that the request
@@ -29,6 +32,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from importlib import resources
 from typing import Any
 from urllib.parse import urlencode
 
@@ -42,10 +46,13 @@ from websockets.typing import Subprotocol
 
 from tests import factories
 from voltflow.bootstrap import Platform
-from voltflow.domain.access import Actor, Role
+from voltflow.domain.access import Actor, OrganisationKind, Role
 from voltflow.domain.cards import CardAction
 from voltflow.domain.contracts import ContractKind
 from voltflow.domain.emaid import parse_emaid
+from voltflow.domain.installations.attachments import AttachmentKind
+from voltflow.domain.installations.checklists import AnswerInput
+from voltflow.domain.installations.jobs import JobKind, JobStep
 from voltflow.domain.licences import DeviceKind, FixedRate
 from voltflow.domain.mail import Invitation
 from voltflow.domain.paging import PageRequest
@@ -110,6 +117,10 @@ class Alpha:
     list_id: int
     licence_id: int
     mail_id: int  # a mail about A (only operators read mails)
+    installer_org_id: int  # A's installer
+    installer: Actor  # its technician
+    job_id: int  # a commissioning at A's station, under way
+    attachment_id: int  # the job's photo
 
     @property
     def people(self) -> set[int]:
@@ -149,6 +160,10 @@ PATH_EXAMPLES: dict[str, Callable[[Alpha], str]] = {
     "device_session_id": lambda a: str(a.device_session_id),
     "mail_id": lambda a: str(a.mail_id),
     "contract_id": lambda a: str(a.contract_id),
+    "job_id": lambda a: str(a.job_id),
+    "attachment_id": lambda a: str(a.attachment_id),
+    "item_key": lambda a: "housing",
+    "template_key": lambda a: "commissioning",
 }
 
 # Query parameters that can name A's things: collection routes that take one are also called with
@@ -172,6 +187,21 @@ class Body:
 
     def text(self) -> str:
         return json.dumps([self.json, self.content, self.form, self.files])
+
+
+def _template_document() -> dict[str, Any]:
+    """The shipped commissioning checklist, as an edit sends it."""
+    text = (
+        resources.files("voltflow.domain.installations")
+        .joinpath("templates", "commissioning.json")
+        .read_text()
+    )
+    document: dict[str, Any] = json.loads(text)
+    document.pop("key")
+    return document
+
+
+PLANNED_SITE = {"street": "Rue Haute 1", "postcode": "1000", "city": "Bruxelles", "model": "T1"}
 
 
 def _card_actions(a: Alpha) -> list[Body]:
@@ -282,6 +312,43 @@ BODY_EXAMPLES: dict[tuple[str, str], Callable[[Alpha], list[Body]]] = {
             content_type="application/json",
         ),
     ],
+    ("POST", "/api/v1/jobs"): lambda a: [
+        Body(json={"kind": "inspection", "station_id": a.station_id}),
+        Body(json={"kind": "installation", "organisation_id": a.org_id, "site": PLANNED_SITE}),
+        Body(
+            json={
+                "kind": "repair",
+                "station_id": a.station_id,
+                "installer_organisation_id": a.installer_org_id,
+                "technician_id": a.installer.user_id,
+            }
+        ),
+    ],
+    ("POST", "/api/v1/jobs/{job_id}/steps"): lambda a: [
+        Body(json={"step": "fail", "reason": "tenancy"}),
+        Body(json={"step": "finish"}),
+    ],
+    ("PUT", "/api/v1/jobs/{job_id}/assignment"): lambda a: [
+        Body(
+            json={
+                "installer_organisation_id": a.installer_org_id,
+                "technician_id": a.installer.user_id,
+            }
+        )
+    ],
+    ("PUT", "/api/v1/jobs/{job_id}/station"): lambda a: [Body(json={"station_id": a.station_id})],
+    ("POST", "/api/v1/jobs/{job_id}/items/{item_key}/answers"): lambda a: [
+        Body(json={"passed": False, "correction_reason": "tenancy"})
+    ],
+    ("POST", "/api/v1/jobs/{job_id}/items/{item_key}/waiver"): lambda a: [
+        Body(json={"reason": "tenancy"})
+    ],
+    ("POST", "/api/v1/jobs/{job_id}/attachments"): lambda a: [
+        Body(form={"kind": "photo"}, files={"file": ("x.png", "not an image", "image/png")})
+    ],
+    ("PUT", "/api/v1/checklist-templates/{template_key}"): lambda a: [
+        Body(json=_template_document())
+    ],
     # console
     ("POST", "/stations"): lambda a: [
         Body(form={"station_id": a.station_id, "password": "another-password"})
@@ -356,7 +423,12 @@ BODY_EXAMPLES: dict[tuple[str, str], Callable[[Alpha], list[Body]]] = {
 # nothing there). Empty today.
 COLLECTIONS_WITHOUT_THINGS: frozenset[tuple[str, str]] = frozenset(
     # A person's own sessions: the operator holds no card.
-    {("GET", "/my/sessions"), ("GET", "/api/v1/activity/mine")}
+    {
+        ("GET", "/my/sessions"),
+        ("GET", "/api/v1/activity/mine"),
+        # Checklist templates belong to the platform, not to a customer.
+        ("GET", "/api/v1/checklist-templates"),
+    }
 )
 
 # Writes the operator repeats after the refusals, with the status that means "done": proof that the
@@ -372,6 +444,10 @@ OPERATOR_WRITES: dict[tuple[str, str], int] = {
     ("POST", "/customers/{organisation_id}/contracts"): 303,
     ("POST", "/lists/{list_id}/cards"): 303,
     ("POST", "/lists/{list_id}/sync"): 303,
+    # The job's item corrected (failed), then waived; a new version of the checklist.
+    ("POST", "/api/v1/jobs/{job_id}/items/{item_key}/answers"): 200,
+    ("POST", "/api/v1/jobs/{job_id}/items/{item_key}/waiver"): 200,
+    ("PUT", "/api/v1/checklist-templates/{template_key}"): 200,
 }
 
 PARAM = re.compile(r"{(\w+)(?::\w+)?}")
@@ -673,6 +749,12 @@ async def _alpha(platform: Platform, op: Actor) -> Alpha:
             org.id,
             f"billing@{A_NAME.lower()}.example",
         )
+    installers = await factories.company(
+        platform, op, f"{A_NAME} Installations", kind=OrganisationKind.INSTALLER
+    )
+    job_id, attachment_id = await _job(
+        platform, op, fm, installers.manager, installers.id, A_STATION
+    )
     return Alpha(
         org_id=org.id,
         manager=fm,
@@ -687,7 +769,36 @@ async def _alpha(platform: Platform, op: Actor) -> Alpha:
         list_id=whitelist.id,
         licence_id=licence.id,
         mail_id=mail_id,
+        installer_org_id=installers.id,
+        installer=installers.manager,
+        job_id=job_id,
+        attachment_id=attachment_id,
     )
+
+
+async def _job(
+    platform: Platform,
+    op: Actor,
+    customer: Actor,
+    technician: Actor,
+    installer_id: int,
+    station_id: str,
+) -> tuple[int, int]:
+    """A commissioning asked for by the customer, given to the installer, under way: its first
+    item answered and a photo taken."""
+    jobs = platform.jobs
+    view = await jobs.request(customer, JobKind.COMMISSIONING, station_id=station_id)
+    job_id = view.job.id
+    await jobs.assign(op, job_id, installer_id=installer_id, technician_id=technician.user_id)
+    tomorrow = platform.clock.now() + timedelta(days=1)
+    await jobs.step(technician, job_id, JobStep.SCHEDULE, planned_at=tomorrow)
+    await jobs.step(technician, job_id, JobStep.START)
+    await jobs.answer(technician, job_id, "housing", AnswerInput(passed=True))
+    png = base64.b64decode(
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGNoAAAAggCBd81ytgAAAABJRU5ErkJggg=="
+    )
+    photo = await jobs.attach(technician, job_id, AttachmentKind.PHOTO, png, "station.png")
+    return job_id, photo.id
 
 
 async def _beta(platform: Platform, op: Actor) -> factories.Company:
@@ -700,6 +811,10 @@ async def _beta(platform: Platform, op: Actor) -> factories.Company:
     await platform.cards.assign(org.manager, uids[0], org.drivers[0].user_id)
     await platform.cards.activate(org.manager, uids[:1])
     await platform.lists.create_group(org.manager, org.id, f"{B_NAME} depot", [B_STATION])
+    installers = await factories.company(
+        platform, op, f"{B_NAME} Installations", kind=OrganisationKind.INSTALLER
+    )
+    await _job(platform, op, org.manager, installers.manager, installers.id, B_STATION)
     return org
 
 
@@ -709,7 +824,7 @@ class World:
     alpha: Alpha
     beta_id: int
     operator: Person
-    intruders: list[Person]  # B's fleet manager, B's driver
+    intruders: list[Person]  # B's fleet manager, B's driver, B's installer
     driver: Person  # A's driver 0
     manager: Person  # A's fleet manager
     clients: list[httpx.AsyncClient] = field(default_factory=list)
@@ -744,6 +859,7 @@ async def world(platform: Platform) -> AsyncIterator[World]:
             [
                 await person(beta.manager.username, "manager-pass"),
                 await person(beta.drivers[0].username, "driver-pass"),
+                await person(f"{B_NAME.lower()}installations-manager", "manager-pass"),
             ],
             await person(alpha.drivers[0].username, "driver-pass"),
             await person(alpha.manager.username, "manager-pass"),
@@ -790,6 +906,8 @@ def leaks(alpha: Alpha, call: Call, response: httpx.Response) -> list[str]:
         "group_id": {alpha.group_id},
         "session_id": set(alpha.session_ids),
         "transaction_id": set(alpha.session_ids),
+        "installer_organisation_id": {alpha.installer_org_id},
+        "technician_id": {alpha.installer.user_id},
     }
     for item in _walk(_json(response)):
         for key, values in numbers.items():
@@ -997,6 +1115,10 @@ UNKNOWN_EXAMPLES: dict[str, str] = {
     "device_session_id": "987654321",
     "mail_id": "987654321",
     "contract_id": "987654321",
+    "job_id": "987654321",
+    "attachment_id": "987654321",
+    "item_key": "housing",
+    "template_key": "no_such_checklist",
 }
 HEADING = re.compile(r"<h1[^>]*>(.*?)</h1>", re.S)
 
@@ -1071,7 +1193,7 @@ async def test_a_guest_card_is_invited_and_joins_once_its_holder_accepts(
     B's driver (or B's fleet manager) sees the invitation and accepts it: the card is then on the
     list, with its number and state, and on the station's local list."""
     alpha, manager = world.alpha, world.manager
-    b_manager, b_driver = world.intruders
+    b_manager, b_driver, _installer = world.intruders
     guest, nobodys = B_UIDS[0], "DEADBEEF01"
     station = SimulatedStation(ocpp_url, A_STATION, password=STATION_PASSWORD, config=FAST)
     await station.connect()
@@ -1134,7 +1256,7 @@ async def test_a_declined_invitation_is_gone(world: World) -> None:
     the list then holds neither the card nor the invitation. A printed number A cannot see is
     answered as one that names nothing."""
     alpha, manager = world.alpha, world.manager
-    b_manager, b_driver = world.intruders
+    b_manager, b_driver, _installer = world.intruders
     guest = B_UIDS[1]  # B's, with no driver
     url = f"/lists/{alpha.list_id}/cards"
     invited = await manager.console.post(url, data={"card": guest, "csrf_token": manager.csrf})
@@ -1173,3 +1295,40 @@ async def test_a_declined_invitation_is_gone(world: World) -> None:
     assert {c["card_uid"]: c["printed_number"] for c in added.json()["cards"]}[guest] == (
         "PN-B-0002"
     )
+
+
+async def test_a_job_is_seen_by_its_customer_and_its_installer_only(
+    world: World, platform: Platform
+) -> None:
+    """A's job, to A's fleet manager (its customer) and A's installer: seen, with its photo; the
+    installer works on it and sees nothing else of A's. A's driver (a company's) sees no jobs."""
+    alpha = world.alpha
+    job_url = f"/api/v1/jobs/{alpha.job_id}"
+    photo_url = f"{job_url}/attachments/{alpha.attachment_id}"
+    installer_key = await platform.accounts.create_api_key(alpha.installer.username)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=world.app),
+        base_url="http://test",
+        headers={"Authorization": f"Bearer {installer_key}"},
+    ) as installer:
+        for client in (world.manager.api, installer):
+            job = await client.get(job_url)
+            assert job.status_code == 200, job.text
+            assert job.json()["station_id"] == alpha.station_id
+            photo = await client.get(photo_url)
+            assert photo.status_code == 200 and photo.headers["content-type"] == "image/png"
+            listed = (await client.get("/api/v1/jobs")).json()
+            assert [j["id"] for j in listed["items"]] == [alpha.job_id]
+        answered = await installer.post(f"{job_url}/items/mounting/answers", json={"passed": True})
+        assert answered.status_code == 200, answered.text
+        assert (
+            await world.manager.api.post(f"{job_url}/items/identity/answers", json={"passed": True})
+        ).status_code == 403
+        for uid in alpha.uids:
+            assert (await installer.get(f"/api/v1/cards/{uid}")).status_code == 404
+        assert (await installer.get(f"/api/v1/organisations/{alpha.org_id}")).status_code in (
+            403,
+            404,
+        )
+    assert (await world.driver.api.get(job_url)).status_code == 404
+    assert (await world.driver.api.get("/api/v1/jobs")).json()["total"] == 0

@@ -1,5 +1,5 @@
-"""``voltflow``: serve the platform, run the demo, manage stations, tokens, users, organisations
-and split-billing licences, send commands.
+"""``voltflow``: serve the platform, run the demo, manage stations, tokens, users, organisations,
+split-billing licences and installation jobs, send commands.
 
 Every command reports problems as a message and a non-zero exit status, never a traceback.
 """
@@ -17,6 +17,7 @@ from voltflow.cli.cards import card
 from voltflow.cli.commands import command
 from voltflow.cli.demo import demo
 from voltflow.cli.exports import export
+from voltflow.cli.jobs import job
 from voltflow.cli.licences import licence
 from voltflow.cli.organisations import org
 from voltflow.cli.runtime import migrate, serve
@@ -83,6 +84,7 @@ main.add_command(simulate)
 main.add_command(worker)
 main.add_command(org)
 main.add_command(licence)
+main.add_command(job)
 
 
 def entry() -> None:

@@ -47,6 +47,14 @@ class Permission(enum.StrEnum):
     AUDIT_READ = "audit:read"
     LICENCES_READ = "licences:read"
     LICENCES_WRITE = "licences:write"
+    # Installation jobs (``domain.installations``): reading a job of one's own (as its customer
+    # or its installer), asking for one, doing one, and running them all (assigning installers,
+    # waiving checklist items); editing the checklists.
+    JOBS_READ = "jobs:read"
+    JOBS_REQUEST = "jobs:request"
+    JOBS_WORK = "jobs:work"
+    JOBS_MANAGE = "jobs:manage"
+    CHECKLISTS_WRITE = "checklists:write"
 
 
 P = Permission
@@ -67,13 +75,29 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.AUDIT_READ,
             P.LICENCES_READ,
             P.LICENCES_WRITE,
+            P.JOBS_READ,
+            P.JOBS_REQUEST,
         }
     ),
     Role.DRIVER: frozenset({P.SESSIONS_READ, P.CARDS_READ, P.LICENCES_READ}),
-    Role.HOST: frozenset({P.STATIONS_READ, P.SESSIONS_READ}),
+    Role.HOST: frozenset({P.STATIONS_READ, P.SESSIONS_READ, P.JOBS_READ, P.JOBS_REQUEST}),
     Role.INSTALLER: frozenset(
-        {P.STATIONS_READ, P.STATIONS_WRITE, P.STATIONS_COMMAND, P.CARDS_READ, P.CARDS_WRITE}
+        {
+            P.STATIONS_READ,
+            P.STATIONS_WRITE,
+            P.STATIONS_COMMAND,
+            P.CARDS_READ,
+            P.CARDS_WRITE,
+            P.JOBS_READ,
+            P.JOBS_WORK,
+        }
     ),
+}
+
+# What a role grants in one kind of organisation only: a household has no fleet manager, so its
+# own people ask for the work on its station and follow it (in a company, a driver does not).
+KIND_ROLE_PERMISSIONS: dict[tuple[OrganisationKind, Role], frozenset[Permission]] = {
+    (OrganisationKind.HOUSEHOLD, Role.DRIVER): frozenset({P.JOBS_READ, P.JOBS_REQUEST}),
 }
 
 # Roles an organisation of each kind can hand out.
@@ -90,6 +114,13 @@ class Membership:
     organisation_id: int
     kind: OrganisationKind
     role: Role
+
+    @property
+    def permissions(self) -> frozenset[Permission]:
+        """What the role grants in this organisation."""
+        extra = KIND_ROLE_PERMISSIONS.get((self.kind, self.role))
+        base = ROLE_PERMISSIONS[self.role]
+        return base if extra is None else base | extra
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,9 +143,7 @@ class Actor:
         """Organisations where this actor holds ``permission`` (operators: see ``allowed``)."""
         if self.scopes is not None and permission not in self.scopes:
             return frozenset()
-        return frozenset(
-            m.organisation_id for m in self.memberships if permission in ROLE_PERMISSIONS[m.role]
-        )
+        return frozenset(m.organisation_id for m in self.memberships if permission in m.permissions)
 
     def roles_in(self, organisation_id: int) -> frozenset[Role]:
         return frozenset(m.role for m in self.memberships if m.organisation_id == organisation_id)

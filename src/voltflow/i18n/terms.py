@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from voltflow.domain.access import OrganisationKind, Role
 from voltflow.domain.cards import CardAction, CardState
+from voltflow.domain.installations.jobs import JobEvent, JobKind, JobState
 from voltflow.domain.session_types import SessionType
 from voltflow.domain.stations import ConnectorStatus, Registration
 from voltflow.i18n import pgettext
@@ -55,6 +56,31 @@ _CONNECTOR_STATUSES: dict[str, Callable[[], str]] = {
     ConnectorStatus.UNAVAILABLE: lambda: pgettext("connector status", "Unavailable"),
     ConnectorStatus.FAULTED: lambda: pgettext("connector status", "Faulted"),
     ConnectorStatus.OCCUPIED: lambda: pgettext("connector status", "Occupied"),
+}
+_JOB_KINDS: dict[str, Callable[[], str]] = {
+    JobKind.INSTALLATION: lambda: pgettext("installation job kind", "Installation"),
+    JobKind.COMMISSIONING: lambda: pgettext("installation job kind", "Commissioning"),
+    JobKind.INSPECTION: lambda: pgettext("installation job kind", "Inspection"),
+    JobKind.REPAIR: lambda: pgettext("installation job kind", "Repair"),
+}
+_JOB_STATES: dict[str, Callable[[], str]] = {
+    JobState.REQUESTED: lambda: pgettext("installation job state", "Requested"),
+    JobState.SCHEDULED: lambda: pgettext("installation job state", "Scheduled"),
+    JobState.IN_PROGRESS: lambda: pgettext("installation job state", "In progress"),
+    JobState.DONE: lambda: pgettext("installation job state", "Done"),
+    JobState.FAILED: lambda: pgettext("installation job state", "Failed"),
+    JobState.CANCELLED: lambda: pgettext("installation job state", "Cancelled"),
+}
+# A job's history: its steps (as verbs people click) and the changes that keep its state.
+_JOB_EVENTS: dict[str, Callable[[], str]] = {
+    JobEvent.REQUEST: lambda: pgettext("installation job step", "request"),
+    JobEvent.SCHEDULE: lambda: pgettext("installation job step", "schedule"),
+    JobEvent.START: lambda: pgettext("installation job step", "start"),
+    JobEvent.FINISH: lambda: pgettext("installation job step", "finish"),
+    JobEvent.FAIL: lambda: pgettext("installation job step", "fail"),
+    JobEvent.CANCEL: lambda: pgettext("installation job step", "cancel"),
+    JobEvent.ASSIGN: lambda: pgettext("installation job step", "assign"),
+    JobEvent.LINK_STATION: lambda: pgettext("installation job step", "link the station"),
 }
 # A card's history names each step; "import" is how every card enters the stock.
 _CARD_STEPS = {
@@ -123,3 +149,19 @@ def card_step(value: str) -> str:
     """A step of a card's history (``return_to_stock``) as people read it."""
     step = _CARD_STEPS.get(value)
     return step() if step is not None else value.replace("_", " ")
+
+
+def job_kind(value: str) -> str:
+    term = _JOB_KINDS.get(value)
+    return term() if term is not None else value
+
+
+def job_state(value: str) -> str:
+    term = _JOB_STATES.get(value)
+    return term() if term is not None else value.replace("_", " ")
+
+
+def job_step(value: str) -> str:
+    """A step of a job, or an entry of its history, as people read it."""
+    term = _JOB_EVENTS.get(value)
+    return term() if term is not None else value.replace("_", " ")

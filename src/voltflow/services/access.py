@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol, TypeVar
 
-from voltflow.domain.access import ROLE_PERMISSIONS, Actor, Permission, Role, allowed
+from voltflow.domain.access import Actor, Permission, Role, allowed
 from voltflow.i18n import _
 
 # What a role grants over the person's own things only, not over all their organisation holds: a
@@ -105,5 +105,5 @@ def _whole(actor: Actor, permission: Permission) -> frozenset[int]:
     return frozenset(
         m.organisation_id
         for m in actor.memberships
-        if permission in ROLE_PERMISSIONS[m.role] and permission not in OWN_ONLY.get(m.role, ())
+        if permission in m.permissions and permission not in OWN_ONLY.get(m.role, ())
     )

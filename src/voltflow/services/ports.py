@@ -199,3 +199,25 @@ class Mailer(Protocol):
     ``MailNotSent`` (try again) or ``MailRefused`` (do not)."""
 
     async def send(self, mail: OutgoingMail) -> None: ...
+
+
+class BlobMissing(LookupError):
+    """The store holds nothing under the key."""
+
+
+class BlobStore(Protocol):
+    """Where files (a job's photos, signatures and documents) are kept, by a key the platform
+    makes: a folder on this machine, or S3-compatible object storage. Only the services hand
+    files out, after checking who asks."""
+
+    async def put(self, key: str, data: bytes, media_type: str) -> None:
+        """Stores ``data`` under ``key``; returns once it is durable."""
+        ...
+
+    async def get(self, key: str) -> bytes:
+        """What is stored under ``key``; ``BlobMissing`` when nothing is."""
+        ...
+
+    async def delete(self, key: str) -> None:
+        """Removes what is under ``key``, if anything."""
+        ...

@@ -735,3 +735,131 @@ mail_attachments = Table(
     Column("content_type", String(127), nullable=False),
     Column("content", LargeBinary, nullable=False),
 )
+
+# -- installation jobs (``domain.installations``) ------------------------------------------------
+# A checklist template's versions: the operator's edit is a new row, never a change to an old
+# one, so that a job keeps the version it started with. ``document``: JSON, as
+# ``domain.installations.checklists.parse_template`` reads it.
+checklist_templates = Table(
+    "checklist_templates",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("key", String(64), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("document", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", String(128), nullable=False),
+    UniqueConstraint("key", "version", name="uq_checklist_template_version"),
+)
+
+# A job for a station (``station_id``) or a planned one (the ``site_`` columns), for its
+# customer, done by an installer organisation and maybe one of its technicians.
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("customer_id", BigInteger, ForeignKey("organisations.id"), nullable=False),
+    Column("installer_id", BigInteger, ForeignKey("organisations.id"), nullable=True),
+    Column("technician_id", BigInteger, ForeignKey("users.id"), nullable=True),
+    Column("station_id", String(64), ForeignKey("stations.id"), nullable=True),
+    Column("site_street", String(200), nullable=True),
+    Column("site_postcode", String(16), nullable=True),
+    Column("site_city", String(100), nullable=True),
+    Column("site_country", String(2), nullable=True),
+    Column("site_vendor", String(64), nullable=True),
+    Column("site_model", String(64), nullable=True),
+    Column("planned_at", UTCDateTime, nullable=True),
+    Column("description", String(2000), nullable=True),
+    Column("template_id", BigInteger, ForeignKey("checklist_templates.id"), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime, nullable=True),
+    Index("ix_jobs_customer", "customer_id", "id"),
+    Index("ix_jobs_installer", "installer_id", "planned_at"),
+    Index("ix_jobs_technician", "technician_id", "planned_at"),
+    Index("ix_jobs_station", "station_id"),
+)
+
+# Every step of a job, and every change of who does it or of its station: who, when, why. No
+# foreign key to the person: the history outlives accounts.
+job_history = Table(
+    "job_history",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("job_id", BigInteger, ForeignKey("jobs.id"), nullable=False),
+    Column("event", String(16), nullable=False),
+    Column("from_state", String(16), nullable=True),
+    Column("to_state", String(16), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor_id", BigInteger, nullable=True),
+    Column("actor_name", String(128), nullable=False),
+    Column("reason", String(2000), nullable=True),
+    Column("detail", Text, nullable=True),
+    Index("ix_job_history_job", "job_id", "id"),
+)
+
+# Photos, signatures and documents: the file itself is in the blob store under ``blob_key``.
+job_attachments = Table(
+    "job_attachments",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("job_id", BigInteger, ForeignKey("jobs.id"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("media_type", String(32), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("blob_key", String(200), nullable=False, unique=True),
+    Column("file_name", String(200), nullable=False),
+    Column("uploaded_at", UTCDateTime, nullable=False),
+    Column("uploaded_by", BigInteger, nullable=True),
+    Column("uploaded_by_name", String(128), nullable=False),
+    Index("ix_job_attachments_job", "job_id", "id"),
+)
+
+# The answers to a job's checklist items. A correction adds a row and leaves the one it corrects,
+# no longer ``current``: one current answer per item, the earlier ones its history.
+job_answers = Table(
+    "job_answers",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("job_id", BigInteger, ForeignKey("jobs.id"), nullable=False),
+    Column("item_key", String(64), nullable=False),
+    Column("current", Boolean, nullable=False),
+    Column("outcome", String(8), nullable=False),
+    Column("passed", Boolean, nullable=True),
+    # A measurement in the item's unit, and as it was given.
+    Column("value", ExactDecimal, nullable=True),
+    Column("unit", String(8), nullable=True),
+    Column("given_value", ExactDecimal, nullable=True),
+    Column("given_unit", String(16), nullable=True),
+    Column("choice", String(64), nullable=True),
+    Column("text", String(2000), nullable=True),
+    Column("attachment_id", BigInteger, ForeignKey("job_attachments.id"), nullable=True),
+    Column("correction_reason", String(2000), nullable=True),
+    Column("answered_at", UTCDateTime, nullable=False),
+    Column("answered_by", BigInteger, nullable=True),
+    Column("answered_by_name", String(128), nullable=False),
+    Index("ix_job_answers_job", "job_id", "item_key", "id"),
+)
+Index(
+    "uq_job_answers_current",
+    job_answers.c.job_id,
+    job_answers.c.item_key,
+    unique=True,
+    sqlite_where=job_answers.c.current,
+    postgresql_where=job_answers.c.current,
+)
+
+# An item that failed, or cannot be answered, let pass the job for a reason.
+job_waivers = Table(
+    "job_waivers",
+    metadata,
+    Column("job_id", BigInteger, ForeignKey("jobs.id"), primary_key=True),
+    Column("item_key", String(64), primary_key=True),
+    Column("reason", String(2000), nullable=False),
+    Column("waived_at", UTCDateTime, nullable=False),
+    Column("waived_by", BigInteger, nullable=True),
+    Column("waived_by_name", String(128), nullable=False),
+)

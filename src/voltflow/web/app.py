@@ -50,7 +50,9 @@ def create_app(platform: Platform) -> FastAPI:
     )
     app.add_middleware(SecureCookies, always=settings.secure_cookies)
     app.add_middleware(TrustedProxies, trusted=settings.trusted_proxies)
-    limits.install(app, default=DEFAULT_LIMIT, routes=BODY_LIMITS)
+    # A job's file may be as large as the setting allows, and comes as a multipart form.
+    uploads = {"/api/v1/jobs/{job_id}/attachments": settings.attachment_max_bytes + 64 * 1024}
+    limits.install(app, default=DEFAULT_LIMIT, routes={**BODY_LIMITS, **uploads})
     problems.install(app)
 
     @app.exception_handler(LoginRequired)

@@ -8,6 +8,7 @@ even looked at, and the process's memory grows with it (docs/reliability.md).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from fastapi import FastAPI
@@ -39,17 +40,26 @@ def _detail(limit: int) -> str:
 
 class BodyLimit:
     """``default``: the most any request body may carry, in bytes; ``routes``: other limits by
-    exact path (whatever the method), e.g. for file imports."""
+    path (whatever the method), e.g. for file imports; ``{name}`` in a path stands for one
+    segment (``/api/v1/jobs/{job_id}/attachments``)."""
 
     def __init__(
         self, app: ASGIApp, *, default: int = DEFAULT_LIMIT, routes: Mapping[str, int] | None = None
     ) -> None:
         self.app = app
         self.default = default
-        self.routes = dict(routes or {})
+        self.routes = {p: n for p, n in (routes or {}).items() if "{" not in p}
+        self.patterns = [
+            (re.compile("^" + re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(p)) + "$"), n)
+            for p, n in (routes or {}).items()
+            if "{" in p
+        ]
 
     def limit_for(self, path: str) -> int:
-        return self.routes.get(path, self.default)
+        exact = self.routes.get(path)
+        if exact is not None:
+            return exact
+        return next((n for pattern, n in self.patterns if pattern.match(path)), self.default)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

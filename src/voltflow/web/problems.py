@@ -21,6 +21,14 @@ from voltflow.services.accounts import AccountError
 from voltflow.services.activity_views import ActivityNotFound
 from voltflow.services.cards import CardError, CardNotFound, ImportRejected
 from voltflow.services.corrections import CorrectionError
+from voltflow.services.jobs import (
+    AttachmentNotFound,
+    FileTooLarge,
+    ItemNotFound,
+    JobNotFound,
+    JobProblem,
+    TemplateNotFound,
+)
 from voltflow.services.licences import DeviceNotFound, LicenceNotFound, LicenceProblem
 from voltflow.services.lists import ListError, ListNotFound
 from voltflow.services.organisations import OrganisationError, OrganisationNotFound
@@ -231,6 +239,7 @@ def install(app: FastAPI) -> None:
         (CorrectionError, lazy("Invalid correction")),
         (LicenceProblem, lazy("Invalid licence request")),
         (PrepaidError, lazy("Invalid top-up")),
+        (JobProblem, lazy("Invalid job request")),
     ):
         app.add_exception_handler(error, _field_problem(title))
     for missing, title in (
@@ -239,6 +248,37 @@ def install(app: FastAPI) -> None:
         (ContractNotFound, lazy("Contract not found")),
     ):
         app.add_exception_handler(missing, _not_found(title))
+
+    @app.exception_handler(FileTooLarge)
+    async def _file_too_large(request: Request, exc: FileTooLarge) -> Response:
+        return respond(request, 413, _("File too large"), str(exc), field=exc.field)
+
+    @app.exception_handler(JobNotFound)
+    async def _no_job(request: Request, exc: JobNotFound) -> Response:
+        return respond(request, 404, _("Job not found"), _("no job %(id)s") % {"id": exc.args[0]})
+
+    @app.exception_handler(ItemNotFound)
+    async def _no_item(request: Request, exc: ItemNotFound) -> Response:
+        return respond(
+            request,
+            404,
+            _("Checklist item not found"),
+            _("no item %(item)s in the checklist of job %(id)s")
+            % {"item": exc.args[1], "id": exc.args[0]},
+        )
+
+    @app.exception_handler(AttachmentNotFound)
+    async def _no_attachment(request: Request, exc: AttachmentNotFound) -> Response:
+        return respond(request, 404, _("File not found"), _("no file %(id)s") % {"id": exc.args[0]})
+
+    @app.exception_handler(TemplateNotFound)
+    async def _no_template(request: Request, exc: TemplateNotFound) -> Response:
+        return respond(
+            request,
+            404,
+            _("Checklist template not found"),
+            _("no checklist template %(key)s") % {"key": exc.args[0]},
+        )
 
     @app.exception_handler(ListNotFound)
     async def _no_list(request: Request, exc: ListNotFound) -> Response:
