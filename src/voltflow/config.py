@@ -54,6 +54,24 @@ class Settings:
     mail_from: str = "Voltflow <noreply@voltflow.invalid>"
     # Where people reach the console, for the links in mails; none: this server's own address.
     public_url: str | None = None
+    # The operator as its documents name it: the seller of its invoices and payment requests,
+    # the buyer of self-billed statements, the creditor of its direct debits. Demo values until
+    # a deployment sets its own.
+    operator_name: str = "Voltflow Operations NV"
+    operator_street: str = "Wetstraat 16"
+    operator_postal_code: str = "1000"
+    operator_city: str = "Brussel"
+    operator_country: str = "BE"
+    operator_vat: str = "BE0123456749"
+    operator_iban: str = "BE71096123456769"
+    operator_bic: str = "GKCCBEBB"
+    # The SEPA creditor identifier its direct debits carry.
+    operator_creditor_id: str = "BE81ZZZ0123456749"
+    operator_email: str | None = None
+    # VAT on subscriptions and on charging whose tariff states none (percent); days a document
+    # gives to pay.
+    vat_rate: Decimal = Decimal(21)
+    payment_days: int = 14
 
     @property
     def console_url(self) -> str:
@@ -93,4 +111,20 @@ class Settings:
         s.smtp_url = e.get("VOLTFLOW_SMTP_URL") or None
         s.mail_from = e.get("VOLTFLOW_MAIL_FROM") or s.mail_from
         s.public_url = e.get("VOLTFLOW_PUBLIC_URL") or None
+        for name in (
+            "operator_name",
+            "operator_street",
+            "operator_postal_code",
+            "operator_city",
+            "operator_country",
+            "operator_vat",
+            "operator_iban",
+            "operator_bic",
+            "operator_creditor_id",
+        ):
+            setattr(s, name, e.get(f"VOLTFLOW_{name.upper()}") or getattr(s, name))
+        s.operator_email = e.get("VOLTFLOW_OPERATOR_EMAIL") or None
+        if "VOLTFLOW_VAT_RATE" in e:
+            s.vat_rate = Decimal(e["VOLTFLOW_VAT_RATE"])
+        s.payment_days = int(e.get("VOLTFLOW_PAYMENT_DAYS", s.payment_days))
         return s

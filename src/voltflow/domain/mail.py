@@ -17,6 +17,7 @@ class MailKind(StrEnum):
     INVITATION = "invitation"
     CARD_BLOCKED = "card_blocked"
     PAYMENT_REQUEST = "payment_request"
+    BILLING_DOCUMENT = "billing_document"
 
 
 class MailStatus(StrEnum):
@@ -96,7 +97,29 @@ class PaymentRequest:
         return sum(line.energy_wh or 0 for line in self.lines)
 
 
-MailContent = Invitation | CardBlocked | PaymentRequest
+@dataclass(frozen=True, slots=True)
+class DocumentIssued:
+    """A billing document was issued to the recipient (``kind``: a ``DocumentKind`` value):
+    its number, period, total and how it is settled. The document itself travels with the mail
+    (the outbox row names it), as a PDF."""
+
+    kind: ClassVar[MailKind] = MailKind.BILLING_DOCUMENT
+    document_kind: str
+    number: str
+    issuer: str
+    period_start: date
+    period_end: date
+    issued_on: date
+    due_on: date
+    currency: str
+    total: Decimal
+    payment_reference: str | None = None
+    mandate_reference: str | None = None
+    corrects: str | None = None
+    iban: str | None = None  # where a transfer goes (the operator's account)
+
+
+MailContent = Invitation | CardBlocked | PaymentRequest | DocumentIssued
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +154,8 @@ class QueuedMail:
     last_error: str | None
     organisation_id: int | None = None
     user_id: int | None = None
+    # The billing document it carries (attached as a PDF when sent), if any.
+    document_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

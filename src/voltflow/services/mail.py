@@ -91,10 +91,12 @@ class MailService:
         *,
         user_id: int | None = None,
         organisation_id: int | None = None,
+        document_id: int | None = None,
     ) -> int:
         """Renders ``content`` for ``recipient`` (in their language, else the one of the work
         in hand; in their time zone, else the platform's) and writes it to the outbox with the
-        unit of work this is called in; sent once that unit commits. The outbox row's id."""
+        unit of work this is called in; sent once that unit commits. ``document_id``: the
+        billing document the mail carries. The outbox row's id."""
         changes = self.uow.current()
         assert changes is not None, "a mail is queued inside the use case that causes it"
         lang = supported(recipient.language) or language()
@@ -118,12 +120,18 @@ class MailService:
             self.clock.now(),
             user_id=user_id,
             organisation_id=organisation_id,
+            document_id=document_id,
         )
         changes.after_commit(self.queued)
         return mail_id
 
     async def to_person(
-        self, content: MailContent, user_id: int, *, organisation_id: int | None = None
+        self,
+        content: MailContent,
+        user_id: int,
+        *,
+        organisation_id: int | None = None,
+        document_id: int | None = None,
     ) -> int | None:
         """Queues ``content`` for a person, in their language (else the documents' language of
         ``organisation_id``, the organisation the mail is about) and time zone; None, and no
@@ -134,17 +142,30 @@ class MailService:
         lang = user.get("language") or await self._document_language(organisation_id)
         recipient = Recipient(user["email"], user.get("full_name"), lang, user.get("timezone"))
         return await self.queue(
-            content, recipient, user_id=user_id, organisation_id=organisation_id
+            content,
+            recipient,
+            user_id=user_id,
+            organisation_id=organisation_id,
+            document_id=document_id,
         )
 
     async def to_organisation(
-        self, content: MailContent, organisation_id: int, address: str, name: str | None = None
+        self,
+        content: MailContent,
+        organisation_id: int,
+        address: str,
+        name: str | None = None,
+        *,
+        document_id: int | None = None,
     ) -> int:
         """Queues a document (a payment request) for an organisation at ``address``, in the
         language of the documents it receives."""
         lang = await self._document_language(organisation_id)
         return await self.queue(
-            content, Recipient(address, name, lang), organisation_id=organisation_id
+            content,
+            Recipient(address, name, lang),
+            organisation_id=organisation_id,
+            document_id=document_id,
         )
 
     async def _document_language(self, organisation_id: int | None) -> str | None:
