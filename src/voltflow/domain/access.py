@@ -47,6 +47,8 @@ class Permission(enum.StrEnum):
     AUDIT_READ = "audit:read"
     LICENCES_READ = "licences:read"
     LICENCES_WRITE = "licences:write"
+    BILLING_READ = "billing:read"  # issued documents
+    BILLING_WRITE = "billing:write"  # billing runs, credit notes
 
 
 P = Permission
@@ -67,10 +69,11 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.AUDIT_READ,
             P.LICENCES_READ,
             P.LICENCES_WRITE,
+            P.BILLING_READ,
         }
     ),
-    Role.DRIVER: frozenset({P.SESSIONS_READ, P.CARDS_READ, P.LICENCES_READ}),
-    Role.HOST: frozenset({P.STATIONS_READ, P.SESSIONS_READ}),
+    Role.DRIVER: frozenset({P.SESSIONS_READ, P.CARDS_READ, P.LICENCES_READ, P.BILLING_READ}),
+    Role.HOST: frozenset({P.STATIONS_READ, P.SESSIONS_READ, P.BILLING_READ}),
     Role.INSTALLER: frozenset(
         {P.STATIONS_READ, P.STATIONS_WRITE, P.STATIONS_COMMAND, P.CARDS_READ, P.CARDS_WRITE}
     ),

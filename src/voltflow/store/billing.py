@@ -84,8 +84,8 @@ class BillingRepository:
     # -- what a run reads ----------------------------------------------------------------------
     async def billable_lines(
         self,
-        start: datetime,
-        stop: datetime,
+        start: datetime | None,
+        stop: datetime | None,
         customer: int | None = None,
         *,
         sessions: Sequence[int] | None = None,
@@ -128,6 +128,7 @@ class BillingRepository:
         if sessions is not None:
             cond.append(L.c.session_id.in_(list(sessions)))
         else:
+            assert start is not None and stop is not None, "a period, or the sessions"
             billed = exists().where(
                 B.c.source_kind == SourceKind.SESSION.value,
                 B.c.source_id == cast(L.c.session_id, String),
@@ -331,6 +332,20 @@ class BillingRepository:
                 record_of(Contract, r._mapping, kind=ContractKind(r.kind))
             )
         return out
+
+    async def find_customer(self, name_or_id: str) -> list[int]:
+        """Customer organisations (not the operator's) whose id or exact name is
+        ``name_or_id``."""
+        cond: ColumnElement[bool] = organisations.c.name == name_or_id
+        if name_or_id.isdigit():
+            cond = or_(cond, organisations.c.id == int(name_or_id))
+        query = select(organisations.c.id).where(
+            cond, organisations.c.kind != OrganisationKind.OPERATOR.value
+        )
+        async with self.db.reading() as conn:
+            return [
+                int(i) for i in (await conn.execute(query.order_by(organisations.c.id))).scalars()
+            ]
 
     async def people(self, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
         wanted = sorted(set(ids))
