@@ -420,6 +420,8 @@ class Person:
     full_name: str | None
     email: str | None
     roles: list[str]
+    # Where the platform pays them (reimbursements, a host's remuneration).
+    iban: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
