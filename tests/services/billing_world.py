@@ -18,6 +18,7 @@ from tests.factories import tariff_document as tariff
 from tests.ocpp.support import add_station, eventually, ocpp_station, transaction
 from voltflow.bootstrap import Platform, build
 from voltflow.domain.access import Actor, OrganisationKind, Role
+from voltflow.domain.billing.runs import BillingPeriod
 from voltflow.domain.contracts import ContractKind
 from voltflow.domain.licences import FixedRate
 from voltflow.domain.session_types import SessionType
@@ -50,6 +51,10 @@ class Month:
     host: Actor
     uids: list[str]  # driver 0's card (licensed at HOME-1), driver 1's
     sessions: dict[str, int]  # what each session is, by name
+
+    @property
+    def last_period(self) -> BillingPeriod:
+        return BillingPeriod.month(2026, 11)
 
     async def charge(self, station: str, uid: str, start: datetime, minutes: float, wh: int) -> int:
         async with ocpp_station(self.ocpp_url, station) as cp:

@@ -422,7 +422,8 @@ def _checked_details(
         iban = values.get("iban", current.iban if current else None)
         bic = values.get("bic", current.bic if current else None)
         if iban is None:
-            if bic is not None:
+            # No account: no bank either (a BIC given alone is refused).
+            if values.get("bic") is not None:
                 raise OrganisationError(_("bic: give the IBAN it belongs to"), "bic")
             values["bic"] = None
         else:
