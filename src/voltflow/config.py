@@ -62,11 +62,11 @@ class Settings:
     operator_postal_code: str = "1000"
     operator_city: str = "Brussel"
     operator_country: str = "BE"
-    operator_vat: str = "BE0123456749"
+    operator_vat: str = "BE0447123478"
     operator_iban: str = "BE71096123456769"
     operator_bic: str = "GKCCBEBB"
     # The SEPA creditor identifier its direct debits carry.
-    operator_creditor_id: str = "BE81ZZZ0123456749"
+    operator_creditor_id: str = "BE95ZZZ0447123478"
     operator_email: str | None = None
     # VAT on subscriptions and on charging whose tariff states none (percent); days a document
     # gives to pay.

@@ -15,7 +15,7 @@ from voltflow.domain.billing.runs import BillingPeriod, Customer, Payee, RunTerm
 D = Decimal
 BRUSSELS = ZoneInfo("Europe/Brussels")
 NOVEMBER = BillingPeriod.month(2026, 11)
-OPERATOR = Party("Voltflow Operations NV", vat_number="BE0123456749", iban="BE71096123456769")
+OPERATOR = Party("Voltflow Operations NV", vat_number="BE0447123478", iban="BE71096123456769")
 TERMS = RunTerms(
     operator=OPERATOR,
     currency="EUR",
