@@ -367,8 +367,20 @@ def build(
 def billing_settings(settings: Settings) -> BillingSettings:
     """The operator as its documents name it, and the platform's billing terms."""
     from voltflow.domain.billing.documents import Party
-    from voltflow.domain.billing.parties import default_peppol_id
+    from voltflow.domain.billing.parties import BillingDetailsError, bank_account, default_peppol_id
+    from voltflow.domain.vat import VatNumberError, belgian_vat_number
 
+    # Every document carries these: a wrong one is said now, naming its setting.
+    try:
+        bank_account(settings.operator_iban, settings.operator_bic)
+    except BillingDetailsError as exc:
+        setting = "VOLTFLOW_OPERATOR_BIC" if exc.field == "bic" else "VOLTFLOW_OPERATOR_IBAN"
+        raise ValueError(f"{setting}: {exc}") from exc
+    if settings.operator_country == "BE":
+        try:
+            belgian_vat_number(settings.operator_vat)
+        except VatNumberError as exc:
+            raise ValueError(f"VOLTFLOW_OPERATOR_VAT: {exc}") from exc
     operator = Party(
         settings.operator_name,
         street=settings.operator_street,

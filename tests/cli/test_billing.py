@@ -131,3 +131,11 @@ async def test_org_add_and_set_billing_details(month: Month) -> None:
     assert code == 0, out + err
     code, out, err = await invoke(month, "org", "set", "Initech")
     assert (code, err.strip()) == (1, "Error: nothing to change: give at least one option")
+    code, out, err = await invoke(
+        month, "org", "iban", "Acme", "acme-driver0", "BE68 5390 0754 7034"
+    )
+    assert (code, out.strip()) == (0, "acme-driver0 is paid on BE68539007547034"), err
+    code, out, err = await invoke(month, "org", "iban", "Acme", "acme-driver0", "BE00")
+    assert (code, err.strip()) == (1, "Error: iban: BE00 is not a valid IBAN")
+    code, out, err = await invoke(month, "org", "iban", "Acme", "globex-driver0", "")
+    assert (code, err.strip()) == (1, "Error: no person globex-driver0 in this organisation")

@@ -10,9 +10,11 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from tests.conftest import make_settings
 from tests.ocpp.support import fresh_rows
 from tests.services.billing_world import HOST, Month, month, utc
 from voltflow import failpoints
+from voltflow.bootstrap import build
 from voltflow.domain.billing.documents import DocumentKind
 from voltflow.domain.billing.records import DocumentFilter
 from voltflow.domain.billing.runs import BillingPeriod, SkipReason
@@ -284,3 +286,18 @@ async def test_each_reader_sees_the_documents_that_concern_them(month: Month) ->
     assert await numbers(m.op, period_start=NOVEMBER.end.replace(day=1)) == everything
     with pytest.raises(DocumentNotFound):
         await m.platform.billing.document(m.other.manager, "INV-2026-000001")
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [
+        ("operator_iban", "BE71096123456760"),
+        ("operator_bic", "DEUTDEFF"),
+        ("operator_vat", "BE0123456789"),
+    ],
+)
+def test_the_operators_details_are_checked_when_the_platform_is_built(
+    setting: str, value: str
+) -> None:
+    with pytest.raises(ValueError, match=f"VOLTFLOW_{setting.upper()}"):
+        build(make_settings("sqlite:///:memory:", **{setting: value}))

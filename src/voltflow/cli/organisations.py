@@ -140,3 +140,42 @@ async def org_set(
         )
 
     await with_platform(settings_of(ctx), work)
+
+
+@org.command("iban")
+@click.argument("organisation")
+@click.argument("username")
+@click.argument("iban")
+@click.pass_context
+@run_async
+async def org_iban(ctx: click.Context, organisation: str, username: str, iban: str) -> None:
+    """Where the platform pays a person of ORGANISATION (an employee's reimbursements, a host's
+    remuneration); "" clears it."""
+    from voltflow.cli.licences import cli_actor
+    from voltflow.services.billing import BillingError
+    from voltflow.services.organisations import OrganisationError, PersonNotFound
+
+    async def work(p: Platform) -> None:
+        try:
+            org_id = await p.billing.customer_named(organisation)
+        except BillingError as exc:
+            raise fail(
+                _("no single customer organisation is %(name)s") % {"name": organisation}
+            ) from exc
+        user = await p.accounts.find(username)
+        try:
+            if user is None:
+                raise PersonNotFound(username)
+            person = await p.organisations.set_person_iban(
+                cli_actor(), org_id, user.id, iban or None
+            )
+        except PersonNotFound as exc:
+            raise fail(_("no person %(id)s in this organisation") % {"id": username}) from exc
+        except OrganisationError as exc:
+            raise fail(str(exc)) from exc
+        click.echo(
+            _("%(name)s is paid on %(iban)s")
+            % {"name": person.username, "iban": person.iban or "–"}
+        )
+
+    await with_platform(settings_of(ctx), work)
