@@ -13,6 +13,7 @@ from voltflow.services.accounts import AccountService
 from voltflow.services.activity import ActivityService, CardDailyTotals, StationDailyTotals
 from voltflow.services.activity_views import ActivityViews
 from voltflow.services.audit import AuditTrail
+from voltflow.services.billing import BillingService, BillingSettings
 from voltflow.services.cards import CardService
 from voltflow.services.charging_periods import ChargingPeriodsService, SessionChargingPeriods
 from voltflow.services.commands import CommandService
@@ -39,6 +40,7 @@ from voltflow.services.tariffs import TariffService
 from voltflow.services.tokens import TokenService
 from voltflow.store.activity import ActivityRepository
 from voltflow.store.activity_views import ActivityViewRepository
+from voltflow.store.billing import BillingRepository
 from voltflow.store.cards import CardRepository
 from voltflow.store.charging_periods import ChargingPeriodRepository
 from voltflow.store.console_sessions import ConsoleSessionRepository
@@ -104,6 +106,7 @@ class Platform:
     licences: LicenceService
     mail: MailService
     jobs: JobService
+    billing: BillingService
     # Sends the mail outbox to the SMTP server; None without one (mails wait in the outbox).
     mail_sender: MailSender | None = None
     bus: Any = None  # the NATS connection, when gateways share the work
@@ -383,5 +386,52 @@ def build(
             timezone=settings.timezone,
             max_file_bytes=settings.attachment_max_bytes,
         ),
+        billing=BillingService(
+            BillingRepository(db),
+            tariff_repo,
+            mail,
+            audit,
+            clock,
+            billing_settings(settings),
+            uow=uow,
+        ),
         mail_sender=mail_sender,
+    )
+
+
+def billing_settings(settings: Settings) -> BillingSettings:
+    """The operator as its documents name it, and the platform's billing terms."""
+    from voltflow.domain.billing.documents import Party
+    from voltflow.domain.billing.parties import BillingDetailsError, bank_account, default_peppol_id
+    from voltflow.domain.vat import VatNumberError, belgian_vat_number
+
+    # Every document carries these: a wrong one is said now, naming its setting.
+    try:
+        bank_account(settings.operator_iban, settings.operator_bic)
+    except BillingDetailsError as exc:
+        setting = "VOLTFLOW_OPERATOR_BIC" if exc.field == "bic" else "VOLTFLOW_OPERATOR_IBAN"
+        raise ValueError(f"{setting}: {exc}") from exc
+    if settings.operator_country == "BE":
+        try:
+            belgian_vat_number(settings.operator_vat)
+        except VatNumberError as exc:
+            raise ValueError(f"VOLTFLOW_OPERATOR_VAT: {exc}") from exc
+    operator = Party(
+        settings.operator_name,
+        street=settings.operator_street,
+        postal_code=settings.operator_postal_code,
+        city=settings.operator_city,
+        country=settings.operator_country,
+        vat_number=settings.operator_vat,
+        peppol_id=default_peppol_id(settings.operator_vat),
+        iban=settings.operator_iban,
+        bic=settings.operator_bic,
+        email=settings.operator_email,
+    )
+    return BillingSettings(
+        operator,
+        currency=settings.currency,
+        vat_rate=settings.vat_rate,
+        payment_days=settings.payment_days,
+        timezone=settings.timezone,
     )

@@ -68,6 +68,24 @@ class Settings:
     s3_region: str | None = None
     # The largest file a job takes.
     attachment_max_bytes: int = 15 * 1024 * 1024
+    # The operator as its documents name it: the seller of its invoices and payment requests,
+    # the buyer of self-billed statements, the creditor of its direct debits. Demo values until
+    # a deployment sets its own.
+    operator_name: str = "Voltflow Operations NV"
+    operator_street: str = "Wetstraat 16"
+    operator_postal_code: str = "1000"
+    operator_city: str = "Brussel"
+    operator_country: str = "BE"
+    operator_vat: str = "BE0447123478"
+    operator_iban: str = "BE71096123456769"
+    operator_bic: str = "GKCCBEBB"
+    # The SEPA creditor identifier its direct debits carry.
+    operator_creditor_id: str = "BE95ZZZ0447123478"
+    operator_email: str | None = None
+    # VAT on subscriptions and on charging whose tariff states none (percent); days a document
+    # gives to pay.
+    vat_rate: Decimal = Decimal(21)
+    payment_days: int = 14
 
     @property
     def console_url(self) -> str:
@@ -114,4 +132,20 @@ class Settings:
         s.s3_region = e.get("VOLTFLOW_S3_REGION") or None
         if e.get("VOLTFLOW_ATTACHMENT_MAX_MB"):
             s.attachment_max_bytes = int(Decimal(e["VOLTFLOW_ATTACHMENT_MAX_MB"]) * 1024 * 1024)
+        for name in (
+            "operator_name",
+            "operator_street",
+            "operator_postal_code",
+            "operator_city",
+            "operator_country",
+            "operator_vat",
+            "operator_iban",
+            "operator_bic",
+            "operator_creditor_id",
+        ):
+            setattr(s, name, e.get(f"VOLTFLOW_{name.upper()}") or getattr(s, name))
+        s.operator_email = e.get("VOLTFLOW_OPERATOR_EMAIL") or None
+        if "VOLTFLOW_VAT_RATE" in e:
+            s.vat_rate = Decimal(e["VOLTFLOW_VAT_RATE"])
+        s.payment_days = int(e.get("VOLTFLOW_PAYMENT_DAYS", s.payment_days))
         return s

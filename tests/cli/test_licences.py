@@ -59,7 +59,8 @@ def test_org_add_checks_the_belgian_vat_number(tmp_path: Path) -> None:
     code, out = invoke(db, "org", "add", "Acme", "--vat", "BE12")
     assert code == 1 and "not a Belgian VAT number" in out
     code, out = invoke(db, "org", "add", "Acme", "--vat", "BE 0123.456.749")
-    assert (code, out.strip()) == (0, "organisation 1 added: Acme")
+    # A Belgian company with a VAT number receives its e-invoices under its enterprise number.
+    assert (code, out.strip()) == (0, "organisation 1 added: Acme\nPeppol id: 0208:0123456749")
     code, out = invoke(db, "org", "add", "Home", "--kind", "household")
     assert code == 0
 

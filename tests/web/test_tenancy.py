@@ -47,6 +47,7 @@ from websockets.typing import Subprotocol
 from tests import factories
 from voltflow.bootstrap import Platform
 from voltflow.domain.access import Actor, OrganisationKind, Role
+from voltflow.domain.billing.runs import BillingPeriod
 from voltflow.domain.cards import CardAction
 from voltflow.domain.contracts import ContractKind
 from voltflow.domain.emaid import parse_emaid
@@ -260,6 +261,13 @@ BODY_EXAMPLES: dict[tuple[str, str], Callable[[Alpha], list[Body]]] = {
     ],
     ("PATCH", "/api/v1/organisations/{organisation_id}"): lambda a: [
         Body(json={"document_language": "fr"})
+    ],
+    ("PATCH", "/api/v1/organisations/{organisation_id}/people/{user_id}"): lambda a: [
+        Body(json={"iban": "BE62510007547061"})
+    ],
+    ("POST", "/api/v1/billing/runs"): lambda a: [
+        Body(json={"period": "2026-11", "organisation_id": a.org_id}),
+        Body(json={"period": "2026-11", "organisation_id": a.org_id, "finalise": True}),
     ],
     ("POST", "/api/v1/organisations/{organisation_id}/people"): lambda a: [
         Body(json={"username": "intruder", "role": "fleet_manager", "password": "intruder-pw"}),
@@ -706,6 +714,7 @@ async def _alpha(platform: Platform, op: Actor) -> Alpha:
         org.id,
         ContractKind.EMSP,
         starts_on=date(2026, 1, 1),
+        fee_per_licence=Decimal("2.50"),
         mandate_reference=f"{A_NAME.upper()}-2026",
         mandate_iban=A_IBAN,
         mandate_bic="GKCCBEBB",
@@ -740,6 +749,9 @@ async def _alpha(platform: Platform, op: Actor) -> Alpha:
         "started_at,stopped_at,kwh,card_uid\n"
         f"2026-11-10T14:50:16+01:00,2026-11-10T15:05:18+01:00,3.667,{uids[0]}\n",
     )
+    # November billed: an invoice of the licence's subscription.
+    billed = await platform.billing.finalise(op, BillingPeriod.month(2026, 11), org.id)
+    assert [d.recipient for d in billed.documents] == [A_NAME]
     found = await platform.cards.search(op, CardFilter(q="A1FA"), PageRequest())
     shown = [str(c.contract_id) for c in found.items]
     assert len(shown) == len(uids)

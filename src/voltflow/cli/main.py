@@ -13,6 +13,7 @@ from collections.abc import Mapping
 
 import click
 
+from voltflow.cli.billing import billing
 from voltflow.cli.cards import card
 from voltflow.cli.commands import command
 from voltflow.cli.demo import demo
@@ -85,6 +86,7 @@ main.add_command(worker)
 main.add_command(org)
 main.add_command(licence)
 main.add_command(job)
+main.add_command(billing)
 
 
 def entry() -> None:

@@ -55,6 +55,8 @@ class Permission(enum.StrEnum):
     JOBS_WORK = "jobs:work"
     JOBS_MANAGE = "jobs:manage"
     CHECKLISTS_WRITE = "checklists:write"
+    BILLING_READ = "billing:read"  # issued documents
+    BILLING_WRITE = "billing:write"  # billing runs, credit notes
 
 
 P = Permission
@@ -77,10 +79,13 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.LICENCES_WRITE,
             P.JOBS_READ,
             P.JOBS_REQUEST,
+            P.BILLING_READ,
         }
     ),
-    Role.DRIVER: frozenset({P.SESSIONS_READ, P.CARDS_READ, P.LICENCES_READ}),
-    Role.HOST: frozenset({P.STATIONS_READ, P.SESSIONS_READ, P.JOBS_READ, P.JOBS_REQUEST}),
+    Role.DRIVER: frozenset({P.SESSIONS_READ, P.CARDS_READ, P.LICENCES_READ, P.BILLING_READ}),
+    Role.HOST: frozenset(
+        {P.STATIONS_READ, P.SESSIONS_READ, P.JOBS_READ, P.JOBS_REQUEST, P.BILLING_READ}
+    ),
     Role.INSTALLER: frozenset(
         {
             P.STATIONS_READ,

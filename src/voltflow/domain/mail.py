@@ -18,6 +18,7 @@ class MailKind(StrEnum):
     CARD_BLOCKED = "card_blocked"
     PAYMENT_REQUEST = "payment_request"
     OUT_OF_CREDIT = "out_of_credit"
+    BILLING_DOCUMENT = "billing_document"
 
 
 class MailStatus(StrEnum):
@@ -109,7 +110,29 @@ class PaymentRequest:
         return sum(line.energy_wh or 0 for line in self.lines)
 
 
-MailContent = Invitation | CardBlocked | PaymentRequest | OutOfCredit
+@dataclass(frozen=True, slots=True)
+class DocumentIssued:
+    """A billing document was issued to the recipient (``kind``: a ``DocumentKind`` value):
+    its number, period, total and how it is settled. The document itself travels with the mail
+    (the outbox row names it), as a PDF."""
+
+    kind: ClassVar[MailKind] = MailKind.BILLING_DOCUMENT
+    document_kind: str
+    number: str
+    issuer: str
+    period_start: date
+    period_end: date
+    issued_on: date
+    due_on: date
+    currency: str
+    total: Decimal
+    payment_reference: str | None = None
+    mandate_reference: str | None = None
+    corrects: str | None = None
+    iban: str | None = None  # where a transfer goes (the operator's account)
+
+
+MailContent = Invitation | CardBlocked | PaymentRequest | OutOfCredit | DocumentIssued
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +178,8 @@ class QueuedMail:
     last_error: str | None
     organisation_id: int | None = None
     user_id: int | None = None
+    # The billing document it carries (attached as a PDF when sent), if any.
+    document_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -399,6 +399,16 @@ class Organisation:
     login_domain: str | None = None
     # The language of the documents it receives (nl, fr, en); None: the platform's default.
     document_language: str | None = None
+    # What its documents carry: postal address, Peppol participant id (``scheme:id``), the
+    # account it is paid on, and where its documents are mailed.
+    street: str | None = None
+    postal_code: str | None = None
+    city: str | None = None
+    country: str | None = None
+    peppol_id: str | None = None
+    iban: str | None = None
+    bic: str | None = None
+    billing_email: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -410,6 +420,8 @@ class Person:
     full_name: str | None
     email: str | None
     roles: list[str]
+    # Where the platform pays them (reimbursements, a host's remuneration).
+    iban: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -113,6 +113,12 @@ def duration(value: timedelta | None) -> str:
     return f"{sign}{total // 3600}:{total % 3600 // 60:02d}:{total % 60:02d}"
 
 
+def month(day: date) -> str:
+    """The month ``day`` is in, with its year: ``november 2026`` (nl), ``novembre 2026`` (fr),
+    ``November 2026`` (en)."""
+    return str(format_date(day, "LLLL y", locale=locale()))
+
+
 def when(value: datetime | date | None, timezone: str, style: str = "medium") -> str:
     """A moment in the person's time zone (storage is UTC), or a calendar date as it is: CLDR's
     "short" (to the minute) or "medium" (to the second) pattern, "date" for the day alone."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from voltflow.domain.access import OrganisationKind, Role
+from voltflow.domain.billing.documents import DocumentKind
 from voltflow.domain.cards import CardAction, CardState
 from voltflow.domain.installations.jobs import JobEvent, JobKind, JobState
 from voltflow.domain.session_types import SessionType
@@ -100,6 +101,21 @@ _REGISTRATIONS = {
     Registration.PENDING: lambda: pgettext("registration", "Pending"),
     Registration.REJECTED: lambda: pgettext("registration", "Rejected"),
 }
+_DOCUMENT_KINDS: dict[str, Callable[[], str]] = {
+    DocumentKind.INVOICE: lambda: pgettext("document kind", "invoice"),
+    DocumentKind.CREDIT_NOTE: lambda: pgettext("document kind", "credit note"),
+    DocumentKind.PAYMENT_REQUEST: lambda: pgettext("document kind", "payment request"),
+    DocumentKind.REIMBURSEMENT_STATEMENT: lambda: pgettext(
+        "document kind", "reimbursement statement"
+    ),
+    DocumentKind.SELF_BILLING: lambda: pgettext("document kind", "self-billing statement"),
+}
+
+
+def document_kind(value: str) -> str:
+    # The values are string enums: the plain string finds its term, no conversion needed.
+    term = _DOCUMENT_KINDS.get(value)
+    return term() if term is not None else value.replace("_", " ")
 
 
 def session_type(value: str | None) -> str:

@@ -81,6 +81,7 @@ def _environment(html: bool) -> Environment:
         kwh=formats.kwh,
         number=formats.number,
         role_label=terms.role,
+        document_kind=terms.document_kind,
     )
     return env
 

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from voltflow.domain.mail import (
     CardBlocked,
+    DocumentIssued,
     Invitation,
     MailContent,
     MailKind,
@@ -48,5 +49,18 @@ SAMPLES: dict[MailKind, MailContent] = {
             PaymentLine(date(2026, 3, 31), "Card fee, March", None, Decimal("1.50")),
         ),
         pay_url="https://charge.example/pay/PR-2026-0001",
+    ),
+    MailKind.BILLING_DOCUMENT: DocumentIssued(
+        document_kind="payment_request",
+        number="PR-2026-000001",
+        issuer="Voltflow Operations NV",
+        period_start=date(2026, 11, 1),
+        period_end=date(2026, 11, 30),
+        issued_on=date(2026, 12, 1),
+        due_on=date(2026, 12, 15),
+        currency="EUR",
+        total=Decimal("7.32"),
+        payment_reference="+++226/0000/00108+++",
+        iban="BE71096123456769",
     ),
 }

@@ -13,8 +13,15 @@ from voltflow.i18n import _
 # the thing is, the use case checks: a card's driver, a session's card.)
 OWN_ONLY: dict[Role, frozenset[Permission]] = {
     Role.DRIVER: frozenset(
-        {Permission.CARDS_READ, Permission.SESSIONS_READ, Permission.LICENCES_READ}
+        {
+            Permission.CARDS_READ,
+            Permission.SESSIONS_READ,
+            Permission.LICENCES_READ,
+            Permission.BILLING_READ,
+        }
     ),
+    # A host reads the statements that pay them, not their organisation's invoices.
+    Role.HOST: frozenset({Permission.BILLING_READ}),
 }
 
 

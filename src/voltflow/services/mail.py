@@ -93,10 +93,12 @@ class MailService:
         user_id: int | None = None,
         organisation_id: int | None = None,
         attachments: Sequence[Attachment] = (),
+        document_id: int | None = None,
     ) -> int:
         """Renders ``content`` for ``recipient`` (in their language, else the one of the work
         in hand; in their time zone, else the platform's) and writes it to the outbox with the
-        unit of work this is called in; sent once that unit commits. The outbox row's id."""
+        unit of work this is called in; sent once that unit commits. ``document_id``: the
+        billing document the mail carries. The outbox row's id."""
         changes = self.uow.current()
         assert changes is not None, "a mail is queued inside the use case that causes it"
         lang = supported(recipient.language) or language()
@@ -121,6 +123,7 @@ class MailService:
             self.clock.now(),
             user_id=user_id,
             organisation_id=organisation_id,
+            document_id=document_id,
         )
         changes.after_commit(self.queued)
         return mail_id
@@ -132,6 +135,7 @@ class MailService:
         *,
         organisation_id: int | None = None,
         attachments: Sequence[Attachment] = (),
+        document_id: int | None = None,
     ) -> int | None:
         """Queues ``content`` for a person, in their language (else the documents' language of
         ``organisation_id``, the organisation the mail is about) and time zone; None, and no
@@ -147,6 +151,7 @@ class MailService:
             user_id=user_id,
             organisation_id=organisation_id,
             attachments=attachments,
+            document_id=document_id,
         )
 
     async def to_organisation(
@@ -157,6 +162,7 @@ class MailService:
         name: str | None = None,
         *,
         attachments: Sequence[Attachment] = (),
+        document_id: int | None = None,
     ) -> int:
         """Queues a document (a payment request) for an organisation at ``address``, in the
         language of the documents it receives."""
@@ -166,6 +172,7 @@ class MailService:
             Recipient(address, name, lang),
             organisation_id=organisation_id,
             attachments=attachments,
+            document_id=document_id,
         )
 
     async def _document_language(self, organisation_id: int | None) -> str | None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -20,6 +22,14 @@ from voltflow.domain.access import (
     allowed,
     login_domain,
 )
+from voltflow.domain.billing.parties import (
+    BillingDetailsError,
+    bank_account,
+    country_code,
+    default_peppol_id,
+    peppol_id,
+    postal_code,
+)
 from voltflow.domain.contracts import (
     ContractError,
     ContractKind,
@@ -31,6 +41,7 @@ from voltflow.domain.mail import Invitation
 from voltflow.domain.paging import Page, PageRequest
 from voltflow.domain.queries import OrganisationFilter, PeopleFilter
 from voltflow.domain.records import Contract, Organisation, Person
+from voltflow.domain.vat import VatNumberError, belgian_vat_number
 from voltflow.i18n import LANGUAGES, _, terms
 from voltflow.i18n.refusals import translated
 from voltflow.services.access import require, scope_of
@@ -57,6 +68,27 @@ class OrganisationError(ValueError):
 
 class OrganisationNotFound(LookupError):
     pass
+
+
+class PersonNotFound(LookupError):
+    """No such person in the organisation (or none the actor may see)."""
+
+
+# What can be changed of an organisation after it is made (``OrganisationService.update``).
+DETAILS = (
+    "vat_number",
+    "document_language",
+    "street",
+    "postal_code",
+    "city",
+    "country",
+    "peppol_id",
+    "iban",
+    "bic",
+    "billing_email",
+)
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+_TEXT_LENGTHS = {"street": 200, "city": 100}
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,13 +132,21 @@ class OrganisationService:
         kind: OrganisationKind,
         vat_number: str | None = None,
         document_language: str | None = None,
+        details: Mapping[str, str | None] | None = None,
     ) -> Organisation:
+        """A customer organisation; ``details`` as :meth:`update` takes them (its address,
+        Peppol id, bank account, billing address)."""
         require(actor, P.CUSTOMERS_WRITE, None)
         name = name.strip()
         if not 1 <= len(name) <= 200:
             raise OrganisationError(_("name: 1–200 characters"), "name")
         if document_language is not None and document_language not in LANGUAGES:
             raise OrganisationError(_("document language: one of nl, fr, en"), "document_language")
+        given: dict[str, str | None] = dict(details or {})
+        if vat_number is not None and vat_number.strip():
+            given["vat_number"] = vat_number
+        values = _checked_details(given, None, kind)
+        vat_number = values.pop("vat_number", None)
         domain = None
         if kind is not OrganisationKind.OPERATOR:
             base = login_domain(name)
@@ -115,14 +155,16 @@ class OrganisationService:
             org_id = await self.repo.add(
                 name,
                 kind,
-                (vat_number or "").strip() or None,
+                vat_number,
                 self.clock.now(),
                 login_domain=domain,
             )
         except IntegrityError as exc:  # another organisation took the domain meanwhile
             raise OrganisationError(_("name: try again"), "name") from exc
         if document_language is not None:
-            await self.repo.update(org_id, document_language=document_language)
+            values["document_language"] = document_language
+        if values:
+            await self.repo.update(org_id, **values)
         await self.audit.record(
             actor,
             "organisation.create",
@@ -165,6 +207,58 @@ class OrganisationService:
             {"document_language": language},
         )
         return await self.get(actor, organisation_id)
+
+    @use_case
+    async def update(
+        self, actor: Actor, organisation_id: int, changes: Mapping[str, str | None]
+    ) -> Organisation:
+        """Changes what its documents carry (``DETAILS``): each given key is set (None or an
+        empty text clears it), each checked (VAT number, Peppol id, IBAN and BIC, country,
+        postal code, billing address) and refused naming the field. A Belgian company whose
+        VAT number is set gets ``0208:`` and its enterprise number as Peppol id, unless it
+        gives another."""
+        org = await self.get(actor, organisation_id)
+        require(actor, P.CUSTOMERS_WRITE, organisation_id)
+        values = _checked_details(changes, org, org.kind)
+        if values:
+            await self.repo.update(organisation_id, **values)
+            await self.audit.record(
+                actor,
+                "organisation.update",
+                "organisation",
+                organisation_id,
+                organisation_id,
+                {"changed": sorted(values)},
+            )
+        return await self.get(actor, organisation_id)
+
+    @use_case
+    async def set_person_iban(
+        self, actor: Actor, organisation_id: int, user_id: int, iban: str | None
+    ) -> Person:
+        """Where the platform pays a person of the organisation (an employee's
+        reimbursements, a host's remuneration); None clears it."""
+        await self.get(actor, organisation_id)
+        require(actor, P.PEOPLE_WRITE, organisation_id)
+        if not any(
+            m.organisation_id == organisation_id for m in await self.memberships.of_user(user_id)
+        ):
+            raise PersonNotFound(user_id)
+        compact = None
+        if iban is not None and iban.strip():
+            try:
+                compact = bank_account(iban).iban
+            except BillingDetailsError as exc:
+                raise OrganisationError(
+                    _("iban: %(iban)s is not a valid IBAN") % {"iban": iban}, "iban"
+                ) from exc
+        await self.accounts.repo.update(user_id, iban=compact)
+        await self.audit.record(
+            actor, "person.iban", "user", user_id, organisation_id, {"iban": bool(compact)}
+        )
+        found = await self.memberships.person(organisation_id, user_id)
+        assert found is not None
+        return found
 
     async def search(
         self, actor: Actor, filters: OrganisationFilter, page: PageRequest
@@ -310,6 +404,102 @@ def _in_domain(username: str, domain: str | None) -> str:
             "username",
         )
     return f"{local}@{domain}"
+
+
+def _checked_details(
+    changes: Mapping[str, str | None], current: Organisation | None, kind: OrganisationKind
+) -> dict[str, str | None]:
+    """The values to store for ``changes`` (see ``OrganisationService.update``)."""
+    values: dict[str, str | None] = {}
+    for key, raw in changes.items():
+        if key not in DETAILS:
+            raise OrganisationError(
+                _("%(field)s: not a field of an organisation") % {"field": key}, key
+            )
+        text = raw.strip() if isinstance(raw, str) else None
+        values[key] = _checked(key, text) if text else None
+    if "iban" in values or "bic" in values:
+        iban = values.get("iban", current.iban if current else None)
+        bic = values.get("bic", current.bic if current else None)
+        if iban is None:
+            # No account: no bank either (a BIC given alone is refused).
+            if values.get("bic") is not None:
+                raise OrganisationError(_("bic: give the IBAN it belongs to"), "bic")
+            values["bic"] = None
+        else:
+            try:
+                account = bank_account(iban, bic)
+            except BillingDetailsError as exc:
+                if exc.field == "iban":
+                    raise OrganisationError(
+                        _("iban: %(iban)s is not a valid IBAN") % {"iban": iban}, "iban"
+                    ) from exc
+                if exc.reason == "bic_country":
+                    raise OrganisationError(
+                        _("bic: %(bic)s is not a bank of the IBAN's country") % {"bic": bic}, "bic"
+                    ) from exc
+                raise OrganisationError(
+                    _("bic: %(bic)s is not a valid BIC") % {"bic": bic}, "bic"
+                ) from exc
+            values["iban"], values["bic"] = account.iban, account.bic
+    if kind is OrganisationKind.COMPANY and "vat_number" in values and "peppol_id" not in values:
+        # A Belgian company receives its e-invoices under its enterprise number, unless it said
+        # otherwise: the default follows its VAT number, a Peppol id it gave stays.
+        old_vat = current.vat_number if current else None
+        old_peppol = current.peppol_id if current else None
+        if old_peppol is None or old_peppol == default_peppol_id(old_vat):
+            values["peppol_id"] = default_peppol_id(values["vat_number"])
+    return values
+
+
+def _checked(key: str, text: str) -> str:
+    """One detail in its stored form, or refused naming its field."""
+    try:
+        if key == "vat_number":
+            return belgian_vat_number(text)
+        if key == "peppol_id":
+            return peppol_id(text)
+        if key == "country":
+            return country_code(text)
+        if key == "postal_code":
+            return postal_code(text)
+    except VatNumberError as exc:
+        if exc.reason == "checksum":
+            raise OrganisationError(
+                _("vat_number: %(vat)s: its check digits are wrong") % {"vat": text}, key
+            ) from exc
+        raise OrganisationError(
+            _("vat_number: %(vat)s is not a Belgian VAT number (BE and ten digits)")
+            % {"vat": text},
+            key,
+        ) from exc
+    except BillingDetailsError as exc:
+        message = {
+            "peppol_id": _("peppol_id: %(value)s is not scheme:identifier, e.g. 0208:0123456749"),
+            "country": _("country: %(value)s is not a two-letter country code, e.g. BE"),
+            "postal_code": _(
+                "postal_code: %(value)s: at most 16 letters, digits, spaces or hyphens"
+            ),
+        }[key]
+        if key == "peppol_id" and exc.reason == "checksum":
+            message = _("peppol_id: %(value)s: the enterprise number's check digits are wrong")
+        raise OrganisationError(message % {"value": text}, key) from exc
+    if key == "document_language":
+        if text not in LANGUAGES:
+            raise OrganisationError(_("document language: one of nl, fr, en"), key)
+        return text
+    if key == "billing_email":
+        if len(text) > 254 or not _EMAIL.match(text):
+            raise OrganisationError(
+                _("billing_email: %(value)s is not an e-mail address") % {"value": text}, key
+            )
+        return text
+    if key in _TEXT_LENGTHS and len(text) > _TEXT_LENGTHS[key]:
+        raise OrganisationError(
+            _("%(field)s: at most %(n)s characters") % {"field": key, "n": _TEXT_LENGTHS[key]},
+            key,
+        )
+    return text
 
 
 def _check_search(q: str | None) -> None:

@@ -51,6 +51,7 @@ class MailOutboxRepository:
         *,
         user_id: int | None = None,
         organisation_id: int | None = None,
+        document_id: int | None = None,
     ) -> int:
         """Written with the unit of work this runs in; due at once."""
         async with self.db.writing() as conn:
@@ -66,6 +67,7 @@ class MailOutboxRepository:
                     body_html=mail.html,
                     user_id=user_id,
                     organisation_id=organisation_id,
+                    document_id=document_id,
                     created_at=now,
                     status=MailStatus.PENDING.value,
                     attempts=0,

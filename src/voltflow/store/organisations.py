@@ -169,7 +169,7 @@ class MembershipRepository:
                 )
             )
         base = (
-            select(users.c.id, users.c.username, users.c.full_name, users.c.email)
+            select(users.c.id, users.c.username, users.c.full_name, users.c.email, users.c.iban)
             .join(memberships, memberships.c.user_id == users.c.id)
             .where(*cond)
             .distinct()
@@ -199,6 +199,34 @@ class MembershipRepository:
             record_of(Person, r._mapping, roles=sorted(by_user.get(int(r.id), []))) for r in rows
         ]
         return Page(items, int(total), page.offset, page.limit)
+
+    async def person(self, organisation_id: int, user_id: int) -> Person | None:
+        """A person of the organisation, with their roles there; None when they hold none."""
+        async with self.db.reading() as conn:
+            row = (
+                await conn.execute(
+                    select(
+                        users.c.id, users.c.username, users.c.full_name, users.c.email, users.c.iban
+                    ).where(users.c.id == user_id)
+                )
+            ).first()
+            roles = (
+                (
+                    await conn.execute(
+                        select(memberships.c.role)
+                        .where(
+                            memberships.c.organisation_id == organisation_id,
+                            memberships.c.user_id == user_id,
+                        )
+                        .order_by(memberships.c.role)
+                    )
+                )
+                .scalars()
+                .all()
+            )
+        if row is None or not roles:
+            return None
+        return record_of(Person, row._mapping, roles=list(roles))
 
 
 class ContractRepository:

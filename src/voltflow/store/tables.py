@@ -117,6 +117,18 @@ organisations = Table(
     # The language of the documents it receives (payment requests, invoices, statements,
     # reports), whoever prepares them; none: the platform's default.
     Column("document_language", String(8), nullable=True),
+    # What its documents carry (``domain.billing.parties``): the postal address, the Peppol
+    # participant id its e-invoices go to (``0208:`` and the enterprise number for a Belgian
+    # company), the account the platform pays it on, and where its documents are mailed (none:
+    # to its fleet managers).
+    Column("street", String(200), nullable=True),
+    Column("postal_code", String(16), nullable=True),
+    Column("city", String(100), nullable=True),
+    Column("country", String(2), nullable=True),
+    Column("peppol_id", String(64), nullable=True),
+    Column("iban", String(34), nullable=True),
+    Column("bic", String(11), nullable=True),
+    Column("billing_email", String(254), nullable=True),
     Index("ix_organisations_name", "name"),
 )
 
@@ -434,6 +446,9 @@ users = Table(
     # (language) and the platform's setting (time zone).
     Column("language", String(8), nullable=True),
     Column("timezone", String(64), nullable=True),
+    # Where the platform pays a person it owes (an employee's reimbursements, a host's
+    # remuneration): compact, upper case.
+    Column("iban", String(34), nullable=True),
 )
 
 # A console login, looked up on every console request so that logging out (here or everywhere),
@@ -716,6 +731,9 @@ mail_outbox = Table(
     Column("next_attempt_at", UTCDateTime, nullable=True),
     Column("sent_at", UTCDateTime, nullable=True),
     Column("last_error", String(500), nullable=True),
+    # The billing document the mail carries (``billing_documents``): its PDF is attached from
+    # the stored document when the mail is sent.
+    Column("document_id", BigInteger, nullable=True),
     Index(
         "ix_mail_outbox_due",
         "next_attempt_at",
@@ -862,4 +880,102 @@ job_waivers = Table(
     Column("waived_at", UTCDateTime, nullable=False),
     Column("waived_by", BigInteger, nullable=True),
     Column("waived_by_name", String(128), nullable=False),
+)
+
+# -- billing (``domain.billing``, ``services.billing``) --------------------------------------------
+# A finalised billing run: what it was asked (a period, one customer or all) and how many
+# documents it issued. A run is one transaction: its row, documents, billed items, ledger entries
+# and mails are all there, or none is.
+billing_runs = Table(
+    "billing_runs",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("period_start", Date, nullable=False),
+    Column("period_end", Date, nullable=False),
+    Column("organisation_id", BigInteger, nullable=True),  # none: every customer
+    Column("actor_name", String(128), nullable=False),
+    Column("documents", Integer, nullable=False),
+    Column("finalised_at", UTCDateTime, nullable=False),
+)
+
+# Every issued document: ``snapshot`` is the whole ``Document`` as JSON (its lines, annex,
+# parties as they were), the columns beside it what lists and filters query. Never updated but
+# for ``state`` (paid, and so on, later): a correction is a credit note.
+billing_documents = Table(
+    "billing_documents",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("number", String(32), nullable=False, unique=True),
+    Column("kind", String(32), nullable=False),
+    Column("run_id", BigInteger, ForeignKey("billing_runs.id"), nullable=True),
+    # The customer (invoice, payment request, credit note; the employer of a reimbursement
+    # statement) and the person paid (reimbursement and self-billing statements).
+    Column("organisation_id", BigInteger, ForeignKey("organisations.id"), nullable=True),
+    Column("user_id", BigInteger, ForeignKey("users.id"), nullable=True),
+    Column("period_start", Date, nullable=False),
+    Column("period_end", Date, nullable=False),
+    Column("issue_date", Date, nullable=False),
+    Column("due_date", Date, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("total_excl_vat", ExactDecimal, nullable=False),
+    Column("total_vat", ExactDecimal, nullable=False),
+    Column("total_incl_vat", ExactDecimal, nullable=False),
+    Column("payment_reference", String(20), nullable=True, unique=True),
+    Column("mandate_reference", String(35), nullable=True),
+    Column("corrects", String(32), nullable=True),
+    Column("state", String(16), nullable=False),
+    Column("snapshot", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_billing_documents_period", "period_start", "kind"),
+    Index("ix_billing_documents_organisation", "organisation_id", "period_start"),
+    Index("ix_billing_documents_user", "user_id"),
+)
+
+# The last number given in each series and year: the row is locked and incremented in the
+# transaction that issues the document, so a run that rolls back gives its numbers back and
+# numbers stay gapless.
+billing_sequences = Table(
+    "billing_sequences",
+    metadata,
+    Column("series", String(8), primary_key=True),
+    Column("year", Integer, primary_key=True),
+    Column("last", Integer, nullable=False),
+)
+
+# What has been billed, once: a session for a purpose (charging, a reimbursement, a host's
+# remuneration), a contract's month of subscription, an invoice line credited. Written with the
+# document that bills it; its key refuses a second document for the same thing.
+billed_items = Table(
+    "billed_items",
+    metadata,
+    Column("source_kind", String(16), primary_key=True),
+    Column("source_id", String(64), primary_key=True),
+    Column("purpose", String(16), primary_key=True),
+    Column("document_id", BigInteger, ForeignKey("billing_documents.id"), nullable=False),
+    # The price lines' revision it was billed at, and the amount: a session corrected after it
+    # was billed shows in the reconciliation.
+    Column("revision", Integer, nullable=True),
+    Column("amount", ExactDecimal, nullable=False),
+    Column("billed_at", UTCDateTime, nullable=False),
+    Index("ix_billed_items_document", "document_id"),
+)
+
+# The double-entry ledger (``domain.billing.ledger``): each journal (a document's booking) is a
+# set of rows whose debits and credits balance. ``party``: whose receivable or payable it is.
+ledger_entries = Table(
+    "ledger_entries",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("journal", String(64), nullable=False),
+    Column("document_id", BigInteger, ForeignKey("billing_documents.id"), nullable=True),
+    Column("account", String(32), nullable=False),
+    Column("party_kind", String(16), nullable=True),  # "organisation" | "user"
+    Column("party_id", BigInteger, nullable=True),
+    Column("debit", ExactDecimal, nullable=False),
+    Column("credit", ExactDecimal, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("posted_on", Date, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_ledger_entries_document", "document_id"),
+    Index("ix_ledger_entries_account", "account", "party_kind", "party_id"),
 )

@@ -19,6 +19,7 @@ from voltflow.i18n import _, language, lazy
 from voltflow.services.access import Forbidden
 from voltflow.services.accounts import AccountError
 from voltflow.services.activity_views import ActivityNotFound
+from voltflow.services.billing import BillingError, DocumentNotFound
 from voltflow.services.cards import CardError, CardNotFound, ImportRejected
 from voltflow.services.corrections import CorrectionError
 from voltflow.services.jobs import (
@@ -31,7 +32,11 @@ from voltflow.services.jobs import (
 )
 from voltflow.services.licences import DeviceNotFound, LicenceNotFound, LicenceProblem
 from voltflow.services.lists import ListError, ListNotFound
-from voltflow.services.organisations import OrganisationError, OrganisationNotFound
+from voltflow.services.organisations import (
+    OrganisationError,
+    OrganisationNotFound,
+    PersonNotFound,
+)
 from voltflow.services.ports import CommandError, WriterClosed
 from voltflow.services.prepaid import ContractNotFound
 from voltflow.services.pricing import PricingError
@@ -240,6 +245,7 @@ def install(app: FastAPI) -> None:
         (LicenceProblem, lazy("Invalid licence request")),
         (PrepaidError, lazy("Invalid top-up")),
         (JobProblem, lazy("Invalid job request")),
+        (BillingError, lazy("Invalid billing request")),
     ):
         app.add_exception_handler(error, _field_problem(title))
     for missing, title in (
@@ -284,6 +290,21 @@ def install(app: FastAPI) -> None:
     async def _no_list(request: Request, exc: ListNotFound) -> Response:
         # The service says the whole sentence: "no list 5", "no invitation of card … to list …".
         return respond(request, 404, _("Not found"), str(exc))
+
+    @app.exception_handler(PersonNotFound)
+    async def _no_person(request: Request, exc: PersonNotFound) -> Response:
+        return respond(
+            request,
+            404,
+            _("Person not found"),
+            _("no person %(id)s in this organisation") % {"id": exc.args[0]},
+        )
+
+    @app.exception_handler(DocumentNotFound)
+    async def _no_document(request: Request, exc: DocumentNotFound) -> Response:
+        return respond(
+            request, 404, _("Document not found"), _("no document %(id)s") % {"id": exc.args[0]}
+        )
 
     @app.exception_handler(LicenceNotFound)
     async def _no_licence(request: Request, exc: LicenceNotFound) -> Response:

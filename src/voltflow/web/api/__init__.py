@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 from voltflow.web.api import (
     activity,
+    billing,
     cards,
     charging_periods,
     devices,
@@ -31,6 +32,7 @@ for module in (
     activity,
     devices,
     jobs,
+    billing,
 ):
     # Any route may refuse the key, the person, or the input, or not find what it names.
     router.include_router(module.router, responses=problem_responses(400, 401, 403, 404, 422))

@@ -30,16 +30,44 @@ DocumentLanguage = Annotated[
 ]
 
 
-class OrganisationIn(BaseModel):
+class BillingDetails(BaseModel):
+    """What an organisation's documents carry; each checked, refused naming the field."""
+
+    vat_number: str | None = Field(
+        default=None, max_length=32, description="Belgian VAT number, e.g. BE0123456749"
+    )
+    street: str | None = Field(default=None, max_length=200)
+    postal_code: str | None = Field(default=None, max_length=16)
+    city: str | None = Field(default=None, max_length=100)
+    country: str | None = Field(
+        default=None, max_length=2, description="ISO 3166 two-letter code; none: BE"
+    )
+    peppol_id: str | None = Field(
+        default=None,
+        max_length=64,
+        description="Peppol participant id, scheme:identifier; a Belgian company with a VAT"
+        " number gets 0208: and its enterprise number unless it gives another",
+    )
+    iban: str | None = Field(default=None, max_length=42, description="where it is paid")
+    bic: str | None = Field(default=None, max_length=11)
+    billing_email: str | None = Field(
+        default=None,
+        max_length=254,
+        description="where its documents are mailed; none: to its fleet managers",
+    )
+
+
+class OrganisationIn(BillingDetails):
     name: str = Field(min_length=1, max_length=200)
     kind: OrganisationKind
-    vat_number: str | None = Field(default=None, max_length=32)
     document_language: DocumentLanguage = None
 
 
-class OrganisationChange(BaseModel):
+class OrganisationChange(BillingDetails):
+    """Only the fields given change; null clears one."""
+
     model_config = ConfigDict(extra="forbid")
-    document_language: DocumentLanguage
+    document_language: DocumentLanguage = None
 
 
 class OrganisationOut(BaseModel):
@@ -52,6 +80,14 @@ class OrganisationOut(BaseModel):
     login_domain: str | None = Field(
         default=None, description="what the logins its fleet managers make end in: ann@acme"
     )
+    street: str | None = None
+    postal_code: str | None = None
+    city: str | None = None
+    country: str | None = None
+    peppol_id: str | None = None
+    iban: str | None = None
+    bic: str | None = None
+    billing_email: str | None = None
     created_at: datetime
 
 
@@ -75,6 +111,16 @@ class PersonOut(BaseModel):
     full_name: str | None
     email: str | None
     roles: list[str]
+    iban: str | None = None
+
+
+class PersonChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    iban: str | None = Field(
+        max_length=42,
+        description="where the platform pays them (reimbursements, a host's remuneration);"
+        " null clears it",
+    )
 
 
 class PersonCreated(BaseModel):
@@ -175,8 +221,11 @@ async def list_organisations(
 async def create_organisation(
     body: OrganisationIn, platform: PlatformDep, actor: ApiUser
 ) -> OrganisationOut:
+    details = body.model_dump(
+        include=set(BillingDetails.model_fields) - {"vat_number"}, exclude_none=True
+    )
     org = await platform.organisations.create(
-        actor, body.name, body.kind, body.vat_number, body.document_language
+        actor, body.name, body.kind, body.vat_number, body.document_language, details
     )
     return OrganisationOut.model_validate(org, from_attributes=True)
 
@@ -193,8 +242,8 @@ async def get_organisation(
 async def change_organisation(
     organisation_id: IdPath, body: OrganisationChange, platform: PlatformDep, actor: ApiUser
 ) -> OrganisationOut:
-    org = await platform.organisations.set_document_language(
-        actor, organisation_id, body.document_language
+    org = await platform.organisations.update(
+        actor, organisation_id, body.model_dump(include=body.model_fields_set)
     )
     return OrganisationOut.model_validate(org, from_attributes=True)
 
@@ -231,6 +280,20 @@ async def add_person(
     return PersonCreated(
         user_id=person.user_id, username=person.username, role=person.role, password=person.password
     )
+
+
+@router.patch("/organisations/{organisation_id}/people/{user_id}", tags=["customers"])
+async def change_person(
+    organisation_id: IdPath,
+    user_id: IdPath,
+    body: PersonChange,
+    platform: PlatformDep,
+    actor: ApiUser,
+) -> PersonOut:
+    person = await platform.organisations.set_person_iban(
+        actor, organisation_id, user_id, body.iban
+    )
+    return PersonOut.model_validate(person, from_attributes=True)
 
 
 @router.delete("/organisations/{organisation_id}/people/{user_id}/roles/{role}", tags=["customers"])

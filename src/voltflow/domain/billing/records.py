@@ -1,0 +1,46 @@
+"""Issued documents as lists read them, and what a list asks for."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from voltflow.domain.billing.documents import DocumentKind
+
+
+class DocumentState:
+    """A finalised document never changes; its state tells what happened to it since."""
+
+    ISSUED = "issued"
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentRecord:
+    id: int
+    number: str
+    kind: DocumentKind
+    run_id: int | None
+    organisation_id: int | None  # the customer; the employer of a reimbursement statement
+    user_id: int | None  # the person paid (statements)
+    recipient: str  # the name of whom it is issued to, or paid to
+    period_start: date
+    period_end: date
+    issue_date: date
+    due_date: date
+    currency: str
+    total_excl_vat: Decimal
+    total_vat: Decimal
+    total_incl_vat: Decimal
+    payment_reference: str | None
+    mandate_reference: str | None
+    corrects: str | None
+    state: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentFilter:
+    period_start: date | None = None  # documents of the month that starts here
+    kind: DocumentKind | None = None
+    organisation_id: int | None = None
