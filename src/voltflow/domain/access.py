@@ -47,6 +47,10 @@ class Permission(enum.StrEnum):
     AUDIT_READ = "audit:read"
     LICENCES_READ = "licences:read"
     LICENCES_WRITE = "licences:write"
+    # Service tickets: reading those of one's stations (owned, or looked after as installer),
+    # and taking them up and closing them.
+    TICKETS_READ = "tickets:read"
+    TICKETS_WRITE = "tickets:write"
 
 
 P = Permission
@@ -67,12 +71,21 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.AUDIT_READ,
             P.LICENCES_READ,
             P.LICENCES_WRITE,
+            P.TICKETS_READ,
         }
     ),
     Role.DRIVER: frozenset({P.SESSIONS_READ, P.CARDS_READ, P.LICENCES_READ}),
-    Role.HOST: frozenset({P.STATIONS_READ, P.SESSIONS_READ}),
+    Role.HOST: frozenset({P.STATIONS_READ, P.SESSIONS_READ, P.TICKETS_READ}),
     Role.INSTALLER: frozenset(
-        {P.STATIONS_READ, P.STATIONS_WRITE, P.STATIONS_COMMAND, P.CARDS_READ, P.CARDS_WRITE}
+        {
+            P.STATIONS_READ,
+            P.STATIONS_WRITE,
+            P.STATIONS_COMMAND,
+            P.CARDS_READ,
+            P.CARDS_WRITE,
+            P.TICKETS_READ,
+            P.TICKETS_WRITE,
+        }
     ),
 }
 
