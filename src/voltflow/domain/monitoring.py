@@ -360,9 +360,7 @@ def cutoffs(
     """``up_since``: when the platform started watching stations (None: long enough ago)."""
     offline_before = now - settings.offline_after
     return SweepCutoffs(
-        offline_before=(
-            offline_before if up_since is None or up_since <= offline_before else None
-        ),
+        offline_before=(offline_before if up_since is None or up_since <= offline_before else None),
         idle_since=now - timedelta(days=settings.idle_days),
         reboots_since=now - settings.reboot_window,
     )

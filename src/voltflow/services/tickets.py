@@ -164,10 +164,14 @@ class ServiceTickets:
         for decision in decisions:
             key, seen = decision.key, decision.observation
             if decision.step is Step.CLEAR:
-                ticket = active.pop(key, None)
+                ticket = active.get(key)
                 assert decision.cleared_by is not None
-                if ticket is not None:
-                    await self.repo.clear(ticket.id, seen.at, decision.cleared_by)
+                # An event older than the ticket's latest occurrence (delivered again) clears
+                # nothing: the condition it ended is not the one that holds now.
+                if ticket is not None and await self.repo.clear(
+                    ticket.id, seen.at, decision.cleared_by
+                ):
+                    del active[key]
                 continue
             ticket = active.get(key)
             if ticket is not None:

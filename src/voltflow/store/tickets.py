@@ -273,12 +273,13 @@ class TicketRepository:
                 )
 
     async def clear(self, ticket_id: int, at: datetime, cleared_by: str) -> bool:
-        """Closes an active ticket because its condition ended; the remedy waiting for that, if
-        any, cleared it. False when it was closed already."""
+        """Closes an active ticket because its condition ended at ``at``; the remedy waiting
+        for that, if any, cleared it. False when it was closed already, or when its condition
+        was seen again after ``at``."""
         async with self.db.writing() as conn:
             result = await conn.execute(
                 update(T)
-                .where(T.c.id == ticket_id, ACTIVE)
+                .where(T.c.id == ticket_id, ACTIVE, T.c.last_seen_at <= at)
                 .values(
                     state=TicketState.CLOSED.value,
                     closed_at=at,

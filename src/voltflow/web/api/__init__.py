@@ -13,6 +13,7 @@ from voltflow.web.api import (
     organisations,
     prices,
     stations,
+    tickets,
 )
 from voltflow.web.schemas import problem_responses
 
@@ -29,6 +30,7 @@ for module in (
     prices,
     activity,
     devices,
+    tickets,
 ):
     # Any route may refuse the key, the person, or the input, or not find what it names.
     router.include_router(module.router, responses=problem_responses(400, 401, 403, 404, 422))
