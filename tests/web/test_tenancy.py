@@ -8,8 +8,10 @@ so a new route cannot escape the check. The skip list, ``NOT_CHECKED``, stays ti
 
 Organisation A (a company) has a station it owns with finished sessions, cards (handed to it, two
 assigned to its drivers and active, one not), an eMSP contract, a station group, a whitelist for its
-station, and people. Organisation B (another company) has its own station and cards, a fleet
-manager and a driver; each of them makes every call, through an API key and through a console login.
+station, a service ticket of its station (which installer C looks after), and people. Organisation
+B (another company) has its own station and cards, a fleet manager and a driver; each of them, and
+the installer of another installer organisation D, makes every call, through an API key and
+through a console login.
 
 A call that names A's thing (in its path or body) must be refused: 403 or 404. A collection may
 answer 200, but nothing in it may be A's: no A identifier in the raw response text that the request
@@ -42,12 +44,13 @@ from websockets.typing import Subprotocol
 
 from tests import factories
 from voltflow.bootstrap import Platform
-from voltflow.domain.access import Actor, Role
+from voltflow.domain.access import Actor, OrganisationKind, Role
 from voltflow.domain.cards import CardAction
 from voltflow.domain.contracts import ContractKind
 from voltflow.domain.emaid import parse_emaid
 from voltflow.domain.licences import DeviceKind, FixedRate
 from voltflow.domain.mail import Invitation
+from voltflow.domain.monitoring import TicketFilter
 from voltflow.domain.paging import PageRequest
 from voltflow.domain.queries import CardFilter
 from voltflow.services.lists import ListKind
@@ -91,6 +94,8 @@ B_UIDS = ["B0B00001", "B0B00002"]
 A_IBAN = "BE68539007547034"
 STOCK_UID = "5700C001"  # a card in stock, which A's whitelist invites (no holder answers yet)
 A_DEVICE = "NRG-A7731"  # the charging cable at A's employee's home, under a licence
+C_NAME = "Gammafix"  # the installer organisation looking after A's station
+D_NAME = "Deltafix"  # another installer organisation
 
 
 @dataclass
@@ -109,6 +114,8 @@ class Alpha:
     list_id: int
     licence_id: int
     mail_id: int  # a mail about A (only operators read mails)
+    ticket_id: int  # a service ticket of A's station
+    installer: Actor  # C's installer, who looks after A's station
 
     @property
     def people(self) -> set[int]:
@@ -147,6 +154,7 @@ PATH_EXAMPLES: dict[str, Callable[[Alpha], str]] = {
     "device_id": lambda a: A_DEVICE,
     "mail_id": lambda a: str(a.mail_id),
     "contract_id": lambda a: str(a.contract_id),
+    "ticket_id": lambda a: str(a.ticket_id),
 }
 
 # Query parameters that can name A's things: collection routes that take one are also called with
@@ -257,6 +265,11 @@ BODY_EXAMPLES: dict[tuple[str, str], Callable[[Alpha], list[Body]]] = {
         )
     ],
     ("POST", "/api/v1/lists/{list_id}/cards"): lambda a: [Body(json={"uids": [a.uids[2]]})],
+    ("POST", "/api/v1/tickets/{ticket_id}/acknowledge"): lambda a: [Body(json={"note": "mine"})],
+    ("POST", "/api/v1/tickets/{ticket_id}/close"): lambda a: [Body(json={"note": "done"})],
+    ("PUT", "/api/v1/stations/{station_id}/installer"): lambda a: [
+        Body(json={"organisation_id": None})
+    ],
     ("POST", "/api/v1/devices/{device_id}/sessions"): lambda a: [
         Body(
             content="started_at,stopped_at,energy_wh,card_uid\n"
@@ -359,6 +372,7 @@ OPERATOR_WRITES: dict[tuple[str, str], int] = {
     ("POST", "/customers/{organisation_id}/contracts"): 303,
     ("POST", "/lists/{list_id}/cards"): 303,
     ("POST", "/lists/{list_id}/sync"): 303,
+    ("POST", "/api/v1/tickets/{ticket_id}/acknowledge"): 200,
 }
 
 PARAM = re.compile(r"{(\w+)(?::\w+)?}")
@@ -660,6 +674,16 @@ async def _alpha(platform: Platform, op: Actor) -> Alpha:
             org.id,
             f"billing@{A_NAME.lower()}.example",
         )
+    installer = await factories.company(platform, op, C_NAME, kind=OrganisationKind.INSTALLER)
+    await platform.tickets.set_station_installer(op, A_STATION, installer.id)
+    await platform.events.firmware_status(A_STATION, "DownloadFailed")
+    for _ in range(500):  # until the relay has delivered the station's event
+        ticket = await platform.tickets.search(
+            op, TicketFilter(station_id=A_STATION), PageRequest()
+        )
+        if ticket.items:
+            break
+        await asyncio.sleep(0.02)
     return Alpha(
         org_id=org.id,
         manager=fm,
@@ -673,6 +697,8 @@ async def _alpha(platform: Platform, op: Actor) -> Alpha:
         list_id=whitelist.id,
         licence_id=licence.id,
         mail_id=mail_id,
+        ticket_id=ticket.items[0].id,
+        installer=installer.manager,
     )
 
 
@@ -698,6 +724,8 @@ class World:
     intruders: list[Person]  # B's fleet manager, B's driver
     driver: Person  # A's driver 0
     manager: Person  # A's fleet manager
+    stranger: Person  # D's installer, who looks after none of A's stations
+    installer: Person  # C's installer, who looks after A's station
     clients: list[httpx.AsyncClient] = field(default_factory=list)
 
 
@@ -706,6 +734,7 @@ async def world(platform: Platform) -> AsyncIterator[World]:
     op = await factories.operator(platform)
     alpha = await _alpha(platform, op)
     beta = await _beta(platform, op)
+    delta = await factories.company(platform, op, D_NAME, kind=OrganisationKind.INSTALLER)
     app = create_app(platform)
     transport = httpx.ASGITransport(app=app)
     clients: list[httpx.AsyncClient] = []
@@ -733,6 +762,8 @@ async def world(platform: Platform) -> AsyncIterator[World]:
             ],
             await person(alpha.drivers[0].username, "driver-pass"),
             await person(alpha.manager.username, "manager-pass"),
+            await person(delta.manager.username, "manager-pass"),
+            await person(alpha.installer.username, "manager-pass"),
             clients,
         )
     finally:
@@ -821,11 +852,12 @@ async def test_another_organisation_reaches_nothing_of_ours(world: World) -> Non
     calls = calls_for(routes, alpha)
 
     failures: list[str] = []
-    for intruder in world.intruders:
+    intruders = [*world.intruders, world.stranger]
+    for intruder in intruders:
         for call in calls:
             response = await intruder.send(call)
             failures += check_refusal(alpha, intruder, call, response)
-    made = len(calls) * len(world.intruders)
+    made = len(calls) * len(intruders)
     assert not failures, f"{len(failures)} of {made} calls went wrong:\n" + "\n".join(failures)
 
     # B's fleet manager does see B's own things: the filters are not simply empty.
@@ -982,6 +1014,7 @@ UNKNOWN_EXAMPLES: dict[str, str] = {
     "device_id": "NRG-NONE0000",
     "mail_id": "987654321",
     "contract_id": "987654321",
+    "ticket_id": "987654321",
 }
 HEADING = re.compile(r"<h1[^>]*>(.*?)</h1>", re.S)
 
@@ -1029,7 +1062,7 @@ async def test_another_organisations_things_answer_as_unknown_ones(world: World)
                     route, PARAM.sub(lambda m: PATH_EXAMPLES[m.group(1)](alpha), route.path), body
                 )
                 unknown = Call(route, unknown_url, body)
-                for intruder in world.intruders:
+                for intruder in [*world.intruders, world.stranger]:
                     theirs = _shape(await intruder.send(known))
                     nothing = _shape(await intruder.send(unknown))
                     compared += 1
@@ -1158,3 +1191,36 @@ async def test_a_declined_invitation_is_gone(world: World) -> None:
     assert {c["card_uid"]: c["printed_number"] for c in added.json()["cards"]}[guest] == (
         "PN-B-0002"
     )
+
+
+# -- an installer and the stations it looks after ------------------------------------------------
+
+
+async def test_an_installer_sees_and_handles_only_the_tickets_of_its_stations(
+    world: World,
+) -> None:
+    """C looks after A's station: its installer lists and takes up A's ticket (and sees nothing
+    else of A's); D's installer sees none of it, as if it did not exist; A's fleet manager reads
+    the ticket of A's station but may not handle it."""
+    alpha, installer, stranger = world.alpha, world.installer, world.stranger
+    url = f"/api/v1/tickets/{alpha.ticket_id}"
+    mine = (await installer.api.get("/api/v1/tickets")).json()
+    assert [t["id"] for t in mine["items"]] == [alpha.ticket_id]
+    assert mine["items"][0]["station_id"] == alpha.station_id
+    assert (await stranger.api.get("/api/v1/tickets")).json()["total"] == 0
+    assert (await stranger.api.get(url)).status_code == 404
+    owner = (await world.manager.api.get("/api/v1/tickets")).json()
+    assert [t["id"] for t in owner["items"]] == [alpha.ticket_id]
+    refused = await world.manager.api.post(f"{url}/acknowledge", json={"note": "mine"})
+    assert refused.status_code == 403, refused.text
+    assert (await world.driver.api.get("/api/v1/tickets")).json()["total"] == 0
+    taken = await installer.api.post(f"{url}/acknowledge", json={"note": "on site at 14:00"})
+    assert taken.status_code == 200, taken.text
+    assert taken.json()["acknowledged_by"] == alpha.installer.username
+    # Looking after a station's upkeep is no window on the rest of A's things.
+    assert (await installer.api.get(f"/api/v1/sessions/{alpha.session_ids[0]}")).status_code in (
+        403,
+        404,
+    )
+    assert A_NAME not in (await installer.api.get("/api/v1/organisations")).text
+    assert A_NAME not in (await installer.api.get("/api/v1/cards")).text
