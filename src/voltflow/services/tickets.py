@@ -69,7 +69,15 @@ from voltflow.services.audit import AuditTrail
 from voltflow.services.commands import CommandService
 from voltflow.services.ports import Clock, CommandError, UnitOfWork
 from voltflow.services.stations import StationNotFound
-from voltflow.store.tickets import BOOT, RESET, ActiveTicket, NewTicket, TicketRepository
+from voltflow.store.tickets import (
+    BOOT,
+    RESET,
+    ActiveTicket,
+    NewTicket,
+    Plan,
+    PlannedTicket,
+    TicketRepository,
+)
 
 log = logging.getLogger(__name__)
 P = Permission
@@ -155,64 +163,47 @@ class ServiceTickets:
     async def _apply(
         self, decisions: Sequence[Decision], active: dict[TicketKey, ActiveTicket]
     ) -> None:
-        """In order: a fault, its recovery and the fault again within one batch are a ticket,
-        its close and a new one."""
+        """The decisions, in order, as one plan for the store: a fault, its recovery and the
+        fault again within one batch are a ticket, its close and a new one."""
         installers = await self.repo.installers(
             d.key.station_id for d in decisions if d.step is Step.OPEN
         )
-        remedying = False
+        plan = Plan()
+        existing = dict(active)
+        fresh: dict[TicketKey, PlannedTicket] = {}
         for decision in decisions:
             key, seen = decision.key, decision.observation
             if decision.step is Step.CLEAR:
-                ticket = active.get(key)
                 assert decision.cleared_by is not None
-                # An event older than the ticket's latest occurrence (delivered again) clears
-                # nothing: the condition it ended is not the one that holds now.
-                if ticket is not None and await self.repo.clear(
-                    ticket.id, seen.at, decision.cleared_by
-                ):
-                    del active[key]
-                continue
-            ticket = active.get(key)
-            if ticket is not None:
-                if ticket.event_id != seen.event_id:
-                    await self.repo.recur([(ticket.id, seen)])
-                continue
-            if key.station_id not in installers:
+                if key in fresh:
+                    fresh.pop(key).cleared = (seen.at, decision.cleared_by)
+                elif key in existing:
+                    plan.clears.append((existing.pop(key).id, seen.at, decision.cleared_by))
+            elif key in fresh:
+                fresh[key].occurrences.append(seen)
+            elif key in existing:
+                if existing[key].event_id != seen.event_id:
+                    plan.occurrences.append((existing[key].id, seen))
+            elif key.station_id not in installers:
                 log.warning("%s: no such station; its %s is not ticketed", key.station_id, key.rule)
-                continue
-            opened = await self._open(seen, installers)
-            if opened is not None:
-                active[key] = opened
-                remedying = remedying or opened.state is TicketState.REMEDYING
-        if remedying:
+            else:
+                state = first_state(key)
+                ticket = NewTicket(
+                    seen,
+                    self.settings.priority(key.rule),
+                    state,
+                    self.settings.respond_by(key.rule, seen.at),
+                    seen.at if state is TicketState.REMEDYING else None,
+                )
+                fresh[key] = PlannedTicket(ticket, [seen])
+                plan.new.append(fresh[key])
+        opened = await self.repo.apply(plan, installers)
+        if any(first_state(key) is TicketState.REMEDYING for key in opened):
             changes = self.uow.current()
             if changes is not None:
                 changes.after_commit(self.remedies_due)
             else:  # pragma: no cover - the delivery always applies in a unit of work
                 self.remedies_due()
-
-    async def _open(
-        self, seen: Observation, installers: dict[str, int | None]
-    ) -> ActiveTicket | None:
-        """A new ticket, or, when its event opened one before or another process opened one
-        for its key meanwhile, that one (with this as an occurrence of it)."""
-        key = seen.key
-        state = first_state(key)
-        new = NewTicket(
-            seen,
-            self.settings.priority(key.rule),
-            state,
-            self.settings.respond_by(key.rule, seen.at),
-            seen.at if state is TicketState.REMEDYING else None,
-        )
-        opened = await self.repo.open([new], installers)
-        if key in opened:
-            return ActiveTicket(opened[key], state, 0, seen.event_id)
-        existing = (await self.repo.active([key.station_id])).get(key)
-        if existing is not None and existing.event_id != seen.event_id:
-            await self.repo.recur([(existing.id, seen)])
-        return existing
 
 
 # -- the sweep and the remedies -------------------------------------------------------------------

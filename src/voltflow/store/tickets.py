@@ -5,13 +5,14 @@ and the sweeps' queries for what no event tells (offline too long, idle too long
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
     RowMapping,
     and_,
+    bindparam,
     case,
     delete,
     exists,
@@ -88,6 +89,27 @@ class NewTicket:
     remedy_due_at: datetime | None
 
 
+@dataclass(slots=True)
+class PlannedTicket:
+    """A ticket a batch opens: its occurrences (the opening one first) and, when the batch also
+    saw its condition end, when and how."""
+
+    ticket: NewTicket
+    occurrences: list[Observation]
+    cleared: tuple[datetime, str] | None = None
+
+
+@dataclass(slots=True)
+class Plan:
+    """What a batch of decisions writes (``TicketRepository.apply``)."""
+
+    # Occurrences of active tickets: (ticket id, what was seen).
+    occurrences: list[tuple[int, Observation]] = field(default_factory=list)
+    # Active tickets whose condition ended: (ticket id, when, how).
+    clears: list[tuple[int, datetime, str]] = field(default_factory=list)
+    new: list[PlannedTicket] = field(default_factory=list)
+
+
 def _ticket(m: RowMapping) -> Ticket:
     return record_of(
         Ticket,
@@ -111,10 +133,25 @@ def _chunks(values: Sequence[str]) -> Iterable[list[str]]:
 class TicketRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._occurrence = dialect_insert(db.dialect, O).on_conflict_do_nothing().returning(O.c.id)
+        self._occurrence = dialect_insert(db.dialect, O).on_conflict_do_nothing()
         self._boot = dialect_insert(db.dialect, B).on_conflict_do_nothing()
-        self._open = (
-            dialect_insert(db.dialect, T).on_conflict_do_nothing().returning(T.c.id, T.c.event_id)
+        self._open = dialect_insert(db.dialect, T).on_conflict_do_nothing().returning(T.c.id)
+        # An active ticket's condition ended at ``b_at``: unless it was seen again since.
+        self._clear = (
+            update(T)
+            .where(T.c.id == bindparam("b_id"), ACTIVE, T.c.last_seen_at <= bindparam("b_at"))
+            .values(
+                state=TicketState.CLOSED.value,
+                closed_at=bindparam("b_at"),
+                close_reason=CloseReason.CLEARED.value,
+                cleared_by=bindparam("b_by"),
+                remedy_due_at=None,
+            )
+        )
+        # Occurrences counted from the rows themselves: right however often a batch applies.
+        self._recount = update(T).values(
+            occurrences=select(func.count()).where(O.c.ticket_id == T.c.id).scalar_subquery(),
+            last_seen_at=select(func.max(O.c.at)).where(O.c.ticket_id == T.c.id).scalar_subquery(),
         )
 
     # -- what the rules compare with ---------------------------------------------------------
@@ -189,49 +226,96 @@ class TicketRepository:
         return found
 
     # -- opening, occurrences, closing ------------------------------------------------------
+    async def apply(self, plan: Plan, installers: Mapping[str, int | None]) -> dict[TicketKey, int]:
+        """What a batch of decisions changes, in a few statements: occurrences of active
+        tickets, active tickets cleared, new tickets (some already cleared within the batch)
+        with their occurrences. Answers the new tickets opened and still active.
+
+        Applied again (a batch delivered twice) it changes nothing: an occurrence or a ticket
+        whose event is recorded is not added again, and a clear older than its ticket's latest
+        occurrence clears nothing."""
+        opened: dict[TicketKey, int] = {}
+        if not (plan.occurrences or plan.clears or plan.new):
+            return opened
+        async with self.db.writing() as conn:
+            if plan.occurrences:
+                await conn.execute(
+                    self._occurrence,
+                    [self._occurrence_row(t, seen) for t, seen in plan.occurrences],
+                )
+                await conn.execute(
+                    self._recount.where(T.c.id.in_(sorted({t for t, _ in plan.occurrences})))
+                )
+            if plan.clears:
+                await conn.execute(
+                    self._clear,
+                    [{"b_id": t, "b_at": at, "b_by": by[:48]} for t, at, by in plan.clears],
+                )
+                ids = sorted({t for t, _, _ in plan.clears})
+                cleared_now = select(T.c.id).where(
+                    T.c.id.in_(ids), T.c.close_reason == CloseReason.CLEARED.value
+                )
+                await conn.execute(
+                    update(R)
+                    .where(R.c.ticket_id.in_(cleared_now), R.c.cleared.is_(None))
+                    .values(cleared=True)
+                )
+            for new in plan.new:
+                found = (await conn.execute(self._open, self._ticket_row(new, installers))).first()
+                if found is None:  # recorded before, or another process opened one meanwhile
+                    continue
+                await conn.execute(
+                    self._occurrence, [self._occurrence_row(found.id, o) for o in new.occurrences]
+                )
+                if new.cleared is None:
+                    opened[new.ticket.observation.key] = int(found.id)
+        return opened
+
     async def open(
         self, tickets: Sequence[NewTicket], installers: Mapping[str, int | None]
     ) -> dict[TicketKey, int]:
         """Opens the tickets (their first occurrence too); answers those it opened. One whose
         event opened a ticket before, or whose key has an active ticket already (another
         process came first), is not opened."""
-        opened: dict[TicketKey, int] = {}
-        if not tickets:
-            return opened
-        async with self.db.writing() as conn:
-            for new in tickets:
-                seen = new.observation
-                key = seen.key
-                row = fit_columns(
-                    T,
-                    {
-                        "station_id": key.station_id,
-                        "evse_id": key.evse_id,
-                        "connector_id": key.connector_id,
-                        "rule": key.rule.value,
-                        "priority": new.priority.value,
-                        "state": new.state.value,
-                        "installer_id": installers.get(key.station_id),
-                        "status": seen.status,
-                        "error_code": seen.error_code,
-                        "vendor_error_code": seen.vendor_error_code,
-                        "info": seen.info,
-                        "occurrences": 1,
-                        "opened_at": seen.at,
-                        "last_seen_at": seen.at,
-                        "respond_by": new.respond_by,
-                        "dispatched_at": seen.at if new.state is TicketState.OPEN else None,
-                        "remedy_steps": 0,
-                        "remedy_due_at": new.remedy_due_at,
-                        "event_id": seen.event_id,
-                    },
-                )
-                found = (await conn.execute(self._open, row)).first()
-                if found is None:
-                    continue
-                opened[key] = int(found.id)
-                await conn.execute(self._occurrence, self._occurrence_row(found.id, seen))
-        return opened
+        planned = [PlannedTicket(t, [t.observation]) for t in tickets]
+        return await self.apply(Plan(new=planned), installers)
+
+    @staticmethod
+    def _ticket_row(planned: PlannedTicket, installers: Mapping[str, int | None]) -> dict[str, Any]:
+        new = planned.ticket
+        seen = new.observation
+        key = seen.key
+        row: dict[str, Any] = {
+            "station_id": key.station_id,
+            "evse_id": key.evse_id,
+            "connector_id": key.connector_id,
+            "rule": key.rule.value,
+            "priority": new.priority.value,
+            "state": new.state.value,
+            "installer_id": installers.get(key.station_id),
+            "status": seen.status,
+            "error_code": seen.error_code,
+            "vendor_error_code": seen.vendor_error_code,
+            "info": seen.info,
+            "occurrences": len(planned.occurrences),
+            "opened_at": seen.at,
+            "last_seen_at": max(o.at for o in planned.occurrences),
+            "respond_by": new.respond_by,
+            "dispatched_at": seen.at if new.state is TicketState.OPEN else None,
+            "remedy_steps": 0,
+            "remedy_due_at": new.remedy_due_at,
+            "event_id": seen.event_id,
+        }
+        if planned.cleared is not None:
+            at, by = planned.cleared
+            row.update(
+                state=TicketState.CLOSED.value,
+                closed_at=at,
+                close_reason=CloseReason.CLEARED.value,
+                cleared_by=by[:48],
+                remedy_due_at=None,
+            )
+        return fit_columns(T, row)
 
     @staticmethod
     def _occurrence_row(ticket_id: int, seen: Observation) -> dict[str, Any]:
@@ -248,45 +332,13 @@ class TicketRepository:
             },
         )
 
-    async def recur(self, occurrences: Sequence[tuple[int, Observation]]) -> None:
-        """Occurrences of active tickets (ticket id, what was seen); one whose event was
-        recorded before adds nothing."""
-        if not occurrences:
-            return
-        async with self.db.writing() as conn:
-            counts: dict[int, list[Any]] = {}
-            for ticket_id, seen in occurrences:
-                added = await conn.execute(self._occurrence, self._occurrence_row(ticket_id, seen))
-                if added.first() is None:
-                    continue  # its event was recorded before
-                count = counts.setdefault(ticket_id, [0, seen.at])
-                count[0] += 1
-                count[1] = max(count[1], seen.at)
-            for ticket_id, (n, last) in counts.items():
-                await conn.execute(
-                    update(T)
-                    .where(T.c.id == ticket_id)
-                    .values(
-                        occurrences=T.c.occurrences + n,
-                        last_seen_at=case((T.c.last_seen_at < last, last), else_=T.c.last_seen_at),
-                    )
-                )
-
     async def clear(self, ticket_id: int, at: datetime, cleared_by: str) -> bool:
         """Closes an active ticket because its condition ended at ``at``; the remedy waiting
         for that, if any, cleared it. False when it was closed already, or when its condition
         was seen again after ``at``."""
         async with self.db.writing() as conn:
             result = await conn.execute(
-                update(T)
-                .where(T.c.id == ticket_id, ACTIVE, T.c.last_seen_at <= at)
-                .values(
-                    state=TicketState.CLOSED.value,
-                    closed_at=at,
-                    close_reason=CloseReason.CLEARED.value,
-                    cleared_by=cleared_by[:48],
-                    remedy_due_at=None,
-                )
+                self._clear, {"b_id": ticket_id, "b_at": at, "b_by": cleared_by[:48]}
             )
             if not result.rowcount:
                 return False
