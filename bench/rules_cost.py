@@ -3,8 +3,9 @@ rules on, next to the same traffic with no rules, in the same run.
 
 10,000 stations (``--stations``) each send StatusNotifications on their own schedule, together
 ``--rate`` a second: their connectors go Preparing, Charging, Finishing, Available … and now and
-then (``--fault-share`` of the messages) one reports Faulted with its codes, and Available again
-at its next message. Heartbeats are mixed in as stations send them. Every frame is handed
+then (``--fault-share`` of the messages, 0.1 % by default: a fault every couple of hours at each
+station, far more than a fleet sees) one reports Faulted with its codes, and Available again at
+its next message. Heartbeats are mixed in as stations send them. Every frame is handed
 straight to the OCPP server as its WebSocket layer hands it over (as ``handler_cost.py`` does:
 no sockets), stored durably, and its events published after commit by the outbox relay to the
 consumers of the process, as ``voltflow serve`` runs them. The runs differ in one thing:
@@ -234,7 +235,10 @@ def main() -> None:
     parser.add_argument("--window", type=float, default=30)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument(
-        "--fault-share", type=float, default=0.01, help="share of messages that are a fault"
+        "--fault-share",
+        type=float,
+        default=0.001,
+        help="share of messages that are a fault (each recovers at the station's next message)",
     )
     parser.add_argument("--sweep-every", type=float, default=10, help="seconds")
     parser.add_argument("--only", default="sqlite,postgres", help="comma-separated subset")

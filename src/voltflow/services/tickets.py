@@ -178,7 +178,10 @@ class ServiceTickets:
                 if key in fresh:
                     fresh.pop(key).cleared = (seen.at, decision.cleared_by)
                 elif key in existing:
-                    plan.clears.append((existing.pop(key).id, seen.at, decision.cleared_by))
+                    ended = existing.pop(key)
+                    plan.clears.append((ended.id, seen.at, decision.cleared_by))
+                    if ended.remedy_steps:
+                        plan.remedied.add(ended.id)
             elif key in fresh:
                 fresh[key].occurrences.append(seen)
             elif key in existing:

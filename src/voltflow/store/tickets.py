@@ -107,6 +107,8 @@ class Plan:
     occurrences: list[tuple[int, Observation]] = field(default_factory=list)
     # Active tickets whose condition ended: (ticket id, when, how).
     clears: list[tuple[int, datetime, str]] = field(default_factory=list)
+    # Those of them the platform has sent a remedy (which may be what cleared them).
+    remedied: set[int] = field(default_factory=set)
     new: list[PlannedTicket] = field(default_factory=list)
 
 
@@ -251,15 +253,16 @@ class TicketRepository:
                     self._clear,
                     [{"b_id": t, "b_at": at, "b_by": by[:48]} for t, at, by in plan.clears],
                 )
-                ids = sorted({t for t, _, _ in plan.clears})
-                cleared_now = select(T.c.id).where(
-                    T.c.id.in_(ids), T.c.close_reason == CloseReason.CLEARED.value
-                )
-                await conn.execute(
-                    update(R)
-                    .where(R.c.ticket_id.in_(cleared_now), R.c.cleared.is_(None))
-                    .values(cleared=True)
-                )
+                if plan.remedied:  # the remedy each was waiting on cleared it
+                    cleared_now = select(T.c.id).where(
+                        T.c.id.in_(sorted(plan.remedied)),
+                        T.c.close_reason == CloseReason.CLEARED.value,
+                    )
+                    await conn.execute(
+                        update(R)
+                        .where(R.c.ticket_id.in_(cleared_now), R.c.cleared.is_(None))
+                        .values(cleared=True)
+                    )
             for new in plan.new:
                 found = (await conn.execute(self._open, self._ticket_row(new, installers))).first()
                 if found is None:  # recorded before, or another process opened one meanwhile
