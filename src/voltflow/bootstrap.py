@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from voltflow.blobs import open_blob_store
 from voltflow.config import Settings
+from voltflow.domain.monitoring import MonitoringSettings, Priority, Rule
 from voltflow.ocpp.server import OcppServer, OcppServerSettings
 from voltflow.services.accounts import AccountService
 from voltflow.services.activity import ActivityService, CardDailyTotals, StationDailyTotals
@@ -37,6 +39,7 @@ from voltflow.services.sessions import SessionService
 from voltflow.services.station_events import StationEvents
 from voltflow.services.stations import StationService
 from voltflow.services.tariffs import TariffService
+from voltflow.services.tickets import Monitoring, ServiceTickets, TicketService
 from voltflow.services.tokens import TokenService
 from voltflow.store.activity import ActivityRepository
 from voltflow.store.activity_views import ActivityViewRepository
@@ -62,6 +65,7 @@ from voltflow.store.session_prices import SessionPriceRepository
 from voltflow.store.sessions import SessionRepository
 from voltflow.store.stations import StationRepository
 from voltflow.store.tariffs import TariffRepository
+from voltflow.store.tickets import TicketRepository
 from voltflow.store.tokens import TokenRepository
 from voltflow.store.units import SqlUnitOfWork
 from voltflow.store.users import UserRepository
@@ -107,6 +111,9 @@ class Platform:
     mail: MailService
     jobs: JobService
     billing: BillingService
+    # First-line service: people's tickets, and the sweep and remedies beside the consumers.
+    tickets: TicketService
+    monitoring: Monitoring
     # Sends the mail outbox to the SMTP server; None without one (mails wait in the outbox).
     mail_sender: MailSender | None = None
     bus: Any = None  # the NATS connection, when gateways share the work
@@ -160,6 +167,8 @@ class Platform:
             self.relay.sink = _Nowhere()
         if relay:
             await self.relay.start()
+        if consume:
+            await self.monitoring.start()
 
     async def _join_bus(self, url: str) -> None:
         import nats
@@ -173,6 +182,7 @@ class Platform:
         self.commands.link = link
 
     async def stop(self) -> None:
+        await self.monitoring.stop()
         await self.lists.close()
         await self.ocpp.stop()
         await self.relay.stop()
@@ -195,6 +205,26 @@ class _Nowhere:
 
     async def publish(self, events: Any) -> None:
         raise RuntimeError("this process runs no event consumers")
+
+
+def monitoring_settings(settings: Settings) -> MonitoringSettings:
+    """The rules' thresholds from the platform's settings (``VOLTFLOW_TICKET_*``)."""
+    defaults = MonitoringSettings()
+    return MonitoringSettings(
+        offline_after=timedelta(minutes=settings.ticket_offline_minutes),
+        idle_days=settings.ticket_idle_days,
+        reboots=settings.ticket_reboots,
+        reboot_window=timedelta(minutes=settings.ticket_reboot_window_minutes),
+        remedy_wait=timedelta(seconds=settings.ticket_remedy_wait_seconds),
+        priorities={
+            **defaults.priorities,
+            **{Rule(k): Priority(v) for k, v in settings.ticket_priorities.items()},
+        },
+        response_targets={
+            **defaults.response_targets,
+            **{Priority(k): timedelta(hours=v) for k, v in settings.ticket_response_hours.items()},
+        },
+    )
 
 
 def build(
@@ -235,6 +265,9 @@ def build(
         periods=PeriodsForPricing(charging_periods),
         licences=LicenceRates(licences),
     )
+    rules = monitoring_settings(settings)
+    ticket_repo = TicketRepository(db)
+    service_tickets = ServiceTickets(ticket_repo, rules, uow, clock)
     # The consumers of events in this process: each applies an event once (``services.events``).
     delivery = LocalDelivery(
         uow,
@@ -245,6 +278,7 @@ def build(
             CardDailyTotals(activity_repo, settings.timezone),
             SessionChargingPeriods(charging_periods),
             pricing,
+            service_tickets,
         ],
     )
     sink: EventSink = delivery
@@ -320,6 +354,15 @@ def build(
         mail=mail,
     )
     lists = ListService(ListRepository(db, writer), station_repo, commands, audit, clock, uow=uow)
+    monitoring = Monitoring(
+        ticket_repo,
+        commands,
+        clock,
+        rules,
+        uow=uow,
+        sweep_every=settings.ticket_sweep_seconds,
+    )
+    service_tickets.remedies_due = monitoring.wake
     cards.listeners.append(lists)
     events.listeners.append(lists)
     return Platform(
@@ -395,6 +438,8 @@ def build(
             billing_settings(settings),
             uow=uow,
         ),
+        tickets=TicketService(ticket_repo, audit, clock, uow=uow),
+        monitoring=monitoring,
         mail_sender=mail_sender,
     )
 

@@ -86,6 +86,21 @@ class Settings:
     # gives to pay.
     vat_rate: Decimal = Decimal(21)
     payment_days: int = 14
+    # First-line service (``domain.monitoring``): a station offline this long gets a ticket, a
+    # public station without a successful session for this many days too, this many boots
+    # within the window too; each remedy is given this long to clear the condition; the sweep
+    # for what no message tells runs this often; and how soon each priority must be taken up.
+    ticket_offline_minutes: float = 30
+    ticket_idle_days: int = 7
+    ticket_reboots: int = 5
+    ticket_reboot_window_minutes: float = 60
+    ticket_remedy_wait_seconds: float = 180
+    ticket_sweep_seconds: float = 60
+    ticket_response_hours: dict[str, float] = field(
+        default_factory=lambda: {"urgent": 2, "high": 8, "normal": 48, "low": 120}
+    )
+    # A rule's priority where it differs from the default (rule → urgent/high/normal/low).
+    ticket_priorities: dict[str, str] = field(default_factory=dict)
 
     @property
     def console_url(self) -> str:
@@ -148,4 +163,35 @@ class Settings:
         if "VOLTFLOW_VAT_RATE" in e:
             s.vat_rate = Decimal(e["VOLTFLOW_VAT_RATE"])
         s.payment_days = int(e.get("VOLTFLOW_PAYMENT_DAYS", s.payment_days))
+        for name, convert in (
+            ("offline_minutes", float),
+            ("idle_days", int),
+            ("reboots", int),
+            ("reboot_window_minutes", float),
+            ("remedy_wait_seconds", float),
+            ("sweep_seconds", float),
+        ):
+            value = e.get(f"VOLTFLOW_TICKET_{name.upper()}")
+            if value:
+                setattr(s, f"ticket_{name}", convert(value))
+        if e.get("VOLTFLOW_TICKET_RESPONSE_HOURS"):
+            hours = _pairs(e["VOLTFLOW_TICKET_RESPONSE_HOURS"])
+            s.ticket_response_hours = {**s.ticket_response_hours, **_hours(hours)}
+        if e.get("VOLTFLOW_TICKET_PRIORITIES"):
+            s.ticket_priorities = _pairs(e["VOLTFLOW_TICKET_PRIORITIES"])
         return s
+
+
+def _pairs(text: str) -> dict[str, str]:
+    """``a=1, b=2`` (commas or spaces between pairs)."""
+    pairs: dict[str, str] = {}
+    for part in text.replace(",", " ").split():
+        name, sep, value = part.partition("=")
+        if not sep or not name or not value:
+            raise ValueError(f"{part!r}: give NAME=VALUE pairs")
+        pairs[name.strip().lower()] = value.strip().lower()
+    return pairs
+
+
+def _hours(pairs: dict[str, str]) -> dict[str, float]:
+    return {name: float(value) for name, value in pairs.items()}

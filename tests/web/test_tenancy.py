@@ -12,7 +12,9 @@ station, and people; its installer (an installer organisation of A's name) has a
 job at A's station under way, with an answered checklist item and a photo. Organisation B (another
 company) has its own station and cards, a fleet manager and a driver, and its own installer
 organisation with a job at B's station; B's fleet manager, B's driver and B's installer each make
-every call, through an API key and through a console login.
+every call, through an API key and through a console login, and so does the installer of a third
+installer organisation D, which looks after none of A's stations. A's installer also looks after
+A's station, which has a service ticket.
 
 A call that names A's thing (in its path or body) must be refused: 403 or 404. A collection may
 answer 200, but nothing in it may be A's: no A identifier in the raw response text that the request
@@ -56,6 +58,7 @@ from voltflow.domain.installations.checklists import AnswerInput
 from voltflow.domain.installations.jobs import JobKind, JobStep
 from voltflow.domain.licences import DeviceKind, FixedRate
 from voltflow.domain.mail import Invitation
+from voltflow.domain.monitoring import TicketFilter
 from voltflow.domain.paging import PageRequest
 from voltflow.domain.queries import CardFilter
 from voltflow.services.lists import ListKind
@@ -99,6 +102,7 @@ B_UIDS = ["B0B00001", "B0B00002"]
 A_IBAN = "BE68539007547034"
 STOCK_UID = "5700C001"  # a card in stock, which A's whitelist invites (no holder answers yet)
 A_DEVICE = "NRG-A7731"  # the charging cable at A's employee's home, under a licence
+D_NAME = "Deltafix"  # another installer organisation
 
 
 @dataclass
@@ -119,9 +123,10 @@ class Alpha:
     licence_id: int
     mail_id: int  # a mail about A (only operators read mails)
     installer_org_id: int  # A's installer
-    installer: Actor  # its technician
+    installer: Actor  # its technician, who also looks after A's station
     job_id: int  # a commissioning at A's station, under way
     attachment_id: int  # the job's photo
+    ticket_id: int  # a service ticket of A's station
 
     @property
     def people(self) -> set[int]:
@@ -165,6 +170,7 @@ PATH_EXAMPLES: dict[str, Callable[[Alpha], str]] = {
     "attachment_id": lambda a: str(a.attachment_id),
     "item_key": lambda a: "housing",
     "template_key": lambda a: "commissioning",
+    "ticket_id": lambda a: str(a.ticket_id),
 }
 
 # Query parameters that can name A's things: collection routes that take one are also called with
@@ -300,6 +306,11 @@ BODY_EXAMPLES: dict[tuple[str, str], Callable[[Alpha], list[Body]]] = {
         )
     ],
     ("POST", "/api/v1/lists/{list_id}/cards"): lambda a: [Body(json={"uids": [a.uids[2]]})],
+    ("POST", "/api/v1/tickets/{ticket_id}/acknowledge"): lambda a: [Body(json={"note": "mine"})],
+    ("POST", "/api/v1/tickets/{ticket_id}/close"): lambda a: [Body(json={"note": "done"})],
+    ("PUT", "/api/v1/stations/{station_id}/installer"): lambda a: [
+        Body(json={"organisation_id": None})
+    ],
     ("POST", "/api/v1/devices/{device_id}/sessions"): lambda a: [
         Body(
             content="started_at,stopped_at,energy_wh,card_uid\n"
@@ -456,6 +467,7 @@ OPERATOR_WRITES: dict[tuple[str, str], int] = {
     ("POST", "/api/v1/jobs/{job_id}/items/{item_key}/answers"): 200,
     ("POST", "/api/v1/jobs/{job_id}/items/{item_key}/waiver"): 200,
     ("PUT", "/api/v1/checklist-templates/{template_key}"): 200,
+    ("POST", "/api/v1/tickets/{ticket_id}/acknowledge"): 200,
 }
 
 PARAM = re.compile(r"{(\w+)(?::\w+)?}")
@@ -767,6 +779,15 @@ async def _alpha(platform: Platform, op: Actor) -> Alpha:
     job_id, attachment_id = await _job(
         platform, op, fm, installers.manager, installers.id, A_STATION
     )
+    await platform.tickets.set_station_installer(op, A_STATION, installers.id)
+    await platform.events.firmware_status(A_STATION, "DownloadFailed")
+    for _ in range(500):  # until the relay has delivered the station's event
+        ticket = await platform.tickets.search(
+            op, TicketFilter(station_id=A_STATION), PageRequest()
+        )
+        if ticket.items:
+            break
+        await asyncio.sleep(0.02)
     return Alpha(
         org_id=org.id,
         manager=fm,
@@ -785,6 +806,7 @@ async def _alpha(platform: Platform, op: Actor) -> Alpha:
         installer=installers.manager,
         job_id=job_id,
         attachment_id=attachment_id,
+        ticket_id=ticket.items[0].id,
     )
 
 
@@ -839,6 +861,8 @@ class World:
     intruders: list[Person]  # B's fleet manager, B's driver, B's installer
     driver: Person  # A's driver 0
     manager: Person  # A's fleet manager
+    stranger: Person  # D's installer, who looks after none of A's stations
+    installer: Person  # C's installer, who looks after A's station
     clients: list[httpx.AsyncClient] = field(default_factory=list)
 
 
@@ -847,6 +871,7 @@ async def world(platform: Platform) -> AsyncIterator[World]:
     op = await factories.operator(platform)
     alpha = await _alpha(platform, op)
     beta = await _beta(platform, op)
+    delta = await factories.company(platform, op, D_NAME, kind=OrganisationKind.INSTALLER)
     app = create_app(platform)
     transport = httpx.ASGITransport(app=app)
     clients: list[httpx.AsyncClient] = []
@@ -875,6 +900,8 @@ async def world(platform: Platform) -> AsyncIterator[World]:
             ],
             await person(alpha.drivers[0].username, "driver-pass"),
             await person(alpha.manager.username, "manager-pass"),
+            await person(delta.manager.username, "manager-pass"),
+            await person(alpha.installer.username, "manager-pass"),
             clients,
         )
     finally:
@@ -965,11 +992,12 @@ async def test_another_organisation_reaches_nothing_of_ours(world: World) -> Non
     calls = calls_for(routes, alpha)
 
     failures: list[str] = []
-    for intruder in world.intruders:
+    intruders = [*world.intruders, world.stranger]
+    for intruder in intruders:
         for call in calls:
             response = await intruder.send(call)
             failures += check_refusal(alpha, intruder, call, response)
-    made = len(calls) * len(world.intruders)
+    made = len(calls) * len(intruders)
     assert not failures, f"{len(failures)} of {made} calls went wrong:\n" + "\n".join(failures)
 
     # B's fleet manager does see B's own things: the filters are not simply empty.
@@ -1131,6 +1159,7 @@ UNKNOWN_EXAMPLES: dict[str, str] = {
     "attachment_id": "987654321",
     "item_key": "housing",
     "template_key": "no_such_checklist",
+    "ticket_id": "987654321",
 }
 HEADING = re.compile(r"<h1[^>]*>(.*?)</h1>", re.S)
 
@@ -1178,7 +1207,7 @@ async def test_another_organisations_things_answer_as_unknown_ones(world: World)
                     route, PARAM.sub(lambda m: PATH_EXAMPLES[m.group(1)](alpha), route.path), body
                 )
                 unknown = Call(route, unknown_url, body)
-                for intruder in world.intruders:
+                for intruder in [*world.intruders, world.stranger]:
                     theirs = _shape(await intruder.send(known))
                     nothing = _shape(await intruder.send(unknown))
                     compared += 1
@@ -1344,3 +1373,36 @@ async def test_a_job_is_seen_by_its_customer_and_its_installer_only(
         )
     assert (await world.driver.api.get(job_url)).status_code == 404
     assert (await world.driver.api.get("/api/v1/jobs")).json()["total"] == 0
+
+
+# -- an installer and the stations it looks after ------------------------------------------------
+
+
+async def test_an_installer_sees_and_handles_only_the_tickets_of_its_stations(
+    world: World,
+) -> None:
+    """A's installer looks after A's station: it lists and takes up A's ticket (and sees nothing
+    else of A's); D's installer sees none of it, as if it did not exist; A's fleet manager reads
+    the ticket of A's station but may not handle it."""
+    alpha, installer, stranger = world.alpha, world.installer, world.stranger
+    url = f"/api/v1/tickets/{alpha.ticket_id}"
+    mine = (await installer.api.get("/api/v1/tickets")).json()
+    assert [t["id"] for t in mine["items"]] == [alpha.ticket_id]
+    assert mine["items"][0]["station_id"] == alpha.station_id
+    assert (await stranger.api.get("/api/v1/tickets")).json()["total"] == 0
+    assert (await stranger.api.get(url)).status_code == 404
+    owner = (await world.manager.api.get("/api/v1/tickets")).json()
+    assert [t["id"] for t in owner["items"]] == [alpha.ticket_id]
+    refused = await world.manager.api.post(f"{url}/acknowledge", json={"note": "mine"})
+    assert refused.status_code == 403, refused.text
+    assert (await world.driver.api.get("/api/v1/tickets")).json()["total"] == 0
+    taken = await installer.api.post(f"{url}/acknowledge", json={"note": "on site at 14:00"})
+    assert taken.status_code == 200, taken.text
+    assert taken.json()["acknowledged_by"] == alpha.installer.username
+    # Looking after a station's upkeep is no window on the rest of A's things.
+    assert (await installer.api.get(f"/api/v1/sessions/{alpha.session_ids[0]}")).status_code in (
+        403,
+        404,
+    )
+    assert A_NAME not in (await installer.api.get("/api/v1/organisations")).text
+    assert A_NAME not in (await installer.api.get("/api/v1/cards")).text

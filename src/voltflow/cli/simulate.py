@@ -10,6 +10,10 @@ from voltflow.cli._common import fail, raise_file_limit
 from voltflow.cli.demo import DEMO_TOKEN
 from voltflow.i18n import _, ngettext
 
+# What ends a simulated fault (``voltflow.simulator.Heals``), named here so that the CLI starts
+# without loading the simulator.
+HEALS = ("reset", "hard-reset", "unlock", "never")
+
 
 @click.command()
 @click.option("--stations", "count", type=click.IntRange(1, 20000), default=1, show_default=True)
@@ -24,6 +28,40 @@ from voltflow.i18n import _, ngettext
 @click.option("--connectors", type=click.IntRange(1, 8), default=1, show_default=True)
 @click.option("--duration", type=float, default=None, help="Stop after this many seconds.")
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--faulted-connector",
+    "faulted",
+    type=click.IntRange(1, 8),
+    multiple=True,
+    help="This connector reports Faulted from power-on (repeatable).",
+)
+@click.option(
+    "--fault-code",
+    default="GroundFailure",
+    show_default=True,
+    help="The faulted connectors' errorCode (an OCPP 1.6 ChargePointErrorCode).",
+)
+@click.option("--fault-vendor-code", default="SIM-E42", show_default=True)
+@click.option(
+    "--fault-heals-on",
+    type=click.Choice(HEALS),
+    default="never",
+    show_default=True,
+    help="What ends the fault: any reset, a hard reset, an UnlockConnector, or nothing.",
+)
+@click.option(
+    "--failing-firmware",
+    type=click.Choice(["download", "install"]),
+    default=None,
+    help="Firmware updates fail, in their download or their install.",
+)
+@click.option(
+    "--offline-after",
+    type=click.FloatRange(0),
+    default=None,
+    help="Online this many seconds, then offline for good.",
+)
+@click.option("--serial-number", default=None, help="The serial number the stations boot with.")
 def simulate(
     count: int,
     url: str,
@@ -37,9 +75,29 @@ def simulate(
     connectors: int,
     duration: float | None,
     seed: int,
+    faulted: tuple[int, ...],
+    fault_code: str,
+    fault_vendor_code: str,
+    fault_heals_on: str,
+    failing_firmware: str | None,
+    offline_after: float | None,
+    serial_number: str | None,
 ) -> None:
-    """Run simulated OCPP 1.6J stations against a platform."""
+    """Run simulated OCPP 1.6J stations against a platform; they may misbehave on request (a
+    faulted connector, failing firmware updates, going offline, a wrong serial number)."""
+    from voltflow.simulator import Fault, Heals
     from voltflow.simulator import simulate as run
+
+    try:
+        fault = Fault(fault_code, fault_vendor_code or None, heals=Heals(fault_heals_on))
+    except ValueError as exc:
+        raise fail(str(exc)) from exc
+    if any(c > connectors for c in faulted):
+        raise fail(
+            _("--faulted-connector: the stations have connectors 1–%(n)s") % {"n": connectors}
+        )
+    if serial_number is not None and not 1 <= len(serial_number) <= 25:
+        raise fail(_("--serial-number: 1–25 characters"))
 
     raise_file_limit()
     ids = [f"{prefix}{i:04d}" for i in range(1, count + 1)]
@@ -65,6 +123,11 @@ def simulate(
                 connectors=connectors,
                 duration=duration,
                 seed=seed,
+                faulted_connectors=faulted,
+                fault=fault,
+                firmware_fails=failing_firmware,
+                offline_after=offline_after,
+                serial_number=serial_number,
             )
         )
     except KeyboardInterrupt:

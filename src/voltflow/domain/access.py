@@ -57,6 +57,10 @@ class Permission(enum.StrEnum):
     CHECKLISTS_WRITE = "checklists:write"
     BILLING_READ = "billing:read"  # issued documents
     BILLING_WRITE = "billing:write"  # billing runs, credit notes
+    # Service tickets: reading those of one's stations (owned, or looked after as installer),
+    # and taking them up and closing them.
+    TICKETS_READ = "tickets:read"
+    TICKETS_WRITE = "tickets:write"
 
 
 P = Permission
@@ -80,11 +84,19 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.JOBS_READ,
             P.JOBS_REQUEST,
             P.BILLING_READ,
+            P.TICKETS_READ,
         }
     ),
     Role.DRIVER: frozenset({P.SESSIONS_READ, P.CARDS_READ, P.LICENCES_READ, P.BILLING_READ}),
     Role.HOST: frozenset(
-        {P.STATIONS_READ, P.SESSIONS_READ, P.JOBS_READ, P.JOBS_REQUEST, P.BILLING_READ}
+        {
+            P.STATIONS_READ,
+            P.SESSIONS_READ,
+            P.JOBS_READ,
+            P.JOBS_REQUEST,
+            P.BILLING_READ,
+            P.TICKETS_READ,
+        }
     ),
     Role.INSTALLER: frozenset(
         {
@@ -95,6 +107,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.CARDS_WRITE,
             P.JOBS_READ,
             P.JOBS_WORK,
+            P.TICKETS_READ,
+            P.TICKETS_WRITE,
         }
     ),
 }

@@ -57,6 +57,8 @@ class StationRecord:
     created_at: datetime
     pending_password_hash: str | None = None
     key_change: KeyChange | None = None
+    # The installer organisation looking after the station (its service tickets go there).
+    installer_id: int | None = None
 
     @property
     def has_key(self) -> bool:

@@ -7,7 +7,9 @@ JetStream (``bus.events``) from which workers in other processes consume. It mar
 published only once the sink took it, so a process killed in between publishes it again on
 restart: delivery is at least once. Each consumer applies an event in a transaction that also
 records the event's id (``event_receipts``), so an event delivered again changes nothing:
-applied exactly once.
+applied exactly once. A consumer that is idempotent by itself (``idempotent = True``: what it
+writes carries the event's id, so applying an event again changes nothing) is spared the
+receipts: a row per event would cost more than its work on the stations' busiest traffic.
 """
 
 from __future__ import annotations
@@ -76,9 +78,12 @@ class LocalDelivery:
             if not mine:  # most events, today: nothing to decode
                 continue
             async with self.uow():
-                new = await self.outbox.first_receipts(
-                    subscriber.name, [e.id for e in mine], self.clock.now()
-                )
+                if _idempotent(subscriber):
+                    new = {e.id for e in mine}
+                else:
+                    new = await self.outbox.first_receipts(
+                        subscriber.name, [e.id for e in mine], self.clock.now()
+                    )
                 batch = []
                 for envelope in mine:
                     if envelope.id in new:
@@ -91,13 +96,23 @@ class LocalDelivery:
                 await failpoints.reach("consumer.before_commit")
 
     async def apply(self, subscriber: Subscriber, event: Event) -> bool:
-        """Applies ``event`` unless ``subscriber`` already has; True when it did now."""
+        """Applies ``event`` unless ``subscriber`` already has; True when it did now (always,
+        for an idempotent subscriber: applying it again is its own business); False for an event
+        not of its kinds."""
+        if event.kind not in subscriber.kinds:
+            return False
         async with self.uow():
-            if not await self.outbox.first_receipt(subscriber.name, event.id, self.clock.now()):
+            if not _idempotent(subscriber) and not await self.outbox.first_receipt(
+                subscriber.name, event.id, self.clock.now()
+            ):
                 return False
             await subscriber.handle(event)
             await failpoints.reach("consumer.before_commit")
         return True
+
+
+def _idempotent(subscriber: Subscriber) -> bool:
+    return bool(getattr(subscriber, "idempotent", False))
 
 
 class OutboxRelay:

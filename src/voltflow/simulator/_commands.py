@@ -14,6 +14,7 @@ from ocpp.exceptions import OCPPError
 from ocpp.v16 import call
 
 from voltflow.simulator._common import Offline, SessionRejected, jittered, parse_iso, utc_now
+from voltflow.simulator._config import Heals
 from voltflow.simulator._sessions import StationSessions
 from voltflow.simulator._state import Connector, Followup, Transaction
 
@@ -48,6 +49,7 @@ class StationCommands(StationSessions):
         if self._rebooting or self._closing:
             return "Rejected"
         self._rebooting = True
+        self._reset_kind = kind
         self._then(lambda: self._reset(kind))
         return "Accepted"
 
@@ -100,7 +102,15 @@ class StationCommands(StationSessions):
         tx = conn.transaction
         if tx is not None and tx.active:
             self._then(functools.partial(self._stop_later, tx, "UnlockCommand"))
+        if conn.fault is not None and conn.fault.heals is Heals.UNLOCK:
+            self._then(functools.partial(self._heal, conn))
         return "Unlocked"
+
+    async def _heal(self, conn: Connector) -> None:
+        log.info("%s connector %d: fault healed", self.station_id, conn.id)
+        conn.fault = None
+        if conn.task is None:
+            self._set_status(conn, "Available" if conn.operative else "Unavailable")
 
     def _cs_change_availability(self, connector_id: int, kind: str) -> str:
         operative = kind == "Operative"
@@ -178,7 +188,7 @@ class StationCommands(StationSessions):
             return
         for conn in self._connectors.values():
             if connector_id is None or conn.id == connector_id:
-                self._queue_status(conn.id, conn.status, conn.status_at)
+                self._queue_connector(conn)
 
     async def _report_meter_values(self, connector_id: int | None) -> None:
         mono = time.monotonic()
@@ -216,8 +226,12 @@ class StationCommands(StationSessions):
                 await asyncio.sleep(delay)
         self._queue_firmware_status("Downloading")
         await asyncio.sleep(step)
-        if urlsplit(location).scheme.lower() not in FETCHABLE_SCHEMES:
+        if (
+            urlsplit(location).scheme.lower() not in FETCHABLE_SCHEMES
+            or self.firmware_fails == "download"
+        ):
             self._queue_firmware_status("DownloadFailed")
+            self._firmware_task = None
             return
         self._queue_firmware_status("Downloaded")
         # Install only once the running sessions are over, and start no new ones meanwhile.
@@ -230,6 +244,12 @@ class StationCommands(StationSessions):
             raise
         self._queue_firmware_status("Installing")
         await asyncio.sleep(step)
+        if self.firmware_fails == "install":
+            # The old firmware goes on running: no reboot, sessions may start again.
+            self._maintenance = False
+            self._firmware_task = None
+            self._queue_firmware_status("InstallationFailed")
+            return
         self._pending_firmware = next_version(location, self.firmware_version)
         self._queue_firmware_status("Installed")
         with contextlib.suppress(TimeoutError):

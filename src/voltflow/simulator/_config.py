@@ -15,6 +15,67 @@ SUPPORTED_MEASURANDS = (ENERGY, POWER, CURRENT, VOLTAGE)
 FEATURE_PROFILES = "Core,FirmwareManagement,LocalAuthListManagement,RemoteTrigger"
 
 
+class Heals(enum.StrEnum):
+    """What ends a simulated connector fault: a reset (soft or hard), a hard reset only, an
+    UnlockConnector, or nothing the central system can send."""
+
+    RESET = "reset"
+    HARD_RESET = "hard-reset"
+    UNLOCK = "unlock"
+    NEVER = "never"
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    """A connector fault as the station reports it (StatusNotification Faulted with these
+    codes), and what ends it."""
+
+    error_code: str = "GroundFailure"
+    vendor_error_code: str | None = "SIM-E42"
+    info: str | None = None
+    heals: Heals = Heals.NEVER
+
+    def __post_init__(self) -> None:
+        if self.error_code not in ERROR_CODES or self.error_code == "NoError":
+            raise ValueError(f"error_code: one of {', '.join(sorted(ERROR_CODES - {'NoError'}))}")
+        if self.vendor_error_code is not None and len(self.vendor_error_code) > 50:
+            raise ValueError("vendor_error_code: at most 50 characters")
+        if self.info is not None and len(self.info) > 50:
+            raise ValueError("info: at most 50 characters")
+
+    def healed_by_reset(self, kind: str | None) -> bool:
+        """``kind``: Soft or Hard, the reset that rebooted the station; None for a reboot of its
+        own (a firmware update's)."""
+        return (self.heals is Heals.RESET and kind is not None) or (
+            self.heals is Heals.HARD_RESET and kind == "Hard"
+        )
+
+
+# OCPP 1.6 ChargePointErrorCode.
+ERROR_CODES = frozenset(
+    {
+        "ConnectorLockFailure",
+        "EVCommunicationError",
+        "GroundFailure",
+        "HighTemperature",
+        "InternalError",
+        "LocalListConflict",
+        "NoError",
+        "OtherError",
+        "OverCurrentFailure",
+        "PowerMeterFailure",
+        "PowerSwitchFailure",
+        "ReaderFailure",
+        "ResetFailure",
+        "UnderVoltage",
+        "OverVoltage",
+        "WeakSignal",
+    }
+)
+# How a simulated firmware update fails, when it is told to: in its download or its install.
+FIRMWARE_FAILURES = frozenset({"download", "install"})
+
+
 @dataclass(frozen=True, slots=True)
 class StationConfig:
     """How a simulated station behaves. Times are in seconds and may be fractions (tests use short
@@ -56,6 +117,15 @@ class StationConfig:
     # Messages kept while offline; past this, the oldest meter values are dropped first.
     max_queue: int = 10_000
     measurands: tuple[str, ...] = field(default=(ENERGY, POWER))
+    # Misbehaving on request (commissioning rehearsals, the platform's monitoring): connectors
+    # that are Faulted from power-on, with ``fault``'s codes (``SimulatedStation.fault`` and
+    # ``recover`` do the same while it runs); firmware updates that fail in their ``download``
+    # or ``install``; online this many seconds, then offline for good (``go_offline``,
+    # ``come_back``). A wrong serial number at boot is ``serial_number``.
+    faulted_connectors: tuple[int, ...] = ()
+    fault: Fault = field(default_factory=Fault)
+    firmware_fails: str | None = None
+    offline_after: float | None = None
 
     def __post_init__(self) -> None:
         if self.connectors < 1:
@@ -88,6 +158,14 @@ class StationConfig:
         unknown = set(self.measurands) - set(SUPPORTED_MEASURANDS)
         if unknown:
             raise ValueError(f"measurands: unsupported {', '.join(sorted(unknown))}")
+        if any(not 1 <= c <= self.connectors for c in self.faulted_connectors):
+            raise ValueError(f"faulted_connectors: connectors are 1–{self.connectors}")
+        if self.firmware_fails is not None and self.firmware_fails not in FIRMWARE_FAILURES:
+            raise ValueError("firmware_fails: download or install")
+        if self.offline_after is not None and self.offline_after < 0:
+            raise ValueError("offline_after: must not be negative")
+        if self.serial_number is not None and not 1 <= len(self.serial_number) <= 25:
+            raise ValueError("serial_number: 1–25 characters (BootNotification)")
 
 
 class Kind(enum.Enum):

@@ -60,6 +60,9 @@ class StationConnection(StationState):
         while True:
             if self._reboot_requested:
                 await self._reboot()
+            if not self._network_up.is_set():
+                await self._network_up.wait()
+                continue
             wait = self._offline_until - loop.time()
             if wait > 0:
                 await asyncio.sleep(wait)
@@ -186,7 +189,7 @@ class StationConnection(StationState):
         if not self._registered:
             self._registered = True
             for conn in self._connectors.values():
-                self._queue_status(conn.id, conn.status, conn.status_at)
+                self._queue_connector(conn)
         self._booted.set()
 
     def _set_heartbeat(self, seconds: float) -> None:
@@ -233,10 +236,18 @@ class StationConnection(StationState):
             self.firmware_version, self._pending_firmware = self._pending_firmware, None
         self.firmware_status = self.diagnostics_status = "Idle"
         now = utc_now()
+        kind, self._reset_kind = self._reset_kind, None
         for conn in self._connectors.values():
             if conn.scheduled_operative is not None:
                 conn.operative, conn.scheduled_operative = conn.scheduled_operative, None
+            if conn.fault is not None and conn.fault.healed_by_reset(kind):
+                log.info(
+                    "%s connector %d: fault healed by a %s reset", self.station_id, conn.id, kind
+                )
+                conn.fault = None
             conn.status = "Available" if conn.operative else "Unavailable"
+            if conn.fault is not None:
+                conn.status = "Faulted"
             conn.status_at = now
             conn.meter.set_power(0, time.monotonic())
         self._rebooting = self._maintenance = False
@@ -324,18 +335,48 @@ class StationConnection(StationState):
             resolve(item, result)
 
     def _queue_status(
-        self, connector_id: int, status: str, at: datetime, error_code: str = "NoError"
+        self,
+        connector_id: int,
+        status: str,
+        at: datetime,
+        error_code: str = "NoError",
+        vendor_error_code: str | None = None,
+        info: str | None = None,
     ) -> None:
         self._enqueue(
             "StatusNotification",
             lambda: call.StatusNotification(
-                connector_id=connector_id, error_code=error_code, status=status, timestamp=iso(at)
+                connector_id=connector_id,
+                error_code=error_code,
+                status=status,
+                timestamp=iso(at),
+                vendor_error_code=vendor_error_code,
+                info=info,
             ),
         )
 
+    def _queue_connector(self, conn: Connector) -> None:
+        """The connector's status as it stands, with its fault's codes when it is Faulted."""
+        fault = conn.fault if conn.status == "Faulted" else None
+        if fault is None:
+            self._queue_status(conn.id, conn.status, conn.status_at)
+            return
+        self._queue_status(
+            conn.id,
+            conn.status,
+            conn.status_at,
+            fault.error_code,
+            fault.vendor_error_code,
+            fault.info,
+        )
+
     def _set_status(self, conn: Connector, status: str) -> None:
+        """A faulted connector stays Faulted, whatever its session or availability would make
+        it."""
+        if conn.fault is not None:
+            status = "Faulted"
         conn.status, conn.status_at = status, utc_now()
-        self._queue_status(conn.id, status, conn.status_at)
+        self._queue_connector(conn)
 
     def _queue_meter_values(
         self,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-from voltflow.simulator._config import StationConfig
+from voltflow.simulator._config import Fault, StationConfig
 from voltflow.simulator._station import SimulatedStation
 
 
@@ -24,12 +24,18 @@ async def simulate(
     duration: float | None = None,
     seed: int = 0,
     stop: asyncio.Event | None = None,
+    faulted_connectors: Sequence[int] = (),
+    fault: Fault | None = None,
+    firmware_fails: str | None = None,
+    offline_after: float | None = None,
+    serial_number: str | None = None,
 ) -> None:
     """Run one simulated station per id against the OCPP endpoint at ``url`` (the base, e.g.
     ``ws://127.0.0.1:9000/ocpp``), all charging by themselves, until ``duration`` seconds have
     passed or ``stop`` is set (forever if neither is given, until cancelled). On the way out,
     running sessions are stopped and their StopTransaction delivered before the stations
-    disconnect."""
+    disconnect. The misbehaviours (``faulted_connectors`` with ``fault``, ``firmware_fails``,
+    ``offline_after``, ``serial_number``) are every station's (``StationConfig``)."""
     if len(set(station_ids)) != len(station_ids):
         raise ValueError("station ids must be unique")
     config = StationConfig(
@@ -43,6 +49,11 @@ async def simulate(
         seed=seed,
         auto_sessions=True,
         unplug_seconds=min(2.0, idle_seconds),
+        faulted_connectors=tuple(faulted_connectors),
+        fault=fault or Fault(),
+        firmware_fails=firmware_fails,
+        offline_after=offline_after,
+        serial_number=serial_number,
     )
     stations = [SimulatedStation(url, sid, password=password, config=config) for sid in station_ids]
     if not stations:

@@ -31,6 +31,7 @@ class StationSessions(StationConnection):
         return (
             not (self._closing or self._rebooting or self._maintenance)
             and conn.operative
+            and conn.fault is None
             and conn.task is None
             and (claimed or not conn.claimed)
         )
@@ -104,6 +105,8 @@ class StationSessions(StationConnection):
         if conn.scheduled_operative is not None:
             conn.operative, conn.scheduled_operative = conn.scheduled_operative, None
         status = "Available" if conn.operative else "Unavailable"
+        if conn.fault is not None:
+            status = "Faulted"
         if conn.status != status:
             self._set_status(conn, status)
 

@@ -17,7 +17,7 @@ from websockets.asyncio.client import ClientConnection
 from voltflow.simulator._auth import LocalAuthorization
 from voltflow.simulator._client import StationClient
 from voltflow.simulator._common import SimulatorError, seeded, utc_now
-from voltflow.simulator._config import Configuration, StationConfig
+from voltflow.simulator._config import Configuration, Fault, StationConfig
 from voltflow.simulator._meter import Meter
 from voltflow.simulator._outbox import Outbox
 
@@ -128,7 +128,11 @@ class Connector:
         if start is None:
             start = self.rng.randint(100_000, 5_000_000)
         self.meter = Meter(float(start), time.monotonic())
-        self.status = "Available"
+        # A fault the station reports for it (Faulted) until what heals it comes.
+        self.fault: Fault | None = (
+            config.fault if connector_id in config.faulted_connectors else None
+        )
+        self.status = "Faulted" if self.fault is not None else "Available"
         self.status_at = utc_now()
         self.operative = True
         self.scheduled_operative: bool | None = None
@@ -170,6 +174,8 @@ class StationState:
         self.firmware_version = config.firmware_version
         self.firmware_status = "Idle"
         self.diagnostics_status = "Idle"
+        # How firmware updates fail (``download``, ``install``), if they do: may change as it runs.
+        self.firmware_fails = config.firmware_fails
         self.last_error: str | None = None
         self._connectors = {
             i: Connector(i, config, station_id) for i in range(1, config.connectors + 1)
@@ -187,6 +193,11 @@ class StationState:
         self._maintenance = False
         self._closing = False
         self._offline_until = 0.0
+        # Cleared while the station is offline for good (``go_offline``), until ``come_back``.
+        self._network_up = asyncio.Event()
+        self._network_up.set()
+        # The kind of the Reset that is rebooting the station (Soft, Hard); None: its own reboot.
+        self._reset_kind: str | None = None
         self._pending_firmware: str | None = None
         self._firmware_task: asyncio.Task[Any] | None = None
         self._followups: list[Followup] | None = None

@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 
 from voltflow.simulator._commands import StationCommands
 from voltflow.simulator._common import SimulatorError
+from voltflow.simulator._config import Fault
 from voltflow.simulator._state import Transaction
+
+log = logging.getLogger("voltflow.simulator")
 
 
 class SimulatedStation(StationCommands):
@@ -124,6 +128,41 @@ class SimulatedStation(StationCommands):
         link.ws.transport.abort()
         await asyncio.wait({link.reader})
 
+    async def go_offline(self) -> None:
+        """Lose the network for good: the connection drops as in a network failure, and the
+        station does not try again until :meth:`come_back`. Sessions go on; their messages
+        wait in the queue."""
+        self._network_up.clear()
+        link = self._link
+        if link is None:
+            return
+        link.ws.transport.abort()
+        await asyncio.wait({link.reader})
+
+    def come_back(self) -> None:
+        """The network is back: the station reconnects (and sends what it queued meanwhile)."""
+        self._network_up.set()
+
+    def fault(self, connector_id: int = 1, fault: Fault | None = None) -> None:
+        """The connector fails: a session on it stops, and it reports Faulted with ``fault``'s
+        codes (by default the configuration's) until what heals it comes, or :meth:`recover`."""
+        conn = self._connector(connector_id)
+        conn.fault = fault or self.config.fault
+        tx = conn.transaction
+        if tx is not None and tx.active:
+            tx._request_stop("Other")
+        self._set_status(conn, "Faulted")
+
+    def recover(self, connector_id: int = 1) -> None:
+        """The connector works again, as if repaired on site: it reports Available (or
+        Unavailable, when made inoperative)."""
+        conn = self._connector(connector_id)
+        if conn.fault is None:
+            return
+        conn.fault = None
+        if conn.task is None:
+            self._set_status(conn, "Available" if conn.operative else "Unavailable")
+
     async def start_session(
         self, connector_id: int = 1, id_tag: str | None = None, *, duration: float | None = None
     ) -> Transaction:
@@ -152,8 +191,16 @@ class SimulatedStation(StationCommands):
             return
         self._main = asyncio.create_task(self._connection_loop(), name=f"{self.station_id} link")
         self._sender = asyncio.create_task(self._send_loop(), name=f"{self.station_id} sender")
+        if self.config.offline_after is not None:
+            self._spawn(self._drop_after(self.config.offline_after))
         if self.config.auto_sessions:
             self._workers = [
                 asyncio.create_task(self._auto_sessions(c), name=f"{self.station_id}/{c.id}")
                 for c in self._connectors.values()
             ]
+
+    async def _drop_after(self, seconds: float) -> None:
+        await self._ready.wait()
+        await asyncio.sleep(seconds)
+        log.info("%s: offline for good", self.station_id)
+        await self.go_offline()

@@ -72,6 +72,9 @@ stations = Table(
     Column("tariff_id", String(36), nullable=True),
     Column("host_user_id", BigInteger, ForeignKey("users.id"), nullable=True),
     Column("host_tariff_id", String(36), nullable=True),
+    # The installer organisation responsible for the station's upkeep: its service tickets go
+    # there (``domain.monitoring``). Set by the operator.
+    Column("installer_id", BigInteger, ForeignKey("organisations.id"), nullable=True),
 )
 
 connectors = Table(
@@ -978,4 +981,117 @@ ledger_entries = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Index("ix_ledger_entries_document", "document_id"),
     Index("ix_ledger_entries_account", "account", "party_kind", "party_id"),
+)
+
+# -- first-line service (``domain.monitoring``) ----------------------------------------------------
+# Tickets the rules open from what stations report: at most one active (not closed) per station,
+# connector and rule, which a partial unique index keeps; a repeat is an occurrence. The station
+# itself is EVSE 0, connector 0.
+service_tickets = Table(
+    "service_tickets",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("station_id", String(64), ForeignKey("stations.id"), nullable=False),
+    Column("evse_id", Integer, nullable=False),
+    Column("connector_id", Integer, nullable=False),
+    Column("rule", String(32), nullable=False),
+    Column("priority", String(16), nullable=False),
+    # remedying, open, acknowledged or closed.
+    Column("state", String(16), nullable=False),
+    # The installer organisation responsible for the station when it opened (or since).
+    Column("installer_id", BigInteger, ForeignKey("organisations.id"), nullable=True),
+    # What the rule saw first: a connector's status and codes, a firmware status …
+    Column("status", String(32), nullable=True),
+    Column("error_code", String(32), nullable=True),
+    Column("vendor_error_code", String(64), nullable=True),
+    Column("info", String(64), nullable=True),
+    Column("occurrences", Integer, nullable=False),
+    Column("opened_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=False),
+    Column("respond_by", UTCDateTime, nullable=False),
+    # When the platform's remedies were spent (or there were none) and people had it.
+    Column("dispatched_at", UTCDateTime, nullable=True),
+    Column("acknowledged_at", UTCDateTime, nullable=True),
+    Column("acknowledged_by", String(128), nullable=True),
+    Column("acknowledge_note", String(2000), nullable=True),
+    Column("closed_at", UTCDateTime, nullable=True),
+    # Who closed it; none: the platform, because the condition cleared (``cleared_by``: how).
+    Column("closed_by", String(128), nullable=True),
+    Column("close_reason", String(16), nullable=True),
+    Column("cleared_by", String(48), nullable=True),
+    Column("close_note", String(2000), nullable=True),
+    # Remedies sent so far, and when the next step is due (while remedying).
+    Column("remedy_steps", SmallInteger, nullable=False, server_default="0"),
+    Column("remedy_due_at", UTCDateTime, nullable=True),
+    # The event that opened it: applied again, it opens nothing.
+    Column("event_id", String(36), nullable=True, unique=True),
+    Index("ix_service_tickets_station", "station_id", "opened_at"),
+    Index("ix_service_tickets_installer", "installer_id", "opened_at"),
+)
+_TICKET_ACTIVE = service_tickets.c.closed_at.is_(None)
+Index(
+    "uq_service_tickets_active",
+    service_tickets.c.station_id,
+    service_tickets.c.evse_id,
+    service_tickets.c.connector_id,
+    service_tickets.c.rule,
+    unique=True,
+    sqlite_where=_TICKET_ACTIVE,
+    postgresql_where=_TICKET_ACTIVE,
+)
+Index(
+    "ix_service_tickets_active_opened",
+    service_tickets.c.opened_at,
+    sqlite_where=_TICKET_ACTIVE,
+    postgresql_where=_TICKET_ACTIVE,
+)
+_REMEDYING = service_tickets.c.state == "remedying"
+Index(
+    "ix_service_tickets_remedy_due",
+    service_tickets.c.remedy_due_at,
+    sqlite_where=_REMEDYING,
+    postgresql_where=_REMEDYING,
+)
+
+# Each time a rule found a ticket's condition while it was open, the first time included. The
+# event's id makes an event applied twice one occurrence.
+service_ticket_occurrences = Table(
+    "service_ticket_occurrences",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("ticket_id", BigInteger, ForeignKey("service_tickets.id"), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("event_id", String(36), nullable=True, unique=True),
+    Column("status", String(32), nullable=True),
+    Column("error_code", String(32), nullable=True),
+    Column("vendor_error_code", String(64), nullable=True),
+    Column("info", String(64), nullable=True),
+    Index("ix_service_ticket_occurrences_ticket", "ticket_id", "id"),
+)
+
+# The remote remedies the platform sent for a ticket, a row per step, and what each did.
+service_ticket_remedies = Table(
+    "service_ticket_remedies",
+    metadata,
+    Column("ticket_id", BigInteger, ForeignKey("service_tickets.id"), primary_key=True),
+    Column("step", SmallInteger, primary_key=True),
+    Column("remedy", String(24), nullable=False),
+    Column("sent_at", UTCDateTime, nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("answer", String(64), nullable=True),
+    # Whether the condition cleared within the wait after it; NULL while it waits.
+    Column("cleared", Boolean, nullable=True),
+)
+
+# Stations' boots, and the Resets they accepted (each explains a boot), within the reboot
+# window: what the repeated-reboots rule counts. Older rows are removed by the sweep.
+station_boots = Table(
+    "station_boots",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("station_id", String(64), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("kind", String(8), nullable=False),  # "boot" | "reset"
+    Column("event_id", String(36), nullable=False, unique=True),
+    Index("ix_station_boots_station", "station_id", "at"),
 )

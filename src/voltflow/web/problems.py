@@ -42,6 +42,7 @@ from voltflow.services.prepaid import ContractNotFound
 from voltflow.services.pricing import PricingError
 from voltflow.services.sessions import SessionNotFound
 from voltflow.services.stations import StationError, StationNotFound
+from voltflow.services.tickets import TicketError, TicketNotFound
 from voltflow.services.tokens import TokenError
 
 log = logging.getLogger(__name__)
@@ -246,6 +247,7 @@ def install(app: FastAPI) -> None:
         (PrepaidError, lazy("Invalid top-up")),
         (JobProblem, lazy("Invalid job request")),
         (BillingError, lazy("Invalid billing request")),
+        (TicketError, lazy("Invalid ticket request")),
     ):
         app.add_exception_handler(error, _field_problem(title))
     for missing, title in (
@@ -319,6 +321,12 @@ def install(app: FastAPI) -> None:
             404,
             _("Device not found"),
             _("no external device %(id)s") % {"id": exc.args[0]},
+        )
+
+    @app.exception_handler(TicketNotFound)
+    async def _no_ticket(request: Request, exc: TicketNotFound) -> Response:
+        return respond(
+            request, 404, _("Ticket not found"), _("no ticket %(id)s") % {"id": exc.args[0]}
         )
 
     @app.exception_handler(StationNotFound)

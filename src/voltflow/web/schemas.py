@@ -121,6 +121,9 @@ class StationOut(BaseModel):
         description="a new key waiting beside the current one: Offered, or Accepted by the "
         "station (both valid until it reconnects with the new one)",
     )
+    installer_id: int | None = Field(
+        default=None, description="the installer organisation looking after the station"
+    )
 
 
 class StationIn(BaseModel):

@@ -15,6 +15,7 @@ from voltflow.web.api import (
     organisations,
     prices,
     stations,
+    tickets,
 )
 from voltflow.web.schemas import problem_responses
 
@@ -33,6 +34,7 @@ for module in (
     devices,
     jobs,
     billing,
+    tickets,
 ):
     # Any route may refuse the key, the person, or the input, or not find what it names.
     router.include_router(module.router, responses=problem_responses(400, 401, 403, 404, 422))
