@@ -372,11 +372,13 @@ async def test_remedies_for_a_station_that_cannot_be_reached(
     await status(platform, "Faulted", connector=2, error="ConnectorLockFailure")
     await published(platform)
     (ticket,) = await tickets(platform)
+    assert await platform.monitoring.run_remedies() == 0  # it may pass by itself first
+    clock.advance(minutes=3)
     taken = [await platform.monitoring.run_remedies() for _ in range(5)]
     assert taken == [1, 1, 1, 1, 0]
     detail = await platform.tickets.get(PLATFORM, ticket.id)
     assert detail.ticket.state is TicketState.OPEN
-    assert detail.ticket.dispatched_at == T0
+    assert detail.ticket.dispatched_at == T0 + timedelta(minutes=3)
     assert [(r.step, r.remedy, r.outcome, r.cleared) for r in detail.remedies] == [
         (0, Remedy.SOFT_RESET, RemedyOutcome.OFFLINE, False),
         (1, Remedy.HARD_RESET, RemedyOutcome.OFFLINE, False),
@@ -391,8 +393,9 @@ async def test_a_remedy_waits_for_its_due_time_and_a_person_stops_them(
     await status(platform, "Faulted")
     await published(platform)
     (ticket,) = await tickets(platform)
-    # Not due yet (another process holds it, say): nothing taken.
-    clock.advance(seconds=-1)
+    assert ticket.remedy_due_at == T0 + timedelta(minutes=3)
+    # Not due yet: nothing taken.
+    clock.advance(minutes=3, seconds=-1)
     assert await platform.monitoring.run_remedies() == 0
     clock.advance(seconds=1)
     await platform.tickets.acknowledge(PLATFORM, ticket.id, "on my way")

@@ -141,7 +141,8 @@ class MonitoringSettings:
     # count) make a ticket; it clears once a whole window passes without one.
     reboots: int = 5
     reboot_window: timedelta = timedelta(hours=1)
-    # How long a remedy is given to clear the condition before the next one is tried.
+    # How long a remedy is given to clear the condition before the next one is tried (and the
+    # condition, before the first: many faults pass by themselves).
     remedy_wait: timedelta = timedelta(minutes=3)
     priorities: Mapping[Rule, Priority] = field(
         default_factory=lambda: MappingProxyType(

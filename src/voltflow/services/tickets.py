@@ -196,7 +196,11 @@ class ServiceTickets:
                     self.settings.priority(key.rule),
                     state,
                     self.settings.respond_by(key.rule, seen.at),
-                    seen.at if state is TicketState.REMEDYING else None,
+                    # A fault often passes by itself (a self-test, a plug pulled mid-start):
+                    # the first remedy waits as long as each gives the next.
+                    seen.at + self.settings.remedy_wait
+                    if state is TicketState.REMEDYING
+                    else None,
                 )
                 fresh[key] = PlannedTicket(ticket, [seen])
                 plan.new.append(fresh[key])
