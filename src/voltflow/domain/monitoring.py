@@ -279,8 +279,15 @@ def evaluate(
     the Resets it accepted meanwhile (each explains a boot)."""
     book = _Book(open_keys)
     boots = dict(recent_boots)
+    # Most of a fleet's traffic is a connector going Available, Charging … at a station with no
+    # open ticket: seen and passed over without a key or an observation made for it.
+    watched = {key.station_id for key in book.open}
     for event in events:
         if isinstance(event, ConnectorStatusChanged):
+            faulted = event.status == ConnectorStatus.FAULTED
+            if not faulted and event.station_id not in watched:
+                continue
+            watched.add(event.station_id)
             ref = ConnectorRef(event.evse_id, event.connector_id)
             seen = Observation(
                 TicketKey.of(event.station_id, Rule.CONNECTOR_FAULTED, ref),
@@ -291,7 +298,7 @@ def evaluate(
                 event.vendor_error_code,
                 event.info,
             )
-            if event.status == ConnectorStatus.FAULTED:
+            if faulted:
                 book.found(seen)
             elif event.status not in _STILL_OUT:
                 book.cleared(seen, STATUS_PREFIX + event.status)
