@@ -18,7 +18,13 @@ from tests.conftest import make_settings
 from voltflow.bootstrap import Platform, build
 from voltflow.domain.access import PLATFORM, Actor, OrganisationKind
 from voltflow.domain.authorization import IdToken, IdTokenType
-from voltflow.domain.events import CommandAnswered, ConnectorStatusChanged, Event
+from voltflow.domain.events import (
+    CommandAnswered,
+    ConnectorStatusChanged,
+    Envelope,
+    Event,
+    encode,
+)
 from voltflow.domain.monitoring import (
     MonitoringSettings,
     Remedy,
@@ -372,11 +378,13 @@ async def test_remedies_for_a_station_that_cannot_be_reached(
     await status(platform, "Faulted", connector=2, error="ConnectorLockFailure")
     await published(platform)
     (ticket,) = await tickets(platform)
+    assert await platform.monitoring.run_remedies() == 0  # it may pass by itself first
+    clock.advance(minutes=3)
     taken = [await platform.monitoring.run_remedies() for _ in range(5)]
     assert taken == [1, 1, 1, 1, 0]
     detail = await platform.tickets.get(PLATFORM, ticket.id)
     assert detail.ticket.state is TicketState.OPEN
-    assert detail.ticket.dispatched_at == T0
+    assert detail.ticket.dispatched_at == T0 + timedelta(minutes=3)
     assert [(r.step, r.remedy, r.outcome, r.cleared) for r in detail.remedies] == [
         (0, Remedy.SOFT_RESET, RemedyOutcome.OFFLINE, False),
         (1, Remedy.HARD_RESET, RemedyOutcome.OFFLINE, False),
@@ -391,8 +399,9 @@ async def test_a_remedy_waits_for_its_due_time_and_a_person_stops_them(
     await status(platform, "Faulted")
     await published(platform)
     (ticket,) = await tickets(platform)
-    # Not due yet (another process holds it, say): nothing taken.
-    clock.advance(seconds=-1)
+    assert ticket.remedy_due_at == T0 + timedelta(minutes=3)
+    # Not due yet: nothing taken.
+    clock.advance(minutes=3, seconds=-1)
     assert await platform.monitoring.run_remedies() == 0
     clock.advance(seconds=1)
     await platform.tickets.acknowledge(PLATFORM, ticket.id, "on my way")
@@ -565,3 +574,50 @@ def test_any_sequence_of_statuses_leaves_at_most_one_active_ticket_per_connector
             path.unlink(missing_ok=True)
 
     asyncio.run(run())
+
+
+async def test_statuses_read_off_their_text_decide_as_decoded_ones(platform: Platform) -> None:
+    """The delivery hands the consumer its batch still encoded; a status of a station without
+    an active ticket, not Faulted, is never decoded. Whatever is read that way, the tickets
+    are those the decoded events make."""
+    subscriber = consumer(platform)
+    for station in ("CP-1", "CP-2", "CP-3", "CP-4"):
+        await platform.stations.add(station, KEY)
+
+    def changed(station: str, state: str, n: int) -> ConnectorStatusChanged:
+        ref = ConnectorRef.from_ocpp16(1)
+        return ConnectorStatusChanged(
+            occurred_at=T0 + timedelta(seconds=n),
+            station_id=station,
+            evse_id=ref.evse_id,
+            connector_id=ref.connector_id,
+            status=state,
+            error_code="OtherError" if state == "Faulted" else "NoError",
+            vendor_error_code=None,
+            info='a "quoted" note',
+            status_at=T0,
+        )
+
+    first = [changed("CP-1", "Faulted", 0), changed("CP-2", "Faulted", 1)]
+    second = [
+        changed("CP-3", "Charging", 2),
+        changed("CP-1", "Available", 3),  # CP-1's ticket is active: read and decoded
+        changed("CP-3", "Faulted", 4),
+        changed("CP-2", "Unavailable", 5),
+        # A fault and its recovery within one batch: a ticket, already closed.
+        changed("CP-4", "Faulted", 6),
+        changed("CP-4", "Preparing", 7),
+    ]
+    for batch in (first, second):
+        envelopes = [
+            Envelope(n, e.id, e.kind, e.occurred_at, encode(e)) for n, e in enumerate(batch)
+        ]
+        async with platform.uow():
+            await subscriber.handle_envelopes(envelopes)
+    found = await tickets(platform, states=frozenset(TicketState))
+    assert sorted((t.station_id, t.state.value, t.cleared_by) for t in found) == [
+        ("CP-1", "closed", "status:Available"),
+        ("CP-2", "remedying", None),
+        ("CP-3", "remedying", None),
+        ("CP-4", "closed", "status:Preparing"),
+    ]

@@ -85,7 +85,7 @@ async def test_a_faulted_connector_is_remedied_from_afar_and_its_ticket_closes(
         detail = await _detail(platform, "SIM-TK")
         return detail if detail and detail.ticket.state is TicketState.CLOSED else None
 
-    detail = await eventually(closed, timeout=len(tried) * REMEDY_WAIT + 10)
+    detail = await eventually(closed, timeout=(len(tried) + 1) * REMEDY_WAIT + 10)
     ticket = detail.ticket
     assert (ticket.rule, ticket.evse_id) == (Rule.CONNECTOR_FAULTED, 1)
     assert (ticket.error_code, ticket.vendor_error_code) == ("GroundFailure", "E-42")
@@ -113,7 +113,7 @@ async def test_a_connector_that_stays_faulted_goes_to_the_installer(
         detail = await _detail(platform, "SIM-STUCK")
         return detail if detail and detail.ticket.state is TicketState.OPEN else None
 
-    detail = await eventually(dispatched, timeout=3 * REMEDY_WAIT + 10)
+    detail = await eventually(dispatched, timeout=4 * REMEDY_WAIT + 10)
     assert detail.ticket.evse_id == 2
     assert detail.ticket.dispatched_at is not None
     assert _remedies(detail) == [

@@ -141,7 +141,8 @@ class MonitoringSettings:
     # count) make a ticket; it clears once a whole window passes without one.
     reboots: int = 5
     reboot_window: timedelta = timedelta(hours=1)
-    # How long a remedy is given to clear the condition before the next one is tried.
+    # How long a remedy is given to clear the condition before the next one is tried (and the
+    # condition, before the first: many faults pass by themselves).
     remedy_wait: timedelta = timedelta(minutes=3)
     priorities: Mapping[Rule, Priority] = field(
         default_factory=lambda: MappingProxyType(
@@ -278,8 +279,15 @@ def evaluate(
     the Resets it accepted meanwhile (each explains a boot)."""
     book = _Book(open_keys)
     boots = dict(recent_boots)
+    # Most of a fleet's traffic is a connector going Available, Charging … at a station with no
+    # open ticket: seen and passed over without a key or an observation made for it.
+    watched = {key.station_id for key in book.open}
     for event in events:
         if isinstance(event, ConnectorStatusChanged):
+            faulted = event.status == ConnectorStatus.FAULTED
+            if not faulted and event.station_id not in watched:
+                continue
+            watched.add(event.station_id)
             ref = ConnectorRef(event.evse_id, event.connector_id)
             seen = Observation(
                 TicketKey.of(event.station_id, Rule.CONNECTOR_FAULTED, ref),
@@ -290,7 +298,7 @@ def evaluate(
                 event.vendor_error_code,
                 event.info,
             )
-            if event.status == ConnectorStatus.FAULTED:
+            if faulted:
                 book.found(seen)
             elif event.status not in _STILL_OUT:
                 book.cleared(seen, STATUS_PREFIX + event.status)

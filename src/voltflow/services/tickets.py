@@ -25,6 +25,7 @@ from voltflow.domain.events import (
     CommandAnswered,
     ConnectorStatusChanged,
     DiagnosticsStatusChanged,
+    Envelope,
     Event,
     FirmwareStatusChanged,
     StationBooted,
@@ -135,10 +136,44 @@ class ServiceTickets:
         await self.handle_many([event])
 
     async def handle_many(self, events: Sequence[Event]) -> None:
-        # Most of a fleet's traffic is a connector going Available, Preparing, Charging … with
-        # no ticket to open or close: one read of the active tickets of the batch's stations,
-        # and nothing else.
-        active = await self.repo.active(stations_named(events))
+        await self._rules(events, await self.repo.active(stations_named(events)))
+
+    async def handle_envelopes(self, envelopes: Sequence[Envelope]) -> None:
+        """The batch as the outbox holds it. Most of a fleet's traffic is a connector going
+        Available, Preparing, Charging … at a station with no active ticket, which no rule
+        acts on: such a status is read from its text (its station, whether it is Faulted) and
+        never decoded. One read of the active tickets of the batch's stations, and for most
+        batches nothing else."""
+        stations: set[str] = set()
+        statuses: dict[str, str] = {}  # envelope id → station, of statuses read off their text
+        opened: dict[str, Event] = {}
+        for envelope in envelopes:
+            if envelope.kind == ConnectorStatusChanged.kind:
+                station = _station_of(envelope.payload)
+                if station is not None and _FAULTED not in envelope.payload:
+                    statuses[envelope.id] = station
+                    stations.add(station)
+                    continue
+            event = opened[envelope.id] = envelope.open()
+            station = getattr(event, "station_id", None)
+            if isinstance(station, str):
+                stations.add(station)
+        active = await self.repo.active(stations)
+        # A status matters at a station with an active ticket, or with a fault in this batch
+        # (its recovery later in the batch clears the ticket the fault opens).
+        watched = {key.station_id for key in active} | {
+            e.station_id for e in opened.values() if isinstance(e, ConnectorStatusChanged)
+        }
+        events = []
+        for envelope in envelopes:
+            found = opened.get(envelope.id)
+            if found is not None:
+                events.append(found)
+            elif statuses[envelope.id] in watched:
+                events.append(envelope.open())
+        await self._rules(events, active)
+
+    async def _rules(self, events: Sequence[Event], active: dict[TicketKey, ActiveTicket]) -> None:
         boots = [
             (e.station_id, e.occurred_at, BOOT, e.id)
             for e in events
@@ -196,7 +231,9 @@ class ServiceTickets:
                     self.settings.priority(key.rule),
                     state,
                     self.settings.respond_by(key.rule, seen.at),
-                    seen.at if state is TicketState.REMEDYING else None,
+                    # A fault often passes by itself (a self-test, a plug pulled mid-start):
+                    # the first remedy waits as long as each gives the next.
+                    seen.at + self.settings.remedy_wait if state is TicketState.REMEDYING else None,
                 )
                 fresh[key] = PlannedTicket(ticket, [seen])
                 plan.new.append(fresh[key])
@@ -373,6 +410,24 @@ class Monitoring:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(wait):
                     await self._wakeup.wait()
+
+
+# How an encoded status event names its station, and says it is Faulted (``domain.events``
+# writes its fields sorted, without spaces).
+_STATION = '"station_id":"'
+_FAULTED = '"status":"Faulted"'
+
+
+def _station_of(payload: str) -> str | None:
+    """The station an encoded event names; None when it cannot be read off the text (then the
+    event is decoded)."""
+    start = payload.find(_STATION)
+    if start < 0:
+        return None
+    start += len(_STATION)
+    end = payload.find('"', start)
+    station = payload[start:end]
+    return None if end < 0 or "\\" in station else station
 
 
 def _seen(last: datetime | None) -> str | None:

@@ -4,16 +4,21 @@ and the sweeps' queries for what no event tells (offline too long, idle too long
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    ARRAY,
     RowMapping,
+    String,
     and_,
+    any_,
     bindparam,
     case,
+    column,
     delete,
     exists,
     func,
@@ -23,7 +28,7 @@ from sqlalchemy import (
     true,
     update,
 )
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
 from voltflow.domain.monitoring import (
     CLEARED_CONNECTED,
@@ -136,6 +141,18 @@ class TicketRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._occurrence = dialect_insert(db.dialect, O).on_conflict_do_nothing()
+        # A batch names hundreds of stations: one parameter holds them all (an array, or JSON
+        # text SQLite unpacks), not a parameter each for the driver to bind and the database
+        # to parse, batch after batch.
+        stations_given: BindParameter[Any] = bindparam("b_stations")
+        if db.dialect == "postgresql":
+            self._station_in: ColumnElement[bool] = T.c.station_id == any_(
+                stations_given.cast(ARRAY(String))
+            )
+        else:
+            self._station_in = T.c.station_id.in_(
+                select(column("value")).select_from(func.json_each(stations_given))
+            )
         self._boot = dialect_insert(db.dialect, B).on_conflict_do_nothing()
         self._open = dialect_insert(db.dialect, T).on_conflict_do_nothing().returning(T.c.id)
         # An active ticket's condition ended at ``b_at``: unless it was seen again since.
@@ -174,14 +191,16 @@ class TicketRepository:
             T.c.event_id,
         )
         async with self.db.reading() as conn:
-            for chunk in _chunks(ids):
-                rows = await conn.execute(select(*columns).where(ACTIVE, T.c.station_id.in_(chunk)))
-                for r in rows:
-                    key = TicketKey(r.station_id, r.evse_id, r.connector_id, Rule(r.rule))
-                    found[key] = ActiveTicket(
-                        r.id, TicketState(r.state), r.remedy_steps, r.event_id
-                    )
+            rows = await conn.execute(
+                select(*columns).where(ACTIVE, self._station_in), {"b_stations": self._ids(ids)}
+            )
+            for r in rows:
+                key = TicketKey(r.station_id, r.evse_id, r.connector_id, Rule(r.rule))
+                found[key] = ActiveTicket(r.id, TicketState(r.state), r.remedy_steps, r.event_id)
         return found
+
+    def _ids(self, ids: list[str]) -> Any:
+        return ids if self.db.dialect == "postgresql" else json.dumps(ids)
 
     async def recent_boots(
         self, station_ids: Iterable[str], since: datetime, excluding: Iterable[str] = ()
