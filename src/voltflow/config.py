@@ -86,6 +86,12 @@ class Settings:
     # gives to pay.
     vat_rate: Decimal = Decimal(21)
     payment_days: int = 14
+    # Pay employees their reimbursement with their statement, before their employer's payment
+    # request is paid (the platform advances it); else once it is paid.
+    pay_reimbursements_at_once: bool = False
+    # Seconds between two passes that send overdue documents' reminders (0: none; ``voltflow
+    # billing remind`` sends them by hand).
+    reminder_interval: float = 6 * 3600
 
     @property
     def console_url(self) -> str:
@@ -148,4 +154,9 @@ class Settings:
         if "VOLTFLOW_VAT_RATE" in e:
             s.vat_rate = Decimal(e["VOLTFLOW_VAT_RATE"])
         s.payment_days = int(e.get("VOLTFLOW_PAYMENT_DAYS", s.payment_days))
+        s.pay_reimbursements_at_once = _bool(
+            e.get("VOLTFLOW_PAY_REIMBURSEMENTS_AT_ONCE"), s.pay_reimbursements_at_once
+        )
+        if e.get("VOLTFLOW_REMINDER_INTERVAL"):
+            s.reminder_interval = float(e["VOLTFLOW_REMINDER_INTERVAL"])
         return s

@@ -475,10 +475,14 @@ class BillingRepository:
                     total_excl_vat=document.total_excl_vat.amount,
                     total_vat=document.total_vat.amount,
                     total_incl_vat=document.total_incl_vat.amount,
+                    prepaid=document.prepaid_amount,
                     payment_reference=document.payment_reference,
                     mandate_reference=document.mandate_reference,
                     corrects=document.corrects,
-                    state=DocumentState.ISSUED,
+                    # Paid in full from a prepaid balance: nothing is asked.
+                    state=DocumentState.PAID
+                    if document.prepaid_amount and document.payable.amount <= 0
+                    else DocumentState.ISSUED,
                     snapshot=json.dumps(snapshot, ensure_ascii=False, sort_keys=True),
                     created_at=now,
                 )
@@ -688,6 +692,8 @@ def _record(m: Any) -> DocumentRecord:
         total_excl_vat=cents(m["total_excl_vat"], currency),
         total_vat=cents(m["total_vat"], currency),
         total_incl_vat=cents(m["total_incl_vat"], currency),
+        prepaid=cents(m.get("prepaid") or Decimal(0), currency),
+        paid=cents(m.get("paid") or Decimal(0), currency),
     )
 
 
