@@ -39,6 +39,7 @@ from voltflow.domain.billing.payments import (
     Collection,
     Creditor,
     DebitMandate,
+    EntryOutcome,
     MatchKind,
     OpenDocument,
     PaymentError,
@@ -441,7 +442,10 @@ class PaymentService:
             ],
             booked_before,
         )
-        outcomes = {o.entry.entry_reference: o for o in matched.outcomes}
+        # Each entry's outcome in turn (an entry repeated in the file has two).
+        outcomes: dict[str, list[EntryOutcome]] = {}
+        for o in matched.outcomes:
+            outcomes.setdefault(o.entry.entry_reference, []).append(o)
         results: list[ImportedEntry] = []
         for entry, contract in plan:
             if entry.entry_reference in booked_before or entry.entry_reference in seen:
@@ -451,7 +455,7 @@ class PaymentService:
             if contract is not None:
                 results.append(await self._top_up(actor, entry, contract))
                 continue
-            outcome = outcomes[entry.entry_reference]
+            outcome = outcomes[entry.entry_reference].pop(0)
             kind = EntryKind(outcome.kind.value)
             record = by_number.get(outcome.document or "")
             document_id = record.id if record is not None else None
