@@ -54,9 +54,13 @@ from voltflow.domain.billing.records import DocumentRecord
 from voltflow.domain.billing.runs import BillingPeriod
 from voltflow.domain.billing.settlement import (
     EntryKind,
+    EntryRow,
     MoneyFigures,
+    PaymentRow,
     PaymentSource,
+    PayoutRow,
     PayoutState,
+    SepaFileRow,
     SettlementError,
     check_payment,
     contract_of_reference,
@@ -78,13 +82,7 @@ from voltflow.services.ports import Clock, UnitOfWork
 from voltflow.services.prepaid import PrepaidService
 from voltflow.services.units import use_case
 from voltflow.store.billing import BillingRepository
-from voltflow.store.payments import (
-    EntryRow,
-    PaymentRepository,
-    PaymentRow,
-    PayoutRow,
-    SepaFileRow,
-)
+from voltflow.store.payments import PaymentRepository
 
 log = logging.getLogger(__name__)
 P = Permission

@@ -39,10 +39,14 @@ from voltflow.domain.billing.settlement import (
     RECEIVABLE,
     STATEMENTS,
     EntryKind,
+    EntryRow,
     IssuedAmounts,
+    PaymentRow,
     PaymentSource,
     PayoutAmount,
+    PayoutRow,
     PayoutState,
+    SepaFileRow,
 )
 from voltflow.domain.billing.snapshot import document_of
 from voltflow.store.database import Database
@@ -87,70 +91,6 @@ class MandateDetails:
     signed_on: date | None
     revoked_on: date | None
     last_collected_on: date | None
-
-
-@dataclass(frozen=True, slots=True)
-class SepaFileRow:
-    id: int
-    schema: str
-    message_id: str
-    period_start: date
-    transactions: int
-    control_sum: Decimal
-    actor_name: str
-    created_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class PayoutRow:
-    """A payout with what its credit transfer needs: the statement, the person and their
-    account now."""
-
-    id: int
-    document_id: int
-    number: str
-    kind: DocumentKind
-    period_start: date
-    user_id: int
-    payee: str
-    iban: str | None
-    language: str | None
-    amount: Decimal
-    currency: str
-    state: str
-    released_by: str
-    released_at: datetime
-    sepa_file_id: int | None
-    sent_at: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class PaymentRow:
-    id: int
-    document_id: int
-    number: str
-    amount: Decimal
-    currency: str
-    received_on: date
-    source: PaymentSource
-    reference: str
-    actor_name: str
-    created_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class EntryRow:
-    """A bank statement's entry as it was imported, and what became of it."""
-
-    id: int
-    entry_reference: str
-    booking_date: date
-    amount: Decimal
-    currency: str
-    outcome: EntryKind
-    booked: bool
-    document: str | None
-    contract_id: int | None
 
 
 def _records_query() -> Any:

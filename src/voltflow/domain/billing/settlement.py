@@ -14,7 +14,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from voltflow.domain.billing.documents import DocumentKind, cents
@@ -251,6 +251,73 @@ def reminder_level(due_date: date, today: date) -> int:
     """The reminder an unpaid document has earned by ``today``: 0 none yet, up to 3."""
     late = (today - due_date).days
     return sum(1 for days in REMINDER_DAYS if late >= days)
+
+
+# -- records, as lists read them --------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SepaFileRow:
+    id: int
+    schema: str
+    message_id: str
+    period_start: date
+    transactions: int
+    control_sum: Decimal
+    actor_name: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PayoutRow:
+    """A payout with what its credit transfer needs: the statement, the person and their
+    account now."""
+
+    id: int
+    document_id: int
+    number: str
+    kind: DocumentKind
+    period_start: date
+    user_id: int
+    payee: str
+    iban: str | None
+    language: str | None
+    amount: Decimal
+    currency: str
+    state: str
+    released_by: str
+    released_at: datetime
+    sepa_file_id: int | None
+    sent_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentRow:
+    id: int
+    document_id: int
+    number: str
+    amount: Decimal
+    currency: str
+    received_on: date
+    source: PaymentSource
+    reference: str
+    actor_name: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class EntryRow:
+    """A bank statement's entry as it was imported, and what became of it."""
+
+    id: int
+    entry_reference: str
+    booking_date: date
+    amount: Decimal
+    currency: str
+    outcome: EntryKind
+    booked: bool
+    document: str | None
+    contract_id: int | None
 
 
 # -- the checks ---------------------------------------------------------------------------------
