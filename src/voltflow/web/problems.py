@@ -247,7 +247,7 @@ def install(app: FastAPI) -> None:
         (PrepaidError, lazy("Invalid top-up")),
         (JobProblem, lazy("Invalid job request")),
         (BillingError, lazy("Invalid billing request")),
-        (PaymentProblem, lazy("Invalid payment request")),
+        (PaymentProblem, lazy("Invalid payment")),
     ):
         app.add_exception_handler(error, _field_problem(title))
     for missing, title in (
