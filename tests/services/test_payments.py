@@ -15,11 +15,13 @@ from lxml import etree
 from sqlalchemy import func, select
 
 from tests.banking.statements import Credit, camt053
+from tests.factories import stock_csv
 from tests.ocpp.support import fresh_rows
 from tests.services.billing_world import Month, month, utc
 from voltflow import failpoints
 from voltflow.banking.sepa import CREDIT_TRANSFER, DIRECT_DEBIT, validate
-from voltflow.domain.access import OrganisationKind
+from voltflow.documents.ubl import to_ubl
+from voltflow.domain.access import OrganisationKind, Role
 from voltflow.domain.billing.references import structured_reference
 from voltflow.domain.billing.ledger import Account
 from voltflow.domain.billing.records import DocumentState
@@ -408,9 +410,7 @@ async def test_overdue_documents_are_reminded_once_per_level(month: Month) -> No
     # Paid meanwhile: no longer overdue, no third reminder.
     await m.platform.payments.register(m.op, INVOICE_GLOBEX, D("1.42"), "TR-3")
     m.clock.at = utc(2027, 1, 20, 12, 0)
-    assert [(s.number, s.level) for s in await service.send_reminders(m.op)] == [
-        (INVOICE_ACME, 3)
-    ]
+    assert [(s.number, s.level) for s in await service.send_reminders(m.op)] == [(INVOICE_ACME, 3)]
     mails = await fresh_rows(
         m.platform,
         select(mail_outbox.c.recipient, mail_outbox.c.subject, mail_outbox.c.document_id)
@@ -436,9 +436,7 @@ async def test_a_direct_debit_under_way_is_not_overdue(month: Month) -> None:
     m.clock.at = utc(2026, 12, 15, 9, 0)
     await m.platform.payments.sepa(m.op, NOVEMBER)  # collected on the 17th (two days ahead)
     m.clock.at = utc(2026, 12, 17, 9, 0)
-    assert [o.document.number for o in await m.platform.payments.overdue(m.op)] == [
-        INVOICE_GLOBEX
-    ]
+    assert [o.document.number for o in await m.platform.payments.overdue(m.op)] == [INVOICE_GLOBEX]
     # The collection day passed and the bank brought nothing: overdue.
     m.clock.at = utc(2026, 12, 18, 9, 0)
     assert [o.document.number for o in await m.platform.payments.overdue(m.op)] == [
@@ -469,3 +467,71 @@ async def test_only_operators_move_money(month: Month) -> None:
             with pytest.raises(Forbidden):
                 await call(someone)
     assert await count(m, bank_entries) == 0
+
+
+async def test_sessions_drawn_from_a_prepaid_balance_are_on_the_invoice_as_paid(
+    month: Month,
+) -> None:
+    m = month
+    p = m.platform
+    janssens = await p.organisations.create(m.op, "Janssens BV", OrganisationKind.COMPANY)
+    await p.organisations.update(
+        m.op,
+        janssens.id,
+        {
+            "vat_number": "BE0417497106",
+            "street": "Meir 1",
+            "postal_code": "2000",
+            "city": "Antwerpen",
+            "billing_email": "boekhouding@janssens.example",
+        },
+    )
+    driver = await p.organisations.add_person(
+        m.op, janssens.id, "an-janssens", Role.DRIVER, password="driver-pass"
+    )
+    contract = await p.contracts.create(
+        m.op, janssens.id, ContractKind.EMSP, starts_on=date(2026, 11, 1), prepaid=True
+    )
+    [uid] = await p.cards.import_csv(m.op, stock_csv(1, start=40))
+    await p.cards.distribute(m.op, [uid], janssens.id)
+    await p.cards.assign(m.op, uid, driver.user_id)
+    await p.cards.activate(m.op, [uid])
+    # €10 arrives on the bank with the contract's top-up reference.
+    topped = await p.payments.import_statement(
+        m.op, camt053([Credit("T1", D("10.00"), top_up_reference(contract.id))])
+    )
+    assert [e.kind for e in topped.entries] == [EntryKind.TOP_UP]
+    # Three sessions of 10 kWh at €0.40 (€4.84 with VAT): 4.84, 4.84, then the 0.32 left.
+    for day in (20, 21, 22):
+        await m.charge("PUB-1", uid, utc(2026, 11, day, 10, 0), 30, 10_000)
+    assert (await p.contracts.repo.get(contract.id)).prepaid_balance == D("0.00")  # type: ignore[union-attr]
+
+    result = await p.billing.finalise(m.op, NOVEMBER, janssens.id)
+    [invoice] = [d.document for d in result.documents]
+    assert (invoice.total_excl_vat.amount, invoice.total_incl_vat.amount) == (
+        D("12.00"),
+        D("14.52"),
+    )
+    assert (invoice.prepaid_amount, invoice.payable.amount) == (D("10.00"), D("4.52"))
+    ubl = etree.fromstring(to_ubl(invoice))
+    totals = {
+        etree.QName(e).localname: e.text
+        for e in ubl.find("{*}LegalMonetaryTotal")  # type: ignore[union-attr]
+    }
+    assert (totals["PrepaidAmount"], totals["PayableAmount"]) == ("10.00", "4.52")
+    found = await p.payments.repo.by_number(invoice.number or "")
+    assert found is not None and (found.amount_due, found.state) == (D("4.52"), "issued")
+    # The balance (a liability) moved to revenue: the customer owes the rest only.
+    ledger = await p.payments.repo.postings()
+    customer = [p_ for p_ in ledger if p_.party and p_.party.id == janssens.id]
+    by_account = {
+        account: sum((x.debit - x.credit for x in customer if x.account is account), D(0))
+        for account in (Account.PREPAID_BALANCES, Account.RECEIVABLES)
+    }
+    assert by_account == {Account.PREPAID_BALANCES: D(0), Account.RECEIVABLES: D("4.52")}
+    assert (await p.billing.reconcile(m.op, NOVEMBER)).ok
+    await checks_ok(m)
+    # Paid by transfer: nothing more is due; nothing was asked twice.
+    await p.payments.register(m.op, invoice.number or "", D("4.52"), "TR-J1")
+    assert (await document(m, invoice.number or ""))[0] == DocumentState.PAID
+    await checks_ok(m)
