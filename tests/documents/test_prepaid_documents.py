@@ -15,8 +15,8 @@ from voltflow.documents.pdf import to_pdf
 from voltflow.documents.peppol import PeppolValidator
 from voltflow.documents.ubl import to_ubl
 from voltflow.domain.billing.documents import DocumentError, DocumentKind
-from voltflow.domain.billing.ledger import Account, PartyRef, journal_for
 from voltflow.domain.billing.items import Purpose
+from voltflow.domain.billing.ledger import Account, PartyRef, journal_for
 from voltflow.domain.billing.snapshot import document_json, document_of
 
 

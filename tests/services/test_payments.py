@@ -22,9 +22,9 @@ from voltflow import failpoints
 from voltflow.banking.sepa import CREDIT_TRANSFER, DIRECT_DEBIT, validate
 from voltflow.documents.ubl import to_ubl
 from voltflow.domain.access import OrganisationKind, Role
-from voltflow.domain.billing.references import structured_reference
 from voltflow.domain.billing.ledger import Account
 from voltflow.domain.billing.records import DocumentState
+from voltflow.domain.billing.references import structured_reference
 from voltflow.domain.billing.runs import BillingPeriod
 from voltflow.domain.billing.settlement import EntryKind, PayoutState, top_up_reference
 from voltflow.domain.contracts import ContractKind
