@@ -70,6 +70,7 @@ D, B, J = billing_documents, billed_items, ledger_entries
 # The row a finalising run locks first: two runs at once wait for each other, so that the
 # second reads what the first billed.
 _RUN_LOCK = ("RUN", 0)
+_PAID_TO_US = (DocumentKind.INVOICE, DocumentKind.PAYMENT_REQUEST)
 _PURPOSE_OF_PARTY = {
     "driver": Purpose.CHARGING,
     "employee": Purpose.REIMBURSEMENT,
@@ -479,9 +480,9 @@ class BillingRepository:
                     payment_reference=document.payment_reference,
                     mandate_reference=document.mandate_reference,
                     corrects=document.corrects,
-                    # Paid in full from a prepaid balance: nothing is asked.
+                    # Nothing asked (paid in full from a prepaid balance): settled at once.
                     state=DocumentState.PAID
-                    if document.prepaid_amount and document.payable.amount <= 0
+                    if document.kind in _PAID_TO_US and document.payable.amount <= 0
                     else DocumentState.ISSUED,
                     snapshot=json.dumps(snapshot, ensure_ascii=False, sort_keys=True),
                     created_at=now,
