@@ -20,6 +20,7 @@ from voltflow.services.cards import CardService
 from voltflow.services.charging_periods import ChargingPeriodsService, SessionChargingPeriods
 from voltflow.services.commands import CommandService
 from voltflow.services.corrections import SessionCorrections
+from voltflow.services.document_files import BillingDocumentFiles
 from voltflow.services.events import EventSink, LocalDelivery, OutboxRelay
 from voltflow.services.health import HealthService
 from voltflow.services.jobs import JobService
@@ -27,6 +28,7 @@ from voltflow.services.licences import LicenceService
 from voltflow.services.lists import ListService
 from voltflow.services.mail import MailSender, MailService
 from voltflow.services.organisations import ContractService, OrganisationService
+from voltflow.services.payments import PaymentService, PaymentSettings, ReminderTask
 from voltflow.services.ports import Clock, StationLink, SystemClock
 from voltflow.services.prepaid import PrepaidService
 from voltflow.services.pricing import (
@@ -60,6 +62,7 @@ from voltflow.store.organisations import (
     OrganisationRepository,
 )
 from voltflow.store.outbox import OutboxRepository
+from voltflow.store.payments import PaymentRepository
 from voltflow.store.prepaid import PrepaidRepository
 from voltflow.store.session_prices import SessionPriceRepository
 from voltflow.store.sessions import SessionRepository
@@ -114,8 +117,11 @@ class Platform:
     # First-line service: people's tickets, and the sweep and remedies beside the consumers.
     tickets: TicketService
     monitoring: Monitoring
+    payments: PaymentService
     # Sends the mail outbox to the SMTP server; None without one (mails wait in the outbox).
     mail_sender: MailSender | None = None
+    # Sends overdue documents' reminders while the server runs.
+    reminders: ReminderTask | None = None
     bus: Any = None  # the NATS connection, when gateways share the work
     consumers: Any = None  # the JetStream consumers, when this process runs them
 
@@ -133,6 +139,8 @@ class Platform:
             await self._start_events(consume=self.settings.consumers)
             if self.mail_sender is not None:
                 await self.mail_sender.start()
+            if self.reminders is not None:
+                await self.reminders.start()
 
     async def start_worker(self) -> None:
         """Runs the event consumers without stations: from NATS JetStream when it is
@@ -188,6 +196,8 @@ class Platform:
         await self.relay.stop()
         if self.mail_sender is not None:
             await self.mail_sender.stop()
+        if self.reminders is not None:
+            await self.reminders.stop()
         if self.consumers is not None:
             await self.consumers.stop()
         if self.bus is not None:
@@ -318,12 +328,18 @@ def build(
         sender=settings.mail_from,
         sending=settings.smtp_url is not None,
     )
+    payment_repo = PaymentRepository(db)
+    billing_repo = BillingRepository(db)
     mail_sender = None
     if settings.smtp_url:
         from voltflow.mail.smtp import SmtpMailer
 
         mail_sender = MailSender(
-            mail_outbox, SmtpMailer(settings.smtp_url, settings.mail_from), clock
+            mail_outbox,
+            SmtpMailer(settings.smtp_url, settings.mail_from),
+            clock,
+            # A billing document's mail carries its PDF (and UBL), made as it is sent.
+            documents=BillingDocumentFiles(payment_repo, settings.timezone),
         )
         mail.queued = mail_sender.wake
     prepaid = PrepaidService(
@@ -334,6 +350,7 @@ def build(
         uow=uow,
         mail=mail,
         timezone=settings.timezone,
+        ledger=billing_repo,
     )
     # A prepaid session's draw commits with its price lines.
     pricing.after_priced.append(prepaid.draw_for)
@@ -365,6 +382,16 @@ def build(
     service_tickets.remedies_due = monitoring.wake
     cards.listeners.append(lists)
     events.listeners.append(lists)
+    payments = PaymentService(
+        payment_repo,
+        billing_repo,
+        prepaid,
+        mail,
+        audit,
+        clock,
+        payment_settings(settings),
+        uow=uow,
+    )
     return Platform(
         settings=settings,
         clock=clock,
@@ -430,17 +457,20 @@ def build(
             max_file_bytes=settings.attachment_max_bytes,
         ),
         billing=BillingService(
-            BillingRepository(db),
+            billing_repo,
             tariff_repo,
             mail,
             audit,
             clock,
             billing_settings(settings),
             uow=uow,
+            prepaid=payment_repo,
         ),
         tickets=TicketService(ticket_repo, audit, clock, uow=uow),
         monitoring=monitoring,
+        payments=payments,
         mail_sender=mail_sender,
+        reminders=ReminderTask(payments, settings.reminder_interval),
     )
 
 
@@ -479,4 +509,29 @@ def billing_settings(settings: Settings) -> BillingSettings:
         vat_rate=settings.vat_rate,
         payment_days=settings.payment_days,
         timezone=settings.timezone,
+    )
+
+
+def payment_settings(settings: Settings) -> PaymentSettings:
+    """The operator's account its SEPA files name, checked now, naming the setting at fault."""
+    from voltflow.domain.billing.payments import Creditor, PaymentError
+
+    try:
+        creditor = Creditor(
+            settings.operator_name,
+            settings.operator_iban,
+            settings.operator_bic,
+            settings.operator_creditor_id,
+        )
+    except PaymentError as exc:
+        setting = {
+            "creditor_id": "VOLTFLOW_OPERATOR_CREDITOR_ID",
+            "bic": "VOLTFLOW_OPERATOR_BIC",
+            "iban": "VOLTFLOW_OPERATOR_IBAN",
+        }.get(exc.field, "VOLTFLOW_OPERATOR_NAME")
+        raise ValueError(f"{setting}: {exc}") from exc
+    return PaymentSettings(
+        creditor,
+        timezone=settings.timezone,
+        pay_reimbursements_at_once=settings.pay_reimbursements_at_once,
     )

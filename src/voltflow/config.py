@@ -101,6 +101,12 @@ class Settings:
     )
     # A rule's priority where it differs from the default (rule → urgent/high/normal/low).
     ticket_priorities: dict[str, str] = field(default_factory=dict)
+    # Pay employees their reimbursement with their statement, before their employer's payment
+    # request is paid (the platform advances it); else once it is paid.
+    pay_reimbursements_at_once: bool = False
+    # Seconds between two passes that send overdue documents' reminders (0: none; ``voltflow
+    # billing remind`` sends them by hand).
+    reminder_interval: float = 6 * 3600
 
     @property
     def console_url(self) -> str:
@@ -179,6 +185,11 @@ class Settings:
             s.ticket_response_hours = {**s.ticket_response_hours, **_hours(hours)}
         if e.get("VOLTFLOW_TICKET_PRIORITIES"):
             s.ticket_priorities = _pairs(e["VOLTFLOW_TICKET_PRIORITIES"])
+        s.pay_reimbursements_at_once = _bool(
+            e.get("VOLTFLOW_PAY_REIMBURSEMENTS_AT_ONCE"), s.pay_reimbursements_at_once
+        )
+        if e.get("VOLTFLOW_REMINDER_INTERVAL"):
+            s.reminder_interval = float(e["VOLTFLOW_REMINDER_INTERVAL"])
         return s
 
 

@@ -53,6 +53,9 @@ async def test_the_operator_books_top_ups_and_the_customer_sees_its_credit(
         assert "was booked before: nothing added" in booked.text
         assert "Top-up TR-1" in booked.text
         assert (await platform.contracts.repo.get(contract.id)).prepaid_balance == 25  # type: ignore[union-attr]
+        # Where the balance is, how to top it up: the contract's own structured reference.
+        assert contract.top_up_reference is not None
+        assert f"with the structured reference {contract.top_up_reference}" in booked.text
 
     async with console(app, acme.manager.username, "manager-pass", "nl") as (client, _csrf):
         page = await client.get(f"/customers/{acme.id}")

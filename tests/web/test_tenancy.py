@@ -127,6 +127,8 @@ class Alpha:
     job_id: int  # a commissioning at A's station, under way
     attachment_id: int  # the job's photo
     ticket_id: int  # a service ticket of A's station
+    invoice: str = ""  # its November invoice's number
+    sepa_file_id: int = 0  # the direct debit that collects it (only operators read SEPA files)
 
     @property
     def people(self) -> set[int]:
@@ -171,6 +173,8 @@ PATH_EXAMPLES: dict[str, Callable[[Alpha], str]] = {
     "item_key": lambda a: "housing",
     "template_key": lambda a: "commissioning",
     "ticket_id": lambda a: str(a.ticket_id),
+    "number": lambda a: a.invoice,
+    "file_id": lambda a: str(a.sepa_file_id),
 }
 
 # Query parameters that can name A's things: collection routes that take one are also called with
@@ -194,6 +198,13 @@ class Body:
 
     def text(self) -> str:
         return json.dumps([self.json, self.content, self.form, self.files])
+
+
+def _statement(a: Alpha) -> str:
+    """A bank statement paying A's invoice."""
+    from tests.banking.statements import Credit, camt053
+
+    return camt053([Credit("TENANCY-1", Decimal("1.00"), free_text=a.invoice)]).decode()
 
 
 def _template_document() -> dict[str, Any]:
@@ -282,6 +293,13 @@ BODY_EXAMPLES: dict[tuple[str, str], Callable[[Alpha], list[Body]]] = {
     ("POST", "/api/v1/organisations/{organisation_id}/contracts"): lambda a: [
         Body(json={"kind": "emsp", "starts_on": "2026-01-01"})
     ],
+    ("POST", "/api/v1/billing/documents/{number}/payments"): lambda a: [
+        Body(json={"amount": "1.00", "reference": "TENANCY-1"})
+    ],
+    ("POST", "/api/v1/billing/statements"): lambda a: [
+        Body(content=_statement(a), content_type="application/xml")
+    ],
+    ("POST", "/api/v1/billing/sepa-files"): lambda a: [Body(json={"period": "2026-11"})],
     ("POST", "/api/v1/contracts/{contract_id}/top-ups"): lambda a: [
         Body(json={"amount": "50.00", "reference": "TOP-UP-1"})
     ],
@@ -447,6 +465,12 @@ COLLECTIONS_WITHOUT_THINGS: frozenset[tuple[str, str]] = frozenset(
         ("GET", "/api/v1/activity/mine"),
         # Checklist templates belong to the platform, not to a customer.
         ("GET", "/api/v1/checklist-templates"),
+        # The platform's own money: its SEPA files (by message id), the payouts it owes (A owes
+        # and is owed none), documents overdue (A's is not due yet), the ledger's checks.
+        ("GET", "/api/v1/billing/sepa-files"),
+        ("GET", "/api/v1/billing/payouts"),
+        ("GET", "/api/v1/billing/overdue"),
+        ("GET", "/api/v1/billing/checks"),
     }
 )
 
@@ -764,6 +788,9 @@ async def _alpha(platform: Platform, op: Actor) -> Alpha:
     # November billed: an invoice of the licence's subscription.
     billed = await platform.billing.finalise(op, BillingPeriod.month(2026, 11), org.id)
     assert [d.recipient for d in billed.documents] == [A_NAME]
+    # Collected under A's mandate.
+    collected = await platform.payments.sepa(op, BillingPeriod.month(2026, 11))
+    [direct_debit] = collected.files
     found = await platform.cards.search(op, CardFilter(q="A1FA"), PageRequest())
     shown = [str(c.contract_id) for c in found.items]
     assert len(shown) == len(uids)
@@ -807,6 +834,8 @@ async def _alpha(platform: Platform, op: Actor) -> Alpha:
         job_id=job_id,
         attachment_id=attachment_id,
         ticket_id=ticket.items[0].id,
+        invoice=billed.documents[0].document.number or "",
+        sepa_file_id=direct_debit.id,
     )
 
 
@@ -1160,6 +1189,8 @@ UNKNOWN_EXAMPLES: dict[str, str] = {
     "item_key": "housing",
     "template_key": "no_such_checklist",
     "ticket_id": "987654321",
+    "number": "INV-2099-999999",
+    "file_id": "987654321",
 }
 HEADING = re.compile(r"<h1[^>]*>(.*?)</h1>", re.S)
 

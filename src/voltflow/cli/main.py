@@ -21,6 +21,7 @@ from voltflow.cli.exports import export
 from voltflow.cli.jobs import job
 from voltflow.cli.licences import licence
 from voltflow.cli.organisations import org
+from voltflow.cli.payments import COMMANDS as payment_commands
 from voltflow.cli.runtime import migrate, serve
 from voltflow.cli.sessions import sessions
 from voltflow.cli.simulate import simulate
@@ -87,6 +88,10 @@ main.add_command(org)
 main.add_command(licence)
 main.add_command(job)
 main.add_command(billing)
+# What follows the documents (SEPA files, payments, statements, payouts, reminders): commands of
+# the same group, kept in their own module.
+for _command in payment_commands:
+    billing.add_command(_command)
 
 
 def entry() -> None:

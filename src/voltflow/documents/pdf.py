@@ -482,6 +482,11 @@ def _totals(document: Document) -> list[Flowable]:
         ]
     else:
         rows = [[_("Total"), formats.money(document.total_incl_vat.amount, currency)]]
+    if document.prepaid_amount:
+        rows += [
+            [_("Paid from your prepaid credit"), formats.money(-document.prepaid_amount, currency)],
+            [_("To pay"), formats.money(document.payable.amount, currency)],
+        ]
     table = Table(
         [[plain(label), plain(value)] for label, value in rows],
         colWidths=[52 * mm, 30 * mm],
@@ -506,7 +511,7 @@ def _totals(document: Document) -> list[Flowable]:
 
 
 def _payment(document: Document, local: Callable[..., str]) -> list[Flowable]:
-    total = document.total_incl_vat.amount
+    total = document.payable.amount
     # Each value kept on one line: a line break inside an amount, a date or an IBAN misleads.
     values = {
         "amount": _unbroken(formats.money(total, document.currency)),

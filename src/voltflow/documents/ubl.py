@@ -122,7 +122,10 @@ def to_ubl(document: Document) -> bytes:
     _amount(totals, "LineExtensionAmount", document.total_excl_vat.amount, currency)
     _amount(totals, "TaxExclusiveAmount", document.total_excl_vat.amount, currency)
     _amount(totals, "TaxInclusiveAmount", document.total_incl_vat.amount, currency)
-    _amount(totals, "PayableAmount", document.total_incl_vat.amount, currency)
+    if document.prepaid_amount:
+        # Drawn from the buyer's prepaid balance: paid already (BT-113), not asked again.
+        _amount(totals, "PrepaidAmount", document.prepaid_amount, currency)
+    _amount(totals, "PayableAmount", document.payable.amount, currency)
 
     for number, line in enumerate(document.lines, start=1):
         _line(root, line_name, quantity_name, number, line, currency)

@@ -19,6 +19,7 @@ class MailKind(StrEnum):
     PAYMENT_REQUEST = "payment_request"
     OUT_OF_CREDIT = "out_of_credit"
     BILLING_DOCUMENT = "billing_document"
+    PAYMENT_REMINDER = "payment_reminder"
 
 
 class MailStatus(StrEnum):
@@ -130,9 +131,37 @@ class DocumentIssued:
     mandate_reference: str | None = None
     corrects: str | None = None
     iban: str | None = None  # where a transfer goes (the operator's account)
+    # Drawn from the recipient's prepaid credit before the document was issued: not asked again.
+    prepaid: Decimal = Decimal(0)
+
+    @property
+    def payable(self) -> Decimal:
+        return self.total - self.prepaid
 
 
-MailContent = Invitation | CardBlocked | PaymentRequest | OutOfCredit | DocumentIssued
+@dataclass(frozen=True, slots=True)
+class PaymentReminder:
+    """A document paid to the platform is overdue: what is still due, and how to pay it.
+    ``level`` counts the reminders (1, 2, 3), each sent once; the document travels with it."""
+
+    kind: ClassVar[MailKind] = MailKind.PAYMENT_REMINDER
+    document_kind: str
+    number: str
+    issuer: str
+    issued_on: date
+    due_on: date
+    days_overdue: int
+    level: int
+    currency: str
+    total: Decimal
+    amount_due: Decimal
+    payment_reference: str | None = None
+    iban: str | None = None
+
+
+MailContent = (
+    Invitation | CardBlocked | PaymentRequest | OutOfCredit | DocumentIssued | PaymentReminder
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from voltflow.domain.access import OrganisationKind
+from voltflow.domain.billing.settlement import top_up_reference
 from voltflow.domain.cards import CardState
 from voltflow.domain.contracts import ContractKind
 from voltflow.domain.ocmf import Ocmf
@@ -444,6 +445,12 @@ class Contract:
     created_at: datetime
     prepaid: bool = False
     prepaid_balance: Decimal = Decimal(0)
+    mandate_revoked_on: date | None = None
+
+    @property
+    def top_up_reference(self) -> str | None:
+        """The structured reference a transfer for a prepaid contract's balance carries."""
+        return top_up_reference(self.id) if self.prepaid else None
 
     def in_force(self, today: date) -> bool:
         return self.starts_on <= today and (self.ends_on is None or self.ends_on >= today)

@@ -181,3 +181,33 @@ def job_step(value: str) -> str:
     """A step of a job, or an entry of its history, as people read it."""
     term = _JOB_EVENTS.get(value)
     return term() if term is not None else value.replace("_", " ")
+
+
+# What became of an issued document's money (``domain.billing.settlement``).
+_DOCUMENT_STATES: dict[str, Callable[[], str]] = {
+    "issued": lambda: pgettext("document state", "issued"),
+    "partly_paid": lambda: pgettext("document state", "partly paid"),
+    "paid": lambda: pgettext("document state", "paid"),
+}
+_ENTRY_OUTCOMES: dict[str, Callable[[], str]] = {
+    "matched": lambda: pgettext("bank entry", "paid"),
+    "partial": lambda: pgettext("bank entry", "paid in part"),
+    "overpaid": lambda: pgettext("bank entry", "paid too much"),
+    "unmatched": lambda: pgettext("bank entry", "matches nothing"),
+    "ambiguous": lambda: pgettext("bank entry", "matches several"),
+    "wrong_currency": lambda: pgettext("bank entry", "another currency"),
+    "already_imported": lambda: pgettext("bank entry", "imported before"),
+    "top_up": lambda: pgettext("bank entry", "top-up"),
+    "top_up_refused": lambda: pgettext("bank entry", "top-up refused"),
+}
+
+
+def document_state(value: str) -> str:
+    term = _DOCUMENT_STATES.get(value)
+    return term() if term is not None else value.replace("_", " ")
+
+
+def entry_outcome(value: str) -> str:
+    """What became of a bank statement's entry, as people read it."""
+    term = _ENTRY_OUTCOMES.get(value)
+    return term() if term is not None else value.replace("_", " ")

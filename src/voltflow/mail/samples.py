@@ -14,6 +14,7 @@ from voltflow.domain.mail import (
     MailKind,
     OutOfCredit,
     PaymentLine,
+    PaymentReminder,
     PaymentRequest,
 )
 
@@ -61,6 +62,20 @@ SAMPLES: dict[MailKind, MailContent] = {
         currency="EUR",
         total=Decimal("7.32"),
         payment_reference="+++226/0000/00108+++",
+        iban="BE71096123456769",
+    ),
+    MailKind.PAYMENT_REMINDER: PaymentReminder(
+        document_kind="invoice",
+        number="INV-2026-000042",
+        issuer="Voltflow Operations NV",
+        issued_on=date(2026, 12, 2),
+        due_on=date(2026, 12, 16),
+        days_overdue=15,
+        level=2,
+        currency="EUR",
+        total=Decimal("19.36"),
+        amount_due=Decimal("9.36"),
+        payment_reference="+++126/0000/04215+++",
         iban="BE71096123456769",
     ),
 }

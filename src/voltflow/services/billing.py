@@ -15,8 +15,8 @@ external devices' imported sessions, join them in the list ``bootstrap`` gives.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Protocol
@@ -91,6 +91,13 @@ class BillableSource(Protocol):
         ...
 
     async def current(self, source_ids: Sequence[int]) -> list[BillableLine]: ...
+
+
+class PrepaidDraws(Protocol):
+    """What sessions drew from their customers' prepaid balances: their invoice shows it as
+    paid already (``store.payments``)."""
+
+    async def drawn(self, session_ids: Sequence[int]) -> Mapping[int, Decimal]: ...
 
 
 class StationSessionLines:
@@ -229,8 +236,10 @@ class BillingService:
         *,
         uow: UnitOfWork,
         sources: Sequence[BillableSource] | None = None,
+        prepaid: PrepaidDraws | None = None,
     ) -> None:
         self.uow = uow
+        self.prepaid = prepaid
         self.repo = repo
         self.tariffs = tariffs
         self.mail = mail
@@ -358,6 +367,7 @@ class BillingService:
         lines: list[BillableLine] = []
         for source in self.sources:
             lines += await source.unbilled(start, stop, customer)
+        lines = await self._with_draws(lines)
         subscriptions = await self.repo.subscription_bases(
             period.start, period.end, start, stop, customer
         )
@@ -408,6 +418,25 @@ class BillingService:
             wording=self.wording,
         )
         return list(plan.documents), plan.skipped
+
+    async def _with_draws(self, lines: list[BillableLine]) -> list[BillableLine]:
+        """The driver's lines with what their sessions drew from a prepaid balance."""
+        charged = [
+            line.source_id
+            for line in lines
+            if line.purpose is Purpose.CHARGING and line.source_kind is SourceKind.SESSION
+        ]
+        if self.prepaid is None or not charged:
+            return lines
+        drawn = await self.prepaid.drawn(charged)
+        return [
+            replace(line, prepaid=drawn[line.source_id])
+            if line.purpose is Purpose.CHARGING
+            and line.source_kind is SourceKind.SESSION
+            and line.source_id in drawn
+            else line
+            for line in lines
+        ]
 
     async def _vat_rates(
         self, lines: Sequence[BillableLine]
@@ -471,6 +500,7 @@ class BillingService:
             mandate_reference=document.mandate_reference,
             corrects=document.corrects,
             iban=self.settings.operator.iban,
+            prepaid=document.prepaid_amount,
         )
         if user_id is not None:
             queued = await self.mail.to_person(

@@ -24,6 +24,7 @@ import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from email.utils import make_msgid
+from typing import Protocol
 
 from voltflow import failpoints
 from voltflow.domain.access import Actor, Permission
@@ -202,10 +203,19 @@ def _operators_only(actor: Actor) -> None:
         raise Forbidden(actor, Permission.AUDIT_READ)
 
 
+class DocumentAttachments(Protocol):
+    """The files of the billing document a mail carries, made when the mail is sent (the
+    billing side implements it): from the document as it was issued, by renderers that give the
+    same bytes each time, so a mail sent again carries the very same files."""
+
+    async def attachments(self, document_id: int, language: str) -> Sequence[Attachment]: ...
+
+
 class MailSender:
     """Sends the outbox's due mails: at once when woken (a unit that queued one committed), else
     every ``poll`` seconds; each failed attempt waits ``backoff`` seconds, doubled each time up
-    to ``backoff_max``."""
+    to ``backoff_max``. A mail that names a billing document carries its files (``documents``)
+    after those it was queued with."""
 
     def __init__(
         self,
@@ -217,7 +227,9 @@ class MailSender:
         poll: float = 15.0,
         backoff: float = 30.0,
         backoff_max: float = 3600.0,
+        documents: DocumentAttachments | None = None,
     ) -> None:
+        self.documents = documents
         self.outbox = outbox
         self.mailer = mailer
         self.clock = clock
@@ -262,6 +274,10 @@ class MailSender:
         attempt = mail.attempts + 1
         if not await self.outbox.claim(mail.id, mail.attempts, now + self.retry_delay(attempt)):
             return 0  # another sender took it
+        attachments = await self.outbox.attachments(mail.id)
+        if mail.document_id is not None and self.documents is not None:
+            made = await self.documents.attachments(mail.document_id, mail.language)
+            attachments += tuple(made)
         outgoing = OutgoingMail(
             mail.message_id,
             mail.recipient,
@@ -269,7 +285,7 @@ class MailSender:
             mail.text,
             mail.html,
             mail.language,
-            await self.outbox.attachments(mail.id),
+            attachments,
         )
         try:
             await self.mailer.send(outgoing)

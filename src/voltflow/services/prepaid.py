@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from voltflow.domain.access import Actor
 from voltflow.domain.access import Permission as P
+from voltflow.domain.billing.ledger import Journal
 from voltflow.domain.billing.prepaid import (
     Movement,
     MovementKind,
@@ -18,6 +21,7 @@ from voltflow.domain.billing.prepaid import (
     out_of_credit,
     top_up,
 )
+from voltflow.domain.billing.settlement import top_up_journal
 from voltflow.domain.mail import OutOfCredit
 from voltflow.domain.paging import Page, PageRequest
 from voltflow.domain.session_prices import Party, PriceLine
@@ -54,6 +58,14 @@ class TopUpResult:
     booked: bool  # False: a top-up with this reference was booked before; nothing added
 
 
+class JournalWriter(Protocol):
+    """Where a top-up's booking goes (the billing ledger)."""
+
+    async def add_journal(
+        self, journal: Journal, document_id: int | None, now: datetime
+    ) -> None: ...
+
+
 class PrepaidService:
     def __init__(
         self,
@@ -65,7 +77,9 @@ class PrepaidService:
         uow: UnitOfWork,
         mail: MailService | None = None,
         timezone: str = "Europe/Brussels",
+        ledger: JournalWriter | None = None,
     ) -> None:
+        self.ledger = ledger
         self.repo = repo
         self.contracts = contracts
         self.organisations = organisations
@@ -114,7 +128,18 @@ class PrepaidService:
                 movement.reference,
             )
             return TopUpResult(same, booked=False)
-        await self.repo.book(contract_id, movement, self.clock.now(), actor.user_id)
+        now = self.clock.now()
+        movement_id = await self.repo.book(contract_id, movement, now, actor.user_id)
+        if self.ledger is not None:
+            # The money is in the bank, owed to the customer in charging (a liability).
+            journal = top_up_journal(
+                f"top-up/{movement_id}",
+                now.astimezone(self.zone).date(),
+                movement.currency,
+                contract.organisation_id,
+                movement.amount,
+            )
+            await self.ledger.add_journal(journal, None, now)
         return TopUpResult(movement, booked=True)
 
     async def movements(

@@ -70,6 +70,7 @@ D, B, J = billing_documents, billed_items, ledger_entries
 # The row a finalising run locks first: two runs at once wait for each other, so that the
 # second reads what the first billed.
 _RUN_LOCK = ("RUN", 0)
+_PAID_TO_US = (DocumentKind.INVOICE, DocumentKind.PAYMENT_REQUEST)
 _PURPOSE_OF_PARTY = {
     "driver": Purpose.CHARGING,
     "employee": Purpose.REIMBURSEMENT,
@@ -475,10 +476,14 @@ class BillingRepository:
                     total_excl_vat=document.total_excl_vat.amount,
                     total_vat=document.total_vat.amount,
                     total_incl_vat=document.total_incl_vat.amount,
+                    prepaid=document.prepaid_amount,
                     payment_reference=document.payment_reference,
                     mandate_reference=document.mandate_reference,
                     corrects=document.corrects,
-                    state=DocumentState.ISSUED,
+                    # Nothing asked (paid in full from a prepaid balance): settled at once.
+                    state=DocumentState.PAID
+                    if document.kind in _PAID_TO_US and document.payable.amount <= 0
+                    else DocumentState.ISSUED,
                     snapshot=json.dumps(snapshot, ensure_ascii=False, sort_keys=True),
                     created_at=now,
                 )
@@ -688,6 +693,8 @@ def _record(m: Any) -> DocumentRecord:
         total_excl_vat=cents(m["total_excl_vat"], currency),
         total_vat=cents(m["total_vat"], currency),
         total_incl_vat=cents(m["total_incl_vat"], currency),
+        prepaid=cents(m.get("prepaid") or Decimal(0), currency),
+        paid=cents(m.get("paid") or Decimal(0), currency),
     )
 
 

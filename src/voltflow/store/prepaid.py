@@ -71,11 +71,13 @@ class PrepaidRepository:
 
     async def book(
         self, contract_id: int, movement: Movement, at: datetime, actor_id: int | None = None
-    ) -> None:
-        """The movement, and the contract's balance set to the one it leaves: together."""
+    ) -> int:
+        """The movement, and the contract's balance set to the one it leaves: together. The
+        movement's id."""
         async with self.db.writing() as conn:
-            await conn.execute(
-                insert(M).values(
+            result = await conn.execute(
+                insert(M)
+                .values(
                     contract_id=contract_id,
                     kind=movement.kind.value,
                     amount=movement.amount,
@@ -86,12 +88,14 @@ class PrepaidRepository:
                     actor_id=actor_id,
                     created_at=at,
                 )
+                .returning(M.c.id)
             )
             await conn.execute(
                 update(contracts)
                 .where(contracts.c.id == contract_id)
                 .values(prepaid_balance=movement.balance)
             )
+            return int(result.scalar_one())
 
     async def booked(self, contract_id: int, kind: MovementKind, reference: str) -> list[Decimal]:
         """The amounts of the contract's movements of ``kind`` with ``reference``."""

@@ -160,6 +160,8 @@ contracts = Table(
     Column("mandate_iban", String(34), nullable=True),
     Column("mandate_bic", String(11), nullable=True),
     Column("mandate_signed_on", Date, nullable=True),
+    # The day the customer revoked the mandate: nothing is collected under it from then on.
+    Column("mandate_revoked_on", Date, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     # A prepaid contract's cards charge while its balance lasts (``domain.billing.prepaid``);
     # the balance changes only with a row of ``prepaid_movements``, in the same transaction.
@@ -929,6 +931,10 @@ billing_documents = Table(
     Column("state", String(16), nullable=False),
     Column("snapshot", Text, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    # What its sessions drew from a prepaid balance before it was issued (part of the snapshot,
+    # here for the lists), and what payments brought in since, updated with ``state``.
+    Column("prepaid", ExactDecimal, nullable=False, server_default="0"),
+    Column("paid", ExactDecimal, nullable=False, server_default="0"),
     Index("ix_billing_documents_period", "period_start", "kind"),
     Index("ix_billing_documents_organisation", "organisation_id", "period_start"),
     Index("ix_billing_documents_user", "user_id"),
@@ -1094,4 +1100,120 @@ station_boots = Table(
     Column("kind", String(8), nullable=False),  # "boot" | "reset"
     Column("event_id", String(36), nullable=False, unique=True),
     Index("ix_station_boots_station", "station_id", "at"),
+)
+
+# -- money after documents are issued (``domain.billing.settlement``, ``services.payments``) ----
+# A bank statement's credit as it was imported: what became of it (``MatchKind``), and whether it
+# booked anything (a payment, a top-up): an entry that booked is never booked again, one that did
+# not is looked at again when a statement holding it is imported once more.
+bank_entries = Table(
+    "bank_entries",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("entry_reference", String(255), nullable=False, unique=True),
+    Column("booking_date", Date, nullable=False),
+    Column("amount", ExactDecimal, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("structured_references", String(255), nullable=True),  # space-separated
+    Column("counterparty_name", String(140), nullable=True),
+    Column("counterparty_iban", String(34), nullable=True),
+    Column("remittance", String(500), nullable=True),
+    Column("outcome", String(24), nullable=False),
+    Column("document_id", BigInteger, ForeignKey("billing_documents.id"), nullable=True),
+    Column("contract_id", BigInteger, ForeignKey("contracts.id"), nullable=True),
+    Column("applied", ExactDecimal, nullable=False),
+    Column("surplus", ExactDecimal, nullable=False),
+    Column("booked", Boolean, nullable=False),
+    Column("actor_name", String(128), nullable=False),
+    Column("imported_at", UTCDateTime, nullable=False),
+    Index("ix_bank_entries_booked", "booked", "imported_at"),
+)
+
+# Money received for a document (an invoice, a payment request): by hand, or from a statement's
+# entry. ``reference`` is unique per document, so that the same payment registered twice books
+# once.
+payments = Table(
+    "payments",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("document_id", BigInteger, ForeignKey("billing_documents.id"), nullable=False),
+    Column("amount", ExactDecimal, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("received_on", Date, nullable=False),
+    Column("source", String(16), nullable=False),  # "manual" | "statement"
+    Column("reference", String(255), nullable=False),
+    Column("bank_entry_id", BigInteger, ForeignKey("bank_entries.id"), nullable=True),
+    Column("actor_name", String(128), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("document_id", "reference", name="uq_payments_document_reference"),
+    Index("ix_payments_document", "document_id"),
+)
+
+# A SEPA file as it was made (pain.008 collecting, pain.001 paying out): its bytes are kept, so
+# the same file can be handed to the bank again, never a new one for the same money.
+sepa_files = Table(
+    "sepa_files",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("schema", String(32), nullable=False),
+    Column("message_id", String(35), nullable=False, unique=True),
+    Column("period_start", Date, nullable=False),
+    Column("transactions", Integer, nullable=False),
+    Column("control_sum", ExactDecimal, nullable=False),
+    Column("content", LargeBinary, nullable=False),
+    Column("actor_name", String(128), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_sepa_files_period", "period_start", "schema"),
+)
+
+# Each document presented for collection under a mandate, once: a mandate's first collection
+# is FRST, every later one RCUR, and 36 months without one lapse it.
+mandate_collections = Table(
+    "mandate_collections",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("mandate_reference", String(35), nullable=False),
+    Column(
+        "document_id", BigInteger, ForeignKey("billing_documents.id"), nullable=False, unique=True
+    ),
+    Column("sequence_type", String(4), nullable=False),
+    Column("collection_date", Date, nullable=False),
+    Column("amount", ExactDecimal, nullable=False),
+    Column("sepa_file_id", BigInteger, ForeignKey("sepa_files.id"), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_mandate_collections_mandate", "mandate_reference", "collection_date"),
+)
+
+# What the platform pays a person for a statement (an employee's reimbursement, a host's
+# remuneration), one per statement: due once released, sent once its credit transfer file is
+# made. The statement's lines name the sessions it pays for.
+payouts = Table(
+    "payouts",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column(
+        "document_id", BigInteger, ForeignKey("billing_documents.id"), nullable=False, unique=True
+    ),
+    Column("user_id", BigInteger, ForeignKey("users.id"), nullable=False),
+    Column("amount", ExactDecimal, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("state", String(16), nullable=False),  # "due" | "sent"
+    # Why it is due: the statement's own issue, or the payment of the employer's request.
+    Column("released_by", String(64), nullable=False),
+    Column("released_at", UTCDateTime, nullable=False),
+    Column("sepa_file_id", BigInteger, ForeignKey("sepa_files.id"), nullable=True),
+    Column("iban", String(34), nullable=True),  # where it was sent
+    Column("sent_at", UTCDateTime, nullable=True),
+    Index("ix_payouts_state", "state"),
+)
+
+# The reminders sent for an overdue document: one per level, ever.
+payment_reminders = Table(
+    "payment_reminders",
+    metadata,
+    Column("document_id", BigInteger, ForeignKey("billing_documents.id"), primary_key=True),
+    Column("level", SmallInteger, primary_key=True),
+    Column("mail_id", BigInteger, nullable=True),  # none: nobody to mail
+    Column("amount_due", ExactDecimal, nullable=False),
+    Column("sent_at", UTCDateTime, nullable=False),
 )

@@ -37,6 +37,7 @@ from voltflow.services.organisations import (
     OrganisationNotFound,
     PersonNotFound,
 )
+from voltflow.services.payments import MandateNotFound, PaymentProblem, SepaFileNotFound
 from voltflow.services.ports import CommandError, WriterClosed
 from voltflow.services.prepaid import ContractNotFound
 from voltflow.services.pricing import PricingError
@@ -248,6 +249,7 @@ def install(app: FastAPI) -> None:
         (JobProblem, lazy("Invalid job request")),
         (BillingError, lazy("Invalid billing request")),
         (TicketError, lazy("Invalid ticket request")),
+        (PaymentProblem, lazy("Invalid payment")),
     ):
         app.add_exception_handler(error, _field_problem(title))
     for missing, title in (
@@ -306,6 +308,18 @@ def install(app: FastAPI) -> None:
     async def _no_document(request: Request, exc: DocumentNotFound) -> Response:
         return respond(
             request, 404, _("Document not found"), _("no document %(id)s") % {"id": exc.args[0]}
+        )
+
+    @app.exception_handler(SepaFileNotFound)
+    async def _no_sepa_file(request: Request, exc: SepaFileNotFound) -> Response:
+        return respond(
+            request, 404, _("SEPA file not found"), _("no SEPA file %(id)s") % {"id": exc.args[0]}
+        )
+
+    @app.exception_handler(MandateNotFound)
+    async def _no_mandate(request: Request, exc: MandateNotFound) -> Response:
+        return respond(
+            request, 404, _("Mandate not found"), _("no mandate %(id)s") % {"id": exc.args[0]}
         )
 
     @app.exception_handler(LicenceNotFound)

@@ -185,6 +185,9 @@ class Document:
     # What the buyer asked to be quoted for routing the document inside their organisation (a
     # purchase order, a cost centre); Peppol requires one, the number stands in when none is set.
     buyer_reference: str | None = None
+    # Paid before the document was issued: what its sessions drew from the buyer's prepaid
+    # balance (EN 16931 BT-113). The buyer is asked for the rest only (``payable``).
+    prepaid_amount: Decimal = Decimal(0)
 
     def __post_init__(self) -> None:
         if self.currency not in MINOR_UNITS:
@@ -193,6 +196,13 @@ class Document:
             raise DocumentError("period_end: before period_start", "period_end")
         if self.kind is DocumentKind.CREDIT_NOTE and not self.corrects:
             raise DocumentError("corrects: a credit note names the invoice it corrects", "corrects")
+        if self.prepaid_amount < 0 or (
+            self.prepaid_amount and self.kind is not DocumentKind.INVOICE
+        ):
+            raise DocumentError(
+                "prepaid_amount: only an invoice is paid in advance, never by less than nothing",
+                "prepaid_amount",
+            )
         if self.kind in (DocumentKind.PAYMENT_REQUEST, DocumentKind.REIMBURSEMENT_STATEMENT):
             taxed = [
                 line for line in self.lines if line.vat_category is not VatCategory.NOT_SUBJECT
@@ -228,6 +238,11 @@ class Document:
     @property
     def total_incl_vat(self) -> Money:
         return self.total_excl_vat + self.total_vat
+
+    @property
+    def payable(self) -> Money:
+        """What the buyer is asked to pay: the total, less what was paid in advance."""
+        return Money(self.total_incl_vat.amount - self.prepaid_amount, self.currency)
 
     @property
     def sessions(self) -> tuple[int, ...]:

@@ -73,6 +73,9 @@ class BillableLine:
     rate: Decimal | None = None  # €/kWh of a reimbursement
     tariff_id: str | None = None
     tariff_version: int | None = None
+    # What the session drew from its customer's prepaid balance (the driver's line only): paid
+    # already, so its invoice asks for the rest.
+    prepaid: Decimal = Decimal(0)
 
     @property
     def amount(self) -> Decimal:

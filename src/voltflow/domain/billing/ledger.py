@@ -12,7 +12,12 @@ credits, or the journal cannot be made. Accounts:
   when both are issued;
 - payables per employee and per host: what the platform owes each person;
 - host remuneration: the hosts' share of public charging, a cost; VAT recoverable: VAT on
-  self-billed remuneration.
+  self-billed remuneration;
+- prepaid balances, per customer organisation: money received for charging not yet invoiced, a
+  liability; an invoice moves what its sessions drew from it to revenue (and VAT);
+- bank: the operator's account, which payments received, top-ups and payouts move
+  (``domain.billing.settlement``); unapplied receipts: what a payer paid beyond what was due,
+  owed back to them until a person settles it.
 """
 
 from __future__ import annotations
@@ -40,6 +45,9 @@ class Account(enum.StrEnum):
     PAYABLES_EMPLOYEES = "payables_employees"
     PAYABLES_HOSTS = "payables_hosts"
     HOST_REMUNERATION = "host_remuneration"
+    PREPAID_BALANCES = "prepaid_balances"
+    BANK = "bank"
+    UNAPPLIED_RECEIPTS = "unapplied_receipts"
 
 
 # Where a line's net amount is booked, by what it bills.
@@ -128,9 +136,11 @@ def journal_for(
         return PartyRef(kind, id_)
 
     if kind in (DocumentKind.INVOICE, DocumentKind.PAYMENT_REQUEST):
-        postings.append(
-            _post(Account.RECEIVABLES, party("organisation", organisation_id), total, debit=True)
-        )
+        customer = party("organisation", organisation_id)
+        prepaid = document.prepaid_amount
+        postings.append(_post(Account.RECEIVABLES, customer, total - prepaid, debit=True))
+        if prepaid:
+            postings.append(_post(Account.PREPAID_BALANCES, customer, prepaid, debit=True))
         postings += [_post(account, None, net, debit=False) for account, net in nets.items()]
         postings.append(_post(Account.VAT_PAYABLE, None, vat, debit=False))
     elif kind is DocumentKind.CREDIT_NOTE:

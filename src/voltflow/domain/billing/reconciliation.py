@@ -81,6 +81,10 @@ def _total(documents: Iterable[IssuedDocument], kind: DocumentKind, what: str) -
     return out
 
 
+def _prepaid(documents: Iterable[IssuedDocument]) -> Decimal:
+    return sum((d.document.prepaid_amount for d in documents), ZERO)
+
+
 def reconcile(
     documents: Sequence[IssuedDocument],
     billed: Iterable[BilledItem],
@@ -158,12 +162,20 @@ def reconcile(
             "receivables",
             (
                 (
-                    "invoices and payment requests less credit notes",
+                    "invoices and payment requests less prepaid and credit notes",
                     _total(documents, inv, "incl")
                     + _total(documents, pr, "incl")
+                    - _prepaid(documents)
                     - _total(documents, cn, "incl"),
                 ),
                 ("ledger", account_balance(ledger, Account.RECEIVABLES)),
+            ),
+        ),
+        Check(
+            "prepaid balances invoiced",
+            (
+                ("invoices' prepaid amounts", _prepaid(documents)),
+                ("ledger", account_balance(ledger, Account.PREPAID_BALANCES)),
             ),
         ),
         Check(

@@ -13,6 +13,10 @@ class DocumentState:
     """A finalised document never changes; its state tells what happened to it since."""
 
     ISSUED = "issued"
+    # What payments made of it (``domain.billing.settlement``): part of what it asks is paid,
+    # or all of it (a statement: its payout was sent).
+    PARTLY_PAID = "partly_paid"
+    PAID = "paid"
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +41,17 @@ class DocumentRecord:
     corrects: str | None
     state: str
     created_at: datetime
+    prepaid: Decimal = Decimal(0)  # paid from the buyer's prepaid balance before it was issued
+    paid: Decimal = Decimal(0)  # paid since, by transfer or direct debit
+
+    @property
+    def payable(self) -> Decimal:
+        return self.total_incl_vat - self.prepaid
+
+    @property
+    def amount_due(self) -> Decimal:
+        """What is still to be paid on it (to the platform, or by it for a statement)."""
+        return max(self.payable - self.paid, Decimal(0))
 
 
 @dataclass(frozen=True, slots=True)

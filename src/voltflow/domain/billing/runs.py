@@ -403,6 +403,7 @@ def _invoice(
     if not lines:
         return None
     annex.sort(key=lambda row: (row.started_at, row.session_id))
+    prepaid = sum((line.prepaid for line, _rate in sessions), ZERO)
     document = Document(
         DocumentKind.INVOICE,
         currency,
@@ -415,6 +416,7 @@ def _invoice(
         period.end,
         mandate_reference=customer.mandate_reference,
         annex=tuple(annex),
+        prepaid_amount=prepaid,
     )
     return PlannedDocument(document, customer.id, None, tuple(purposes), tuple(items))
 

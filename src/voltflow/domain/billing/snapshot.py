@@ -79,6 +79,7 @@ def document_json(document: Document, **extra: Any) -> dict[str, Any]:
         "corrects": document.corrects,
         "note": document.note,
         "annex": [_annex(row) for row in document.annex],
+        "prepaid_amount": str(document.prepaid_amount),
         **extra,
     }
 
@@ -127,4 +128,6 @@ def document_of(data: dict[str, Any]) -> Document:
         corrects=data["corrects"],
         note=data["note"],
         annex=annex,
+        # Documents issued before prepaid balances were on invoices have none.
+        prepaid_amount=Decimal(data.get("prepaid_amount", "0")),
     )

@@ -13,6 +13,7 @@ from voltflow.web.api import (
     jobs,
     lists,
     organisations,
+    payments,
     prices,
     stations,
     tickets,
@@ -35,6 +36,7 @@ for module in (
     jobs,
     billing,
     tickets,
+    payments,
 ):
     # Any route may refuse the key, the person, or the input, or not find what it names.
     router.include_router(module.router, responses=problem_responses(400, 401, 403, 404, 422))

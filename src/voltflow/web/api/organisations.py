@@ -163,6 +163,10 @@ class ContractOut(BaseModel):
     mandate_signed_on: date | None
     prepaid: bool
     prepaid_balance: Decimal
+    top_up_reference: str | None = Field(
+        default=None, description="the structured reference a prepaid balance's transfers carry"
+    )
+    mandate_revoked_on: date | None = None
 
 
 class TopUpIn(BaseModel):

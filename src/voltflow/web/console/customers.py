@@ -167,6 +167,8 @@ async def _customer_context(
             PageRequest(offset, PAGE),
         )
     ctx["credit"] = []
+    # Where a prepaid contract's top-ups go, with its structured reference.
+    ctx["operator_iban"] = platform.settings.operator_iban
     ctx["top_up_form"] = {}
     ctx["top_up_errors"] = FieldErrors()
     if can(user, P.CONTRACTS_READ, organisation_id):
