@@ -66,7 +66,8 @@ from voltflow.web import create_app
 # account (sessions, password, language and time zone), the language switch, static files, the
 # health probes and the API's own documentation; one's own background exports (found only by
 # the person who started them: tests/web/test_exports.py; the rows they hold are those of
-# ``GET /sessions/export``, checked here).
+# ``GET /sessions/export``, checked here), and so is the progress of one's own billing run (the run
+# is the operator's alone: ``POST /billing/runs``, checked here; tests/web/test_console_billing.py).
 # Keep this list short.
 NOT_CHECKED = frozenset(
     {
@@ -79,6 +80,7 @@ NOT_CHECKED = frozenset(
         "/exports/sessions",
         "/exports/{job_id}",
         "/exports/{job_id}/file",
+        "/billing/runs/{task_id}",
         "/static",
         "/api/v1/health",
         "/api/v1/health/live",
@@ -99,6 +101,7 @@ B_UIDS = ["B0B00001", "B0B00002"]
 A_IBAN = "BE68539007547034"
 STOCK_UID = "5700C001"  # a card in stock, which A's whitelist invites (no holder answers yet)
 A_DEVICE = "NRG-A7731"  # the charging cable at A's employee's home, under a licence
+A_VAT = "BE0477123402"  # so that its invoice is an e-invoice too
 
 
 @dataclass
@@ -122,6 +125,7 @@ class Alpha:
     installer: Actor  # its technician
     job_id: int  # a commissioning at A's station, under way
     attachment_id: int  # the job's photo
+    document_number: str  # its invoice of November
 
     @property
     def people(self) -> set[int]:
@@ -141,6 +145,7 @@ class Alpha:
             *self.contract_ids,
             *compact,
             *printed,
+            self.document_number,
         ]
 
 
@@ -165,6 +170,7 @@ PATH_EXAMPLES: dict[str, Callable[[Alpha], str]] = {
     "attachment_id": lambda a: str(a.attachment_id),
     "item_key": lambda a: "housing",
     "template_key": lambda a: "commissioning",
+    "number": lambda a: a.document_number,
 }
 
 # Query parameters that can name A's things: collection routes that take one are also called with
@@ -425,6 +431,13 @@ BODY_EXAMPLES: dict[tuple[str, str], Callable[[Alpha], list[Body]]] = {
     ("POST", "/licences/{licence_id}/rate"): lambda a: [
         Body(form={"rate_kind": "fixed", "rate": "0.99", "effective": "2099-01-01"})
     ],
+    ("POST", "/billing/runs"): lambda a: [
+        Body(form={"period": "2026-11", "organisation_id": str(a.org_id), "confirm": "yes"})
+    ],
+    ("POST", "/billing/documents/{number}/credit"): lambda a: [
+        Body(form={"scope": "all", "reason": "tenancy"}),
+        Body(form={"scope": "lines", "lines": ["1"], "reason": "tenancy"}),
+    ],
 }
 
 # Collection routes that show nothing of anyone's, even to an operator (so that A's absence proves
@@ -436,6 +449,10 @@ COLLECTIONS_WITHOUT_THINGS: frozenset[tuple[str, str]] = frozenset(
         ("GET", "/api/v1/activity/mine"),
         # Checklist templates belong to the platform, not to a customer.
         ("GET", "/api/v1/checklist-templates"),
+        # The statements that pay a person: the operator is paid by none.
+        ("GET", "/my/statements"),
+        # A month's figures name nobody (its documents are on /billing/documents).
+        ("GET", "/billing/reconciliation"),
     }
 )
 
@@ -707,6 +724,7 @@ def _stock(uids: list[str], prefix: str) -> str:
 async def _alpha(platform: Platform, op: Actor) -> Alpha:
     org = await factories.company(platform, op, A_NAME, drivers=2)
     fm = org.manager
+    await platform.organisations.update(op, org.id, {"vat_number": A_VAT})
     await platform.stations.add(A_STATION, STATION_PASSWORD, actor=op)
     await platform.stations.set_owner(op, A_STATION, org.id)
     contract = await platform.contracts.create(
@@ -752,6 +770,8 @@ async def _alpha(platform: Platform, op: Actor) -> Alpha:
     # November billed: an invoice of the licence's subscription.
     billed = await platform.billing.finalise(op, BillingPeriod.month(2026, 11), org.id)
     assert [d.recipient for d in billed.documents] == [A_NAME]
+    document_number = billed.documents[0].document.number
+    assert document_number is not None
     found = await platform.cards.search(op, CardFilter(q="A1FA"), PageRequest())
     shown = [str(c.contract_id) for c in found.items]
     assert len(shown) == len(uids)
@@ -785,6 +805,7 @@ async def _alpha(platform: Platform, op: Actor) -> Alpha:
         installer=installers.manager,
         job_id=job_id,
         attachment_id=attachment_id,
+        document_number=document_number,
     )
 
 
@@ -1131,6 +1152,7 @@ UNKNOWN_EXAMPLES: dict[str, str] = {
     "attachment_id": "987654321",
     "item_key": "housing",
     "template_key": "no_such_checklist",
+    "number": "INV-2099-999999",
 }
 HEADING = re.compile(r"<h1[^>]*>(.*?)</h1>", re.S)
 
