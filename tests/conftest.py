@@ -28,6 +28,7 @@ POSTGRES_URL = os.environ.get(
     "VOLTFLOW_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
 IN_CI = bool(os.environ.get("CI"))
+PEPPOL_RULES = Settings.from_env().peppol_rules
 
 
 def _postgres_problem() -> str | None:
@@ -151,6 +152,8 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         secret_key="test-secret",
         # Files tests upload go to a folder of this run, never into the checkout.
         files=str(Path(tempfile.gettempdir()) / f"voltflow-test-files-{os.getpid()}"),
+        # E-invoices are checked against the rules the documents' tests use, where they are.
+        peppol_rules=PEPPOL_RULES,
     )
     for key, value in overrides.items():
         setattr(settings, key, value)

@@ -509,6 +509,7 @@ def billing_settings(settings: Settings) -> BillingSettings:
         vat_rate=settings.vat_rate,
         payment_days=settings.payment_days,
         timezone=settings.timezone,
+        peppol_rules=settings.peppol_rules,
     )
 
 

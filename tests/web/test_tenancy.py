@@ -69,7 +69,8 @@ from voltflow.web import create_app
 # account (sessions, password, language and time zone), the language switch, static files, the
 # health probes and the API's own documentation; one's own background exports (found only by
 # the person who started them: tests/web/test_exports.py; the rows they hold are those of
-# ``GET /sessions/export``, checked here).
+# ``GET /sessions/export``, checked here), and so is the progress of one's own billing run (the run
+# is the operator's alone: ``POST /billing/runs``, checked here; tests/web/test_console_billing.py).
 # Keep this list short.
 NOT_CHECKED = frozenset(
     {
@@ -82,6 +83,7 @@ NOT_CHECKED = frozenset(
         "/exports/sessions",
         "/exports/{job_id}",
         "/exports/{job_id}/file",
+        "/billing/runs/{task_id}",
         "/static",
         "/api/v1/health",
         "/api/v1/health/live",
@@ -103,6 +105,7 @@ A_IBAN = "BE68539007547034"
 STOCK_UID = "5700C001"  # a card in stock, which A's whitelist invites (no holder answers yet)
 A_DEVICE = "NRG-A7731"  # the charging cable at A's employee's home, under a licence
 D_NAME = "Deltafix"  # another installer organisation
+A_VAT = "BE0477123402"  # so that its invoice is an e-invoice too
 
 
 @dataclass
@@ -148,6 +151,7 @@ class Alpha:
             *self.contract_ids,
             *compact,
             *printed,
+            self.invoice,
         ]
 
 
@@ -454,6 +458,13 @@ BODY_EXAMPLES: dict[tuple[str, str], Callable[[Alpha], list[Body]]] = {
     ("POST", "/licences/{licence_id}/rate"): lambda a: [
         Body(form={"rate_kind": "fixed", "rate": "0.99", "effective": "2099-01-01"})
     ],
+    ("POST", "/billing/runs"): lambda a: [
+        Body(form={"period": "2026-11", "organisation_id": str(a.org_id), "confirm": "yes"})
+    ],
+    ("POST", "/billing/documents/{number}/credit"): lambda a: [
+        Body(form={"scope": "all", "reason": "tenancy"}),
+        Body(form={"scope": "lines", "lines": ["1"], "reason": "tenancy"}),
+    ],
 }
 
 # Collection routes that show nothing of anyone's, even to an operator (so that A's absence proves
@@ -471,6 +482,10 @@ COLLECTIONS_WITHOUT_THINGS: frozenset[tuple[str, str]] = frozenset(
         ("GET", "/api/v1/billing/payouts"),
         ("GET", "/api/v1/billing/overdue"),
         ("GET", "/api/v1/billing/checks"),
+        # The statements that pay a person: the operator is paid by none.
+        ("GET", "/my/statements"),
+        # A month's figures name nobody (its documents are on /billing/documents).
+        ("GET", "/billing/reconciliation"),
     }
 )
 
@@ -743,6 +758,7 @@ def _stock(uids: list[str], prefix: str) -> str:
 async def _alpha(platform: Platform, op: Actor) -> Alpha:
     org = await factories.company(platform, op, A_NAME, drivers=2)
     fm = org.manager
+    await platform.organisations.update(op, org.id, {"vat_number": A_VAT})
     await platform.stations.add(A_STATION, STATION_PASSWORD, actor=op)
     await platform.stations.set_owner(op, A_STATION, org.id)
     contract = await platform.contracts.create(

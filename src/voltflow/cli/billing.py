@@ -4,9 +4,11 @@ period's reconciliation; refusals are messages, never tracebacks."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections import Counter
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import click
@@ -250,6 +252,60 @@ async def billing_credit(
                 "invoice": number,
                 "amount": formats.money(doc.total_incl_vat.amount, doc.currency),
             }
+        )
+
+    await with_platform(settings_of(ctx), work)
+
+
+@billing.command("export")
+@click.argument("number")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["pdf", "ubl"]),
+    default="pdf",
+    show_default=True,
+    help="pdf: in the language of whom it is issued to; ubl: the e-invoice of an invoice or "
+    "credit note (Peppol BIS Billing 3.0), checked against the Peppol rules.",
+)
+@click.option(
+    "-o",
+    "--out",
+    "output",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    required=True,
+    help="The file to write (- for standard output).",
+)
+@click.pass_context
+@run_async
+async def billing_export(ctx: click.Context, number: str, fmt: str, output: str) -> None:
+    """An issued document as a file: its PDF, or its e-invoice in UBL."""
+    from voltflow.cli.licences import cli_actor
+    from voltflow.services.billing import BillingError, DocumentNotFound
+
+    async def work(p: Platform) -> None:
+        try:
+            rendered = await p.billing.rendered(cli_actor(), number, fmt)
+        except DocumentNotFound as exc:
+            raise fail(_("no document %(number)s") % {"number": number}) from exc
+        except BillingError as exc:
+            raise fail(str(exc)) from exc
+        if output == "-":
+            sys.stdout.buffer.write(rendered.content)
+            sys.stdout.buffer.flush()
+            return
+        # Whole or not at all: a file found at ``output`` is never half a document.
+        target = Path(output)
+        partial = target.with_name(target.name + ".part")
+        try:
+            partial.write_bytes(rendered.content)
+            os.replace(partial, target)
+        finally:
+            partial.unlink(missing_ok=True)
+        click.echo(
+            _("%(number)s written to %(file)s (%(size)s bytes)")
+            % {"number": number, "file": output, "size": formats.number(len(rendered.content))},
+            err=True,
         )
 
     await with_platform(settings_of(ctx), work)

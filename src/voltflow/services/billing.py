@@ -15,18 +15,22 @@ external devices' imported sessions, join them in the list ``bootstrap`` gives.
 
 from __future__ import annotations
 
+import asyncio
+import enum
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
 
 from voltflow import failpoints
 from voltflow.domain.access import Actor, OrganisationKind, Permission
-from voltflow.domain.billing.documents import Document, DocumentKind, Party
+from voltflow.domain.billing.documents import Document, DocumentError, DocumentKind, Party
 from voltflow.domain.billing.items import (
     BillableLine,
     BilledItem,
@@ -61,9 +65,30 @@ from voltflow.services.units import use_case
 from voltflow.store.billing import BillingRepository
 from voltflow.store.tariffs import TariffRepository
 
+if TYPE_CHECKING:
+    from voltflow.documents.peppol import ValidationResult
+
 P = Permission
 Progress = Callable[[int, int], None]
 LONGEST_REASON = 500
+log = logging.getLogger(__name__)
+# The kinds that are e-invoices (Peppol BIS Billing 3.0 UBL) besides their PDF.
+E_INVOICES = frozenset({DocumentKind.INVOICE, DocumentKind.CREDIT_NOTE})
+# The kinds whose reader is paid: the seller of the statement rather than its buyer.
+STATEMENTS = frozenset({DocumentKind.SELF_BILLING, DocumentKind.REIMBURSEMENT_STATEMENT})
+
+
+class DocumentFormat(enum.StrEnum):
+    PDF = "pdf"
+    UBL = "ubl"
+
+
+class Rendered(NamedTuple):
+    """A document as a file: its name, its content type and its bytes."""
+
+    filename: str
+    media_type: str
+    content: bytes
 
 
 class BillingError(ValueError):
@@ -74,6 +99,15 @@ class BillingError(ValueError):
 
 class DocumentNotFound(LookupError):
     pass
+
+
+class InvalidEInvoice(BillingError):
+    """The UBL of a document breaks the Peppol rules (``failed``: their ids): it is not handed
+    out, since the buyer's access point would refuse it."""
+
+    def __init__(self, message: str, failed: Sequence[str]) -> None:
+        super().__init__(message, "format")
+        self.failed = tuple(failed)
 
 
 class BillableSource(Protocol):
@@ -149,6 +183,9 @@ class BillingSettings:
     vat_rate: Decimal = Decimal(21)
     payment_days: int = 14
     timezone: str = "Europe/Brussels"
+    # The Peppol rule sets e-invoices are checked against before they are handed out; None, or
+    # a directory without them: handed out after the renderer's own checks only.
+    peppol_rules: Path | None = None
 
 
 class _Wording:
@@ -605,7 +642,12 @@ class BillingService:
 
     # -- reading ---------------------------------------------------------------------------------
     async def documents(
-        self, actor: Actor, filters: DocumentFilter, page: PageRequest
+        self,
+        actor: Actor,
+        filters: DocumentFilter,
+        page: PageRequest,
+        *,
+        newest_first: bool = False,
     ) -> Page[DocumentRecord]:
         """The issued documents the actor may read: an operator's every one, a fleet manager's
         their organisation's, a driver's or host's those that pay them."""
@@ -613,7 +655,9 @@ class BillingService:
         person = None
         if within is not None and (actor.scopes is None or P.BILLING_READ in actor.scopes):
             person = actor.user_id
-        return await self.repo.page(filters, page, within=within, person=person)
+        return await self.repo.page(
+            filters, page, within=within, person=person, newest_first=newest_first
+        )
 
     async def document(self, actor: Actor, number: str) -> tuple[DocumentRecord, Document]:
         found = await self.repo.issued(number=number)
@@ -631,6 +675,76 @@ class BillingService:
         return record.user_id == actor.user_id and (
             actor.scopes is None or P.BILLING_READ in actor.scopes
         )
+
+    async def rendered(self, actor: Actor, number: str, format: DocumentFormat | str) -> Rendered:
+        """Issued document ``number`` as a file, to whoever may read it: its PDF in the
+        language of whom it is issued to (the words of its lines were written in that language
+        when it was issued, and this is the PDF their mail carries), or, for an invoice or a
+        credit note, its e-invoice in UBL, checked against the Peppol rules first."""
+        # The renderers load their libraries when a document is first asked for, not with
+        # every command the platform runs.
+        from voltflow.documents.pdf import to_pdf
+        from voltflow.documents.ubl import to_ubl
+
+        document = (await self.document(actor, number))[1]
+        try:
+            chosen = DocumentFormat(format)
+        except ValueError:
+            raise BillingError(_("format: pdf or ubl"), "format") from None
+        if chosen is DocumentFormat.PDF:
+            content = await asyncio.to_thread(
+                to_pdf,
+                document,
+                language=recipient_of(document).language,
+                timezone=self.settings.timezone,
+            )
+            return Rendered(f"{number}.pdf", "application/pdf", content)
+        if document.kind not in E_INVOICES:
+            raise BillingError(
+                _("format: %(number)s is no invoice nor credit note: it has no e-invoice (UBL)")
+                % {"number": number},
+                "format",
+            )
+        try:
+            xml = to_ubl(document)
+        except DocumentError as exc:
+            raise BillingError(
+                _("format: no e-invoice can be made of %(number)s: %(reason)s")
+                % {"number": number, "reason": exc},
+                "format",
+            ) from exc
+        checked = await self._peppol(xml)
+        if checked is not None and not checked.valid:
+            failed = sorted(checked.fatal_ids)
+            log.error("the UBL of %s breaks the Peppol rules %s", number, ", ".join(failed))
+            raise InvalidEInvoice(
+                _("format: the e-invoice of %(number)s breaks the Peppol rules %(rules)s")
+                % {"number": number, "rules": ", ".join(failed)},
+                failed,
+            )
+        return Rendered(f"{number}.xml", "application/xml", xml)
+
+    async def _peppol(self, xml: bytes) -> ValidationResult | None:
+        """The Peppol rules' verdict on ``xml``; None when the rules are not installed."""
+        from voltflow.documents.peppol import RulesMissing, validator
+
+        rules = self.settings.peppol_rules
+        if rules is None:
+            return None
+
+        def check() -> ValidationResult | None:
+            try:
+                return validator(rules).validate(xml)
+            except RulesMissing as exc:
+                log.warning("e-invoices handed out unchecked: %s", exc)
+                return None
+
+        return await asyncio.to_thread(check)
+
+    async def credited_lines(self, actor: Actor, number: str) -> set[int]:
+        """The lines (1-based) of invoice ``number`` that credit notes gave back already."""
+        require(actor, P.BILLING_WRITE, None)
+        return await self.repo.credited_lines(number)
 
     async def reconcile(self, actor: Actor, period: BillingPeriod) -> Reconciliation:
         """The period's documents, the sessions they bill and the ledger, side by side."""
@@ -660,6 +774,11 @@ class BillingService:
                 "customer",
             )
         return found[0]
+
+
+def recipient_of(document: Document) -> Party:
+    """Whom a document is issued to: the buyer, or the person a statement pays (its seller)."""
+    return document.seller if document.kind in STATEMENTS else document.buyer
 
 
 def _mandate(contracts: Sequence[Contract], day: date) -> str | None:

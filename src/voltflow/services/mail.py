@@ -196,6 +196,11 @@ class MailService:
             raise MailNotFound(mail_id)
         return found
 
+    async def of_document(self, actor: Actor, document_id: int) -> list[QueuedMail]:
+        """The mails that carried (or will carry) a billing document."""
+        _operators_only(actor)
+        return await self.outbox.of_document(document_id)
+
 
 def _operators_only(actor: Actor) -> None:
     """Mails name people of every organisation: only the platform's operators read them all."""

@@ -559,6 +559,7 @@ class BillingRepository:
         *,
         within: Iterable[int] | None,
         person: int | None = None,
+        newest_first: bool = False,
     ) -> Page[DocumentRecord]:
         """``within``: the organisations whose documents may be shown (None: all); ``person``:
         also the documents that pay this person."""
@@ -574,11 +575,17 @@ class BillingRepository:
             cond.append(D.c.kind == filters.kind.value)
         if filters.organisation_id is not None:
             cond.append(D.c.organisation_id == filters.organisation_id)
+        if filters.user_id is not None:
+            cond.append(D.c.user_id == filters.user_id)
+        if filters.state is not None:
+            cond.append(D.c.state == filters.state)
+        if filters.corrects is not None:
+            cond.append(D.c.corrects == filters.corrects)
         async with self.db.reading() as conn:
             return await fetch_page(
                 conn,
                 self._records().where(*cond),
-                D.c.id,
+                D.c.id.desc() if newest_first else D.c.id,
                 page=page,
                 record=_record,
             )

@@ -190,3 +190,13 @@ class MailOutboxRepository:
                 .order_by(mail_attachments.c.position)
             )
             return replace(_detail(row._mapping), attachments=tuple(r.filename for r in names))
+
+    async def of_document(self, document_id: int) -> list[QueuedMail]:
+        """The mails that carry a billing document, oldest first."""
+        async with self.db.reading() as conn:
+            rows = await conn.execute(
+                select(*_LIST_COLUMNS)
+                .where(mail_outbox.c.document_id == document_id)
+                .order_by(mail_outbox.c.id)
+            )
+            return [_record(r._mapping) for r in rows]

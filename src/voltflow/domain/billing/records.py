@@ -59,3 +59,6 @@ class DocumentFilter:
     period_start: date | None = None  # documents of the month that starts here
     kind: DocumentKind | None = None
     organisation_id: int | None = None
+    user_id: int | None = None  # the person a statement pays
+    state: str | None = None
+    corrects: str | None = None  # credit notes of this invoice

@@ -6,14 +6,15 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from voltflow.domain.billing.documents import DocumentKind
 from voltflow.domain.billing.records import DocumentFilter
 from voltflow.domain.billing.runs import BillingPeriod, PeriodError
 from voltflow.domain.paging import PageRequest
-from voltflow.services.billing import BillingError, RunResult
+from voltflow.services.billing import BillingError, DocumentFormat, Rendered, RunResult
 from voltflow.web.auth import ApiUser, PlatformDep
 from voltflow.web.schemas import MAX_ID, IdQuery, Limit, Offset, PageOut
 
@@ -23,6 +24,13 @@ MONTH = r"^\d{4}-\d{2}$"
 PeriodQuery = Annotated[
     str | None,
     Query(max_length=7, pattern=MONTH, description="the month billed, YYYY-MM"),
+]
+
+# A document's number: its series, year and number in the series (``INV-2026-000001``).
+NUMBER = r"^[A-Z]{1,8}-\d{4}-\d{1,9}$"
+NumberPath = Annotated[
+    str,
+    Path(max_length=32, pattern=NUMBER, description="the document's number, e.g. INV-2026-000001"),
 ]
 
 
@@ -180,3 +188,55 @@ def run_out(result: RunResult) -> RunOut:
             for s in result.skipped
         ],
     )
+
+
+def _binary(media_type: str, description: str) -> dict[int | str, dict[str, object]]:
+    return {
+        200: {
+            "description": description,
+            "content": {media_type: {"schema": {"type": "string", "format": "binary"}}},
+        }
+    }
+
+
+def download(rendered: Rendered) -> Response:
+    """The file, as a download its reader keeps (never cached by the way)."""
+    return Response(
+        rendered.content,
+        media_type=rendered.media_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="{rendered.filename}"',
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
+@router.get(
+    "/billing/documents/{number}/pdf",
+    tags=["billing"],
+    response_class=Response,
+    responses=_binary(
+        "application/pdf",
+        "the document as a PDF, in the language of whom it is issued to, its sessions annexed",
+    ),
+)
+async def document_pdf(number: NumberPath, platform: PlatformDep, actor: ApiUser) -> Response:
+    """An issued document's PDF, to whoever may read the document."""
+    return download(await platform.billing.rendered(actor, number, DocumentFormat.PDF))
+
+
+@router.get(
+    "/billing/documents/{number}/ubl",
+    tags=["billing"],
+    response_class=Response,
+    responses=_binary(
+        "application/xml",
+        "the invoice or credit note as a Peppol BIS Billing 3.0 UBL document, valid against"
+        " the Peppol rules",
+    ),
+)
+async def document_ubl(number: NumberPath, platform: PlatformDep, actor: ApiUser) -> Response:
+    """An invoice's or credit note's e-invoice (other kinds have none: 422, field ``format``);
+    one the Peppol rules would refuse is not handed out (422, naming the rules)."""
+    return download(await platform.billing.rendered(actor, number, DocumentFormat.UBL))

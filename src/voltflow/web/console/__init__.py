@@ -10,6 +10,7 @@ from voltflow.web.console import (
     account,
     activity,
     audit,
+    billing,
     cards,
     customers,
     exports,
@@ -35,6 +36,7 @@ for module in (
     licences,
     audit,
     mail,
+    billing,
 ):
     router.include_router(module.router)
 
@@ -42,6 +44,7 @@ __all__ = [
     "account",
     "activity",
     "audit",
+    "billing",
     "cards",
     "customers",
     "exports",

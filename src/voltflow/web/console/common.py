@@ -105,7 +105,11 @@ def navigation(actor: Actor) -> list[NavItem]:
         home = "/activity/charge-points" if reach(actor, P.STATIONS_READ) else "/activity/mobility"
         items.append(NavItem(home, _("Activity"), ("/activity",)))
     if any(m.role is Role.DRIVER for m in actor.memberships):
-        items.append(NavItem("/my/sessions", pgettext("charging", "My sessions"), ("/my/",)))
+        items.append(
+            NavItem("/my/sessions", pgettext("charging", "My sessions"), ("/my/sessions",))
+        )
+    if any(m.role in (Role.DRIVER, Role.HOST) for m in actor.memberships):
+        items.append(NavItem("/my/statements", _("My statements"), ("/my/statements",)))
     if actor.is_operator:
         items.append(NavItem("/customers", _("Customers"), ("/customers",)))
     else:
@@ -123,6 +127,7 @@ def navigation(actor: Actor) -> list[NavItem]:
     if reach(actor, P.AUDIT_READ):
         items.append(NavItem("/audit", _("Audit log"), ("/audit",)))
     if actor.is_operator:
+        items.append(NavItem("/billing", _("Billing"), ("/billing",)))
         items.append(NavItem("/mail", pgettext("mail outbox", "Mail"), ("/mail",)))
     return items
 

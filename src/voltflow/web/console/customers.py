@@ -19,6 +19,7 @@ from voltflow.services.accounts import AccountError
 from voltflow.services.organisations import NewPerson, OrganisationError
 from voltflow.services.prepaid import ContractNotFound
 from voltflow.web.auth import ConsoleUser, CsrfChecked, PlatformDep
+from voltflow.web.console.billing import customer_documents
 from voltflow.web.console.common import (
     PAGE,
     FieldErrors,
@@ -140,7 +141,12 @@ async def create_customer(
 
 # -- one customer ---------------------------------------------------------------------------------
 async def _customer_context(
-    platform: Platform, user: Actor, organisation_id: int, q: str | None, offset: int
+    platform: Platform,
+    user: Actor,
+    organisation_id: int,
+    q: str | None,
+    offset: int,
+    documents_offset: int = 0,
 ) -> dict[str, Any]:
     org = await platform.organisations.get(user, organisation_id)
     ctx: dict[str, Any] = {
@@ -179,6 +185,10 @@ async def _customer_context(
             for c in ctx["contracts"]
             if c.prepaid
         ]
+    # The release note's "Invoices": what was issued to it, with the downloads.
+    ctx["documents"] = None
+    if can(user, P.BILLING_READ, organisation_id):
+        ctx.update(await customer_documents(platform, user, organisation_id, documents_offset))
     if can(user, P.CARDS_READ, organisation_id):
         ctx["cards"] = await platform.cards.search(
             user, CardFilter(organisation_id=organisation_id), PageRequest(limit=10)
@@ -198,8 +208,11 @@ async def customer_page(
     user: ConsoleUser,
     q: SearchQuery = None,
     offset: OffsetQuery = 0,
+    documents_offset: OffsetQuery = 0,
 ) -> HTMLResponse:
-    ctx = await _customer_context(platform, user, organisation_id, q, max(offset, 0))
+    ctx = await _customer_context(
+        platform, user, organisation_id, q, max(offset, 0), max(documents_offset, 0)
+    )
     return render(request, "customer.html", {"user": user, **ctx})
 
 
