@@ -194,7 +194,7 @@ async def test_operator_sets_up_a_customer_contract_and_card_stock(
     form = page.locator("#customer-form")
     await form.get_by_label("Name").fill("Initech")
     await form.get_by_label("Kind").select_option("company")
-    await form.get_by_label("VAT number").fill("BE0123456789")
+    await form.get_by_label("VAT number").fill("BE0123456749")
     await form.get_by_role("button", name="Create").click()
     await expect(page.get_by_role("heading", name="Initech")).to_be_visible()
     await expect(flash(page)).to_contain_text("Customer Initech created")
