@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from tests.banking.statements import Credit, camt053
 from tests.factories import stock_csv
-from tests.ocpp.support import fresh_rows
+from tests.ocpp.support import eventually, fresh_rows
 from tests.services.billing_world import Month, month, utc
 from voltflow import failpoints
 from voltflow.banking.sepa import CREDIT_TRANSFER, DIRECT_DEBIT, validate
@@ -32,11 +32,12 @@ from voltflow.domain.mail import MailKind
 from voltflow.domain.paging import PageRequest
 from voltflow.services.access import Forbidden
 from voltflow.services.billing import DocumentNotFound
-from voltflow.services.payments import PaymentProblem, SepaResult
+from voltflow.services.payments import PaymentProblem, ReminderTask, SepaResult
 from voltflow.store.tables import (
     bank_entries,
     ledger_entries,
     mail_outbox,
+    payment_reminders,
     payments,
     prepaid_movements,
 )
@@ -535,3 +536,25 @@ async def test_sessions_drawn_from_a_prepaid_balance_are_on_the_invoice_as_paid(
     await p.payments.register(m.op, invoice.number or "", D("4.52"), "TR-J1")
     assert (await document(m, invoice.number or ""))[0] == DocumentState.PAID
     await checks_ok(m)
+
+
+async def test_the_server_sends_reminders_on_its_own(month: Month) -> None:
+    m = month
+    billing = m.platform.billing
+    billing.settings = replace(billing.settings, payment_days=0)  # due on receipt
+    await billing.finalise(m.op, NOVEMBER)
+    m.clock.at = utc(2026, 12, 4, 9, 0)
+    task = ReminderTask(m.platform.payments, interval=0.05, delay=0)
+    await task.start()
+    try:
+
+        async def reminded() -> bool | None:
+            rows = await fresh_rows(m.platform, select(payment_reminders.c.document_id))
+            return True if len(rows) == 3 else None
+
+        await eventually(reminded, timeout=10)
+    finally:
+        await task.stop()
+    # Passes after the first send nothing more: each level once.
+    rows = await fresh_rows(m.platform, select(payment_reminders.c.level))
+    assert [r["level"] for r in rows] == [1, 1, 1]

@@ -1020,12 +1020,13 @@ class PaymentService:
 
 class ReminderTask:
     """Sends the reminders overdue documents have earned, every ``interval`` seconds while the
-    server runs (the first pass ``delay`` seconds after it starts)."""
+    server runs; the first pass ``delay`` seconds after it starts, once it has settled (each
+    level is sent once, however often the server restarts)."""
 
-    def __init__(self, payments: PaymentService, interval: float, delay: float = 60.0) -> None:
+    def __init__(self, payments: PaymentService, interval: float, delay: float = 300.0) -> None:
         self.payments = payments
         self.interval = interval
-        self.delay = delay
+        self.delay = min(delay, interval)
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
