@@ -22,8 +22,15 @@ from voltflow import failpoints
 from voltflow.bootstrap import Platform, build
 from voltflow.documents.pdf import to_pdf
 from voltflow.domain.access import Actor, OrganisationKind, Role
-from voltflow.domain.mail import Attachment, Invitation, MailKind, MailStatus, Recipient
-from voltflow.domain.paging import PageRequest
+from voltflow.domain.mail import (
+    Attachment,
+    Invitation,
+    MailKind,
+    MailStatus,
+    QueuedMail,
+    Recipient,
+)
+from voltflow.domain.paging import Page, PageRequest
 from voltflow.mail.samples import SAMPLES
 from voltflow.mail.smtp import SmtpMailer
 from voltflow.services.mail import MailSender
@@ -130,8 +137,18 @@ async def test_each_person_is_invited_in_their_own_language(
     # The login is told; the password is not (the outbox keeps what it sends).
     assert "an@gent.example" not in nl_text  # the login is "an", the address is not repeated
     assert "an-secret-pw" not in nl_text + nl_html
-    # Each mail's Message-ID is the one the outbox made and keeps.
-    page = await mailing.mail.page(op, PageRequest())
+
+    # Each mail's Message-ID is the one the outbox made and keeps; marked sent once the server
+    # took it (just after the receiver has it: wait for the mark).
+    async def sent() -> Page[QueuedMail]:
+        async with asyncio.timeout(10):
+            while True:
+                page = await mailing.mail.page(op, PageRequest())
+                if {m.status for m in page.items} == {MailStatus.SENT}:
+                    return page
+                await asyncio.sleep(0.02)  # the sender marks it after the server took it
+
+    page = await sent()
     stored = {m.recipient: m for m in page.items}
     assert stored["an@gent.example"].message_id == dutch["Message-ID"]
     assert stored["claire@liege.example"].message_id == french["Message-ID"]
