@@ -32,7 +32,9 @@ async def invoke(m: Month, *args: str) -> tuple[int, bytes, str]:
 
 async def test_a_document_exported_as_pdf_and_ubl(month: Month, tmp_path: Path) -> None:
     await month.platform.billing.finalise(month.op, month.last_period)
-    pdf = tmp_path / "invoice.pdf"
+    out = tmp_path / "exports"  # beside the SQLite database, not in its folder
+    out.mkdir()
+    pdf = out / "invoice.pdf"
     code, _out, err = await invoke(
         month, "billing", "export", "INV-2026-000001", "--format", "pdf", "--out", str(pdf)
     )
@@ -41,9 +43,9 @@ async def test_a_document_exported_as_pdf_and_ubl(month: Month, tmp_path: Path) 
     reader = PdfReader(io.BytesIO(pdf.read_bytes()))
     text = " ".join(page.extract_text() for page in reader.pages)
     assert "INV-2026-000001" in text and "€19.36" in text
-    assert await asyncio.to_thread(os.listdir, tmp_path) == ["invoice.pdf"]  # no part left
+    assert await asyncio.to_thread(os.listdir, out) == ["invoice.pdf"]  # no part left
 
-    xml = tmp_path / "invoice.xml"
+    xml = out / "invoice.xml"
     code, _out, err = await invoke(
         month, "billing", "export", "INV-2026-000001", "--format", "ubl", "--out", str(xml)
     )
