@@ -621,3 +621,23 @@ async def test_statuses_read_off_their_text_decide_as_decoded_ones(platform: Pla
         ("CP-3", "remedying", None),
         ("CP-4", "closed", "status:Preparing"),
     ]
+
+
+async def test_a_ticket_goes_to_the_installer_once_the_remedies_are_spent(
+    platform: Platform, clock: ManualClock
+) -> None:
+    op = await factories.operator(platform)
+    fixit = await factories.company(platform, op, "Fixit", kind=OrganisationKind.INSTALLER)
+    await platform.stations.add("CP-1", KEY)
+    await platform.tickets.set_station_installer(op, "CP-1", fixit.id)
+    await status(platform, "Faulted")
+    await published(platform)
+    (ticket,) = await tickets(platform)
+    assert await tickets(platform, fixit.manager) == []
+    with pytest.raises(TicketNotFound):
+        await platform.tickets.get(fixit.manager, ticket.id)
+    clock.advance(minutes=3)
+    while await platform.monitoring.run_remedies():
+        pass
+    (theirs,) = await tickets(platform, fixit.manager)
+    assert (theirs.id, theirs.state) == (ticket.id, TicketState.OPEN)

@@ -88,16 +88,16 @@ async def test_the_operators_list_and_an_installers(
     dutch = await api.get("/api/v1/tickets", headers={"Accept-Language": "nl"})
     assert dutch.json()["items"][1]["title"] == "Firmware-update mislukt"
 
-    # The installer sees its station's ticket only, and handles it.
+    # The installer sees its station's ticket once it is theirs: while the platform tries its
+    # remedies it is the platform's; the operator may take it up meanwhile, and it goes on.
     key = await platform.accounts.create_api_key(fixit.manager.username)
     transport = httpx.ASGITransport(app=create_app(platform))
     async with httpx.AsyncClient(
         transport=transport, base_url="http://test", headers={"Authorization": f"Bearer {key}"}
     ) as installer:
-        mine = (await installer.get("/api/v1/tickets")).json()
-        assert [t["id"] for t in mine["items"]] == [first["id"]]
-        assert (await installer.get(f"/api/v1/tickets/{second['id']}")).status_code == 404
-        taken = await installer.post(
+        assert (await installer.get("/api/v1/tickets")).json()["total"] == 0
+        assert (await installer.get(f"/api/v1/tickets/{first['id']}")).status_code == 404
+        taken = await api.post(
             f"/api/v1/tickets/{first['id']}/acknowledge", json={"note": "on my way"}
         )
         assert taken.status_code == 200, taken.text
@@ -105,6 +105,9 @@ async def test_the_operators_list_and_an_installers(
             "acknowledged",
             "on my way",
         )
+        mine = (await installer.get("/api/v1/tickets")).json()
+        assert [t["id"] for t in mine["items"]] == [first["id"]]
+        assert (await installer.get(f"/api/v1/tickets/{second['id']}")).status_code == 404
         again = await installer.post(f"/api/v1/tickets/{first['id']}/acknowledge")
         assert again.status_code == 422
         assert again.json()["field"] == "state"

@@ -453,7 +453,8 @@ class TicketService:
 
     async def search(self, actor: Actor, filters: TicketFilter, page: PageRequest) -> Page[Ticket]:
         """Tickets of the stations the person's organisations own or look after as their
-        installer (all, for an operator), oldest first."""
+        installer, once the platform's remedies are spent (all, for an operator), oldest
+        first."""
         _check_scope(actor, P.TICKETS_READ)
         return await self.repo.page(
             filters, page, within=scope_of(actor, P.TICKETS_READ), now=self.clock.now()
@@ -557,8 +558,14 @@ def _check_scope(actor: Actor, permission: Permission) -> None:
 
 
 def _sees(actor: Actor, ticket: Ticket) -> bool:
+    """The operator sees every ticket; the station's owner and its installer see it once the
+    platform's remedies are spent (before, it is the platform's to try)."""
     within = scope_of(actor, P.TICKETS_READ)
-    return within is None or ticket.installer_id in within or ticket.organisation_id in within
+    if within is None:
+        return True
+    if ticket.state is TicketState.REMEDYING:
+        return False
+    return ticket.installer_id in within or ticket.organisation_id in within
 
 
 def _handles(actor: Actor, ticket: Ticket) -> bool:

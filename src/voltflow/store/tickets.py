@@ -412,11 +412,14 @@ class TicketRepository:
         now: datetime,
     ) -> Page[Ticket]:
         """Tickets ``filters`` finds, oldest first, among those of stations the organisations
-        ``within`` own or look after as their installer (None: all)."""
+        ``within`` own or look after as their installer, once the platform's remedies are
+        spent (None: all, remedying ones too)."""
         cond: list[ColumnElement[bool]] = []
         if within is not None:
             ids = sorted(within)
             cond.append(or_(T.c.installer_id.in_(ids), stations.c.organisation_id.in_(ids)))
+            # While the platform tries its remedies, a ticket is the operator's alone.
+            cond.append(T.c.state != TicketState.REMEDYING.value)
         if filters.states:
             cond.append(T.c.state.in_(sorted(s.value for s in filters.states)))
         else:
